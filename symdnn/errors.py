@@ -1,0 +1,69 @@
+"""The one exception tree of symdnn.
+
+Every error symdnn raises on purpose is a :class:`SymdnnError`; the subclasses also derive from
+the built-in exception a caller would naturally catch (``ValueError``, ``TypeError``), so
+``except ValueError`` keeps working. Messages name the offending key, layer, file or line.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "SymdnnError",
+    "KeyTypeError",
+    "DomainError",
+    "DomainMismatch",
+    "SemiringMismatch",
+    "UnknownSemiring",
+    "UnknownDomain",
+    "KeyMismatch",
+    "DuplicateKeyError",
+    "ParseError",
+]
+
+
+class SymdnnError(Exception):
+    """Base class of every error raised by symdnn."""
+
+
+class KeyTypeError(SymdnnError, TypeError):
+    """Keys that are unhashable, unsortable, NaN, or of mixed types along one axis."""
+
+
+class DomainError(SymdnnError, ValueError):
+    """A value that lies outside a domain or outside a semiring's carrier set."""
+
+
+class DomainMismatch(SymdnnError, TypeError):
+    """Operands in different domains; convert one explicitly with ``convert_to``."""
+
+
+class SemiringMismatch(SymdnnError, TypeError):
+    """Operands that carry different semirings and no semiring was named for the operation."""
+
+
+class UnknownSemiring(SymdnnError, ValueError):
+    """A semiring name that is not in the registry."""
+
+
+class UnknownDomain(SymdnnError, ValueError):
+    """A domain name that is not known."""
+
+
+class KeyMismatch(SymdnnError, ValueError):
+    """Keys that do not line up where an operation needs them to."""
+
+
+class DuplicateKeyError(SymdnnError, ValueError):
+    """A repeated (row, column) pair under the ``dup="error"`` policy."""
+
+
+class ParseError(SymdnnError, ValueError):
+    """A malformed input file; the message names the file and the line."""
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None):
+        where = ""
+        if path is not None:
+            where = f"{path}:{line}: " if line is not None else f"{path}: "
+        super().__init__(where + message)
+        self.path = path
+        self.line = line
