@@ -18,12 +18,33 @@ from __future__ import annotations
 from symdnn import semirings
 from symdnn.assoc import AssocArray, Prefix
 from symdnn.domains import (
-    BF16, BOOL, FP8_E4M3, FP8_E5M2, FP16, FP32, FP64, NEG_INF, POS_INF, QQ, SET, SYM, ZZ,
-    get_domain, round_exact,
+    BF16,
+    BOOL,
+    FP8_E4M3,
+    FP8_E5M2,
+    FP16,
+    FP32,
+    FP64,
+    NEG_INF,
+    POS_INF,
+    QQ,
+    SET,
+    SYM,
+    ZZ,
+    get_domain,
+    round_exact,
 )
 from symdnn.errors import (
-    DomainError, DomainMismatch, DuplicateKeyError, KeyMismatch, KeyTypeError, ParseError,
-    SemiringMismatch, SymdnnError, UnknownDomain, UnknownSemiring,
+    DomainError,
+    DomainMismatch,
+    DuplicateKeyError,
+    KeyMismatch,
+    KeyTypeError,
+    ParseError,
+    SemiringMismatch,
+    SymdnnError,
+    UnknownDomain,
+    UnknownSemiring,
 )
 from symdnn.laws import LawReport, check_laws
 

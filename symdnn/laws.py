@@ -72,8 +72,10 @@ class LawReport:
 Law = tuple[int, Callable[..., Any], Callable[..., Any]]
 
 LAWS: dict[str, Law] = {
-    "add_commutative": (2, lambda ad, mu, z, o, a, b: ad(a, b), lambda ad, mu, z, o, a, b: ad(b, a)),
-    "mul_commutative": (2, lambda ad, mu, z, o, a, b: mu(a, b), lambda ad, mu, z, o, a, b: mu(b, a)),
+    "add_commutative": (2, lambda ad, mu, z, o, a, b: ad(a, b),
+                        lambda ad, mu, z, o, a, b: ad(b, a)),
+    "mul_commutative": (2, lambda ad, mu, z, o, a, b: mu(a, b),
+                        lambda ad, mu, z, o, a, b: mu(b, a)),
     "add_associative": (3, lambda ad, mu, z, o, a, b, c: ad(ad(a, b), c),
                         lambda ad, mu, z, o, a, b, c: ad(a, ad(b, c))),
     "mul_associative": (3, lambda ad, mu, z, o, a, b, c: mu(mu(a, b), c),

@@ -83,7 +83,9 @@ class Carrier:
 
     def describe(self) -> str:
         """Interval notation, e.g. ``[0, +inf)``."""
-        return f"{'[' if self.lo_closed else '('}{self.lo}, {self.hi}{']' if self.hi_closed else ')'}"
+        left = "[" if self.lo_closed else "("
+        right = "]" if self.hi_closed else ")"
+        return f"{left}{self.lo}, {self.hi}{right}"
 
 
 @dataclass(frozen=True)

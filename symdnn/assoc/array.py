@@ -17,7 +17,17 @@ from symdnn import semirings as _sr
 from symdnn.assoc import kernels as K
 from symdnn.assoc.keys import merge_keys, normalize_key, select, sorted_keys
 from symdnn.domains import (
-    BOOL, FP64, QQ, SET, SYM, ZZ, Domain, FloatDomain, Infinity, RationalDomain, exact_parts,
+    BOOL,
+    FP64,
+    QQ,
+    SET,
+    SYM,
+    ZZ,
+    Domain,
+    FloatDomain,
+    Infinity,
+    RationalDomain,
+    exact_parts,
     get_domain,
 )
 from symdnn.errors import DomainMismatch, KeyMismatch, KeyTypeError, SemiringMismatch

@@ -19,7 +19,12 @@ import numpy as np
 
 from symdnn.assoc.array import AssocArray
 from symdnn.domains import (
-    SYM, Domain, FloatDomain, RationalDomain, get_domain, round_exact,
+    SYM,
+    Domain,
+    FloatDomain,
+    RationalDomain,
+    get_domain,
+    round_exact,
 )
 from symdnn.errors import DomainError, DomainMismatch, KeyTypeError, ParseError
 

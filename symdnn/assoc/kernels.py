@@ -120,17 +120,21 @@ def canonical(rows: tuple, cols: tuple, ri: np.ndarray, ci: np.ndarray, vals: An
     keep = ~domain.is_const(vals, semiring.zero)
     if not keep.all():
         ri, ci, vals = ri[keep], ci[keep], domain.take(vals, np.flatnonzero(keep))
-    used_r = np.unique(ri)
-    used_c = np.unique(ci)
-    if len(used_r) != len(rows):
-        rows = tuple(rows[i] for i in used_r)
-        ri = np.searchsorted(used_r, ri)
-    if len(used_c) != len(cols):
-        cols = tuple(cols[i] for i in used_c)
-        ci = np.searchsorted(used_c, ci)
+    rows, ri = _drop_unused(rows, ri)
+    cols, ci = _drop_unused(cols, ci)
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(np.bincount(ri, minlength=len(rows)), out=indptr[1:])
     return Store(rows, cols, indptr, ci.astype(np.int64), vals)
+
+
+def _drop_unused(keys: tuple, pos: np.ndarray) -> tuple[tuple, np.ndarray]:
+    """Keys that some entry uses, and the entries' positions among them (order kept)."""
+    present = np.bincount(pos, minlength=len(keys)) > 0
+    if present.all():
+        return keys, pos
+    used = np.flatnonzero(present)
+    new_pos = np.cumsum(present) - 1
+    return tuple(keys[i] for i in used), new_pos[pos]
 
 
 def _remap(sub: tuple, full: tuple) -> np.ndarray:
@@ -217,8 +221,7 @@ def spgemm(A: Store, B: Store, domain: Domain, semiring: Semiring) -> Store:
 
         Am = sp.csr_matrix((a_vals, a_idx, a_ptr), shape=shape_a)
         Bm = sp.csr_matrix((B.vals, B.indices, B.indptr), shape=shape_b)
-        C = (Am @ Bm).tocsr()
-        C.sort_indices()
+        C = (Am @ Bm).tocsc().tocsr()  # sorted column indices in two linear passes
         ri = np.repeat(np.arange(len(A.rows)), np.diff(C.indptr))
         return canonical(A.rows, B.cols, ri, C.indices, C.data.astype(domain.dtype), domain,
                          semiring, presorted=True)

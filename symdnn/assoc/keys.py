@@ -121,7 +121,9 @@ def select(keys: tuple, sel: Any, axis: str = "row") -> np.ndarray:
             if sel.stop is not None:
                 hi = int(np.searchsorted(_as_array(keys), normalize_key(sel.stop), "right"))
         except TypeError as exc:
-            raise KeyTypeError(f"{axis} range {sel!r} does not compare with the keys: {exc}") from None
+            raise KeyTypeError(
+                f"{axis} range {sel!r} does not compare with the keys: {exc}"
+            ) from None
         return np.arange(lo, max(lo, hi), dtype=np.int64)
     if isinstance(sel, Prefix):
         return np.array([i for i, k in enumerate(keys) if sel.matches(k)], dtype=np.int64)

@@ -159,8 +159,9 @@ def round_exact(value: Any, fmt: str | FloatFormat) -> np.generic:
     if isinstance(parts, Infinity):
         return f.dtype.type(float(parts) if f.has_inf else math.nan)
     p, q = parts
-    if p == 0:
-        return f.dtype.type(0.0)
+    if p == 0:  # a float -0.0 keeps its sign, as an IEEE conversion does
+        neg = isinstance(value, float | np.floating) and math.copysign(1.0, value) < 0
+        return f.dtype.type(-0.0 if neg else 0.0)
     sign = -1 if p < 0 else 1
     a, b = abs(p), q
     e = _floor_log2(a, b)

@@ -70,14 +70,21 @@ def ints(values: list[int]) -> np.ndarray:
 
 
 def mul(a: np.ndarray, b: np.ndarray | int, bound: int | None = None) -> np.ndarray:
-    """Exact product of integer arrays (or an array and a Python int), in int64 when safe."""
+    """Exact product of integer arrays (or an array and a Python int), in int64 when safe.
+
+    int64 is used only when both operands and the product bound fit below :data:`LIMIT`; a
+    small bound alone is not enough (a zero factor makes the bound 0 whatever the other
+    operand holds).
+    """
+    ma = maxabs(a)
+    mb = abs(b) if isinstance(b, int) else maxabs(b)
     if bound is None:
-        bound = maxabs(a) * (abs(b) if isinstance(b, int) else maxabs(b))
-    if bound < LIMIT:
+        bound = ma * mb
+    if bound < LIMIT and ma < LIMIT and mb < LIMIT:
         return a.astype(np.int64, copy=False) * (
             b if isinstance(b, int) else b.astype(np.int64, copy=False)
         )
-    return as_object(a) * (b if isinstance(b, int) else as_object(b))
+    return compact(as_object(a) * (b if isinstance(b, int) else as_object(b)))
 
 
 def _gcd_normalize(num: np.ndarray, den: np.ndarray) -> RatVec:
@@ -86,31 +93,41 @@ def _gcd_normalize(num: np.ndarray, den: np.ndarray) -> RatVec:
     return RatVec(compact(num // g), compact(den // g))
 
 
+#: largest common denominator for which :func:`reduce_common` builds a gcd lookup table
+TABLE_LIMIT = 1 << 22
+
+
+def gcd_table(D: int) -> np.ndarray:
+    """``table[r] == gcd(r, D)`` for ``0 <= r < D``, sieved from the prime powers of ``D``.
+
+    Costs about ``2 D`` strided multiplications, far less than ``D`` gcds.
+    """
+    table = np.ones(D, dtype=np.int64)
+    for p, e in flint.fmpz(D).factor():
+        p = int(p)
+        pk = p
+        for _ in range(e):
+            table[::pk] *= p
+            pk *= p
+    return table
+
+
 def reduce_common(num: np.ndarray, D: int) -> RatVec:
     """Canonical ``num / D`` entry by entry, for one common positive denominator ``D``.
 
-    When ``D`` factors into few small primes (the common case: denominators of small rationals,
-    powers of two) the reduction divides out each prime power with vectorised remainders, which
-    is several times faster than an element-wise gcd; otherwise it takes the gcd.
+    ``gcd(num, D) == gcd(num mod D, D)``, so for a moderate ``D`` (at most
+    :data:`TABLE_LIMIT`, and not much larger than the number of entries) one remainder and one
+    lookup in :func:`gcd_table` give every gcd; otherwise an element-wise gcd is taken.
     """
     n = len(num)
     if D == 1:
         return RatVec(compact(num), np.ones(n, dtype=np.int64))
-    if D < LIMIT:
-        factors = flint.fmpz(D).factor()
-        if sum(e for _, e in factors) <= 48:
-            num = num.astype(np.int64, copy=True) if maxabs(num) < LIMIT else num.copy()
-            den = np.full(n, D, dtype=np.int64)
-            for p, e in factors:
-                p = int(p)
-                for _ in range(e):
-                    m = (num % p == 0) & (den % p == 0)
-                    if not m.any():
-                        break
-                    num[m] //= p
-                    den[m] //= p
-            return RatVec(compact(num), den)
+    if num.dtype != object and D <= TABLE_LIMIT and D <= 8 * n + 1024:
+        g = gcd_table(D)[np.mod(num, D)]
+        return RatVec(num // g, D // g)
     den = np.full(n, D, dtype=np.int64 if D < LIMIT else object)
+    if num.dtype == object and D < LIMIT:
+        den = den.astype(object)
     return _gcd_normalize(num, den)
 
 
