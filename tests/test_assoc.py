@@ -349,3 +349,13 @@ def test_semiring_values():
                                       "min_times", "max_min", "min_max", "or_and",
                                       "union_intersect"}
     assert semirings.max_times.carrier.describe() == "[0, +inf)"
+
+
+@pytest.mark.parametrize("dtype,name", [(np.float32, "fp32"), (np.float16, "fp16"),
+                                        ("bfloat16", "bf16"), (np.int32, "ZZ"),
+                                        (np.bool_, "BOOL")])
+def test_domain_inferred_from_numpy_dtype(dtype, name):
+    import ml_dtypes  # noqa: F401  (registers the bfloat16 dtype name)
+
+    A = AssocArray.from_triples(["a"], ["x"], np.array([1], dtype=dtype))
+    assert A.domain.name == name

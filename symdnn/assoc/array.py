@@ -18,6 +18,7 @@ from symdnn.assoc import kernels as K
 from symdnn.assoc.keys import merge_keys, normalize_key, select, sorted_keys
 from symdnn.domains import (
     BOOL,
+    FORMATS,
     FP64,
     QQ,
     SET,
@@ -49,14 +50,14 @@ def infer_domain(values: Sequence[Any]) -> Domain:
     never silently taken as exact; pass ``domain=QQ`` to take floats as the dyadic rationals they
     denote.
     """
-    if isinstance(values, np.ndarray):
+    if isinstance(values, np.ndarray) and values.dtype != object:
         if values.dtype.kind == "b":
             return BOOL
         if values.dtype.kind in "iu":
             return ZZ
-        if values.dtype.kind == "f" or type(values.dtype.type).__module__ == "ml_dtypes":
-            return get_domain({2: "fp16", 4: "fp32"}.get(values.dtype.itemsize, "fp64")) \
-                if values.dtype.kind == "f" else get_domain("fp64")
+        for name, fmt in FORMATS.items():
+            if fmt.dtype == values.dtype:
+                return get_domain(name)
     kinds = set()
     for v in values:
         if isinstance(v, bool | np.bool_):
@@ -291,12 +292,13 @@ class AssocArray:
 
     def get(self, row: Any, col: Any, default: Any = None) -> Any:
         """The value at ``(row, col)``; the semiring's zero (or ``default``) when absent."""
-        r = select(self._s.rows, normalize_key(row))
-        c = select(self._s.cols, normalize_key(col))
-        if len(r) and len(c):
-            lo, hi = self._s.indptr[r[0]], self._s.indptr[r[0] + 1]
-            j = lo + np.searchsorted(self._s.indices[lo:hi], c[0])
-            if j < hi and self._s.indices[j] == c[0]:
+        s = self._s
+        r = s.row_pos().get(normalize_key(row))
+        c = s.col_pos().get(normalize_key(col))
+        if r is not None and c is not None:
+            lo, hi = s.indptr[r], s.indptr[r + 1]
+            j = lo + np.searchsorted(s.indices[lo:hi], c)
+            if j < hi and s.indices[j] == c:
                 return self._domain.to_list(self._domain.take(self._s.vals, np.array([j])))[0]
         return self._domain.const(self._semiring.zero) if default is None else default
 

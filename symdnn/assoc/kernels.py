@@ -36,7 +36,7 @@ CHUNK_TERMS = 1 << 22
 class Store:
     """Canonical sparse content: sorted unique keys, CSR structure and values."""
 
-    __slots__ = ("rows", "cols", "indptr", "indices", "vals")
+    __slots__ = ("rows", "cols", "indptr", "indices", "vals", "_rpos", "_cpos")
 
     def __init__(self, rows: tuple, cols: tuple, indptr: np.ndarray, indices: np.ndarray,
                  vals: Any):
@@ -45,6 +45,20 @@ class Store:
         self.indptr = indptr
         self.indices = indices
         self.vals = vals
+        self._rpos: dict | None = None
+        self._cpos: dict | None = None
+
+    def row_pos(self) -> dict:
+        """``{row key: position}``, built once."""
+        if self._rpos is None:
+            self._rpos = {k: i for i, k in enumerate(self.rows)}
+        return self._rpos
+
+    def col_pos(self) -> dict:
+        """``{column key: position}``, built once."""
+        if self._cpos is None:
+            self._cpos = {k: i for i, k in enumerate(self.cols)}
+        return self._cpos
 
     def row_index(self) -> np.ndarray:
         """Row position of every stored entry."""
@@ -180,7 +194,7 @@ def ewise_intersect(A: Store, B: Store, rows: tuple, cols: tuple, op: str, domai
 
 def _align_inner(A: Store, B: Store, domain: Domain) -> tuple[np.ndarray, np.ndarray, Any]:
     """A's entries whose column key is a row key of B, re-indexed by B's row positions."""
-    index = {k: i for i, k in enumerate(B.rows)}
+    index = B.row_pos()
     pos = np.fromiter((index.get(k, -1) for k in A.cols), dtype=np.int64, count=len(A.cols))
     mapped = pos[A.indices]
     keep = mapped >= 0
