@@ -34,6 +34,7 @@ from symdnn.domains import (
     get_domain,
     round_exact,
 )
+from symdnn.engines import InferenceResult, SymbolicSignError, infer
 from symdnn.errors import (
     DomainError,
     DomainMismatch,
@@ -47,11 +48,13 @@ from symdnn.errors import (
     UnknownSemiring,
 )
 from symdnn.laws import LawReport, check_laws
+from symdnn.network import SparseDNN
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AssocArray", "Prefix", "semirings", "get_domain", "round_exact", "check_laws", "LawReport",
+    "AssocArray", "Prefix", "SparseDNN", "infer", "InferenceResult", "SymbolicSignError",
+    "semirings", "get_domain", "round_exact", "check_laws", "LawReport",
     "ZZ", "QQ", "SYM", "BOOL", "SET", "FP64", "FP32", "FP16", "BF16", "FP8_E4M3", "FP8_E5M2",
     "POS_INF", "NEG_INF",
     "SymdnnError", "KeyTypeError", "DomainError", "DomainMismatch", "SemiringMismatch",

@@ -18,14 +18,7 @@ from typing import Any
 import numpy as np
 
 from symdnn.assoc.array import AssocArray
-from symdnn.domains import (
-    SYM,
-    Domain,
-    FloatDomain,
-    RationalDomain,
-    get_domain,
-    round_exact,
-)
+from symdnn.domains import SYM, Domain, FloatDomain, RationalDomain, get_domain, round_exact
 from symdnn.errors import DomainError, DomainMismatch, KeyTypeError, ParseError
 
 __all__ = [

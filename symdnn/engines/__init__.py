@@ -1,0 +1,339 @@
+"""Inference engines behind one interface, :func:`infer`.
+
+* ``engine="fast"``, ``arith="exact"``: the integer-scaled exact engine
+  (:mod:`symdnn.engines.exact`), exact at float speed while a bound allows, multi-limb beyond.
+* ``engine="fast"``, ``arith="fp64" | "fp32" | "fp16" | "bf16" | "fp8_e4m3" | "fp8_e5m2"``: the
+  float engine on scipy.sparse (:mod:`symdnn.engines.floating`).
+* ``engine="reference"``: the per-entry engine (:mod:`symdnn.engines.reference`), for every
+  arithmetic including ``"symbolic"``; the oracle the tests compare the fast engines with.
+
+All engines compute the same function: ``Y_{l+1} = h(W_l Y_l + b_l)`` in the network's
+convention, with its bias rule and cap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from symdnn.assoc import AssocArray
+from symdnn.assoc import kernels as K
+from symdnn.domains import QQ, SYM, FloatDomain, RationalDomain, get_domain, round_exact
+from symdnn.domains.rational import RatVec, reduce_common
+from symdnn.engines import exact as EX
+from symdnn.engines.floating import float_step
+from symdnn.engines.reference import SymbolicSignError, run_reference
+from symdnn.errors import DomainMismatch, SymdnnError
+from symdnn.semirings import plus_times
+
+__all__ = ["infer", "InferenceResult", "LayerRecord", "SymbolicSignError", "compile_exact"]
+
+
+@dataclass
+class LayerRecord:
+    """One layer of a recorded run: pre-activations (where the bias rule defines them) and
+    post-activations, in the network's convention, and the path the exact engine took."""
+
+    pre: AssocArray
+    post: AssocArray
+    path: str | None = None
+
+
+@dataclass
+class InferenceResult:
+    """The output of :func:`infer`.
+
+    Attributes
+    ----------
+    output : AssocArray
+        ``Y_L`` in the network's convention (column: neurons x batch; row: batch x neurons).
+    layers : list of LayerRecord or None
+        Every layer's pre- and post-activations, when ``record=True``.
+    paths : list of str
+        The exact engine's path per layer (``float64``, ``int64``, ``limbs``); empty otherwise.
+    arith, engine : str
+    """
+
+    output: AssocArray
+    layers: list[LayerRecord] | None
+    paths: list[str]
+    arith: str
+    engine: str
+    convention: str
+
+    def categories(self) -> tuple:
+        """Batch keys whose output has any nonzero entry (the Graph Challenge's categories)."""
+        return self.output.row() if self.convention == "row" else self.output.col()
+
+
+def _arith_domain(arith: str):
+    if arith == "exact":
+        return QQ
+    if arith == "symbolic":
+        return SYM
+    dom = get_domain(arith)
+    if not isinstance(dom, FloatDomain):
+        raise SymdnnError(f"arith must be 'exact', 'symbolic' or a float format, not {arith!r}")
+    return dom
+
+
+def _batch_view(net, Y0: AssocArray) -> AssocArray:
+    """Y0 as batch x input features, restricted to the features layer 0 reads."""
+    if not isinstance(Y0, AssocArray):
+        raise TypeError(f"Y0 must be an AssocArray, not {type(Y0).__name__}")
+    Yb = Y0 if net.convention == "row" else Y0.T
+    feats = set(net.inputs)
+    if not set(Yb.col()) <= feats:
+        Yb = Yb.sub(slice(None), [k for k in Yb.col() if k in feats])
+    return Yb
+
+
+def _csr_over(A: AssocArray, rows: tuple, cols: tuple) -> tuple[np.ndarray, np.ndarray, Any]:
+    """A's CSR re-indexed over the given (super)sets of row and column keys."""
+    s = A._store()
+    rmap = {k: i for i, k in enumerate(rows)}
+    cmap = {k: i for i, k in enumerate(cols)}
+    rpos = np.fromiter((rmap[k] for k in s.rows), dtype=np.int64, count=len(s.rows))
+    cpos = np.fromiter((cmap[k] for k in s.cols), dtype=np.int64, count=len(s.cols))
+    ri = rpos[s.row_index()]
+    ci = cpos[s.indices]
+    order = np.lexsort((ci, ri))
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(ri, minlength=len(rows)), out=indptr[1:])
+    return indptr, ci[order], (s.vals, order)
+
+
+def _as_integers(vec: RatVec) -> tuple[np.ndarray, int]:
+    import math
+
+    dens = np.unique(vec.den)
+    D = math.lcm(*[int(d) for d in dens]) if len(dens) else 1
+    if D == 1:
+        return vec.num, 1
+    return vec.num.astype(object) * (D // vec.den.astype(object)), D
+
+
+def compile_exact(net) -> list[EX.ExactLayer]:
+    """Each layer of an exact network as integers over a denominator (row convention)."""
+    out = []
+    prev = net.inputs
+    for layer in net.layers:
+        W = layer.W if net.convention == "row" else layer.W.T
+        indptr, indices, (vals, order) = _csr_over(W, prev, layer.outputs)
+        num, D = _as_integers(RatVec(vals.num[order], vals.den[order]))
+        num = np.asarray(num)
+        data = num.astype(np.int64) if num.dtype == object and len(num) and \
+            int(np.max(np.abs(num))) < EX.I64 else num
+        NW = sp.csr_matrix((data, indices, indptr), shape=(len(prev), len(layer.outputs)))
+        nb, db = None, 1
+        if layer.bias:
+            bv = QQ.from_list([layer.bias.get(k, 0) for k in layer.outputs])
+            nb, db = _as_integers(bv)
+            nb = np.asarray(nb, dtype=object)
+        out.append(EX.ExactLayer(NW, D, nb, db))
+        prev = layer.outputs
+    return out
+
+
+def _assoc(rows: tuple, cols: tuple, indptr, indices, vec, dom, convention) -> AssocArray:
+    ri = np.repeat(np.arange(len(rows)), np.diff(indptr))
+    store = K.canonical(rows, cols, ri, np.asarray(indices, dtype=np.int64), vec, dom,
+                        plus_times)
+    A = AssocArray._new(store, dom, plus_times)
+    return A if convention == "row" else A.T
+
+
+def _exact_vec(ints: np.ndarray, s: int) -> RatVec:
+    ints = np.asarray(ints)
+    if ints.dtype != object and len(ints):
+        ints = ints.astype(np.int64)
+    return reduce_common(ints, s)
+
+
+def infer(net, Y0: AssocArray, *, arith: str = "exact", engine: str = "fast",
+          accumulate: str | None = None, record: bool = False,
+          relu: str = "decide") -> InferenceResult:
+    """Run a :class:`~symdnn.SparseDNN` on a batch.
+
+    Parameters
+    ----------
+    net : SparseDNN
+    Y0 : AssocArray
+        The inputs: features x batch (column convention) or batch x features (row).
+    arith : str
+        ``"exact"`` (QQ), ``"symbolic"`` (SymPy, reference engine), or a float format.
+    engine : {"fast", "reference"}
+    accumulate : str, optional
+        Float runs: the format products and sums are computed in before the result is rounded
+        to ``arith`` (default: ``arith`` itself).
+    record : bool
+        Keep every layer's pre- and post-activations.
+    relu : {"decide", "piecewise"}
+        Symbolic runs: raise :class:`SymbolicSignError` naming the neuron when a ReLU sign
+        cannot be decided, or return ``Max(0, x)``.
+
+    Raises
+    ------
+    DomainMismatch
+        When a float network or float inputs meet exact arithmetic (convert them explicitly).
+
+    Examples
+    --------
+    >>> from symdnn import AssocArray, SparseDNN
+    >>> W = AssocArray.from_triples([1, 2], [1, 1], ["1/2", "-1/3"], domain="QQ")
+    >>> net = SparseDNN.from_layers([W], [{1: "1/10", 2: 1}], convention="column")
+    >>> Y = AssocArray.from_triples([1], ["x"], [3], domain="QQ")
+    >>> net.infer(Y).output.to_dict()
+    {1: {'x': 8/5}}
+    """
+    dom = _arith_domain(arith)
+    if engine not in ("fast", "reference"):
+        raise SymdnnError(f"engine must be 'fast' or 'reference', not {engine!r}")
+    if dom.is_exact and not (net.domain.is_exact and Y0.domain.is_exact):
+        raise DomainMismatch(
+            f"exact inference of a {net.domain.name} network on {Y0.domain.name} inputs: "
+            "convert floats explicitly with convert_to('QQ') (each becomes its dyadic value)"
+        )
+    Yb = _batch_view(net, Y0)
+    batch = Yb.row()
+    if engine == "reference" or dom is SYM:
+        return _infer_reference(net, Yb, batch, dom, accumulate, record, relu, arith)
+    if dom is QQ:
+        return _infer_exact(net, Yb, batch, record, arith)
+    return _infer_float(net, Yb, batch, dom, accumulate, record, arith)
+
+
+def _infer_exact(net, Yb, batch, record, arith) -> InferenceResult:
+    if not isinstance(Yb.domain, RationalDomain):
+        Yb = Yb.convert_to(QQ)
+    if not isinstance(net.domain, RationalDomain):
+        raise DomainMismatch(f"the fast exact engine needs a QQ network, not {net.domain.name}")
+    indptr, indices, (vals, order) = _csr_over(Yb, batch, net.inputs)
+    nums, s = _as_integers(RatVec(vals.num[order], vals.den[order]))
+    st = EX.start(indptr, indices, np.asarray(nums), s, (len(batch), len(net.inputs)))
+    cap = None
+    if net.ymax is not None:
+        cap = (int(net.ymax.p), int(net.ymax.q))
+    records, paths = [], []
+    for layer, lay in zip(net.layers, compile_exact(net), strict=True):
+        st, info = EX.step(st, lay, rule=net.bias_rule, cap=cap, record=record)
+        paths.append(info.path)
+        if record:
+            p_ptr, p_idx, p_num, p_s = info.pre
+            pre = _assoc(batch, layer.outputs, p_ptr, p_idx, _exact_vec(p_num, p_s), QQ,
+                         net.convention)
+            o_ptr, o_idx, o_num, o_s = EX.values_of(st)
+            post = _assoc(batch, layer.outputs, o_ptr, o_idx, _exact_vec(o_num, o_s), QQ,
+                          net.convention)
+            records.append(LayerRecord(pre, post, info.path))
+    o_ptr, o_idx, o_num, o_s = EX.values_of(st)
+    out = _assoc(batch, net.outputs, o_ptr, o_idx, _exact_vec(o_num, o_s), QQ, net.convention)
+    return InferenceResult(out, records if record else None, paths, arith, "fast",
+                           net.convention)
+
+
+def round_vec(vec: Any, src, fmt: FloatDomain) -> np.ndarray:
+    """Values of a vector rounded once, correctly, into a float format (by unique value)."""
+    if isinstance(src, FloatDomain):
+        return np.array([round_exact(float(v), fmt.format_) for v in vec], dtype=fmt.dtype) \
+            if src.dtype.itemsize > fmt.dtype.itemsize else vec.astype(fmt.dtype)
+    pairs = np.stack([vec.num.astype(object), vec.den.astype(object)], axis=1) \
+        if len(vec) else np.zeros((0, 2), dtype=object)
+    cache: dict = {}
+    out = np.empty(len(pairs), dtype=fmt.dtype)
+    for i, (p, q) in enumerate(pairs):
+        key = (int(p), int(q))
+        if key not in cache:
+            cache[key] = round_exact(src.to_list(RatVec(np.array([p]), np.array([q])))[0],
+                                     fmt.format_)
+        out[i] = cache[key]
+    return out
+
+
+def compile_float(net, dom: FloatDomain) -> list[tuple[sp.csr_matrix, np.ndarray | None]]:
+    """Each layer's weights and bias rounded once into the format (row convention)."""
+    out = []
+    prev = net.inputs
+    for layer in net.layers:
+        W = layer.W if net.convention == "row" else layer.W.T
+        indptr, indices, (vals, order) = _csr_over(W, prev, layer.outputs)
+        wv = round_vec(net.domain.take(vals, order), net.domain, dom).astype(np.float64)
+        M = sp.csr_matrix((wv, indices, indptr), shape=(len(prev), len(layer.outputs)))
+        bias = None
+        if layer.bias:
+            bv = net.domain.from_list([layer.bias.get(k, 0) for k in layer.outputs])
+            bias = round_vec(bv, net.domain, dom)
+        out.append((M, bias))
+        prev = layer.outputs
+    return out
+
+
+def _infer_float(net, Yb, batch, dom, accumulate, record, arith) -> InferenceResult:
+    acc = get_domain(accumulate) if accumulate else dom
+    indptr, indices, (vals, order) = _csr_over(Yb, batch, net.inputs)
+    yv = round_vec(Yb.domain.take(vals, order), Yb.domain, dom).astype(np.float64)
+    Y = sp.csr_matrix((yv, indices, indptr), shape=(len(batch), len(net.inputs)))
+    cap = None if net.ymax is None else float(round_exact(net.ymax, dom.format_))
+    records = []
+    for layer, (W, bias) in zip(net.layers, compile_float(net, dom), strict=True):
+        Y, pre = float_step(Y, W, bias, rule=net.bias_rule, cap=cap, dom=dom, acc=acc,
+                            record=record)
+        if record:
+            records.append(LayerRecord(
+                _assoc(batch, layer.outputs, pre[0], pre[1], pre[2].astype(dom.dtype), dom,
+                       net.convention),
+                _float_assoc(Y, batch, layer.outputs, dom, net.convention)))
+    out = _float_assoc(Y, batch, net.outputs, dom, net.convention)
+    return InferenceResult(out, records if record else None, [], arith, "fast",
+                           net.convention)
+
+
+def _float_assoc(Y: sp.csr_matrix, batch, cols, dom, convention) -> AssocArray:
+    Y = Y.tocsr()
+    Y.sort_indices()
+    return _assoc(batch, cols, Y.indptr, Y.indices, Y.data.astype(dom.dtype), dom, convention)
+
+
+def _infer_reference(net, Yb, batch, dom, accumulate, record, relu, arith) -> InferenceResult:
+    src = net.domain
+    conv = (lambda v: v) if src is dom else (
+        (lambda v: round_exact(v, dom.format_)) if isinstance(dom, FloatDomain)
+        else dom.convert)
+    layers = []
+    for layer in net.layers:
+        W = layer.W if net.convention == "row" else layer.W.T
+        incoming: dict = {}
+        for i, o, w in W.triples():
+            incoming.setdefault(o, []).append((i, conv(w)))
+        bias = {k: conv(v) for k, v in layer.bias.items()}
+        layers.append((incoming, bias, layer.outputs))
+    yconv = (lambda v: v) if Yb.domain is dom else (
+        (lambda v: round_exact(v, dom.format_)) if isinstance(dom, FloatDomain)
+        else dom.convert)
+    rows: dict = {}
+    for b, f, v in Yb.triples():
+        rows.setdefault(b, {})[f] = yconv(v)
+    cap = None if net.ymax is None else conv(net.ymax)
+    acc = get_domain(accumulate) if accumulate else None
+    result, recs = run_reference(layers, rows, list(batch), dom, rule=net.bias_rule, cap=cap,
+                                 acc=acc, relu=relu, record=record)
+    out = _dict_assoc(result, dom, net.convention)
+    records = None
+    if record:
+        records = [LayerRecord(_dict_assoc(pre, dom, net.convention),
+                               _dict_assoc(post, dom, net.convention)) for pre, post in recs]
+    return InferenceResult(out, records, [], arith, "reference", net.convention)
+
+
+def _dict_assoc(d: dict, dom, convention) -> AssocArray:
+    rows, cols, vals = [], [], []
+    for b, inner in d.items():
+        for k, v in inner.items():
+            rows.append(b)
+            cols.append(k)
+            vals.append(v)
+    A = AssocArray.from_triples(rows, cols, vals, domain=dom)
+    return A if convention == "row" else A.T

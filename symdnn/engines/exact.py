@@ -1,0 +1,307 @@
+"""The fast exact engine: integer-scaled sparse products over one common denominator per layer.
+
+Activations are kept as integer numerators ``Z`` over one common denominator ``s`` (``Y = Z/s``),
+row convention (batch x neurons). A layer's weights are integers ``NW`` over ``dW`` and its bias
+integers ``nb`` over ``db``. With ``s' = lcm(s dW, db, q)`` (q the cap's denominator),
+
+    P = (s' / (s dW)) Z NW + (s' / db) nb        (the pre-activation numerators over s')
+
+ReLU is a sign test, the cap a comparison with ``YMAX s'``, and a common gcd of all numerators
+and ``s'`` is divided out when the values are small. An exact bound on ``|P|`` chooses the path:
+
+* ``float64``: bound below 2**53: scipy's float64 SpGEMM on integer values is exact;
+* ``int64``: bound below 2**62: scipy's int64 SpGEMM cannot overflow;
+* ``limbs``: ``Z`` split into base-2**k limbs (:mod:`symdnn.engines.limbs`), ``k`` chosen so
+  every limb product stays below 2**53, all limbs multiplied in one float64 SpGEMM, then carries.
+
+Nothing is ever rounded; a path is never chosen without its bound.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from symdnn.engines import limbs as LB
+
+__all__ = ["ExactLayer", "ExactState", "step", "start", "values_of"]
+
+F64 = 1 << 53
+I64 = 1 << 62
+
+
+def _maxabs(a: np.ndarray) -> int:
+    if a.size == 0:
+        return 0
+    if a.dtype == object:
+        return int(np.max(np.abs(a)))
+    return int(np.max(np.abs(a)))
+
+
+@dataclass
+class ExactLayer:
+    """A layer compiled to integers (row convention: inputs x outputs).
+
+    ``NW`` holds integer numerators (int64, or Python ints in an object array) over ``dW``;
+    ``nb`` the bias numerators over ``db`` for every output neuron (None when there is no
+    bias).
+    """
+
+    NW: sp.csr_matrix
+    dW: int
+    nb: np.ndarray | None
+    db: int
+    colsum: int = 0
+    nb_max: int = 0
+    nb_pos: bool = False
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        W = self.NW
+        col_nnz = int(np.bincount(W.indices, minlength=W.shape[1]).max()) if W.nnz else 0
+        if W.dtype != object and _maxabs(W.data) * col_nnz < I64:
+            self.colsum = int(np.asarray(abs(W).sum(axis=0)).max()) if W.nnz else 0
+        else:
+            self.colsum = _colsum_slow(W)
+        if self.nb is not None and len(self.nb):
+            self.nb_max = _maxabs(self.nb)
+            self.nb_pos = bool(np.any(self.nb > 0))
+
+    def weights(self, f1: int, dtype: Any) -> sp.csr_matrix:
+        """``f1 * NW`` as a float64 or int64 CSR matrix (cached)."""
+        key = (f1, np.dtype(dtype).str)
+        if key not in self._cache:
+            M = self.NW.copy()
+            M.data = (M.data.astype(object) * f1).astype(dtype) if f1 != 1 else \
+                M.data.astype(dtype)
+            self._cache[key] = M
+        return self._cache[key]
+
+    def bias(self, f2: int) -> np.ndarray:
+        """``f2 * nb`` as Python ints (object array)."""
+        return self.nb.astype(object) * f2
+
+
+def _colsum_slow(NW: sp.csr_matrix) -> int:
+    C = NW.tocsc()
+    best = 0
+    for j in range(C.shape[1]):
+        best = max(best, sum(abs(int(v)) for v in C.data[C.indptr[j]:C.indptr[j + 1]]))
+    return best
+
+
+@dataclass
+class ExactState:
+    """Activations ``Z / s`` in CSR (batch x neurons): ``data`` (float64 or int64) for the
+    ``float64``/``int64`` kinds, ``limbs`` (T x nnz) with base ``2**k`` for ``limbs``."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    shape: tuple
+    s: int
+    kind: str
+    data: np.ndarray | None = None
+    limbs: np.ndarray | None = None
+    k: int = 0
+
+    @property
+    def nnz(self) -> int:
+        return len(self.indices)
+
+    def maxabs(self) -> int:
+        if self.kind == "limbs":
+            return (1 << LB.bits(self.limbs, self.k)) - 1
+        return _maxabs(self.data)
+
+    def ints(self) -> np.ndarray:
+        """The numerators as int64 or Python ints."""
+        if self.kind == "limbs":
+            return LB.to_ints(self.limbs, self.k)
+        return self.data.astype(np.int64)
+
+
+def start(indptr: np.ndarray, indices: np.ndarray, numerators: np.ndarray, s: int,
+          shape: tuple) -> ExactState:
+    """The state of an input batch ``numerators / s``."""
+    m = _maxabs(numerators)
+    if m < F64:
+        return ExactState(indptr, indices, shape, s, "float64",
+                          data=numerators.astype(np.float64))
+    if m < I64:
+        return ExactState(indptr, indices, shape, s, "int64", data=numerators.astype(np.int64))
+    k = 40
+    return ExactState(indptr, indices, shape, s, "limbs", limbs=LB.from_ints(numerators, k), k=k)
+
+
+@dataclass
+class StepInfo:
+    """What one layer did: the path, the bound that chose it, and the denominator."""
+
+    path: str
+    bound_bits: int
+    s: int
+    pre: tuple | None = None  # (indptr, indices, numerators, s') when recorded
+
+
+def step(st: ExactState, lay: ExactLayer, *, rule: str, cap: tuple[int, int] | None,
+         record: bool = False) -> tuple[ExactState, StepInfo]:
+    """One layer: ``Y' = h(Y W + b)`` exactly. ``cap`` is ``(p, q)`` for ``YMAX = p/q``."""
+    cap_p, cap_q = cap if cap is not None else (0, 1)
+    s_new = math.lcm(st.s * lay.dW, lay.db, cap_q)
+    f1 = s_new // (st.s * lay.dW)
+    f2 = s_new // lay.db
+    capv = cap_p * (s_new // cap_q) if cap is not None else None
+    bound = st.maxabs() * lay.colsum * f1 + f2 * lay.nb_max
+    if capv is not None:
+        bound = max(bound, capv)
+    dense = rule == "all" and (lay.nb_pos or record) and lay.nb is not None
+    if bound < F64 and st.kind != "limbs":
+        return _step_small(st, lay, np.float64, s_new, f1, f2, capv, rule, dense, record, bound)
+    if bound < I64 and st.kind != "limbs":
+        return _step_small(st, lay, np.int64, s_new, f1, f2, capv, rule, dense, record, bound)
+    return _step_limbs(st, lay, s_new, f1, f2, capv, rule, dense, record, bound)
+
+
+def _rows_filter(indptr: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    ck = np.concatenate([[0], np.cumsum(keep)])
+    return ck[indptr]
+
+
+def _step_small(st, lay, dt, s_new, f1, f2, capv, rule, dense, record, bound):
+    R = st.shape[0]
+    n_out = lay.NW.shape[1]
+    Y = sp.csr_matrix((st.data.astype(dt, copy=False), st.indices, st.indptr),
+                      shape=st.shape)
+    A = Y @ lay.weights(f1, dt)
+    if lay.nb is not None:
+        bias = lay.bias(f2).astype(dt)
+    pre = None
+    if dense:
+        P = A.toarray()
+        P += bias[None, :]
+        if record:
+            r, c = np.nonzero(np.ones_like(P, dtype=bool))
+            pre = (np.arange(R + 1) * n_out, c, P.ravel().copy(), s_new)
+        keep = P > 0
+        r, c = np.nonzero(keep)
+        vals = P[r, c]
+        indptr = np.zeros(R + 1, dtype=np.int64)
+        np.cumsum(np.bincount(r, minlength=R), out=indptr[1:])
+        indices = c.astype(np.int64)
+    else:
+        A.sort_indices()
+        vals = A.data
+        if rule == "nonzero":
+            nzk = vals != 0
+            if not nzk.all():
+                A.indptr = _rows_filter(A.indptr, nzk)
+                A.indices = A.indices[nzk]
+                vals = vals[nzk]
+        if lay.nb is not None:
+            vals = vals + bias[A.indices]
+        if record:
+            pre = (A.indptr.astype(np.int64), A.indices.astype(np.int64), vals.copy(), s_new)
+        keep = vals > 0
+        indptr = _rows_filter(A.indptr, keep).astype(np.int64)
+        indices = A.indices[keep].astype(np.int64)
+        vals = vals[keep]
+    if capv is not None:
+        vals = np.minimum(vals, dt(capv))
+    s_out = s_new if len(vals) else 1  # with no entries left the denominator is moot
+    if s_new > 1 and len(vals):
+        iv = vals.astype(np.int64)
+        g = math.gcd(int(np.gcd.reduce(iv)), s_new)
+        if g > 1:
+            vals = (iv // g).astype(dt)
+            s_out = s_new // g
+    new = ExactState(indptr, indices, (R, n_out), s_out, "float64" if dt is np.float64
+                     else "int64", data=vals)
+    return new, StepInfo("float64" if dt is np.float64 else "int64", bound.bit_length(),
+                         s_out, pre)
+
+
+def _step_limbs(st, lay, s_new, f1, f2, capv, rule, dense, record, bound):
+    R = st.shape[0]
+    n_out = lay.NW.shape[1]
+    cs = lay.colsum * f1
+    k = 53 - cs.bit_length()
+    if k < 8:
+        raise OverflowError(
+            f"column sums of the scaled weights ({cs}) leave fewer than 8 bits per limb"
+        )
+    if st.kind == "limbs" and st.k == k:
+        L = st.limbs
+    else:
+        L = LB.from_ints(st.ints() if st.kind != "limbs" else LB.to_ints(st.limbs, st.k), k)
+    T = L.shape[0]
+    counts = np.diff(st.indptr)
+    active = np.arange(R) if dense else np.flatnonzero(counts)
+    Ra = len(active)
+    nnz = st.nnz
+    cptr = np.concatenate([[0], np.cumsum(counts[active])])
+    stacked_ptr = np.concatenate([cptr[:-1] + t * nnz for t in range(T)] + [[T * nnz]])
+    S = sp.csr_matrix((L.ravel().astype(np.float64), np.tile(st.indices, T), stacked_ptr),
+                      shape=(T * Ra, st.shape[1]))
+    prod = (S @ lay.weights(f1, np.float64)).toarray().reshape(T, Ra, n_out)
+    bias = lay.bias(f2) if lay.nb is not None else None
+    need = [T + (53 - k + k - 1) // k + 1]
+    if bias is not None:
+        need.append(-(-max(int(abs(v)) for v in bias).bit_length() // k) + 1 if len(bias) else 1)
+    if capv is not None:
+        need.append(-(-capv.bit_length() // k) + 1)
+    T_out = max(need) + 1
+    P = np.zeros((T_out, Ra, n_out), dtype=np.int64)
+    P[:T] = prod.astype(np.int64)
+    LB.normalize(P, k)
+    nz = (P != 0).any(axis=0)  # the exact product is nonzero
+    if bias is not None:
+        BL = LB.from_ints(bias, k, T_out)[:T_out]
+        if BL.shape[0] > T_out:
+            raise OverflowError("bias limbs exceed the allocated width")
+        if rule == "nonzero":
+            P += BL[:, None, :] * nz[None, :, :]
+        else:
+            P += BL[:, None, :]
+        LB.normalize(P, k)
+    sg = LB.sign(P)
+    pre = None
+    if record:
+        where = nz if rule == "nonzero" else np.ones_like(nz)
+        r, c = np.nonzero(where)
+        vals = LB.to_ints(P[:, r, c], k)
+        indptr = np.zeros(R + 1, dtype=np.int64)
+        np.cumsum(np.bincount(active[r], minlength=R), out=indptr[1:])
+        pre = (indptr, c.astype(np.int64), vals, s_new)
+    keep = sg > 0
+    if capv is not None:
+        CL = LB.from_ints(np.array([capv], dtype=object), k, T_out)[:, 0]
+        over = keep & LB.greater(P, CL)
+        P[:, over] = CL[:, None]
+    r, c = np.nonzero(keep)
+    newL = LB.trim(P[:, r, c])
+    indptr = np.zeros(R + 1, dtype=np.int64)
+    np.cumsum(np.bincount(active[r], minlength=R), out=indptr[1:])
+    indices = c.astype(np.int64)
+    if len(indices) == 0:
+        s_new = 1
+    nbits = LB.bits(newL, k)
+    if nbits <= 52:
+        new = ExactState(indptr, indices, (R, n_out), s_new, "float64",
+                         data=LB.to_ints(newL, k).astype(np.float64))
+    else:
+        new = ExactState(indptr, indices, (R, n_out), s_new, "limbs", limbs=newL, k=k)
+    return new, StepInfo("limbs", bound.bit_length(), s_new, pre)
+
+
+def values_of(st: ExactState) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """``(indptr, indices, numerators, s)`` with sorted indices and int64/Python-int numerators."""
+    ints = st.ints()
+    M = sp.csr_matrix((np.arange(st.nnz, dtype=np.float64) + 1, st.indices, st.indptr),
+                      shape=st.shape)
+    M.sort_indices()
+    order = M.data.astype(np.int64) - 1
+    return M.indptr.astype(np.int64), M.indices.astype(np.int64), ints[order], st.s

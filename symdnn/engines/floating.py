@@ -1,0 +1,82 @@
+"""The float engine: scipy.sparse in the network's float format.
+
+fp64 and fp32 run in scipy's SpGEMM in that format. fp16, bf16 and fp8 have no scipy kernels:
+with ``accumulate`` wider than the format (fp32, fp64) the products (exact in fp32 for these
+formats) and sums run in scipy at that width and each result is rounded once to the format;
+with ``accumulate`` equal to the format every product and every partial sum is rounded to the
+format, in input-key order. Bias, ReLU and cap are applied in the format.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from symdnn import intmm
+from symdnn.domains import FloatDomain
+
+__all__ = ["float_step"]
+
+
+def _spgemm_in_format(Y: sp.csr_matrix, W: sp.csr_matrix, dom: FloatDomain) -> sp.csr_matrix:
+    R, n_out = Y.shape[0], W.shape[1]
+    rows = np.flatnonzero(np.diff(Y.indptr))
+    r, c, ia, ib = intmm.expand_products(Y.indptr.astype(np.int64), Y.indices.astype(np.int64),
+                                         W.indptr.astype(np.int64),
+                                         W.indices.astype(np.int64), rows)
+    prod = (Y.data[ia] * W.data[ib]).astype(dom.dtype)
+    lin = r * n_out + c
+    order = np.argsort(lin, kind="stable")
+    lin = lin[order]
+    if len(lin) == 0:
+        return sp.csr_matrix((R, n_out), dtype=np.float64)
+    starts = np.flatnonzero(np.r_[True, lin[1:] != lin[:-1]])
+    sums = dom.reduceat("plus", prod[order], starts)
+    lin = lin[starts]
+    M = sp.csr_matrix((sums.astype(np.float64), (lin // n_out, lin % n_out)), shape=(R, n_out))
+    return M
+
+
+def float_step(Y: sp.csr_matrix, W: sp.csr_matrix, bias: np.ndarray | None, *, rule: str,
+               cap: float | None, dom: FloatDomain, acc: FloatDomain,
+               record: bool = False) -> tuple[sp.csr_matrix, tuple | None]:
+    """One layer in floating point. ``Y`` and ``W`` hold values of the format (as float64
+    arrays for fp16/bf16/fp8, in the format's dtype for fp64/fp32). Returns the next ``Y`` and,
+    with ``record``, the pre-activations ``(indptr, indices, values)``."""
+    dt = dom.dtype
+    if acc.name == dom.name and dom.name in ("fp64", "fp32"):
+        A = Y.astype(dt) @ W.astype(dt)
+    elif acc.name == dom.name:
+        A = _spgemm_in_format(Y, W, dom)
+    else:
+        A = (Y.astype(acc.dtype) @ W.astype(acc.dtype))
+        A.data = A.data.astype(dt).astype(A.dtype)
+    A = A.tocsr()
+    A.sort_indices()
+    R, n_out = A.shape
+    store = np.float64 if dom.name != "fp32" else np.float32
+    if rule == "all" and bias is not None and (bias > 0).any() or (rule == "all" and record):
+        P = A.toarray().astype(dt)
+        if bias is not None:
+            P = (P + bias.astype(dt)[None, :]).astype(dt)
+        r, c = np.nonzero(np.ones(P.shape, dtype=bool))
+        pre = (np.arange(R + 1) * n_out, c, P.ravel().astype(np.float64)) if record else None
+        vals = P.ravel()
+        indptr, indices = np.arange(R + 1) * n_out, c
+    else:
+        vals = A.data.astype(dt)
+        indptr, indices = A.indptr, A.indices
+        if rule == "nonzero":
+            keep0 = vals != 0
+            ck = np.concatenate([[0], np.cumsum(keep0)])
+            indptr, indices, vals = ck[indptr], indices[keep0], vals[keep0]
+        if bias is not None:
+            vals = (vals + bias.astype(dt)[indices]).astype(dt)
+        pre = (indptr.copy(), indices.copy(), vals.astype(np.float64)) if record else None
+    keep = vals > 0
+    ck = np.concatenate([[0], np.cumsum(keep)])
+    vals = vals[keep]
+    if cap is not None:
+        vals = np.minimum(vals, dt.type(cap)).astype(dt)
+    out = sp.csr_matrix((vals.astype(store), indices[keep], ck[indptr]), shape=(R, n_out))
+    return out, pre

@@ -1,0 +1,173 @@
+"""The three formulations of the paper's §II, written with associative-array algebra only.
+
+* :func:`standard`: ``Y_{l+1} = h(W_l Y_l + B_l)`` with ``B_l`` the bias replicated over the batch.
+* :func:`oscillating`: ``W_l Y_l`` over ``plus_times``, then ``(x) B_l (+) 0`` over ``max_plus``
+  (and the cap as ``(+) YMAX`` over ``min_plus``), back to ``plus_times``.
+* :func:`collapsed`: ``W = (+)_l W_l``, ``B = (+)_l B_l`` and ``Y <- h(W Y + B)`` iterated L times.
+
+They are slow and simple on purpose: they check the engines. Two conditions the paper leaves
+implicit are enforced here:
+
+* the oscillating form needs ``W_l Y_l`` with its zeros made explicit before it enters
+  ``max_plus``, where a missing entry means ``-inf``, not 0 (with the bias rule ``"nonzero"``
+  the sparse product is already right);
+* the collapsed form equals the layered one only when a neuron cannot fire on its bias alone
+  (every bias <= 0, or the bias rule ``"nonzero"``), and every layer's neurons are labeled
+  uniquely. :func:`collapsed` refuses other networks with :class:`~symdnn.SymdnnError`.
+"""
+
+from __future__ import annotations
+
+from symdnn.assoc import AssocArray
+from symdnn.errors import SymdnnError
+
+__all__ = ["standard", "oscillating", "collapsed"]
+
+
+def _column(net, Y0: AssocArray) -> tuple[list[AssocArray], AssocArray]:
+    Ws = [ly.W if net.convention == "column" else ly.W.T for ly in net.layers]
+    Y = Y0 if net.convention == "column" else Y0.T
+    return Ws, Y
+
+
+def _out(net, Y: AssocArray) -> AssocArray:
+    return Y if net.convention == "column" else Y.T
+
+
+def _bias_full(net, lnum: int, batch: tuple, semiring: str = "plus_times") -> AssocArray:
+    """``B_l = b_l 1^T`` over the layer's neurons and the batch (zeros explicit in max_plus)."""
+    layer = net.layers[lnum]
+    rows, cols, vals = [], [], []
+    for o in layer.outputs:
+        v = layer.bias.get(o, 0)
+        for b in batch:
+            rows.append(o)
+            cols.append(b)
+            vals.append(v)
+    return AssocArray.from_triples(rows, cols, vals, domain=net.domain, semiring=semiring)
+
+
+def _relu_cap(net, Z: AssocArray) -> AssocArray:
+    """``h`` entry by entry: keep positive values, cap at YMAX."""
+    rows, cols, vals = [], [], []
+    for r, c, v in Z.triples():
+        if v > 0:
+            rows.append(r)
+            cols.append(c)
+            vals.append(net.ymax if net.ymax is not None and v > net.ymax else v)
+    return AssocArray.from_triples(rows, cols, vals, domain=net.domain)
+
+
+def standard(net, Y0: AssocArray) -> AssocArray:
+    """``Y_{l+1} = h(W_l Y_l + B_l)``, layer by layer.
+
+    Examples
+    --------
+    >>> from symdnn import AssocArray, SparseDNN
+    >>> W = AssocArray.from_triples(["a", "b"], ["x", "x"], [2, -1], domain="QQ")
+    >>> net = SparseDNN.from_layers([W], [{"a": -1, "b": 3}])
+    >>> standard(net, AssocArray.from_triples(["x"], ["i"], [1], domain="QQ")).to_dict()
+    {'a': {'i': 1}, 'b': {'i': 2}}
+    """
+    Ws, Y = _column(net, Y0)
+    batch = Y.col()
+    for lnum, W in enumerate(Ws):
+        Z = W @ Y
+        if net.layers[lnum].bias:
+            B = _bias_full(net, lnum, batch)
+            if net.bias_rule == "nonzero":
+                B = B * Z.zero_norm().convert_to(net.domain)
+            Z = Z + B
+        Y = _relu_cap(net, Z)
+    return _out(net, Y)
+
+
+def _dense_max_plus(A: AssocArray, rows: tuple, cols: tuple, dom) -> AssocArray:
+    """A over max_plus on the full key grid, its plus_times zeros written out as 0."""
+    have = {(r, c): v for r, c, v in A.triples()}
+    rr, cc, vv = [], [], []
+    for r in rows:
+        for c in cols:
+            rr.append(r)
+            cc.append(c)
+            vv.append(have.get((r, c), 0))
+    return AssocArray.from_triples(rr, cc, vv, domain=dom, semiring="max_plus")
+
+
+def oscillating(net, Y0: AssocArray) -> AssocArray:
+    """``Y_{l+1} = W_l Y_l (x) B_l (+) 0``: plus_times, then max_plus, then back.
+
+    Examples
+    --------
+    >>> from symdnn import AssocArray, SparseDNN
+    >>> W = AssocArray.from_triples(["a", "b"], ["x", "x"], [2, -1], domain="QQ")
+    >>> net = SparseDNN.from_layers([W], [{"a": -1, "b": 3}])
+    >>> oscillating(net, AssocArray.from_triples(["x"], ["i"], [1], domain="QQ")).to_dict()
+    {'a': {'i': 1}, 'b': {'i': 2}}
+    """
+    Ws, Y = _column(net, Y0)
+    batch = Y.col()
+    dom = net.domain
+    for lnum, W in enumerate(Ws):
+        outs = net.layers[lnum].outputs
+        Z = W @ Y
+        if net.bias_rule == "nonzero":
+            Zm = Z.with_semiring("max_plus")
+        else:
+            Zm = _dense_max_plus(Z, outs, batch, dom)
+        pre = Zm * _bias_full(net, lnum, batch, "max_plus") if net.layers[lnum].bias else Zm
+        post = pre + AssocArray.ones(outs, batch, domain=dom, semiring="max_plus")  # max(., 0)
+        if net.ymax is not None:
+            cap = AssocArray.from_triples([o for o in outs for _ in batch],
+                                          [b for _ in outs for b in batch], net.ymax,
+                                          domain=dom, semiring="min_plus")
+            post = post.with_semiring("min_plus") + cap  # min(., YMAX)
+        Y = post.with_semiring("plus_times")  # the zeros leave
+    return _out(net, Y)
+
+
+def collapsed(net, Y0: AssocArray) -> AssocArray:
+    """``W = (+)_l W_l``, ``B = (+)_l B_l``, then ``Y <- h(W Y + B)`` L times.
+
+    Raises
+    ------
+    SymdnnError
+        If two layers share a neuron key, or a neuron could fire on its bias alone
+        (bias rule ``"all"`` with a positive bias), when the collapsed form is not the network.
+
+    Examples
+    --------
+    >>> from symdnn import AssocArray, SparseDNN
+    >>> W0 = AssocArray.from_triples(["h"], ["x"], [2], domain="QQ")
+    >>> W1 = AssocArray.from_triples(["o"], ["h"], [3], domain="QQ")
+    >>> net = SparseDNN.from_layers([W0, W1], [{"h": -1}, {"o": -1}])
+    >>> collapsed(net, AssocArray.from_triples(["x"], ["i"], [1], domain="QQ")).to_dict()
+    {'o': {'i': 2}}
+    """
+    seen: set = set(net.inputs)
+    for lnum, layer in enumerate(net.layers):
+        clash = seen & set(layer.outputs)
+        if clash:
+            raise SymdnnError(f"layer {lnum} reuses neuron keys {sorted(clash, key=repr)[:3]}: "
+                              "the collapsed form needs every layer labeled uniquely")
+        seen |= set(layer.outputs)
+        if net.bias_rule == "all" and any(v > 0 for v in layer.bias.values()):
+            raise SymdnnError(f"layer {lnum} has a positive bias: with bias rule 'all' a neuron "
+                              "fires on its bias alone, and the collapsed iteration differs")
+    Ws, Y = _column(net, Y0)
+    batch = Y.col()
+    W = Ws[0]
+    for Wl in Ws[1:]:
+        W = W + Wl
+    B = None
+    for lnum, layer in enumerate(net.layers):
+        if layer.bias:
+            Bl = _bias_full(net, lnum, batch)
+            B = Bl if B is None else B + Bl
+    for _ in range(net.depth):
+        Z = W @ Y
+        if B is not None:
+            Bz = B * Z.zero_norm().convert_to(net.domain) if net.bias_rule == "nonzero" else B
+            Z = Z + Bz
+        Y = _relu_cap(net, Z)
+    return _out(net, Y.sub(list(net.outputs), slice(None)))
