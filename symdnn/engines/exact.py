@@ -81,9 +81,12 @@ class ExactLayer:
             self._cache[key] = M
         return self._cache[key]
 
-    def bias(self, f2: int) -> np.ndarray:
-        """``f2 * nb`` as Python ints (object array)."""
-        return self.nb.astype(object) * f2
+    def bias(self, f2: int, dtype: Any = object) -> np.ndarray:
+        """``f2 * nb`` as Python ints (object array), or float64/int64 when asked (cached)."""
+        key = ("bias", f2, np.dtype(dtype).str)
+        if key not in self._cache:
+            self._cache[key] = (self.nb.astype(object) * f2).astype(dtype)
+        return self._cache[key]
 
 
 def _colsum_slow(NW: sp.csr_matrix) -> int:
@@ -178,7 +181,7 @@ def _step_small(st, lay, dt, s_new, f1, f2, capv, rule, dense, record, bound):
                       shape=st.shape)
     A = Y @ lay.weights(f1, dt)
     if lay.nb is not None:
-        bias = lay.bias(f2).astype(dt)
+        bias = lay.bias(f2, dt)
     pre = None
     if dense:
         P = A.toarray()
@@ -193,7 +196,8 @@ def _step_small(st, lay, dt, s_new, f1, f2, capv, rule, dense, record, bound):
         np.cumsum(np.bincount(r, minlength=R), out=indptr[1:])
         indices = c.astype(np.int64)
     else:
-        A.sort_indices()
+        if record:
+            A.sort_indices()  # a record is read in key order; the next layer needs no order
         vals = A.data
         if rule == "nonzero":
             nzk = vals != 0

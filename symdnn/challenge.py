@@ -1,0 +1,165 @@
+"""The Graph Challenge run, streamed layer by layer (memory independent of depth).
+
+``Y_{l+1} = h(Y_l W_l + b)`` with the bias added only to nonzero entries of ``Y_l W_l``, ReLU and a
+cap at 32; the categories are the images with a nonzero output after the last layer. In exact
+arithmetic the bias -0.3 is -3/10 and every value is a rational; see
+:mod:`symdnn.engines.exact`. Float runs compute ``Y W`` as the reference code does, with
+scipy.sparse CSR in the format (fp16/bf16 through :mod:`symdnn.engines.floating`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from symdnn.domains import FloatDomain, get_domain, round_exact
+from symdnn.engines import exact as EX
+from symdnn.engines.floating import float_step
+from symdnn.errors import SymdnnError
+from symdnn.io.graphchallenge import (
+    BIAS,
+    find_challenge_files,
+    read_categories,
+    read_images,
+    read_layer,
+)
+
+__all__ = ["ChallengeResult", "run_challenge", "YMAX"]
+
+YMAX = 32
+
+
+@dataclass
+class ChallengeResult:
+    """Categories of a run and how they compare with the official truth."""
+
+    categories: np.ndarray
+    truth: np.ndarray | None
+    arith: str
+    neurons: int
+    layers: int
+    images: int
+    seconds: float
+    paths: list[str] = field(default_factory=list)
+    final: Any = None
+
+    @property
+    def matches(self) -> bool | None:
+        """True/False against the truth, None when no truth file was found."""
+        if self.truth is None:
+            return None
+        return bool(np.array_equal(self.categories, self.truth))
+
+    def summary(self) -> str:
+        """A few lines for people: count, categories, and the verdict."""
+        cats = ", ".join(str(int(c)) for c in self.categories[:40])
+        more = " ..." if len(self.categories) > 40 else ""
+        lines = [
+            f"Graph Challenge: {self.neurons} neurons, {self.layers} layers, {self.images} "
+            f"images, arithmetic {self.arith}: {self.seconds:.2f} s",
+            f"categories ({len(self.categories)}): {cats}{more}",
+        ]
+        if self.truth is None:
+            lines.append("truth: no truth file for this configuration, not checked")
+        elif self.matches:
+            lines.append(f"truth: MATCH ({len(self.truth)} categories)")
+        else:
+            missing = np.setdiff1d(self.truth, self.categories)
+            extra = np.setdiff1d(self.categories, self.truth)
+            lines.append(f"truth: MISMATCH: missing {missing[:20].tolist()}, "
+                         f"extra {extra[:20].tolist()}")
+        if self.paths:
+            counts = {p: self.paths.count(p) for p in dict.fromkeys(self.paths)}
+            lines.append("exact paths: " + ", ".join(f"{p} x{n}" for p, n in counts.items()))
+        return "\n".join(lines)
+
+
+def run_challenge(data_dir: str, *, neurons: int = 1024, layers: int = 120,
+                  images: int | None = None, arith: str = "exact",
+                  accumulate: str | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> ChallengeResult:
+    """Run the Graph Challenge from its files.
+
+    Parameters
+    ----------
+    data_dir : path
+        Official layout or the flat layout of the shared data (see
+        :func:`symdnn.io.find_challenge_files`).
+    neurons, layers : int
+        The configuration (1024/4096/16384/65536 neurons; up to 1920 layers).
+    images : int, optional
+        Use only the first ``images`` inputs (the truth is restricted the same way).
+    arith : str
+        ``"exact"`` or a float format (``fp64``, ``fp32``, ``fp16``, ``bf16``, ...).
+    accumulate : str, optional
+        Float runs: the accumulation format (default: ``arith``).
+    progress : callable, optional
+        Called as ``progress(layer, layers)`` after every layer.
+    """
+    if neurons not in BIAS:
+        raise SymdnnError(f"no official bias for {neurons} neurons (known: {sorted(BIAS)})")
+    files = find_challenge_files(data_dir, neurons, layers)
+    Y0 = read_images(files.images, neurons)
+    if images is not None:
+        Y0 = Y0[:images]
+    n_img = Y0.shape[0]
+    truth = None
+    if files.truth is not None:
+        t = read_categories(files.truth)
+        truth = t[t <= n_img]
+    bias = BIAS[neurons]
+    t0 = time.perf_counter()
+    paths: list[str] = []
+    if arith == "exact":
+        Y0 = Y0.tocsr()
+        Y0.sort_indices()
+        st = EX.start(Y0.indptr.astype(np.int64), Y0.indices.astype(np.int64),
+                      Y0.data.astype(np.int64), 1, Y0.shape)
+        nb = np.full(neurons, bias.numerator, dtype=object)
+        for l, path in enumerate(files.layers, 1):
+            g = read_layer(path, neurons)
+            lay = EX.ExactLayer(g.N, g.d, nb, bias.denominator)
+            st, info = EX.step(st, lay, rule="nonzero", cap=(YMAX, 1))
+            paths.append(info.path)
+            if progress:
+                progress(l, layers)
+        rows = np.flatnonzero(np.diff(st.indptr))
+        final = st
+    else:
+        dom = get_domain(arith)
+        if not isinstance(dom, FloatDomain):
+            raise SymdnnError(f"arith must be 'exact' or a float format, not {arith!r}")
+        acc = get_domain(accumulate) if accumulate else dom
+        store = np.float32 if dom.name == "fp32" else np.float64
+        Y = sp.csr_matrix(Y0, dtype=store)
+        b = np.full(neurons, round_exact(bias, dom.format_), dtype=dom.dtype)
+        for l, path in enumerate(files.layers, 1):
+            W = float_layer(read_layer(path, neurons), dom)
+            Y, _ = float_step(Y, W, b, rule="nonzero", cap=float(YMAX), dom=dom, acc=acc)
+            if progress:
+                progress(l, layers)
+        rows = np.flatnonzero(np.diff(Y.indptr))
+        final = Y
+    seconds = time.perf_counter() - t0
+    return ChallengeResult(rows.astype(np.int64) + 1, truth, arith, neurons, layers, n_img,
+                           seconds, paths, final)
+
+
+def float_layer(g: Any, dom: FloatDomain) -> sp.csr_matrix:
+    """A layer's weights in a float format: each distinct decimal string rounded once."""
+    store = np.float32 if dom.name == "fp32" else np.float64
+    by_num = {}
+    for s, f in g.values.items():
+        num = int(f * g.d)
+        by_num[num] = float(s) if dom.name == "fp64" else float(round_exact(Fraction(f),
+                                                                            dom.format_))
+    nums = g.N.data
+    uniq, inv = np.unique(nums, return_inverse=True)
+    data = np.array([by_num[int(u)] for u in uniq], dtype=store)[inv]
+    return sp.csr_matrix((data, g.N.indices, g.N.indptr), shape=g.N.shape)

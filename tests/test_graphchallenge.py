@@ -1,0 +1,154 @@
+"""Graph Challenge files and runs: exact and float runs against the official truth on the
+shared data, readers and writers, errors that name the file and line, and the CLI."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from symdnn import ParseError
+from symdnn.challenge import run_challenge
+from symdnn.cli import main
+from symdnn.io import (
+    find_challenge_files,
+    read_categories,
+    read_images,
+    read_layer,
+    write_categories,
+    write_images,
+    write_layer,
+)
+
+
+@pytest.fixture
+def gc_dir(shared_data) -> Path:
+    d = shared_data / "graphchallenge"
+    if not d.is_dir():
+        pytest.skip(f"{d} not found")
+    return d
+
+
+def test_exact_run_matches_the_official_truth(gc_dir):
+    r = run_challenge(str(gc_dir), arith="exact")
+    assert r.images == 1200 and len(r.categories) == 19
+    assert r.matches is True
+    assert r.categories[:3].tolist() == [287, 295, 386]
+    assert set(r.paths) <= {"float64", "int64"}
+
+
+@pytest.mark.parametrize("arith", ["fp64", "fp32"])
+def test_fp64_and_fp32_runs_keep_the_categories(gc_dir, arith):
+    assert run_challenge(str(gc_dir), arith=arith, images=400).matches is True
+
+
+def test_subset_truth_files_agree(gc_dir):
+    full = read_categories(gc_dir / "neuron1024-l120-categories.tsv")
+    subset = read_categories(gc_dir / "neuron1024-l120-categories_subset.mtx")
+    assert np.array_equal(full[full <= 1200], subset) and len(subset) == 19
+
+
+def test_layer_values_are_read_exactly(gc_dir):
+    g = read_layer(gc_dir / "neuron1024" / "n1024-l1.tsv.gz", 1024)
+    assert g.d == 16 and set(g.N.data.tolist()) == {1}
+    assert g.values == {"6.250000e-02": Fraction(1, 16)}
+    assert np.all(np.diff(g.N.indptr) == 32)
+
+
+# ------------------------------------------------------------------ readers and writers
+def test_layer_round_trip(tmp_path):
+    N = sp.csr_matrix((np.array([1, -3, 5]), ([0, 1, 2], [1, 2, 0])), shape=(3, 3))
+    write_layer(tmp_path / "l.tsv.gz", N, 10)
+    g = read_layer(tmp_path / "l.tsv.gz", 3)
+    assert g.d == 10 and (g.N != N).nnz == 0
+    text = gzip.open(tmp_path / "l.tsv.gz", "rt").read()
+    assert "2\t3\t-0.3\n" in text  # exact decimal, 1-based
+
+
+def test_non_decimal_values_are_written_as_fractions(tmp_path):
+    write_layer(tmp_path / "l.tsv", sp.csr_matrix(np.array([[1]])), 3)
+    assert (tmp_path / "l.tsv").read_text() == "1\t1\t1/3\n"
+    assert read_layer(tmp_path / "l.tsv").values == {"1/3": Fraction(1, 3)}
+
+
+def test_images_and_categories_round_trip(tmp_path):
+    M = sp.csr_matrix(np.array([[0, 1, 1], [1, 0, 0]]))
+    write_images(tmp_path / "img.tsv", M)
+    assert (read_images(tmp_path / "img.tsv", 3) != M).nnz == 0
+    write_categories(tmp_path / "cat.tsv", np.array([5, 2]))
+    assert read_categories(tmp_path / "cat.tsv").tolist() == [2, 5]
+
+
+@pytest.mark.parametrize("text,match", [
+    ("1\t2\t0.5\n3\t4\n", r"l\.tsv:2: expected 3 fields"),
+    ("1\t2\t0.5\nx\t4\t1\n", r"l\.tsv:2: field 1 is not an integer"),
+    ("1\t2\t0.5\n0\t4\t1\n", r"l\.tsv:2: field 1 must be a 1-based index"),
+    ("1\t2\t0.5\n2\t2\tabc\n", r"l\.tsv:2: bad value"),
+    ("1\t2\t0.5\n\n1\t2\t0.25\n", r"l\.tsv:3: repeated entry \(1, 2\)"),
+    ("1\t2\t0.5\n9\t2\t0.25\n", r"l\.tsv:2: index beyond the network width 4"),
+])
+def test_malformed_layer_lines_name_file_and_line(tmp_path, text, match):
+    p = tmp_path / "l.tsv"
+    p.write_text(text)
+    with pytest.raises(ParseError, match=match):
+        read_layer(p, 4)
+
+
+def test_truncated_gzip_and_missing_file(tmp_path):
+    p = tmp_path / "l.tsv.gz"
+    p.write_bytes(gzip.compress(b"1\t2\t0.5\n" * 100)[:30])
+    with pytest.raises(ParseError, match="l.tsv.gz"):
+        read_layer(p)
+    with pytest.raises(ParseError, match="cannot read"):
+        read_layer(tmp_path / "nope.tsv")
+
+
+def test_images_must_be_integers(tmp_path):
+    p = tmp_path / "img.tsv"
+    p.write_text("1\t1\t1\n2\t3\t0.5\n")
+    with pytest.raises(ParseError, match=r"img\.tsv:2: image values must be integers"):
+        read_images(p, 4)
+
+
+def test_missing_layer_is_named(tmp_path):
+    (tmp_path / "neuron1024").mkdir()
+    (tmp_path / "neuron1024" / "n1024-l1.tsv").write_text("1\t1\t1\n")
+    with pytest.raises(ParseError, match="layer 2 of 3 is missing"):
+        find_challenge_files(tmp_path, 1024, 3)
+
+
+# ------------------------------------------------------------------ command line
+@pytest.fixture
+def official_layout(gc_dir, tmp_path) -> Path:
+    """The official folder layout over the shared layer files and the first 60 images."""
+    (tmp_path / "DNN").mkdir()
+    os.symlink(gc_dir / "neuron1024", tmp_path / "DNN" / "neuron1024")
+    (tmp_path / "MNIST").mkdir()
+    write_images(tmp_path / "MNIST" / "sparse-images-1024.tsv",
+                 read_images(gc_dir / "sparse-images-1024_subset.mtx", 1024)[:300])
+    truth = read_categories(gc_dir / "neuron1024-l120-categories.tsv")
+    write_categories(tmp_path / "DNN" / "neuron1024-l120-categories.tsv", truth[truth <= 300])
+    return tmp_path
+
+
+def test_cli_graph_challenge_match(official_layout, capsys):
+    assert main(["graph-challenge", str(official_layout), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "categories (2): 287, 295" in out and "MATCH" in out
+
+
+def test_cli_graph_challenge_mismatch_exits_1(official_layout, capsys):
+    write_categories(official_layout / "DNN" / "neuron1024-l120-categories.tsv",
+                     np.array([287, 296]))
+    assert main(["graph-challenge", str(official_layout), "--quiet"]) == 1
+    assert "MISMATCH: missing [296], extra [295]" in capsys.readouterr().out
+
+
+def test_cli_graph_challenge_bad_folder_exits_2(tmp_path, capsys):
+    assert main(["graph-challenge", str(tmp_path / "none")]) == 2
+    assert "no such data folder" in capsys.readouterr().err
