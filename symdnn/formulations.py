@@ -37,6 +37,16 @@ def _out(net, Y: AssocArray) -> AssocArray:
 def _bias_full(net, lnum: int, batch: tuple, semiring: str = "plus_times") -> AssocArray:
     """``B_l = b_l 1^T`` over the layer's neurons and the batch (zeros explicit in max_plus)."""
     layer = net.layers[lnum]
+    if layer.B is not None:  # a full B_l, given directly
+        B = layer.B if net.convention == "column" else layer.B.T
+        have = {(r, c): v for r, c, v in B.triples()}
+        rows, cols, vals = [], [], []
+        for o in layer.outputs:
+            for b in batch:
+                rows.append(o)
+                cols.append(b)
+                vals.append(have.get((o, b), 0))
+        return AssocArray.from_triples(rows, cols, vals, domain=net.domain, semiring=semiring)
     rows, cols, vals = [], [], []
     for o in layer.outputs:
         v = layer.bias.get(o, 0)
@@ -73,7 +83,7 @@ def standard(net, Y0: AssocArray) -> AssocArray:
     batch = Y.col()
     for lnum, W in enumerate(Ws):
         Z = W @ Y
-        if net.layers[lnum].bias:
+        if net.layers[lnum].bias or net.layers[lnum].B is not None:
             B = _bias_full(net, lnum, batch)
             if net.bias_rule == "nonzero":
                 B = B * Z.zero_norm().convert_to(net.domain)
@@ -115,7 +125,8 @@ def oscillating(net, Y0: AssocArray) -> AssocArray:
             Zm = Z.with_semiring("max_plus")
         else:
             Zm = _dense_max_plus(Z, outs, batch, dom)
-        pre = Zm * _bias_full(net, lnum, batch, "max_plus") if net.layers[lnum].bias else Zm
+        has_bias = net.layers[lnum].bias or net.layers[lnum].B is not None
+        pre = Zm * _bias_full(net, lnum, batch, "max_plus") if has_bias else Zm
         post = pre + AssocArray.ones(outs, batch, domain=dom, semiring="max_plus")  # max(., 0)
         if net.ymax is not None:
             cap = AssocArray.from_triples([o for o in outs for _ in batch],

@@ -38,6 +38,9 @@ class Layer:
         The beta of the exact-solution bias rule, when the bias came from it (else None).
     inputs, outputs : tuple
         Sorted neuron keys read and written by the layer.
+    B : AssocArray or None
+        A full bias ``B_l`` (a value per neuron and input: neurons x batch in the column
+        convention, batch x neurons in the row convention), used instead of ``bias``.
     """
 
     W: AssocArray
@@ -45,6 +48,7 @@ class Layer:
     beta: Any
     inputs: tuple
     outputs: tuple
+    B: AssocArray | None = None
 
 
 def exact_bias(W: AssocArray, beta: Any, *, convention: str = "column") -> dict:
@@ -101,7 +105,9 @@ class SparseDNN:
             ``W_0 ... W_{L-1}`` in the chosen convention.
         biases : sequence, optional
             Per layer a dict ``{neuron: value}``, an AssocArray with one column (column
-            convention) or one row (row convention), or one value for every output neuron.
+            convention) or one row (row convention), one value for every output neuron, or a
+            full ``B_l`` as an AssocArray over neurons and inputs (inputs it does not list get
+            no bias).
         betas : sequence, optional
             Per layer the beta of the exact-solution rule ``b = beta |W 1|_0 - W 1``; used for
             layers whose bias is not given.
@@ -155,12 +161,18 @@ class SparseDNN:
                 inputs = tuple(sorted(set(neurons[lnum])))
             beta = betas[lnum] if betas is not None and lnum < len(betas) else None
             given = biases[lnum] if biases is not None and lnum < len(biases) else None
+            full = None
             if given is None and beta is not None:
                 bias = exact_bias(W, beta, convention=convention)
+            elif isinstance(given, AssocArray) and min(given.shape) > 1:
+                full = given if given.domain is dom else given.convert_to(dom)
+                bias = {}
             else:
                 bias = _bias_dict(given, outputs, dom, lnum)
-            outputs = tuple(sorted(set(outputs) | set(bias)))
-            layers.append(Layer(W, bias, beta, tuple(inputs), outputs))
+            extra = set(bias) if full is None else set(
+                full.row() if convention == "column" else full.col())
+            outputs = tuple(sorted(set(outputs) | extra))
+            layers.append(Layer(W, bias, beta, tuple(inputs), outputs, full))
         for lnum in range(1, L):
             missing = set(layers[lnum].inputs) - set(layers[lnum - 1].outputs)
             if missing:

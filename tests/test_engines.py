@@ -208,3 +208,39 @@ def test_exact_state_paths_forced_by_magnitude():
     assert out.output.get(f"n{L}", "i") == 3 * 2**L
     assert out.paths[0] == "float64" and "int64" in out.paths and out.paths[-1] == "limbs"
     assert EX.F64 == 2**53
+
+
+@pytest.mark.parametrize("rule", ["all", "nonzero"])
+@pytest.mark.parametrize("conv", ["column", "row"])
+@pytest.mark.parametrize("L", [8, 40])
+def test_full_bias_arrays(rule, conv, L):
+    base = random_net(4, L=L, n=6, density=0.5, pos=0.8, bias=None, cap=None, rule=rule,
+                      convention=conv)
+    Y0 = random_inputs(base, 4, batch=4)
+    rng = np.random.default_rng(4)
+    Ws, Bs = [], []
+    batch = Y0.col() if conv == "column" else Y0.row()
+    for layer in base.layers:
+        Ws.append(layer.W)
+        outs = layer.outputs
+        r = [o for o in outs for _ in batch]
+        c = [b for _ in outs for b in batch]
+        v = [Fraction(int(rng.integers(-2, 6)), 3) for _ in r]
+        B = AssocArray.from_triples(r, c, v, domain="QQ")
+        Bs.append(B if conv == "column" else B.T)
+    neurons = [base.inputs] + [ly.outputs for ly in base.layers]
+    net = SparseDNN.from_layers(Ws, Bs, convention=conv, bias_rule=rule, neurons=neurons)
+    want = net.infer(Y0, engine="reference").output
+    assert want.nnz > 0
+    fast = net.infer(Y0)
+    assert fast.output.isequal(want)
+    if L == 40:
+        assert "limbs" in fast.paths
+    assert formulations.standard(net, Y0).isequal(want)
+    assert formulations.oscillating(net, Y0).isequal(want)
+    for fmt in ("fp64", "fp16"):
+        assert net.infer(Y0, arith=fmt).output.isequal(
+            net.infer(Y0, arith=fmt, engine="reference").output)
+    rec = net.infer(Y0, record=True)
+    ref = net.infer(Y0, engine="reference", record=True)
+    assert all(a.pre.isequal(b.pre) for a, b in zip(rec.layers, ref.layers, strict=True))

@@ -116,7 +116,20 @@ def _as_integers(vec: RatVec) -> tuple[np.ndarray, int]:
     return vec.num.astype(object) * (D // vec.den.astype(object)), D
 
 
-def compile_exact(net) -> list[EX.ExactLayer]:
+def _full_bias(net, layer, batch: tuple, dom, convert) -> np.ndarray:
+    """A full bias B_l as a dense (batch x outputs) array, converted entry by entry."""
+    Bb = layer.B if net.convention == "row" else layer.B.T
+    bpos = {k: i for i, k in enumerate(batch)}
+    opos = {k: i for i, k in enumerate(layer.outputs)}
+    out = np.empty((len(batch), len(layer.outputs)), dtype=object)
+    out[:] = convert(0)
+    for b, o, v in Bb.triples():
+        if b in bpos:
+            out[bpos[b], opos[o]] = convert(v)
+    return out
+
+
+def compile_exact(net, batch: tuple = ()) -> list[EX.ExactLayer]:
     """Each layer of an exact network as integers over a denominator (row convention)."""
     out = []
     prev = net.inputs
@@ -129,7 +142,11 @@ def compile_exact(net) -> list[EX.ExactLayer]:
             int(np.max(np.abs(num))) < EX.I64 else num
         NW = sp.csr_matrix((data, indices, indptr), shape=(len(prev), len(layer.outputs)))
         nb, db = None, 1
-        if layer.bias:
+        if layer.B is not None:
+            full = _full_bias(net, layer, batch, QQ, QQ.convert)
+            nbv, db = _as_integers(QQ.from_list(list(full.ravel())))
+            nb = np.asarray(nbv, dtype=object).reshape(full.shape)
+        elif layer.bias:
             bv = QQ.from_list([layer.bias.get(k, 0) for k in layer.outputs])
             nb, db = _as_integers(bv)
             nb = np.asarray(nb, dtype=object)
@@ -218,7 +235,7 @@ def _infer_exact(net, Yb, batch, record, arith) -> InferenceResult:
     if net.ymax is not None:
         cap = (int(net.ymax.p), int(net.ymax.q))
     records, paths = [], []
-    for layer, lay in zip(net.layers, compile_exact(net), strict=True):
+    for layer, lay in zip(net.layers, compile_exact(net, batch), strict=True):
         st, info = EX.step(st, lay, rule=net.bias_rule, cap=cap, record=record)
         paths.append(info.path)
         if record:
@@ -253,7 +270,8 @@ def round_vec(vec: Any, src, fmt: FloatDomain) -> np.ndarray:
     return out
 
 
-def compile_float(net, dom: FloatDomain) -> list[tuple[sp.csr_matrix, np.ndarray | None]]:
+def compile_float(net, dom: FloatDomain,
+                  batch: tuple = ()) -> list[tuple[sp.csr_matrix, np.ndarray | None]]:
     """Each layer's weights and bias rounded once into the format (row convention)."""
     out = []
     prev = net.inputs
@@ -263,7 +281,11 @@ def compile_float(net, dom: FloatDomain) -> list[tuple[sp.csr_matrix, np.ndarray
         wv = round_vec(net.domain.take(vals, order), net.domain, dom).astype(np.float64)
         M = sp.csr_matrix((wv, indices, indptr), shape=(len(prev), len(layer.outputs)))
         bias = None
-        if layer.bias:
+        if layer.B is not None:
+            full = _full_bias(net, layer, batch, net.domain, net.domain.convert)
+            bias = round_vec(net.domain.from_list(list(full.ravel())), net.domain,
+                             dom).reshape(full.shape)
+        elif layer.bias:
             bv = net.domain.from_list([layer.bias.get(k, 0) for k in layer.outputs])
             bias = round_vec(bv, net.domain, dom)
         out.append((M, bias))
@@ -278,7 +300,7 @@ def _infer_float(net, Yb, batch, dom, accumulate, record, arith) -> InferenceRes
     Y = sp.csr_matrix((yv, indices, indptr), shape=(len(batch), len(net.inputs)))
     cap = None if net.ymax is None else float(round_exact(net.ymax, dom.format_))
     records = []
-    for layer, (W, bias) in zip(net.layers, compile_float(net, dom), strict=True):
+    for layer, (W, bias) in zip(net.layers, compile_float(net, dom, batch), strict=True):
         Y, pre = float_step(Y, W, bias, rule=net.bias_rule, cap=cap, dom=dom, acc=acc,
                             record=record)
         if record:
@@ -309,7 +331,13 @@ def _infer_reference(net, Yb, batch, dom, accumulate, record, relu, arith) -> In
         for i, o, w in W.triples():
             incoming.setdefault(o, []).append((i, conv(w)))
         bias = {k: conv(v) for k, v in layer.bias.items()}
-        layers.append((incoming, bias, layer.outputs))
+        full = None
+        if layer.B is not None:
+            full = {}
+            Bb = layer.B if net.convention == "row" else layer.B.T
+            for b, o, v in Bb.triples():
+                full.setdefault(b, {})[o] = conv(v)
+        layers.append((incoming, bias, layer.outputs, full))
     yconv = (lambda v: v) if Yb.domain is dom else (
         (lambda v: round_exact(v, dom.format_)) if isinstance(dom, FloatDomain)
         else dom.convert)

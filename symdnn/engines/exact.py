@@ -161,7 +161,8 @@ def step(st: ExactState, lay: ExactLayer, *, rule: str, cap: tuple[int, int] | N
     bound = st.maxabs() * lay.colsum * f1 + f2 * lay.nb_max
     if capv is not None:
         bound = max(bound, capv)
-    dense = rule == "all" and (lay.nb_pos or record) and lay.nb is not None
+    dense = lay.nb is not None and (lay.nb.ndim == 2 or
+                                    (rule == "all" and (lay.nb_pos or record)))
     if bound < F64 and st.kind != "limbs":
         return _step_small(st, lay, np.float64, s_new, f1, f2, capv, rule, dense, record, bound)
     if bound < I64 and st.kind != "limbs":
@@ -185,10 +186,14 @@ def _step_small(st, lay, dt, s_new, f1, f2, capv, rule, dense, record, bound):
     pre = None
     if dense:
         P = A.toarray()
-        P += bias[None, :]
+        b2 = bias if bias.ndim == 2 else bias[None, :]
+        where = P != 0 if rule == "nonzero" else np.ones(P.shape, dtype=bool)
+        P = np.where(where, P + b2, P)
         if record:
-            r, c = np.nonzero(np.ones_like(P, dtype=bool))
-            pre = (np.arange(R + 1) * n_out, c, P.ravel().copy(), s_new)
+            r, c = np.nonzero(where)
+            indptr_pre = np.zeros(R + 1, dtype=np.int64)
+            np.cumsum(np.bincount(r, minlength=R), out=indptr_pre[1:])
+            pre = (indptr_pre, c.astype(np.int64), P[r, c].copy(), s_new)
         keep = P > 0
         r, c = np.nonzero(keep)
         vals = P[r, c]
@@ -254,7 +259,8 @@ def _step_limbs(st, lay, s_new, f1, f2, capv, rule, dense, record, bound):
     bias = lay.bias(f2) if lay.nb is not None else None
     need = [T + (53 - k + k - 1) // k + 1]
     if bias is not None:
-        need.append(-(-max(int(abs(v)) for v in bias).bit_length() // k) + 1 if len(bias) else 1)
+        need.append(-(-max(int(abs(v)) for v in bias.ravel()).bit_length() // k) + 1
+                    if bias.size else 1)
     if capv is not None:
         need.append(-(-capv.bit_length() // k) + 1)
     T_out = max(need) + 1
@@ -263,13 +269,14 @@ def _step_limbs(st, lay, s_new, f1, f2, capv, rule, dense, record, bound):
     LB.normalize(P, k)
     nz = (P != 0).any(axis=0)  # the exact product is nonzero
     if bias is not None:
-        BL = LB.from_ints(bias, k, T_out)[:T_out]
+        BL = LB.from_ints(bias.ravel(), k, T_out)
         if BL.shape[0] > T_out:
             raise OverflowError("bias limbs exceed the allocated width")
+        BL = BL[:, None, :] if bias.ndim == 1 else BL.reshape((T_out,) + bias.shape)[:, active]
         if rule == "nonzero":
-            P += BL[:, None, :] * nz[None, :, :]
+            P += BL * nz[None, :, :]
         else:
-            P += BL[:, None, :]
+            P += BL
         LB.normalize(P, k)
     sg = LB.sign(P)
     pre = None

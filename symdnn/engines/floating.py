@@ -55,14 +55,18 @@ def float_step(Y: sp.csr_matrix, W: sp.csr_matrix, bias: np.ndarray | None, *, r
     A.sort_indices()
     R, n_out = A.shape
     store = np.float64 if dom.name != "fp32" else np.float32
-    if rule == "all" and bias is not None and (bias > 0).any() or (rule == "all" and record):
+    full = bias is not None and bias.ndim == 2
+    if full or (rule == "all" and ((bias is not None and (bias > 0).any()) or record)):
         P = A.toarray().astype(dt)
+        where = P != 0 if rule == "nonzero" else np.ones(P.shape, dtype=bool)
         if bias is not None:
-            P = (P + bias.astype(dt)[None, :]).astype(dt)
-        r, c = np.nonzero(np.ones(P.shape, dtype=bool))
-        pre = (np.arange(R + 1) * n_out, c, P.ravel().astype(np.float64)) if record else None
-        vals = P.ravel()
-        indptr, indices = np.arange(R + 1) * n_out, c
+            b2 = bias.astype(dt) if full else bias.astype(dt)[None, :]
+            P = np.where(where, (P + b2).astype(dt), P).astype(dt)
+        r, c = np.nonzero(where)
+        indptr = np.zeros(R + 1, dtype=np.int64)
+        np.cumsum(np.bincount(r, minlength=R), out=indptr[1:])
+        vals, indices = P[r, c], c
+        pre = (indptr.copy(), c.copy(), vals.astype(np.float64)) if record else None
     else:
         vals = A.data.astype(dt)
         indptr, indices = A.indptr, A.indices

@@ -43,8 +43,9 @@ def run_reference(layers: list, rows: dict, batch_keys: list, dom: Domain, *, ru
                   record: bool = False) -> tuple[dict, list | None]:
     """Run every input through every layer, entry by entry.
 
-    ``layers`` holds ``(incoming, bias, outputs)`` per layer: ``incoming[out]`` is the list of
-    ``(input key, weight)`` in input-key order, ``bias`` a dict. Returns the outputs
+    ``layers`` holds ``(incoming, bias, outputs, full)`` per layer: ``incoming[out]`` is the
+    list of ``(input key, weight)`` in input-key order, ``bias`` a dict, ``full`` None or a
+    full bias ``{batch key: {neuron: value}}`` used instead of ``bias``. Returns the outputs
     ``{batch key: {neuron: value}}`` and, with ``record``, per layer
     ``(pre, post)`` dicts of the same shape.
     """
@@ -57,7 +58,8 @@ def run_reference(layers: list, rows: dict, batch_keys: list, dom: Domain, *, ru
     result = {}
     for b in batch_keys:
         y = rows.get(b, {})
-        for lnum, (incoming, bias, outputs) in enumerate(layers):
+        for lnum, (incoming, bias_all, outputs, full) in enumerate(layers):
+            bias = bias_all if full is None else full.get(b, {})
             new = {}
             for o in outputs:
                 total = None
