@@ -244,3 +244,25 @@ def test_full_bias_arrays(rule, conv, L):
     rec = net.infer(Y0, record=True)
     ref = net.infer(Y0, engine="reference", record=True)
     assert all(a.pre.isequal(b.pre) for a, b in zip(rec.layers, ref.layers, strict=True))
+
+
+def test_symbolic_betas_give_the_output_as_an_expression_in_beta():
+    # the paper's model problem with beta as a symbol: y_1 = W0 Y0 + beta - fan_in on the diagonal
+    beta = sympy.Symbol("beta", positive=True)
+    W0 = AssocArray.from_triples(["ad", "ad", "be", "be"], ["1a", "2d", "1b", "2e"], 1,
+                                 domain="SYM")
+    net = SparseDNN.from_layers([W0], betas=[beta], domain="SYM")
+    assert net.layers[0].bias == {"ad": beta - 2, "be": beta - 2}
+    with pytest.raises(SymbolicSignError, match="beta - 2"):
+        net.infer(W0.T, arith="symbolic")  # beta > 0 alone does not settle beta - 2
+    out = net.infer(W0.T, arith="symbolic", bounds={beta: (0, 1)})
+    assert out.output.to_dict() == {"ad": {"ad": beta}, "be": {"be": beta}}
+
+
+def test_box_range_is_exact_for_multilinear_expressions():
+    from symdnn.engines.reference import box_range
+
+    b0, b1 = sympy.symbols("b0 b1")
+    assert box_range(3 - 2 * b0 - b1, {b0: (0, 1), b1: (0, 1)}) == (0, 3)
+    assert box_range(b0 * b1 - b0, {b0: (0, 2), b1: (0, 1)}) == (-2, 0)
+    assert box_range(b0**2, {b0: (0, 1)}) is None  # not multilinear: no corner rule

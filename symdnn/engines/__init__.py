@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+import sympy
 
 from symdnn.assoc import AssocArray
 from symdnn.assoc import kernels as K
@@ -172,7 +173,7 @@ def _exact_vec(ints: np.ndarray, s: int) -> RatVec:
 
 def infer(net, Y0: AssocArray, *, arith: str = "exact", engine: str = "fast",
           accumulate: str | None = None, record: bool = False,
-          relu: str = "decide") -> InferenceResult:
+          relu: str = "decide", bounds: dict | None = None) -> InferenceResult:
     """Run a :class:`~symdnn.SparseDNN` on a batch.
 
     Parameters
@@ -191,6 +192,10 @@ def infer(net, Y0: AssocArray, *, arith: str = "exact", engine: str = "fast",
     relu : {"decide", "piecewise"}
         Symbolic runs: raise :class:`SymbolicSignError` naming the neuron when a ReLU sign
         cannot be decided, or return ``Max(0, x)``.
+    bounds : dict, optional
+        Symbolic runs: closed intervals ``{symbol: (lo, hi)}`` the symbols lie in (the paper's
+        betas: ``(0, 1)``). A pre-activation multilinear in bounded symbols has its sign decided
+        exactly from its values at the corners of the box.
 
     Raises
     ------
@@ -217,7 +222,7 @@ def infer(net, Y0: AssocArray, *, arith: str = "exact", engine: str = "fast",
     Yb = _batch_view(net, Y0)
     batch = Yb.row()
     if engine == "reference" or dom is SYM:
-        return _infer_reference(net, Yb, batch, dom, accumulate, record, relu, arith)
+        return _infer_reference(net, Yb, batch, dom, accumulate, record, relu, arith, bounds)
     if dom is QQ:
         return _infer_exact(net, Yb, batch, record, arith)
     return _infer_float(net, Yb, batch, dom, accumulate, record, arith)
@@ -319,7 +324,8 @@ def _float_assoc(Y: sp.csr_matrix, batch, cols, dom, convention) -> AssocArray:
     return _assoc(batch, cols, Y.indptr, Y.indices, Y.data.astype(dom.dtype), dom, convention)
 
 
-def _infer_reference(net, Yb, batch, dom, accumulate, record, relu, arith) -> InferenceResult:
+def _infer_reference(net, Yb, batch, dom, accumulate, record, relu, arith,
+                     bounds=None) -> InferenceResult:
     src = net.domain
     conv = (lambda v: v) if src is dom else (
         (lambda v: round_exact(v, dom.format_)) if isinstance(dom, FloatDomain)
@@ -347,7 +353,10 @@ def _infer_reference(net, Yb, batch, dom, accumulate, record, relu, arith) -> In
     cap = None if net.ymax is None else conv(net.ymax)
     acc = get_domain(accumulate) if accumulate else None
     result, recs = run_reference(layers, rows, list(batch), dom, rule=net.bias_rule, cap=cap,
-                                 acc=acc, relu=relu, record=record)
+                                 acc=acc, relu=relu, record=record,
+                                 bounds={sympy.sympify(k): (sympy.Rational(str(v[0])),
+                                                            sympy.Rational(str(v[1])))
+                                         for k, v in (bounds or {}).items()})
     out = _dict_assoc(result, dom, net.convention)
     records = None
     if record:

@@ -22,7 +22,23 @@ class SymbolicSignError(SymdnnError, ValueError):
     """The sign of a symbolic pre-activation cannot be decided, so the ReLU cannot be applied."""
 
 
-def _relu_symbolic(e: Any, where: str, mode: str) -> Any:
+def box_range(e: Any, bounds: dict) -> tuple[Any, Any] | None:
+    """Exact minimum and maximum of ``e`` over a box of symbol bounds, when ``e`` is
+    multilinear in the bounded symbols (then the extremes are at the corners), else None."""
+    free = sorted(e.free_symbols, key=str)
+    if not free or any(s not in bounds for s in free):
+        return None
+    poly = sympy.Poly(sympy.expand(e), *free)
+    if any(d > 1 for monom in poly.monoms() for d in monom):
+        return None
+    values = []
+    for corner in range(1 << len(free)):
+        point = {s: bounds[s][(corner >> i) & 1] for i, s in enumerate(free)}
+        values.append(e.subs(point))
+    return min(values), max(values)
+
+
+def _relu_symbolic(e: Any, where: str, mode: str, bounds: dict | None = None) -> Any:
     if e.is_number:
         return e if e > 0 else sympy.S.Zero
     pos = e > 0
@@ -30,17 +46,25 @@ def _relu_symbolic(e: Any, where: str, mode: str) -> Any:
         return e
     if (e <= 0) is sympy.true:
         return sympy.S.Zero
+    rng = box_range(e, bounds) if bounds else None
+    if rng is not None:
+        lo, hi = rng
+        if lo > 0:
+            return e
+        if hi <= 0:
+            return sympy.S.Zero
     if mode == "piecewise":
         return sympy.Max(0, e)
     raise SymbolicSignError(
         f"cannot decide the sign of {e} at {where}; give the symbols assumptions "
-        "(sympy.Symbol('b', positive=True)) or use relu='piecewise'"
+        "(sympy.Symbol('b', positive=True)) or bounds (bounds={b: (0, 1)}), or use "
+        "relu='piecewise'"
     )
 
 
 def run_reference(layers: list, rows: dict, batch_keys: list, dom: Domain, *, rule: str,
                   cap: Any, acc: Domain | None = None, relu: str = "decide",
-                  record: bool = False) -> tuple[dict, list | None]:
+                  record: bool = False, bounds: dict | None = None) -> tuple[dict, list | None]:
     """Run every input through every layer, entry by entry.
 
     ``layers`` holds ``(incoming, bias, outputs, full)`` per layer: ``incoming[out]`` is the
@@ -79,7 +103,7 @@ def run_reference(layers: list, rows: dict, batch_keys: list, dom: Domain, *, ru
                     pre = out_t(pre)
                 if symbolic:
                     post = _relu_symbolic(pre, f"neuron {o!r} of layer {lnum} (input {b!r})",
-                                          relu)
+                                          relu, bounds)
                 else:
                     post = pre if pre > 0 else zero
                 if cap is not None and post != 0:
