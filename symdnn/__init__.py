@@ -49,12 +49,13 @@ from symdnn.errors import (
 )
 from symdnn.laws import LawReport, check_laws
 from symdnn.network import SparseDNN
+from symdnn.verification import Verification, verify
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AssocArray", "Prefix", "SparseDNN", "infer", "InferenceResult", "SymbolicSignError",
-    "semirings", "get_domain", "round_exact", "check_laws", "LawReport",
+    "verify", "Verification", "semirings", "get_domain", "round_exact", "check_laws", "LawReport",
     "ZZ", "QQ", "SYM", "BOOL", "SET", "FP64", "FP32", "FP16", "BF16", "FP8_E4M3", "FP8_E5M2",
     "POS_INF", "NEG_INF",
     "SymdnnError", "KeyTypeError", "DomainError", "DomainMismatch", "SemiringMismatch",

@@ -48,7 +48,93 @@ def build_parser() -> argparse.ArgumentParser:
                     help="float runs: accumulation format (default: the --arith format)")
     gc.add_argument("--quiet", action="store_true", help="no progress bar")
     gc.set_defaults(func=_cmd_graph_challenge)
+
+    build = sub.add_parser(
+        "build", help="build an exact-solution network and write it to a folder",
+        description="Build one of the paper's exact-solution networks: selective (target "
+                    "words and a layer scheme), combinatoric (Kronecker products of feature "
+                    "sets) or images (MNIST IDX files), and write it with its model-problem "
+                    "inputs to OUT. Schemes: single, pairs, chain, three2, or groups of letter "
+                    "positions such as 12,34/1234 (layers split by /, groups by ,).",
+    )
+    what = build.add_mutually_exclusive_group(required=True)
+    what.add_argument("--words", metavar="FILE", help="target words, one per line")
+    what.add_argument("--builtin", metavar="NAME", choices=["words2", "words3", "words4"],
+                      help="a bundled word list: words2 (the paper's 37), words3, words4")
+    what.add_argument("--combinatoric", metavar="SIZES",
+                      help="feature set sizes, e.g. 2,2,2,2 (the paper's section IV)")
+    what.add_argument("--mnist", metavar="IMAGES", help="an MNIST images IDX file (.gz or raw)")
+    build.add_argument("--labels", metavar="FILE", help="MNIST labels IDX file")
+    build.add_argument("--count", type=int, default=None, help="MNIST: number of images")
+    build.add_argument("--start", type=int, default=0, help="MNIST: index of the first image")
+    build.add_argument("--contained", choices=["report", "drop"], default="report",
+                       help="MNIST: images contained in others are reported or dropped")
+    build.add_argument("--scheme", default="single", help="words: layer scheme (default single)")
+    build.add_argument("--beta", default="1",
+                       help="betas, one per layer or one for all: e.g. 4/5,1 (default 1)")
+    build.add_argument("--layers", type=int, default=2, choices=[1, 2],
+                       help="combinatoric: two layers or the collapsed single layer")
+    build.add_argument("--out", required=True, metavar="DIR", help="folder to write")
+    build.add_argument("--plot", metavar="FILE", help="also draw W0 (.png or .svg)")
+    build.set_defaults(func=_cmd_build)
+
+    ver = sub.add_parser(
+        "verify", help="decide exactly whether a built network solves its model problem",
+        description="Feed the model problem's inputs (Y0 = W0^T of the single-layer solution) "
+                    "to a network written by 'symdnn build' and decide in exact arithmetic "
+                    "whether Y_L is the identity (or a positive diagonal). Exit status 0 when "
+                    "exact, 1 when not.",
+    )
+    ver.add_argument("dir", metavar="DIR")
+    ver.add_argument("--formulation", default="fast",
+                     choices=["fast", "reference", "standard", "oscillating", "collapsed"])
+    ver.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    ver.set_defaults(func=_cmd_verify)
     return parser
+
+
+def parse_betas(text: str) -> list[str] | str:
+    """``"4/5,1"`` -> ``["4/5", "1"]``; a single value applies to every layer."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    return parts[0] if len(parts) == 1 else parts
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from symdnn.constructions import build_construction
+    from symdnn.io.netdir import write_network
+
+    c = build_construction(words=args.words, builtin=args.builtin, sizes=args.combinatoric,
+                           mnist=args.mnist, labels=args.labels, count=args.count,
+                           start=args.start, contained=args.contained, scheme=args.scheme,
+                           betas=parse_betas(args.beta), layers=args.layers)
+    write_network(args.out, c.net, inputs=c.inputs, expected=c.expected,
+                  meta={"construction": c.name, **c.params})
+    depth = c.net.depth
+    print(f"wrote {args.out}: {c.name}, {len(c.categories)} categories, "
+          f"{len(c.features)} features, {depth} layer{'s' if depth != 1 else ''}, "
+          f"{sum(ly.W.nnz for ly in c.net.layers)} weights")
+    if c.params.get("contained"):
+        print(f"note: {len(c.params['contained'])} pairs of images where one is contained in "
+              "the other: the solution cannot be exact (use --contained drop)")
+    if args.plot:
+        from symdnn.plotting import spy
+
+        spy(c.net.layers[0].W, args.plot, title=f"W0 ({c.name})")
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    import json
+
+    from symdnn.constructions import load_construction
+
+    v = load_construction(args.dir).verify(formulation=args.formulation)
+    if args.json:
+        print(json.dumps(v.to_json(), indent=1))
+    else:
+        print(v.summary())
+    return 0 if v.exact else 1
 
 
 class Progress:

@@ -12,8 +12,9 @@ implicit are enforced here:
   ``max_plus``, where a missing entry means ``-inf``, not 0 (with the bias rule ``"nonzero"``
   the sparse product is already right);
 * the collapsed form equals the layered one only when a neuron cannot fire on its bias alone
-  (every bias <= 0, or the bias rule ``"nonzero"``), and every layer's neurons are labeled
-  uniquely. :func:`collapsed` refuses other networks with :class:`~symdnn.SymdnnError`.
+  (every bias <= 0, or the bias rule ``"nonzero"``) and every neuron is labeled uniquely;
+  :func:`collapsed` labels neurons ``(layer, key)`` itself and refuses other networks with
+  :class:`~symdnn.SymdnnError`.
 """
 
 from __future__ import annotations
@@ -140,11 +141,14 @@ def oscillating(net, Y0: AssocArray) -> AssocArray:
 def collapsed(net, Y0: AssocArray) -> AssocArray:
     """``W = (+)_l W_l``, ``B = (+)_l B_l``, then ``Y <- h(W Y + B)`` L times.
 
+    Every neuron is labeled ``(layer, key)`` first, the unique labeling the paper assumes (it
+    also lets layers whose keys have different types share one array).
+
     Raises
     ------
     SymdnnError
-        If two layers share a neuron key, or a neuron could fire on its bias alone
-        (bias rule ``"all"`` with a positive bias), when the collapsed form is not the network.
+        If a neuron could fire on its bias alone (bias rule ``"all"`` with a positive bias),
+        when the collapsed iteration is not the network.
 
     Examples
     --------
@@ -155,30 +159,28 @@ def collapsed(net, Y0: AssocArray) -> AssocArray:
     >>> collapsed(net, AssocArray.from_triples(["x"], ["i"], [1], domain="QQ")).to_dict()
     {'o': {'i': 2}}
     """
-    seen: set = set(net.inputs)
     for lnum, layer in enumerate(net.layers):
-        clash = seen & set(layer.outputs)
-        if clash:
-            raise SymdnnError(f"layer {lnum} reuses neuron keys {sorted(clash, key=repr)[:3]}: "
-                              "the collapsed form needs every layer labeled uniquely")
-        seen |= set(layer.outputs)
-        if net.bias_rule == "all" and any(v > 0 for v in layer.bias.values()):
+        if net.bias_rule == "all" and (any(v > 0 for v in layer.bias.values()) or (
+                layer.B is not None and any(v > 0 for _, _, v in layer.B.triples()))):
             raise SymdnnError(f"layer {lnum} has a positive bias: with bias rule 'all' a neuron "
                               "fires on its bias alone, and the collapsed iteration differs")
     Ws, Y = _column(net, Y0)
     batch = Y.col()
-    W = Ws[0]
-    for Wl in Ws[1:]:
-        W = W + Wl
+    W = None
+    for lnum, Wl in enumerate(Ws):
+        Wt = Wl.relabel(rows=lambda k, n=lnum + 1: (n, k), cols=lambda k, n=lnum: (n, k))
+        W = Wt if W is None else W + Wt
     B = None
     for lnum, layer in enumerate(net.layers):
-        if layer.bias:
-            Bl = _bias_full(net, lnum, batch)
+        if layer.bias or layer.B is not None:
+            Bl = _bias_full(net, lnum, batch).relabel(rows=lambda k, n=lnum + 1: (n, k))
             B = Bl if B is None else B + Bl
+    Y = Y.relabel(rows=lambda k: (0, k))
     for _ in range(net.depth):
         Z = W @ Y
         if B is not None:
             Bz = B * Z.zero_norm().convert_to(net.domain) if net.bias_rule == "nonzero" else B
             Z = Z + Bz
         Y = _relu_cap(net, Z)
-    return _out(net, Y.sub(list(net.outputs), slice(None)))
+    last = [(net.depth, k) for k in net.outputs]
+    return _out(net, Y.sub(last, slice(None)).relabel(rows=lambda k: k[1]))

@@ -65,7 +65,8 @@ def exact_bias(W: AssocArray, beta: Any, *, convention: str = "column") -> dict:
         Wc = Wc.convert_to(QQ)
     beta_v = Wc.domain.convert(beta)
     fan = Wc.reduce(1)
-    return {r: beta_v - v for r, _, v in fan.triples()}
+    out = {r: beta_v - v for r, _, v in fan.triples()}
+    return {r: b for r, b in out.items() if b != 0}  # a zero bias is no bias
 
 
 @dataclass
@@ -160,6 +161,8 @@ class SparseDNN:
                 outputs = tuple(sorted(set(neurons[lnum + 1])))
                 inputs = tuple(sorted(set(neurons[lnum])))
             beta = betas[lnum] if betas is not None and lnum < len(betas) else None
+            if beta is not None:
+                beta = (QQ if dom.name == "ZZ" else dom).convert(beta)
             given = biases[lnum] if biases is not None and lnum < len(biases) else None
             full = None
             if given is None and beta is not None:

@@ -525,6 +525,34 @@ class AssocArray:
                             self._domain, self._semiring, presorted=True)
         return AssocArray._new(store, self._domain, self._semiring)
 
+    def relabel(self, rows: Any = None, cols: Any = None, *, dup: str = "error") -> AssocArray:
+        """The same entries under new keys: ``rows`` and ``cols`` map old keys to new ones (a
+        function or a dict; None keeps them). Keys that merge follow the ``dup`` policy of
+        :meth:`from_triples`.
+
+        Examples
+        --------
+        >>> A = AssocArray.from_triples([("1a", "*")], [("*", "2b")], [1])
+        >>> A.relabel(rows=lambda k: k[0], cols=lambda k: k[1]).to_dict()
+        {'1a': {'2b': 1}}
+        """
+        def fn(m: Any) -> Any:
+            if m is None:
+                return lambda k: k
+            if isinstance(m, dict):
+                return lambda k: m.get(k, k)
+            return m
+
+        fr, fc = fn(rows), fn(cols)
+        s = self._s
+        new_rows = [normalize_key(fr(k)) for k in s.rows]
+        new_cols = [normalize_key(fc(k)) for k in s.cols]
+        rkeys, rmap = _key_positions(new_rows, "row")
+        ckeys, cmap = _key_positions(new_cols, "column")
+        store = K.canonical(rkeys, ckeys, rmap[s.row_index()], cmap[s.indices], s.vals,
+                            self._domain, self._semiring, dup=dup)
+        return AssocArray._new(store, self._domain, self._semiring)
+
     # ---------------------------------------------------------------- domains
     def convert_to(self, domain: str | Domain) -> AssocArray:
         """The same array in another domain: exact values convert exactly into exact domains

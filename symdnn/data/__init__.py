@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from importlib import resources
 
-__all__ = ["words"]
+__all__ = ["words", "read_words", "BUNDLED"]
+
+BUNDLED = ("words2", "words3", "words4")
 
 
 def words(name: str = "words2") -> list[str]:
@@ -16,5 +18,35 @@ def words(name: str = "words2") -> list[str]:
     >>> len(ws), ws[:3]
     (37, ['ad', 'ah', 'am'])
     """
+    if name not in BUNDLED:
+        from symdnn.errors import SymdnnError
+
+        raise SymdnnError(f"no bundled word list {name!r}; bundled: {', '.join(BUNDLED)}")
     text = resources.files(__name__).joinpath(f"{name}.txt").read_text(encoding="utf-8")
+    return _parse(text)
+
+
+def _parse(text: str) -> list[str]:
     return [w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#")]
+
+
+def read_words(path: str) -> list[str]:
+    """Words from a text file, one per line (blank lines and ``#`` comments skipped).
+
+    Raises
+    ------
+    ParseError
+        If the file cannot be read, or a line holds more than one word (naming the line).
+    """
+    from symdnn.errors import ParseError
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as exc:
+        raise ParseError(f"cannot read: {exc.strerror}", path=str(path)) from None
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if line.strip() and not line.startswith("#") and len(line.split()) != 1:
+            raise ParseError(f"one word per line, found {line.strip()!r}", path=str(path),
+                             line=lineno)
+    return _parse(text)

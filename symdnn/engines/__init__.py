@@ -173,7 +173,8 @@ def _exact_vec(ints: np.ndarray, s: int) -> RatVec:
 
 def infer(net, Y0: AssocArray, *, arith: str = "exact", engine: str = "fast",
           accumulate: str | None = None, record: bool = False,
-          relu: str = "decide", bounds: dict | None = None) -> InferenceResult:
+          relu: str = "decide", bounds: dict | None = None,
+          chunk: int | None = None) -> InferenceResult:
     """Run a :class:`~symdnn.SparseDNN` on a batch.
 
     Parameters
@@ -196,6 +197,9 @@ def infer(net, Y0: AssocArray, *, arith: str = "exact", engine: str = "fast",
         Symbolic runs: closed intervals ``{symbol: (lo, hi)}`` the symbols lie in (the paper's
         betas: ``(0, 1)``). A pre-activation multilinear in bounded symbols has its sign decided
         exactly from its values at the corners of the box.
+    chunk : int, optional
+        Fast exact engine: run the batch this many inputs at a time (bounds the memory of a
+        huge batch; the network is compiled once). Not with ``record``.
 
     Raises
     ------
@@ -224,21 +228,46 @@ def infer(net, Y0: AssocArray, *, arith: str = "exact", engine: str = "fast",
     if engine == "reference" or dom is SYM:
         return _infer_reference(net, Yb, batch, dom, accumulate, record, relu, arith, bounds)
     if dom is QQ:
-        return _infer_exact(net, Yb, batch, record, arith)
+        if chunk is not None and record:
+            raise SymdnnError("record=True keeps every layer: run it without chunk=")
+        return _infer_exact(net, Yb, batch, record, arith, chunk)
     return _infer_float(net, Yb, batch, dom, accumulate, record, arith)
 
 
-def _infer_exact(net, Yb, batch, record, arith) -> InferenceResult:
+def _infer_exact(net, Yb, batch, record, arith, chunk=None) -> InferenceResult:
     if not isinstance(Yb.domain, RationalDomain):
         Yb = Yb.convert_to(QQ)
     if not isinstance(net.domain, RationalDomain):
         raise DomainMismatch(f"the fast exact engine needs a QQ network, not {net.domain.name}")
     indptr, indices, (vals, order) = _csr_over(Yb, batch, net.inputs)
     nums, s = _as_integers(RatVec(vals.num[order], vals.den[order]))
-    st = EX.start(indptr, indices, np.asarray(nums), s, (len(batch), len(net.inputs)))
+    nums = np.asarray(nums)
     cap = None
     if net.ymax is not None:
         cap = (int(net.ymax.p), int(net.ymax.q))
+    has_full = any(layer.B is not None for layer in net.layers)
+    if chunk is not None and len(batch) > chunk:
+        compiled = None if has_full else compile_exact(net, batch)
+        parts, paths = [], []
+        for lo in range(0, len(batch), chunk):
+            hi = min(lo + chunk, len(batch))
+            a, b = indptr[lo], indptr[hi]
+            sub_batch = batch[lo:hi]
+            st = EX.start(indptr[lo:hi + 1] - a, indices[a:b], nums[a:b], s,
+                          (hi - lo, len(net.inputs)))
+            lays = compiled if compiled is not None else compile_exact(net, sub_batch)
+            for lay in lays:
+                st, info = EX.step(st, lay, rule=net.bias_rule, cap=cap)
+                paths.append(info.path)
+            o_ptr, o_idx, o_num, o_s = EX.values_of(st)
+            parts.append(_assoc(sub_batch, net.outputs, o_ptr, o_idx, _exact_vec(o_num, o_s),
+                                QQ, "row"))
+        out = parts[0]
+        for p in parts[1:]:
+            out = out + p
+        out = out if net.convention == "row" else out.T
+        return InferenceResult(out, None, paths, arith, "fast", net.convention)
+    st = EX.start(indptr, indices, nums, s, (len(batch), len(net.inputs)))
     records, paths = [], []
     for layer, lay in zip(net.layers, compile_exact(net, batch), strict=True):
         st, info = EX.step(st, lay, rule=net.bias_rule, cap=cap, record=record)
