@@ -165,8 +165,9 @@ def verify(construction, *, formulation: str = "fast", chunk: int | None = 20000
     Examples
     --------
     >>> from symdnn.constructions import selective
-    >>> verify(selective(["ad", "ah", "be"], "single", ["1/2"])).summary()[:60]
-    'exact: Y_L is a positive diagonal over 3 categories (values ['
+    >>> v = verify(selective(["ad", "ah", "be"], "single", ["1/2"]))
+    >>> v.exact, v.identity, sorted(map(str, v.diagonal.values()))
+    (True, False, ['1/2', '1/2', '1/2'])
     """
     t0 = time.perf_counter()
     out = _output(construction, formulation, chunk)
