@@ -90,7 +90,72 @@ def build_parser() -> argparse.ArgumentParser:
                      choices=["fast", "reference", "standard", "oscillating", "collapsed"])
     ver.add_argument("--json", action="store_true", help="print the verdict as JSON")
     ver.set_defaults(func=_cmd_verify)
+
+    thr = sub.add_parser(
+        "threshold", help="exact perturbation thresholds r_d and P_d / P_fa of every category",
+        description="For every category c and letter position (feature) p, feature p of c's "
+                    "input takes the value r in [0, 2]. r_d is the smallest r with c selected "
+                    "(the unique positive maximum of the output) for every r' in (r, 2], null "
+                    "when c is not selected at r = 2. Computed exactly (piecewise-linear in r) "
+                    "and compared with the closed form. Networks that are not exact solutions "
+                    "are flagged. The network comes from --words/--builtin with --scheme and "
+                    "--beta (as in 'symdnn build') or from a folder DIR written by build.",
+    )
+    thr.add_argument("dir", metavar="DIR", nargs="?", help="a folder written by symdnn build")
+    src = thr.add_mutually_exclusive_group()
+    src.add_argument("--words", metavar="FILE", help="target words, one per line")
+    src.add_argument("--builtin", metavar="NAME", choices=["words2", "words3", "words4"])
+    thr.add_argument("--scheme", default="single", help="layer scheme (default single)")
+    thr.add_argument("--beta", default="1", help="betas, e.g. 4/5,1 (default 1)")
+    thr.add_argument("--json", action="store_true", help="print the report as JSON")
+    thr.add_argument("--plot", metavar="FILE", help="draw P_d(r) and P_fa(r) (Fig. 10)")
+    thr.add_argument("--csv", metavar="FILE", help="write the r_d table as CSV")
+    thr.add_argument("--markdown", metavar="FILE", help="write the r_d table as Markdown")
+    thr.set_defaults(func=_cmd_threshold)
     return parser
+
+
+def _cmd_threshold(args: argparse.Namespace) -> int:
+    import json
+
+    from symdnn.analysis import analyze
+    from symdnn.assoc.convert import atomic_write
+    from symdnn.constructions import build_construction, load_construction
+
+    if (args.dir is None) == (args.words is None and args.builtin is None):
+        raise SymdnnError("give a network folder DIR, or --words FILE or --builtin NAME")
+    if args.dir is not None:
+        c = load_construction(args.dir)
+    else:
+        c = build_construction(words=args.words, builtin=args.builtin, scheme=args.scheme,
+                               betas=parse_betas(args.beta))
+    report = analyze(c)
+    if args.csv:
+        atomic_write(args.csv, lambda fh: fh.write(report.to_csv()))
+    if args.markdown:
+        atomic_write(args.markdown, lambda fh: fh.write(report.to_markdown()))
+    if args.plot:
+        report.plot(args.plot)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=1))
+        return 0
+    if not report.exact:
+        print("WARNING: NOT an exact solution (the model problem fails; see 'symdnn verify'). "
+              "Thresholds are given but flagged.")
+    counts: dict = {}
+    for p in report.pairs:
+        counts[str(p.r_d)] = counts.get(str(p.r_d), 0) + 1
+    agree = sum(p.agrees for p in report.pairs)
+    alarms = sum(bool(p.false_alarm) for p in report.pairs)
+    print(f"{len(report.pairs)} (category, feature) pairs in {report.seconds:.2f} s; betas "
+          f"{', '.join(map(str, report.betas))}")
+    print("r_d: " + ", ".join(f"{k} x{n}" for k, n in sorted(counts.items())))
+    print(f"closed form agrees on {agree} of {len(report.pairs)} pairs; false alarms on "
+          f"{alarms}")
+    for p in [p for p in report.pairs if not p.agrees][:5]:
+        print(f"  {p.category!r} {p.feature!r}: r_d {p.r_d}, closed form {p.closed_form}: "
+              f"{p.note}")
+    return 0
 
 
 def parse_betas(text: str) -> list[str] | str:

@@ -1,0 +1,273 @@
+"""Perturbation analysis of an exact-solution network (paper §VI), done exactly.
+
+For every category c and every feature f of c, feature f of c's own input takes the value r in
+[0, 2] (deletion at 0, excitement at 2). With *selected* meaning the unique positive maximum of
+the output:
+
+* ``P_d(r) = 1`` when c is selected, ``P_fa(r) = 1`` when another category is; both are exact
+  unions of intervals (:mod:`symdnn.analysis.piecewise`);
+* ``r_d`` is the smallest r in [0, 2] with c selected for every r' in (r, 2], or None when c
+  is not selected at r = 2;
+* the closed form (:mod:`symdnn.analysis.thresholds`) is compared with it; where they differ the
+  report names the neuron of c's sub-DNN that clips first as r comes down from 2, and where.
+
+A network that is not an exact solution (its verifier fails) is flagged: its thresholds are
+still well defined and given.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import flint
+import sympy
+
+from symdnn.analysis.piecewise import Interval, Piece, merge, piecewise
+from symdnn.analysis.subdnn import layered_graph, support
+from symdnn.analysis.thresholds import closed_form
+
+__all__ = ["PairResult", "ThresholdReport", "analyze", "selected_interval"]
+
+R_LO, R_HI = flint.fmpq(0), flint.fmpq(2)
+
+
+def selected_interval(piece: Piece, cat: Any) -> Interval | None:
+    """Where on the piece ``cat`` is the unique positive maximum (an interval, or None)."""
+    lo, hi, lo_c, hi_c = piece.lo, piece.hi, True, True
+    a_c, b_c = piece.outputs.get(cat, (flint.fmpq(0), flint.fmpq(0)))
+    cons = [(a_c, b_c)] + [(a_c - a, b_c - b) for k, (a, b) in piece.outputs.items()
+                           if k != cat]
+    for a, b in cons:  # a + b r > 0
+        if b == 0:
+            if a <= 0:
+                return None
+            continue
+        root = -a / b
+        if b > 0 and (root > lo or (root == lo and lo_c)):
+            lo, lo_c = root, False
+        elif b < 0 and (root < hi or (root == hi and hi_c)):
+            hi, hi_c = root, False
+    if lo < hi or (lo == hi and lo_c and hi_c):
+        return Interval(lo, hi, lo_c, hi_c)
+    return None
+
+
+def _q(x: Any) -> flint.fmpq:
+    from symdnn.domains import QQ
+
+    return QQ.convert(x)
+
+
+def _fires(piece: Piece, cat: Any) -> bool:
+    a, b = piece.outputs.get(cat, (0, 0))
+    return a + b * piece.lo > 0 or a + b * piece.hi > 0
+
+
+def _fmt(x: Any) -> str | None:
+    return None if x is None else str(x)
+
+
+@dataclass
+class PairResult:
+    """The analysis of one (category, feature) pair."""
+
+    category: Any
+    feature: Any
+    r_d: flint.fmpq | None
+    detect: list[Interval]
+    false_alarm: list[Interval]
+    fires: tuple
+    closed_form: Any
+    closed_expr: Any
+    agrees: bool
+    clip: tuple | None = None
+    note: str = ""
+
+    def to_json(self) -> dict:
+        return {
+            "category": str(self.category), "feature": str(self.feature),
+            "r_d": _fmt(self.r_d), "closed_form": _fmt(self.closed_form),
+            "closed_form_expr": _fmt(self.closed_expr), "agrees": self.agrees,
+            "detect": [str(i) for i in self.detect],
+            "false_alarm": [str(i) for i in self.false_alarm],
+            "fires": [str(k) for k in self.fires], "note": self.note,
+        }
+
+
+@dataclass
+class ThresholdReport:
+    """Thresholds of every analysed pair, with the network's exactness."""
+
+    exact: bool
+    pairs: list[PairResult]
+    betas: list
+    seconds: float = 0.0
+    verification: Any = None
+    params: dict = field(default_factory=dict)
+
+    def by_category(self) -> dict:
+        """``{category: [PairResult in feature order]}``."""
+        out: dict = {}
+        for p in self.pairs:
+            out.setdefault(p.category, []).append(p)
+        return out
+
+    def to_json(self) -> dict:
+        """The CLI's JSON: ``exact``, ``thresholds`` and ``false_alarm`` per category (one
+        entry per feature in feature order, for words the letter positions), and details."""
+        cats = self.by_category()
+        return {
+            "exact": self.exact,
+            "betas": [str(b) for b in self.betas],
+            "thresholds": {str(c): [_fmt(p.r_d) for p in ps] for c, ps in cats.items()},
+            "false_alarm": {str(c): [bool(p.false_alarm) for p in ps] for c, ps in cats.items()},
+            "closed_form_agrees": all(p.agrees for p in self.pairs),
+            "pairs": [p.to_json() for p in self.pairs],
+            "warning": None if self.exact else
+            "NOT an exact solution: the model problem fails (see 'symdnn verify'); the "
+            "thresholds are well defined but do not describe an exact network",
+        }
+
+    def to_csv(self) -> str:
+        """One row per pair, sortable by category and feature."""
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["category", "feature", "r_d", "closed_form", "closed_form_expr", "agrees",
+                    "false_alarm", "detect", "fires"])
+        for p in self.pairs:
+            w.writerow([p.category, p.feature, _fmt(p.r_d) or "", _fmt(p.closed_form) or "",
+                        _fmt(p.closed_expr) or "", p.agrees, bool(p.false_alarm),
+                        " ".join(str(i) for i in p.detect), " ".join(map(str, p.fires))])
+        return buf.getvalue()
+
+    def to_markdown(self, limit: int | None = None) -> str:
+        """A Markdown table of r_d, one row per pair (``limit`` rows at most)."""
+        head = ["| category | feature | r_d | closed form | agrees | false alarm |",
+                "|---|---|---|---|---|---|"]
+        if not self.exact:
+            head.insert(0, "**NOT an exact solution: thresholds flagged.**\n")
+        rows = [f"| {p.category} | {p.feature} | {_fmt(p.r_d) or '-'} | "
+                f"{_fmt(p.closed_expr) or '-'} = {_fmt(p.closed_form) or '-'} | "
+                f"{'yes' if p.agrees else 'NO'} | {'yes' if p.false_alarm else 'no'} |"
+                for p in self.pairs[:limit]]
+        return "\n".join(head + rows) + "\n"
+
+    def curves(self) -> tuple[list, list, list]:
+        """Exact ``P_d`` and ``P_fa`` averaged over all pairs, as step functions: the sorted
+        breakpoints ``xs`` and, between/at them, the fractions of pairs detected / alarmed.
+
+        Returns ``(xs, pd, pfa)`` where ``pd[i]`` is the value on ``(xs[i], xs[i+1])``."""
+        xs = sorted({R_LO, R_HI} | {e for p in self.pairs for iv in p.detect + p.false_alarm
+                                    for e in (iv.lo, iv.hi)})
+        n = max(len(self.pairs), 1)
+        pd, pfa = [], []
+        for a, b in zip(xs[:-1], xs[1:], strict=True):
+            m = (a + b) / 2
+            pd.append(sum(any(m in iv for iv in p.detect) for p in self.pairs) / n)
+            pfa.append(sum(any(m in iv for iv in p.false_alarm) for p in self.pairs) / n)
+        return xs, pd, pfa
+
+    def plot(self, path: str, *, title: str | None = None) -> None:
+        """P_d(r) in blue and P_fa(r) in red, averaged over the pairs (the paper's Fig. 10)."""
+        from symdnn.plotting import _pyplot
+
+        plt = _pyplot()
+        xs, pd, pfa = self.curves()
+        fig, ax = plt.subplots(figsize=(5, 3.4))
+        xf = [float(x) for x in xs]
+        for vals, style in ((pd, dict(color="tab:blue", linewidth=3, label="$P_d(r)$")),
+                            (pfa, dict(color="tab:red", linewidth=1.5, linestyle="--",
+                                       label="$P_{fa}(r)$"))):
+            ax.step(xf, list(vals) + [vals[-1]], where="post", **style)
+        ax.set_xlim(0, 2)
+        ax.set_ylim(-0.05, 1.05)
+        ax.set_xlabel("r")
+        ax.set_ylabel("probability")
+        ax.legend(loc="center right")
+        ax.set_title(title or f"betas {', '.join(map(str, self.betas))}"
+                     + ("" if self.exact else "  (NOT exact)"))
+        fig.tight_layout()
+        fig.savefig(path)
+        plt.close(fig)
+
+
+def analyze(construction: Any, *, pairs: list | None = None, verify: bool = True,
+            r_lo: Any = 0, r_hi: Any = 2) -> ThresholdReport:
+    """Thresholds of every (category, feature) pair of a construction.
+
+    Parameters
+    ----------
+    construction : Construction
+    pairs : list of (category, feature), optional
+        Default: every feature of every category, in category then feature order.
+    verify : bool
+        Also run the model-problem verifier, to flag networks that are not exact.
+
+    Examples
+    --------
+    >>> from symdnn.constructions import selective
+    >>> rep = analyze(selective(["abcd", "abce", "bcde"], "pairs", ["4/5", 1]))
+    >>> {str(p.r_d) for p in rep.pairs}, rep.exact
+    ({'2/5'}, True)
+    """
+    t0 = time.perf_counter()
+    net = construction.net
+    fsets = construction.feature_sets()
+    if pairs is None:
+        pairs = [(c, f) for c in construction.categories for f in sorted(fsets[c])]
+    ver = construction.verify() if verify else None
+    exact = ver.exact if ver is not None else True
+    betas = [ly.beta for ly in net.layers]
+    from symdnn.assoc import AssocArray
+
+    cols = [f"p{i:07d}" for i in range(len(pairs))]
+    rows, ccs = [], []
+    for key, (c, _) in zip(cols, pairs, strict=True):
+        for f in fsets[c]:
+            rows.append(f)
+            ccs.append(key)
+    base = AssocArray.from_triples(rows, ccs, 1, domain=net.domain)
+    traces = piecewise(net, base, [f for _, f in pairs], r_lo=r_lo, r_hi=r_hi)
+    G = layered_graph(net)
+    subs: dict = {}
+    results = []
+    for (c, f), tr in zip(pairs, traces, strict=True):
+        if c not in subs:
+            subs[c] = support(net, c, G)
+        cf = closed_form(subs[c], f, betas)
+        detect = merge([iv for p in tr.pieces if (iv := selected_interval(p, c)) is not None])
+        alarm = merge([iv for p in tr.pieces for k in p.outputs if k != c and _fires(p, k)
+                       if (iv := selected_interval(p, k)) is not None])
+        fires = tuple(sorted({k for p in tr.pieces for k in p.outputs if k != c
+                              and _fires(p, k)}, key=repr))
+        top = next((iv for iv in detect if iv.hi == _q(r_hi) and iv.hi_closed), None)
+        r_d = None if top is None else top.lo
+        cf_val = None
+        if cf.value is not None and cf.value.is_Rational:
+            v = flint.fmpq(int(cf.value.p), int(cf.value.q))
+            cf_val = None if v >= _q(r_hi) else max(v, _q(r_lo))
+        agrees = cf_val == r_d if cf.value is None or cf.value.is_Rational else False
+        clip, note = None, ""
+        if not agrees:  # the regime change nearest to r = 2 inside c's sub-DNN
+            cands = [b for b in tr.breakpoints if (b.layer, b.key) in subs[c].nodes]
+            if cands:
+                b = max(cands, key=lambda x: x.r)
+                clip = (b.layer, b.key, b.r)
+                note = (f"neuron {b.key!r} of layer {b.layer} in the sub-DNN of {c!r} "
+                        f"{'clips' if b.kind == 'relu' else 'reaches the cap'} at r = {b.r}, "
+                        "so the closed form does not hold")
+            elif alarm:
+                note = "another category is selected, so the closed form does not hold"
+            else:
+                note = "the closed form does not describe this pair"
+        results.append(PairResult(c, f, r_d, detect, alarm, fires,
+                                  cf.value, cf.expr, agrees, clip, note))
+    return ThresholdReport(exact, results, betas, time.perf_counter() - t0, ver,
+                           dict(construction.params))
+
+
+del sympy
