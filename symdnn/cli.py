@@ -112,7 +112,76 @@ def build_parser() -> argparse.ArgumentParser:
     thr.add_argument("--csv", metavar="FILE", help="write the r_d table as CSV")
     thr.add_argument("--markdown", metavar="FILE", help="write the r_d table as Markdown")
     thr.set_defaults(func=_cmd_threshold)
+
+    aud = sub.add_parser(
+        "audit", help="cross-check float runs against exact arithmetic, layer by layer",
+        description="Run exact arithmetic and float runs in lockstep and report where the "
+                    "float runs depart from the truth: pre-activations exactly zero that turn "
+                    "positive or negative, flipped ReLU and cap decisions, ulps, categories. "
+                    "TARGET is 'graph-challenge' followed by its DATA_DIR, or a folder written "
+                    "by 'symdnn build' (its model-problem inputs are used). Exit status 1 when "
+                    "a --fail-on policy is violated (default: categories differ from exact).",
+    )
+    aud.add_argument("target", metavar="TARGET", help="graph-challenge, or a network folder")
+    aud.add_argument("data_dir", metavar="DATA_DIR", nargs="?",
+                     help="the Graph Challenge data (with TARGET graph-challenge)")
+    aud.add_argument("--formats", default="fp64,fp32,fp16,bf16",
+                     help="comma-separated: fp64, fp32, fp16, bf16, fp8_e4m3, fp8_e5m2, int8")
+    aud.add_argument("--accumulate", default=None,
+                     help="accumulation format for the float runs; 'same' accumulates in each "
+                          "format (default: the format for fp64/fp32, fp32 for the others)")
+    aud.add_argument("--neurons", type=int, default=1024)
+    aud.add_argument("--layers", type=int, default=120)
+    aud.add_argument("--images", type=int, default=None)
+    aud.add_argument("--json", metavar="FILE", help="write the JSON report here ('-': stdout)")
+    aud.add_argument("--report", metavar="DIR", help="write report.json, report.md and plots")
+    aud.add_argument("--fail-on", action="append", default=None, metavar="KIND[:N]",
+                     help="fail when a run's total of KIND exceeds N (default 0); kinds: "
+                          "categories, truth, sign_flip, zero_to_pos, zero_to_neg, cap_flip, "
+                          "missing, spurious, spurious_pos, max_ulp. Repeatable.")
+    aud.add_argument("--quiet", action="store_true", help="no progress bar")
+    aud.set_defaults(func=_cmd_audit)
     return parser
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    import json
+
+    from symdnn.audit import audit_graph_challenge, audit_network, parse_policy
+    from symdnn.constructions import load_construction
+
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    try:
+        policy = parse_policy(args.fail_on if args.fail_on is not None else ["categories"])
+    except ValueError as exc:
+        raise SymdnnError(str(exc)) from None
+    progress = None if args.quiet else Progress("audit")
+    if args.target == "graph-challenge":
+        if args.data_dir is None:
+            raise SymdnnError("audit graph-challenge needs DATA_DIR")
+        report = audit_graph_challenge(args.data_dir, formats=formats, neurons=args.neurons,
+                                       layers=args.layers, images=args.images,
+                                       accumulate=args.accumulate, progress=progress)
+    else:
+        c = load_construction(args.target)
+        report = audit_network(c.net, c.inputs, formats=formats, accumulate=args.accumulate,
+                               name=args.target, progress=progress)
+    if args.report:
+        for p in report.write(args.report):
+            print(f"wrote {p}", file=sys.stderr)
+    if args.json == "-":
+        print(json.dumps(report.to_json(), indent=1))
+    else:
+        if args.json:
+            from symdnn.assoc.convert import atomic_write
+
+            text = json.dumps(report.to_json(), indent=1)
+            atomic_write(args.json, lambda fh: fh.write(text + "\n"))
+        print(report.to_markdown())
+    bad = report.violations(policy)
+    for line in bad:
+        print(f"policy violated: {line}", file=sys.stderr)
+    return 1 if bad else 0
 
 
 def _cmd_threshold(args: argparse.Namespace) -> int:

@@ -359,3 +359,9 @@ def test_domain_inferred_from_numpy_dtype(dtype, name):
 
     A = AssocArray.from_triples(["a"], ["x"], np.array([1], dtype=dtype))
     assert A.domain.name == name
+
+
+def test_from_scipy_keeps_tuple_keys():
+    M = sp.csr_matrix(np.array([[1, 0], [0, 2]]))
+    A = AssocArray.from_scipy(M, [("r", 0), ("r", 1)], [(0, "c"), (1, "c")])
+    assert A.to_dict() == {("r", 0): {(0, "c"): 1}, ("r", 1): {(1, "c"): 2}}

@@ -119,14 +119,22 @@ def from_scipy(M: Any, rows: Sequence[Any] | None = None, cols: Sequence[Any] | 
         kind = C.dtype.kind
         domain = ("BOOL" if kind == "b" else "ZZ" if kind in "iu"
                   else _NP_FORMATS.get(C.dtype, "fp64"))
-    r = np.array(rows, dtype=object)[C.row] if rows else []
-    c = np.array(cols, dtype=object)[C.col] if cols else []
+    r = _objects(rows)[C.row] if rows else []
+    c = _objects(cols)[C.col] if cols else []
     if isinstance(rows[0] if rows else None, int) and rows == list(range(n)):
         r = C.row.astype(np.int64)
     if isinstance(cols[0] if cols else None, int) and cols == list(range(m)):
         c = C.col.astype(np.int64)
     return AssocArray.from_triples(r, c, np.asarray(C.data), domain=domain, semiring=semiring,
                                    dup="add")
+
+
+def _objects(keys: list) -> np.ndarray:
+    """A 1-D object array of keys (tuples stay tuples, not a second dimension)."""
+    out = np.empty(len(keys), dtype=object)
+    for i, k in enumerate(keys):
+        out[i] = k
+    return out
 
 
 def to_sympy(A: AssocArray) -> tuple[Any, tuple, tuple]:

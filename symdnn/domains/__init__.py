@@ -16,7 +16,15 @@ bf16
 from __future__ import annotations
 
 from symdnn.domains.base import NEG_INF, POS_INF, Domain, Infinity
-from symdnn.domains.floats import FORMATS, FloatDomain, FloatFormat, get_format, round_exact
+from symdnn.domains.floats import (
+    FORMATS,
+    FloatDomain,
+    FloatFormat,
+    get_format,
+    round_exact,
+    round_ratio,
+    ulp_distance,
+)
 from symdnn.domains.other import UNIVERSE, BoolDomain, SetDomain, SymbolicDomain
 from symdnn.domains.rational import QQ, ZZ, RationalDomain, RatVec, exact_parts
 from symdnn.errors import UnknownDomain
@@ -24,7 +32,8 @@ from symdnn.errors import UnknownDomain
 __all__ = [
     "Domain", "Infinity", "POS_INF", "NEG_INF", "RatVec", "RationalDomain", "ZZ", "QQ",
     "SymbolicDomain", "SYM", "BoolDomain", "BOOL", "SetDomain", "SET", "UNIVERSE",
-    "FloatDomain", "FloatFormat", "FORMATS", "get_format", "round_exact", "exact_parts",
+    "FloatDomain", "FloatFormat", "FORMATS", "get_format", "round_exact", "round_ratio",
+    "ulp_distance", "exact_parts",
     "get_domain", "domain_names", "FP64", "FP32", "FP16", "BF16", "FP8_E4M3", "FP8_E5M2",
 ]
 

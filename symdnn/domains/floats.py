@@ -29,7 +29,8 @@ from symdnn.domains.base import Domain, Infinity, segment_lengths
 from symdnn.domains.rational import exact_parts
 from symdnn.errors import DomainError, UnknownDomain
 
-__all__ = ["FloatFormat", "FORMATS", "get_format", "round_exact", "FloatDomain"]
+__all__ = ["FloatFormat", "FORMATS", "get_format", "round_exact", "round_ratio", "ulp_distance",
+           "FloatDomain"]
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,68 @@ def round_exact(value: Any, fmt: str | FloatFormat) -> np.generic:
     if Fraction(m) * Fraction(2) ** qe > f.max_finite:
         return f.dtype.type(sign * math.inf if f.has_inf else math.nan)
     return f.dtype.type(math.ldexp(sign * m, qe))
+
+
+def round_ratio(num: np.ndarray, s: int, fmt: str | FloatFormat) -> np.ndarray:
+    """Correctly round every ``num[i] / s`` (integers) into a format, vectorised.
+
+    When every ``|num|`` and ``s`` are below 2**53 both are exact in float64, so float64
+    division rounds ``num / s`` correctly once; rounding that to a format of ``p <= 24`` bits is
+    then the correct rounding of ``num / s`` itself, because double rounding through a format of
+    at least ``2p + 2`` bits is innocuous for a division (S. Figueroa, "When is double rounding
+    innocuous?", 1995). Larger values use Python's integer true division, which is also
+    correctly rounded to float64 (entry by entry, in C), and :func:`round_exact` only when a
+    quotient overflows float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round_ratio(np.array([1, 2, -7]), 3, "fp16").tolist()
+    [0.333251953125, 0.66650390625, -2.333984375]
+    """
+    f = get_format(fmt)
+    num = np.asarray(num)
+    if s < 2**53 and (num.size == 0 or (num.dtype != object and
+                                        int(np.max(np.abs(num))) < 2**53)):
+        q = num.astype(np.float64) / float(s)
+        if f.name == "fp64":
+            return q
+        with np.errstate(over="ignore"):
+            return q.astype(f.dtype)
+    out = np.empty(len(num), dtype=np.float64)
+    for i, v in enumerate(num):
+        try:
+            out[i] = int(v) / s  # correctly rounded, any size
+        except OverflowError:
+            return np.array([round_exact(Fraction(int(w), s), f) for w in num], dtype=f.dtype)
+    if f.name == "fp64":
+        return out
+    with np.errstate(over="ignore"):
+        return out.astype(f.dtype)
+
+
+def ulp_distance(a: np.ndarray, b: np.ndarray, fmt: str | FloatFormat) -> np.ndarray:
+    """How many representable values of the format lie between ``a`` and ``b`` (0 when
+    equal; +0 and -0 are equal), from the bit patterns. Both must be finite values of the
+    format.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ulp_distance(np.array([1.0, -1.0]), np.array([1.0 + 2**-52, 1.0]), "fp64").tolist()
+    [1, 9214364837600034816]
+    """
+    f = get_format(fmt)
+    bits = 8 * f.dtype.itemsize
+    width = {64: np.int64, 32: np.int32, 16: np.int16, 8: np.int8}[bits]
+    mask = np.int64((1 << (bits - 1)) - 1)
+
+    def ordinal(x: np.ndarray) -> np.ndarray:
+        u = np.asarray(x, dtype=f.dtype).view(width).astype(np.int64)
+        mag = u & mask
+        return np.where(u < 0, -mag, mag)  # sign-magnitude onto a monotone integer line
+
+    return np.abs(ordinal(a) - ordinal(b))
 
 
 _OPS = {"plus": np.add, "times": np.multiply, "max": np.maximum, "min": np.minimum}

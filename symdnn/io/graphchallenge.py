@@ -136,7 +136,11 @@ def read_layer(path: str | os.PathLike, n: int | None = None) -> GCLayer:
         bad = int(np.flatnonzero((r >= width) | (c >= width))[0])
         raise ParseError(f"index beyond the network width {width}", path=path,
                          line=_line_of(text, bad))
-    uniq, inv = np.unique(vals.astype(bytes), return_inverse=True)
+    vb = vals.astype(bytes)
+    if len(vb) and (vb == vb[0]).all():  # the official files hold one value per layer
+        uniq, inv = vb[:1], np.zeros(len(vb), dtype=np.int64)
+    else:
+        uniq, inv = np.unique(vb, return_inverse=True)
     exact: dict[str, Fraction] = {}
     fracs = []
     for u in uniq:
@@ -144,7 +148,7 @@ def read_layer(path: str | os.PathLike, n: int | None = None) -> GCLayer:
         try:
             f = Fraction(s)
         except (ValueError, ZeroDivisionError):
-            bad = int(np.flatnonzero(vals.astype(bytes) == u)[0])
+            bad = int(np.flatnonzero(vb == u)[0])
             raise ParseError(f"bad value {s!r}", path=path, line=_line_of(text, bad)) from None
         exact[s] = f
         fracs.append(f)

@@ -1,0 +1,151 @@
+"""Cross-check floating-point runs against exact arithmetic and report precisely where and why
+they depart from the truth (issue 6): ReLU decisions that flip, exact zeros that turn positive,
+caps, categories, ulps; for symdnn's own formats, int8, or any foreign implementation."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from symdnn.audit.compare import LayerFindings, compare_layer
+from symdnn.audit.report import POLICY_KINDS, AuditReport, parse_policy
+from symdnn.audit.runner import AuditLayer, Run, RunResult, run_lockstep
+from symdnn.domains import get_domain, round_exact
+
+__all__ = [
+    "Run", "RunResult", "AuditReport", "AuditLayer", "LayerFindings", "audit_graph_challenge",
+    "audit_network", "compare_layer", "parse_policy", "POLICY_KINDS", "default_runs",
+]
+
+
+def default_runs(formats: list[str], accumulate: str | None = None,
+                 int8: bool = False) -> list[Run]:
+    """One run per format. fp16, bf16 and fp8 have no scipy kernel: unless ``accumulate`` says
+    otherwise they accumulate in fp32 (their products are exact there) and round each sum once
+    into the format; ``accumulate="same"`` computes every product and sum in the format."""
+    runs = []
+    for f in formats:
+        if f == "int8":
+            runs.append(Run.int8())
+            continue
+        acc = accumulate
+        if acc == "same":
+            acc = f
+        elif acc is None:
+            acc = f if f in ("fp64", "fp32") else "fp32"
+        runs.append(Run.format(f, acc))
+    if int8 and not any(r.kind == "int8" for r in runs):
+        runs.append(Run.int8())
+    return runs
+
+
+def audit_graph_challenge(data_dir: str, *, formats: list[str] = ("fp64", "fp32", "fp16",
+                                                                   "bf16"),
+                          neurons: int = 1024, layers: int = 120, images: int | None = None,
+                          accumulate: str | None = None, runs: list[Run] | None = None,
+                          progress: Callable[[int, int], None] | None = None) -> AuditReport:
+    """Audit float runs of the Graph Challenge against exact arithmetic, layer by layer.
+
+    The float runs compute ``Y W`` as the reference code does (sparse Y times sparse W, row
+    convention, scipy CSR in the format where scipy has it, else see :func:`default_runs`),
+    add the bias to the nonzero entries, apply the ReLU and the cap at 32.
+    """
+    from symdnn.challenge import YMAX, float_layer
+    from symdnn.io.graphchallenge import (
+        BIAS,
+        find_challenge_files,
+        read_categories,
+        read_images,
+        read_layer,
+    )
+
+    files = find_challenge_files(data_dir, neurons, layers)
+    Y0 = read_images(files.images, neurons)
+    if images is not None:
+        Y0 = Y0[:images]
+    n_img = Y0.shape[0]
+    truth = None
+    if files.truth is not None:
+        t = read_categories(files.truth)
+        truth = [int(x) for x in t[t <= n_img]]
+    bias = BIAS[neurons]
+    nb = np.full(neurons, bias.numerator, dtype=object)
+    keys = tuple(range(1, neurons + 1))
+    runs = list(runs) if runs is not None else default_runs(list(formats), accumulate)
+
+    def gen():
+        from symdnn.engines.exact import ExactLayer
+
+        for path in files.layers:
+            g = read_layer(path, neurons)
+            cache: dict = {}
+
+            def weights(fmt: str, g=g, cache=cache) -> tuple:
+                if fmt not in cache:
+                    dom = get_domain(fmt)
+                    b = np.full(neurons, float(round_exact(bias, dom.format_)))
+                    cache[fmt] = (float_layer(g, dom), b)
+                return cache[fmt]
+
+            yield AuditLayer(ExactLayer(g.N, g.d, nb, bias.denominator), weights, keys)
+
+    t0 = time.perf_counter()
+    batch = tuple(range(1, n_img + 1))
+    ez, ep, ecats, results, ex_s = run_lockstep(
+        gen(), Y0, 1, runs, rule="nonzero", cap=Fraction(YMAX), batch=batch, inputs=keys,
+        progress=progress, total=layers)
+    total = time.perf_counter() - t0
+    report = AuditReport(
+        {"name": f"Graph Challenge {neurons} neurons", "layers": layers, "neurons": neurons,
+         "inputs": n_img, "bias_rule": "nonzero", "cap": str(YMAX), "bias": str(bias)},
+        ez, ep, [batch[i] for i in ecats], truth, results,
+        {"total": total, "exact": ex_s, **{r.run.name: r.seconds for r in results}}, batch)
+    return report
+
+
+def audit_network(net: Any, Y0: Any, *, formats: list[str] = ("fp64", "fp32", "fp16", "bf16"),
+                  accumulate: str | None = None, runs: list[Run] | None = None,
+                  name: str = "network",
+                  progress: Callable[[int, int], None] | None = None) -> AuditReport:
+    """Audit float runs of a :class:`~symdnn.SparseDNN` on inputs ``Y0`` (an AssocArray in the
+    network's convention), layer by layer."""
+    from symdnn.domains.rational import RatVec
+    from symdnn.engines import _as_integers, _batch_view, _csr_over, compile_exact, compile_float
+
+    Yb = _batch_view(net, Y0)
+    batch = Yb.row()
+    indptr, indices, (vals, order) = _csr_over(Yb, batch, net.inputs)
+    nums, s = _as_integers(RatVec(vals.num[order], vals.den[order]))
+    nums = np.asarray(nums)
+    Ynum = sp.csr_matrix((nums.astype(np.float64) if nums.dtype != object else nums,
+                          indices, indptr), shape=(len(batch), len(net.inputs)))
+    exact_layers = compile_exact(net, batch)
+    floats: dict = {}
+
+    def weights_for(lnum: int) -> Callable:
+        def weights(fmt: str) -> tuple:
+            if fmt not in floats:
+                floats[fmt] = compile_float(net, get_domain(fmt), batch)
+            W, b = floats[fmt][lnum]
+            return W, (None if b is None else np.asarray(b, dtype=np.float64))
+        return weights
+
+    layers = [AuditLayer(exact_layers[l], weights_for(l), net.layers[l].outputs)
+              for l in range(net.depth)]
+    runs = list(runs) if runs is not None else default_runs(list(formats), accumulate)
+    cap = None if net.ymax is None else Fraction(int(net.ymax.p), int(net.ymax.q))
+    t0 = time.perf_counter()
+    ez, ep, ecats, results, ex_s = run_lockstep(
+        layers, Ynum, s, runs, rule=net.bias_rule, cap=cap, batch=batch, inputs=net.inputs,
+        progress=progress, total=net.depth)
+    total = time.perf_counter() - t0
+    return AuditReport(
+        {"name": name, "layers": net.depth, "neurons": len(net.outputs), "inputs": len(batch),
+         "bias_rule": net.bias_rule, "cap": None if cap is None else str(cap)},
+        ez, ep, [batch[i] for i in ecats], None, results,
+        {"total": total, "exact": ex_s, **{r.run.name: r.seconds for r in results}}, batch)

@@ -1,0 +1,234 @@
+"""The audit report: JSON (schema ``symdnn-audit/1``), Markdown, plots, and a CI policy.
+
+JSON fields (stable): ``schema``; ``network`` (name, layers, neurons, inputs, bias_rule, cap);
+``exact_zero`` and ``exact_pre`` (per layer, layer 1 first: pre-activations exactly zero, and
+all pre-activations, in exact arithmetic); ``exact_categories``; ``truth`` (categories, or
+null) and ``exact_matches_truth``; ``runs``: per run name, ``format``, ``accumulate``,
+``source`` (``symdnn`` or ``foreign``), per layer lists ``zero_to_pos``, ``zero_to_neg``,
+``sign_flip``, ``cap_flip``, ``missing``, ``spurious``, ``spurious_pos``,
+``post_zero_to_nonzero``, ``post_nonzero_to_zero``, ``max_ulp``, ``max_abs_err``,
+``min_margin_correct`` (null where a run did not expose what a count needs), the totals,
+``ulp_histogram`` (bins ``0``, ``1``, ``2-3``, ``4-7``, ...), ``categories``,
+``categories_match_exact``, ``categories_match_truth``, ``first_departure`` (the first
+decision that differs, or else the first activation off by an ulp) and ``examples``
+(located findings: kind, layer, input, neuron, exact value, float value); ``seconds``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from symdnn.audit.compare import COUNTS, ULP_BINS
+from symdnn.audit.runner import RunResult
+
+__all__ = ["AuditReport", "POLICY_KINDS", "parse_policy"]
+
+SCHEMA = "symdnn-audit/1"
+POLICY_KINDS = ("categories", "truth", "sign_flip", "zero_to_pos", "zero_to_neg", "cap_flip",
+                "missing", "spurious", "spurious_pos", "max_ulp")
+
+
+def _bin_labels() -> list[str]:
+    labels, lo = [], 0
+    for hi in ULP_BINS:
+        labels.append(str(hi) if hi == lo else f"{lo}-{hi}")
+        lo = hi + 1
+    labels.append(f">={lo}")
+    return labels
+
+
+def parse_policy(items: list[str]) -> list[tuple[str, float]]:
+    """``["sign_flip", "max_ulp:4"]`` -> ``[("sign_flip", 0), ("max_ulp", 4)]``: a run fails when
+    its total (its largest, for max_ulp) exceeds the limit; ``categories``/``truth`` fail on a
+    mismatch."""
+    out = []
+    for it in items:
+        kind, _, lim = it.partition(":")
+        if kind not in POLICY_KINDS:
+            raise ValueError(f"unknown policy {kind!r}; known: {', '.join(POLICY_KINDS)}")
+        out.append((kind, float(lim) if lim else 0.0))
+    return out
+
+
+@dataclass
+class AuditReport:
+    """Everything an audit found (see the module notes for the JSON schema)."""
+
+    network: dict
+    exact_zero: list
+    exact_pre: list
+    exact_categories: list
+    truth: list | None
+    runs: list[RunResult]
+    seconds: dict = field(default_factory=dict)
+    batch: tuple = ()
+
+    def _cats(self, rows: np.ndarray | None) -> list | None:
+        if rows is None:
+            return None
+        return [self.batch[i] if self.batch else int(i) for i in rows]
+
+    def run_json(self, res: RunResult) -> dict:
+        r = res.run
+        per = {k: [ly.counts[k] for ly in res.layers] for k in COUNTS
+               if k not in ("exact_pre", "exact_zero")}
+        totals = {k: (None if any(v is None for v in vals) else int(sum(vals)))
+                  for k, vals in per.items()}
+        hist = np.sum([ly.ulp_hist for ly in res.layers], axis=0) if res.layers else []
+        cats = self._cats(res.categories)
+        examples = [e for ly in res.layers for e in ly.examples]
+        first = next((e for ly in res.layers for e in ly.examples if e["kind"] != "ulp"),
+                     None) or next((e for ly in res.layers for e in ly.examples), None)
+        return {
+            "format": r.fmt, "accumulate": r.accumulate, "source": r.source,
+            **per,
+            "max_ulp": [ly.max_ulp for ly in res.layers],
+            "max_abs_err": [ly.max_abs_err for ly in res.layers],
+            "min_margin_correct": [None if ly.min_margin_correct is None
+                                   else str(ly.min_margin_correct) for ly in res.layers],
+            "totals": {**totals, "max_ulp": max((ly.max_ulp for ly in res.layers), default=0)},
+            "ulp_histogram": dict(zip(_bin_labels(), [int(x) for x in hist], strict=True))
+            if len(hist) else {},
+            "categories": cats,
+            "categories_match_exact": None if cats is None else cats == self.exact_categories,
+            "categories_match_truth": None if cats is None or self.truth is None
+            else cats == self.truth,
+            "first_departure": first,
+            "examples": examples[:200],
+            "seconds": round(res.seconds, 4),
+        }
+
+    def to_json(self) -> dict:
+        return {
+            "schema": SCHEMA, "network": self.network,
+            "exact_zero": self.exact_zero, "exact_pre": self.exact_pre,
+            "exact_categories": self.exact_categories, "truth": self.truth,
+            "exact_matches_truth": None if self.truth is None
+            else self.exact_categories == self.truth,
+            "runs": {res.run.name: self.run_json(res) for res in self.runs},
+            "seconds": {k: round(v, 4) for k, v in self.seconds.items()},
+        }
+
+    def violations(self, policy: list[tuple[str, float]]) -> list[str]:
+        """Human-readable policy violations (empty when the policy holds)."""
+        out = []
+        for res in self.runs:
+            js = self.run_json(res)
+            for kind, lim in policy:
+                if kind == "categories" and js["categories_match_exact"] is False:
+                    out.append(f"{res.run.name}: categories differ from exact")
+                elif kind == "truth" and js["categories_match_truth"] is False:
+                    out.append(f"{res.run.name}: categories differ from the truth")
+                elif kind == "max_ulp" and js["totals"]["max_ulp"] > lim:
+                    out.append(f"{res.run.name}: max_ulp {js['totals']['max_ulp']} > {lim:g}")
+                elif kind in js["totals"] and kind != "max_ulp":
+                    v = js["totals"][kind]
+                    if v is not None and v > lim:
+                        out.append(f"{res.run.name}: {kind} {v} > {lim:g}")
+        return out
+
+    def to_markdown(self) -> str:
+        """A summary a person reads first."""
+        n = self.network
+        lines = [f"# symdnn audit: {n.get('name', 'network')}", "",
+                 f"{n.get('layers')} layers, {n.get('neurons')} neurons, {n.get('inputs')} "
+                 f"inputs, bias rule {n.get('bias_rule')}, cap {n.get('cap')}.", "",
+                 f"Exact arithmetic: {sum(self.exact_pre)} pre-activations, "
+                 f"{sum(self.exact_zero)} of them exactly zero; "
+                 f"{len(self.exact_categories)} categories"
+                 + ("" if self.truth is None else
+                    f" ({'match' if self.exact_categories == self.truth else 'DO NOT match'} "
+                    "the truth)") + ".", "",
+                 "| run | accumulate | zero->pos | zero->neg | ReLU flips | cap flips | "
+                 "max ulp | categories = exact | = truth |",
+                 "|---|---|---|---|---|---|---|---|---|"]
+        for res in self.runs:
+            js = self.run_json(res)
+            t = js["totals"]
+
+            def f(v: Any) -> str:
+                return "-" if v is None else str(v)
+
+            lines.append(f"| {res.run.name} | {js['accumulate'] or '-'} | "
+                         f"{f(t['zero_to_pos'])} | {f(t['zero_to_neg'])} | "
+                         f"{f(t['sign_flip'])} | {f(t['cap_flip'])} | {t['max_ulp']} | "
+                         f"{f(js['categories_match_exact'])} | "
+                         f"{f(js['categories_match_truth'])} |")
+        for res in self.runs:
+            js = self.run_json(res)
+            if js["first_departure"]:
+                e = js["first_departure"]
+                lines.append(f"\n{res.run.name}: first departure at layer {e['layer']}, input "
+                             f"{e['input']}, neuron {e['neuron']}: {e['kind']} (exact "
+                             f"{e['exact']}, float {e['float']!r})")
+        return "\n".join(lines) + "\n"
+
+    def plot(self, folder: str) -> list[str]:
+        """``findings_per_layer.png`` and ``ulp_histogram.png`` in ``folder``."""
+        from symdnn.plotting import _pyplot
+
+        plt = _pyplot()
+        os.makedirs(folder, exist_ok=True)
+        paths = []
+        fig, ax = plt.subplots(figsize=(8, 4))
+        L = len(self.exact_zero)
+        x = np.arange(1, L + 1)
+        ax.plot(x, self.exact_zero, color="black", label="exact zeros")
+        for res in self.runs:
+            js = self.run_json(res)
+            for kind, style in (("zero_to_pos", "-"), ("sign_flip", "--")):
+                vals = js[kind]
+                if vals and vals[0] is not None:
+                    ax.plot(x[:len(vals)], vals, style, label=f"{res.run.name} {kind}")
+        last = max([i + 1 for res in self.runs for ly in res.layers
+                    for i in [ly.layer - 1] if any(v for k, v in ly.counts.items()
+                                                   if k not in ("exact_pre",) and v)] +
+                   [i + 1 for i, z in enumerate(self.exact_zero) if z], default=L)
+        ax.set_xlim(0.5, min(L, last + 5) + 0.5)
+        ax.set_xlabel(f"layer (no findings after layer {last})" if last < L else "layer")
+        ax.set_ylabel("count")
+        ax.set_yscale("symlog")
+        ax.legend(fontsize=7, ncol=2)
+        ax.set_title("findings per layer")
+        fig.tight_layout()
+        p = os.path.join(folder, "findings_per_layer.png")
+        fig.savefig(p)
+        plt.close(fig)
+        paths.append(p)
+        fig, ax = plt.subplots(figsize=(8, 4))
+        labels = _bin_labels()
+        w = 0.8 / max(len(self.runs), 1)
+        for i, res in enumerate(self.runs):
+            hist = self.run_json(res)["ulp_histogram"]
+            if hist:
+                ax.bar(np.arange(len(labels)) + i * w, list(hist.values()), width=w,
+                       label=res.run.name)
+        ax.set_xticks(np.arange(len(labels)) + 0.4)
+        ax.set_xticklabels(labels, rotation=45, fontsize=7)
+        ax.set_yscale("symlog")
+        ax.set_xlabel("ulps from the correctly rounded exact activation")
+        ax.set_ylabel("activations")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        p = os.path.join(folder, "ulp_histogram.png")
+        fig.savefig(p)
+        plt.close(fig)
+        paths.append(p)
+        return paths
+
+    def write(self, folder: str) -> list[str]:
+        """``report.json``, ``report.md`` and the plots, atomically per file."""
+        from symdnn.assoc.convert import atomic_write
+
+        os.makedirs(folder, exist_ok=True)
+        js = json.dumps(self.to_json(), indent=1)
+        atomic_write(os.path.join(folder, "report.json"), lambda fh: fh.write(js + "\n"))
+        md = self.to_markdown()
+        atomic_write(os.path.join(folder, "report.md"), lambda fh: fh.write(md))
+        return [os.path.join(folder, "report.json"), os.path.join(folder, "report.md")] + \
+            self.plot(folder)
