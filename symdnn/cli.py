@@ -139,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="fail when a run's total of KIND exceeds N (default 0); kinds: "
                           "categories, truth, sign_flip, zero_to_pos, zero_to_neg, cap_flip, "
                           "missing, spurious, spurious_pos, max_ulp. Repeatable.")
+    aud.add_argument("--thresholds", action="store_true",
+                     help="network folders: also compare float r_d and P_d with exact ones "
+                          "(every representable r in [0, 2] for fp16, bf16, fp8)")
     aud.add_argument("--quiet", action="store_true", help="no progress bar")
     aud.set_defaults(func=_cmd_audit)
     return parser
@@ -166,6 +169,12 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         c = load_construction(args.target)
         report = audit_network(c.net, c.inputs, formats=formats, accumulate=args.accumulate,
                                name=args.target, progress=progress)
+        if args.thresholds:
+            from symdnn.audit.thresholds import threshold_audit
+
+            report.thresholds = threshold_audit(
+                c, [f for f in formats if f != "int8"],
+                accumulate=None if args.accumulate in (None, "same") else args.accumulate)
     if args.report:
         for p in report.write(args.report):
             print(f"wrote {p}", file=sys.stderr)

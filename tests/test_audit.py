@@ -268,3 +268,31 @@ def test_graph_challenge_audit_counts_against_an_independent_run(gc_dir):
         Zf.data[Zf.data > 32] = 32
         Zf.eliminate_zeros()
         Yf = Zf
+
+
+def test_threshold_audit_finds_the_shift_rounding_the_bias_causes(tmp_path, capsys):
+    from symdnn.audit.thresholds import representable_grid, threshold_audit
+    from symdnn.constructions import selective
+
+    # one layer, beta = 3/10: exact r_d = 7/10. The bias 3/10 - 2 = -17/10 rounds in fp16 to
+    # -(1 + 717/1024), so the fp16 threshold is the fp16 value 717/1024 itself
+    c = selective(["ad", "be"], "single", ["3/10"])
+    shifted = Fraction(round_exact(Fraction(17, 10), "fp16").item()) - 1
+    res = threshold_audit(c, ["fp16", "fp8_e4m3"])
+    assert res["fp16"]["grid"] == len(representable_grid("fp16")) == 16385
+    p = res["fp16"]["pairs"][0]
+    assert p["exact_r_d"] == "7/10" and Fraction(p["float_r_d"]) == shifted
+    assert p["mismatches"] == 1 and float(p["first_mismatches"][0]) == float(shifted)
+    assert main(["build", "--words", _words(tmp_path), "--beta", "3/10", "--out",
+                 str(tmp_path / "n")]) == 0
+    capsys.readouterr()
+    main(["audit", str(tmp_path / "n"), "--formats", "fp16", "--thresholds", "--quiet",
+          "--json", "-"])
+    js = json.loads(capsys.readouterr().out)
+    assert js["thresholds"]["fp16"]["pairs"][0]["mismatches"] == 1
+    assert js["runs"]["fp16+acc_fp32"]["argmax_changes"] == 0
+
+
+def _words(tmp_path) -> str:
+    (tmp_path / "w.txt").write_text("ad\nbe\n")
+    return str(tmp_path / "w.txt")

@@ -9,9 +9,12 @@ null) and ``exact_matches_truth``; ``runs``: per run name, ``format``, ``accumul
 ``post_zero_to_nonzero``, ``post_nonzero_to_zero``, ``max_ulp``, ``max_abs_err``,
 ``min_margin_correct`` (null where a run did not expose what a count needs), the totals,
 ``ulp_histogram`` (bins ``0``, ``1``, ``2-3``, ``4-7``, ...), ``categories``,
-``categories_match_exact``, ``categories_match_truth``, ``first_departure`` (the first
+``categories_match_exact``, ``categories_match_truth``, ``argmax_changes`` (inputs whose
+unique positive maximum differs from exact) with examples, ``first_departure`` (the first
 decision that differs, or else the first activation off by an ulp) and ``examples``
-(located findings: kind, layer, input, neuron, exact value, float value); ``seconds``.
+(located findings: kind, layer, input, neuron, exact value, float value); ``thresholds`` (for
+exact-solution networks audited with thresholds: per format the float r_d and P_d against the
+exact ones, see :mod:`symdnn.audit.thresholds`); ``seconds``.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ class AuditReport:
     runs: list[RunResult]
     seconds: dict = field(default_factory=dict)
     batch: tuple = ()
+    thresholds: dict | None = None
 
     def _cats(self, rows: np.ndarray | None) -> list | None:
         if rows is None:
@@ -98,6 +102,8 @@ class AuditReport:
             "categories_match_exact": None if cats is None else cats == self.exact_categories,
             "categories_match_truth": None if cats is None or self.truth is None
             else cats == self.truth,
+            "argmax_changes": None if res.argmax is None else res.argmax["changes"],
+            "argmax_examples": None if res.argmax is None else res.argmax["examples"],
             "first_departure": first,
             "examples": examples[:200],
             "seconds": round(res.seconds, 4),
@@ -111,6 +117,7 @@ class AuditReport:
             "exact_matches_truth": None if self.truth is None
             else self.exact_categories == self.truth,
             "runs": {res.run.name: self.run_json(res) for res in self.runs},
+            "thresholds": self.thresholds,
             "seconds": {k: round(v, 4) for k, v in self.seconds.items()},
         }
 
@@ -159,6 +166,12 @@ class AuditReport:
                          f"{f(t['sign_flip'])} | {f(t['cap_flip'])} | {t['max_ulp']} | "
                          f"{f(js['categories_match_exact'])} | "
                          f"{f(js['categories_match_truth'])} |")
+        if self.thresholds:
+            lines += ["", "| format | r values checked | pairs with float r_d = exact and "
+                      "P_d agreeing everywhere | points where P_d differs |", "|---|---|---|---|"]
+            for f, t in self.thresholds.items():
+                lines.append(f"| {f} | {t['grid_kind']} | {t['agree']} of {len(t['pairs'])} | "
+                             f"{t['mismatched_points']} |")
         for res in self.runs:
             js = self.run_json(res)
             if js["first_departure"]:

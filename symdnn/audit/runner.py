@@ -100,6 +100,22 @@ def _sorted(keys: np.ndarray, *vals: np.ndarray) -> tuple:
     return (keys,) + vals
 
 
+def _argmax(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray) -> np.ndarray:
+    """Per row, the column of the unique positive maximum, or -1 (none or a tie)."""
+    R = len(indptr) - 1
+    out = np.full(R, -1, dtype=np.int64)
+    for r in range(R):
+        a, b = indptr[r], indptr[r + 1]
+        if a == b:
+            continue
+        vals = data[a:b]
+        m = max(vals)
+        hits = [k for k in range(b - a) if vals[k] == m]
+        if m > 0 and len(hits) == 1:
+            out[r] = indices[a + hits[0]]
+    return out
+
+
 def _as_csr(Y: Any, shape: tuple) -> sp.csr_matrix:
     M = sp.csr_matrix(Y, dtype=np.float64) if not sp.issparse(Y) else Y.tocsr().astype(np.float64)
     if M.shape != shape:
@@ -204,7 +220,20 @@ def run_lockstep(layers: Iterable[AuditLayer], Y0_num: sp.csr_matrix, s0: int, r
             progress(l, L or l)
     del prev
     exact_rows = np.flatnonzero(np.diff(st.indptr))
+    e_ptr, e_idx, e_num, _ = EX.values_of(st)
+    e_arg = _argmax(e_ptr, e_idx, np.asarray(e_num, dtype=object))
     for i, res in enumerate(results):
         Y = states[i]
         res.categories = np.flatnonzero(np.diff(Y.indptr)) if Y is not None else None
+        if Y is not None:
+            Y = Y.tocsr()
+            Y.sort_indices()
+            f_arg = _argmax(Y.indptr, Y.indices, Y.data)
+            changed = np.flatnonzero(f_arg != e_arg)
+            res.argmax = {"changes": int(len(changed)),
+                          "examples": [{"input": str(batch[j]),
+                                        "exact": None if e_arg[j] < 0 else str(lay.neurons[
+                                            e_arg[j]]),
+                                        "float": None if f_arg[j] < 0 else str(lay.neurons[
+                                            f_arg[j]])} for j in changed[:10]]}
     return exact_zero, exact_pre, exact_rows, results, exact_seconds

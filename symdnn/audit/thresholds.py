@@ -1,0 +1,175 @@
+"""Float thresholds against exact ones (issue 6).
+
+For a float format, the perturbation r itself must be a value of the format. For fp16, bf16
+and fp8 every representable r in [0, 2] is enumerated (from the bit patterns: 16,384 values for
+fp16, about 16,500 for bf16, 60-odd for fp8) and the float network decides P_d at each one; for
+fp32 and fp64, which have too many, the 64 representable values on each side of every exact
+threshold are checked, with 0 and 2. Each decision is compared with the exact P_d at the same
+(exactly representable) r, and the float r_d read off the grid the same way as the exact one:
+the largest grid value at which c is not selected, below a run of selections up to r = 2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flint
+import numpy as np
+import scipy.sparse as sp
+
+from symdnn.domains import FloatDomain, get_domain
+from symdnn.engines.floating import float_step
+
+__all__ = ["representable_grid", "threshold_audit"]
+
+
+def representable_grid(fmt: str, lo: float = 0.0, hi: float = 2.0) -> np.ndarray:
+    """Every value of an 8- or 16-bit format in ``[lo, hi]``, ascending, as float64."""
+    dom = get_domain(fmt)
+    bits = 8 * dom.dtype.itemsize
+    if bits > 16:
+        raise ValueError(f"{fmt} has too many values to enumerate")
+    u = np.uint16 if bits == 16 else np.uint8
+    with np.errstate(invalid="ignore"):
+        v = np.arange(1 << bits, dtype=np.int64).astype(u).view(dom.dtype).astype(np.float64)
+    v = np.unique(v[np.isfinite(v) & (v >= lo) & (v <= hi)])
+    return v + 0.0  # -0.0 -> 0.0
+
+
+def _neighbourhood(fmt: str, centres: list, k: int = 64) -> np.ndarray:
+    dom = get_domain(fmt)
+    out = {0.0, 2.0}
+    for c in centres:
+        x = dom.dtype.type(float(c))
+        up, down = x, x
+        out.add(float(x))
+        for _ in range(k):
+            up = np.nextafter(up, dom.dtype.type(3))
+            down = np.nextafter(down, dom.dtype.type(-1))
+            out.update(float(t) for t in (up, down) if 0 <= t <= 2)
+    return np.array(sorted(out))
+
+
+def _exact_mask(grid: np.ndarray, intervals: list) -> np.ndarray:
+    """Which grid values (exact dyadic rationals, ascending) lie in the exact intervals, found
+    by exact binary search of each interval's end points."""
+    mask = np.zeros(len(grid), dtype=bool)
+
+    def first(pred) -> int:  # first index i with pred(grid[i]) true (pred monotone)
+        lo, hi = 0, len(grid)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if pred(flint.fmpq(*float(grid[mid]).as_integer_ratio())):
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+    for iv in intervals:
+        a = first(lambda r, iv=iv: r > iv.lo or (iv.lo_closed and r == iv.lo))
+        b = first(lambda r, iv=iv: r > iv.hi or (not iv.hi_closed and r == iv.hi))
+        mask[a:b] = True
+    return mask
+
+
+def _selected(out: sp.csr_matrix, want: np.ndarray) -> np.ndarray:
+    """Rows whose unique positive maximum is column ``want[row]``."""
+    R = out.shape[0]
+    res = np.zeros(R, dtype=bool)
+    counts = np.diff(out.indptr)
+    rows = np.flatnonzero(counts)
+    if not len(rows):
+        return res
+    mx = np.maximum.reduceat(out.data, out.indptr[rows])
+    rr = np.repeat(np.arange(R), counts)
+    at_max = out.data == mx[np.searchsorted(rows, rr)]
+    n_max = np.bincount(rr[at_max], minlength=R)
+    col_max = np.full(R, -1)
+    col_max[rr[at_max]] = out.indices[at_max]
+    ok = np.zeros(R, dtype=bool)
+    ok[rows] = mx > 0
+    return ok & (n_max == 1) & (col_max == want)
+
+
+def threshold_audit(construction: Any, formats: list[str], *, report: Any = None,
+                    accumulate: str | None = None, chunk_rows: int = 400_000) -> dict:
+    """Float r_d and P_d against exact, per format; see the module notes.
+
+    Returns ``{format: {"grid": n, "pairs": [...], "agree": k, "mismatched_points": m}}`` with,
+    per pair, the exact and float r_d (exact rationals as strings) and the r values where the
+    float P_d differs from the exact one (the first few, and their number).
+    """
+    from symdnn.analysis import analyze
+    from symdnn.engines import compile_float
+
+    net = construction.net
+    if report is None:
+        report = analyze(construction, verify=False)
+    fsets = construction.feature_sets()
+    fpos = {k: i for i, k in enumerate(net.inputs)}
+    cpos = {k: i for i, k in enumerate(net.outputs)}
+    out: dict = {}
+    for fmt in formats:
+        dom = get_domain(fmt)
+        if not isinstance(dom, FloatDomain):
+            continue
+        acc = get_domain(accumulate or (fmt if fmt in ("fp64", "fp32") else "fp32"))
+        layers = compile_float(net, dom)
+        cap = None if net.ymax is None else float(net.ymax)
+        if dom.dtype.itemsize <= 2:
+            grid_all = representable_grid(fmt)
+        else:
+            grid_all = None
+        pairs_out, agree, mismatched = [], 0, 0
+        per_chunk = max(1, chunk_rows // (len(grid_all) if grid_all is not None else 200))
+        for start in range(0, len(report.pairs), per_chunk):
+            block = report.pairs[start:start + per_chunk]
+            grids = [grid_all if grid_all is not None else _neighbourhood(
+                fmt, [p.r_d] if p.r_d is not None else []) for p in block]
+            rows, cols, vals, want = [], [], [], []
+            base = 0
+            for p, g in zip(block, grids, strict=True):
+                feats = [fpos[f] for f in fsets[p.category]]
+                fi = fpos[p.feature]
+                n = len(g)
+                for f in feats:
+                    rows.append(base + np.arange(n))
+                    cols.append(np.full(n, f))
+                    vals.append(g if f == fi else np.ones(n))
+                want.append(np.full(n, cpos[p.category]))
+                base += n
+            Y = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows),
+                                                      np.concatenate(cols))),
+                              shape=(base, len(net.inputs)))
+            for W, b in layers:
+                Y, _ = float_step(Y, W, b, rule=net.bias_rule, cap=cap, dom=dom, acc=acc)
+            Y = Y.tocsr()
+            Y.sort_indices()
+            sel = _selected(Y, np.concatenate(want))
+            base = 0
+            for p, g in zip(block, grids, strict=True):
+                s = sel[base:base + len(g)]
+                base += len(g)
+                exact = _exact_mask(g, p.detect)
+                diff = np.flatnonzero(s != exact)
+                f_rd = None
+                if len(g) and s[-1]:
+                    nots = np.flatnonzero(~s)
+                    f_rd = g[nots[-1]] if len(nots) else g[0]
+                e_rd = None if p.r_d is None else str(p.r_d)
+                f_rd_s = None if f_rd is None else str(flint.fmpq(*float(f_rd).as_integer_ratio()))
+                same = (e_rd is None and f_rd_s is None) or (
+                    e_rd is not None and f_rd is not None and
+                    flint.fmpq(*float(f_rd).as_integer_ratio()) == p.r_d)
+                agree += bool(same) and not len(diff)
+                mismatched += len(diff)
+                pairs_out.append({"category": str(p.category), "feature": str(p.feature),
+                                  "exact_r_d": e_rd, "float_r_d": f_rd_s,
+                                  "mismatches": int(len(diff)),
+                                  "first_mismatches": [repr(float(g[i])) for i in diff[:5]]})
+        out[fmt] = {"grid": None if grid_all is None else int(len(grid_all)),
+                    "grid_kind": "every representable r in [0, 2]" if grid_all is not None
+                    else "64 values on each side of each exact threshold, with 0 and 2",
+                    "accumulate": acc.name, "pairs": pairs_out, "agree": int(agree),
+                    "mismatched_points": int(mismatched)}
+    return out
