@@ -144,7 +144,104 @@ def build_parser() -> argparse.ArgumentParser:
                           "(every representable r in [0, 2] for fp16, bf16, fp8)")
     aud.add_argument("--quiet", action="store_true", help="no progress bar")
     aud.set_defaults(func=_cmd_audit)
+
+    suite = sub.add_parser(
+        "suite", help="build, verify and grade certified reference suites",
+        description="Certified reference suites: a network, inputs, exact outputs, correctly "
+                    "rounded outputs per float format, categories, thresholds where defined, "
+                    "and a manifest with the sha256 of every file.")
+    ss = suite.add_subparsers(dest="suite_command", metavar="ACTION", required=True)
+    sb = ss.add_parser("build", help="write a suite for a network",
+                       description="NET_DIR is a folder written by 'symdnn build' or a Graph "
+                                   "Challenge folder (give --neurons and --layers).")
+    sb.add_argument("net_dir", metavar="NET_DIR")
+    sb.add_argument("--out", required=True, metavar="DIR")
+    sb.add_argument("--formats", default="fp64,fp32,fp16,bf16")
+    sb.add_argument("--inputs", metavar="FILE", help="inputs to use instead of the folder's")
+    sb.add_argument("--neurons", type=int, default=None)
+    sb.add_argument("--layers", type=int, default=None)
+    sb.add_argument("--quiet", action="store_true")
+    sb.set_defaults(func=_cmd_suite_build)
+    sv = ss.add_parser("verify", help="recompute a suite exactly and check every hash",
+                       description="Exit status 0 when every hash matches and every expected "
+                                   "file equals its exact recomputation, 1 otherwise.")
+    sv.add_argument("dir", metavar="DIR")
+    sv.add_argument("--quiet", action="store_true")
+    sv.set_defaults(func=_cmd_suite_verify)
+    sg = ss.add_parser("grade", help="grade an implementation's outputs against a suite",
+                       description="RESULTS holds image<TAB>neuron<TAB>value lines (1-based, "
+                                   "decimals or hex floats). With --format each output must be "
+                                   "within --max-ulp ulps of the correctly rounded expected "
+                                   "value; without, exactly equal to the exact output. Exit "
+                                   "status 1 names the outputs that are off.")
+    sg.add_argument("dir", metavar="DIR")
+    sg.add_argument("results", metavar="RESULTS")
+    sg.add_argument("--format", default=None, dest="fmt")
+    sg.add_argument("--max-ulp", type=int, default=0)
+    sg.set_defaults(func=_cmd_suite_grade)
+
+    gen = sub.add_parser("generate", help="generate large networks, streamed to disk",
+                         description="Write a RadiX-Net-style network (mixed-radix layers "
+                                     "extended by a Kronecker product) in the Graph Challenge "
+                                     "layout, layer by layer, with random 0/1 inputs.")
+    gs = gen.add_subparsers(dest="gen_command", metavar="KIND", required=True)
+    gr = gs.add_parser("radixnet", help="a RadiX-Net-style network")
+    gr.add_argument("--neurons", type=int, default=1024)
+    gr.add_argument("--layers", type=int, default=120)
+    gr.add_argument("--radices", default=None, help="e.g. 2,2,2,2,2,2,2,2 (with --kron)")
+    gr.add_argument("--kron", type=int, default=None)
+    gr.add_argument("--style", choices=["graph-challenge", "exact"], default="graph-challenge")
+    gr.add_argument("--beta", default="1", help="style exact: the beta of the bias rule")
+    gr.add_argument("--inputs", type=int, default=64)
+    gr.add_argument("--density", type=float, default=0.5)
+    gr.add_argument("--seed", type=int, default=0)
+    gr.add_argument("--out", required=True, metavar="DIR")
+    gr.add_argument("--quiet", action="store_true")
+    gr.set_defaults(func=_cmd_generate_radixnet)
     return parser
+
+
+def _cmd_suite_build(args: argparse.Namespace) -> int:
+    from symdnn.suite import build_suite
+
+    progress = None if args.quiet else Progress("suite build")
+    out = build_suite(args.net_dir, args.out, formats=tuple(args.formats.split(",")),
+                      neurons=args.neurons, layers=args.layers, inputs=args.inputs,
+                      progress=progress)
+    print(f"wrote suite {out}")
+    return 0
+
+
+def _cmd_suite_verify(args: argparse.Namespace) -> int:
+    from symdnn.suite import verify_suite
+
+    check = verify_suite(args.dir, progress=None if args.quiet else Progress("suite verify"))
+    print(("VERIFIED: " if check.ok else "FAILED: ") + "; ".join(check.checked))
+    for p in check.problems:
+        print(f"  {p}")
+    return 0 if check.ok else 1
+
+
+def _cmd_suite_grade(args: argparse.Namespace) -> int:
+    from symdnn.suite import grade_suite
+
+    grade = grade_suite(args.dir, args.results, fmt=args.fmt, max_ulp=args.max_ulp)
+    print(grade.summary())
+    return 0 if grade.ok else 1
+
+
+def _cmd_generate_radixnet(args: argparse.Namespace) -> int:
+    from fractions import Fraction
+
+    from symdnn.generators import generate_radixnet
+
+    radices = None if args.radices is None else tuple(int(r) for r in args.radices.split(","))
+    out = generate_radixnet(args.out, neurons=args.neurons, layers=args.layers, radices=radices,
+                            kron=args.kron, style=args.style, beta=Fraction(args.beta),
+                            inputs=args.inputs, density=args.density, seed=args.seed,
+                            progress=None if args.quiet else Progress("generate"))
+    print(f"wrote {out}: {args.layers} layers of {args.neurons} neurons, {args.inputs} inputs")
+    return 0
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:

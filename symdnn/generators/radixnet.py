@@ -1,0 +1,122 @@
+"""RadiX-Net-style sparse layers (Kepner and Robinett, "RadiX-Net: Structured Sparse Matrices
+for Deep Neural Networks", 2019), the topology family of the Graph Challenge networks.
+
+A mixed-radix system ``N = (N_1, ..., N_k)`` over ``n' = N_1 ... N_k`` base neurons gives layer l
+the radix ``r = N_{l mod k}`` and stride ``s = N_1 ... N_{(l mod k) - 1}``: base neuron j feeds
+``j + m s (mod n')`` for ``m = 0 ... r - 1``. A Kronecker product with a ``b x b`` block of ones
+extends the width to ``n = n' b``, every neuron then having ``r b`` inputs and outputs.
+
+Weights and biases are either Graph-Challenge-style (weight 1/16, the official bias for the
+width, cap 32) or the exact-solution rule (weight 1, ``b = beta - fan-in``). Layers are written
+one at a time in the official layout (``DNN/neuron{n}/n{n}-l{l}.tsv``), so memory does not
+depend on depth.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from symdnn.errors import SymdnnError
+
+__all__ = ["default_radices", "radixnet_layer", "generate_radixnet"]
+
+
+def default_radices(neurons: int, fan_in: int = 32) -> tuple[tuple[int, ...], int]:
+    """Radix-2 layers and a Kronecker factor giving ``neurons`` neurons of ``fan_in`` inputs:
+    ``((2,) * k, b)`` with ``2 b = fan_in`` and ``2**k b = neurons``.
+
+    Examples
+    --------
+    >>> default_radices(4096)
+    ((2, 2, 2, 2, 2, 2, 2, 2), 16)
+    """
+    b = fan_in // 2
+    if fan_in % 2 or b < 1 or neurons % b:
+        raise SymdnnError(f"cannot make {neurons} neurons with {fan_in} inputs each")
+    base = neurons // b
+    k = base.bit_length() - 1
+    if 1 << k != base or k < 1:
+        raise SymdnnError(f"{neurons} / {b} = {base} is not a power of two")
+    return (2,) * k, b
+
+
+def radixnet_layer(radices: Sequence[int], kron: int, layer: int) -> sp.csr_matrix:
+    """The 0/1 pattern of layer ``layer`` (0-based), inputs x outputs, as an int64 CSR matrix.
+
+    Examples
+    --------
+    >>> W = radixnet_layer((2, 2), 1, 1)
+    >>> W.toarray().tolist()
+    [[1, 0, 1, 0], [0, 1, 0, 1], [1, 0, 1, 0], [0, 1, 0, 1]]
+    """
+    radices = list(radices)
+    if not radices or any(r < 1 for r in radices) or kron < 1:
+        raise SymdnnError("radices and the Kronecker factor must be positive")
+    base = int(np.prod(radices))
+    i = layer % len(radices)
+    r, stride = radices[i], int(np.prod(radices[:i]))
+    j = np.repeat(np.arange(base), r)
+    m = np.tile(np.arange(r), base)
+    P = sp.csr_matrix((np.ones(base * r, dtype=np.int64), (j, (j + m * stride) % base)),
+                      shape=(base, base))
+    P.sum_duplicates()
+    P.data[:] = 1
+    if kron > 1:
+        P = sp.kron(P, sp.csr_matrix(np.ones((kron, kron), dtype=np.int64)), format="csr")
+    P.sort_indices()
+    return P
+
+
+def generate_radixnet(out: str | os.PathLike, *, neurons: int = 1024, layers: int = 120,
+                      radices: Sequence[int] | None = None, kron: int | None = None,
+                      style: str = "graph-challenge", beta: Fraction = Fraction(1),
+                      inputs: int = 64, density: float = 0.2, seed: int = 0,
+                      progress: Callable[[int, int], None] | None = None) -> Path:
+    """Write a RadiX-Net-style network and random 0/1 inputs in the official layout.
+
+    Parameters
+    ----------
+    out : folder
+        Receives ``DNN/neuron{n}/n{n}-l{l}.tsv`` (l = 1..layers) and
+        ``MNIST/sparse-images-{n}.tsv``.
+    style : {"graph-challenge", "exact"}
+        Weights 1/16 with the official bias for the width (``-0.3`` for 1024, ``-0.35`` for
+        4096, ...; widths without one need ``style="exact"``), or weights 1 with the
+        exact-solution bias ``beta - fan-in`` (written to ``bias.tsv``).
+    """
+    from symdnn.assoc.convert import atomic_write
+    from symdnn.io.graphchallenge import BIAS, write_images, write_layer
+
+    if radices is None or kron is None:
+        radices, kron = default_radices(neurons)
+    if int(np.prod(radices)) * kron != neurons:
+        raise SymdnnError(f"radices {tuple(radices)} x {kron} give "
+                          f"{int(np.prod(radices)) * kron} neurons, not {neurons}")
+    if style == "graph-challenge" and neurons not in BIAS:
+        raise SymdnnError(f"no official bias for {neurons} neurons; use style='exact'")
+    root = Path(out)
+    net_dir = root / "DNN" / f"neuron{neurons}"
+    net_dir.mkdir(parents=True, exist_ok=True)
+    (root / "MNIST").mkdir(parents=True, exist_ok=True)
+    d = 16 if style == "graph-challenge" else 1
+    for l in range(layers):
+        P = radixnet_layer(radices, kron, l)
+        write_layer(net_dir / f"n{neurons}-l{l + 1}.tsv", P, d)
+        if progress:
+            progress(l + 1, layers)
+    if style == "exact":
+        fan = int(radices[0]) * kron
+        atomic_write(root / "bias.tsv", lambda fh: fh.write(
+            "".join(f"{l + 1}\t{beta - radices[l % len(radices)] * kron}\n"
+                    for l in range(layers))))
+        del fan
+    rng = np.random.default_rng(seed)
+    Y = sp.csr_matrix((rng.random((inputs, neurons)) < density).astype(np.int64))
+    write_images(root / "MNIST" / f"sparse-images-{neurons}.tsv", Y)
+    return root

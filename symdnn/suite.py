@@ -1,0 +1,467 @@
+"""Certified reference suites: everything needed to re-check a sparse DNN implementation, with
+the hashes to show nothing changed.
+
+A suite folder::
+
+    manifest.json          format symdnn-suite/1, generator, parameters, library versions,
+                           exact rationals of every distinct weight and bias, sha256 per file
+    network/n{N}-l{l}.tsv  the layers in the Graph Challenge layout (1-based, exact decimals or p/q)
+    network/bias.tsv       layer<TAB>neuron<TAB>bias (exact), when biases differ per neuron
+    network/keys-l{l}.tsv  index<TAB>key, when the source network has named neurons
+    inputs.tsv             image<TAB>feature<TAB>value (1-based, exact)
+    expected/exact.tsv     image<TAB>neuron<TAB>p/q: the exact outputs
+    expected/{fmt}.tsv     image<TAB>neuron<TAB>hex<TAB>decimal: each exact output rounded once,
+                           correctly, into the format
+    categories.tsv         the images with a nonzero output
+    thresholds.csv         r_d of every (category, feature) pair, for exact-solution networks
+
+``verify_suite`` recomputes every expected file exactly from the suite's own network and inputs
+and checks every hash; ``grade_suite`` grades an implementation's outputs against it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from symdnn.engines import exact as EX
+from symdnn.errors import ParseError, SymdnnError
+
+__all__ = ["build_suite", "verify_suite", "grade_suite", "SuiteCheck", "Grade", "FORMAT"]
+
+FORMAT = "symdnn-suite/1"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _versions() -> dict:
+    import flint
+    import ml_dtypes
+    import scipy
+    import sympy
+
+    from symdnn import __version__
+
+    return {"symdnn": __version__, "python": platform.python_version(), "numpy": np.__version__,
+            "scipy": scipy.__version__, "sympy": sympy.__version__,
+            "python-flint": flint.__version__, "ml_dtypes": ml_dtypes.__version__}
+
+
+def _write_lines(path: Path, lines: Any) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.writelines(lines)
+
+
+@dataclass
+class _Source:
+    """A network to certify, as a stream of integer layers (row convention)."""
+
+    neurons: int
+    layers: int
+    rule: str
+    cap: Fraction | None
+    inputs: sp.csr_matrix        # integer numerators over inputs_s
+    inputs_s: int
+    stream: Callable             # () -> iterator of (N int CSR, d, nb object array | None, db)
+    keys: list | None = None     # per layer 0..L, the neuron keys (named networks)
+    meta: dict = field(default_factory=dict)
+    netdir: Path | None = None
+
+
+def _gc_source(path: Path, neurons: int | None, layers: int | None,
+               inputs_file: str | None) -> _Source:
+    from symdnn.io.graphchallenge import BIAS, find_challenge_files, read_images, read_layer
+
+    if neurons is None or layers is None:
+        raise SymdnnError("a Graph Challenge folder needs --neurons and --layers")
+    files = find_challenge_files(path, neurons, layers)
+    Y0 = read_images(inputs_file or files.images, neurons)
+    per_layer = None
+    if (path / "bias.tsv").is_file():  # written by the RadiX-Net generator, style "exact"
+        per_layer = {}
+        for line in (path / "bias.tsv").read_text().splitlines():
+            l, v = line.split("\t")
+            per_layer[int(l)] = Fraction(v)
+    elif neurons not in BIAS:
+        raise SymdnnError(f"no official bias for {neurons} neurons and no bias.tsv in {path}")
+
+    def stream():
+        for l, p in enumerate(files.layers, 1):
+            g = read_layer(p, neurons)
+            b = per_layer[l] if per_layer else BIAS[neurons]
+            yield g.N, g.d, np.full(neurons, b.numerator, dtype=object), b.denominator
+
+    rule = "all" if per_layer else "nonzero"
+    cap = None if per_layer else Fraction(32)
+    return _Source(neurons, layers, rule, cap, Y0, 1, stream,
+                   meta={"source": "graph-challenge layout", "layout": files.layout,
+                         "bias": None if per_layer else str(BIAS[neurons])})
+
+
+def _netdir_source(path: Path, inputs_file: str | None) -> _Source:
+    from symdnn.assoc import AssocArray
+    from symdnn.domains.rational import RatVec
+    from symdnn.engines import _as_integers, _batch_view, _csr_over, compile_exact
+    from symdnn.io.netdir import read_network
+
+    net, info = read_network(path)
+    Y0 = info["inputs"]
+    if inputs_file is not None:
+        Y0 = AssocArray.read_tsv(inputs_file, domain="QQ")
+    if Y0 is None:
+        raise SymdnnError(f"{path} has no inputs.tsv: give --inputs FILE")
+    Yb = _batch_view(net, Y0)
+    batch = Yb.row()
+    indptr, indices, (vals, order) = _csr_over(Yb, batch, net.inputs)
+    nums, s = _as_integers(RatVec(vals.num[order], vals.den[order]))
+    X = sp.csr_matrix((np.asarray(nums, dtype=object).astype(np.int64), indices, indptr),
+                      shape=(len(batch), len(net.inputs)))
+    compiled = compile_exact(net, batch)
+    widths = {len(net.inputs)} | {len(ly.outputs) for ly in net.layers}
+
+    def stream():
+        for lay in compiled:
+            yield lay.NW, lay.dW, lay.nb, lay.db
+
+    keys = [list(batch), list(net.inputs)] + [list(ly.outputs) for ly in net.layers]
+    cap = None if net.ymax is None else Fraction(int(net.ymax.p), int(net.ymax.q))
+    return _Source(max(widths), net.depth, net.bias_rule, cap, X, s, stream, keys,
+                   {"source": "symdnn build folder", **info["meta"]}, path)
+
+
+def build_suite(source: str | os.PathLike, out: str | os.PathLike, *,
+                formats: tuple = ("fp64", "fp32", "fp16", "bf16"), neurons: int | None = None,
+                layers: int | None = None, inputs: str | None = None,
+                progress: Callable[[int, int], None] | None = None) -> Path:
+    """Build a certified suite from a network folder (``symdnn build``) or a Graph Challenge
+    folder (official or flat layout, or written by ``symdnn generate radixnet``).
+
+    The network is streamed layer by layer: each layer is rewritten in canonical form and run
+    exactly before the next is read, so memory does not depend on depth. The suite is written
+    to a temporary sibling folder and renamed into place when complete.
+    """
+    from symdnn.domains import round_ratio
+    from symdnn.io.graphchallenge import _format_exact, write_layer
+
+    src_path = Path(source)
+    src = _netdir_source(src_path, inputs) if (src_path / "network.json").is_file() else \
+        _gc_source(src_path, neurons, layers, inputs)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    try:
+        (tmp / "network").mkdir()
+        (tmp / "expected").mkdir()
+        X = src.inputs.tocsr()
+        X.sort_indices()
+        _write_lines(tmp / "inputs.tsv", (
+            f"{r + 1}\t{c + 1}\t{_format_exact(Fraction(int(v), src.inputs_s))}\n"
+            for r, c, v in zip(*_coo(X), strict=True)))
+        st = EX.start(X.indptr.astype(np.int64), X.indices.astype(np.int64),
+                      X.data.astype(np.int64), src.inputs_s, X.shape)
+        cap = None if src.cap is None else (src.cap.numerator, src.cap.denominator)
+        values: dict = {}
+        shapes: dict = {}
+        bias_lines = []
+        n = src.neurons
+        for l, (N, d, nb, db) in enumerate(src.stream(), 1):
+            write_layer(tmp / "network" / f"n{n}-l{l}.tsv", N, d)
+            shapes[str(l)] = [int(N.shape[0]), int(N.shape[1])]
+            values[str(l)] = sorted({_format_exact(Fraction(int(v), d)) for v in
+                                     np.unique(np.asarray(N.data, dtype=object))})
+            if nb is not None:
+                uniq = {Fraction(int(v), db) for v in nb}
+                if len(uniq) == 1:
+                    values[f"bias{l}"] = str(uniq.pop())
+                else:
+                    bias_lines += [f"{l}\t{j + 1}\t{Fraction(int(v), db)}\n"
+                                   for j, v in enumerate(nb) if v != 0]
+            st, _ = EX.step(st, EX.ExactLayer(N, d, nb, db), rule=src.rule, cap=cap)
+            if progress:
+                progress(l, src.layers)
+        if bias_lines:
+            _write_lines(tmp / "network" / "bias.tsv", bias_lines)
+        if src.keys is not None:
+            for l, ks in enumerate(src.keys[1:]):
+                _write_lines(tmp / "network" / f"keys-l{l}.tsv",
+                             (f"{i + 1}\t{json.dumps(k if not isinstance(k, tuple) else list(k))}\n"
+                              for i, k in enumerate(ks)))
+            _write_lines(tmp / "network" / "keys-inputs.tsv",
+                         (f"{i + 1}\t{json.dumps(k if not isinstance(k, tuple) else list(k))}\n"
+                          for i, k in enumerate(src.keys[0])))
+        ptr, idx, num, s = EX.values_of(st)
+        rows = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
+        _write_lines(tmp / "expected" / "exact.tsv", (
+            f"{r + 1}\t{c + 1}\t{Fraction(int(v), s)}\n"
+            for r, c, v in zip(rows, idx, num, strict=True)))
+        for fmt in formats:
+            rounded = round_ratio(np.asarray(num), s, fmt).astype(np.float64)
+            _write_lines(tmp / "expected" / f"{fmt}.tsv", (
+                f"{r + 1}\t{c + 1}\t{float(v).hex()}\t{float(v)!r}\n"
+                for r, c, v in zip(rows, idx, rounded, strict=True)))
+        cats = np.flatnonzero(np.diff(ptr)) + 1
+        _write_lines(tmp / "categories.tsv", (f"{c}\n" for c in cats))
+        if src.netdir is not None and src.meta.get("construction") == "selective":
+            from symdnn.analysis import analyze
+            from symdnn.constructions import load_construction
+
+            rep = analyze(load_construction(str(src.netdir)), verify=False)
+            (tmp / "thresholds.csv").write_text(rep.to_csv(), encoding="utf-8")
+        if src.netdir is not None:
+            shutil.copytree(src.netdir, tmp / "source")
+        files = {str(p.relative_to(tmp)): _sha256(p) for p in sorted(tmp.rglob("*"))
+                 if p.is_file()}
+        manifest = {
+            "format": FORMAT, "generator": f"symdnn {_versions()['symdnn']}",
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "parameters": {"neurons": n, "layers": src.layers, "inputs": int(X.shape[0]),
+                           "features": int(X.shape[1]),
+                           "bias_rule": src.rule,
+                           "cap": None if src.cap is None else str(src.cap),
+                           "formats": list(formats), **src.meta},
+            "values": values, "shapes": shapes, "versions": _versions(), "files": files,
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str) + "\n",
+                                           encoding="utf-8")
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            os.replace(out, old)
+            shutil.rmtree(old, ignore_errors=True)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _coo(X: sp.csr_matrix) -> tuple:
+    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    return rows, X.indices, X.data
+
+
+@dataclass
+class SuiteCheck:
+    """The outcome of :func:`verify_suite`."""
+
+    ok: bool
+    problems: list[str]
+    checked: list[str]
+
+
+def _read_exact_tsv(path: Path) -> dict:
+    out = {}
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        parts = line.split("\t")
+        if len(parts) < 3:
+            raise ParseError("expected image<TAB>neuron<TAB>value", path=str(path), line=lineno)
+        out[(int(parts[0]), int(parts[1]))] = parts[2]
+    return out
+
+
+def verify_suite(folder: str | os.PathLike,
+                 progress: Callable[[int, int], None] | None = None) -> SuiteCheck:
+    """Check every hash in the manifest and recompute every expected file exactly from the
+    suite's own network and inputs."""
+    from symdnn.domains import round_ratio
+    from symdnn.io.graphchallenge import read_layer
+
+    root = Path(folder)
+    try:
+        man = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ParseError(f"no readable manifest: {exc}",
+                         path=str(root / "manifest.json")) from None
+    if man.get("format") != FORMAT:
+        raise ParseError(f"format {man.get('format')!r}, expected {FORMAT!r}",
+                         path=str(root / "manifest.json"))
+    problems, checked = [], []
+    for rel, digest in man["files"].items():
+        p = root / rel
+        if not p.is_file():
+            problems.append(f"{rel}: missing")
+        elif _sha256(p) != digest:
+            problems.append(f"{rel}: sha256 differs from the manifest")
+    extra = {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()} - \
+        set(man["files"]) - {"manifest.json"}
+    problems += [f"{rel}: not in the manifest" for rel in sorted(extra)]
+    checked.append(f"{len(man['files'])} file hashes")
+    par = man["parameters"]
+    n, L = par["neurons"], par["layers"]
+    X, Xs = _exact_images(root / "inputs.tsv", par["inputs"], par["features"])
+    st = EX.start(X.indptr.astype(np.int64), X.indices.astype(np.int64),
+                  X.data.astype(np.int64), Xs, X.shape)
+    cap = None if par["cap"] is None else (Fraction(par["cap"]).numerator,
+                                            Fraction(par["cap"]).denominator)
+    per_neuron: dict = {}
+    if (root / "network" / "bias.tsv").is_file():
+        for line in (root / "network" / "bias.tsv").read_text().splitlines():
+            l, j, v = line.split("\t")
+            per_neuron.setdefault(int(l), {})[int(j) - 1] = Fraction(v)
+    for l in range(1, L + 1):
+        g = read_layer(root / "network" / f"n{n}-l{l}.tsv", n)
+        rows_in, cols_out = man["shapes"][str(l)]
+        N = g.N[:rows_in, :cols_out].tocsr()
+        b_all = man["values"].get(f"bias{l}")
+        width = N.shape[1]
+        if b_all is not None:
+            b = Fraction(b_all)
+            nb, db = np.full(width, b.numerator, dtype=object), b.denominator
+        elif l in per_neuron:
+            fr = [per_neuron[l].get(j, Fraction(0)) for j in range(width)]
+            db = int(np.lcm.reduce([f.denominator for f in fr]))
+            nb = np.array([f.numerator * (db // f.denominator) for f in fr], dtype=object)
+        else:
+            nb, db = None, 1
+        st, _ = EX.step(st, EX.ExactLayer(N, g.d, nb, db), rule=par["bias_rule"], cap=cap)
+        if progress:
+            progress(l, L)
+    checked.append(f"{L} layers recomputed exactly")
+    ptr, idx, num, s = EX.values_of(st)
+    rows = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
+    want = _read_exact_tsv(root / "expected" / "exact.tsv")
+    got = {(int(r) + 1, int(c) + 1): str(Fraction(int(v), s))
+           for r, c, v in zip(rows, idx, num, strict=True)}
+    if got != want:
+        diff = sorted(set(got.items()) ^ set(want.items()))[:5]
+        problems.append(f"expected/exact.tsv: {len(set(got.items()) ^ set(want.items()))} "
+                        f"entries differ from the recomputation, e.g. {diff}")
+    checked.append(f"{len(want)} exact outputs")
+    for fmt in par["formats"]:
+        rounded = round_ratio(np.asarray(num), s, fmt).astype(np.float64)
+        mine = {(int(r) + 1, int(c) + 1): float(v).hex()
+                for r, c, v in zip(rows, idx, rounded, strict=True)}
+        theirs = {k: v for k, v in _read_exact_tsv(root / "expected" / f"{fmt}.tsv").items()}
+        if mine != theirs:
+            problems.append(f"expected/{fmt}.tsv: differs from the correctly rounded exact "
+                            "outputs")
+        checked.append(f"{len(theirs)} {fmt} outputs")
+    cats = [int(c) for c in np.flatnonzero(np.diff(ptr)) + 1]
+    listed = [int(x) for x in (root / "categories.tsv").read_text().split()]
+    if cats != listed:
+        problems.append("categories.tsv: differs from the recomputed categories")
+    if (root / "thresholds.csv").is_file():
+        from symdnn.analysis import analyze
+        from symdnn.constructions import load_construction
+
+        rep = analyze(load_construction(str(root / "source")), verify=False)
+        if rep.to_csv() != (root / "thresholds.csv").read_text(encoding="utf-8"):
+            problems.append("thresholds.csv: differs from the recomputed thresholds")
+        checked.append(f"{len(rep.pairs)} thresholds")
+    return SuiteCheck(not problems, problems, checked)
+
+
+def _exact_images(path: Path, n_rows: int, n_cols: int) -> tuple[sp.csr_matrix, int]:
+    """Inputs with exact (possibly fractional) values: integer numerators over one s."""
+    import math
+
+    rows, cols, vals = [], [], []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        parts = line.split("\t")
+        if len(parts) != 3:
+            raise ParseError("expected image<TAB>feature<TAB>value", path=str(path),
+                             line=lineno)
+        rows.append(int(parts[0]) - 1)
+        cols.append(int(parts[1]) - 1)
+        vals.append(Fraction(parts[2]))
+    s = math.lcm(*[v.denominator for v in vals]) if vals else 1
+    nums = [int(v * s) for v in vals]
+    M = sp.csr_matrix((np.array(nums, dtype=np.int64), (rows, cols)), shape=(n_rows, n_cols))
+    M.sort_indices()
+    return M, s
+
+
+@dataclass
+class Grade:
+    """The outcome of :func:`grade_suite`: ``off`` lists the outputs that differ."""
+
+    ok: bool
+    off: list
+    categories_match: bool
+    compared: int
+    fmt: str | None
+
+    def summary(self, limit: int = 10) -> str:
+        head = (f"{'PASS' if self.ok else 'FAIL'}: {self.compared} outputs compared"
+                f"{' in ' + self.fmt if self.fmt else ' exactly'}; {len(self.off)} off; "
+                f"categories {'match' if self.categories_match else 'DIFFER'}")
+        lines = [head] + [f"  image {o['image']}, neuron {o['neuron']}: expected "
+                          f"{o['expected']}, got {o['got']}"
+                          + (f" ({o['ulps']} ulps)" if o.get("ulps") is not None else "")
+                          for o in self.off[:limit]]
+        if len(self.off) > limit:
+            lines.append(f"  ... and {len(self.off) - limit} more")
+        return "\n".join(lines)
+
+
+def grade_suite(folder: str | os.PathLike, results: str | os.PathLike, *,
+                fmt: str | None = None, max_ulp: int = 0) -> Grade:
+    """Grade an implementation's outputs (``image<TAB>neuron<TAB>value`` lines, 1-based;
+    values as decimals or C99 hex floats) against a suite.
+
+    With ``fmt``, each output must be within ``max_ulp`` ulps of the correctly rounded
+    expected value in that format; without, it must equal the exact output.
+    """
+    from symdnn.domains import ulp_distance
+
+    root = Path(folder)
+    got: dict = {}
+    path = Path(results)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ParseError(f"cannot read: {exc.strerror}", path=str(path)) from None
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        try:
+            key = (int(parts[0]), int(parts[1]))
+            v = parts[2].strip()
+            got[key] = float.fromhex(v) if "0x" in v.lower() else (
+                Fraction(v) if fmt is None else float(v))
+        except (ValueError, IndexError):
+            raise ParseError("expected image<TAB>neuron<TAB>value", path=str(path),
+                             line=lineno) from None
+    off = []
+    if fmt is None:
+        want = {k: Fraction(v) for k, v in _read_exact_tsv(root / "expected" /
+                                                          "exact.tsv").items()}
+        for k in sorted(set(want) | set(got)):
+            e, g = want.get(k, Fraction(0)), Fraction(got.get(k, 0))
+            if e != g:
+                off.append({"image": k[0], "neuron": k[1], "expected": str(e), "got": str(g),
+                            "ulps": None})
+    else:
+        want = {k: float.fromhex(v) for k, v in _read_exact_tsv(root / "expected" /
+                                                               f"{fmt}.tsv").items()}
+        keys = sorted(set(want) | set(got))
+        e = np.array([want.get(k, 0.0) for k in keys])
+        g = np.array([float(got.get(k, 0.0)) for k in keys])
+        ul = ulp_distance(e, g, fmt) if len(keys) else np.zeros(0, dtype=np.int64)
+        for i in np.flatnonzero(ul > max_ulp):
+            off.append({"image": keys[i][0], "neuron": keys[i][1],
+                        "expected": repr(float(e[i])), "got": repr(float(g[i])),
+                        "ulps": int(ul[i])})
+    cats = sorted({k[0] for k, v in got.items() if v != 0})
+    listed = [int(x) for x in (root / "categories.tsv").read_text().split()]
+    match = cats == listed
+    return Grade(not off and match, off, match, len(set(want) | set(got)), fmt)
