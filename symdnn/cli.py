@@ -22,11 +22,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"symdnn {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = sub.add_parser(
-        "demo", help="run the paper's two-letter-word layer exactly and check Y1 == I",
-        description="Build the two-letter-word network of the paper (Fig. 6), run one ReLU "
-                    "layer over the oscillating semirings in exact arithmetic, and check that "
-                    "the output is the identity.",
+        "demo", help="the paper's two-letter network end to end: verify, thresholds, audit",
+        description="Build the two-letter-word network of the paper (Fig. 6), verify it "
+                    "exactly, derive every threshold r_d, reproduce Figs. 6 and 10, audit "
+                    "fp32/fp16/bf16 runs against exact arithmetic, and write a Markdown report "
+                    "with the figures. Exit status 0 when every check passes.",
     )
+    demo.add_argument("--out", default="symdnn-demo", metavar="DIR",
+                      help="folder for report.md and the figures (default ./symdnn-demo)")
     demo.set_defaults(func=_cmd_demo)
 
     gc = sub.add_parser(
@@ -145,6 +148,20 @@ def build_parser() -> argparse.ArgumentParser:
     aud.add_argument("--quiet", action="store_true", help="no progress bar")
     aud.set_defaults(func=_cmd_audit)
 
+    inf = sub.add_parser(
+        "infer", help="run a network on inputs, exactly or in a float format",
+        description="Run a network folder written by 'symdnn build' on its model-problem "
+                    "inputs or on --inputs FILE (row<TAB>col<TAB>value triples, exact), print "
+                    "the selected category of every input (the unique positive maximum) and "
+                    "write the outputs as triples.")
+    inf.add_argument("dir", metavar="DIR")
+    inf.add_argument("--inputs", metavar="FILE")
+    inf.add_argument("--arith", default="exact",
+                     choices=["exact", "fp64", "fp32", "fp16", "bf16", "fp8_e4m3", "fp8_e5m2"])
+    inf.add_argument("--accumulate", default=None)
+    inf.add_argument("--out", metavar="FILE", help="write the outputs here (TSV triples)")
+    inf.set_defaults(func=_cmd_infer)
+
     suite = sub.add_parser(
         "suite", help="build, verify and grade certified reference suites",
         description="Certified reference suites: a network, inputs, exact outputs, correctly "
@@ -199,6 +216,31 @@ def build_parser() -> argparse.ArgumentParser:
     gr.add_argument("--quiet", action="store_true")
     gr.set_defaults(func=_cmd_generate_radixnet)
     return parser
+
+
+def _cmd_infer(args: argparse.Namespace) -> int:
+    from symdnn.assoc import AssocArray
+    from symdnn.io.netdir import read_network
+
+    net, info = read_network(args.dir)
+    Y0 = AssocArray.read_tsv(args.inputs, domain="QQ") if args.inputs else info["inputs"]
+    if Y0 is None:
+        raise SymdnnError(f"{args.dir} has no inputs.tsv: give --inputs FILE")
+    res = net.infer(Y0, arith=args.arith, accumulate=args.accumulate)
+    out = res.output if net.convention == "column" else res.output.T
+    best: dict = {}
+    for r, c, v in out.triples():
+        best.setdefault(c, []).append((v, r))
+    inputs = Y0.col() if net.convention == "column" else Y0.row()
+    for key in inputs:
+        vals = sorted(best.get(key, []), key=lambda t: t[0], reverse=True)
+        top = vals[0] if vals and vals[0][0] > 0 and (len(vals) == 1 or vals[1][0] < vals[0][0]) \
+            else None
+        print(f"{key}\t{top[1] if top else '-'}\t{len(vals)} outputs nonzero")
+    if args.out:
+        res.output.write_tsv(args.out)
+        print(f"wrote {args.out}", file=sys.stderr)
+    return 0
 
 
 def _cmd_suite_build(args: argparse.Namespace) -> int:
@@ -414,11 +456,13 @@ def _cmd_graph_challenge(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from symdnn.demo import run_demo
+    from symdnn.demo import full_demo, run_demo
 
-    result = run_demo()
-    print(result.report())
-    return 0 if result.is_identity else 1
+    print(run_demo().report())
+    ok, path = full_demo(args.out)
+    print(f"\nthresholds, Fig. 10 and the float audit: {'all checks pass' if ok else 'FAILED'}")
+    print(f"report: {path}")
+    return 0 if ok else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
