@@ -10,12 +10,12 @@ Run: python benchmarks/assoc_mxm.py [--repeat 7] [--n 2000] [--nnz 40000]
 from __future__ import annotations
 
 import argparse
-import time
-import tracemalloc
+import tracemalloc  # noqa: F401  (peak memory, via _timing)
 from fractions import Fraction
 
 import numpy as np
 import scipy.sparse as sp
+from _timing import best, peak
 
 from symdnn import AssocArray
 
@@ -29,23 +29,6 @@ def make(rng: np.random.Generator, n: int, nnz: int):
     exact = AssocArray.from_triples(r, c, values, domain="QQ")
     floats = sp.csr_matrix((p / q, (r, c)), shape=(n, n))
     return exact, floats
-
-
-def best(fn, repeat: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
-
-
-def peak(fn) -> int:
-    tracemalloc.start()
-    fn()
-    _, top = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return top
 
 
 def main() -> None:

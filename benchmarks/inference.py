@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 import tracemalloc
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+from _timing import best, peak
 
 from symdnn.engines import exact as EX
 
@@ -73,23 +73,6 @@ def exact_run(Y0: sp.csr_matrix, layers: list, rule: str, cap: tuple[int, int]):
         st, info = EX.step(st, lay, rule=rule, cap=cap)
         paths.append(info.path)
     return st, paths
-
-
-def best(fn, repeat: int):
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
-
-
-def peak(fn) -> int:
-    tracemalloc.start()
-    fn()
-    top = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return top
 
 
 def measure(name: str, Y0, float_Ws, float_bias, exact_layers, rule, repeat, target):

@@ -3,7 +3,8 @@
 Fig. 3: single-layer solution over MNIST images (needs the MNIST files; set SYMDNN_DATA);
 Fig. 4-5: the combinatoric construction over f1..f4 = {1a, 1b} ... {4a, 4b};
 Fig. 6: the two-letter words; Fig. 7: a two-layer scheme over three-letter words;
-Fig. 8: the three-layer scheme over four-letter words.
+Fig. 8: the three-layer scheme over four-letter words; Fig. 9: the sub-DNNs supporting "cat"
+and what its first letter reaches; Fig. 10: P_d and P_fa, exactly.
 
 Run: python examples/paper_figures.py [OUT_DIR]   (default ./figures)
 """
@@ -14,9 +15,10 @@ import os
 import sys
 from pathlib import Path
 
+from symdnn.analysis import analyze
 from symdnn.constructions import combinatoric, mnist, selective
 from symdnn.data import words
-from symdnn.plotting import draw_network, spy
+from symdnn.plotting import draw_network, draw_subdnn, spy
 
 
 def main(out: str = "figures") -> None:
@@ -45,7 +47,15 @@ def main(out: str = "figures") -> None:
         for ext in ("png", "svg"):
             spy(A, d / f"{name}.{ext}", title=title)
     draw_network(four.net, d / "fig8_network.png", title="Fig. 8: three-layer word network")
-    print(f"wrote {len(figs) * 2 + 1} files to {d}/")
+    cats = [w for w in words("words3") if w[0] in "cd"][:12]
+    for scheme in ("single", "three2", "chain"):
+        draw_subdnn(selective(cats, scheme).net, "cat", "1c", d / f"fig9_{scheme}.png",
+                    title=f"Fig. 9 ({scheme}): sub-DNN of 'cat', in red what 1c reaches")
+    analyze(selective(words("words2"), "single", [0])).plot(
+        str(d / "fig10_left.png"), title="Fig. 10 (left): one layer, beta = 0")
+    analyze(selective(words("words4"), "pairs", ["4/5", 1])).plot(
+        str(d / "fig10_right.png"), title="Fig. 10 (right): two layers, beta = (4/5, 1)")
+    print(f"wrote {len(figs) * 2 + 6} files to {d}/")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from symdnn.io.graphchallenge import (
     read_layer,
 )
 
-__all__ = ["ChallengeResult", "run_challenge", "YMAX"]
+__all__ = ["ChallengeResult", "run_challenge", "load_challenge", "YMAX"]
 
 YMAX = 32
 
@@ -80,6 +80,23 @@ class ChallengeResult:
         return "\n".join(lines)
 
 
+def load_challenge(data_dir: str, neurons: int, layers: int,
+                   images: int | None) -> tuple[Any, sp.csr_matrix, np.ndarray | None]:
+    """The files of a configuration, its input images (the first ``images``), and the truth
+    restricted to them (None without a truth file)."""
+    if neurons not in BIAS:
+        raise SymdnnError(f"no official bias for {neurons} neurons (known: {sorted(BIAS)})")
+    files = find_challenge_files(data_dir, neurons, layers)
+    Y0 = read_images(files.images, neurons)
+    if images is not None:
+        Y0 = Y0[:images]
+    truth = None
+    if files.truth is not None:
+        t = read_categories(files.truth)
+        truth = t[t <= Y0.shape[0]]
+    return files, Y0, truth
+
+
 def run_challenge(data_dir: str, *, neurons: int = 1024, layers: int = 120,
                   images: int | None = None, arith: str = "exact",
                   accumulate: str | None = None,
@@ -102,17 +119,8 @@ def run_challenge(data_dir: str, *, neurons: int = 1024, layers: int = 120,
     progress : callable, optional
         Called as ``progress(layer, layers)`` after every layer.
     """
-    if neurons not in BIAS:
-        raise SymdnnError(f"no official bias for {neurons} neurons (known: {sorted(BIAS)})")
-    files = find_challenge_files(data_dir, neurons, layers)
-    Y0 = read_images(files.images, neurons)
-    if images is not None:
-        Y0 = Y0[:images]
+    files, Y0, truth = load_challenge(data_dir, neurons, layers, images)
     n_img = Y0.shape[0]
-    truth = None
-    if files.truth is not None:
-        t = read_categories(files.truth)
-        truth = t[t <= n_img]
     bias = BIAS[neurons]
     t0 = time.perf_counter()
     paths: list[str] = []

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["spy", "draw_network"]
+__all__ = ["spy", "draw_network", "draw_subdnn"]
 
 #: arrays with at most this many row and column keys get every key on the axes
 LABEL_LIMIT = 60
@@ -132,6 +132,50 @@ def draw_network(net: Any, path: str | os.PathLike, *, title: str | None = None,
     ax.set_xlim(-0.8, L - 0.2)
     ax.set_ylim(0, 1)
     ax.set_title(title or f"{net.depth} layers")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def draw_subdnn(net: Any, category: Any, feature: Any, path: str | os.PathLike, *,
+                title: str | None = None) -> None:
+    """The paper's Fig. 9: the sub-DNN supporting ``category`` in black and the part of it that
+    ``feature`` reaches in dashed red; other neurons are left out.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from symdnn.constructions import selective
+    >>> p = os.path.join(tempfile.mkdtemp(), "fig9.png")
+    >>> draw_subdnn(selective(["cat", "car", "dog"], "chain").net, "cat", "1c", p)
+    >>> os.path.getsize(p) > 0
+    True
+    """
+    from symdnn.analysis import reached, support
+
+    plt = _pyplot()
+    sub = support(net, category)
+    hit = reached(sub, feature)
+    L = net.depth
+    fig, ax = plt.subplots(figsize=(2.2 * (L + 1) + 1, 5))
+    pos = {}
+    for l in range(L + 1):
+        nodes = sorted((n for n in sub.nodes if n[0] == l), key=lambda n: repr(n[1]))
+        for i, n in enumerate(nodes):
+            pos[n] = (l, 1 - (i + 0.5) / len(nodes))
+    for u, v in sub.graph.edges():
+        red = u in hit and v in hit
+        (x0, y0), (x1, y1) = pos[u], pos[v]
+        ax.plot([x0, x1], [y0, y1], color="tab:red" if red else "black",
+                linestyle="--" if red else "-", linewidth=1.2 if red else 0.8)
+    for n, (x, y) in pos.items():
+        ax.plot([x], [y], "o", color="tab:red" if n in hit else "black", markersize=5)
+        ax.text(x, y + 0.03, _text(n[1]), ha="center", fontsize=7)
+    ax.set_xticks(range(L + 1))
+    ax.set_xticklabels(["inputs"] + [f"layer {l}" for l in range(1, L + 1)])
+    ax.set_yticks([])
+    ax.set_xlim(-0.5, L + 0.5)
+    ax.set_title(title or f"sub-DNN of {category!r}; in red, what {feature!r} reaches")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

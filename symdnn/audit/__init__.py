@@ -55,24 +55,12 @@ def audit_graph_challenge(data_dir: str, *, formats: list[str] = ("fp64", "fp32"
     convention, scipy CSR in the format where scipy has it, else see :func:`default_runs`),
     add the bias to the nonzero entries, apply the ReLU and the cap at 32.
     """
-    from symdnn.challenge import YMAX, float_layer
-    from symdnn.io.graphchallenge import (
-        BIAS,
-        find_challenge_files,
-        read_categories,
-        read_images,
-        read_layer,
-    )
+    from symdnn.challenge import YMAX, float_layer, load_challenge
+    from symdnn.io.graphchallenge import BIAS, read_layer
 
-    files = find_challenge_files(data_dir, neurons, layers)
-    Y0 = read_images(files.images, neurons)
-    if images is not None:
-        Y0 = Y0[:images]
+    files, Y0, t = load_challenge(data_dir, neurons, layers, images)
     n_img = Y0.shape[0]
-    truth = None
-    if files.truth is not None:
-        t = read_categories(files.truth)
-        truth = [int(x) for x in t[t <= n_img]]
+    truth = None if t is None else [int(x) for x in t]
     bias = BIAS[neurons]
     nb = np.full(neurons, bias.numerator, dtype=object)
     keys = tuple(range(1, neurons + 1))
