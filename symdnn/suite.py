@@ -152,12 +152,28 @@ def build_suite(source: str | os.PathLike, out: str | os.PathLike, *,
                 formats: tuple = ("fp64", "fp32", "fp16", "bf16"), neurons: int | None = None,
                 layers: int | None = None, inputs: str | None = None,
                 progress: Callable[[int, int], None] | None = None) -> Path:
-    """Build a certified suite from a network folder (``symdnn build``) or a Graph Challenge
+    r"""Build a certified suite from a network folder (``symdnn build``) or a Graph Challenge
     folder (official or flat layout, or written by ``symdnn generate radixnet``).
 
     The network is streamed layer by layer: each layer is rewritten in canonical form and run
     exactly before the next is read, so memory does not depend on depth. The suite is written
     to a temporary sibling folder and renamed into place when complete.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from symdnn.constructions import selective
+    >>> from symdnn.io.netdir import write_network
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> c = selective(["ad", "be"], "single", ["1/2"])
+    >>> _ = write_network(d / "net", c.net, inputs=c.inputs, meta={"construction": "selective"})
+    >>> suite = build_suite(d / "net", d / "suite", formats=("fp16",))
+    >>> verify_suite(suite).ok
+    True
+    >>> (suite / "expected" / "exact.tsv").read_text().splitlines()
+    ['1\t1\t1/2', '2\t2\t1/2']
+    >>> grade_suite(suite, suite / "expected" / "exact.tsv").ok
+    True
     """
     from symdnn.domains import round_ratio
     from symdnn.io.graphchallenge import _format_exact, write_layer

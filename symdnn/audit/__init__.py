@@ -101,7 +101,17 @@ def audit_network(net: Any, Y0: Any, *, formats: list[str] = ("fp64", "fp32", "f
                   name: str = "network",
                   progress: Callable[[int, int], None] | None = None) -> AuditReport:
     """Audit float runs of a :class:`~symdnn.SparseDNN` on inputs ``Y0`` (an AssocArray in the
-    network's convention), layer by layer."""
+    network's convention), layer by layer.
+
+    Examples
+    --------
+    >>> from symdnn.constructions import selective
+    >>> c = selective(["ad", "be"], "single", ["3/10"])
+    >>> rep = audit_network(c.net, c.inputs, formats=["fp16"])
+    >>> run = rep.to_json()["runs"]["fp16+acc_fp32"]
+    >>> run["sign_flip"], run["max_ulp"], run["categories_match_exact"]
+    ([0], [1], True)
+    """
     from symdnn.domains.rational import RatVec
     from symdnn.engines import _as_integers, _batch_view, _csr_over, compile_exact, compile_float
 

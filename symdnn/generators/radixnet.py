@@ -89,6 +89,13 @@ def generate_radixnet(out: str | os.PathLike, *, neurons: int = 1024, layers: in
         Weights 1/16 with the official bias for the width (``-0.3`` for 1024, ``-0.35`` for
         4096, ...; widths without one need ``style="exact"``), or weights 1 with the
         exact-solution bias ``beta - fan-in`` (written to ``bias.tsv``).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = generate_radixnet(tempfile.mkdtemp(), neurons=1024, layers=2, inputs=4)
+    >>> sorted(os.listdir(d / "DNN" / "neuron1024"))
+    ['n1024-l1.tsv', 'n1024-l2.tsv']
     """
     from symdnn.assoc.convert import atomic_write
     from symdnn.io.graphchallenge import BIAS, write_images, write_layer
