@@ -4,7 +4,8 @@ the hashes to show nothing changed.
 A suite folder::
 
     manifest.json          format symdnn-suite/1, generator, parameters, library versions,
-                           exact rationals of every distinct weight and bias, sha256 per file
+                           per layer every distinct weight as written -> its exact "p/q", the
+                           bias ("p/q") when it is one value, sha256 per file
     network/n{N}-l{l}.tsv  the layers in the Graph Challenge layout (1-based, exact decimals or p/q)
     network/bias.tsv       layer<TAB>neuron<TAB>bias (exact), when biases differ per neuron
     network/keys-l{l}.tsv  index<TAB>key, when the source network has named neurons
@@ -202,8 +203,8 @@ def build_suite(source: str | os.PathLike, out: str | os.PathLike, *,
         for l, (N, d, nb, db) in enumerate(src.stream(), 1):
             write_layer(tmp / "network" / f"n{n}-l{l}.tsv", N, d)
             shapes[str(l)] = [int(N.shape[0]), int(N.shape[1])]
-            values[str(l)] = sorted({_format_exact(Fraction(int(v), d)) for v in
-                                     np.unique(np.asarray(N.data, dtype=object))})
+            values[str(l)] = {_format_exact(Fraction(int(v), d)): str(Fraction(int(v), d))
+                              for v in np.unique(np.asarray(N.data, dtype=object))}
             if nb is not None:
                 uniq = {Fraction(int(v), db) for v in nb}
                 if len(uniq) == 1:
