@@ -1,10 +1,12 @@
-"""Timing helpers shared by the benchmark scripts: best-of-N wall time and peak memory."""
+"""Helpers shared by the benchmark scripts: best-of-N wall time, peak memory, the data folder."""
 
 from __future__ import annotations
 
+import os
 import time
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -25,3 +27,9 @@ def peak(fn: Callable[[], Any]) -> int:
     top = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return top
+
+
+def data_dir(sub: str) -> Path:
+    """``$SYMDNN_DATA/sub``, by default ``../shared/data/sub`` beside the project root."""
+    root = os.environ.get("SYMDNN_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+    return Path(root) / sub

@@ -12,9 +12,9 @@ Run: python benchmarks/audit.py [--repeat 3]
 from __future__ import annotations
 
 import argparse
-import os
 import time
-from pathlib import Path
+
+from _timing import data_dir
 
 from symdnn.audit import audit_graph_challenge
 from symdnn.challenge import run_challenge
@@ -24,8 +24,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    root = Path(os.environ.get("SYMDNN_DATA", Path(__file__).resolve().parents[2] /
-                               "shared" / "data")) / "graphchallenge"
+    root = data_dir("graphchallenge")
     if not root.is_dir():
         print(f"skipped: {root} not found (set SYMDNN_DATA)")
         return

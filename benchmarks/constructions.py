@@ -16,10 +16,10 @@ Run: python benchmarks/constructions.py [--sizes 18,18,18,18]
 from __future__ import annotations
 
 import argparse
-import os
 import time
 import tracemalloc
-from pathlib import Path
+
+from _timing import data_dir
 
 from symdnn.constructions import combinatoric, mnist, selective
 from symdnn.data import words
@@ -54,8 +54,7 @@ def main() -> None:
     timed(f"combinatoric {args.sizes}", lambda: combinatoric(sets))
     timed("selective, three-layer scheme over words4",
           lambda: selective(words("words4"), "chain"))
-    data = Path(os.environ.get("SYMDNN_DATA", Path(__file__).resolve().parents[2] /
-                               "shared" / "data")) / "mnist"
+    data = data_dir("mnist")
     if (data / "t10k-images-idx3-ubyte.gz").is_file():
         timed("images, first 1000 MNIST test images (contained ones dropped)",
               lambda: mnist(data / "t10k-images-idx3-ubyte.gz",

@@ -20,14 +20,12 @@ Run: python benchmarks/inference.py [--case a|b|c|all] [--repeat 3]
 from __future__ import annotations
 
 import argparse
-import os
 import tracemalloc
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from _timing import best, peak
+from _timing import best, data_dir, peak
 
 from symdnn.engines import exact as EX
 
@@ -121,8 +119,7 @@ def case_b(repeat: int) -> None:
 def case_c(repeat: int) -> None:
     from symdnn.io import find_challenge_files, read_images, read_layer
 
-    root = Path(os.environ.get("SYMDNN_DATA", Path(__file__).resolve().parents[2] /
-                               "shared" / "data")) / "graphchallenge"
+    root = data_dir("graphchallenge")
     if not root.is_dir():
         print(f"(c) skipped: {root} not found (set SYMDNN_DATA)")
         return
@@ -141,8 +138,7 @@ def depth(repeat: int) -> None:
     """Peak memory of the streamed exact Graph Challenge run at several depths."""
     from symdnn.io import find_challenge_files
 
-    root = Path(os.environ.get("SYMDNN_DATA", Path(__file__).resolve().parents[2] /
-                               "shared" / "data")) / "graphchallenge"
+    root = data_dir("graphchallenge")
     if not root.is_dir():
         print(f"(depth) skipped: {root} not found")
         return
