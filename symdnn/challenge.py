@@ -118,6 +118,15 @@ def run_challenge(data_dir: str, *, neurons: int = 1024, layers: int = 120,
         Float runs: the accumulation format (default: ``arith``).
     progress : callable, optional
         Called as ``progress(layer, layers)`` after every layer.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from symdnn.generators import generate_radixnet
+    >>> d = generate_radixnet(tempfile.mkdtemp(), neurons=1024, layers=3, inputs=5)
+    >>> r = run_challenge(str(d), layers=3)
+    >>> r.categories.tolist(), r.matches          # no truth file here: None
+    ([2, 3, 4, 5], None)
     """
     files, Y0, truth = load_challenge(data_dir, neurons, layers, images)
     n_img = Y0.shape[0]

@@ -296,8 +296,26 @@ def _read_exact_tsv(path: Path) -> dict:
 
 def verify_suite(folder: str | os.PathLike,
                  progress: Callable[[int, int], None] | None = None) -> SuiteCheck:
-    """Check every hash in the manifest and recompute every expected file exactly from the
-    suite's own network and inputs."""
+    r"""Check every hash in the manifest and recompute every expected file exactly from the
+    suite's own network and inputs.
+
+    Examples
+    --------
+    See :func:`build_suite`; a changed file fails with its name:
+
+    >>> import tempfile, pathlib
+    >>> from symdnn.constructions import selective
+    >>> from symdnn.io.netdir import write_network
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> c = selective(["ad", "be"])
+    >>> _ = write_network(d / "net", c.net, inputs=c.inputs)
+    >>> s = build_suite(d / "net", d / "suite", formats=("fp32",))
+    >>> _ = (s / "categories.tsv").write_text("1\n")
+    >>> for problem in verify_suite(s).problems:
+    ...     print(problem)
+    categories.tsv: sha256 differs from the manifest
+    categories.tsv: differs from the recomputed categories
+    """
     from symdnn.domains import round_ratio
     from symdnn.io.graphchallenge import read_layer
 

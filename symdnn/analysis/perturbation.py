@@ -36,7 +36,15 @@ R_LO, R_HI = flint.fmpq(0), flint.fmpq(2)
 
 
 def selected_interval(piece: Piece, cat: Any) -> Interval | None:
-    """Where on the piece ``cat`` is the unique positive maximum (an interval, or None)."""
+    """Where on the piece ``cat`` is the unique positive maximum (an interval, or None).
+
+    Examples
+    --------
+    >>> import flint
+    >>> p = Piece(flint.fmpq(0), flint.fmpq(2), {"a": (flint.fmpq(-1), flint.fmpq(1))})
+    >>> str(selected_interval(p, "a"))       # a = r - 1 > 0
+    '(1, 2]'
+    """
     lo, hi, lo_c, hi_c = piece.lo, piece.hi, True, True
     a_c, b_c = piece.outputs.get(cat, (flint.fmpq(0), flint.fmpq(0)))
     cons = [(a_c, b_c)] + [(a_c - a, b_c - b) for k, (a, b) in piece.outputs.items()

@@ -54,7 +54,15 @@ class Interval:
 
 
 def merge(intervals: list[Interval]) -> list[Interval]:
-    """Sorted union of intervals, touching ones joined when the shared point belongs to one."""
+    """Sorted union of intervals, touching ones joined when the shared point belongs to one.
+
+    Examples
+    --------
+    >>> import flint
+    >>> q = flint.fmpq
+    >>> [str(i) for i in merge([Interval(q(1), q(2), False, True), Interval(q(0), q(1))])]
+    ['[0, 2]']
+    """
     out: list[Interval] = []
     for iv in sorted(intervals, key=lambda i: (i.lo, not i.lo_closed)):
         if out:
@@ -138,6 +146,15 @@ def piecewise(net: Any, base: AssocArray, features: list, *, r_lo: Any = 0,
     SymdnnError
         For a network with the bias rule ``"nonzero"`` (its bias switches off where the
         product crosses zero, so the network is not continuous in r) or not in QQ.
+
+    Examples
+    --------
+    >>> from symdnn.constructions import selective
+    >>> c = selective(["ad", "be"], "single", [0])
+    >>> (t,) = piecewise(c.net, c.inputs.sub(slice(None), ["ad"]), ["1a"])
+    >>> [(str(p.lo), str(p.hi), {k: (str(a), str(b)) for k, (a, b) in p.outputs.items()})
+    ...  for p in t.pieces]
+    [('0', '1', {}), ('1', '2', {'ad': ('-1', '1')})]
     """
     from symdnn.domains.rational import RatVec
     from symdnn.engines import _as_integers, _csr_over, compile_exact

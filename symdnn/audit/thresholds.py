@@ -24,7 +24,14 @@ __all__ = ["representable_grid", "threshold_audit"]
 
 
 def representable_grid(fmt: str, lo: float = 0.0, hi: float = 2.0) -> np.ndarray:
-    """Every value of an 8- or 16-bit format in ``[lo, hi]``, ascending, as float64."""
+    """Every value of an 8- or 16-bit format in ``[lo, hi]``, ascending, as float64.
+
+    Examples
+    --------
+    >>> g = representable_grid("fp8_e4m3")
+    >>> len(g), g[:3].tolist(), g[-2:].tolist()
+    (65, [0.0, 0.001953125, 0.00390625], [1.875, 2.0])
+    """
     dom = get_domain(fmt)
     bits = 8 * dom.dtype.itemsize
     if bits > 16:
@@ -98,6 +105,14 @@ def threshold_audit(construction: Any, formats: list[str], *, report: Any = None
     Returns ``{format: {"grid": n, "pairs": [...], "agree": k, "mismatched_points": m}}`` with,
     per pair, the exact and float r_d (exact rationals as strings) and the r values where the
     float P_d differs from the exact one (the first few, and their number).
+
+    Examples
+    --------
+    >>> from symdnn.constructions import selective
+    >>> res = threshold_audit(selective(["ad", "be"], "single", ["3/10"]), ["fp16"])
+    >>> p = res["fp16"]["pairs"][0]
+    >>> p["exact_r_d"], p["float_r_d"], p["mismatches"]    # fp16 rounds the bias -17/10
+    ('7/10', '717/1024', 1)
     """
     from symdnn.analysis import analyze
     from symdnn.engines import compile_float

@@ -46,7 +46,17 @@ def build_construction(*, words: str | None = None, builtin: str | None = None,
 
 def load_construction(folder: str) -> Construction:
     """A network folder written by ``symdnn build``, as a Construction (its model-problem
-    inputs are required)."""
+    inputs are required).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from symdnn.io.netdir import write_network
+    >>> c = build_construction(builtin="words2")
+    >>> d = write_network(os.path.join(tempfile.mkdtemp(), "n"), c.net, inputs=c.inputs)
+    >>> load_construction(str(d)).verify().identity
+    True
+    """
     from symdnn.errors import SymdnnError
     from symdnn.io.netdir import read_network
 

@@ -63,7 +63,17 @@ def _product_layer(groups: list[tuple], domain: str) -> AssocArray:
 
 def collapse(W1: AssocArray, W0: AssocArray, *, how: str = "zero_norm") -> AssocArray:
     """The single-layer solution ``|W_1 W_0|_0`` (``how="zero_norm"``) or ``W_1 W_0`` over
-    ``max_times`` (``how="max_times"``)."""
+    ``max_times`` (``how="max_times"``).
+
+    Examples
+    --------
+    >>> c = combinatoric([["1a", "1b"], ["2a"], ["3a"]])
+    >>> W0, W1 = (ly.W for ly in c.net.layers)
+    >>> collapse(W1, W0).to_dict()[("1a", "2a", "3a")]
+    {'1a': 1, '2a': 1, '3a': 1}
+    >>> collapse(W1, W0).isequal(collapse(W1, W0, how="max_times"))
+    True
+    """
     if how == "zero_norm":
         return (W1 @ W0).zero_norm().convert_to(W0.domain)
     if how == "max_times":

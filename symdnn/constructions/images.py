@@ -39,6 +39,15 @@ def binarize_mnist(raw: np.ndarray) -> np.ndarray:
     ------
     SymdnnError
         If the images are not N x 28 x 28 bytes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> raw = np.zeros((1, 28, 28), dtype=np.uint8)
+    >>> raw[0, 1, 1], raw[0, 1, 2] = 128, 127     # on, off: p / 255 > 1/2 means p >= 128
+    >>> b = binarize_mnist(raw)
+    >>> b.shape, bool(b[0, 0, 0]), bool(b[0, 0, 1])
+    ((1, 26, 26), True, False)
     """
     raw = np.asarray(raw)
     if raw.ndim != 3 or raw.shape[1:] != (28, 28):
@@ -57,6 +66,14 @@ def contained_pairs(imgs: np.ndarray) -> list[tuple[int, int]]:
     """Pairs ``(i, j)``, ``i != j``, where image i's pixels are all on in image j too.
 
     Identical images give both ``(i, j)`` and ``(j, i)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> imgs = np.zeros((3, 2, 2), dtype=bool)
+    >>> imgs[0, 0, 0] = imgs[1, 0, :] = imgs[2, 1, 1] = True
+    >>> contained_pairs(imgs)            # image 0's pixel lies inside image 1
+    [(0, 1)]
     """
     P = _pattern(imgs)
     sizes = np.asarray(P.sum(axis=1)).ravel()
@@ -91,6 +108,17 @@ def images(imgs: np.ndarray, labels: Sequence[Any] | None = None, *, beta: Any =
     SymdnnError
         For non-binary values, images larger than 26 x 26 or not 2-D, labels of the wrong
         length, or an unknown ``contained`` policy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> imgs = np.zeros((2, 3, 3), dtype=bool)
+    >>> imgs[0, 0, :2] = imgs[1, 2, 2] = True
+    >>> c = images(imgs, labels=[7, 1])
+    >>> c.categories, c.net.layers[0].W.to_dict()["00000:7"]
+    (('00000:7', '00001:1'), {'aa': 1, 'ab': 1})
+    >>> c.verify().identity
+    True
     """
     imgs = np.asarray(imgs)
     if imgs.ndim != 3:
@@ -138,7 +166,20 @@ def images(imgs: np.ndarray, labels: Sequence[Any] | None = None, *, beta: Any =
 def mnist(images_path: str | os.PathLike, labels_path: str | os.PathLike | None = None, *,
           count: int | None = None, start: int = 0, **kw: Any) -> Construction:
     """The image construction over MNIST IDX files (gzip or raw), images ``start`` to
-    ``start + count``."""
+    ``start + count``.
+
+    Examples
+    --------
+    >>> import tempfile, os, numpy as np
+    >>> from symdnn.io.idx import write_idx
+    >>> d = tempfile.mkdtemp()
+    >>> raw = np.zeros((2, 28, 28), dtype=np.uint8)
+    >>> raw[0, 5, 5], raw[1, 9, 9] = 255, 200
+    >>> write_idx(os.path.join(d, "img.gz"), raw)
+    >>> write_idx(os.path.join(d, "lab"), np.array([3, 8], dtype=np.uint8))
+    >>> mnist(os.path.join(d, "img.gz"), os.path.join(d, "lab")).categories
+    ('00000:3', '00001:8')
+    """
     raw = read_idx(images_path)
     stop = len(raw) if count is None else start + count
     raw = raw[start:stop]

@@ -31,12 +31,20 @@ def _parse(text: str) -> list[str]:
 
 
 def read_words(path: str) -> list[str]:
-    """Words from a text file, one per line (blank lines and ``#`` comments skipped).
+    r"""Words from a text file, one per line (blank lines and ``#`` comments skipped).
 
     Raises
     ------
     ParseError
         If the file cannot be read, or a line holds more than one word (naming the line).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "w.txt")
+    >>> _ = open(p, "w").write("# targets\nabcd\n\nbcde\n")
+    >>> read_words(p)
+    ['abcd', 'bcde']
     """
     from symdnn.errors import ParseError
 

@@ -56,6 +56,11 @@ def get_domain(name: str | Domain) -> Domain:
     ------
     UnknownDomain
         For an unknown name; the message lists the known ones.
+
+    Examples
+    --------
+    >>> get_domain("float16"), get_domain("rational"), get_domain("SYM")
+    (fp16, QQ, SYM)
     """
     if isinstance(name, Domain):
         return name

@@ -112,6 +112,12 @@ def get_format(fmt: str | FloatFormat) -> FloatFormat:
     ------
     UnknownDomain
         For a name that is not a supported format.
+
+    Examples
+    --------
+    >>> f = get_format("bf16")
+    >>> f.precision, f.emin, f.max_finite == 2**127 * (2 - 2**-7)
+    (8, -126, True)
     """
     if isinstance(fmt, FloatFormat):
         return fmt

@@ -114,7 +114,7 @@ def _triples(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, bytes]:
 
 
 def read_layer(path: str | os.PathLike, n: int | None = None) -> GCLayer:
-    """Read one layer file exactly.
+    r"""Read one layer file exactly.
 
     Parameters
     ----------
@@ -128,6 +128,17 @@ def read_layer(path: str | os.PathLike, n: int | None = None) -> GCLayer:
     ParseError
         For a missing file, a truncated gzip, a malformed line, a bad value, an index beyond
         ``n``, or a repeated (row, col) pair; the message names the file and line.
+
+    Examples
+    --------
+    >>> import tempfile, os, numpy as np, scipy.sparse as sp
+    >>> p = os.path.join(tempfile.mkdtemp(), "n4-l1.tsv")
+    >>> write_layer(p, sp.csr_matrix(np.array([[0, 1], [1, 0]])), 16)
+    >>> open(p).read()
+    '2\t1\t0.0625\n1\t2\t0.0625\n'
+    >>> g = read_layer(p, 2)
+    >>> g.d, g.N.toarray().tolist(), g.values
+    (16, [[0, 1], [1, 0]], {'0.0625': Fraction(1, 16)})
     """
     path = os.fspath(path)
     r, c, vals, text = _triples(path)
@@ -222,6 +233,14 @@ def read_images(path: str | os.PathLike, n_features: int | None = None) -> sp.cs
 
     ``.mtx`` MatrixMarket (pattern files give 1) or ``.tsv[.gz]`` triples with integer
     values. Raises :class:`ParseError` naming file and line.
+
+    Examples
+    --------
+    >>> import tempfile, os, scipy.sparse as sp
+    >>> p = os.path.join(tempfile.mkdtemp(), "img.tsv")
+    >>> write_images(p, sp.csr_matrix([[0, 1, 1]]))
+    >>> read_images(p, 3).toarray().tolist()
+    [[0, 1, 1]]
     """
     path = os.fspath(path)
     if path.endswith(".mtx") or path.endswith(".mtx.gz"):
@@ -272,7 +291,16 @@ def write_images(path: str | os.PathLike, M: sp.spmatrix) -> None:
 
 
 def read_categories(path: str | os.PathLike) -> np.ndarray:
-    """The 1-based image numbers of a truth file (``.tsv`` lines or ``.mtx`` row indices)."""
+    """The 1-based image numbers of a truth file (``.tsv`` lines or ``.mtx`` row indices).
+
+    Examples
+    --------
+    >>> import tempfile, os, numpy as np
+    >>> p = os.path.join(tempfile.mkdtemp(), "cat.tsv")
+    >>> write_categories(p, np.array([9, 3]))
+    >>> read_categories(p).tolist()
+    [3, 9]
+    """
     path = os.fspath(path)
     if path.endswith(".mtx"):
         import scipy.io
@@ -328,6 +356,15 @@ def find_challenge_files(data_dir: str | os.PathLike, neurons: int = 1024,
     ------
     ParseError
         Naming the first file that is missing.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from symdnn.generators import generate_radixnet
+    >>> d = generate_radixnet(tempfile.mkdtemp(), neurons=1024, layers=2, inputs=1)
+    >>> f = find_challenge_files(d, 1024, 2)
+    >>> f.layout, [p.name for p in f.layers], f.images.name, f.truth
+    ('official', ['n1024-l1.tsv', 'n1024-l2.tsv'], 'sparse-images-1024.tsv', None)
     """
     root = Path(data_dir)
     if not root.is_dir():

@@ -89,6 +89,18 @@ def write_network(folder: str | os.PathLike, net: SparseDNN, *, inputs: AssocArr
 
     Returns the folder's path. An existing folder of that name is replaced only once the new
     one is complete.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from symdnn.constructions import selective
+    >>> c = selective(["ad", "be"], "single", ["1/2"])
+    >>> d = write_network(pathlib.Path(tempfile.mkdtemp()) / "net", c.net, inputs=c.inputs)
+    >>> sorted(p.name for p in d.iterdir())
+    ['W0.tsv', 'b0.tsv', 'inputs.tsv', 'network.json']
+    >>> net, info = read_network(d)
+    >>> net.layers[0].bias == c.net.layers[0].bias, info["inputs"].isequal(c.inputs)
+    (True, True)
     """
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
