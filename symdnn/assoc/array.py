@@ -30,6 +30,7 @@ from symdnn.domains import (
     RationalDomain,
     exact_parts,
     get_domain,
+    round_values,
 )
 from symdnn.errors import DomainMismatch, KeyMismatch, KeyTypeError, SemiringMismatch
 from symdnn.semirings import Semiring
@@ -572,6 +573,8 @@ class AssocArray:
             vals = dom.from_list(src.to_list(self._s.vals)) if dom.integer else self._s.vals
         elif isinstance(src, FloatDomain) and isinstance(dom, RationalDomain):
             vals = dom.from_floats(self._s.vals)
+        elif isinstance(dom, FloatDomain) and isinstance(src, RationalDomain | FloatDomain):
+            vals = round_values(self._s.vals, dom.format_)  # one rounding per value
         else:
             vals = dom.from_list(src.to_list(self._s.vals))
         sr = self._semiring if self._semiring.kind == dom.kind else default_semiring(dom)

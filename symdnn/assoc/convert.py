@@ -18,7 +18,15 @@ from typing import Any
 import numpy as np
 
 from symdnn.assoc.array import AssocArray
-from symdnn.domains import SYM, Domain, FloatDomain, RationalDomain, get_domain, round_exact
+from symdnn.domains import (
+    SYM,
+    Domain,
+    FloatDomain,
+    RationalDomain,
+    get_domain,
+    narrow,
+    round_values,
+)
 from symdnn.errors import DomainError, DomainMismatch, KeyTypeError, ParseError
 
 __all__ = [
@@ -65,8 +73,7 @@ def to_scipy(A: AssocArray, *, dtype: Any = None, format: str = "csr") -> tuple[
         fmt = _NP_FORMATS.get(np.dtype(dtype))
         if fmt is None:
             raise DomainMismatch(f"cannot convert {dom.name} to dtype {dtype}")
-        data = np.array([round_exact(float(v), fmt) for v in s.vals], dtype=dtype) \
-            if np.dtype(dtype).itemsize < dom.dtype.itemsize else s.vals.astype(dtype)
+        data = narrow(s.vals, fmt).astype(dtype)  # one rounding (exact when widening)
     elif isinstance(dom, RationalDomain):
         if dtype is None or np.dtype(dtype).kind in "iu":
             if not np.all(s.vals.den == 1):
@@ -81,7 +88,7 @@ def to_scipy(A: AssocArray, *, dtype: Any = None, format: str = "csr") -> tuple[
             fmt = _NP_FORMATS.get(np.dtype(dtype))
             if fmt is None:
                 raise DomainMismatch(f"unsupported dtype {dtype} for scipy.sparse")
-            data = np.array([round_exact(v, fmt) for v in dom.to_list(s.vals)], dtype=dtype)
+            data = round_values(s.vals, fmt).astype(dtype)
     elif dom.kind == "bool":
         data = s.vals.astype(dtype or bool)
     else:

@@ -21,8 +21,11 @@ from symdnn.domains.floats import (
     FloatDomain,
     FloatFormat,
     get_format,
+    narrow,
     round_exact,
     round_ratio,
+    round_rationals,
+    round_values,
     ulp_distance,
 )
 from symdnn.domains.other import UNIVERSE, BoolDomain, SetDomain, SymbolicDomain
@@ -33,7 +36,7 @@ __all__ = [
     "Domain", "Infinity", "POS_INF", "NEG_INF", "RatVec", "RationalDomain", "ZZ", "QQ",
     "SymbolicDomain", "SYM", "BoolDomain", "BOOL", "SetDomain", "SET", "UNIVERSE",
     "FloatDomain", "FloatFormat", "FORMATS", "get_format", "round_exact", "round_ratio",
-    "ulp_distance", "exact_parts",
+    "round_rationals", "round_values", "narrow", "ulp_distance", "exact_parts",
     "get_domain", "domain_names", "FP64", "FP32", "FP16", "BF16", "FP8_E4M3", "FP8_E5M2",
 ]
 

@@ -26,11 +26,11 @@ import ml_dtypes
 import numpy as np
 
 from symdnn.domains.base import Domain, Infinity, segment_lengths
-from symdnn.domains.rational import exact_parts
+from symdnn.domains.rational import RatVec, exact_parts
 from symdnn.errors import DomainError, UnknownDomain
 
-__all__ = ["FloatFormat", "FORMATS", "get_format", "round_exact", "round_ratio", "ulp_distance",
-           "FloatDomain"]
+__all__ = ["FloatFormat", "FORMATS", "get_format", "round_exact", "round_rationals", "round_ratio",
+           "narrow", "round_values", "ulp_distance", "FloatDomain"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,7 @@ class FloatFormat:
     emin: int
     max_finite: Fraction
     has_inf: bool
+    emax: int = 0
 
     def ulp(self, value: Any) -> Fraction:
         """The unit in the last place at an exact value's magnitude (the spacing of the format
@@ -89,6 +90,7 @@ def _make(name: str, dtype: Any, has_inf: bool) -> FloatFormat:
         emin=int(fi.minexp),
         max_finite=Fraction(float(fi.max)),
         has_inf=has_inf,
+        emax=int(fi.maxexp) - 1,
     )
 
 
@@ -129,6 +131,34 @@ def get_format(fmt: str | FloatFormat) -> FloatFormat:
         ) from None
 
 
+def _round_int(p: int, q: int, f: FloatFormat) -> float:
+    """The correctly rounded value of ``p/q`` (``q > 0``) in format ``f``, as a Python float
+    (exact: every value of every format is a float64), from integer arithmetic alone.
+
+    Round to nearest, ties to even, with the format's subnormals; a value whose rounding with
+    an unbounded exponent exceeds the largest finite number overflows to infinity, or to NaN
+    in a format without infinities. A nonzero value that rounds to zero keeps its sign.
+    """
+    if p == 0:
+        return 0.0
+    sign = -1.0 if p < 0 else 1.0
+    a = abs(p)
+    e = _floor_log2(a, q)
+    qe = max(e, f.emin) - (f.precision - 1)  # exponent of the last significand bit
+    if qe >= 0:
+        n, d = a, q << qe
+    else:
+        n, d = a << -qe, q
+    m, r = divmod(n, d)
+    if 2 * r > d or (2 * r == d and m & 1):
+        m += 1
+    if m == 0:
+        return sign * 0.0
+    if m.bit_length() + qe > f.emax + 1 or Fraction(m) * Fraction(2) ** qe > f.max_finite:
+        return sign * math.inf if f.has_inf else math.nan
+    return math.ldexp(sign * m, qe)
+
+
 def round_exact(value: Any, fmt: str | FloatFormat) -> np.generic:
     """Round an exact value to a float format correctly, in one step.
 
@@ -147,6 +177,11 @@ def round_exact(value: Any, fmt: str | FloatFormat) -> np.generic:
     Returns
     -------
     numpy scalar of the format's dtype
+
+    See Also
+    --------
+    round_rationals : the same rounding, vectorised over arrays of numerators and denominators.
+    narrow : one rounding from a wider float format.
 
     Examples
     --------
@@ -169,34 +204,232 @@ def round_exact(value: Any, fmt: str | FloatFormat) -> np.generic:
     if p == 0:  # a float -0.0 keeps its sign, as an IEEE conversion does
         neg = isinstance(value, float | np.floating) and math.copysign(1.0, value) < 0
         return f.dtype.type(-0.0 if neg else 0.0)
-    sign = -1 if p < 0 else 1
-    a, b = abs(p), q
-    e = _floor_log2(a, b)
-    qe = max(e, f.emin) - (f.precision - 1)  # exponent of the last significand bit
-    if qe >= 0:
-        n, d = a, b << qe
+    return f.dtype.type(_round_int(p, q, f))
+
+
+#: Half-width, in float64 ulps, of the band around a midpoint of the target format inside
+#: which an approximate quotient cannot decide the rounding (its error is at most 3.0002 ulps).
+_BAND = 8
+
+
+def _round_f64(x: np.ndarray, f: FloatFormat, band: int) -> tuple[np.ndarray, np.ndarray]:
+    """Round float64 values ``x`` into format ``f``, one rounding each.
+
+    Returns ``(rounded, undecided)``, ``rounded`` in the format's dtype. ``undecided`` holds
+    the indices of the entries within ``band`` float64 ulps of a midpoint of the format, where
+    ``x`` as an approximation of some exact value does not determine that value's rounding
+    (``band=0``: ``x`` is itself the value to round, and nothing is undecided).
+
+    fp32 and fp16 use NumPy's conversions, which round float64 once, correctly (IEEE
+    conversion; ``npy_double_to_half``). bf16 and fp8 round half to even on the bit patterns
+    (normal results) or with ``ldexp``/``rint`` (subnormal results), exact on these operands,
+    and are then stored exactly.
+    """
+    x = np.ascontiguousarray(x, dtype=np.float64).ravel()
+    shift = 53 - f.precision
+    none = np.zeros(0, dtype=np.int64)
+    if shift == 0:
+        return x.copy(), none
+    mag = x.view(np.uint64) & np.uint64(0x7FFFFFFFFFFFFFFF)
+    low_mask = np.uint64((1 << shift) - 1)
+    half = np.uint64(1 << (shift - 1))
+    normal_lo = np.uint64((f.emin + 1023) << 52)
+    has_small = bool(len(mag)) and mag.min() < normal_lo
+    undecided = none
+    if band:
+        near = ((mag - (half - np.uint64(band))) & low_mask) <= np.uint64(2 * band)
+        undecided = np.flatnonzero(near)
+    if f.name in ("fp32", "fp16"):
+        with np.errstate(over="ignore"):
+            out = x.astype(f.dtype)
+        small = np.flatnonzero(mag < normal_lo) if (has_small and band) else none
     else:
-        n, d = a << -qe, b
-    m, r = divmod(n, d)
-    if 2 * r > d or (2 * r == d and m & 1):
-        m += 1
-    if m == 0:
-        return f.dtype.type(-0.0 if sign < 0 else 0.0)
-    if Fraction(m) * Fraction(2) ** qe > f.max_finite:
-        return f.dtype.type(sign * math.inf if f.has_inf else math.nan)
-    return f.dtype.type(math.ldexp(sign * m, qe))
+        rnd = mag + (half - np.uint64(1))
+        rnd += (mag >> np.uint64(shift)) & np.uint64(1)
+        rnd &= ~low_mask
+        rnd |= x.view(np.uint64) & np.uint64(0x8000000000000000)
+        out64 = rnd.view(np.float64)
+        small = np.flatnonzero(mag < normal_lo) if has_small else none
+        if len(small):
+            qe = f.emin - (f.precision - 1)
+            xs = x[small]
+            out64[small] = np.copysign(np.ldexp(np.rint(np.ldexp(np.abs(xs), -qe)), qe), xs)
+        special = np.flatnonzero(mag >= np.uint64(0x7FF0000000000000))  # inf, nan
+        out64[special] = x[special]
+        if len(out64) and np.nanmax(np.abs(out64), initial=0.0) > float(f.max_finite):
+            over = np.abs(out64) > float(f.max_finite)  # False for NaN
+            out64[over] = np.copysign(math.inf, x[over]) if f.has_inf else math.nan
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = out64.astype(f.dtype)  # exact: every entry is a value of the format
+    if band and len(small):
+        # below the normal range the grid is coarser than the bit test assumed: decide those
+        # entries again whenever they lie near a midpoint of the subnormal grid
+        qe = f.emin - (f.precision - 1)
+        t = np.ldexp(np.abs(x[small]), -qe)
+        frac = t - np.floor(t)
+        near_s = np.abs(frac - 0.5) <= band * np.spacing(t)
+        undecided = np.union1d(undecided, small[near_s])
+    return out, undecided
+
+
+def _as_ints(a: Any) -> np.ndarray:
+    a = np.asarray(a)
+    if a.dtype == object or a.dtype.kind in "iub":
+        return a
+    raise DomainError(f"numerators and denominators must be integers, not {a.dtype}")
+
+
+def round_rationals(num: Any, den: Any, fmt: str | FloatFormat) -> np.ndarray:
+    """Correctly round every ``num[i] / den[i]`` into a float format, in one rounding each.
+
+    Vectorised: a float64 approximation of each quotient is rounded on its bit pattern, and
+    only the entries whose approximation lies within a few float64 ulps of a midpoint of the
+    format (where it could round the wrong way) are decided again exactly, in integer
+    arithmetic. Round to nearest, ties to even, subnormals, overflow to infinity (NaN for
+    ``fp8_e4m3``); a negative value that rounds to zero gives ``-0``.
+
+    Parameters
+    ----------
+    num : array of int
+        Numerators: int64, unsigned, or an object array of Python integers of any size.
+    den : array of int or int
+        Positive denominators, one per numerator or one for all.
+    fmt : str or FloatFormat
+
+    Returns
+    -------
+    numpy.ndarray
+        In the format's dtype.
+
+    Raises
+    ------
+    DomainError
+        When a denominator is not positive or the values are not integers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round_rationals(np.array([4503599895805951]), 4503599627370495, "fp32").tolist()
+    [1.0000001192092896]
+    >>> s = 2**40 + 1
+    >>> round_rationals(np.array([65520 * s - 1]), s, "fp16").tolist()   # not inf
+    [65504.0]
+    >>> round_rationals(np.array([1, -1, 2**70 + 1]), np.array([3, 10**400, 1]), "bf16").tolist()
+    [0.333984375, -0.0, 1.1805916207174113e+21]
+    """
+    f = get_format(fmt)
+    num = _as_ints(num).ravel()
+    den_arr = _as_ints(den)
+    scalar_den = den_arr.ndim == 0
+    if not scalar_den:
+        den_arr = den_arr.ravel()
+        if den_arr.shape != num.shape:
+            raise DomainError(f"{len(num)} numerators but {len(den_arr)} denominators")
+    n = len(num)
+    if n == 0:
+        return np.zeros(0, dtype=f.dtype)
+    dmin = int(den_arr) if scalar_den else int(np.min(den_arr))
+    if dmin <= 0:
+        raise DomainError(f"denominators must be positive, not {dmin}")
+    fixed = num.dtype != object and den_arr.dtype != object
+    if fixed and f.precision < 53:
+        # 64-bit integers as float64 (relative error at most 2**-53 each), one IEEE division:
+        # the quotient is within 3.0002 float64 ulps of the exact value
+        a = num.astype(np.float64) / (float(den_arr) if scalar_den
+                                      else den_arr.astype(np.float64))
+        band = _BAND
+    elif fixed and _maxabs_int(num) <= 2**53 and \
+            (int(den_arr) if scalar_den else _maxabs_int(den_arr)) <= 2**53:
+        # both exact in float64: IEEE division rounds the quotient correctly, once
+        return num.astype(np.float64) / (float(den_arr) if scalar_den
+                                         else den_arr.astype(np.float64))
+    else:
+        # Python's int / int is correctly rounded to float64 at any size
+        dd = np.full(n, int(den_arr), dtype=object) if scalar_den else den_arr.astype(object)
+        try:
+            a = (num.astype(object) / dd).astype(np.float64)
+        except OverflowError:
+            a = np.array([_ratio_or_inf(int(p), int(q)) for p, q in zip(num, dd, strict=True)])
+        if f.precision == 53:
+            return a
+        band = 1
+    out, undecided = _round_f64(a, f, band)
+    for i in undecided:
+        q = int(den_arr) if scalar_den else int(den_arr[i])
+        out[i] = _round_int(int(num[i]), q, f)
+    return out
+
+
+def _ratio_or_inf(p: int, q: int) -> float:
+    try:
+        return p / q
+    except OverflowError:
+        return math.copysign(math.inf, p)
+
+
+def _maxabs_int(a: np.ndarray) -> int:
+    if a.size == 0:
+        return 0
+    if a.dtype == object:
+        return max(abs(int(v)) for v in a)
+    if a.dtype.kind == "u":
+        return int(a.max())
+    return max(abs(int(a.min())), abs(int(a.max())))
+
+
+def narrow(x: Any, fmt: str | FloatFormat) -> np.ndarray:
+    """Round float values into a (narrower) float format in one rounding.
+
+    A conversion through float32 rounds twice: ``1 + 2**-8 + 2**-40`` becomes 1.0 in bf16
+    that way, while its correct rounding is ``1 + 2**-7``; ml_dtypes has converted float64 to
+    bfloat16 and fp8 through float32 in some releases and for some paths (scalars, arrays), so
+    symdnn never relies on its casts from a wider format. This rounds the exact value of each
+    float directly (ties to even, subnormals, overflow per format) and stores the result
+    with a cast that is exact; NaN and infinities pass through (infinity becomes NaN in
+    ``fp8_e4m3``).
+
+    Parameters
+    ----------
+    x : array_like of floats
+        Any NumPy or ml_dtypes float dtype (or Python floats).
+    fmt : str or FloatFormat
+
+    Returns
+    -------
+    numpy.ndarray
+        In the format's dtype, with the shape of ``x``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> narrow(np.array([1 + 2**-8 + 2**-40]), "bf16").tolist()
+    [1.0078125]
+    >>> narrow(np.array([1 + 2**-8, 464.0, -1e-300]), "fp8_e4m3").tolist()  # tie, 448, -0
+    [1.0, 448.0, -0.0]
+    """
+    f = get_format(fmt)
+    arr = np.asarray(x)
+    if arr.dtype == f.dtype:
+        return arr.copy()
+    if arr.dtype.kind in "iub":
+        return round_rationals(arr.astype(object).ravel(), 1, f).reshape(arr.shape)
+    if arr.dtype.kind not in "fV":
+        raise DomainError(f"narrow() takes floats, not {arr.dtype}")
+    a = arr.astype(np.float64)  # exact from every float format
+    if f.name == "fp64":
+        return a
+    if f.name == "fp32":
+        with np.errstate(over="ignore"):
+            return a.astype(np.float32)  # one IEEE conversion
+    out, _ = _round_f64(a, f, 0)
+    return out.reshape(arr.shape)
 
 
 def round_ratio(num: np.ndarray, s: int, fmt: str | FloatFormat) -> np.ndarray:
-    """Correctly round every ``num[i] / s`` (integers) into a format, vectorised.
+    """Correctly round every ``num[i] / s`` (integers over one denominator) into a format.
 
-    When every ``|num|`` and ``s`` are below 2**53 both are exact in float64, so float64
-    division rounds ``num / s`` correctly once; rounding that to a format of ``p <= 24`` bits is
-    then the correct rounding of ``num / s`` itself, because double rounding through a format of
-    at least ``2p + 2`` bits is innocuous for a division (S. Figueroa, "When is double rounding
-    innocuous?", 1995). Larger values use Python's integer true division, which is also
-    correctly rounded to float64 (entry by entry, in C), and :func:`round_exact` only when a
-    quotient overflows float64.
+    The same as :func:`round_rationals` with one denominator; kept for callers that hold
+    activations over a common denominator.
 
     Examples
     --------
@@ -204,25 +437,38 @@ def round_ratio(num: np.ndarray, s: int, fmt: str | FloatFormat) -> np.ndarray:
     >>> round_ratio(np.array([1, 2, -7]), 3, "fp16").tolist()
     [0.333251953125, 0.66650390625, -2.333984375]
     """
+    return round_rationals(np.asarray(num), int(s), fmt)
+
+
+def round_values(vec: Any, fmt: str | FloatFormat) -> np.ndarray:
+    """Every value of a domain vector rounded once, correctly, into a float format.
+
+    ``vec`` is a :class:`~symdnn.domains.rational.RatVec` (exact rationals, infinities
+    included), an array of floats of any format (narrowed with :func:`narrow`), or a sequence
+    of exact numbers (SymPy rationals, Fractions, ...; each through :func:`round_exact`).
+
+    Examples
+    --------
+    >>> from symdnn.domains import QQ
+    >>> round_values(QQ.from_list(["1/3", "-inf", 2**70 + 1]), "bf16").tolist()
+    [0.333984375, -inf, 1.1805916207174113e+21]
+    """
     f = get_format(fmt)
-    num = np.asarray(num)
-    if s < 2**53 and (num.size == 0 or (num.dtype != object and
-                                        int(np.max(np.abs(num))) < 2**53)):
-        q = num.astype(np.float64) / float(s)
-        if f.name == "fp64":
-            return q
-        with np.errstate(over="ignore"):
-            return q.astype(f.dtype)
-    out = np.empty(len(num), dtype=np.float64)
-    for i, v in enumerate(num):
-        try:
-            out[i] = int(v) / s  # correctly rounded, any size
-        except OverflowError:
-            return np.array([round_exact(Fraction(int(w), s), f) for w in num], dtype=f.dtype)
-    if f.name == "fp64":
+    if isinstance(vec, RatVec):
+        num, den = vec.num, vec.den
+        inf = np.asarray(den == 0)
+        if not inf.any():
+            return round_rationals(num, den, f)
+        out = np.empty(len(num), dtype=f.dtype)
+        fin = np.flatnonzero(~inf)
+        out[fin] = round_rationals(num[fin], den[fin], f)
+        signs = np.sign(np.asarray(num[inf], dtype=object).astype(np.int64)).astype(np.float64)
+        out[np.flatnonzero(inf)] = (signs * math.inf if f.has_inf
+                                    else np.full(len(signs), math.nan)).astype(f.dtype)
         return out
-    with np.errstate(over="ignore"):
-        return out.astype(f.dtype)
+    if isinstance(vec, np.ndarray) and vec.dtype != object:
+        return narrow(vec, f)
+    return np.array([round_exact(v, f) for v in vec], dtype=f.dtype)
 
 
 def ulp_distance(a: np.ndarray, b: np.ndarray, fmt: str | FloatFormat) -> np.ndarray:
@@ -275,7 +521,7 @@ class FloatDomain(Domain):
 
     def convert(self, value: Any) -> Any:
         if isinstance(value, float | np.floating) or type(value).__module__ == "ml_dtypes":
-            return self.dtype.type(float(value))  # the float is exact: one rounding
+            return narrow(np.array([value]), self.format_)[0]  # one rounding of the float
         try:
             return round_exact(value, self.format_)
         except DomainError:
@@ -296,12 +542,12 @@ class FloatDomain(Domain):
         return np.array([self.convert(v) for v in values], dtype=self.dtype)
 
     def from_array(self, x: np.ndarray) -> np.ndarray:
-        """A vector from a NumPy array: floats are rounded once into the format; integers are
-        rounded exactly (through :func:`round_exact` when float64 would round first)."""
+        """A vector from a NumPy array, each value rounded once into the format (floats with
+        :func:`narrow`, integers of any size with :func:`round_rationals`)."""
         x = np.asarray(x)
-        if x.dtype.kind in "iu" and x.size and int(np.max(np.abs(x.astype(object)))) > 2**53:
-            return self.from_list(x.tolist())
-        return x.astype(np.float64 if x.dtype.kind in "iub" else x.dtype).astype(self.dtype)
+        if x.dtype.kind == "b":
+            x = x.astype(np.int64)
+        return narrow(x, self.format_).ravel()
 
     def to_list(self, vec: np.ndarray) -> list[Any]:
         return list(vec)

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from symdnn import intmm
-from symdnn.domains import FloatDomain
+from symdnn.domains import FloatDomain, narrow
 
 __all__ = ["float_step"]
 
@@ -24,7 +24,7 @@ def _spgemm_in_format(Y: sp.csr_matrix, W: sp.csr_matrix, dom: FloatDomain) -> s
     r, c, ia, ib = intmm.expand_products(Y.indptr.astype(np.int64), Y.indices.astype(np.int64),
                                          W.indptr.astype(np.int64),
                                          W.indices.astype(np.int64), rows)
-    prod = (Y.data[ia] * W.data[ib]).astype(dom.dtype)
+    prod = narrow(Y.data[ia] * W.data[ib], dom.format_)  # exact in float64, rounded once
     lin = r * n_out + c
     order = np.argsort(lin, kind="stable")
     lin = lin[order]
@@ -50,7 +50,7 @@ def float_step(Y: sp.csr_matrix, W: sp.csr_matrix, bias: np.ndarray | None, *, r
         A = _spgemm_in_format(Y, W, dom)
     else:
         A = (Y.astype(acc.dtype) @ W.astype(acc.dtype))
-        A.data = A.data.astype(dt).astype(A.dtype)
+        A.data = narrow(A.data, dom.format_).astype(A.dtype)  # one rounding from acc
     A = A.tocsr()
     A.sort_indices()
     R, n_out = A.shape
