@@ -98,10 +98,14 @@ def audit_graph_challenge(data_dir: str, *, formats: list[str] = ("fp64", "fp32"
 
 def audit_network(net: Any, Y0: Any, *, formats: list[str] = ("fp64", "fp32", "fp16", "bf16"),
                   accumulate: str | None = None, runs: list[Run] | None = None,
-                  name: str = "network",
+                  name: str = "network", batch: Any = None,
                   progress: Callable[[int, int], None] | None = None) -> AuditReport:
     """Audit float runs of a :class:`~symdnn.SparseDNN` on inputs ``Y0`` (an AssocArray in the
     network's convention), layer by layer.
+
+    The exact run starts from the inputs as they are (integers and rationals of any size);
+    each float run from their correct rounding into its format. ``batch`` lists the batch
+    keys when some input is all zero (see :func:`symdnn.engines.infer`).
 
     Examples
     --------
@@ -113,15 +117,21 @@ def audit_network(net: Any, Y0: Any, *, formats: list[str] = ("fp64", "fp32", "f
     ([0], [1], True)
     """
     from symdnn.domains.rational import RatVec
-    from symdnn.engines import _as_integers, _batch_view, _csr_over, compile_exact, compile_float
+    from symdnn.engines import (
+        _as_integers,
+        _batch_view,
+        _csr_over,
+        batch_keys,
+        compile_exact,
+        compile_float,
+    )
 
     Yb = _batch_view(net, Y0)
-    batch = Yb.row()
+    batch = batch_keys(Yb, batch)
     indptr, indices, (vals, order) = _csr_over(Yb, batch, net.inputs)
     nums, s = _as_integers(RatVec(vals.num[order], vals.den[order]))
-    nums = np.asarray(nums)
-    Ynum = sp.csr_matrix((nums.astype(np.float64) if nums.dtype != object else nums,
-                          indices, indptr), shape=(len(batch), len(net.inputs)))
+    # the numerators stay integers of any size: the exact run never sees a rounded input
+    Ynum = (indptr, indices, np.asarray(nums), (len(batch), len(net.inputs)))
     exact_layers = compile_exact(net, batch)
     floats: dict = {}
 

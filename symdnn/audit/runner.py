@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from symdnn.audit.compare import LayerFindings, compare_layer
 from symdnn.audit.quant import int8_step, quantize_weights
-from symdnn.domains import FloatDomain, get_domain
+from symdnn.domains import FloatDomain, get_domain, round_exact, round_ratio
 from symdnn.engines import exact as EX
 from symdnn.engines.floating import float_step
 from symdnn.errors import SymdnnError
@@ -125,22 +125,48 @@ def _as_csr(Y: Any, shape: tuple) -> sp.csr_matrix:
     return M
 
 
-def run_lockstep(layers: Iterable[AuditLayer], Y0_num: sp.csr_matrix, s0: int, runs: list[Run],
+def _integer_input(Y0_num: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple]:
+    """``(indptr, indices, numerators, shape)`` of the input numerators, with the numerators
+    as int64 or Python ints (never rounded): a scipy matrix of integers, or such a tuple."""
+    if isinstance(Y0_num, tuple):
+        indptr, indices, nums, shape = Y0_num
+        return (np.asarray(indptr, dtype=np.int64), np.asarray(indices, dtype=np.int64),
+                np.asarray(nums), tuple(shape))
+    M = Y0_num.tocsr()
+    M.sort_indices()
+    data = np.asarray(M.data)
+    if data.dtype.kind == "f":
+        if data.size and (np.any(data != np.round(data)) or np.max(np.abs(data)) > 2.0**53):
+            raise SymdnnError("audit inputs must be integer numerators: a float matrix may "
+                              "only hold integers below 2**53 (pass a tuple for larger ones)")
+        data = data.astype(np.int64)
+    return M.indptr.astype(np.int64), M.indices.astype(np.int64), data, M.shape
+
+
+def run_lockstep(layers: Iterable[AuditLayer], Y0_num: Any, s0: int, runs: list[Run],
                  *, rule: str, cap: Fraction | None, batch: tuple, inputs: tuple,
                  progress: Callable[[int, int], None] | None = None,
                  total: int | None = None) -> tuple[list, list, np.ndarray, list[RunResult],
                                                     float]:
     """Run the exact network and every run together; returns ``(exact_zero, exact_pre,
-    exact_categories, results, exact_seconds)``."""
-    Y0_num = Y0_num.tocsr()
-    Y0_num.sort_indices()
-    st = EX.start(Y0_num.indptr.astype(np.int64), Y0_num.indices.astype(np.int64),
-                  np.asarray(Y0_num.data), s0, Y0_num.shape)
+    exact_categories, results, exact_seconds)``.
+
+    ``Y0_num`` holds the input numerators over ``s0``: a scipy matrix of integers, or
+    ``(indptr, indices, numerators, shape)`` with int64 or Python-int numerators. The exact
+    run starts from them as they are; each float run from their correct rounding into its
+    format."""
+    indptr0, indices0, nums0, shape0 = _integer_input(Y0_num)
+    st = EX.start(indptr0, indices0, nums0, s0, shape0)
     cap_t = None if cap is None else (cap.numerator, cap.denominator)
     results = [RunResult(r) for r in runs]
     states: list[Any] = []
     quant: dict = {}
-    y0_float = Y0_num.astype(np.float64) / s0 if s0 != 1 else Y0_num.astype(np.float64)
+
+    def rounded_input(fmt: str) -> sp.csr_matrix:
+        vals = round_ratio(nums0, s0, fmt).astype(np.float64)  # one rounding per value
+        return sp.csr_matrix((vals, indices0, indptr0), shape=shape0)
+
+    y0_float = rounded_input("fp64")
     net_outputs: dict = {}
     for res in results:
         r = res.run
@@ -150,12 +176,7 @@ def run_lockstep(layers: Iterable[AuditLayer], Y0_num: sp.csr_matrix, s0: int, r
             res.seconds += time.perf_counter() - t
             net_outputs[r.name] = list(outs) if isinstance(outs, list | tuple) else [outs]
         if r.fmt != "fp64" and r.kind == "float":
-            dom = get_domain(r.fmt)
-            from symdnn.domains import round_ratio
-
-            y = Y0_num.copy().astype(np.float64)
-            y.data = round_ratio(np.asarray(Y0_num.data), s0, dom.format_).astype(np.float64)
-            states.append(y)
+            states.append(rounded_input(r.fmt))
         else:
             states.append(y0_float.copy())
     exact_zero, exact_pre = [], []
@@ -174,7 +195,7 @@ def run_lockstep(layers: Iterable[AuditLayer], Y0_num: sp.csr_matrix, s0: int, r
         e_pre, e_post = (ek, en, p_s), (pk, np.asarray(post[2]), post[3])
         exact_zero.append(int(np.count_nonzero(en == 0)))
         exact_pre.append(int(len(ek)))
-        cap_f = None if cap is None else float(cap)
+        cap_f = None if cap is None else float(round_exact(cap, "fp32"))  # int8 runs
         names = (batch, lay.neurons)
         for i, res in enumerate(results):
             r = res.run
@@ -183,7 +204,8 @@ def run_lockstep(layers: Iterable[AuditLayer], Y0_num: sp.csr_matrix, s0: int, r
             if r.kind == "float":
                 W, b = lay.float_weights(r.fmt)
                 dom = get_domain(r.fmt)
-                Y, pre = float_step(states[i], W, b, rule=rule, cap=cap_f, dom=dom,
+                cap_r = None if cap is None else float(round_exact(cap, dom.format_))
+                Y, pre = float_step(states[i], W, b, rule=rule, cap=cap_r, dom=dom,
                                     acc=get_domain(r.accumulate), record=True)
             elif r.kind == "int8":
                 W, b = lay.float_weights("fp32")

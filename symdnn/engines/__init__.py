@@ -22,7 +22,15 @@ import sympy
 
 from symdnn.assoc import AssocArray
 from symdnn.assoc import kernels as K
-from symdnn.domains import QQ, SYM, FloatDomain, RationalDomain, get_domain, round_exact
+from symdnn.domains import (
+    QQ,
+    SYM,
+    FloatDomain,
+    RationalDomain,
+    get_domain,
+    round_exact,
+    round_values,
+)
 from symdnn.domains.rational import RatVec, reduce_common
 from symdnn.engines import exact as EX
 from symdnn.engines.floating import float_step
@@ -56,6 +64,8 @@ class InferenceResult:
     paths : list of str
         The exact engine's path per layer (``float64``, ``int64``, ``limbs``); empty otherwise.
     arith, engine : str
+    batch : tuple
+        Every batch key, those whose inputs or outputs are all zero included.
     """
 
     output: AssocArray
@@ -64,6 +74,7 @@ class InferenceResult:
     arith: str
     engine: str
     convention: str
+    batch: tuple = ()
 
     def categories(self) -> tuple:
         """Batch keys whose output has any nonzero entry (the Graph Challenge's categories)."""
@@ -90,6 +101,26 @@ def _batch_view(net, Y0: AssocArray) -> AssocArray:
     if not set(Yb.col()) <= feats:
         Yb = Yb.sub(slice(None), [k for k in Yb.col() if k in feats])
     return Yb
+
+
+def batch_keys(Yb: AssocArray, given: Any = None) -> tuple:
+    """The batch keys: ``given`` (checked to hold every batch key of ``Yb``, without
+    repeats), or the batch keys of ``Yb``, in sorted order."""
+    if given is None:
+        return Yb.row()
+    keys = list(given)
+    if len(set(keys)) != len(keys):
+        seen: set = set()
+        dup = next(k for k in keys if k in seen or seen.add(k))
+        raise SymdnnError(f"batch key {dup!r} is given twice")
+    missing = set(Yb.row()) - set(keys)
+    if missing:
+        raise SymdnnError(f"the inputs hold batch keys not in batch=: "
+                          f"{sorted(missing, key=repr)[:3]}")
+    try:
+        return tuple(sorted(keys))
+    except TypeError:
+        raise SymdnnError("batch keys must be of one sortable type") from None
 
 
 def _csr_over(A: AssocArray, rows: tuple, cols: tuple) -> tuple[np.ndarray, np.ndarray, Any]:
@@ -138,10 +169,7 @@ def compile_exact(net, batch: tuple = ()) -> list[EX.ExactLayer]:
         W = layer.W if net.convention == "row" else layer.W.T
         indptr, indices, (vals, order) = _csr_over(W, prev, layer.outputs)
         num, D = _as_integers(RatVec(vals.num[order], vals.den[order]))
-        num = np.asarray(num)
-        data = num.astype(np.int64) if num.dtype == object and len(num) and \
-            int(np.max(np.abs(num))) < EX.I64 else num
-        NW = sp.csr_matrix((data, indices, indptr), shape=(len(prev), len(layer.outputs)))
+        NW = EX.int_csr(np.asarray(num), indices, indptr, (len(prev), len(layer.outputs)))
         nb, db = None, 1
         if layer.B is not None:
             full = _full_bias(net, layer, batch, QQ, QQ.convert)
@@ -166,15 +194,15 @@ def _assoc(rows: tuple, cols: tuple, indptr, indices, vec, dom, convention) -> A
 
 def _exact_vec(ints: np.ndarray, s: int) -> RatVec:
     ints = np.asarray(ints)
-    if ints.dtype != object and len(ints):
-        ints = ints.astype(np.int64)
+    if ints.dtype != object:
+        ints = ints.astype(np.int64)  # float64-held integers (exact), or an empty array
     return reduce_common(ints, s)
 
 
 def infer(net, Y0: AssocArray, *, arith: str = "exact", engine: str = "fast",
           accumulate: str | None = None, record: bool = False,
           relu: str = "decide", bounds: dict | None = None,
-          chunk: int | None = None) -> InferenceResult:
+          chunk: int | None = None, batch: Any = None) -> InferenceResult:
     """Run a :class:`~symdnn.SparseDNN` on a batch.
 
     Parameters
@@ -200,6 +228,11 @@ def infer(net, Y0: AssocArray, *, arith: str = "exact", engine: str = "fast",
     chunk : int, optional
         Fast exact engine: run the batch this many inputs at a time (bounds the memory of a
         huge batch; the network is compiled once). Not with ``record``.
+    batch : sequence, optional
+        The batch keys, when ``Y0`` cannot show them all: an input whose features are all
+        zero has no entry in ``Y0`` (a canonical array stores no empty column), yet its output
+        ``h(b)`` is not zero where a bias is positive. Must include every batch key of ``Y0``.
+        Default: the batch keys of ``Y0``.
 
     Raises
     ------
@@ -224,7 +257,7 @@ def infer(net, Y0: AssocArray, *, arith: str = "exact", engine: str = "fast",
             "convert floats explicitly with convert_to('QQ') (each becomes its dyadic value)"
         )
     Yb = _batch_view(net, Y0)
-    batch = Yb.row()
+    batch = batch_keys(Yb, batch)
     if engine == "reference" or dom is SYM:
         return _infer_reference(net, Yb, batch, dom, accumulate, record, relu, arith, bounds)
     if dom is QQ:
@@ -266,7 +299,7 @@ def _infer_exact(net, Yb, batch, record, arith, chunk=None) -> InferenceResult:
         for p in parts[1:]:
             out = out + p
         out = out if net.convention == "row" else out.T
-        return InferenceResult(out, None, paths, arith, "fast", net.convention)
+        return InferenceResult(out, None, paths, arith, "fast", net.convention, batch)
     st = EX.start(indptr, indices, nums, s, (len(batch), len(net.inputs)))
     records, paths = [], []
     for layer, lay in zip(net.layers, compile_exact(net, batch), strict=True):
@@ -283,25 +316,14 @@ def _infer_exact(net, Yb, batch, record, arith, chunk=None) -> InferenceResult:
     o_ptr, o_idx, o_num, o_s = EX.values_of(st)
     out = _assoc(batch, net.outputs, o_ptr, o_idx, _exact_vec(o_num, o_s), QQ, net.convention)
     return InferenceResult(out, records if record else None, paths, arith, "fast",
-                           net.convention)
+                           net.convention, batch)
 
 
 def round_vec(vec: Any, src, fmt: FloatDomain) -> np.ndarray:
-    """Values of a vector rounded once, correctly, into a float format (by unique value)."""
-    if isinstance(src, FloatDomain):
-        return np.array([round_exact(float(v), fmt.format_) for v in vec], dtype=fmt.dtype) \
-            if src.dtype.itemsize > fmt.dtype.itemsize else vec.astype(fmt.dtype)
-    pairs = np.stack([vec.num.astype(object), vec.den.astype(object)], axis=1) \
-        if len(vec) else np.zeros((0, 2), dtype=object)
-    cache: dict = {}
-    out = np.empty(len(pairs), dtype=fmt.dtype)
-    for i, (p, q) in enumerate(pairs):
-        key = (int(p), int(q))
-        if key not in cache:
-            cache[key] = round_exact(src.to_list(RatVec(np.array([p]), np.array([q])))[0],
-                                     fmt.format_)
-        out[i] = cache[key]
-    return out
+    """Values of a vector rounded once, correctly, into a float format."""
+    if isinstance(src, FloatDomain | RationalDomain):
+        return round_values(vec, fmt.format_)
+    return round_values(src.to_list(vec), fmt.format_)
 
 
 def compile_float(net, dom: FloatDomain,
@@ -344,7 +366,7 @@ def _infer_float(net, Yb, batch, dom, accumulate, record, arith) -> InferenceRes
                 _float_assoc(Y, batch, layer.outputs, dom, net.convention)))
     out = _float_assoc(Y, batch, net.outputs, dom, net.convention)
     return InferenceResult(out, records if record else None, [], arith, "fast",
-                           net.convention)
+                           net.convention, batch)
 
 
 def _float_assoc(Y: sp.csr_matrix, batch, cols, dom, convention) -> AssocArray:
@@ -391,7 +413,7 @@ def _infer_reference(net, Yb, batch, dom, accumulate, record, relu, arith,
     if record:
         records = [LayerRecord(_dict_assoc(pre, dom, net.convention),
                                _dict_assoc(post, dom, net.convention)) for pre, post in recs]
-    return InferenceResult(out, records, [], arith, "reference", net.convention)
+    return InferenceResult(out, records, [], arith, "reference", net.convention, batch)
 
 
 def _dict_assoc(d: dict, dom, convention) -> AssocArray:

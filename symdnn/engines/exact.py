@@ -13,8 +13,12 @@ and ``s'`` is divided out when the values are small. An exact bound on ``|P|`` c
 * ``int64``: bound below 2**62: scipy's int64 SpGEMM cannot overflow;
 * ``limbs``: ``Z`` split into base-2**k limbs (:mod:`symdnn.engines.limbs`), ``k`` chosen so
   every limb product stays below 2**53, all limbs multiplied in one float64 SpGEMM, then carries.
+  The scale ``s'/(s dW)`` goes into the weights while their column sums stay below 2**45, else
+  into the activations; weights whose own column sums reach 2**45 (numerators of any size) are
+  split into limbs too, and each weight limb is one more SpGEMM.
 
-Nothing is ever rounded; a path is never chosen without its bound.
+Nothing is ever rounded; a path is never chosen without its bound, and every valid exact layer
+has a path (an empty layer, huge numerators and denominators, negative inputs).
 """
 
 from __future__ import annotations
@@ -32,53 +36,114 @@ __all__ = ["ExactLayer", "ExactState", "step", "start", "values_of"]
 
 F64 = 1 << 53
 I64 = 1 << 62
+#: Weights whose scaled column sums reach this are split into limbs (leaving >= 8 bits a limb).
+W_LIMB = 1 << 45
 
 
 def _maxabs(a: np.ndarray) -> int:
     if a.size == 0:
         return 0
     if a.dtype == object:
-        return int(np.max(np.abs(a)))
-    return int(np.max(np.abs(a)))
+        return max(abs(int(v)) for v in a.ravel())
+    return max(abs(int(a.min())), abs(int(a.max())))
+
+
+@dataclass
+class IntCSR:
+    """A CSR matrix of integers of any size (``data`` int64, or an object array of Python
+    ints), with the attributes of a scipy CSR matrix that the engines read; scipy itself
+    cannot hold Python integers."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    shape: tuple
+
+    @property
+    def nnz(self) -> int:
+        return len(self.indices)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+
+def int_csr(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
+            shape: tuple) -> sp.csr_matrix | IntCSR:
+    """A scipy int64 CSR matrix when every entry fits below 2**62, else an :class:`IntCSR`."""
+    data = np.asarray(data)
+    if data.dtype != object or _maxabs(data) < I64:
+        return sp.csr_matrix((data.astype(np.int64), indices, indptr), shape=shape)
+    return IntCSR(data, np.asarray(indices, dtype=np.int64), np.asarray(indptr, dtype=np.int64),
+                  tuple(shape))
 
 
 @dataclass
 class ExactLayer:
     """A layer compiled to integers (row convention: inputs x outputs).
 
-    ``NW`` holds integer numerators (int64, or Python ints in an object array) over ``dW``;
-    ``nb`` the bias numerators over ``db`` for every output neuron (None when there is no
-    bias).
+    ``NW`` holds integer numerators over ``dW``: a scipy int64 CSR matrix, or an
+    :class:`IntCSR` when some numerator reaches 2**62. ``nb`` holds the bias numerators over
+    ``db`` for every output neuron (one row, or one row per input for a full bias ``B_l``;
+    None when there is no bias).
     """
 
-    NW: sp.csr_matrix
+    NW: Any
     dW: int
     nb: np.ndarray | None
     db: int
     colsum: int = 0
+    col_nnz: int = 0
     nb_max: int = 0
     nb_pos: bool = False
     _cache: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         W = self.NW
-        col_nnz = int(np.bincount(W.indices, minlength=W.shape[1]).max()) if W.nnz else 0
-        if W.dtype != object and _maxabs(W.data) * col_nnz < I64:
+        if not isinstance(W, IntCSR | sp.csr_matrix):
+            W = self.NW = sp.csr_matrix(W)
+        if W.dtype != object and W.dtype.kind == "f":
+            W = self.NW = sp.csr_matrix((_float_ints(W.data), W.indices, W.indptr),
+                                        shape=W.shape)
+        n_out = W.shape[1]
+        self.col_nnz = int(np.bincount(W.indices, minlength=max(n_out, 1)).max()) \
+            if W.nnz else 0
+        if W.dtype != object and _maxabs(W.data) * self.col_nnz < I64:
             self.colsum = int(np.asarray(abs(W).sum(axis=0)).max()) if W.nnz else 0
         else:
             self.colsum = _colsum_slow(W)
-        if self.nb is not None and len(self.nb):
-            self.nb_max = _maxabs(self.nb)
-            self.nb_pos = bool(np.any(self.nb > 0))
+        if self.nb is not None:
+            self.nb = np.asarray(self.nb)
+            if self.nb.size:
+                self.nb_max = _maxabs(self.nb)
+                self.nb_pos = bool(np.any(self.nb > 0))
+
+    @property
+    def small(self) -> bool:
+        """Whether the numerators are int64 (a scipy matrix) rather than Python ints."""
+        return not isinstance(self.NW, IntCSR)
 
     def weights(self, f1: int, dtype: Any) -> sp.csr_matrix:
-        """``f1 * NW`` as a float64 or int64 CSR matrix (cached)."""
+        """``f1 * NW`` as a float64 or int64 CSR matrix (cached); the caller's bound
+        guarantees every entry fits."""
         key = (f1, np.dtype(dtype).str)
         if key not in self._cache:
             M = self.NW.copy()
             M.data = (M.data.astype(object) * f1).astype(dtype) if f1 != 1 else \
                 M.data.astype(dtype)
             self._cache[key] = M
+        return self._cache[key]
+
+    def weight_limbs(self, f1: int, k: int) -> list[sp.csr_matrix]:
+        """``f1 * NW`` split into base-``2**k`` limbs, one float64 CSR matrix per limb (every
+        entry of magnitude at most ``2**k``), lowest limb first (cached)."""
+        key = ("limbs", f1, k)
+        if key not in self._cache:
+            W = self.NW
+            vals = np.asarray(W.data).astype(object) * f1
+            L = LB.from_ints(vals, k)
+            self._cache[key] = [sp.csr_matrix((L[t].astype(np.float64), W.indices, W.indptr),
+                                              shape=W.shape) for t in range(L.shape[0])]
         return self._cache[key]
 
     def bias(self, f2: int, dtype: Any = object) -> np.ndarray:
@@ -89,12 +154,24 @@ class ExactLayer:
         return self._cache[key]
 
 
-def _colsum_slow(NW: sp.csr_matrix) -> int:
-    C = NW.tocsc()
-    best = 0
-    for j in range(C.shape[1]):
-        best = max(best, sum(abs(int(v)) for v in C.data[C.indptr[j]:C.indptr[j + 1]]))
-    return best
+def _float_ints(data: np.ndarray) -> np.ndarray:
+    """Integer-valued floats as int64 (refusing any that is not an integer)."""
+    if data.size and (not np.all(np.isfinite(data)) or np.any(data != np.round(data))):
+        raise ValueError("exact layer weights must be integer numerators")
+    if data.size and np.max(np.abs(data)) >= 2.0**62:
+        raise ValueError("exact layer weights of 2**62 or more must be given as Python ints")
+    return data.astype(np.int64)
+
+
+def _colsum_slow(NW: Any) -> int:
+    """The largest column sum of ``|NW|`` in exact integers (any size)."""
+    if NW.nnz == 0:
+        return 0
+    absv = np.array([abs(int(v)) for v in NW.data], dtype=object)
+    order = np.argsort(np.asarray(NW.indices), kind="stable")
+    cols = np.asarray(NW.indices)[order]
+    starts = np.flatnonzero(np.r_[True, cols[1:] != cols[:-1]])
+    return int(max(np.add.reduceat(absv[order], starts)))
 
 
 @dataclass
@@ -158,15 +235,19 @@ def step(st: ExactState, lay: ExactLayer, *, rule: str, cap: tuple[int, int] | N
     f1 = s_new // (st.s * lay.dW)
     f2 = s_new // lay.db
     capv = cap_p * (s_new // cap_q) if cap is not None else None
-    bound = st.maxabs() * lay.colsum * f1 + f2 * lay.nb_max
+    # max(.., 1): the weights are scaled into the chosen dtype even when Z is all zero
+    bound = max(st.maxabs(), 1) * lay.colsum * f1 + f2 * lay.nb_max
     if capv is not None:
         bound = max(bound, capv)
     dense = lay.nb is not None and (lay.nb.ndim == 2 or
                                     (rule == "all" and (lay.nb_pos or record)))
-    if bound < F64 and st.kind != "limbs":
-        return _step_small(st, lay, np.float64, s_new, f1, f2, capv, rule, dense, record, bound)
-    if bound < I64 and st.kind != "limbs":
-        return _step_small(st, lay, np.int64, s_new, f1, f2, capv, rule, dense, record, bound)
+    if st.kind != "limbs" and lay.small:
+        if bound < F64:
+            return _step_small(st, lay, np.float64, s_new, f1, f2, capv, rule, dense, record,
+                               bound)
+        if bound < I64:
+            return _step_small(st, lay, np.int64, s_new, f1, f2, capv, rule, dense, record,
+                               bound)
     return _step_limbs(st, lay, s_new, f1, f2, capv, rule, dense, record, bound)
 
 
@@ -233,19 +314,31 @@ def _step_small(st, lay, dt, s_new, f1, f2, capv, rule, dense, record, bound):
                          s_out, pre)
 
 
+def _limb_plan(st: ExactState, lay: ExactLayer, f1: int) -> tuple[list, int, int]:
+    """How to multiply: ``(weight limbs, k, fz)``: the activations times ``fz`` are split into
+    base-``2**k`` limbs and multiplied by each weight limb (base ``2**k`` too), so that every
+    column sum of limb products stays below 2**53."""
+    cs = lay.colsum
+    if lay.small and cs * f1 < W_LIMB:  # the scale goes into the weights (cached per f1)
+        return [lay.weights(f1, np.float64)], 53 - max(cs * f1, 1).bit_length(), 1
+    if lay.small and cs < W_LIMB:  # into the activations: the weights stay small
+        return [lay.weights(1, np.float64)], 53 - max(cs, 1).bit_length(), f1
+    # the weights themselves are large: split them as well, col_nnz * 2**(2k) < 2**53
+    k = (53 - max(lay.col_nnz, 1).bit_length()) // 2
+    return lay.weight_limbs(1, k), k, f1
+
+
 def _step_limbs(st, lay, s_new, f1, f2, capv, rule, dense, record, bound):
     R = st.shape[0]
     n_out = lay.NW.shape[1]
-    cs = lay.colsum * f1
-    k = 53 - cs.bit_length()
-    if k < 8:
-        raise OverflowError(
-            f"column sums of the scaled weights ({cs}) leave fewer than 8 bits per limb"
-        )
-    if st.kind == "limbs" and st.k == k:
+    Ws, k, fz = _limb_plan(st, lay, f1)
+    if fz == 1 and st.kind == "limbs" and st.k == k:
         L = st.limbs
     else:
-        L = LB.from_ints(st.ints() if st.kind != "limbs" else LB.to_ints(st.limbs, st.k), k)
+        ints = st.ints()
+        if fz != 1:
+            ints = np.asarray(ints).astype(object) * fz
+        L = LB.from_ints(np.asarray(ints), k)
     T = L.shape[0]
     counts = np.diff(st.indptr)
     active = np.arange(R) if dense else np.flatnonzero(counts)
@@ -255,23 +348,20 @@ def _step_limbs(st, lay, s_new, f1, f2, capv, rule, dense, record, bound):
     stacked_ptr = np.concatenate([cptr[:-1] + t * nnz for t in range(T)] + [[T * nnz]])
     S = sp.csr_matrix((L.ravel().astype(np.float64), np.tile(st.indices, T), stacked_ptr),
                       shape=(T * Ra, st.shape[1]))
-    prod = (S @ lay.weights(f1, np.float64)).toarray().reshape(T, Ra, n_out)
-    bias = lay.bias(f2) if lay.nb is not None else None
-    need = [T + (53 - k + k - 1) // k + 1]
-    if bias is not None:
-        need.append(-(-max(int(abs(v)) for v in bias.ravel()).bit_length() // k) + 1
-                    if bias.size else 1)
-    if capv is not None:
-        need.append(-(-capv.bit_length() // k) + 1)
-    T_out = max(need) + 1
+    # limbs enough for |P| <= bound, partial sums over weight limbs (at most twice as large)
+    # and the carries
+    T_out = max(T + len(Ws), -(-(bound.bit_length() + 2) // k)) + 2
     P = np.zeros((T_out, Ra, n_out), dtype=np.int64)
-    P[:T] = prod.astype(np.int64)
-    LB.normalize(P, k)
+    for tw, Wt in enumerate(Ws):
+        prod = (S @ Wt).toarray().reshape(T, Ra, n_out)  # exact: every sum is below 2**53
+        P[tw:tw + T] += prod.astype(np.int64)
+        LB.normalize(P, k)
     nz = (P != 0).any(axis=0)  # the exact product is nonzero
+    bias = lay.bias(f2) if lay.nb is not None else None
     if bias is not None:
         BL = LB.from_ints(bias.ravel(), k, T_out)
         if BL.shape[0] > T_out:
-            raise OverflowError("bias limbs exceed the allocated width")
+            raise OverflowError("bias limbs exceed the allocated width")  # a bound is wrong
         BL = BL[:, None, :] if bias.ndim == 1 else BL.reshape((T_out,) + bias.shape)[:, active]
         if rule == "nonzero":
             P += BL * nz[None, :, :]
