@@ -14,8 +14,10 @@ bias: with the Graph Challenge rule, the nonzero entries of ``Y W``):
   float <= 0, or exact < 0 but float > 0); an entry the run never computed counts as 0;
 * ``missing``: the exact run has a pre-activation the float run lacks (its ``Y W`` is 0);
   ``spurious``: the reverse, ``spurious_pos`` those of them that are positive;
-* ``cap_flip``: the decision to cap differs (the exact value exceeds YMAX; the run's value
-  exceeds YMAX rounded into the run's format);
+* ``cap_flip``: the decision to cap differs: the exact value exceeds YMAX but the run's value
+  lies below YMAX rounded into the run's format, or the exact value does not exceed YMAX but
+  the run's value lies above the rounded YMAX (a run value equal to the rounded YMAX agrees
+  with either decision);
 * ``post_zero_to_nonzero`` / ``post_nonzero_to_zero``: activations after the layer;
 * ``max_ulp``: the largest distance, in units in the last place of the format, between an
   activation of the run and the correctly rounded exact activation, over the activations that
@@ -139,9 +141,11 @@ def compare_layer(layer: int, width: int, exact_pre: tuple, exact_post: tuple,
                 over_e = en > limit
             else:
                 over_e = np.array([int(x) * cap.denominator > limit for x in en], dtype=bool)
-            # the run caps where its value exceeds YMAX as rounded into its own format
+            # the run caps where its value exceeds YMAX as rounded into its own format; a value
+            # equal to that rounded cap is the capped value whichever way it was decided
             cap_run = float(round_exact(cap, fmt))
-            counts["cap_flip"] = int(((over_e != (v > cap_run)) & found).sum())
+            flip_c = (over_e & (v < cap_run)) | (~over_e & (v > cap_run))
+            counts["cap_flip"] = int((flip_c & found).sum())
         else:
             counts["cap_flip"] = 0
         right = (sg != 0) & ~flip

@@ -364,7 +364,7 @@ def _ratio_or_inf(p: int, q: int) -> float:
     try:
         return p / q
     except OverflowError:
-        return math.copysign(math.inf, p)
+        return math.inf if p > 0 else -math.inf
 
 
 def _maxabs_int(a: np.ndarray) -> int:
