@@ -100,9 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "input takes the value r in [0, 2]. r_d is the smallest r with c selected "
                     "(the unique positive maximum of the output) for every r' in (r, 2], null "
                     "when c is not selected at r = 2. Computed exactly (piecewise-linear in r) "
-                    "and compared with the closed form. Networks that are not exact solutions "
-                    "are flagged. The network comes from --words/--builtin with --scheme and "
-                    "--beta (as in 'symdnn build') or from a folder DIR written by build.",
+                    "and compared with the closed form. A network that is not an exact "
+                    "solution gets no thresholds: the command says why and exits 1 (with "
+                    "--force it gives them, flagged). The network comes from --words/--builtin "
+                    "with --scheme and --beta (as in 'symdnn build') or from a folder DIR "
+                    "written by build.",
     )
     thr.add_argument("dir", metavar="DIR", nargs="?", help="a folder written by symdnn build")
     src = thr.add_mutually_exclusive_group()
@@ -114,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     thr.add_argument("--plot", metavar="FILE", help="draw P_d(r) and P_fa(r) (Fig. 10)")
     thr.add_argument("--csv", metavar="FILE", help="write the r_d table as CSV")
     thr.add_argument("--markdown", metavar="FILE", help="write the r_d table as Markdown")
+    thr.add_argument("--force", action="store_true",
+                     help="give the thresholds of a network that is not an exact solution too "
+                          "(flagged as such; exit 0)")
     thr.set_defaults(func=_cmd_threshold)
 
     aud = sub.add_parser(
@@ -346,30 +351,42 @@ def _cmd_threshold(args: argparse.Namespace) -> int:
     else:
         c = build_construction(words=args.words, builtin=args.builtin, scheme=args.scheme,
                                betas=parse_betas(args.beta))
-    report = analyze(c)
+    report = analyze(c, exact_only=not args.force)
+    if report.withheld:
+        if args.json:
+            print(json.dumps(report.to_json(), indent=1))
+        print(f"symdnn threshold: NOT an exact solution: {report.reason}\nno thresholds for "
+              "a network that is not an exact solution (see 'symdnn verify'); --force gives "
+              "them anyway, flagged", file=sys.stderr)
+        return 1
     if args.csv:
         atomic_write(args.csv, lambda fh: fh.write(report.to_csv()))
     if args.markdown:
         atomic_write(args.markdown, lambda fh: fh.write(report.to_markdown()))
     if args.plot:
         report.plot(args.plot)
+    if not report.exact:
+        print(f"WARNING: NOT an exact solution, thresholds given only because of --force: "
+              f"{report.reason}", file=sys.stderr)
     if args.json:
         print(json.dumps(report.to_json(), indent=1))
         return 0
     if not report.exact:
         print("WARNING: NOT an exact solution (the model problem fails; see 'symdnn verify'). "
-              "Thresholds are given but flagged.")
+              "These thresholds do not describe an exact network (--force).")
     counts: dict = {}
     for p in report.pairs:
         counts[str(p.r_d)] = counts.get(str(p.r_d), 0) + 1
-    agree = sum(p.agrees for p in report.pairs)
+    judged = [p for p in report.pairs if p.agrees is not None]
+    agree = sum(bool(p.agrees) for p in judged)
     alarms = sum(bool(p.false_alarm) for p in report.pairs)
-    print(f"{len(report.pairs)} (category, feature) pairs in {report.seconds:.2f} s; betas "
-          f"{', '.join(map(str, report.betas))}")
+    print(f"{len(report.pairs)} (category, feature) pairs in {report.seconds:.2f} s; "
+          + (f"betas {', '.join(map(str, report.betas))}" if report.has_closed_form
+             else "explicit biases (no closed form)"))
     print("r_d: " + ", ".join(f"{k} x{n}" for k, n in sorted(counts.items())))
-    print(f"closed form agrees on {agree} of {len(report.pairs)} pairs; false alarms on "
+    print(f"closed form agrees on {agree} of {len(judged)} pairs; false alarms on "
           f"{alarms}")
-    for p in [p for p in report.pairs if not p.agrees][:5]:
+    for p in [p for p in judged if not p.agrees][:5]:
         print(f"  {p.category!r} {p.feature!r}: r_d {p.r_d}, closed form {p.closed_form}: "
               f"{p.note}")
     return 0

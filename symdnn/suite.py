@@ -241,8 +241,10 @@ def build_suite(source: str | os.PathLike, out: str | os.PathLike, *,
             from symdnn.analysis import analyze
             from symdnn.constructions import load_construction
 
-            rep = analyze(load_construction(str(src.netdir)), verify=False)
-            (tmp / "thresholds.csv").write_text(rep.to_csv(), encoding="utf-8")
+            # thresholds only for an exact solution (never for a network that is not one)
+            rep = analyze(load_construction(str(src.netdir)), exact_only=True)
+            if not rep.withheld:
+                (tmp / "thresholds.csv").write_text(rep.to_csv(), encoding="utf-8")
         if src.netdir is not None:
             shutil.copytree(src.netdir, tmp / "source")
         files = {str(p.relative_to(tmp)): _sha256(p) for p in sorted(tmp.rglob("*"))
@@ -397,8 +399,11 @@ def verify_suite(folder: str | os.PathLike,
         from symdnn.analysis import analyze
         from symdnn.constructions import load_construction
 
-        rep = analyze(load_construction(str(root / "source")), verify=False)
-        if rep.to_csv() != (root / "thresholds.csv").read_text(encoding="utf-8"):
+        rep = analyze(load_construction(str(root / "source")), exact_only=True)
+        if rep.withheld:
+            problems.append(f"thresholds.csv: the network is not an exact solution "
+                            f"({rep.reason})")
+        elif rep.to_csv() != (root / "thresholds.csv").read_text(encoding="utf-8"):
             problems.append("thresholds.csv: differs from the recomputed thresholds")
         checked.append(f"{len(rep.pairs)} thresholds")
     return SuiteCheck(not problems, problems, checked)

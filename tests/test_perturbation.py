@@ -201,8 +201,14 @@ def test_cli_threshold_json(tmp_path, capsys):
 def test_cli_threshold_from_a_built_folder(tmp_path, capsys):
     assert main(["build", "--builtin", "words2", "--beta", "0", "--out",
                  str(tmp_path / "n")]) == 0
+    capsys.readouterr()
+    # beta = 0 is not an exact solution: no thresholds without --force (issue 10, item 12)
+    assert main(["threshold", str(tmp_path / "n"), "--csv", str(tmp_path / "t.csv")]) == 1
+    cap = capsys.readouterr()
+    assert "r_d:" not in cap.out and "NOT an exact solution" in cap.err
+    assert not (tmp_path / "t.csv").exists()
     assert main(["threshold", str(tmp_path / "n"), "--plot", str(tmp_path / "f.png"),
-                 "--csv", str(tmp_path / "t.csv")]) == 0
+                 "--csv", str(tmp_path / "t.csv"), "--force"]) == 0
     out = capsys.readouterr().out
     assert "WARNING: NOT an exact solution" in out and "r_d: 1 x74" in out
     assert (tmp_path / "t.csv").read_text().count("\n") == 75

@@ -10,9 +10,12 @@ the output:
   is not selected at r = 2;
 * the closed form (:mod:`symdnn.analysis.thresholds`) is compared with it; where they differ the
   report names the neuron of c's sub-DNN that clips first as r comes down from 2, and where.
+  The closed form needs the betas; a network given explicit biases gets the exact piecewise
+  answer alone (``closed_form`` None, ``agrees`` None).
 
-A network that is not an exact solution (its verifier fails) is flagged: its thresholds are
-still well defined and given.
+A network that is not an exact solution (its verifier fails) is flagged, with the reason: its
+thresholds are still well defined and given, unless ``exact_only=True`` withholds them (the
+design's rule, and the default of ``symdnn threshold``).
 """
 
 from __future__ import annotations
@@ -81,7 +84,11 @@ def _fmt(x: Any) -> str | None:
 
 @dataclass
 class PairResult:
-    """The analysis of one (category, feature) pair."""
+    """The analysis of one (category, feature) pair.
+
+    ``closed_form`` / ``closed_expr`` are None, and ``agrees`` is None, when the network's
+    biases were given explicitly (no betas, so no closed form); ``r_d``, ``detect`` and
+    ``false_alarm`` are the exact piecewise answer in every case."""
 
     category: Any
     feature: Any
@@ -91,7 +98,7 @@ class PairResult:
     fires: tuple
     closed_form: Any
     closed_expr: Any
-    agrees: bool
+    agrees: bool | None
     clip: tuple | None = None
     note: str = ""
 
@@ -106,9 +113,32 @@ class PairResult:
         }
 
 
+def _not_exact_reason(ver: Any) -> str | None:
+    """One line: how many categories fail the model problem, and the first failure."""
+    if ver is None or ver.exact:
+        return None
+    n = len(ver.diagonal) + len({f.category for f in ver.failures if f.kind == "silent"})
+    f = ver.failures[0]
+    return (f"the model problem fails for {len(ver.failing())} of {n} categories; first "
+            f"{f.category!r} ({f.kind}): {f.reason}")
+
+
 @dataclass
 class ThresholdReport:
-    """Thresholds of every analysed pair, with the network's exactness."""
+    """Thresholds of every analysed pair, with the network's exactness.
+
+    Attributes
+    ----------
+    exact : bool
+        The network solves the model problem (see :func:`symdnn.verify`).
+    pairs : list of PairResult
+        Empty when ``withheld``.
+    betas : list
+        Per layer the beta that made its bias, None for a layer given an explicit bias.
+    withheld : bool
+        The network is not an exact solution and :func:`analyze` was asked
+        (``exact_only=True``) to give no thresholds for it.
+    """
 
     exact: bool
     pairs: list[PairResult]
@@ -116,6 +146,20 @@ class ThresholdReport:
     seconds: float = 0.0
     verification: Any = None
     params: dict = field(default_factory=dict)
+    withheld: bool = False
+
+    @property
+    def reason(self) -> str | None:
+        """Why the network is not an exact solution (how many categories fail, and the first
+        failure the verifier found), or None when it is one."""
+        if self.exact:
+            return None
+        return _not_exact_reason(self.verification) or "the model problem fails"
+
+    @property
+    def has_closed_form(self) -> bool:
+        """Every layer's bias came from a beta, so the closed form r_d applies."""
+        return bool(self.betas) and all(b is not None for b in self.betas)
 
     def by_category(self) -> dict:
         """``{category: [PairResult in feature order]}``."""
@@ -128,16 +172,26 @@ class ThresholdReport:
         """The CLI's JSON: ``exact``, ``thresholds`` and ``false_alarm`` per category (one
         entry per feature in feature order, for words the letter positions), and details."""
         cats = self.by_category()
+        judged = [p.agrees for p in self.pairs if p.agrees is not None]
+        if self.exact:
+            warning = None
+        elif self.withheld:
+            warning = ("NOT an exact solution (see 'symdnn verify'): no thresholds are given "
+                       "for it")
+        else:
+            warning = ("NOT an exact solution: the model problem fails (see 'symdnn verify'); "
+                       "the thresholds are well defined but do not describe an exact network")
         return {
             "exact": self.exact,
-            "betas": [str(b) for b in self.betas],
-            "thresholds": {str(c): [_fmt(p.r_d) for p in ps] for c, ps in cats.items()},
-            "false_alarm": {str(c): [bool(p.false_alarm) for p in ps] for c, ps in cats.items()},
-            "closed_form_agrees": all(p.agrees for p in self.pairs),
+            "reason": self.reason,
+            "betas": [_fmt(b) for b in self.betas],
+            "thresholds": None if self.withheld else
+            {str(c): [_fmt(p.r_d) for p in ps] for c, ps in cats.items()},
+            "false_alarm": None if self.withheld else
+            {str(c): [bool(p.false_alarm) for p in ps] for c, ps in cats.items()},
+            "closed_form_agrees": all(judged) if judged else None,
             "pairs": [p.to_json() for p in self.pairs],
-            "warning": None if self.exact else
-            "NOT an exact solution: the model problem fails (see 'symdnn verify'); the "
-            "thresholds are well defined but do not describe an exact network",
+            "warning": warning,
         }
 
     def to_csv(self) -> str:
@@ -148,7 +202,8 @@ class ThresholdReport:
                     "false_alarm", "detect", "fires"])
         for p in self.pairs:
             w.writerow([p.category, p.feature, _fmt(p.r_d) or "", _fmt(p.closed_form) or "",
-                        _fmt(p.closed_expr) or "", p.agrees, bool(p.false_alarm),
+                        _fmt(p.closed_expr) or "", "" if p.agrees is None else p.agrees,
+                        bool(p.false_alarm),
                         " ".join(str(i) for i in p.detect), " ".join(map(str, p.fires))])
         return buf.getvalue()
 
@@ -157,10 +212,12 @@ class ThresholdReport:
         head = ["| category | feature | r_d | closed form | agrees | false alarm |",
                 "|---|---|---|---|---|---|"]
         if not self.exact:
-            head.insert(0, "**NOT an exact solution: thresholds flagged.**\n")
+            head.insert(0, f"**NOT an exact solution: thresholds "
+                           f"{'withheld' if self.withheld else 'flagged'}.** {self.reason}\n")
+        agrees = {None: "-", True: "yes", False: "NO"}
         rows = [f"| {p.category} | {p.feature} | {_fmt(p.r_d) or '-'} | "
                 f"{_fmt(p.closed_expr) or '-'} = {_fmt(p.closed_form) or '-'} | "
-                f"{'yes' if p.agrees else 'NO'} | {'yes' if p.false_alarm else 'no'} |"
+                f"{agrees[p.agrees]} | {'yes' if p.false_alarm else 'no'} |"
                 for p in self.pairs[:limit]]
         return "\n".join(head + rows) + "\n"
 
@@ -196,24 +253,35 @@ class ThresholdReport:
         ax.set_xlabel("r")
         ax.set_ylabel("probability")
         ax.legend(loc="center right")
-        ax.set_title(title or f"betas {', '.join(map(str, self.betas))}"
+        ax.set_title(title or (f"betas {', '.join(map(str, self.betas))}"
+                               if self.has_closed_form else "explicit biases")
                      + ("" if self.exact else "  (NOT exact)"))
         fig.tight_layout()
         fig.savefig(path)
         plt.close(fig)
 
 
-def analyze(construction: Any, *, pairs: list | None = None, verify: bool = True,
-            r_lo: Any = 0, r_hi: Any = 2) -> ThresholdReport:
+def analyze(construction: Any, *, pairs: list | None = None, verify: Any = True,
+            exact_only: bool = False, r_lo: Any = 0, r_hi: Any = 2) -> ThresholdReport:
     """Thresholds of every (category, feature) pair of a construction.
 
     Parameters
     ----------
     construction : Construction
+        Its network may have betas (then each pair also gets the closed form of r_d) or
+        explicit biases (then only the exact piecewise answer, which is always defined).
     pairs : list of (category, feature), optional
         Default: every feature of every category, in category then feature order.
-    verify : bool
-        Also run the model-problem verifier, to flag networks that are not exact.
+    verify : bool or Verification
+        Also run the model-problem verifier, to flag networks that are not exact (or pass its
+        verdict, already computed). False: the network is taken to be exact.
+    exact_only : bool
+        Give no thresholds for a network that is not an exact solution: the report then has
+        no pairs, ``withheld`` is True and ``reason`` says why.
+
+    Returns
+    -------
+    ThresholdReport
 
     Examples
     --------
@@ -221,15 +289,25 @@ def analyze(construction: Any, *, pairs: list | None = None, verify: bool = True
     >>> rep = analyze(selective(["abcd", "abce", "bcde"], "pairs", ["4/5", 1]))
     >>> {str(p.r_d) for p in rep.pairs}, rep.exact
     ({'2/5'}, True)
+    >>> bad = analyze(selective(["ad", "be"], "single", [0]), exact_only=True)
+    >>> bad.exact, bad.withheld, bad.pairs
+    (False, True, [])
     """
     t0 = time.perf_counter()
     net = construction.net
     fsets = construction.feature_sets()
     if pairs is None:
         pairs = [(c, f) for c in construction.categories for f in sorted(fsets[c])]
-    ver = construction.verify() if verify else None
+    if isinstance(verify, bool):
+        ver = construction.verify() if verify else None
+    else:
+        ver = verify
     exact = ver.exact if ver is not None else True
     betas = [ly.beta for ly in net.layers]
+    if exact_only and not exact:
+        return ThresholdReport(exact, [], betas, time.perf_counter() - t0, ver,
+                               dict(construction.params), withheld=True)
+    explicit = [l for l, b in enumerate(betas) if b is None]
     from symdnn.assoc import AssocArray
 
     cols = [f"p{i:07d}" for i in range(len(pairs))]
@@ -246,7 +324,7 @@ def analyze(construction: Any, *, pairs: list | None = None, verify: bool = True
     for (c, f), tr in zip(pairs, traces, strict=True):
         if c not in subs:
             subs[c] = support(net, c, G)
-        cf = closed_form(subs[c], f, betas)
+        cf = None if explicit else closed_form(subs[c], f, betas)
         detect = merge([iv for p in tr.pieces if (iv := selected_interval(p, c)) is not None])
         alarm = merge([iv for p in tr.pieces for k in p.outputs if k != c and _fires(p, k)
                        if (iv := selected_interval(p, k)) is not None])
@@ -255,12 +333,19 @@ def analyze(construction: Any, *, pairs: list | None = None, verify: bool = True
         top = next((iv for iv in detect if iv.hi == _q(r_hi) and iv.hi_closed), None)
         r_d = None if top is None else top.lo
         cf_val = None
-        if cf.value is not None and cf.value.is_Rational:
-            v = flint.fmpq(int(cf.value.p), int(cf.value.q))
-            cf_val = None if v >= _q(r_hi) else max(v, _q(r_lo))
-        agrees = cf_val == r_d if cf.value is None or cf.value.is_Rational else False
+        if cf is None:
+            agrees = None
+        else:
+            if cf.value is not None and cf.value.is_Rational:
+                v = flint.fmpq(int(cf.value.p), int(cf.value.q))
+                cf_val = None if v >= _q(r_hi) else max(v, _q(r_lo))
+            agrees = cf_val == r_d if cf.value is None or cf.value.is_Rational else False
         clip, note = None, ""
-        if not agrees:  # the regime change nearest to r = 2 inside c's sub-DNN
+        if agrees is None:
+            note = (f"no closed form: layer{'s' if len(explicit) > 1 else ''} "
+                    f"{', '.join(map(str, explicit))} {'have' if len(explicit) > 1 else 'has'} "
+                    "an explicit bias, not a beta; r_d is the exact piecewise answer")
+        elif not agrees:  # the regime change nearest to r = 2 inside c's sub-DNN
             cands = [b for b in tr.breakpoints if (b.layer, b.key) in subs[c].nodes]
             if cands:
                 b = max(cands, key=lambda x: x.r)
@@ -273,7 +358,8 @@ def analyze(construction: Any, *, pairs: list | None = None, verify: bool = True
             else:
                 note = "the closed form does not describe this pair"
         results.append(PairResult(c, f, r_d, detect, alarm, fires,
-                                  cf.value, cf.expr, agrees, clip, note))
+                                  None if cf is None else cf.value,
+                                  None if cf is None else cf.expr, agrees, clip, note))
     return ThresholdReport(exact, results, betas, time.perf_counter() - t0, ver,
                            dict(construction.params))
 

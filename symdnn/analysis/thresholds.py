@@ -25,6 +25,7 @@ from typing import Any
 import sympy
 
 from symdnn.analysis.subdnn import SubDNN
+from symdnn.errors import SymdnnError
 
 __all__ = ["ClosedForm", "closed_form", "beta_symbols"]
 
@@ -81,6 +82,20 @@ class ClosedForm:
 def closed_form(sub: SubDNN, feature: Any, betas: list) -> ClosedForm:
     """The closed form for one feature of the category a :class:`SubDNN` supports.
 
+    Parameters
+    ----------
+    sub : SubDNN
+    feature : Any
+        An input feature.
+    betas : list
+        The beta of every layer (the closed form holds for biases ``beta_l 1 - cW_l 1``).
+
+    Raises
+    ------
+    SymdnnError
+        When a layer has no beta (its bias was given explicitly): there is no closed form;
+        :func:`symdnn.analysis.analyze` then gives the exact piecewise answer alone.
+
     Examples
     --------
     >>> from symdnn.constructions import selective
@@ -90,6 +105,10 @@ def closed_form(sub: SubDNN, feature: Any, betas: list) -> ClosedForm:
     >>> cf.expr, cf.value
     (-2*beta_0 - beta_1 + 3, 2/5)
     """
+    missing = [l for l, b in enumerate(betas) if b is None]
+    if missing:
+        raise SymdnnError(f"no closed form for feature {feature!r}: layer {missing[0]} has an "
+                          "explicit bias, not a beta")
     L = len(betas)
     P_f = sub.paths.get((0, feature), 0)
     N = tuple(sub.paths_from(l + 1) for l in range(L - 1))

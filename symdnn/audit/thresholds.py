@@ -7,6 +7,13 @@ fp32 and fp64, which have too many, the 64 representable values on each side of 
 threshold are checked, with 0 and 2. Each decision is compared with the exact P_d at the same
 (exactly representable) r, and the float r_d read off the grid the same way as the exact one:
 the largest grid value at which c is not selected, below a run of selections up to r = 2.
+
+A float run *agrees* on a pair when its decision equals the exact decision at every grid value
+checked. Agreement is judged on the grid, never by comparing r_d values: an exact threshold
+that is not a value of the format (2/5, 7/10, any non-dyadic rational) cannot be a float
+threshold, yet the float run decides every representable r exactly as the exact network does.
+For comparison each pair also reports ``exact_grid_r_d``, the exact threshold read off the same
+grid the same way (equal to ``float_r_d`` whenever the run agrees).
 """
 
 from __future__ import annotations
@@ -79,6 +86,17 @@ def _exact_mask(grid: np.ndarray, intervals: list) -> np.ndarray:
     return mask
 
 
+def _grid_r_d(grid: np.ndarray, selected: np.ndarray) -> str | None:
+    """r_d read off a grid of decisions: the largest grid value at which c is not selected,
+    below a run of selections up to the top (the first value when all are selected); None
+    when c is not selected at the top."""
+    if not len(grid) or not selected[-1]:
+        return None
+    nots = np.flatnonzero(~selected)
+    r = grid[nots[-1]] if len(nots) else grid[0]
+    return str(flint.fmpq(*float(r).as_integer_ratio()))
+
+
 def _selected(out: sp.csr_matrix, want: np.ndarray) -> np.ndarray:
     """Rows whose unique positive maximum is column ``want[row]``."""
     R = out.shape[0]
@@ -103,8 +121,10 @@ def threshold_audit(construction: Any, formats: list[str], *, report: Any = None
     """Float r_d and P_d against exact, per format; see the module notes.
 
     Returns ``{format: {"grid": n, "pairs": [...], "agree": k, "mismatched_points": m}}`` with,
-    per pair, the exact and float r_d (exact rationals as strings) and the r values where the
-    float P_d differs from the exact one (the first few, and their number).
+    per pair, the exact r_d, the exact r_d read off the grid and the float r_d (exact rationals
+    as strings), ``agrees`` (the float decision equals the exact one at every grid value
+    checked) and the r values where the float P_d differs from the exact one (the first few,
+    and their number). ``agree`` counts the pairs that agree.
 
     Examples
     --------
@@ -113,6 +133,8 @@ def threshold_audit(construction: Any, formats: list[str], *, report: Any = None
     >>> p = res["fp16"]["pairs"][0]
     >>> p["exact_r_d"], p["float_r_d"], p["mismatches"]    # fp16 rounds the bias -17/10
     ('7/10', '717/1024', 1)
+    >>> p["exact_grid_r_d"], p["agrees"]      # exactly, 717/1024 > 7/10 is selected
+    ('1433/2048', False)
     """
     from symdnn.analysis import analyze
     from symdnn.engines import compile_float
@@ -167,19 +189,13 @@ def threshold_audit(construction: Any, formats: list[str], *, report: Any = None
                 base += len(g)
                 exact = _exact_mask(g, p.detect)
                 diff = np.flatnonzero(s != exact)
-                f_rd = None
-                if len(g) and s[-1]:
-                    nots = np.flatnonzero(~s)
-                    f_rd = g[nots[-1]] if len(nots) else g[0]
                 e_rd = None if p.r_d is None else str(p.r_d)
-                f_rd_s = None if f_rd is None else str(flint.fmpq(*float(f_rd).as_integer_ratio()))
-                same = (e_rd is None and f_rd_s is None) or (
-                    e_rd is not None and f_rd is not None and
-                    flint.fmpq(*float(f_rd).as_integer_ratio()) == p.r_d)
-                agree += bool(same) and not len(diff)
+                agrees = not len(diff)
+                agree += agrees
                 mismatched += len(diff)
                 pairs_out.append({"category": str(p.category), "feature": str(p.feature),
-                                  "exact_r_d": e_rd, "float_r_d": f_rd_s,
+                                  "exact_r_d": e_rd, "exact_grid_r_d": _grid_r_d(g, exact),
+                                  "float_r_d": _grid_r_d(g, s), "agrees": agrees,
                                   "mismatches": int(len(diff)),
                                   "first_mismatches": [repr(float(g[i])) for i in diff[:5]]})
         out[fmt] = {"grid": None if grid_all is None else int(len(grid_all)),

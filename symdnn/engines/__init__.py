@@ -223,8 +223,9 @@ def infer(net, Y0: AssocArray, *, arith: str = "exact", engine: str = "fast",
         cannot be decided, or return ``Max(0, x)``.
     bounds : dict, optional
         Symbolic runs: closed intervals ``{symbol: (lo, hi)}`` the symbols lie in (the paper's
-        betas: ``(0, 1)``). A pre-activation multilinear in bounded symbols has its sign decided
-        exactly from its values at the corners of the box.
+        betas: ``(0, 1)``). A pre-activation's sign (and, under the nonzero rule, whether
+        ``W y`` is zero) is decided exactly by :func:`symdnn.engines.symbolic.signs`, also
+        through ``Max``, ``Min``, ``Piecewise`` and rational functions.
     chunk : int, optional
         Fast exact engine: run the batch this many inputs at a time (bounds the memory of a
         huge batch; the network is compiled once). Not with ``record``.

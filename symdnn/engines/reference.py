@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import sympy
 
-from symdnn.domains import Domain, FloatDomain
+from symdnn.domains import Domain, FloatDomain, narrow
+from symdnn.engines.symbolic import signs
 from symdnn.errors import SymdnnError
 
 __all__ = ["SymbolicSignError", "run_reference"]
@@ -23,12 +25,18 @@ class SymbolicSignError(SymdnnError, ValueError):
 
 
 def box_range(e: Any, bounds: dict) -> tuple[Any, Any] | None:
-    """Exact minimum and maximum of ``e`` over a box of symbol bounds, when ``e`` is
-    multilinear in the bounded symbols (then the extremes are at the corners), else None."""
+    """Exact minimum and maximum of ``e`` over a box of symbol bounds, when ``e`` is a
+    polynomial multilinear in the bounded symbols (then the extremes are at the corners), else
+    None (also for a Max, a Min, a Piecewise or a rational function: see
+    :func:`symdnn.engines.symbolic.signs` for sign decisions on those)."""
+    e = sympy.sympify(e)
     free = sorted(e.free_symbols, key=str)
-    if not free or any(s not in bounds for s in free):
+    if not free or any(s not in bounds for s in free) or not e.is_polynomial(*free):
         return None
-    poly = sympy.Poly(sympy.expand(e), *free)
+    try:
+        poly = sympy.Poly(sympy.expand(e), *free)
+    except sympy.PolynomialError:
+        return None
     if any(d > 1 for monom in poly.monoms() for d in monom):
         return None
     values = []
@@ -38,28 +46,60 @@ def box_range(e: Any, bounds: dict) -> tuple[Any, Any] | None:
     return min(values), max(values)
 
 
+def _undecided(what: str, where: str, bounds: dict | None) -> SymbolicSignError:
+    given = (f"the bounds {dict(bounds)} do not decide it" if bounds else
+             "give the symbols assumptions (sympy.Symbol('b', positive=True)) or bounds "
+             "(bounds={b: (0, 1)})")
+    return SymbolicSignError(f"cannot decide {what} at {where}; {given}, or use "
+                             "relu='piecewise'")
+
+
 def _relu_symbolic(e: Any, where: str, mode: str, bounds: dict | None = None) -> Any:
-    if e.is_number:
-        return e if e > 0 else sympy.S.Zero
-    pos = e > 0
-    if pos is sympy.true:
-        return e
-    if (e <= 0) is sympy.true:
+    """``max(0, e)``, decided exactly by :func:`signs` where it can be: ``e`` when it is
+    nonnegative on the box, 0 when nonpositive; otherwise ``Max(0, e)`` (a Piecewise
+    branch by branch) with ``mode="piecewise"``, else :class:`SymbolicSignError`."""
+    s = signs(e, bounds)
+    if s == {0}:
         return sympy.S.Zero
-    rng = box_range(e, bounds) if bounds else None
-    if rng is not None:
-        lo, hi = rng
-        if lo > 0:
-            return e
-        if hi <= 0:
-            return sympy.S.Zero
+    if s <= {0, 1}:
+        return e
+    if s <= {-1, 0}:
+        return sympy.S.Zero
     if mode == "piecewise":
+        if isinstance(e, sympy.Piecewise):
+            return sympy.Piecewise(*[(_relu_symbolic(x, where, mode, bounds), c)
+                                     for x, c in e.args])
         return sympy.Max(0, e)
-    raise SymbolicSignError(
-        f"cannot decide the sign of {e} at {where}; give the symbols assumptions "
-        "(sympy.Symbol('b', positive=True)) or bounds (bounds={b: (0, 1)}), or use "
-        "relu='piecewise'"
-    )
+    raise _undecided(f"the sign of {e}", where, bounds)
+
+
+def _nonzero_rule_symbolic(wy: Any, bias: Any, pre: Any, where: str, mode: str,
+                           bounds: dict | None) -> Any:
+    """The Graph Challenge rule (bias only where ``W y`` is nonzero) for a symbolic ``wy``.
+
+    Returns None when ``wy`` is zero on the whole box (the neuron is skipped), ``pre = wy +
+    bias`` when it is nonzero everywhere (or the bias is zero), and where ``wy`` vanishes only
+    for some parameter values ``Piecewise((0, Eq(wy, 0)), (pre, True))`` with
+    ``mode="piecewise"``, else :class:`SymbolicSignError`."""
+    s = signs(wy, bounds)
+    if s == {0}:
+        return None
+    if 0 not in s or bias is None or signs(bias, bounds) == {0}:
+        return pre
+    if mode != "piecewise":
+        raise _undecided(f"whether W y = {wy} is zero (the bias rule 'nonzero' adds the bias "
+                         "only where it is not)", where, bounds)
+    return sympy.Piecewise((sympy.S.Zero, sympy.Eq(wy, 0)), (pre, True))
+
+
+def _cap_symbolic(post: Any, cap: Any, bounds: dict | None) -> Any:
+    """``min(post, cap)``, decided by :func:`signs` where it can be, else ``Min(post, cap)``."""
+    s = signs(post - cap, bounds)
+    if s <= {-1, 0}:
+        return post
+    if s <= {0, 1}:
+        return cap
+    return sympy.Min(post, cap)
 
 
 def run_reference(layers: list, rows: dict, batch_keys: list, dom: Domain, *, rule: str,
@@ -76,7 +116,7 @@ def run_reference(layers: list, rows: dict, batch_keys: list, dom: Domain, *, ru
     symbolic = dom.name == "SYM"
     floating = isinstance(dom, FloatDomain)
     acc_t = (acc or dom).dtype.type if floating else None
-    out_t = dom.dtype.type if floating else None
+    out_t = (lambda x: narrow(np.array([x]), dom.format_)[0]) if floating else None  # once
     zero = dom.const("0")
     records = [({}, {}) for _ in layers] if record else None
     result = {}
@@ -102,13 +142,18 @@ def run_reference(layers: list, rows: dict, batch_keys: list, dom: Domain, *, ru
                 if floating:
                     pre = out_t(pre)
                 if symbolic:
-                    post = _relu_symbolic(pre, f"neuron {o!r} of layer {lnum} (input {b!r})",
-                                          relu, bounds)
+                    where = f"neuron {o!r} of layer {lnum} (input {b!r})"
+                    if rule == "nonzero":
+                        pre = _nonzero_rule_symbolic(total, bias.get(o), pre, where, relu,
+                                                     bounds)
+                        if pre is None:
+                            continue
+                    post = _relu_symbolic(pre, where, relu, bounds)
                 else:
                     post = pre if pre > 0 else zero
                 if cap is not None and post != 0:
                     if symbolic:
-                        post = sympy.Min(post, cap) if (post <= cap) is not sympy.true else post
+                        post = _cap_symbolic(post, cap, bounds)
                     elif post > cap:
                         post = cap
                 if records is not None:
