@@ -10,7 +10,6 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from symdnn.audit.compare import LayerFindings, compare_layer
 from symdnn.audit.report import POLICY_KINDS, AuditReport, parse_policy
