@@ -18,6 +18,7 @@ reductions accumulate sequentially in key order, rounding after every step.
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -201,10 +202,15 @@ def round_exact(value: Any, fmt: str | FloatFormat) -> np.generic:
     if isinstance(parts, Infinity):
         return f.dtype.type(float(parts) if f.has_inf else math.nan)
     p, q = parts
-    if p == 0:  # a float -0.0 keeps its sign, as an IEEE conversion does
-        neg = isinstance(value, float | np.floating) and math.copysign(1.0, value) < 0
+    if p == 0:  # a float -0.0 (NumPy, ml_dtypes or Python) keeps its sign, as IEEE does
+        neg = _is_float(value) and math.copysign(1.0, float(value)) < 0
         return f.dtype.type(-0.0 if neg else 0.0)
     return f.dtype.type(_round_int(p, q, f))
+
+
+def _is_float(value: Any) -> bool:
+    return isinstance(value, float | np.floating) or \
+        type(value).__module__.startswith("ml_dtypes")
 
 
 #: Half-width, in float64 ulps, of the band around a midpoint of the target format inside
@@ -273,9 +279,26 @@ def _round_f64(x: np.ndarray, f: FloatFormat, band: int) -> tuple[np.ndarray, np
 
 
 def _as_ints(a: Any) -> np.ndarray:
+    """Integers as int64/uint64, or an object array of Python ints (NumPy and flint integers
+    converted exactly); anything else is refused."""
     a = np.asarray(a)
-    if a.dtype == object or a.dtype.kind in "iub":
+    if a.dtype.kind in "iu":
         return a
+    if a.dtype.kind == "b":
+        return a.astype(np.int64)
+    if a.dtype == object:
+        out = np.empty(a.shape, dtype=object)
+        flat = out.reshape(-1)
+        for i, v in enumerate(a.reshape(-1)):
+            if isinstance(v, bool | np.bool_):
+                flat[i] = int(v)
+                continue
+            try:
+                flat[i] = operator.index(v)
+            except TypeError:
+                raise DomainError(f"numerators and denominators must be integers, not "
+                                  f"{v!r} ({type(v).__name__})") from None
+        return out
     raise DomainError(f"numerators and denominators must be integers, not {a.dtype}")
 
 
@@ -318,19 +341,23 @@ def round_rationals(num: Any, den: Any, fmt: str | FloatFormat) -> np.ndarray:
     [0.333984375, -0.0, 1.1805916207174113e+21]
     """
     f = get_format(fmt)
-    num = _as_ints(num).ravel()
+    num_in = _as_ints(num)
+    if num_in.ndim == 0:
+        return round_rationals(num_in.reshape(1), den, f).reshape(())
+    num = num_in.ravel()
     den_arr = _as_ints(den)
     scalar_den = den_arr.ndim == 0
     if not scalar_den:
         den_arr = den_arr.ravel()
         if den_arr.shape != num.shape:
             raise DomainError(f"{len(num)} numerators but {len(den_arr)} denominators")
+    if scalar_den or len(den_arr):
+        dmin = int(den_arr) if scalar_den else int(den_arr.min())
+        if dmin <= 0:
+            raise DomainError(f"denominators must be positive, not {dmin}")
     n = len(num)
     if n == 0:
         return np.zeros(0, dtype=f.dtype)
-    dmin = int(den_arr) if scalar_den else int(np.min(den_arr))
-    if dmin <= 0:
-        raise DomainError(f"denominators must be positive, not {dmin}")
     fixed = num.dtype != object and den_arr.dtype != object
     if fixed and f.precision < 53:
         # 64-bit integers as float64 (relative error at most 2**-53 each), one IEEE division:
@@ -411,10 +438,17 @@ def narrow(x: Any, fmt: str | FloatFormat) -> np.ndarray:
     arr = np.asarray(x)
     if arr.dtype == f.dtype:
         return arr.copy()
-    if arr.dtype.kind in "iub":
-        return round_rationals(arr.astype(object).ravel(), 1, f).reshape(arr.shape)
+    if arr.dtype.kind in "iub" or arr.dtype == object:
+        return round_rationals(arr.ravel(), 1, f).reshape(arr.shape)
     if arr.dtype.kind not in "fV":
         raise DomainError(f"narrow() takes floats, not {arr.dtype}")
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > 8:  # long double: not exact in float64
+        flat = arr.ravel()
+        out = np.empty(len(flat), dtype=f.dtype)
+        for i, v in enumerate(flat):
+            out[i] = round_exact(Fraction(*v.as_integer_ratio()), f) if np.isfinite(v) \
+                else narrow(np.array([float(v)]), f)[0]
+        return out.reshape(arr.shape)
     a = arr.astype(np.float64)  # exact from every float format
     if f.name == "fp64":
         return a
