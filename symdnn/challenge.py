@@ -30,7 +30,8 @@ from symdnn.io.graphchallenge import (
     read_layer,
 )
 
-__all__ = ["ChallengeResult", "run_challenge", "load_challenge", "YMAX"]
+__all__ = ["ChallengeResult", "ChallengeNetwork", "run_challenge", "load_challenge",
+           "challenge_network", "read_bias_file", "YMAX"]
 
 YMAX = 32
 
@@ -80,15 +81,103 @@ class ChallengeResult:
         return "\n".join(lines)
 
 
+@dataclass
+class ChallengeNetwork:
+    """What a challenge folder's network computes besides its weights: the bias of every
+    layer, the bias rule and the cap.
+
+    The official networks: the width's official bias on the nonzero entries of ``Y W``, cap
+    32. A folder with a ``bias.tsv`` (``layer<TAB>bias`` for every layer, written by
+    ``symdnn generate radixnet --style exact``): those biases on every neuron, no cap. Every
+    command that reads a challenge folder (``graph-challenge``, ``audit``, ``suite build``)
+    runs this same network.
+    """
+
+    biases: list[Fraction]
+    rule: str
+    cap: Fraction | None
+    source: str
+
+
+def read_bias_file(path: Any, layers: int) -> list[Fraction]:
+    """Read a ``bias.tsv``: one ``layer<TAB>value`` line for each layer 1..``layers``, values
+    exact. Raises :class:`~symdnn.errors.ParseError` naming the file and line."""
+    from pathlib import Path
+
+    from symdnn.errors import ParseError
+
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise ParseError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[:exc.start].count(b"\n") + 1
+        raise ParseError("not UTF-8 text", path=str(path), line=line) from None
+    found: dict[int, Fraction] = {}
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) != 2:
+            raise ParseError(f"expected 2 fields (layer, bias), found {len(parts)}",
+                             path=str(path), line=lineno)
+        try:
+            l = int(parts[0])
+        except ValueError:
+            raise ParseError(f"not a layer number: {parts[0]!r}", path=str(path),
+                             line=lineno) from None
+        try:
+            v = Fraction(parts[1])
+        except (ValueError, ZeroDivisionError):
+            raise ParseError(f"not an exact number: {parts[1]!r}", path=str(path),
+                             line=lineno) from None
+        if not 1 <= l <= layers:
+            raise ParseError(f"layer {l} outside 1..{layers}", path=str(path), line=lineno)
+        if l in found:
+            raise ParseError(f"layer {l} given twice", path=str(path), line=lineno)
+        found[l] = v
+    missing = [l for l in range(1, layers + 1) if l not in found]
+    if missing:
+        raise ParseError(f"no bias for layer {missing[0]} (of {layers})", path=str(path))
+    return [found[l] for l in range(1, layers + 1)]
+
+
+def challenge_network(data_dir: Any, neurons: int, layers: int) -> ChallengeNetwork:
+    """The biases, rule and cap of the network in a challenge folder (see
+    :class:`ChallengeNetwork`)."""
+    from pathlib import Path
+
+    bias_file = Path(data_dir) / "bias.tsv"
+    if bias_file.is_file():
+        return ChallengeNetwork(read_bias_file(bias_file, layers), "all", None,
+                                f"per-layer biases from {bias_file}")
+    if neurons not in BIAS:
+        raise SymdnnError(f"no official bias for {neurons} neurons (known: {sorted(BIAS)}) "
+                          f"and no bias.tsv in {data_dir}")
+    return ChallengeNetwork([BIAS[neurons]] * layers, "nonzero", Fraction(YMAX),
+                            f"official bias {BIAS[neurons]} on nonzero entries, cap {YMAX}")
+
+
+def _check_counts(neurons: int, layers: int, images: int | None) -> None:
+    for name, v in (("neurons", neurons), ("layers", layers)):
+        if not isinstance(v, int | np.integer) or v < 1:
+            raise SymdnnError(f"{name} must be a positive integer, not {v!r}")
+    if images is not None and (not isinstance(images, int | np.integer) or images < 1):
+        raise SymdnnError(f"images must be a positive integer, not {images!r}")
+
+
 def load_challenge(data_dir: str, neurons: int, layers: int,
                    images: int | None) -> tuple[Any, sp.csr_matrix, np.ndarray | None]:
     """The files of a configuration, its input images (the first ``images``), and the truth
     restricted to them (None without a truth file)."""
-    if neurons not in BIAS:
-        raise SymdnnError(f"no official bias for {neurons} neurons (known: {sorted(BIAS)})")
+    _check_counts(neurons, layers, images)
     files = find_challenge_files(data_dir, neurons, layers)
     Y0 = read_images(files.images, neurons)
     if images is not None:
+        if images > Y0.shape[0]:
+            raise SymdnnError(f"{images} images asked for, but {files.images} holds "
+                              f"{Y0.shape[0]}")
         Y0 = Y0[:images]
     truth = None
     if files.truth is not None:
@@ -129,8 +218,8 @@ def run_challenge(data_dir: str, *, neurons: int = 1024, layers: int = 120,
     ([2, 3, 4, 5], None)
     """
     files, Y0, truth = load_challenge(data_dir, neurons, layers, images)
+    net = challenge_network(data_dir, neurons, layers)
     n_img = Y0.shape[0]
-    bias = BIAS[neurons]
     t0 = time.perf_counter()
     paths: list[str] = []
     if arith == "exact":
@@ -138,11 +227,13 @@ def run_challenge(data_dir: str, *, neurons: int = 1024, layers: int = 120,
         Y0.sort_indices()
         st = EX.start(Y0.indptr.astype(np.int64), Y0.indices.astype(np.int64),
                       Y0.data.astype(np.int64), 1, Y0.shape)
-        nb = np.full(neurons, bias.numerator, dtype=object)
+        cap = None if net.cap is None else (net.cap.numerator, net.cap.denominator)
         for l, path in enumerate(files.layers, 1):
             g = read_layer(path, neurons)
+            bias = net.biases[l - 1]
+            nb = np.full(neurons, bias.numerator, dtype=object)
             lay = EX.ExactLayer(g.N, g.d, nb, bias.denominator)
-            st, info = EX.step(st, lay, rule="nonzero", cap=(YMAX, 1))
+            st, info = EX.step(st, lay, rule=net.rule, cap=cap)
             paths.append(info.path)
             if progress:
                 progress(l, layers)
@@ -155,10 +246,11 @@ def run_challenge(data_dir: str, *, neurons: int = 1024, layers: int = 120,
         acc = get_domain(accumulate) if accumulate else dom
         store = np.float32 if dom.name == "fp32" else np.float64
         Y = sp.csr_matrix(Y0, dtype=store)
-        b = np.full(neurons, round_exact(bias, dom.format_), dtype=dom.dtype)
+        cap_f = None if net.cap is None else float(round_exact(net.cap, dom.format_))
         for l, path in enumerate(files.layers, 1):
             W = float_layer(read_layer(path, neurons), dom)
-            Y, _ = float_step(Y, W, b, rule="nonzero", cap=float(YMAX), dom=dom, acc=acc)
+            b = np.full(neurons, round_exact(net.biases[l - 1], dom.format_), dtype=dom.dtype)
+            Y, _ = float_step(Y, W, b, rule=net.rule, cap=cap_f, dom=dom, acc=acc)
             if progress:
                 progress(l, layers)
         rows = np.flatnonzero(np.diff(Y.indptr))

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from symdnn.assoc import AssocArray
@@ -92,9 +93,20 @@ def run_demo() -> DemoResult:
     return DemoResult(W0, Y0, scores, Y1, Y1.isequal(identity))
 
 
-def full_demo(out: str = "symdnn-demo") -> tuple[bool, str]:
-    """Everything ``symdnn demo`` does; returns ``(all checks passed, path of report.md)``."""
-    import os
+def full_demo(out: str = "symdnn-demo", *, force: bool = False) -> tuple[bool, str]:
+    """Everything ``symdnn demo`` does; returns ``(all checks passed, path of report.md)``.
+
+    ``out`` must be absent, empty, or an earlier demo folder (replaced only with
+    ``force=True``); it is written to a temporary sibling and renamed when complete.
+    """
+    from symdnn.io.outputs import output_folder
+
+    with output_folder(out, "demo", force=force) as tmp:
+        ok, _ = _full_demo(str(tmp))
+    return ok, os.path.join(out, "report.md")
+
+
+def _full_demo(out: str) -> tuple[bool, str]:
     import time
 
     from symdnn.analysis import analyze
@@ -105,7 +117,6 @@ def full_demo(out: str = "symdnn-demo") -> tuple[bool, str]:
     from symdnn.plotting import spy
 
     t0 = time.perf_counter()
-    os.makedirs(out, exist_ok=True)
     algebra = run_demo()
     two = selective(words("words2"))
     ver = two.verify()

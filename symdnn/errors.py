@@ -18,6 +18,7 @@ __all__ = [
     "KeyMismatch",
     "DuplicateKeyError",
     "ParseError",
+    "OutputError",
 ]
 
 
@@ -67,3 +68,8 @@ class ParseError(SymdnnError, ValueError):
         super().__init__(where + message)
         self.path = path
         self.line = line
+
+
+class OutputError(SymdnnError, ValueError):
+    """An output path that cannot be written without losing data, or cannot be written at
+    all (a folder that is not symdnn's, a path under a file, a missing parent folder)."""

@@ -174,6 +174,11 @@ class SparseDNN:
                 bias = _bias_dict(given, outputs, dom, lnum)
             extra = set(bias) if full is None else set(
                 full.row() if convention == "column" else full.col())
+            if neurons is not None and extra - set(outputs):
+                raise KeyMismatch(
+                    f"layer {lnum}: a bias names neurons "
+                    f"{sorted(extra - set(outputs), key=repr)[:3]} not among its declared "
+                    "neurons")
             outputs = tuple(sorted(set(outputs) | extra))
             layers.append(Layer(W, bias, beta, tuple(inputs), outputs, full))
         for lnum in range(1, L):

@@ -27,7 +27,6 @@ import json
 import os
 import platform
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,12 +37,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from symdnn.checker import CHECKER
 from symdnn.engines import exact as EX
 from symdnn.errors import ParseError, SymdnnError
+from symdnn.integrity import FORMAT, canonical_json, load_manifest, root_digest, structure_problems
 
-__all__ = ["build_suite", "verify_suite", "grade_suite", "SuiteCheck", "Grade", "FORMAT"]
-
-FORMAT = "symdnn-suite/1"
+__all__ = ["build_suite", "verify_suite", "grade_suite", "run_checker", "root_digest",
+           "SuiteCheck", "Grade", "FORMAT"]
 
 
 def _sha256(path: Path) -> str:
@@ -90,32 +90,26 @@ class _Source:
 
 def _gc_source(path: Path, neurons: int | None, layers: int | None,
                inputs_file: str | None) -> _Source:
-    from symdnn.io.graphchallenge import BIAS, find_challenge_files, read_images, read_layer
+    from symdnn.io.graphchallenge import find_challenge_files, read_images, read_layer
 
     if neurons is None or layers is None:
         raise SymdnnError("a Graph Challenge folder needs --neurons and --layers")
+    from symdnn.challenge import challenge_network
+
     files = find_challenge_files(path, neurons, layers)
     Y0 = read_images(inputs_file or files.images, neurons)
-    per_layer = None
-    if (path / "bias.tsv").is_file():  # written by the RadiX-Net generator, style "exact"
-        per_layer = {}
-        for line in (path / "bias.tsv").read_text().splitlines():
-            l, v = line.split("\t")
-            per_layer[int(l)] = Fraction(v)
-    elif neurons not in BIAS:
-        raise SymdnnError(f"no official bias for {neurons} neurons and no bias.tsv in {path}")
+    net = challenge_network(path, neurons, layers)  # the network graph-challenge runs
 
     def stream():
         for l, p in enumerate(files.layers, 1):
             g = read_layer(p, neurons)
-            b = per_layer[l] if per_layer else BIAS[neurons]
+            b = net.biases[l - 1]
             yield g.N, g.d, np.full(neurons, b.numerator, dtype=object), b.denominator
 
-    rule = "all" if per_layer else "nonzero"
-    cap = None if per_layer else Fraction(32)
-    return _Source(neurons, layers, rule, cap, Y0, 1, stream,
+    official = net.rule == "nonzero"
+    return _Source(neurons, layers, net.rule, net.cap, Y0, 1, stream,
                    meta={"source": "graph-challenge layout", "layout": files.layout,
-                         "bias": None if per_layer else str(BIAS[neurons])})
+                         "bias": str(net.biases[0]) if official else None})
 
 
 def _netdir_source(path: Path, inputs_file: str | None) -> _Source:
@@ -152,13 +146,16 @@ def _netdir_source(path: Path, inputs_file: str | None) -> _Source:
 def build_suite(source: str | os.PathLike, out: str | os.PathLike, *,
                 formats: tuple = ("fp64", "fp32", "fp16", "bf16"), neurons: int | None = None,
                 layers: int | None = None, inputs: str | None = None,
-                progress: Callable[[int, int], None] | None = None) -> Path:
+                progress: Callable[[int, int], None] | None = None,
+                force: bool = False) -> Path:
     r"""Build a certified suite from a network folder (``symdnn build``) or a Graph Challenge
     folder (official or flat layout, or written by ``symdnn generate radixnet``).
 
     The network is streamed layer by layer: each layer is rewritten in canonical form and run
     exactly before the next is read, so memory does not depend on depth. The suite is written
-    to a temporary sibling folder and renamed into place when complete.
+    to a temporary sibling folder and renamed into place when complete (see
+    :func:`symdnn.io.outputs.output_folder`): ``out`` must be absent, empty, or an earlier
+    suite (replaced only with ``force=True``), and never the source or inside it.
 
     Examples
     --------
@@ -176,16 +173,25 @@ def build_suite(source: str | os.PathLike, out: str | os.PathLike, *,
     >>> grade_suite(suite, suite / "expected" / "exact.tsv").ok
     True
     """
-    from symdnn.domains import round_ratio
+    from symdnn.domains import FORMATS, round_ratio
     from symdnn.io.graphchallenge import _format_exact, write_layer
 
+    formats = tuple(formats)
+    if not formats:
+        raise SymdnnError("no float formats given")
+    for f in formats:
+        if f not in FORMATS:
+            raise SymdnnError(f"unknown float format {f!r}; known: {', '.join(FORMATS)}")
     src_path = Path(source)
+    if not src_path.is_dir():
+        raise ParseError("no such network folder", path=str(source))
     src = _netdir_source(src_path, inputs) if (src_path / "network.json").is_file() else \
         _gc_source(src_path, neurons, layers, inputs)
+    from symdnn.io.outputs import output_folder
+
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
-    try:
+    with output_folder(out, "suite", force=force,
+                       inputs=[p for p in (source, inputs) if p is not None]) as tmp:
         (tmp / "network").mkdir()
         (tmp / "expected").mkdir()
         X = src.inputs.tocsr()
@@ -247,7 +253,8 @@ def build_suite(source: str | os.PathLike, out: str | os.PathLike, *,
                 (tmp / "thresholds.csv").write_text(rep.to_csv(), encoding="utf-8")
         if src.netdir is not None:
             shutil.copytree(src.netdir, tmp / "source")
-        files = {str(p.relative_to(tmp)): _sha256(p) for p in sorted(tmp.rglob("*"))
+        shutil.copyfile(CHECKER, tmp / "check.py")  # the independent checker
+        files = {p.relative_to(tmp).as_posix(): _sha256(p) for p in sorted(tmp.rglob("*"))
                  if p.is_file()}
         manifest = {
             "format": FORMAT, "generator": f"symdnn {_versions()['symdnn']}",
@@ -256,19 +263,11 @@ def build_suite(source: str | os.PathLike, out: str | os.PathLike, *,
                            "features": int(X.shape[1]),
                            "bias_rule": src.rule,
                            "cap": None if src.cap is None else str(src.cap),
-                           "formats": list(formats), **src.meta},
+                           "formats": list(formats), "convention": "row",
+                           "source": json.loads(json.dumps(src.meta, default=str))},
             "values": values, "shapes": shapes, "versions": _versions(), "files": files,
         }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str) + "\n",
-                                           encoding="utf-8")
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            os.replace(out, old)
-            shutil.rmtree(old, ignore_errors=True)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        (tmp / "manifest.json").write_bytes(canonical_json(manifest))
     return out
 
 
@@ -284,6 +283,7 @@ class SuiteCheck:
     ok: bool
     problems: list[str]
     checked: list[str]
+    checker: dict | None = None  # the shipped check.py: exit status, verdict, output
 
 
 def _read_exact_tsv(path: Path) -> dict:
@@ -297,9 +297,17 @@ def _read_exact_tsv(path: Path) -> dict:
 
 
 def verify_suite(folder: str | os.PathLike,
-                 progress: Callable[[int, int], None] | None = None) -> SuiteCheck:
-    r"""Check every hash in the manifest and recompute every expected file exactly from the
-    suite's own network and inputs.
+                 progress: Callable[[int, int], None] | None = None, *,
+                 digest: str | None = None, checker: bool = True) -> SuiteCheck:
+    r"""Check a suite two independent ways: symdnn's own verification, and the suite's shipped
+    ``check.py`` (standard library only) run in a subprocess.
+
+    symdnn's side checks the manifest (canonical, every field understood), every file's
+    sha256 and that the folder holds exactly the listed files (no path outside it, no symbolic
+    link), that the parameters agree with the files, and recomputes every expected file exactly
+    from the suite's own network and inputs. ``digest`` (the root digest printed by
+    ``symdnn suite build``) is compared with the sha256 of the manifest. ``checker=False``
+    skips the shipped checker (pure Python: slow on large suites).
 
     Examples
     --------
@@ -313,34 +321,86 @@ def verify_suite(folder: str | os.PathLike,
     >>> _ = write_network(d / "net", c.net, inputs=c.inputs)
     >>> s = build_suite(d / "net", d / "suite", formats=("fp32",))
     >>> _ = (s / "categories.tsv").write_text("1\n")
-    >>> for problem in verify_suite(s).problems:
+    >>> check = verify_suite(s)
+    >>> for problem in check.problems:
     ...     print(problem)
     categories.tsv: sha256 differs from the manifest
     categories.tsv: differs from the recomputed categories
+    check.py: FAILED (exit 1)
     """
+    root = Path(folder)
+    if not root.is_dir():
+        raise ParseError("no such suite folder", path=str(root))
+    man = load_manifest(root)
+    try:
+        check = _verify(root, man, progress)
+    except (KeyError, ValueError, TypeError, IndexError, UnicodeDecodeError) as exc:
+        if isinstance(exc, SymdnnError):
+            raise
+        raise ParseError(f"malformed suite: {type(exc).__name__}: {exc}",
+                         path=str(root)) from None
+    except OSError as exc:
+        raise ParseError(f"cannot read {exc.filename or 'a suite file'}: "
+                         f"{exc.strerror or exc}", path=str(root)) from None
+    if digest is not None:
+        got = root_digest(root)
+        if digest.strip().lower() != got:
+            check.problems.insert(0, f"manifest.json: root digest {got} is not the recorded "
+                                     f"{digest.strip().lower()}")
+        else:
+            check.checked.insert(0, "root digest")
+    shipped = root / "check.py"
+    if shipped.is_file() and not shipped.is_symlink() and \
+            CHECKER.read_bytes() != shipped.read_bytes():
+        check.checked.append("note: the suite's check.py differs from this symdnn's")
+    if checker:
+        check.checker = run_checker(root)
+        if check.checker["exit"] != 0:
+            check.problems.append(f"check.py: {check.checker['verdict']} (exit "
+                                  f"{check.checker['exit']})")
+    check.ok = not check.problems
+    return check
+
+
+def run_checker(root: str | os.PathLike, timeout: float | None = None) -> dict:
+    """Run the suite's own ``check.py`` in a fresh interpreter (``python -I``: no user site,
+    no environment, nothing importable but the standard library); its exit status, verdict
+    (``VERIFIED``, ``FAILED``, ``UNREADABLE``) and output."""
+    import subprocess
+    import sys
+
+    root = Path(root)
+    if not (root / "check.py").is_file() or (root / "check.py").is_symlink():
+        return {"exit": 2, "verdict": "MISSING", "output": "the suite has no check.py"}
+    try:
+        proc = subprocess.run([sys.executable, "-I", "check.py"], cwd=root,
+                              capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return {"exit": 2, "verdict": "TIMEOUT", "output": ""}
+    out = (proc.stdout + proc.stderr).strip()
+    verdict = {0: "VERIFIED", 1: "FAILED"}.get(proc.returncode, "UNREADABLE")
+    return {"exit": proc.returncode, "verdict": verdict, "output": out}
+
+
+def _verify(root: Path, man: dict, progress) -> SuiteCheck:
+    problems = structure_problems(root, man)
+    checked = [f"{len(man['files'])} file hashes"]
+    try:
+        _recompute(root, man, progress, problems, checked)
+    except (ParseError, OSError, KeyError, ValueError, TypeError, IndexError) as exc:
+        if not problems:
+            raise
+        # the files already disagree with the manifest: say what could not be recomputed
+        problems.append(f"not recomputed: {exc}")
+    return SuiteCheck(not problems, problems, checked)
+
+
+def _recompute(root: Path, man: dict, progress, problems: list, checked: list) -> None:
+    """Recompute every layer exactly from the suite's own files and compare the expected
+    files (appends to ``problems`` and ``checked``)."""
     from symdnn.domains import round_ratio
     from symdnn.io.graphchallenge import read_layer
 
-    root = Path(folder)
-    try:
-        man = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ParseError(f"no readable manifest: {exc}",
-                         path=str(root / "manifest.json")) from None
-    if man.get("format") != FORMAT:
-        raise ParseError(f"format {man.get('format')!r}, expected {FORMAT!r}",
-                         path=str(root / "manifest.json"))
-    problems, checked = [], []
-    for rel, digest in man["files"].items():
-        p = root / rel
-        if not p.is_file():
-            problems.append(f"{rel}: missing")
-        elif _sha256(p) != digest:
-            problems.append(f"{rel}: sha256 differs from the manifest")
-    extra = {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()} - \
-        set(man["files"]) - {"manifest.json"}
-    problems += [f"{rel}: not in the manifest" for rel in sorted(extra)]
-    checked.append(f"{len(man['files'])} file hashes")
     par = man["parameters"]
     n, L = par["neurons"], par["layers"]
     X, Xs = _exact_images(root / "inputs.tsv", par["inputs"], par["features"])
@@ -406,7 +466,6 @@ def verify_suite(folder: str | os.PathLike,
         elif rep.to_csv() != (root / "thresholds.csv").read_text(encoding="utf-8"):
             problems.append("thresholds.csv: differs from the recomputed thresholds")
         checked.append(f"{len(rep.pairs)} thresholds")
-    return SuiteCheck(not problems, problems, checked)
 
 
 def _exact_images(path: Path, n_rows: int, n_cols: int) -> tuple[sp.csr_matrix, int]:
@@ -439,6 +498,13 @@ class Grade:
     compared: int
     fmt: str | None
 
+    def to_json(self) -> dict:
+        """A JSON-ready dict: the verdict and every output that is off."""
+        return {"ok": self.ok, "compared": self.compared, "format": self.fmt,
+                "categories_match": self.categories_match,
+                "off": [{k: (v if isinstance(v, int | float | None) else str(v))
+                         for k, v in o.items()} for o in self.off]}
+
     def summary(self, limit: int = 10) -> str:
         head = (f"{'PASS' if self.ok else 'FAIL'}: {self.compared} outputs compared"
                 f"{' in ' + self.fmt if self.fmt else ' exactly'}; {len(self.off)} off; "
@@ -450,6 +516,22 @@ class Grade:
         if len(self.off) > limit:
             lines.append(f"  ... and {len(self.off) - limit} more")
         return "\n".join(lines)
+
+
+def _result_value(text: str, fmt: str | None) -> Any:
+    """An implementation's output value: exact (``fmt`` None), else rounded once, correctly,
+    into ``fmt`` from the exact value the decimal or hex string spells."""
+    from symdnn.domains import narrow, round_exact
+
+    if "0x" in text.lower():
+        v = float.fromhex(text)
+        if fmt is None:
+            return Fraction(v)
+        return float(narrow(np.array([v]), fmt)[0])
+    if text.lower().lstrip("+-") in ("inf", "infinity", "nan"):
+        raise ValueError(text)
+    q = Fraction(text)
+    return q if fmt is None else float(round_exact(q, fmt))
 
 
 def grade_suite(folder: str | os.PathLike, results: str | os.PathLike, *,
@@ -476,8 +558,7 @@ def grade_suite(folder: str | os.PathLike, results: str | os.PathLike, *,
         try:
             key = (int(parts[0]), int(parts[1]))
             v = parts[2].strip()
-            got[key] = float.fromhex(v) if "0x" in v.lower() else (
-                Fraction(v) if fmt is None else float(v))
+            got[key] = _result_value(v, fmt)
         except (ValueError, IndexError):
             raise ParseError("expected image<TAB>neuron<TAB>value", path=str(path),
                              line=lineno) from None
@@ -495,7 +576,7 @@ def grade_suite(folder: str | os.PathLike, results: str | os.PathLike, *,
                                                                f"{fmt}.tsv").items()}
         keys = sorted(set(want) | set(got))
         e = np.array([want.get(k, 0.0) for k in keys])
-        g = np.array([float(got.get(k, 0.0)) for k in keys])
+        g = np.array([float(got.get(k, 0.0)) for k in keys])  # values of fmt, exact
         ul = ulp_distance(e, g, fmt) if len(keys) else np.zeros(0, dtype=np.int64)
         for i in np.flatnonzero(ul > max_ulp):
             off.append({"image": keys[i][0], "neuron": keys[i][1],

@@ -53,6 +53,8 @@ class Verification:
         How ``Y_L`` was computed (``fast``, ``reference``, ``standard``, ``oscillating``,
         ``collapsed``).
     seconds : float
+    categories : tuple
+        Every category key of the construction, in order.
     """
 
     exact: bool
@@ -62,6 +64,7 @@ class Verification:
     failures: list[Failure] = field(default_factory=list)
     formulation: str = "fast"
     seconds: float = 0.0
+    categories: tuple = ()
 
     def failing(self) -> list:
         """The categories that fail, sorted."""
@@ -89,6 +92,7 @@ class Verification:
         """A JSON-ready dict (exact values as strings)."""
         return {
             "exact": self.exact, "identity": self.identity, "formulation": self.formulation,
+            "categories": [str(c) for c in self.categories],
             "diagonal": {str(k): str(v) for k, v in self.diagonal.items()},
             "failures": [{"category": str(f.category), "kind": f.kind,
                           "inputs": [str(i) for i in f.inputs], "reason": f.reason}
@@ -192,4 +196,4 @@ def verify(construction, *, formulation: str = "fast", chunk: int | None = 20000
     exact = not failures
     identity = exact and all(v == 1 for v in diag.values())
     return Verification(exact, identity, out, diag, failures, formulation,
-                        time.perf_counter() - t0)
+                        time.perf_counter() - t0, tuple(construction.categories))

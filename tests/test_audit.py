@@ -142,7 +142,8 @@ def test_policy_and_exit_status(tmp_path, capsys):
         assert "categories_match_exact" in run
     assert code == (0 if all(r["categories_match_exact"] for r in js["runs"].values()) else 1)
     assert {p.name for p in (tmp_path / "rep").iterdir()} == {
-        "report.json", "report.md", "findings_per_layer.png", "ulp_histogram.png"}
+        "report.json", "report.md", "findings_per_layer.png", "ulp_histogram.png",
+        ".symdnn-output.json"}
     assert main(["audit", str(tmp_path / "n"), "--formats", "fp8_e4m3", "--quiet",
                  "--fail-on", "max_ulp:0"]) == 1
     assert "policy violated" in capsys.readouterr().err

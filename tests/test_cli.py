@@ -18,9 +18,10 @@ def test_version(capsys):
     assert capsys.readouterr().out.strip() == f"symdnn {__version__}"
 
 
-def test_help_lists_demo(capsys):
-    assert main([]) == 0
-    assert "demo" in capsys.readouterr().out
+def test_bare_symdnn_prints_usage_and_exits_2(capsys):
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert "demo" in err and "usage: symdnn" in err
 
 
 def test_demo_checks_everything_and_writes_a_report(capsys, tmp_path):

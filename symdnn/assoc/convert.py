@@ -27,7 +27,7 @@ from symdnn.domains import (
     narrow,
     round_values,
 )
-from symdnn.errors import DomainError, DomainMismatch, KeyTypeError, ParseError
+from symdnn.errors import DomainError, DomainMismatch, KeyTypeError, OutputError, ParseError
 
 __all__ = [
     "to_scipy", "from_scipy", "to_sympy", "from_sympy", "to_networkx", "from_networkx",
@@ -231,32 +231,38 @@ def atomic_write(path: str | os.PathLike, write: Callable[[io.TextIOBase], None]
                  compress: bool | None = None) -> None:
     """Write a text file atomically: to a temporary file in the same folder, then rename.
 
-    A failure part-way leaves any previous file untouched and no partial file behind.
+    A failure part-way (or SIGINT/SIGTERM) leaves any previous file untouched and no partial
+    file behind; the file gets the mode the umask gives. Whether an existing file may be
+    replaced at all is the caller's decision (see :func:`symdnn.io.outputs.check_output_file`).
     """
+    from symdnn.io.outputs import terminate_as_interrupt, umask_mode
+
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise OutputError(f"{path!r} is a folder; give a file name")
     folder = os.path.dirname(os.path.abspath(path))
     compress = path.endswith(".gz") if compress is None else compress
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            if compress:
-                with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz, \
-                        io.TextIOWrapper(gz, encoding="utf-8", newline="\n") as fh:
-                    write(fh)
-            else:
-                with io.TextIOWrapper(raw, encoding="utf-8", newline="\n") as fh:
-                    write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _open_text(path: str) -> io.TextIOBase:
-    if path.endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    return open(path, encoding="utf-8")
+    with terminate_as_interrupt():
+        try:
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-",
+                                       suffix=os.path.basename(path))
+        except OSError as exc:
+            raise OutputError(f"cannot write {path!r}: {exc.strerror or exc}") from None
+        try:
+            with os.fdopen(fd, "wb") as raw:
+                if compress:
+                    with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz, \
+                            io.TextIOWrapper(gz, encoding="utf-8", newline="\n") as fh:
+                        write(fh)
+                else:
+                    with io.TextIOWrapper(raw, encoding="utf-8", newline="\n") as fh:
+                        write(fh)
+            os.chmod(tmp, umask_mode("file"))  # mkstemp makes 0600 whatever the umask
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
 
 
 def read_tsv(path: str | os.PathLike, *, domain: str | Domain = "QQ",
@@ -264,46 +270,56 @@ def read_tsv(path: str | os.PathLike, *, domain: str | Domain = "QQ",
              dup: str = "error") -> AssocArray:
     """Read a file of ``row<TAB>col<TAB>value`` lines (``.gz`` is decompressed).
 
-    Blank lines and lines starting with ``#`` are skipped. Values are read exactly: in ``QQ``,
-    ``0.3`` is 3/10 and ``6.25e-02`` is 1/16. ``key_type`` converts the key strings (``int``
-    for numbered neurons).
+    Blank lines and lines starting with ``#`` are skipped; every other line holds exactly
+    three tab-separated fields. Values are read exactly: in ``QQ``, ``0.3`` is 3/10 and
+    ``6.25e-02`` is 1/16; they must be finite (see :func:`symdnn.io.text.domain_value`).
+    ``key_type`` converts the key strings (``int`` for numbered neurons). The file must be
+    UTF-8 and, when named ``.gz``, a complete gzip stream.
 
     Raises
     ------
     ParseError
-        Naming the file and line of a malformed line or value.
-    DuplicateKeyError
-        For a repeated (row, col) pair under ``dup="error"``.
+        Naming the file and line of a malformed line, key or value, of bytes that are not
+        UTF-8, or (under ``dup="error"``) of a repeated (row, col) pair, with the line of its
+        first occurrence; naming the file for a missing file or a corrupt gzip stream.
     """
+    from symdnn.errors import DuplicateKeyError
+    from symdnn.io.text import domain_value, read_text, text_lines
+
     path = os.fspath(path)
     dom = get_domain(domain)
     rows, cols, vals = [], [], []
+    seen: dict = {}
+    for lineno, text in enumerate(text_lines(read_text(path, verb="open")), 1):
+        if not text.strip() or text.lstrip().startswith("#"):
+            continue
+        parts = text.split("\t")
+        if len(parts) != 3:
+            raise ParseError(f"expected 3 tab-separated fields, found {len(parts)}",
+                             path=path, line=lineno)
+        try:
+            r, c = key_type(parts[0]), key_type(parts[1])
+            first = seen.get((r, c)) if dup == "error" else None
+        except (TypeError, ValueError) as exc:
+            raise ParseError(f"bad key: {exc}", path=path, line=lineno) from None
+        if first is not None:
+            raise ParseError(f"repeated entry ({r!r}, {c!r}), first on line {first}",
+                             path=path, line=lineno)
+        try:
+            v = domain_value(dom, parts[2])
+        except ValueError as exc:
+            raise ParseError(f"bad value {parts[2][:40]!r}: {exc}", path=path,
+                             line=lineno) from None
+        if dup == "error":
+            seen[r, c] = lineno
+        rows.append(r)
+        cols.append(c)
+        vals.append(v)
     try:
-        fh = _open_text(path)
-    except OSError as exc:
-        raise ParseError(f"cannot open: {exc.strerror}", path=path) from None
-    with fh:
-        for lineno, line in enumerate(fh, 1):
-            text = line.rstrip("\r\n")
-            if not text.strip() or text.lstrip().startswith("#"):
-                continue
-            parts = text.split("\t")
-            if len(parts) != 3:
-                raise ParseError(f"expected 3 tab-separated fields, found {len(parts)}",
-                                 path=path, line=lineno)
-            try:
-                r, c = key_type(parts[0]), key_type(parts[1])
-            except (TypeError, ValueError) as exc:
-                raise ParseError(f"bad key: {exc}", path=path, line=lineno) from None
-            try:
-                v = dom.convert(parts[2])
-            except DomainError as exc:
-                raise ParseError(f"bad value {parts[2]!r}: {exc}", path=path,
-                                 line=lineno) from None
-            rows.append(r)
-            cols.append(c)
-            vals.append(v)
-    return AssocArray.from_triples(rows, cols, vals, domain=dom, semiring=semiring, dup=dup)
+        return AssocArray.from_triples(rows, cols, vals, domain=dom, semiring=semiring,
+                                       dup=dup)
+    except (KeyTypeError, DuplicateKeyError, DomainError) as exc:
+        raise ParseError(str(exc), path=path) from None
 
 
 def write_tsv(A: AssocArray, path: str | os.PathLike) -> None:

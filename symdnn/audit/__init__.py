@@ -54,42 +54,44 @@ def audit_graph_challenge(data_dir: str, *, formats: list[str] = ("fp64", "fp32"
     convention, scipy CSR in the format where scipy has it, else see :func:`default_runs`),
     add the bias to the nonzero entries, apply the ReLU and the cap at 32.
     """
-    from symdnn.challenge import YMAX, float_layer, load_challenge
-    from symdnn.io.graphchallenge import BIAS, read_layer
+    from symdnn.challenge import challenge_network, float_layer, load_challenge
+    from symdnn.io.graphchallenge import read_layer
 
     files, Y0, t = load_challenge(data_dir, neurons, layers, images)
+    net = challenge_network(data_dir, neurons, layers)  # the network graph-challenge runs
     n_img = Y0.shape[0]
     truth = None if t is None else [int(x) for x in t]
-    bias = BIAS[neurons]
-    nb = np.full(neurons, bias.numerator, dtype=object)
     keys = tuple(range(1, neurons + 1))
     runs = list(runs) if runs is not None else default_runs(list(formats), accumulate)
 
     def gen():
         from symdnn.engines.exact import ExactLayer
 
-        for path in files.layers:
+        for path, bias in zip(files.layers, net.biases, strict=True):
             g = read_layer(path, neurons)
             cache: dict = {}
 
-            def weights(fmt: str, g=g, cache=cache) -> tuple:
+            def weights(fmt: str, g=g, cache=cache, bias=bias) -> tuple:
                 if fmt not in cache:
                     dom = get_domain(fmt)
                     b = np.full(neurons, float(round_exact(bias, dom.format_)))
                     cache[fmt] = (float_layer(g, dom), b)
                 return cache[fmt]
 
+            nb = np.full(neurons, bias.numerator, dtype=object)
             yield AuditLayer(ExactLayer(g.N, g.d, nb, bias.denominator), weights, keys)
 
     t0 = time.perf_counter()
     batch = tuple(range(1, n_img + 1))
     ez, ep, ecats, results, ex_s = run_lockstep(
-        gen(), Y0, 1, runs, rule="nonzero", cap=Fraction(YMAX), batch=batch, inputs=keys,
+        gen(), Y0, 1, runs, rule=net.rule, cap=net.cap, batch=batch, inputs=keys,
         progress=progress, total=layers)
     total = time.perf_counter() - t0
     report = AuditReport(
         {"name": f"Graph Challenge {neurons} neurons", "layers": layers, "neurons": neurons,
-         "inputs": n_img, "bias_rule": "nonzero", "cap": str(YMAX), "bias": str(bias)},
+         "inputs": n_img, "bias_rule": net.rule,
+         "cap": None if net.cap is None else str(net.cap),
+         "bias": str(net.biases[0]) if net.rule == "nonzero" else net.source},
         ez, ep, [batch[i] for i in ecats], truth, results,
         {"total": total, "exact": ex_s, **{r.run.name: r.seconds for r in results}}, batch)
     return report

@@ -58,6 +58,16 @@ def parse_policy(items: list[str]) -> list[tuple[str, float]]:
     return out
 
 
+def _count_axis(ax, top: float, empty: str) -> None:
+    """A count axis from 0 (never negative) to above the largest count (never clipped),
+    logarithmic beyond 1; ``empty`` is written across an axis with nothing to show."""
+    ax.set_yscale("symlog", linthresh=1)
+    ax.set_ylim(0, max(2.0, 2.0 * top))
+    if top == 0:
+        ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center",
+                fontsize=11, color="dimgray")
+
+
 @dataclass
 class AuditReport:
     """Everything an audit found (see the module notes for the JSON schema)."""
@@ -186,18 +196,23 @@ class AuditReport:
         from symdnn.plotting import _pyplot
 
         plt = _pyplot()
+        from matplotlib.ticker import MaxNLocator
+
         os.makedirs(folder, exist_ok=True)
         paths = []
         fig, ax = plt.subplots(figsize=(8, 4))
         L = len(self.exact_zero)
         x = np.arange(1, L + 1)
-        ax.plot(x, self.exact_zero, color="black", label="exact zeros")
+        ax.plot(x, self.exact_zero, color="black", marker="o", ms=3, label="exact zeros")
+        top = max(self.exact_zero, default=0)
         for res in self.runs:
             js = self.run_json(res)
             for kind, style in (("zero_to_pos", "-"), ("sign_flip", "--")):
                 vals = js[kind]
                 if vals and vals[0] is not None:
-                    ax.plot(x[:len(vals)], vals, style, label=f"{res.run.name} {kind}")
+                    ax.plot(x[:len(vals)], vals, style, marker="o", ms=3,
+                            label=f"{res.run.name} {kind}")
+                    top = max(top, max(v for v in vals if v is not None))
         last = max([i + 1 for res in self.runs for ly in res.layers
                     for i in [ly.layer - 1] if any(v for k, v in ly.counts.items()
                                                    if k not in ("exact_pre",) and v)] +
@@ -205,8 +220,10 @@ class AuditReport:
         ax.set_xlim(0.5, min(L, last + 5) + 0.5)
         ax.set_xlabel(f"layer (no findings after layer {last})" if last < L else "layer")
         ax.set_ylabel("count")
-        ax.set_yscale("symlog")
-        ax.legend(fontsize=7, ncol=2)
+        _count_axis(ax, top, "no findings: every decision as in exact arithmetic")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if top:
+            ax.legend(fontsize=7, ncol=2)
         ax.set_title("findings per layer")
         fig.tight_layout()
         p = os.path.join(folder, "findings_per_layer.png")
@@ -216,17 +233,20 @@ class AuditReport:
         fig, ax = plt.subplots(figsize=(8, 4))
         labels = _bin_labels()
         w = 0.8 / max(len(self.runs), 1)
+        top = 0
         for i, res in enumerate(self.runs):
             hist = self.run_json(res)["ulp_histogram"]
             if hist:
                 ax.bar(np.arange(len(labels)) + i * w, list(hist.values()), width=w,
                        label=res.run.name)
+                top = max(top, max(hist.values()))
         ax.set_xticks(np.arange(len(labels)) + 0.4)
         ax.set_xticklabels(labels, rotation=45, fontsize=7)
-        ax.set_yscale("symlog")
+        _count_axis(ax, top, "no activation nonzero in both runs to compare")
         ax.set_xlabel("ulps from the correctly rounded exact activation")
         ax.set_ylabel("activations")
-        ax.legend(fontsize=7)
+        if top:
+            ax.legend(fontsize=7)
         fig.tight_layout()
         p = os.path.join(folder, "ulp_histogram.png")
         fig.savefig(p)
@@ -234,14 +254,16 @@ class AuditReport:
         paths.append(p)
         return paths
 
-    def write(self, folder: str) -> list[str]:
-        """``report.json``, ``report.md`` and the plots, atomically per file."""
-        from symdnn.assoc.convert import atomic_write
+    def write(self, folder: str, *, force: bool = False) -> list[str]:
+        """``report.json``, ``report.md`` and the plots in a new folder, written to a
+        temporary sibling and renamed when complete (``folder`` must be absent, empty, or an
+        earlier audit report, replaced only with ``force=True``)."""
+        from symdnn.io.outputs import output_folder
 
-        os.makedirs(folder, exist_ok=True)
-        js = json.dumps(self.to_json(), indent=1)
-        atomic_write(os.path.join(folder, "report.json"), lambda fh: fh.write(js + "\n"))
-        md = self.to_markdown()
-        atomic_write(os.path.join(folder, "report.md"), lambda fh: fh.write(md))
-        return [os.path.join(folder, "report.json"), os.path.join(folder, "report.md")] + \
-            self.plot(folder)
+        with output_folder(folder, "audit-report", force=force) as tmp:
+            js = json.dumps(self.to_json(), indent=1)
+            (tmp / "report.json").write_text(js + "\n", encoding="utf-8")
+            (tmp / "report.md").write_text(self.to_markdown(), encoding="utf-8")
+            names = ["report.json", "report.md"] + [os.path.basename(p)
+                                                    for p in self.plot(str(tmp))]
+        return [os.path.join(folder, n) for n in names]

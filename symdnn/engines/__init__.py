@@ -35,7 +35,7 @@ from symdnn.domains.rational import RatVec, reduce_common
 from symdnn.engines import exact as EX
 from symdnn.engines.floating import float_step
 from symdnn.engines.reference import SymbolicSignError, run_reference
-from symdnn.errors import DomainMismatch, SymdnnError
+from symdnn.errors import DomainMismatch, KeyMismatch, SymdnnError
 from symdnn.semirings import plus_times
 
 __all__ = ["infer", "InferenceResult", "LayerRecord", "SymbolicSignError", "compile_exact"]
@@ -97,9 +97,11 @@ def _batch_view(net, Y0: AssocArray) -> AssocArray:
     if not isinstance(Y0, AssocArray):
         raise TypeError(f"Y0 must be an AssocArray, not {type(Y0).__name__}")
     Yb = Y0 if net.convention == "row" else Y0.T
-    feats = set(net.inputs)
-    if not set(Yb.col()) <= feats:
-        Yb = Yb.sub(slice(None), [k for k in Yb.col() if k in feats])
+    unknown = set(Yb.col()) - set(net.inputs)
+    if unknown:
+        raise KeyMismatch(f"the inputs name features that layer 0 does not read: "
+                          f"{sorted(unknown, key=repr)[:3]} ({len(unknown)} in all); give "
+                          "inputs over the network's input neurons")
     return Yb
 
 

@@ -77,7 +77,8 @@ def generate_radixnet(out: str | os.PathLike, *, neurons: int = 1024, layers: in
                       radices: Sequence[int] | None = None, kron: int | None = None,
                       style: str = "graph-challenge", beta: Fraction = Fraction(1),
                       inputs: int = 64, density: float = 0.2, seed: int = 0,
-                      progress: Callable[[int, int], None] | None = None) -> Path:
+                      progress: Callable[[int, int], None] | None = None,
+                      force: bool = False) -> Path:
     """Write a RadiX-Net-style network and random 0/1 inputs in the official layout.
 
     Parameters
@@ -89,6 +90,10 @@ def generate_radixnet(out: str | os.PathLike, *, neurons: int = 1024, layers: in
         Weights 1/16 with the official bias for the width (``-0.3`` for 1024, ``-0.35`` for
         4096, ...; widths without one need ``style="exact"``), or weights 1 with the
         exact-solution bias ``beta - fan-in`` (written to ``bias.tsv``).
+    force : bool
+        Replace an earlier generated network at ``out``. The folder is written to a temporary
+        sibling and renamed into place when complete (an interrupted run leaves nothing);
+        ``out`` must be absent, empty, or (with ``force``) an earlier generated network.
 
     Examples
     --------
@@ -97,33 +102,45 @@ def generate_radixnet(out: str | os.PathLike, *, neurons: int = 1024, layers: in
     >>> sorted(os.listdir(d / "DNN" / "neuron1024"))
     ['n1024-l1.tsv', 'n1024-l2.tsv']
     """
-    from symdnn.assoc.convert import atomic_write
     from symdnn.io.graphchallenge import BIAS, write_images, write_layer
+    from symdnn.io.outputs import output_folder
 
+    for name, v, lo in (("neurons", neurons, 1), ("layers", layers, 1), ("inputs", inputs, 1),
+                        ("seed", seed, 0)):
+        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < lo:
+            raise SymdnnError(f"{name} must be an integer >= {lo}, not {v!r}")
+    if not (isinstance(density, int | float) and 0 < density <= 1):
+        raise SymdnnError(f"density must lie in (0, 1], not {density!r}")
+    if style not in ("graph-challenge", "exact"):
+        raise SymdnnError(f"style must be 'graph-challenge' or 'exact', not {style!r}")
     if radices is None or kron is None:
+        if radices is not None or kron is not None:
+            raise SymdnnError("give both radices and kron, or neither")
         radices, kron = default_radices(neurons)
+    if not radices or any(int(r) < 1 for r in radices) or int(kron) < 1:
+        raise SymdnnError("radices and the Kronecker factor must be positive")
     if int(np.prod(radices)) * kron != neurons:
         raise SymdnnError(f"radices {tuple(radices)} x {kron} give "
                           f"{int(np.prod(radices)) * kron} neurons, not {neurons}")
     if style == "graph-challenge" and neurons not in BIAS:
         raise SymdnnError(f"no official bias for {neurons} neurons; use style='exact'")
+    beta = Fraction(beta)
+    with output_folder(out, "radixnet", force=force) as root:
+        net_dir = root / "DNN" / f"neuron{neurons}"
+        net_dir.mkdir(parents=True)
+        (root / "MNIST").mkdir()
+        d = 16 if style == "graph-challenge" else 1
+        for l in range(layers):
+            P = radixnet_layer(radices, kron, l)
+            write_layer(net_dir / f"n{neurons}-l{l + 1}.tsv", P, d)
+            if progress:
+                progress(l + 1, layers)
+        if style == "exact":
+            (root / "bias.tsv").write_text(
+                "".join(f"{l + 1}\t{beta - radices[l % len(radices)] * kron}\n"
+                        for l in range(layers)), encoding="utf-8")
+        rng = np.random.default_rng(seed)
+        Y = sp.csr_matrix((rng.random((inputs, neurons)) < density).astype(np.int64))
+        write_images(root / "MNIST" / f"sparse-images-{neurons}.tsv", Y)
     root = Path(out)
-    net_dir = root / "DNN" / f"neuron{neurons}"
-    net_dir.mkdir(parents=True, exist_ok=True)
-    (root / "MNIST").mkdir(parents=True, exist_ok=True)
-    d = 16 if style == "graph-challenge" else 1
-    for l in range(layers):
-        P = radixnet_layer(radices, kron, l)
-        write_layer(net_dir / f"n{neurons}-l{l + 1}.tsv", P, d)
-        if progress:
-            progress(l + 1, layers)
-    if style == "exact":
-        fan = int(radices[0]) * kron
-        atomic_write(root / "bias.tsv", lambda fh: fh.write(
-            "".join(f"{l + 1}\t{beta - radices[l % len(radices)] * kron}\n"
-                    for l in range(layers))))
-        del fan
-    rng = np.random.default_rng(seed)
-    Y = sp.csr_matrix((rng.random((inputs, neurons)) < density).astype(np.int64))
-    write_images(root / "MNIST" / f"sparse-images-{neurons}.tsv", Y)
     return root

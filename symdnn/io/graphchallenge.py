@@ -1,21 +1,38 @@
-"""The MIT/IEEE Sparse DNN Graph Challenge files, read exactly.
+"""The MIT/IEEE Sparse DNN Graph Challenge files, read exactly and strictly.
 
 * layer files ``n{N}-l{l}.tsv[.gz]``: lines ``row<TAB>col<TAB>value``, 1-based; ``W`` is
   inputs x outputs (row convention ``Y W``);
 * image files: ``sparse-images-{N}.tsv[.gz]`` (``image<TAB>feature<TAB>value``, 1-based) or a
-  MatrixMarket ``.mtx`` (pattern or valued);
-* truth files: one 1-based image number per line (``.tsv``), or a MatrixMarket pattern whose
-  row indices are the categories.
+  MatrixMarket ``.mtx[.gz]`` (pattern or valued);
+* truth files: one 1-based image number per line (``.tsv[.gz]``), or a MatrixMarket column
+  whose row indices are the categories.
 
 Values are read exactly: each distinct value string (``6.250000e-02``) becomes the decimal
 rational it spells (1/16) once, and the layer is stored as integer numerators over one
-denominator. Every malformed line is reported with its file and line number; writers work
-atomically.
+denominator. Writers work atomically.
+
+Reading policy (every violation is a :class:`~symdnn.errors.ParseError` naming the file and,
+where there is one, the line; no file is ever handed to a C parser):
+
+* all files: strict UTF-8; ``.gz`` names are gunzipped and a truncated or corrupt stream is
+  an error; lines end in ``\n`` (``\r\n`` accepted); blank lines are skipped; fields are
+  separated by tabs or spaces and every other line must hold *exactly* the format's number
+  of fields; integers are ``[+-]?[0-9]+``; indices are 1-based and at most the width
+  given (the network width, the image file's features) or
+  :data:`~symdnn.io.text.MAX_DIM`;
+* layers: three fields; values finite exact numbers (decimal, scientific, ``p/q``);
+  a repeated (row, col) is an error naming both lines;
+* images (``.tsv``): three fields; values integers (``1.0`` is 1) of magnitude below 2**62,
+  no ``inf``/``nan``; a repeated (image, feature) is an error naming both lines; stored zeros
+  are dropped;
+* images (``.mtx``): see :mod:`symdnn.io.mtx`; pattern entries are 1, valued entries follow
+  the image rule above;
+* truth (``.tsv``): one field, an image number; a repeated image number is an error naming
+  both lines; (``.mtx``): an ``M x 1`` MatrixMarket file, values (if any) 1, no repeats.
 """
 
 from __future__ import annotations
 
-import gzip
 import io
 import math
 import os
@@ -28,6 +45,21 @@ import scipy.sparse as sp
 
 from symdnn.assoc.convert import atomic_write
 from symdnn.errors import ParseError
+from symdnn.io.mtx import read_mtx
+from symdnn.io.text import (
+    MAX_DIM,
+    MAX_MAGNITUDE,
+    Fields,
+    check_path,
+    check_utf8,
+    exact_number,
+    first_repeat,
+    int_column,
+    read_bytes,
+    show_number,
+    split_fields,
+    try_int_column,
+)
 
 __all__ = [
     "GCLayer", "ChallengeFiles", "find_challenge_files", "read_layer", "write_layer",
@@ -57,77 +89,33 @@ class GCLayer:
         return self.N
 
 
-def _read_bytes(path: str) -> bytes:
-    try:
-        if path.endswith(".gz"):
-            with gzip.open(path, "rb") as fh:
-                return fh.read()
-        with open(path, "rb") as fh:
-            return fh.read()
-    except OSError as exc:
-        raise ParseError(f"cannot read: {exc.strerror or exc}", path=path) from None
-    except EOFError:
-        raise ParseError("truncated gzip file", path=path) from None
-
-
-def _find_bad_line(text: bytes, path: str, ncols: int, int_cols: int) -> None:
-    """Raise a ParseError naming the first malformed line (slow path, only on error)."""
-    for lineno, line in enumerate(text.splitlines(), 1):
-        parts = line.split()
-        if not parts:
-            continue
-        if len(parts) != ncols:
-            raise ParseError(f"expected {ncols} fields, found {len(parts)}", path=path,
-                             line=lineno)
-        for j in range(int_cols):
-            try:
-                v = int(parts[j])
-            except ValueError:
-                raise ParseError(f"field {j + 1} is not an integer: {parts[j]!r}", path=path,
-                                 line=lineno) from None
-            if v < 1:
-                raise ParseError(f"field {j + 1} must be a 1-based index, not {v}", path=path,
-                                 line=lineno)
-        if ncols > int_cols:
-            try:
-                Fraction(parts[int_cols].decode())
-            except (ValueError, ZeroDivisionError):
-                raise ParseError(f"bad value {parts[int_cols]!r}", path=path,
-                                 line=lineno) from None
-    raise ParseError("malformed file", path=path)
-
-
-def _triples(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, bytes]:
-    text = _read_bytes(path)
-    tok = text.split()
-    if len(tok) % 3:
-        _find_bad_line(text, path, 3, 2)
-    arr = np.array(tok, dtype=object).reshape(-1, 3) if tok else np.zeros((0, 3), object)
-    try:
-        r = arr[:, 0].astype(np.int64)
-        c = arr[:, 1].astype(np.int64)
-    except ValueError:
-        _find_bad_line(text, path, 3, 2)
-    if len(r) and (r.min() < 1 or c.min() < 1):
-        _find_bad_line(text, path, 3, 2)
-    return r - 1, c - 1, arr[:, 2], text
+def _fields(path: str) -> Fields:
+    data = read_bytes(path)
+    check_utf8(data, path)
+    return split_fields(data, path, 3)
 
 
 def read_layer(path: str | os.PathLike, n: int | None = None) -> GCLayer:
     r"""Read one layer file exactly.
+
+    Every non-blank line must be ``row<TAB>col<TAB>value`` (tabs or spaces; exactly three
+    fields), indices 1-based integers within the width, values finite exact numbers
+    (decimal, scientific or ``p/q``), each (row, col) at most once.
 
     Parameters
     ----------
     path : path
         ``.tsv`` or ``.tsv.gz``.
     n : int, optional
-        The network width; indices beyond it are an error naming the line.
+        The network width; indices beyond it are an error naming the line. Without it the
+        width is the largest index (at most :data:`~symdnn.io.text.MAX_DIM`).
 
     Raises
     ------
     ParseError
-        For a missing file, a truncated gzip, a malformed line, a bad value, an index beyond
-        ``n``, or a repeated (row, col) pair; the message names the file and line.
+        For a missing file, a truncated gzip, non-UTF-8 bytes, a line with another number of
+        fields, a bad value, an index beyond ``n``, or a repeated (row, col) pair; the message
+        names the file and line.
 
     Examples
     --------
@@ -140,54 +128,49 @@ def read_layer(path: str | os.PathLike, n: int | None = None) -> GCLayer:
     >>> g.d, g.N.toarray().tolist(), g.values
     (16, [[0, 1], [1, 0]], {'0.0625': Fraction(1, 16)})
     """
-    path = os.fspath(path)
-    r, c, vals, text = _triples(path)
-    width = n if n is not None else (int(max(r.max(), c.max())) + 1 if len(r) else 0)
-    if len(r) and max(r.max(), c.max()) >= width:
-        bad = int(np.flatnonzero((r >= width) | (c >= width))[0])
-        raise ParseError(f"index beyond the network width {width}", path=path,
-                         line=_line_of(text, bad))
-    vb = vals.astype(bytes)
+    path = check_path(path)
+    f = _fields(path)
+    hi = MAX_DIM if n is None else n
+    beyond = None if n is None else f"index beyond the network width {n}"
+    r = int_column(f, 0, path, "field 1", hi=hi, beyond=beyond) - 1
+    c = int_column(f, 1, path, "field 2", hi=hi, beyond=beyond) - 1
+    width = n if n is not None else (int(max(r.max(), c.max())) + 1 if f.rows else 0)
+    vb = np.array(f.column(2), dtype=object)
     if len(vb) and (vb == vb[0]).all():  # the official files hold one value per layer
         uniq, inv = vb[:1], np.zeros(len(vb), dtype=np.int64)
     else:
         uniq, inv = np.unique(vb, return_inverse=True)
+        inv = inv.reshape(-1)
     exact: dict[str, Fraction] = {}
     fracs = []
-    for u in uniq:
-        s = u.decode()
+    for k, u in enumerate(uniq):
+        s = u.decode("utf-8")
         try:
-            f = Fraction(s)
-        except (ValueError, ZeroDivisionError):
-            bad = int(np.flatnonzero(vb == u)[0])
-            raise ParseError(f"bad value {s!r}", path=path, line=_line_of(text, bad)) from None
-        exact[s] = f
-        fracs.append(f)
-    d = math.lcm(*[f.denominator for f in fracs]) if fracs else 1
-    nums = np.array([f.numerator * (d // f.denominator) for f in fracs], dtype=object)
-    data = nums[inv]
-    data = data.astype(np.int64) if len(data) and max(abs(int(v)) for v in nums) < 2**62 \
-        else data
-    lin = r * width + c
-    if len(np.unique(lin)) != len(lin):
-        order = np.argsort(lin, kind="stable")
-        dupe = order[np.flatnonzero(lin[order][1:] == lin[order][:-1])[0] + 1]
-        raise ParseError(f"repeated entry ({r[dupe] + 1}, {c[dupe] + 1})", path=path,
-                         line=_line_of(text, int(dupe)))
+            q = exact_number(s)
+        except ValueError as exc:
+            bad = int(np.flatnonzero(inv == k)[0])
+            raise ParseError(f"bad value {s[:40]!r}: {exc}", path=path,
+                             line=int(f.lines[bad])) from None
+        exact[s] = q
+        fracs.append(q)
+    d = math.lcm(*[q.denominator for q in fracs]) if fracs else 1
+    nums = [q.numerator * (d // q.denominator) for q in fracs]
+    big = [k for k, v in enumerate(nums) if abs(v) >= MAX_MAGNITUDE]
+    if big:
+        bad = int(np.flatnonzero(inv == big[0])[0])
+        raise ParseError(f"value {show_number(uniq[big[0]].decode('utf-8'))} is out of range: "
+                         f"over the layer's common denominator {show_number(d)} it needs an "
+                         "integer of magnitude 2**62 or more", path=path,
+                         line=int(f.lines[bad]))
+    data = np.array(nums, dtype=np.int64)[inv]
+    rep = first_repeat(r * max(width, 1) + c)
+    if rep is not None:
+        i, j = rep
+        raise ParseError(f"repeated entry ({r[j] + 1}, {c[j] + 1}), first on line "
+                         f"{int(f.lines[i])}", path=path, line=int(f.lines[j]))
     N = sp.csr_matrix((data, (r, c)), shape=(width, width))
     N.sort_indices()
     return GCLayer(N, d, exact, path)
-
-
-def _line_of(text: bytes, entry: int) -> int:
-    """1-based line number of the entry-th non-blank line."""
-    seen = -1
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if line.strip():
-            seen += 1
-            if seen == entry:
-                return lineno
-    return seen + 1
 
 
 def _format_exact(f: Fraction) -> str:
@@ -228,11 +211,57 @@ def write_layer(path: str | os.PathLike, N: sp.spmatrix, d: int = 1) -> None:
     atomic_write(path, write)
 
 
+def _image_values(vals: list, lines: np.ndarray, path: str) -> np.ndarray:
+    """Exact integer image values (int or Fraction objects, or int64) as int64, refusing
+    fractions and magnitudes of 2**62 or more (naming the line)."""
+    arr = np.asarray(vals)
+    if arr.dtype == np.int64:
+        bad = np.flatnonzero((arr >= MAX_MAGNITUDE) | (arr <= -MAX_MAGNITUDE))
+        if len(bad):
+            i = int(bad[0])
+            raise ParseError(f"image value {int(arr[i])} is out of range (the magnitude "
+                             "must be below 2**62)", path=path, line=int(lines[i]))
+        return arr
+    for i, v in enumerate(vals):
+        if isinstance(v, Fraction) and v.denominator != 1:
+            raise ParseError(f"image values must be integers, not {v}", path=path,
+                             line=int(lines[i]))
+        if abs(v) >= MAX_MAGNITUDE:
+            raise ParseError(f"image value {show_number(int(v))} is out of range (the "
+                             "magnitude must be below 2**62)", path=path, line=int(lines[i]))
+    return np.array([int(v) for v in vals], dtype=np.int64)
+
+
+def _exact_column(f: Fields, j: int, path: str, what: str) -> list:
+    """Column ``j`` as exact values (int64 array when all are plain integers)."""
+    ints = try_int_column(f, j)
+    if ints is not None:
+        return ints
+    vb = np.array(f.column(j), dtype=object)
+    uniq, inv = np.unique(vb, return_inverse=True)
+    table = []
+    for k, u in enumerate(uniq):
+        try:
+            table.append(exact_number(u.decode("utf-8")))
+        except ValueError as exc:
+            bad = int(np.flatnonzero(inv.reshape(-1) == k)[0])
+            raise ParseError(f"bad {what}: {exc}", path=path, line=int(f.lines[bad])) from None
+    return [table[k] for k in inv.reshape(-1)]
+
+
 def read_images(path: str | os.PathLike, n_features: int | None = None) -> sp.csr_matrix:
     """Read input images (rows) x features as an exact integer CSR matrix.
 
-    ``.mtx`` MatrixMarket (pattern files give 1) or ``.tsv[.gz]`` triples with integer
-    values. Raises :class:`ParseError` naming file and line.
+    ``.mtx[.gz]`` MatrixMarket (see :mod:`symdnn.io.mtx`; pattern files give 1) or
+    ``.tsv[.gz]`` lines ``image<TAB>feature<TAB>value``: exactly three fields, 1-based
+    indices, integer values (``1``, ``1.0`` and ``1e0`` are all 1) of magnitude below 2**62,
+    each (image, feature) at most once. Stored zeros are dropped. The matrix has as many rows
+    as the largest image number (as many as ``M`` for ``.mtx``).
+
+    Raises
+    ------
+    ParseError
+        Naming the file and line of the first problem.
 
     Examples
     --------
@@ -242,38 +271,34 @@ def read_images(path: str | os.PathLike, n_features: int | None = None) -> sp.cs
     >>> read_images(p, 3).toarray().tolist()
     [[0, 1, 1]]
     """
-    path = os.fspath(path)
-    if path.endswith(".mtx") or path.endswith(".mtx.gz"):
-        import scipy.io
-
-        try:
-            M = scipy.io.mmread(path)
-        except (OSError, ValueError) as exc:
-            raise ParseError(f"not a readable MatrixMarket file: {exc}", path=path) from None
-        M = sp.csr_matrix(M)
-        if M.dtype.kind == "b" or M.dtype.kind == "f":
-            if M.dtype.kind == "f" and not np.all(M.data == np.round(M.data)):
-                raise ParseError("image values must be integers", path=path)
-            M = M.astype(np.int64)
-        if n_features is not None and M.shape[1] != n_features:
-            raise ParseError(f"images have {M.shape[1]} features, the network {n_features}",
+    path = check_path(path)
+    if path.endswith((".mtx", ".mtx.gz")):
+        mm = read_mtx(path)
+        if n_features is not None and mm.shape[1] != n_features:
+            raise ParseError(f"images have {mm.shape[1]} features, the network {n_features}",
                              path=path)
-        return M
-    r, c, vals, text = _triples(path)
-    try:
-        data = np.array([int(Fraction(v.decode())) if Fraction(v.decode()).denominator == 1
-                         else None for v in vals], dtype=object)
-    except (ValueError, ZeroDivisionError):
-        _find_bad_line(text, path, 3, 2)
-    if any(v is None for v in data):
-        bad = int(np.flatnonzero([v is None for v in data])[0])
-        raise ParseError("image values must be integers", path=path, line=_line_of(text, bad))
-    width = n_features if n_features is not None else int(c.max()) + 1
-    if len(c) and c.max() >= width:
-        bad = int(np.flatnonzero(c >= width)[0])
-        raise ParseError(f"feature beyond the network width {width}", path=path,
-                         line=_line_of(text, bad))
-    M = sp.csr_matrix((data.astype(np.int64), (r, c)), shape=(int(r.max()) + 1, width))
+        data = (np.ones(len(mm.rows), dtype=np.int64) if mm.values is None
+                else _image_values(mm.values, mm.lines, path))
+        shape = mm.shape
+        r, c, lines = mm.rows, mm.cols, mm.lines
+    else:
+        f = _fields(path)
+        width = MAX_DIM if n_features is None else n_features
+        r = int_column(f, 0, path, "field 1", hi=MAX_DIM) - 1
+        c = int_column(f, 1, path, "field 2", hi=width,
+                       beyond=f"feature beyond the network width {width}") - 1
+        data = _image_values(_exact_column(f, 2, path, "image value"), f.lines, path)
+        lines = f.lines
+        if n_features is None:
+            width = int(c.max()) + 1 if f.rows else 0
+        shape = (int(r.max()) + 1 if f.rows else 0, width)
+        rep = first_repeat(r * max(width, 1) + c)
+        if rep is not None:
+            i, j = rep
+            raise ParseError(f"repeated entry: image {r[j] + 1}, feature {c[j] + 1}, first on "
+                             f"line {int(lines[i])}", path=path, line=int(lines[j]))
+    M = sp.csr_matrix((data, (r, c)), shape=shape)
+    M.eliminate_zeros()
     M.sort_indices()
     return M
 
@@ -291,7 +316,17 @@ def write_images(path: str | os.PathLike, M: sp.spmatrix) -> None:
 
 
 def read_categories(path: str | os.PathLike) -> np.ndarray:
-    """The 1-based image numbers of a truth file (``.tsv`` lines or ``.mtx`` row indices).
+    """The 1-based image numbers of a truth file, sorted.
+
+    ``.tsv[.gz]``: one image number per non-blank line (exactly one field, an integer from 1
+    to :data:`~symdnn.io.text.MAX_DIM`), each at most once. ``.mtx[.gz]``: a MatrixMarket
+    column (``M x 1``) whose row indices are the image numbers; valued entries must be 1.
+
+    Raises
+    ------
+    ParseError
+        Naming the file and line of the first problem (a repeated image number names both
+        lines).
 
     Examples
     --------
@@ -301,28 +336,28 @@ def read_categories(path: str | os.PathLike) -> np.ndarray:
     >>> read_categories(p).tolist()
     [3, 9]
     """
-    path = os.fspath(path)
-    if path.endswith(".mtx"):
-        import scipy.io
-
-        try:
-            M = sp.coo_matrix(scipy.io.mmread(path))
-        except (OSError, ValueError) as exc:
-            raise ParseError(f"not a readable MatrixMarket file: {exc}", path=path) from None
-        return np.unique(M.row.astype(np.int64) + 1)
-    text = _read_bytes(path)
-    out = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        s = line.strip()
-        if not s:
-            continue
-        try:
-            v = int(s.split()[0])
-        except ValueError:
-            raise ParseError(f"not an image number: {s[:40]!r}", path=path,
-                             line=lineno) from None
-        out.append(v)
-    return np.array(sorted(set(out)), dtype=np.int64)
+    path = check_path(path)
+    if path.endswith((".mtx", ".mtx.gz")):
+        mm = read_mtx(path)
+        if mm.shape[1] != 1:
+            raise ParseError(f"a truth matrix has one column (images x 1), this one has "
+                             f"{mm.shape[1]}", path=path)
+        if mm.values is not None:
+            bad = [i for i, v in enumerate(mm.values) if v != 1]
+            if bad:
+                raise ParseError(f"truth entries must be 1, not {mm.values[bad[0]]}",
+                                 path=path, line=int(mm.lines[bad[0]]))
+        return np.sort(mm.rows.astype(np.int64) + 1)
+    data = read_bytes(path)
+    check_utf8(data, path)
+    f = split_fields(data, path, 1)
+    v = int_column(f, 0, path, "image number", hi=MAX_DIM)
+    rep = first_repeat(v)
+    if rep is not None:
+        i, j = rep
+        raise ParseError(f"repeated image number {int(v[j])}, first on line {int(f.lines[i])}",
+                         path=path, line=int(f.lines[j]))
+    return np.sort(v)
 
 
 def write_categories(path: str | os.PathLike, categories: np.ndarray) -> None:

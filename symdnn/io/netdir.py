@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from symdnn.assoc import AssocArray
 from symdnn.domains import get_domain
-from symdnn.errors import ParseError
+from symdnn.errors import ParseError, SymdnnError
+from symdnn.io.text import domain_value, read_text, text_lines
 from symdnn.network import SparseDNN
 
 __all__ = ["write_network", "read_network", "FORMAT"]
@@ -40,11 +39,27 @@ def _enc(key: Any, mode: str) -> str:
 
 
 def _dec(text: str, mode: str) -> Any:
+    """The key a text field encodes; ValueError (with a message) for one that is not a key."""
     if mode == "str":
         return text
-    def tup(v: Any) -> Any:
-        return tuple(tup(x) for x in v) if isinstance(v, list) else v
-    return tup(json.loads(text))
+    try:
+        raw = json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError("a key nested too deeply") from None
+    except ValueError as exc:
+        raise ValueError(f"{text[:40]!r} is not a JSON key: {exc}") from None
+
+    def tup(v: Any, depth: int = 0) -> Any:
+        if isinstance(v, list):
+            return tuple(tup(x, depth + 1) for x in v)
+        if isinstance(v, str | int | float | bool) and depth < 100:
+            return v
+        raise ValueError(f"{text[:40]!r}: a key is a string, a number or a list of them")
+    return tup(raw)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed")
 
 
 def _mode(keys: list) -> str:
@@ -59,36 +74,83 @@ def _write_triples(path: Path, A: AssocArray, mode: str) -> None:
             fh.write(f"{_enc(r, mode)}\t{_enc(c, mode)}\t{dom.format(v)}\n")
 
 
-def _read_triples(path: Path, mode: str, domain: str) -> AssocArray:
+def _read_triples(path: Path, mode: str, domain: str, *, rows: set | None = None,
+                  cols: set | None = None, what: str = "") -> AssocArray:
+    """Read ``row<TAB>col<TAB>value`` lines strictly; keys outside ``rows``/``cols`` (when
+    given) and repeated (row, col) pairs are errors naming the line."""
     dom = get_domain(domain)
-    rows, cols, vals = [], [], []
+    where = str(path)
+    rr, cc, vals = [], [], []
+    seen: dict = {}
+    for lineno, line in enumerate(text_lines(read_text(where)), 1):
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        if len(parts) != 3:
+            raise ParseError(f"expected 3 tab-separated fields, found {len(parts)}",
+                             path=where, line=lineno)
+        try:
+            r, c = _dec(parts[0], mode), _dec(parts[1], mode)
+        except ValueError as exc:
+            raise ParseError(f"bad key: {exc}", path=where, line=lineno) from None
+        try:
+            v = domain_value(dom, parts[2])
+        except ValueError as exc:
+            raise ParseError(f"bad value: {exc}", path=where, line=lineno) from None
+        for key, allowed, axis in ((r, rows, "row"), (c, cols, "column")):
+            if allowed is not None and key not in allowed:
+                raise ParseError(f"{axis} key {key!r} is not among the declared {what} "
+                                 "(network.json)", path=where, line=lineno)
+        if (r, c) in seen:
+            raise ParseError(f"repeated entry ({r!r}, {c!r}), first on line {seen[r, c]}",
+                             path=where, line=lineno)
+        seen[r, c] = lineno
+        rr.append(r)
+        cc.append(c)
+        vals.append(v)
     try:
-        fh = open(path, encoding="utf-8")
-    except OSError as exc:
-        raise ParseError(f"cannot read: {exc.strerror}", path=str(path)) from None
-    with fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) != 3:
-                raise ParseError(f"expected 3 tab-separated fields, found {len(parts)}",
-                                 path=str(path), line=lineno)
-            try:
-                rows.append(_dec(parts[0], mode))
-                cols.append(_dec(parts[1], mode))
-                vals.append(dom.convert(parts[2]))
-            except (ValueError, json.JSONDecodeError) as exc:
-                raise ParseError(f"bad field: {exc}", path=str(path), line=lineno) from None
-    return AssocArray.from_triples(rows, cols, vals, domain=dom)
+        return AssocArray.from_triples(rr, cc, vals, domain=dom)
+    except SymdnnError as exc:
+        raise ParseError(str(exc), path=where) from None
+
+
+def _read_bias(path: Path, mode: str, dom: Any, outputs: set, lnum: int) -> dict:
+    where = str(path)
+    bias: dict = {}
+    seen: dict = {}
+    for lineno, line in enumerate(text_lines(read_text(where)), 1):
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        if len(parts) != 2:
+            raise ParseError(f"expected neuron<TAB>value, found {len(parts)} fields",
+                             path=where, line=lineno)
+        try:
+            k = _dec(parts[0], mode)
+        except ValueError as exc:
+            raise ParseError(f"bad key: {exc}", path=where, line=lineno) from None
+        if k not in outputs:
+            raise ParseError(f"a bias for neuron {k!r}, which layer {lnum} does not declare "
+                             "(network.json)", path=where, line=lineno)
+        if k in seen:
+            raise ParseError(f"repeated bias for neuron {k!r}, first on line {seen[k]}",
+                             path=where, line=lineno)
+        try:
+            bias[k] = domain_value(dom, parts[1])
+        except ValueError as exc:
+            raise ParseError(f"bad value: {exc}", path=where, line=lineno) from None
+        seen[k] = lineno
+    return bias
 
 
 def write_network(folder: str | os.PathLike, net: SparseDNN, *, inputs: AssocArray | None = None,
-                  expected: AssocArray | None = None, meta: dict | None = None) -> Path:
+                  expected: AssocArray | None = None, meta: dict | None = None,
+                  force: bool = False) -> Path:
     """Write a network (and optionally its inputs and expected outputs) as a folder.
 
-    Returns the folder's path. An existing folder of that name is replaced only once the new
-    one is complete.
+    Returns the folder's path. The folder must be absent or empty, or hold an earlier network
+    written by symdnn (replaced only with ``force=True``, once the new one is complete); see
+    :func:`symdnn.io.outputs.output_folder`.
 
     Examples
     --------
@@ -97,21 +159,21 @@ def write_network(folder: str | os.PathLike, net: SparseDNN, *, inputs: AssocArr
     >>> c = selective(["ad", "be"], "single", ["1/2"])
     >>> d = write_network(pathlib.Path(tempfile.mkdtemp()) / "net", c.net, inputs=c.inputs)
     >>> sorted(p.name for p in d.iterdir())
-    ['W0.tsv', 'b0.tsv', 'inputs.tsv', 'network.json']
+    ['.symdnn-output.json', 'W0.tsv', 'b0.tsv', 'inputs.tsv', 'network.json']
     >>> net, info = read_network(d)
     >>> net.layers[0].bias == c.net.layers[0].bias, info["inputs"].isequal(c.inputs)
     (True, True)
     """
+    from symdnn.io.outputs import output_folder
+
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
     keys: list = list(net.inputs)
     for ly in net.layers:
         keys.extend(ly.outputs)
     if inputs is not None:
         keys.extend(inputs.col())
     mode = _mode(keys)
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.tmp-"))
-    try:
+    with output_folder(folder, "network", force=force) as tmp:
         layers = []
         for lnum, ly in enumerate(net.layers):
             _write_triples(tmp / f"W{lnum}.tsv", ly.W, mode)
@@ -137,66 +199,172 @@ def write_network(folder: str | os.PathLike, net: SparseDNN, *, inputs: AssocArr
         with open(tmp / "network.json", "w", encoding="utf-8") as fh:
             json.dump(doc, fh, indent=1, sort_keys=True)
             fh.write("\n")
-        old = None
-        if folder.exists():
-            old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-            os.replace(folder, old)
-        os.replace(tmp, folder)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return folder
+
+
+class _Spec:
+    """Typed access to ``network.json``: every missing key or wrong type is a ParseError
+    naming the file and the key."""
+
+    def __init__(self, path: Path):
+        self.path = str(path)
+
+    def error(self, key: str, msg: str) -> ParseError:
+        return ParseError(f"key {key!r}: {msg}", path=self.path)
+
+    def get(self, d: dict, key: str, types: tuple, *, where: str = "",
+            optional: bool = False, desc: str = "") -> Any:
+        name = f"{where}{key}"
+        if key not in d:
+            if optional:
+                return None
+            raise ParseError(f"missing key {name!r}", path=self.path)
+        v = d[key]
+        if v is None and optional:
+            return None
+        if not isinstance(v, types) or (isinstance(v, bool) and bool not in types):
+            want = desc or " or ".join(t.__name__ for t in types)
+            raise self.error(name, f"must be {want}, not {json.dumps(v)[:40]}")
+        return v
+
+    def keys(self, d: dict, key: str, mode: str, *, where: str = "") -> list:
+        raw = self.get(d, key, (list,), where=where, desc="a list of encoded keys")
+        out, seen = [], set()
+        for i, k in enumerate(raw):
+            name = f"{where}{key}[{i}]"
+            if not isinstance(k, str):
+                raise self.error(name, f"must be a string, not {json.dumps(k)[:40]}")
+            try:
+                dk = _dec(k, mode)
+            except ValueError as exc:
+                raise self.error(name, str(exc)) from None
+            if dk in seen:
+                raise self.error(name, f"repeated neuron {dk!r}")
+            seen.add(dk)
+            out.append(dk)
+        return out
+
+    def member(self, folder: Path, d: dict, key: str, *, where: str = "",
+               optional: bool = False) -> Path | None:
+        name = self.get(d, key, (str,), where=where, optional=optional, desc="a file name")
+        if name is None or (optional and name == ""):
+            return None
+        if name in ("", ".", "..") or any(ch in name for ch in "/\\\0"):
+            raise self.error(f"{where}{key}", f"must name a file in the folder, not {name!r}")
+        return folder / name
+
+    def number(self, dom: Any, d: dict, key: str, *, where: str = "") -> Any:
+        v = self.get(d, key, (str, int), where=where, optional=True,
+                     desc="an exact number (a string such as \"32\" or \"1/2\")")
+        if v is None:
+            return None
+        try:
+            return domain_value(dom, str(v))
+        except ValueError as exc:
+            raise self.error(f"{where}{key}", f"not an exact number: {exc}") from None
+
+
+def _load_json(spec: Path) -> Any:
+    def pairs(items: list) -> dict:
+        out: dict = {}
+        for k, v in items:
+            if k in out:
+                raise ValueError(f"repeated key {k!r}")
+            out[k] = v
+        return out
+
+    text = read_text(str(spec))
+    try:
+        return json.loads(text, object_pairs_hook=pairs, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"not JSON: {exc.msg}", path=str(spec), line=exc.lineno) from None
+    except (ValueError, RecursionError) as exc:
+        raise ParseError(f"not valid JSON: {exc or 'nested too deeply'}",
+                         path=str(spec)) from None
 
 
 def read_network(folder: str | os.PathLike) -> tuple[SparseDNN, dict]:
     """Read a network folder: ``(net, info)`` with ``info`` holding ``inputs`` and ``expected``
     (AssocArrays or None) and ``meta``.
 
+    Reading policy: ``network.json`` must be UTF-8 JSON (no repeated keys, no NaN/Infinity)
+    with every key of the layout and its type (``format``, ``domain``, ``convention``,
+    ``bias_rule``, ``keys``, ``ymax``, ``inputs_neurons``, ``layers`` with ``weights``,
+    ``bias``, ``beta``, ``neurons``); ``ymax`` and ``beta`` are exact numbers of the domain
+    (or null); file names are plain names inside the folder. Data files are UTF-8 lines of
+    exactly 3 (weights, inputs, expected) or 2 (bias) tab-separated fields; values are finite
+    elements of the domain (exact decimals or ``p/q``; see
+    :func:`symdnn.io.text.domain_value`); keys are the declared neurons of their layer (a
+    bias or weight for an undeclared neuron is an error), and a repeated entry or bias is an
+    error naming both lines.
+
     Raises
     ------
     ParseError
-        For a missing or malformed ``network.json`` or data file (naming file and line).
+        For a missing or malformed ``network.json`` (naming the file and the key) or data
+        file (naming the file and line), or a network that does not fit together.
     """
     folder = Path(folder)
     spec = folder / "network.json"
+    doc = _load_json(spec)
+    S = _Spec(spec)
+    if not isinstance(doc, dict):
+        raise ParseError("must hold a JSON object", path=str(spec))
+    fmt = S.get(doc, "format", (str,))
+    if fmt != FORMAT:
+        raise ParseError(f"format is {fmt!r}, expected {FORMAT!r}", path=str(spec))
+    domain = S.get(doc, "domain", (str,))
     try:
-        doc = json.loads(spec.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ParseError(f"cannot read: {exc.strerror}", path=str(spec)) from None
-    except json.JSONDecodeError as exc:
-        raise ParseError(f"not JSON: {exc.msg}", path=str(spec), line=exc.lineno) from None
-    if doc.get("format") != FORMAT:
-        raise ParseError(f"format is {doc.get('format')!r}, expected {FORMAT!r}",
-                         path=str(spec))
-    mode, domain = doc["keys"], doc["domain"]
-    dom = get_domain(domain)
+        dom = get_domain(domain)
+    except SymdnnError as exc:
+        raise S.error("domain", str(exc)) from None
+    convention = S.get(doc, "convention", (str,))
+    if convention not in ("column", "row"):
+        raise S.error("convention", f"must be 'column' or 'row', not {convention!r}")
+    bias_rule = S.get(doc, "bias_rule", (str,))
+    if bias_rule not in ("all", "nonzero"):
+        raise S.error("bias_rule", f"must be 'all' or 'nonzero', not {bias_rule!r}")
+    mode = S.get(doc, "keys", (str,))
+    if mode not in ("str", "json"):
+        raise S.error("keys", f"must be 'str' or 'json', not {mode!r}")
+    if "ymax" not in doc:
+        raise ParseError("missing key 'ymax'", path=str(spec))
+    ymax = S.number(dom, doc, "ymax")
+    meta = S.get(doc, "meta", (dict,), optional=True) or {}
+    layers = S.get(doc, "layers", (list,), desc="a list of layers")
+    if not layers:
+        raise S.error("layers", "a network needs at least one layer")
+    neurons = [S.keys(doc, "inputs_neurons", mode)]
     Ws, biases, betas = [], [], []
-    neurons = [[_dec(k, mode) for k in doc["inputs_neurons"]]]
-    for ly in doc["layers"]:
-        Ws.append(_read_triples(folder / ly["weights"], mode, domain))
-        bias = {}
-        bpath = folder / ly["bias"]
-        try:
-            text = bpath.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ParseError(f"cannot read: {exc.strerror}", path=str(bpath)) from None
-        for lineno, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            parts = line.split("\t")
-            if len(parts) != 2:
-                raise ParseError("expected neuron<TAB>value", path=str(bpath), line=lineno)
-            bias[_dec(parts[0], mode)] = dom.convert(parts[1])
-        biases.append(bias)
-        betas.append(ly.get("beta"))
-        neurons.append([_dec(k, mode) for k in ly["neurons"]])
-    net = SparseDNN.from_layers(Ws, biases, betas=betas, convention=doc["convention"],
-                                bias_rule=doc["bias_rule"], ymax=doc["ymax"], domain=domain,
-                                neurons=neurons)
-    info = {"meta": doc.get("meta", {}), "inputs": None, "expected": None}
-    for name in ("inputs", "expected"):
-        if doc.get(name):
-            info[name] = _read_triples(folder / doc[name], mode, domain)
+    for lnum, ly in enumerate(layers):
+        where = f"layers[{lnum}]."
+        if not isinstance(ly, dict):
+            raise S.error(f"layers[{lnum}]", f"must be an object, not {json.dumps(ly)[:40]}")
+        outs = S.keys(ly, "neurons", mode, where=where)
+        neurons.append(outs)
+        ins_set, outs_set = set(neurons[lnum]), set(outs)
+        wpath = S.member(folder, ly, "weights", where=where)
+        bpath = S.member(folder, ly, "bias", where=where)
+        if "beta" not in ly:
+            raise ParseError(f"missing key '{where}beta'", path=str(spec))
+        betas.append(S.number(dom, ly, "beta", where=where))
+        rows, cols = (outs_set, ins_set) if convention == "column" else (ins_set, outs_set)
+        Ws.append(_read_triples(wpath, mode, domain, rows=rows, cols=cols,
+                                what=f"neurons of layer {lnum}"))
+        biases.append(_read_bias(bpath, mode, dom, outs_set, lnum))
+    info = {"meta": meta, "inputs": None, "expected": None}
+    for name, keys in (("inputs", set(neurons[0])), ("expected", set(neurons[-1]))):
+        p = S.member(folder, doc, name, optional=True)
+        if p is None:
+            continue
+        rows, cols = (keys, None) if convention == "column" else (None, keys)
+        info[name] = _read_triples(p, mode, domain, rows=rows, cols=cols,
+                                   what="input features" if name == "inputs"
+                                   else "output neurons")
+    try:
+        net = SparseDNN.from_layers(Ws, biases, betas=betas, convention=convention,
+                                    bias_rule=bias_rule, ymax=ymax, domain=domain,
+                                    neurons=neurons)
+    except SymdnnError as exc:
+        raise ParseError(f"the network does not fit together: {exc}", path=str(spec)) from None
     return net, info

@@ -1,0 +1,79 @@
+"""The ``symdnn`` command line: a thin front end over the public API.
+
+One handler decides every exit status: 0 success, 1 a check failed (mismatch, not exact,
+policy violated), 2 bad input or usage, 3 nothing to check against, 4 internal error (the
+exception and "please report", the traceback only with ``--debug``), 130 interrupted; a
+closed pipe ends the command quietly (status 141, as a shell reports SIGPIPE).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from symdnn.errors import SymdnnError
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser():
+    """The ``symdnn`` argument parser (see :mod:`symdnn.cli.parser`)."""
+    from symdnn.cli.parser import build_parser as _build
+
+    return _build()
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe: point stdout at /dev/null so that the interpreter's final flush
+    does not complain."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``symdnn`` console script; returns the exit status."""
+    from symdnn.cli.support import EXIT
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        return EXIT["interrupted"]
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        print("\nsymdnn: error: give a COMMAND", file=sys.stderr)
+        return EXIT["bad_input"]
+    name = args.command + "".join(f" {getattr(args, a)}" for a in ("suite_command",
+                                                                   "gen_command")
+                                  if getattr(args, a, None))
+    try:
+        return int(args.func(args))
+    except SymdnnError as exc:
+        print(f"symdnn {name}: error: {exc}", file=sys.stderr)
+        return EXIT["bad_input"]
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT["broken_pipe"]
+    except KeyboardInterrupt:
+        print(f"\nsymdnn {name}: interrupted; nothing was left half-written",
+              file=sys.stderr)
+        return EXIT["interrupted"]
+    except OSError as exc:  # a file that vanished, a full disk, a folder we may not read
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"symdnn {name}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT["bad_input"]
+    except MemoryError:
+        print(f"symdnn {name}: error: out of memory (try fewer inputs or --images)",
+              file=sys.stderr)
+        return EXIT["internal"]
+    except Exception as exc:  # a bug: say so, and how to report it
+        if args.debug:
+            raise
+        print(f"symdnn {name}: internal error: {type(exc).__name__}: {exc}\n"
+              "This is a bug in symdnn; please report it with the command line "
+              "(run again with 'symdnn --debug ...' for the traceback).", file=sys.stderr)
+        return EXIT["internal"]

@@ -1,0 +1,304 @@
+"""The argument parser of the ``symdnn`` command: every command with a description, every
+option with its help and default, counts and numbers validated as they are read."""
+
+from __future__ import annotations
+
+import argparse
+
+from symdnn import __version__
+from symdnn.cli import commands as C
+from symdnn.cli.support import (
+    HelpFormatter,
+    density,
+    exact_number,
+    int_list,
+    nonneg_int,
+    positive_int,
+)
+
+__all__ = ["build_parser"]
+
+ARITHS = ["exact", "fp64", "fp32", "fp16", "bf16", "fp8_e4m3", "fp8_e5m2"]
+EXIT_TEXT = ("Exit status: 0 success, 1 a check failed, 2 bad input or usage, 3 nothing to "
+             "check against, 4 internal error (please report), 130 interrupted.")
+
+
+def _sub(sub: argparse._SubParsersAction, name: str, help: str, description: str,
+         func) -> argparse.ArgumentParser:
+    p = sub.add_parser(name, help=help, description=description, epilog=EXIT_TEXT,
+                       formatter_class=HelpFormatter)
+    p.set_defaults(func=func)
+    return p
+
+
+def _json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", nargs="?", const="-", default=None, metavar="FILE",
+                   help="print the result as JSON, to FILE when given, else to stdout "
+                        "(then nothing else goes to stdout)")
+
+
+def _force(p: argparse.ArgumentParser, what: str = "outputs") -> None:
+    p.add_argument("--force", action="store_true",
+                   help=f"replace earlier {what} written by symdnn (never anything else)")
+
+
+def _quiet(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress display (shown only on a terminal anyway)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``symdnn`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="symdnn", formatter_class=HelpFormatter, epilog=EXIT_TEXT,
+        description="Verify sparse ReLU deep neural networks in exact arithmetic "
+                    "(Kepner et al., Sparse Deep Neural Network Exact Solutions, 2018).",
+    )
+    parser.add_argument("--version", action="version", version=f"symdnn {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an internal error")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = _sub(sub, "demo", "the paper's two-letter network end to end: verify, thresholds, "
+                "audit",
+                "Build the two-letter-word network of the paper (Fig. 6), verify it exactly, "
+                "derive every threshold r_d, reproduce Figs. 6 and 10, audit fp32/fp16/bf16 "
+                "runs against exact arithmetic, and write a Markdown report with the figures "
+                "to a new folder. Exit status 0 when every check passes, 1 when one fails.",
+                C._cmd_demo)
+    demo.add_argument("--out", default="symdnn-demo", metavar="DIR",
+                      help="new folder for report.md and the figures (absent or empty, or an "
+                           "earlier demo folder with --force)")
+    _force(demo, "demo folders")
+
+    gc = _sub(sub, "graph-challenge", "run the Sparse DNN Graph Challenge and check its "
+              "categories",
+              "Run the MIT/IEEE Sparse DNN Graph Challenge from its files (official layout "
+              "DNN/neuronN/, MNIST/sparse-images-N.tsv, or the flat layout of the shared data; "
+              "a bias.tsv beside them, as 'symdnn generate radixnet --style exact' writes, "
+              "gives per-layer biases on every neuron instead of the official rule), print "
+              "the categories and compare them with the official truth. Exit status: 0 "
+              "match, 1 mismatch, 2 bad input, 3 no truth file to check against.",
+              C._cmd_graph_challenge)
+    gc.add_argument("data_dir", metavar="DATA_DIR", help="the folder with the challenge files")
+    gc.add_argument("--neurons", type=positive_int, default=1024, help="network width")
+    gc.add_argument("--layers", type=positive_int, default=120, help="number of layers")
+    gc.add_argument("--images", type=positive_int, default=None,
+                    help="use only the first N images (default: all in the file)")
+    gc.add_argument("--arith", default="exact", choices=ARITHS, help="arithmetic")
+    gc.add_argument("--accumulate", default=None, choices=ARITHS[1:],
+                    help="float runs: accumulation format (default: the --arith format)")
+    _json(gc)
+    _force(gc, "output files")
+    _quiet(gc)
+
+    build = _sub(sub, "build", "build an exact-solution network and write it to a new folder",
+                 "Build one of the paper's exact-solution networks: selective (target words "
+                 "and a layer scheme), combinatoric (Kronecker products of feature sets) or "
+                 "images (MNIST IDX files), and write it with its model-problem inputs to a "
+                 "new folder OUT. Schemes: single, pairs, chain, three2, or groups of letter "
+                 "positions such as 12,34/1234 (layers split by /, groups by ,).",
+                 C._cmd_build)
+    what = build.add_mutually_exclusive_group(required=True)
+    what.add_argument("--words", metavar="FILE", help="target words, one per line")
+    what.add_argument("--builtin", metavar="NAME", choices=["words2", "words3", "words4"],
+                      help="a bundled word list: words2 (the paper's 37), words3, words4")
+    what.add_argument("--combinatoric", metavar="SIZES",
+                      help="feature set sizes, e.g. 2,2,2,2 (the paper's section IV)")
+    what.add_argument("--mnist", metavar="IMAGES",
+                      help="an MNIST images IDX file (.gz or raw), e.g. "
+                           "../shared/data/mnist/t10k-images-idx3-ubyte.gz")
+    build.add_argument("--labels", metavar="FILE", help="MNIST labels IDX file")
+    build.add_argument("--count", type=positive_int, default=None,
+                       help="MNIST: number of images (default: all from --start on)")
+    build.add_argument("--start", type=nonneg_int, default=0,
+                       help="MNIST: index of the first image")
+    build.add_argument("--contained", choices=["report", "drop"], default="report",
+                       help="MNIST: images contained in others are reported or dropped")
+    build.add_argument("--scheme", default="single", help="words: layer scheme")
+    build.add_argument("--beta", default="1",
+                       help="betas, one per layer or one for all, exact: e.g. 4/5,1")
+    build.add_argument("--layers", type=int, default=2, choices=[1, 2],
+                       help="combinatoric: two layers or the collapsed single layer")
+    build.add_argument("--out", required=True, metavar="DIR",
+                       help="new folder to write (absent or empty, or an earlier network "
+                            "folder with --force)")
+    build.add_argument("--plot", metavar="FILE", help="also draw W0 (.png, .svg or .pdf)")
+    _force(build, "network folders and plot files")
+
+    ver = _sub(sub, "verify", "decide exactly whether a built network solves its model "
+               "problem",
+               "Feed the model problem's inputs (Y0 = W0^T of the single-layer solution) to a "
+               "network written by 'symdnn build' and decide in exact arithmetic whether Y_L "
+               "is the identity (or a positive diagonal). Exit status 0 when exact, 1 when "
+               "not.", C._cmd_verify)
+    ver.add_argument("dir", metavar="DIR", help="a folder written by 'symdnn build'")
+    ver.add_argument("--formulation", default="fast",
+                     choices=["fast", "reference", "standard", "oscillating", "collapsed"],
+                     help="how Y_L is computed")
+    _json(ver)
+    _force(ver, "output files")
+
+    thr = _sub(sub, "threshold", "exact perturbation thresholds r_d and P_d / P_fa of every "
+               "category",
+               "For every category c and letter position (feature) p, feature p of c's input "
+               "takes the value r in [0, 2]. r_d is the smallest r with c selected (the "
+               "unique positive maximum of the output) for every r' in (r, 2], null when c is "
+               "not selected at r = 2. Computed exactly (piecewise-linear in r) and compared "
+               "with the closed form. A network that is not an exact solution gets no "
+               "thresholds: the command says why and exits 1 (with --force it gives them, "
+               "flagged). The network comes from --words/--builtin with --scheme and --beta "
+               "(as in 'symdnn build') or from a folder DIR written by build.",
+               C._cmd_threshold)
+    thr.add_argument("dir", metavar="DIR", nargs="?", help="a folder written by symdnn build")
+    src = thr.add_mutually_exclusive_group()
+    src.add_argument("--words", metavar="FILE", help="target words, one per line")
+    src.add_argument("--builtin", metavar="NAME", choices=["words2", "words3", "words4"],
+                     help="a bundled word list")
+    thr.add_argument("--scheme", default="single", help="layer scheme")
+    thr.add_argument("--beta", default="1", help="betas, exact: e.g. 4/5,1")
+    _json(thr)
+    thr.add_argument("--plot", metavar="FILE",
+                     help="draw P_d(r) and P_fa(r) (Fig. 10; .png, .svg or .pdf)")
+    thr.add_argument("--csv", metavar="FILE", help="write the r_d table as CSV")
+    thr.add_argument("--markdown", metavar="FILE", help="write the r_d table as Markdown")
+    thr.add_argument("--force", action="store_true",
+                     help="give the thresholds of a network that is not an exact solution too "
+                          "(flagged as such; exit 0), and replace earlier output files")
+
+    aud = _sub(sub, "audit", "cross-check float runs against exact arithmetic, layer by layer",
+               "Run exact arithmetic and float runs in lockstep and report where the float "
+               "runs depart from the truth: pre-activations exactly zero that turn positive or "
+               "negative, flipped ReLU and cap decisions, ulps, categories. TARGET is "
+               "'graph-challenge' followed by its DATA_DIR, or a folder written by 'symdnn "
+               "build' (its model-problem inputs are used). Exit status 1 when a --fail-on "
+               "policy is violated (default: categories differ from exact).", C._cmd_audit)
+    aud.add_argument("target", metavar="TARGET", help="graph-challenge, or a network folder")
+    aud.add_argument("data_dir", metavar="DATA_DIR", nargs="?",
+                     help="the Graph Challenge data (only with TARGET graph-challenge)")
+    aud.add_argument("--formats", default="fp64,fp32,fp16,bf16",
+                     help="comma-separated: fp64, fp32, fp16, bf16, fp8_e4m3, fp8_e5m2, int8")
+    aud.add_argument("--accumulate", default=None,
+                     help="accumulation format for the float runs; 'same' accumulates in each "
+                          "format (default: the format for fp64/fp32, fp32 for the others)")
+    aud.add_argument("--neurons", type=positive_int, default=None,
+                     help="graph-challenge: network width (default 1024)")
+    aud.add_argument("--layers", type=positive_int, default=None,
+                     help="graph-challenge: number of layers (default 120)")
+    aud.add_argument("--images", type=positive_int, default=None,
+                     help="graph-challenge: only the first N images (default: all)")
+    _json(aud)
+    aud.add_argument("--report", metavar="DIR",
+                     help="write report.json, report.md and plots to a new folder")
+    aud.add_argument("--fail-on", action="append", default=None, metavar="KIND[:N]",
+                     help="fail when a run's total of KIND exceeds N (default 0); kinds: "
+                          "categories, truth, sign_flip, zero_to_pos, zero_to_neg, cap_flip, "
+                          "missing, spurious, spurious_pos, max_ulp. Repeatable; without it: "
+                          "categories")
+    aud.add_argument("--thresholds", action="store_true",
+                     help="network folders: also compare float r_d and P_d with exact ones "
+                          "(every representable r in [0, 2] for fp16, bf16, fp8)")
+    _force(aud, "reports and output files")
+    _quiet(aud)
+
+    inf = _sub(sub, "infer", "run a network on inputs, exactly or in a float format",
+               "Run a network folder written by 'symdnn build' on its model-problem inputs or "
+               "on --inputs FILE (row<TAB>col<TAB>value triples, exact), print the selected "
+               "category of every input (the unique positive maximum) and write the outputs "
+               "as triples.", C._cmd_infer)
+    inf.add_argument("dir", metavar="DIR", help="a folder written by 'symdnn build'")
+    inf.add_argument("--inputs", metavar="FILE",
+                     help="inputs as TSV triples (default: the folder's inputs.tsv)")
+    inf.add_argument("--arith", default="exact", choices=ARITHS, help="arithmetic")
+    inf.add_argument("--accumulate", default=None, choices=ARITHS[1:],
+                     help="float runs: accumulation format (default: the --arith format)")
+    inf.add_argument("--out", metavar="FILE", help="write the outputs here (TSV triples)")
+    _force(inf, "output files")
+
+    suite = sub.add_parser(
+        "suite", help="build, verify and grade certified reference suites",
+        formatter_class=HelpFormatter, epilog=EXIT_TEXT,
+        description="Certified reference suites: a network, inputs, exact outputs, correctly "
+                    "rounded outputs per float format, categories, thresholds where defined, "
+                    "and a manifest with the sha256 of every file.")
+    ss = suite.add_subparsers(dest="suite_command", metavar="ACTION", required=True)
+    sb = _sub(ss, "build", "write a suite for a network",
+              "NET_DIR is a folder written by 'symdnn build' or a Graph Challenge folder "
+              "(give --neurons and --layers). The suite goes to a new folder OUT, never the "
+              "network folder or inside it.", C._cmd_suite_build)
+    sb.add_argument("net_dir", metavar="NET_DIR", help="the network folder")
+    sb.add_argument("--out", required=True, metavar="DIR",
+                    help="new folder for the suite (absent or empty, or an earlier suite "
+                         "with --force)")
+    sb.add_argument("--formats", default="fp64,fp32,fp16,bf16",
+                    help="comma-separated float formats of the rounded outputs")
+    sb.add_argument("--inputs", metavar="FILE", help="inputs to use instead of the folder's")
+    sb.add_argument("--neurons", type=positive_int, default=None,
+                    help="Graph Challenge folders: network width")
+    sb.add_argument("--layers", type=positive_int, default=None,
+                    help="Graph Challenge folders: number of layers")
+    _force(sb, "suites")
+    _quiet(sb)
+    sv = _sub(ss, "verify", "recompute a suite exactly and check every hash, two ways",
+              "Two independent verdicts: symdnn's own (the manifest covers every file and "
+              "parameter, nothing unlisted, nothing outside the folder, every expected file "
+              "recomputed exactly), and the suite's own check.py (standard library only, run "
+              "with 'python -I' in a subprocess). Exit status 0 when both verify, 1 "
+              "otherwise.", C._cmd_suite_verify)
+    sv.add_argument("dir", metavar="DIR", help="the suite folder")
+    sv.add_argument("--digest", metavar="HEX", default=None,
+                    help="also check the suite's root digest against one recorded elsewhere "
+                         "(printed by 'symdnn suite build')")
+    sv.add_argument("--no-checker", action="store_true",
+                    help="skip the suite's shipped check.py (pure Python: slow on large "
+                         "suites); by default it runs in a subprocess beside symdnn's check")
+    _json(sv)
+    _force(sv, "output files")
+    _quiet(sv)
+    sg = _sub(ss, "grade", "grade an implementation's outputs against a suite",
+              "RESULTS holds image<TAB>neuron<TAB>value lines (1-based, decimals or hex "
+              "floats). With --format each output must be within --max-ulp ulps of the "
+              "correctly rounded expected value; without, exactly equal to the exact output. "
+              "Exit status 1 names the outputs that are off.", C._cmd_suite_grade)
+    sg.add_argument("dir", metavar="DIR", help="the suite folder")
+    sg.add_argument("results", metavar="RESULTS", help="the implementation's outputs")
+    sg.add_argument("--format", default=None, dest="fmt",
+                    choices=["fp64", "fp32", "fp16", "bf16", "fp8_e4m3", "fp8_e5m2"],
+                    help="the format the outputs were computed in (default: exact comparison)")
+    sg.add_argument("--max-ulp", type=nonneg_int, default=0,
+                    help="ulps allowed from the correctly rounded value")
+    _json(sg)
+    _force(sg, "output files")
+
+    gen = sub.add_parser("generate", help="generate large networks, streamed to disk",
+                         formatter_class=HelpFormatter, epilog=EXIT_TEXT,
+                         description="Write a RadiX-Net-style network (mixed-radix layers "
+                                     "extended by a Kronecker product) in the Graph Challenge "
+                                     "layout, layer by layer, with random 0/1 inputs.")
+    gs = gen.add_subparsers(dest="gen_command", metavar="KIND", required=True)
+    gr = _sub(gs, "radixnet", "a RadiX-Net-style network",
+              "Write DNN/neuronN/nN-l{1..L}.tsv and MNIST/sparse-images-N.tsv to a new folder "
+              "OUT (about 20 bytes per weight: 1024 x 120 is about 80 MB, 4096 x 480 about "
+              "1.3 GB). The folder appears only when complete.", C._cmd_generate_radixnet)
+    gr.add_argument("--neurons", type=positive_int, default=1024, help="network width")
+    gr.add_argument("--layers", type=positive_int, default=120, help="number of layers")
+    gr.add_argument("--radices", type=int_list, default=None,
+                    help="mixed radices, e.g. 2,2,2,2,2,2,2,2 (with --kron; default: chosen "
+                         "for --neurons)")
+    gr.add_argument("--kron", type=positive_int, default=None,
+                    help="Kronecker factor (with --radices)")
+    gr.add_argument("--style", choices=["graph-challenge", "exact"], default="graph-challenge",
+                    help="weights 1/16 with the official bias, or weights 1 with the "
+                         "exact-solution bias beta - fan-in in bias.tsv")
+    gr.add_argument("--beta", type=exact_number, default="1",
+                    help="style exact: the beta of the bias rule")
+    gr.add_argument("--inputs", type=positive_int, default=64, help="number of random inputs")
+    gr.add_argument("--density", type=density, default=0.5,
+                    help="fraction of input features that are 1")
+    gr.add_argument("--seed", type=nonneg_int, default=0, help="random seed of the inputs")
+    gr.add_argument("--out", required=True, metavar="DIR",
+                    help="new folder (absent or empty, or an earlier generated network with "
+                         "--force)")
+    _force(gr, "generated networks")
+    _quiet(gr)
+    return parser

@@ -1,0 +1,194 @@
+"""What every command shares: argument types that validate, progress on a terminal, JSON and
+file outputs that never overwrite what they did not create."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+from symdnn.errors import SymdnnError
+
+__all__ = ["Progress", "Status", "positive_int", "nonneg_int", "exact_number", "density",
+           "int_list", "parse_betas", "parse_formats", "emit_json", "output_file",
+           "HelpFormatter", "EXIT"]
+
+#: Exit statuses of every command.
+EXIT = {"ok": 0, "check_failed": 1, "bad_input": 2, "nothing_to_check": 3, "internal": 4,
+        "interrupted": 130, "broken_pipe": 141}
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions as written; every option's help ends with its default (when it has one
+    that says something)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or action.default is None or action.default is False or \
+                action.default is argparse.SUPPRESS or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1 (argparse type)."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {v}")
+    return v
+
+
+def nonneg_int(text: str) -> int:
+    """An integer >= 0 (argparse type)."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, not {v}")
+    return v
+
+
+def exact_number(text: str) -> Fraction:
+    """A finite exact number: ``3/10``, ``0.3``, ``1e-3`` (argparse type)."""
+    try:
+        return Fraction(text.strip())
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(
+            f"not a finite exact number: {text!r} (write e.g. 3/10, 0.3 or 1)") from None
+
+
+def density(text: str) -> float:
+    """A fraction in (0, 1] (argparse type)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < v <= 1:
+        raise argparse.ArgumentTypeError(f"must lie in (0, 1], not {text}")
+    return v
+
+
+def int_list(text: str) -> tuple[int, ...]:
+    """Comma-separated integers >= 1 such as ``2,2,4`` (argparse type)."""
+    parts = [p.strip() for p in text.split(",")]
+    if not parts or any(not p for p in parts):
+        raise argparse.ArgumentTypeError(f"give integers separated by commas, not {text!r}")
+    return tuple(positive_int(p) for p in parts)
+
+
+def parse_betas(text: str) -> list[str] | str:
+    """``"4/5,1"`` -> ``["4/5", "1"]``; a single value applies to every layer. Each must be a
+    finite exact number.
+
+    Examples
+    --------
+    >>> parse_betas("4/5, 1"), parse_betas("1")
+    (['4/5', '1'], '1')
+    """
+    parts = [p.strip() for p in text.split(",")]
+    if not parts or any(not p for p in parts):
+        raise SymdnnError(f"--beta: give exact numbers separated by commas, not {text!r}")
+    for p in parts:
+        try:
+            Fraction(p)
+        except (ValueError, ZeroDivisionError):
+            raise SymdnnError(f"--beta: not a finite exact number: {p!r}") from None
+    return parts[0] if len(parts) == 1 else parts
+
+
+def parse_formats(text: str, *, allow: tuple = ()) -> list[str]:
+    """Comma-separated float format names (plus any in ``allow``), at least one, each known."""
+    from symdnn.domains import FORMATS
+
+    names = [f.strip() for f in text.split(",") if f.strip()]
+    if not names:
+        raise SymdnnError(f"--formats: no formats given (known: {', '.join(FORMATS)})")
+    for f in names:
+        if f not in FORMATS and f not in allow:
+            raise SymdnnError(f"--formats: unknown format {f!r} (known: "
+                              f"{', '.join(list(FORMATS) + list(allow))})")
+    if len(set(names)) != len(names):
+        raise SymdnnError(f"--formats: a format is given twice in {text!r}")
+    return names
+
+
+def output_file(path: str | None, args: argparse.Namespace, what: str, *,
+                suffixes: tuple | None = None) -> str | None:
+    """Check an output file option before any work is done (``None`` passes through)."""
+    if path is None or path == "-":
+        return path
+    from symdnn.io.outputs import check_output_file
+
+    inputs = [getattr(args, a) for a in ("dir", "data_dir", "net_dir", "target", "inputs",
+                                         "results") if isinstance(getattr(args, a, None), str)]
+    check_output_file(path, force=getattr(args, "force", False), inputs=inputs,
+                      suffixes=suffixes, what=what)
+    return path
+
+
+def emit_json(doc: Any, dest: str | None, args: argparse.Namespace) -> None:
+    """Write ``doc`` as JSON to stdout (``dest`` ``"-"``) or atomically to a file."""
+    text = json.dumps(doc, indent=1, default=str)
+    if dest == "-":
+        print(text)
+        return
+    from symdnn.assoc.convert import atomic_write
+
+    output_file(dest, args, "--json")
+    atomic_write(dest, lambda fh: fh.write(text + "\n"))
+    print(f"wrote {dest}", file=sys.stderr)
+
+
+class Progress:
+    """A one-line progress bar on stderr, shown only when stderr is a terminal."""
+
+    def __init__(self, label: str, unit: str = "layers"):
+        self.label = label
+        self.unit = unit
+        self.start = time.perf_counter()
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.tty:
+            return
+        frac = done / total if total else 1.0
+        elapsed = time.perf_counter() - self.start
+        bar = "#" * int(30 * frac)
+        sys.stderr.write(f"\r{self.label} [{bar:<30}] {done}/{total} {self.unit} "
+                         f"{elapsed:6.1f} s")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+class Status:
+    """``with Status("threshold", "analysing 2384 pairs"):`` shows what is running on a
+    terminal (one line, cleared when done); nothing when stderr is not a terminal."""
+
+    def __init__(self, label: str, what: str):
+        self.text = f"{label}: {what} ..."
+        self.tty = sys.stderr.isatty()
+
+    def __enter__(self) -> Status:
+        if self.tty:
+            sys.stderr.write(self.text)
+            sys.stderr.flush()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.tty:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def call_progress(quiet: bool, label: str) -> Callable[[int, int], None] | None:
+    """A :class:`Progress` unless ``--quiet``."""
+    return None if quiet else Progress(label)

@@ -1,0 +1,239 @@
+"""The integrity of a certified suite: its canonical manifest, the root digest, and every
+structural check that does not need arithmetic.
+
+The manifest covers every byte that carries meaning: the sha256 of every file in the folder
+and every parameter (formats, bias rule, biases, cap, convention, library versions). It is
+stored in canonical form (:func:`canonical_json`), and the **root digest** of a suite is the
+sha256 of those bytes: a user who records the digest printed by ``symdnn suite build`` can
+later check, with ``symdnn suite verify --digest HEX``, that not one byte of the suite has
+changed, the manifest included.
+
+:func:`structure_problems` rejects a path that is absolute, holds ``..`` or is a symbolic
+link; a file in the folder the manifest does not list; a listed file that is missing or whose
+sha256 differs; a parameter that disagrees with the files (layers, formats, shapes, the
+spelled weight values, per-layer biases); and a manifest field that is not understood. Each
+problem names the file and what is wrong. The file format is documented in
+docs/suite-format.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from symdnn.errors import ParseError
+
+__all__ = ["FORMAT", "canonical_json", "root_digest", "load_manifest", "structure_problems",
+           "MANIFEST_KEYS", "PARAMETER_KEYS"]
+
+FORMAT = "symdnn-suite/2"
+
+#: every top-level manifest field, and its JSON type
+MANIFEST_KEYS = {"format": str, "generator": str, "created": str, "parameters": dict,
+                 "values": dict, "shapes": dict, "versions": dict, "files": dict}
+#: every parameter, and its JSON type(s); ``source`` is free-form description of the origin
+PARAMETER_KEYS = {"neurons": int, "layers": int, "inputs": int, "features": int,
+                  "bias_rule": str, "cap": (str, type(None)), "formats": list,
+                  "convention": str, "source": dict}
+KNOWN_FORMATS = ("fp64", "fp32", "fp16", "bf16", "fp8_e4m3", "fp8_e5m2")
+
+
+def canonical_json(doc: Any) -> bytes:
+    """The canonical bytes of a JSON document: keys sorted, no insignificant whitespace,
+    ASCII only, one final newline.
+
+    Examples
+    --------
+    >>> canonical_json({"b": [1, "é"], "a": None})
+    b'{"a":null,"b":[1,"\\\\u00e9"]}\\n'
+    """
+    return (json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                       allow_nan=False) + "\n").encode("ascii")
+
+
+def root_digest(folder: str | os.PathLike) -> str:
+    """The suite's root digest: the sha256 of its (canonical) manifest.json."""
+    return hashlib.sha256((Path(folder) / "manifest.json").read_bytes()).hexdigest()
+
+
+def load_manifest(folder: str | os.PathLike) -> dict:
+    """Read and check the manifest: canonical form, every field understood and of its type.
+
+    Raises
+    ------
+    ParseError
+        Naming manifest.json and what is wrong.
+    """
+    path = Path(folder) / "manifest.json"
+    where = str(path)
+    try:
+        raw = path.read_bytes()
+        man = json.loads(raw.decode("utf-8"))
+    except OSError as exc:
+        raise ParseError(f"cannot read: {exc.strerror or exc}", path=where) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ParseError(f"not JSON: {exc}", path=where) from None
+    if not isinstance(man, dict):
+        raise ParseError("not a JSON object", path=where)
+    if man.get("format") != FORMAT:
+        raise ParseError(f"format {man.get('format')!r}, expected {FORMAT!r}", path=where)
+    unknown = sorted(set(man) - set(MANIFEST_KEYS))
+    if unknown:
+        raise ParseError(f"field {unknown[0]!r} is not understood", path=where)
+    for key, typ in MANIFEST_KEYS.items():
+        if not isinstance(man.get(key), typ):
+            raise ParseError(f"key {key!r} missing or not a {typ.__name__}", path=where)
+    par = man["parameters"]
+    unknown = sorted(set(par) - set(PARAMETER_KEYS))
+    if unknown:
+        raise ParseError(f"parameter {unknown[0]!r} is not understood", path=where)
+    for key, typ in PARAMETER_KEYS.items():
+        v = par.get(key, ...)
+        if v is ... or isinstance(v, bool) or not isinstance(v, typ):
+            raise ParseError(f"parameters.{key} missing or of the wrong type", path=where)
+    for key in ("neurons", "layers", "inputs", "features"):
+        if par[key] < 0 or (key in ("neurons", "layers") and par[key] < 1):
+            raise ParseError(f"parameters.{key} = {par[key]} is out of range", path=where)
+    if par["bias_rule"] not in ("all", "nonzero"):
+        raise ParseError(f"parameters.bias_rule {par['bias_rule']!r} is not understood",
+                         path=where)
+    if par["convention"] != "row":
+        raise ParseError(f"parameters.convention {par['convention']!r}: suites are written "
+                         "in the row convention", path=where)
+    if par["cap"] is not None:
+        _exact(par["cap"], where, "parameters.cap")
+    for f in par["formats"]:
+        if f not in KNOWN_FORMATS:
+            raise ParseError(f"parameters.formats: {f!r} is not a known format", path=where)
+    if len(set(par["formats"])) != len(par["formats"]):
+        raise ParseError("parameters.formats lists a format twice", path=where)
+    for rel, digest in man["files"].items():
+        if not (isinstance(digest, str) and len(digest) == 64 and
+                all(c in "0123456789abcdef" for c in digest)):
+            raise ParseError(f"files[{rel!r}] is not a sha256 in hex", path=where)
+    if not all(isinstance(v, str) for v in man["versions"].values()):
+        raise ParseError("versions must map names to version strings", path=where)
+    if raw != canonical_json(man):
+        raise ParseError("not in canonical form (keys sorted, no spaces; see "
+                         "docs/suite-format.md): it was edited", path=where)
+    return man
+
+
+def _exact(text: Any, where: str, what: str) -> Fraction:
+    if not isinstance(text, str):
+        raise ParseError(f"{what} must be an exact number as a string", path=where)
+    try:
+        return Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise ParseError(f"{what}: {text!r} is not an exact number", path=where) from None
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def structure_problems(folder: str | os.PathLike, man: dict) -> list[str]:
+    """Every problem of the folder against its manifest that needs no arithmetic."""
+    root = Path(folder)
+    problems = []
+    listed = man["files"]
+    safe = {}
+    for rel in sorted(listed):
+        parts = rel.split("/")
+        p = root.joinpath(*parts)
+        if rel.startswith("/") or os.path.isabs(rel) or ".." in parts or "\\" in rel or \
+                "" in parts:
+            problems.append(f"{rel}: a path outside the suite")
+        elif any(root.joinpath(*parts[:k]).is_symlink() for k in range(1, len(parts) + 1)):
+            problems.append(f"{rel}: a symbolic link")
+        elif not p.is_file():
+            problems.append(f"{rel}: listed in the manifest but missing")
+        elif _sha256(p) != listed[rel]:
+            problems.append(f"{rel}: sha256 differs from the manifest")
+        else:
+            safe[rel] = p
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in sorted(filenames + [d for d in dirnames
+                                        if os.path.islink(os.path.join(dirpath, d))]):
+            rel = os.path.relpath(os.path.join(dirpath, name), root).replace(os.sep, "/")
+            if rel not in listed and rel != "manifest.json":
+                problems.append(f"{rel}: in the folder but not in the manifest")
+    par = man["parameters"]
+    n, L = par["neurons"], par["layers"]
+    want = {f"network/n{n}-l{l}.tsv" for l in range(1, L + 1)}
+    have = {r for r in listed if r.startswith("network/n") and r.endswith(".tsv")}
+    for rel in sorted(want - have):
+        problems.append(f"{rel}: parameters.layers is {L} but the manifest does not list it")
+    for rel in sorted(have - want):
+        problems.append(f"{rel}: a layer file beyond parameters.layers = {L}")
+    fm = {f"expected/{f}.tsv" for f in par["formats"]} | {"expected/exact.tsv"}
+    for rel in sorted(r for r in listed if r.startswith("expected/")):
+        if rel not in fm:
+            problems.append(f"{rel}: an expected file for a format not in parameters.formats "
+                            f"{par['formats']}")
+    for rel in sorted(fm - set(listed)):
+        problems.append(f"{rel}: parameters.formats needs it, the manifest does not list it")
+    for req in ("inputs.tsv", "categories.tsv", "check.py"):
+        if req not in listed:
+            problems.append(f"{req}: required, and not in the manifest")
+    for l in range(1, L + 1):
+        if str(l) not in man["shapes"] or str(l) not in man["values"]:
+            problems.append(f"manifest.json: layer {l} has no shape or no values entry")
+    extra_keys = set(man["shapes"]) - {str(l) for l in range(1, L + 1)}
+    extra_keys |= set(man["values"]) - {str(l) for l in range(1, L + 1)} - \
+        {f"bias{l}" for l in range(1, L + 1)}
+    for k in sorted(extra_keys):
+        problems.append(f"manifest.json: shapes/values entry {k!r} is not a layer")
+    if "network/bias.tsv" in safe and any(f"bias{l}" in man["values"]
+                                          for l in range(1, L + 1)):
+        problems.append("network/bias.tsv: per-neuron biases given beside a one-value bias")
+    problems += _values_problems(safe, man)
+    return problems
+
+
+def _values_problems(safe: dict, man: dict) -> list[str]:
+    """The manifest's ``values`` (every weight as written -> its exact value) against the
+    layer files: the same spellings, each denoting the stated value."""
+    problems = []
+    par = man["parameters"]
+    for l in range(1, par["layers"] + 1):
+        rel = f"network/n{par['neurons']}-l{l}.tsv"
+        if rel not in safe or str(l) not in man["values"]:
+            continue
+        spelled = man["values"][str(l)]
+        if not isinstance(spelled, dict):
+            problems.append(f"manifest.json: values[{l!r}] is not a map")
+            continue
+        seen = set()
+        with open(safe[rel], "rb") as fh:
+            for line in fh:
+                parts = line.split(b"\t")
+                if len(parts) == 3:
+                    seen.add(parts[2].strip().decode("utf-8", "replace"))
+        if seen != set(spelled):
+            diff = sorted(seen ^ set(spelled))[:3]
+            problems.append(f"{rel}: the values written in it are not those of the manifest "
+                            f"(e.g. {diff})")
+            continue
+        for text, value in spelled.items():
+            try:
+                if Fraction(text) != Fraction(value):
+                    problems.append(f"manifest.json: values[{l}][{text!r}] = {value!r}, but "
+                                    f"{text} is {Fraction(text)}")
+            except (ValueError, ZeroDivisionError, TypeError):
+                problems.append(f"manifest.json: values[{l}][{text!r}] is not exact")
+        b = man["values"].get(f"bias{l}")
+        if b is not None:
+            try:
+                Fraction(b)
+            except (ValueError, ZeroDivisionError, TypeError):
+                problems.append(f"manifest.json: values['bias{l}'] = {b!r} is not exact")
+    return problems

@@ -1,0 +1,260 @@
+"""Outputs that never destroy a user's data: folders and files written to a temporary sibling
+and renamed into place only when complete.
+
+Rules, for every command and API function that writes:
+
+* An output folder must be absent or empty. A folder that holds an earlier symdnn output of
+  the same kind (recognised by the marker file :data:`MARKER` symdnn writes into every output
+  folder) is replaced only with ``force=True``; any other non-empty folder is refused, whatever
+  ``force`` says. An output file that exists is replaced only with ``force=True``.
+* The input of a command is never its output (nor inside it, nor around it).
+* Everything is written to a temporary sibling (``.NAME.tmp-XXXX``) and renamed into place on
+  success; on any error, and on SIGINT or SIGTERM, the temporary is removed and whatever was
+  at the path before is left as it was.
+* Files and folders get the permissions the umask gives (``0666``/``0777`` less the umask), not
+  the ``0600``/``0700`` of :mod:`tempfile`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from symdnn.errors import OutputError
+
+__all__ = ["MARKER", "OutputError", "output_folder", "check_output_folder", "check_output_file",
+           "umask_mode", "terminate_as_interrupt"]
+
+#: The marker file in every output folder: ``{"kind": ..., "symdnn": version}``.
+MARKER = ".symdnn-output.json"
+
+
+def umask_mode(kind: str = "file") -> int:
+    """The mode a new file (``0666``) or folder (``0777``) gets under the current umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return (0o666 if kind == "file" else 0o777) & ~mask
+
+
+def _same_or_nested(a: Path, b: Path) -> bool:
+    return a == b or a in b.parents or b in a.parents
+
+
+def _resolve(path: str | os.PathLike, what: str) -> Path:
+    text = os.fspath(path)
+    if not text or not text.strip():
+        raise OutputError(f"{what}: an empty path")
+    p = Path(text).expanduser()
+    if p.name in ("", ".", ".."):
+        raise OutputError(f"{what} {text!r}: give a path that names a new folder or file, "
+                          "not the current or a parent folder")
+    parent = p.resolve().parent if p.parent.exists() else p.parent
+    if not parent.exists():
+        raise OutputError(f"{what} {text!r}: its folder {str(p.parent)!r} does not exist")
+    if not parent.is_dir():
+        raise OutputError(f"{what} {text!r}: {str(p.parent)!r} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{what} {text!r}: cannot write in {str(p.parent)!r}")
+    return parent / p.name
+
+
+def _read_marker(folder: Path) -> str | None:
+    try:
+        doc = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+        return str(doc["kind"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _check_inputs(out: Path, inputs: Sequence[str | os.PathLike], what: str) -> None:
+    for src in inputs:
+        if src is None:
+            continue
+        s = Path(os.fspath(src)).expanduser()
+        if s.exists() and _same_or_nested(out, s.resolve()):
+            raise OutputError(f"{what} {str(out)!r}: it is (or holds, or lies inside) the "
+                              f"input {os.fspath(src)!r}; write the output somewhere else")
+
+
+def _prepare_folder(out: Path, kind: str, force: bool, what: str) -> bool:
+    """Check what is at ``out``; returns whether something there is to be replaced."""
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise OutputError(f"{what} {str(out)!r} exists and is not a folder")
+    if not out.exists():
+        return False
+    try:
+        entries = list(out.iterdir())
+    except OSError as exc:
+        raise OutputError(f"{what} {str(out)!r}: cannot read it ({exc.strerror})") from None
+    if not entries:
+        return True
+    found = _read_marker(out)
+    if found == kind:
+        if not force:
+            raise OutputError(f"{what} {str(out)!r} holds an earlier symdnn {kind}; "
+                              "--force (force=True) replaces it")
+        return True
+    if found is not None:
+        raise OutputError(f"{what} {str(out)!r} holds a symdnn {found}, not a {kind}: "
+                          "refusing to replace it")
+    raise OutputError(f"{what} {str(out)!r} is not empty and was not written by symdnn: "
+                      "refusing to touch it (give a new or empty folder)")
+
+
+_SIGNAL_LOCK = threading.Lock()
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`KeyboardInterrupt` (as SIGINT does), so that
+    cleanup code runs; the previous handler is restored after. A no-op off the main
+    thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):  # noqa: ARG001
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    with _SIGNAL_LOCK:
+        old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        with _SIGNAL_LOCK:
+            signal.signal(signal.SIGTERM, old)
+
+
+def _fix_modes(root: Path) -> None:
+    fmode, dmode = umask_mode("file"), umask_mode("dir")
+    os.chmod(root, dmode)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for d in dirnames:
+            os.chmod(os.path.join(dirpath, d), dmode)
+        for f in filenames:
+            os.chmod(os.path.join(dirpath, f), fmode)
+
+
+@contextmanager
+def output_folder(path: str | os.PathLike, kind: str, *, force: bool = False,
+                  inputs: Sequence[str | os.PathLike] = (),
+                  what: str = "output folder") -> Iterator[Path]:
+    """Write a folder atomically: yields a temporary sibling to fill, renamed to ``path``
+    when the block ends without an error.
+
+    Parameters
+    ----------
+    path : path
+        The folder to create: absent, empty, or (with ``force``) an earlier symdnn output of
+        the same ``kind``.
+    kind : str
+        What the folder holds (``"network"``, ``"suite"``, ``"radixnet"``, ...), written to
+        its :data:`MARKER`.
+    force : bool
+        Replace an earlier symdnn output of the same kind.
+    inputs : paths
+        The command's inputs; the output may not be, hold or lie inside any of them.
+
+    Raises
+    ------
+    OutputError
+        When the path cannot be written without losing data, or at all.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> with output_folder(root / "out", "example") as tmp:
+    ...     _ = (tmp / "a.txt").write_text("hello")
+    >>> sorted(p.name for p in (root / "out").iterdir())
+    ['.symdnn-output.json', 'a.txt']
+    >>> (root / "mine").mkdir(); _ = (root / "mine" / "notes.txt").write_text("keep")
+    >>> with output_folder(root / "mine", "example") as tmp:
+    ...     pass
+    Traceback (most recent call last):
+    ...
+    symdnn.errors.OutputError: output folder '...mine' is not empty and was not written by ...
+    """
+    from symdnn import __version__
+
+    out = _resolve(path, what)
+    _check_inputs(out, inputs, what)
+    replace = _prepare_folder(out, kind, force, what)
+    tmp = out.parent / f".{out.name}.tmp-{secrets.token_hex(4)}"
+    with terminate_as_interrupt():
+        os.mkdir(tmp)
+        try:
+            # the marker first, so that what the folder lists (a suite's manifest) includes it
+            (tmp / MARKER).write_text(json.dumps({"kind": kind, "symdnn": __version__}) + "\n",
+                                      encoding="utf-8")
+            yield tmp
+            _fix_modes(tmp)
+            if replace:
+                _prepare_folder(out, kind, force, what)  # nothing changed it meanwhile
+                old = out.parent / f".{out.name}.old-{secrets.token_hex(4)}"
+                os.replace(out, old)
+                try:
+                    os.replace(tmp, out)
+                except BaseException:
+                    os.replace(old, out)
+                    raise
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+
+def check_output_folder(path: str | os.PathLike, kind: str, *, force: bool = False,
+                        inputs: Sequence[str | os.PathLike] = (),
+                        what: str = "output folder") -> Path:
+    """Check, before any work is done, that :func:`output_folder` will accept ``path``;
+    returns it. Raises :class:`~symdnn.errors.OutputError` otherwise."""
+    out = _resolve(path, what)
+    _check_inputs(out, inputs, what)
+    _prepare_folder(out, kind, force, what)
+    return out
+
+
+def check_output_file(path: str | os.PathLike, *, force: bool = False,
+                      inputs: Sequence[str | os.PathLike] = (),
+                      suffixes: Sequence[str] | None = None, what: str = "output file") -> Path:
+    """Check that a file can be written at ``path`` without losing data; returns it.
+
+    An existing file is replaced only with ``force``; a folder, a path under a file, or a
+    missing parent folder is an error, and so is a suffix outside ``suffixes``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> check_output_file(root / "a.csv").name
+    'a.csv'
+    >>> check_output_file(root, what="--csv")
+    Traceback (most recent call last):
+    ...
+    symdnn.errors.OutputError: --csv '...' is a folder; give a file name
+    """
+    text = os.fspath(path)
+    p = Path(text)
+    if p.is_dir():
+        raise OutputError(f"{what} {text!r} is a folder; give a file name")
+    out = _resolve(path, what)
+    _check_inputs(out, inputs, what)
+    if suffixes is not None and out.suffix.lower() not in suffixes:
+        raise OutputError(f"{what} {text!r}: the file name must end in "
+                          f"{' or '.join(suffixes)}")
+    if out.is_symlink() or out.exists():
+        if not out.is_file():
+            raise OutputError(f"{what} {text!r} exists and is not a regular file")
+        if not force:
+            raise OutputError(f"{what} {text!r} exists; --force (force=True) replaces it")
+    return out
