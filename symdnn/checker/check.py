@@ -27,6 +27,12 @@ FORMATS = {"fp64": (11, 52, True), "fp32": (8, 23, True), "fp16": (5, 10, True),
            "bf16": (8, 7, True), "fp8_e4m3": (4, 3, False), "fp8_e5m2": (5, 2, True)}
 
 
+MANIFEST_FIELDS = ("format", "generator", "created", "parameters", "values", "shapes",
+                   "versions", "files")
+PARAMETERS = ("neurons", "layers", "inputs", "features", "bias_rule", "cap", "formats",
+              "convention", "source")
+
+
 class Unreadable(Exception):
     """The suite cannot be read (exit status 2)."""
 
@@ -125,9 +131,9 @@ def check_files(root, man, problems):
     for rel, digest in sorted(listed.items()):
         parts = rel.split("/")
         path = os.path.join(root, *parts)
-        if rel.startswith("/") or ".." in parts or "\\" in rel:
+        if rel.startswith("/") or ".." in parts or "" in parts or "\\" in rel:
             problems.append(f"{rel}: a path outside the suite")
-        elif os.path.islink(path):
+        elif any(os.path.islink(os.path.join(root, *parts[:k])) for k in range(1, len(parts) + 1)):
             problems.append(f"{rel}: a symbolic link")
         elif not os.path.isfile(path):
             problems.append(f"{rel}: missing")
@@ -219,11 +225,19 @@ def check(root):
     problems, checked = [], []
     try:
         with open(os.path.join(root, "manifest.json"), "rb") as fh:
-            man = json.loads(fh.read().decode("utf-8"))
+            raw = fh.read()
+        man = json.loads(raw.decode("utf-8"))
     except (OSError, ValueError) as exc:
         raise Unreadable(f"manifest.json: cannot read: {exc}") from None
     if not isinstance(man, dict) or man.get("format") != SUITE_FORMAT:
         raise Unreadable(f"manifest.json: not a {SUITE_FORMAT} manifest")
+    if sorted(man) != sorted(MANIFEST_FIELDS) or not isinstance(man["parameters"], dict) or \
+            sorted(man["parameters"]) != sorted(PARAMETERS):
+        raise Unreadable("manifest.json: fields missing or not understood")
+    canonical = json.dumps(man, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                           allow_nan=False) + "\n"
+    if raw != canonical.encode("ascii"):
+        problems.append("manifest.json: not in canonical form")
     try:
         check_files(root, man, problems)
         checked.append(f"{len(man['files'])} file hashes")
