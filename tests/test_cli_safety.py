@@ -350,3 +350,21 @@ def test_grade_rounds_decimal_results_once_into_the_format(suite, tmp_path, caps
     (tmp_path / "res.tsv").write_text("\n".join(out) + "\n")
     assert main(["suite", "grade", str(suite), str(tmp_path / "res.tsv"), "--format",
                  "fp32"]) == 0
+
+
+def test_stray_byte_matrixmarket_file_exits_2_not_a_signal(shared_data, tmp_path):
+    """scipy's mmread segfaults on such a file; the command must answer with exit 2."""
+    import shutil
+
+    gc = shared_data / "graphchallenge"
+    data = tmp_path / "gc"
+    (data / "neuron1024").mkdir(parents=True)
+    layer = next((gc / "neuron1024").glob("n1024-l1.tsv*"))
+    shutil.copy(layer, data / "neuron1024" / layer.name)
+    text = (gc / "sparse-images-1024_subset.mtx").read_bytes().rstrip(b"\n") + b"x"
+    (data / "sparse-images-1024_subset.mtx").write_bytes(text)
+    proc = subprocess.run([sys.executable, "-m", "symdnn.cli", "graph-challenge", str(data),
+                           "--layers", "1", "--quiet"], capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    assert "sparse-images-1024_subset.mtx:" in proc.stderr and "Traceback" not in proc.stderr

@@ -67,8 +67,8 @@ def _header(data: bytes, path: str) -> tuple[str, str, tuple[int, int, int], int
     """Field, symmetry, size, offset and line number of the first line after the size line."""
     end = data.find(b"\n")
     end = len(data) if end < 0 else end
-    words = data[:end].decode("utf-8").split()
-    if not words or words[0].lower() != "%%matrixmarket":
+    words = [w.decode("utf-8") for w in data[:end].split()]
+    if not data.startswith(b"%%") or words[0].lower() != "%%matrixmarket":
         raise ParseError(f"not a MatrixMarket file: the first line must be '{_HEADER}'",
                          path=path, line=1)
     if len(words) != 5:

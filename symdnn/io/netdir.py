@@ -166,6 +166,11 @@ def write_network(folder: str | os.PathLike, net: SparseDNN, *, inputs: AssocArr
     """
     from symdnn.io.outputs import output_folder
 
+    full = [lnum for lnum, ly in enumerate(net.layers) if ly.B is not None]
+    if full:
+        raise SymdnnError(f"layer {full[0]} has a full bias array B_l (a bias per neuron and "
+                          "input), which a network folder cannot hold; give one bias per "
+                          "neuron")
     folder = Path(folder)
     keys: list = list(net.inputs)
     for ly in net.layers:

@@ -4,7 +4,10 @@ Every reader takes untrusted bytes and either returns exactly what the file says
 :class:`~symdnn.errors.ParseError` naming the file and, where there is one, the line. Nothing
 here hands a file to a C parser: the bytes are decoded strictly as UTF-8, split into lines on
 ``\\n`` (a ``\\r`` before it is accepted), and every line must hold exactly the number of
-fields its format says. Fields are separated by tabs or spaces.
+fields its format says. In Graph Challenge and MatrixMarket files fields are separated by runs
+of ASCII blanks (space or tab; ``\\v``, ``\\f``, ``\\r`` count as blanks too); in TSV files
+with text keys (network folders, :func:`symdnn.assoc.convert.read_tsv`) by single tabs, as a
+key may hold spaces.
 
 The work is vectorised with NumPy over the split tokens; the offending line is located only
 when something is wrong, so a well-formed file is read at the speed of ``bytes.split``.
@@ -43,9 +46,10 @@ __all__ = [
 #: the largest decimal exponent an exact value may carry (``1e10000`` is fine, ``1e99999``
 #: would take minutes and gigabytes to expand exactly)
 MAX_EXPONENT = 10_000
-#: the largest index or dimension in a Graph Challenge or MatrixMarket file (64 M; the largest
-#: Graph Challenge network has 65 536 neurons and 60 000 images)
-MAX_DIM = 2**26
+#: the largest index or dimension in a Graph Challenge or MatrixMarket file (16 M; the largest
+#: Graph Challenge network has 65 536 neurons and 60 000 images, and a bound keeps a one-line
+#: file from asking for gigabytes of row pointers)
+MAX_DIM = 2**24
 #: integer values of this magnitude or more are refused where a format stores int64
 MAX_MAGNITUDE = 2**62
 
