@@ -27,6 +27,9 @@ from typing import Any
 
 from symdnn.errors import ParseError
 
+#: symdnn's output marker (written after the manifest, so not listed; see symdnn.io.outputs)
+MARKER = ".symdnn-output.json"
+
 __all__ = ["FORMAT", "canonical_json", "root_digest", "load_manifest", "structure_problems",
            "MANIFEST_KEYS", "PARAMETER_KEYS"]
 
@@ -164,7 +167,7 @@ def structure_problems(folder: str | os.PathLike, man: dict) -> list[str]:
         for name in sorted(filenames + [d for d in dirnames
                                         if os.path.islink(os.path.join(dirpath, d))]):
             rel = os.path.relpath(os.path.join(dirpath, name), root).replace(os.sep, "/")
-            if rel not in listed and rel != "manifest.json":
+            if rel not in listed and rel not in ("manifest.json", MARKER):
                 problems.append(f"{rel}: in the folder but not in the manifest")
     par = man["parameters"]
     n, L = par["neurons"], par["layers"]

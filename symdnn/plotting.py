@@ -24,6 +24,25 @@ def _pyplot() -> Any:
     return plt
 
 
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def save_figure(fig: Any, path: Any) -> None:
+    """Save a figure atomically (a temporary sibling renamed on success, so a failed or
+    interrupted write leaves the old file, or none), in a format matplotlib writes."""
+    import os
+
+    from symdnn.errors import OutputError
+    from symdnn.io.outputs import output_file_path
+
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    if suffix not in PLOT_SUFFIXES:
+        raise OutputError(f"{os.fspath(path)!r}: a figure's file name must end in "
+                          f"{', '.join(PLOT_SUFFIXES)}")
+    with output_file_path(path) as tmp:
+        fig.savefig(tmp)
+
+
 def _text(key: Any) -> str:
     from symdnn.assoc.printing import format_key
 
@@ -78,7 +97,7 @@ def spy(A: Any, path: str | os.PathLike, *, title: str | None = None,
         ax.set_ylabel(f"{nr} row keys ({_text(rows[0])} ... {_text(rows[-1])})")
     ax.set_title(title or f"{nr} x {nc}, {A.nnz} entries", pad=30 if small else 6)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -133,7 +152,7 @@ def draw_network(net: Any, path: str | os.PathLike, *, title: str | None = None,
     ax.set_ylim(0, 1)
     ax.set_title(title or f"{net.depth} layers")
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -177,5 +196,5 @@ def draw_subdnn(net: Any, category: Any, feature: Any, path: str | os.PathLike, 
     ax.set_xlim(-0.5, L + 0.5)
     ax.set_title(title or f"sub-DNN of {category!r}; in red, what {feature!r} reaches")
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)

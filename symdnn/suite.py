@@ -548,20 +548,39 @@ def grade_suite(folder: str | os.PathLike, results: str | os.PathLike, *,
     got: dict = {}
     path = Path(results)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ParseError(f"cannot read: {exc.strerror}", path=str(path)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParseError("not UTF-8 text", path=str(path),
+                         line=raw[:exc.start].count(b"\n") + 1) from None
+    first_line: dict = {}
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         parts = line.split("\t")
+        if len(parts) != 3:
+            raise ParseError(f"expected 3 tab-separated fields (image, neuron, value), found "
+                             f"{len(parts)}", path=str(path), line=lineno)
         try:
             key = (int(parts[0]), int(parts[1]))
-            v = parts[2].strip()
-            got[key] = _result_value(v, fmt)
-        except (ValueError, IndexError):
-            raise ParseError("expected image<TAB>neuron<TAB>value", path=str(path),
+        except ValueError:
+            raise ParseError("image and neuron must be integers", path=str(path),
                              line=lineno) from None
+        if key[0] < 1 or key[1] < 1:
+            raise ParseError(f"indices are 1-based, not {key}", path=str(path), line=lineno)
+        if key in first_line:
+            raise ParseError(f"image {key[0]}, neuron {key[1]} given twice (first on line "
+                             f"{first_line[key]})", path=str(path), line=lineno)
+        first_line[key] = lineno
+        v = parts[2].strip()
+        try:
+            got[key] = _result_value(v, fmt)
+        except (ValueError, ZeroDivisionError, OverflowError):
+            raise ParseError(f"value {v!r} is not a finite decimal, fraction or hex float",
+                             path=str(path), line=lineno) from None
     off = []
     if fmt is None:
         want = {k: Fraction(v) for k, v in _read_exact_tsv(root / "expected" /

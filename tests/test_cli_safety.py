@@ -368,3 +368,110 @@ def test_stray_byte_matrixmarket_file_exits_2_not_a_signal(shared_data, tmp_path
                           check=False)
     assert proc.returncode == 2, (proc.returncode, proc.stderr)
     assert "sparse-images-1024_subset.mtx:" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# --- found by a hostile review of the above --------------------------------------------------
+
+def test_force_never_deletes_files_added_beside_an_earlier_output(net, capsys):
+    (net / "my-notes.txt").write_text("mine")
+    assert main(["build", "--builtin", "words3", "--out", str(net), "--force"]) == 2
+    assert "files symdnn did not write" in capsys.readouterr().err
+    assert (net / "my-notes.txt").read_text() == "mine"
+
+
+def test_a_forged_marker_does_not_unlock_a_user_folder(user_folder, capsys):
+    (user_folder / ".symdnn-output.json").write_text('{"kind": "network"}')
+    before = _tree(user_folder)
+    assert main(["build", "--builtin", "words2", "--out", str(user_folder), "--force"]) == 2
+    assert _tree(user_folder) == before
+
+
+def test_a_changed_file_in_an_earlier_output_blocks_force(net, capsys):
+    (net / "W0.tsv").write_text((net / "W0.tsv").read_text() + "# edited by hand\n")
+    assert main(["build", "--builtin", "words3", "--out", str(net), "--force"]) == 2
+    assert "W0.tsv" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("opt", ["--json", "--csv", "--markdown"])
+def test_an_input_file_is_never_an_output(tmp_path, opt, capsys):
+    words = tmp_path / "words.txt"
+    words.write_text("ab\ncd\n")
+    assert main(["threshold", "--words", str(words), opt, str(words), "--force"]) == 2
+    assert words.read_text() == "ab\ncd\n"
+
+
+def test_a_failed_plot_leaves_the_old_file(tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    old = tmp_path / "fig.png"
+    old.write_bytes(b"OLD")
+
+    def half(self, path, *a, **k):
+        Path(path).write_bytes(b"PARTIAL")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", half)
+    assert main(["threshold", "--builtin", "words2", "--plot", str(old), "--force"]) == 2
+    assert old.read_bytes() == b"OLD"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.png"]
+
+
+def test_two_outputs_of_one_command_may_not_collide(net, tmp_path, capsys):
+    assert main(["audit", str(net), "--report", str(tmp_path / "r"), "--json",
+                 str(tmp_path / "r" / "a.json"), "--quiet"]) == 2
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["build", "--builtin", "words2", "--labels", "L", "--out", "OUT"], "only for --mnist"),
+    (["build", "--builtin", "words2", "--layers", "1", "--out", "OUT"], "--combinatoric"),
+    (["generate", "radixnet", "--beta", "5", "--out", "OUT"], "--style exact"),
+    (["infer", "NET", "--accumulate", "fp32"], "--accumulate"),
+    (["audit", "NET", "--fail-on", "categories:-5"], "finite number >= 0"),
+    (["audit", "NET", "--fail-on", "sign_flip:nan"], "finite number >= 0"),
+    (["audit", "NET", "--fail-on", "categories:abc"], "not a number"),
+    (["audit", "NET", "--fail-on", "categories:"], "give a limit"),
+])
+def test_options_that_do_not_apply_or_make_no_sense_are_errors(argv, words, net, tmp_path,
+                                                                capsys):
+    subst = {"NET": str(net), "OUT": str(tmp_path / "OUT"), "L": str(tmp_path / "L")}
+    assert main([subst.get(a, a) for a in argv]) == 2
+    assert words in capsys.readouterr().err
+    assert not (tmp_path / "OUT").exists()
+
+
+def test_accumulating_in_fp8_is_refused_cleanly(net, capsys):
+    with pytest.raises(SystemExit):
+        main(["infer", str(net), "--arith", "fp16", "--accumulate", "fp8_e4m3"])
+    from symdnn.constructions import load_construction
+    from symdnn.errors import SymdnnError
+
+    c = load_construction(str(net))
+    with pytest.raises(SymdnnError, match="accumulate"):
+        c.net.infer(c.inputs, arith="fp16", accumulate="fp8_e4m3")
+
+
+def test_mnist_counts_beyond_the_file_are_errors(shared_data, tmp_path, capsys):
+    imgs = shared_data / "mnist" / "t10k-images-idx3-ubyte.gz"
+    for extra in (["--start", "10000"], ["--count", "10001"], ["--start", "9999", "--count", "5"]):
+        assert main(["build", "--mnist", str(imgs), "--out", str(tmp_path / "m")] + extra) == 2
+        assert "holds 10000" in capsys.readouterr().err
+
+
+def test_non_utf8_words_file_is_a_clean_error(tmp_path, capsys):
+    (tmp_path / "w.txt").write_bytes(b"ab\n\xff\xfe\n")
+    assert main(["build", "--words", str(tmp_path / "w.txt"), "--out", str(tmp_path / "n")]) == 2
+    assert "w.txt:2: not UTF-8" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda lines: lines + [lines[0]], "given twice"),
+    (lambda lines: [lines[0] + "\textra"] + lines[1:], "3 tab-separated fields"),
+    (lambda lines: ["0\t1\t1"] + lines[1:], "1-based"),
+    (lambda lines: [lines[0].rsplit("\t", 1)[0] + "\tnan"] + lines[1:], "not a finite"),
+])
+def test_grade_reads_results_strictly(suite, tmp_path, edit, words, capsys):
+    lines = (suite / "expected" / "exact.tsv").read_text().splitlines()
+    (tmp_path / "r.tsv").write_text("\n".join(edit(lines)) + "\n")
+    assert main(["suite", "grade", str(suite), str(tmp_path / "r.tsv")]) == 2
+    assert words in capsys.readouterr().err

@@ -257,7 +257,9 @@ class ThresholdReport:
                                if self.has_closed_form else "explicit biases")
                      + ("" if self.exact else "  (NOT exact)"))
         fig.tight_layout()
-        fig.savefig(path)
+        from symdnn.plotting import save_figure
+
+        save_figure(fig, path)
         plt.close(fig)
 
 

@@ -13,6 +13,7 @@ import io
 import os
 import tempfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -260,8 +261,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[io.TextIOBase], None]
             os.chmod(tmp, umask_mode("file"))  # mkstemp makes 0600 whatever the umask
             os.replace(tmp, path)
         except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            from symdnn.io.outputs import _remove
+
+            _remove(Path(tmp))
             raise
 
 

@@ -51,10 +51,19 @@ def parse_policy(items: list[str]) -> list[tuple[str, float]]:
     mismatch."""
     out = []
     for it in items:
-        kind, _, lim = it.partition(":")
+        kind, sep, lim = it.partition(":")
         if kind not in POLICY_KINDS:
-            raise ValueError(f"unknown policy {kind!r}; known: {', '.join(POLICY_KINDS)}")
-        out.append((kind, float(lim) if lim else 0.0))
+            raise ValueError(f"--fail-on {it!r}: unknown kind {kind!r}; known: "
+                             f"{', '.join(POLICY_KINDS)}")
+        if sep and not lim.strip():
+            raise ValueError(f"--fail-on {it!r}: give a limit after the colon, or none")
+        try:
+            limit = float(lim) if sep else 0.0
+        except ValueError:
+            raise ValueError(f"--fail-on {it!r}: the limit {lim!r} is not a number") from None
+        if not (limit >= 0 and limit != float("inf")):
+            raise ValueError(f"--fail-on {it!r}: the limit must be a finite number >= 0")
+        out.append((kind, limit))
     return out
 
 
@@ -193,7 +202,7 @@ class AuditReport:
 
     def plot(self, folder: str) -> list[str]:
         """``findings_per_layer.png`` and ``ulp_histogram.png`` in ``folder``."""
-        from symdnn.plotting import _pyplot
+        from symdnn.plotting import _pyplot, save_figure
 
         plt = _pyplot()
         from matplotlib.ticker import MaxNLocator
@@ -227,7 +236,7 @@ class AuditReport:
         ax.set_title("findings per layer")
         fig.tight_layout()
         p = os.path.join(folder, "findings_per_layer.png")
-        fig.savefig(p)
+        save_figure(fig, p)
         plt.close(fig)
         paths.append(p)
         fig, ax = plt.subplots(figsize=(8, 4))
@@ -249,7 +258,7 @@ class AuditReport:
             ax.legend(fontsize=7)
         fig.tight_layout()
         p = os.path.join(folder, "ulp_histogram.png")
-        fig.savefig(p)
+        save_figure(fig, p)
         plt.close(fig)
         paths.append(p)
         return paths

@@ -144,7 +144,7 @@ def check_files(root, man, problems):
     for dirpath, dirnames, filenames in os.walk(root):
         for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
             rel = os.path.relpath(os.path.join(dirpath, name), root).replace(os.sep, "/")
-            if rel not in listed and rel != "manifest.json":
+            if rel not in listed and rel not in ("manifest.json", ".symdnn-output.json"):
                 problems.append(f"{rel}: in the folder but not in the manifest")
 
 

@@ -10,7 +10,9 @@ from symdnn.cli.support import (
     EXIT,
     Status,
     call_progress,
+    distinct_outputs,
     emit_json,
+    input_paths,
     output_file,
     parse_betas,
     parse_formats,
@@ -25,7 +27,8 @@ PLOTS = (".png", ".svg", ".pdf")
 def _check_folder(path: str, kind: str, args: argparse.Namespace, *inputs: str | None) -> None:
     from symdnn.io.outputs import check_output_folder
 
-    check_output_folder(path, kind, force=args.force, inputs=[i for i in inputs if i],
+    check_output_folder(path, kind, force=args.force,
+                        inputs=[i for i in inputs if i] + input_paths(args),
                         what="--out" if kind != "audit-report" else "--report")
 
 
@@ -33,6 +36,8 @@ def _cmd_infer(args: argparse.Namespace) -> int:
     from symdnn.assoc import AssocArray
     from symdnn.io.netdir import read_network
 
+    if args.accumulate and args.arith == "exact":
+        raise SymdnnError("--accumulate is for float --arith runs; exact arithmetic has none")
     output_file(args.out, args, "--out")
     net, info = read_network(args.dir)
     Y0 = AssocArray.read_tsv(args.inputs, domain="QQ") if args.inputs else info["inputs"]
@@ -99,6 +104,8 @@ def _cmd_suite_verify(args: argparse.Namespace) -> int:
 def _cmd_suite_grade(args: argparse.Namespace) -> int:
     from symdnn.suite import grade_suite
 
+    if args.fmt is None and args.max_ulp:
+        raise SymdnnError("--max-ulp needs --format (without it outputs are compared exactly)")
     output_file(args.json, args, "--json")
     grade = grade_suite(args.dir, args.results, fmt=args.fmt, max_ulp=args.max_ulp)
     if args.json is not None:
@@ -113,6 +120,8 @@ def _cmd_generate_radixnet(args: argparse.Namespace) -> int:
 
     if (args.radices is None) != (args.kron is None):
         raise SymdnnError("give --radices and --kron together, or neither")
+    if args.style != "exact" and args.beta != 1:
+        raise SymdnnError("--beta is for --style exact (the official style has a fixed bias)")
     _check_folder(args.out, "radixnet", args)
     out = generate_radixnet(args.out, neurons=args.neurons, layers=args.layers,
                             radices=args.radices, kron=args.kron, style=args.style,
@@ -146,6 +155,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     elif args.thresholds:
         raise SymdnnError("--thresholds applies to network folders built by 'symdnn build', "
                           "not to the Graph Challenge")
+    distinct_outputs(args.json, args.report)
     output_file(args.json, args, "--json")
     if args.report:
         _check_folder(args.report, "audit-report", args, args.target, args.data_dir)
@@ -186,6 +196,7 @@ def _cmd_threshold(args: argparse.Namespace) -> int:
 
     if (args.dir is None) == (args.words is None and args.builtin is None):
         raise SymdnnError("give a network folder DIR, or --words FILE or --builtin NAME")
+    distinct_outputs(args.csv, args.markdown, args.plot, args.json)
     for path, what, sfx in ((args.csv, "--csv", None), (args.markdown, "--markdown", None),
                             (args.plot, "--plot", PLOTS), (args.json, "--json", None)):
         output_file(path, args, what, suffixes=sfx)
@@ -242,8 +253,19 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from symdnn.io.netdir import write_network
 
     betas = parse_betas(args.beta)
-    inputs = [p for p in (args.words, args.mnist, args.labels) if p]
-    _check_folder(args.out, "network", args, *inputs)
+    if args.mnist is None:
+        stray = [o for o, v, d in (("--labels", args.labels, None), ("--count", args.count, None),
+                                   ("--start", args.start, 0),
+                                   ("--contained", args.contained, "report")) if v != d]
+        if stray:
+            raise SymdnnError(f"{', '.join(stray)}: only for --mnist")
+    elif args.scheme != "single" or args.beta != "1":
+        raise SymdnnError("--scheme and --beta are for word and combinatoric networks, not "
+                          "--mnist")
+    if args.combinatoric is None and args.layers != 2:
+        raise SymdnnError("--layers is only for --combinatoric")
+    distinct_outputs(args.out, args.plot)
+    _check_folder(args.out, "network", args)
     output_file(args.plot, args, "--plot", suffixes=PLOTS)
     with Status("build", "building the network"):
         c = build_construction(words=args.words, builtin=args.builtin, sizes=args.combinatoric,
@@ -284,6 +306,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 def _cmd_graph_challenge(args: argparse.Namespace) -> int:
     from symdnn.challenge import run_challenge
 
+    if args.accumulate and args.arith == "exact":
+        raise SymdnnError("--accumulate is for float --arith runs; exact arithmetic has none")
     output_file(args.json, args, "--json")
     result = run_challenge(args.data_dir, neurons=args.neurons, layers=args.layers,
                            images=args.images, arith=args.arith, accumulate=args.accumulate,

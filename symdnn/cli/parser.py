@@ -19,6 +19,9 @@ from symdnn.cli.support import (
 __all__ = ["build_parser"]
 
 ARITHS = ["exact", "fp64", "fp32", "fp16", "bf16", "fp8_e4m3", "fp8_e5m2"]
+#: formats scipy accumulates in (a run in fp16, bf16 or fp8 accumulates in its own format
+#: when --accumulate is not given)
+ACCUMULATE = ["fp64", "fp32"]
 EXIT_TEXT = ("Exit status: 0 success, 1 a check failed, 2 bad input or usage, 3 nothing to "
              "check against, 4 internal error (please report), 130 interrupted.")
 
@@ -86,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     gc.add_argument("--images", type=positive_int, default=None,
                     help="use only the first N images (default: all in the file)")
     gc.add_argument("--arith", default="exact", choices=ARITHS, help="arithmetic")
-    gc.add_argument("--accumulate", default=None, choices=ARITHS[1:],
+    gc.add_argument("--accumulate", default=None, choices=ACCUMULATE,
                     help="float runs: accumulation format (default: the --arith format)")
     _json(gc)
     _force(gc, "output files")
@@ -178,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the Graph Challenge data (only with TARGET graph-challenge)")
     aud.add_argument("--formats", default="fp64,fp32,fp16,bf16",
                      help="comma-separated: fp64, fp32, fp16, bf16, fp8_e4m3, fp8_e5m2, int8")
-    aud.add_argument("--accumulate", default=None,
+    aud.add_argument("--accumulate", default=None, choices=ACCUMULATE + ["same"],
                      help="accumulation format for the float runs; 'same' accumulates in each "
                           "format (default: the format for fp64/fp32, fp32 for the others)")
     aud.add_argument("--neurons", type=positive_int, default=None,
@@ -210,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     inf.add_argument("--inputs", metavar="FILE",
                      help="inputs as TSV triples (default: the folder's inputs.tsv)")
     inf.add_argument("--arith", default="exact", choices=ARITHS, help="arithmetic")
-    inf.add_argument("--accumulate", default=None, choices=ARITHS[1:],
+    inf.add_argument("--accumulate", default=None, choices=ACCUMULATE,
                      help="float runs: accumulation format (default: the --arith format)")
     inf.add_argument("--out", metavar="FILE", help="write the outputs here (TSV triples)")
     _force(inf, "output files")

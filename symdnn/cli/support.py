@@ -127,11 +127,33 @@ def output_file(path: str | None, args: argparse.Namespace, what: str, *,
         return path
     from symdnn.io.outputs import check_output_file
 
-    inputs = [getattr(args, a) for a in ("dir", "data_dir", "net_dir", "target", "inputs",
-                                         "results") if isinstance(getattr(args, a, None), str)]
+    inputs = input_paths(args)
     check_output_file(path, force=getattr(args, "force", False), inputs=inputs,
                       suffixes=suffixes, what=what)
     return path
+
+
+#: every option or argument that names something a command reads
+INPUT_ARGS = ("dir", "data_dir", "net_dir", "target", "inputs", "results", "words", "mnist",
+              "labels")
+
+
+def input_paths(args: argparse.Namespace) -> list[str]:
+    """What the command reads: no output may be, hold or lie inside any of these."""
+    return [getattr(args, a) for a in INPUT_ARGS if isinstance(getattr(args, a, None), str)]
+
+
+def distinct_outputs(*paths: str | None) -> None:
+    """Two outputs of one command must not be the same path, nor one inside the other."""
+    import os
+    from pathlib import Path
+
+    given = [Path(os.path.abspath(p)) for p in paths if p not in (None, "-")]
+    for i, a in enumerate(given):
+        for b in given[i + 1:]:
+            if a == b or a in b.parents or b in a.parents:
+                raise SymdnnError(f"two outputs of this command are the same path or one "
+                                  f"holds the other: {str(a)!r} and {str(b)!r}")
 
 
 def emit_json(doc: Any, dest: str | None, args: argparse.Namespace) -> None:

@@ -181,7 +181,17 @@ def mnist(images_path: str | os.PathLike, labels_path: str | os.PathLike | None 
     ('00000:3', '00001:8')
     """
     raw = read_idx(images_path)
+    if raw.ndim != 3:
+        raise SymdnnError(f"{images_path}: images must be a 3-dimensional IDX array, not "
+                          f"shape {raw.shape}")
+    if start < 0 or (count is not None and count < 1):
+        raise SymdnnError(f"start must be >= 0 and count >= 1, not {start} and {count}")
+    if start >= len(raw):
+        raise SymdnnError(f"start {start}: {images_path} holds {len(raw)} images")
     stop = len(raw) if count is None else start + count
+    if stop > len(raw):
+        raise SymdnnError(f"{count} images from {start} asked for, but {images_path} holds "
+                          f"{len(raw)}")
     raw = raw[start:stop]
     labels = None
     if labels_path is not None:

@@ -49,10 +49,15 @@ def read_words(path: str) -> list[str]:
     from symdnn.errors import ParseError
 
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        with open(path, "rb") as fh:
+            raw = fh.read()
     except OSError as exc:
         raise ParseError(f"cannot read: {exc.strerror}", path=str(path)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParseError("not UTF-8 text", path=str(path),
+                         line=raw[:exc.start].count(b"\n") + 1) from None
     for lineno, line in enumerate(text.splitlines(), 1):
         if line.strip() and not line.startswith("#") and len(line.split()) != 1:
             raise ParseError(f"one word per line, found {line.strip()!r}", path=str(path),

@@ -354,6 +354,9 @@ def compile_float(net, dom: FloatDomain,
 
 def _infer_float(net, Yb, batch, dom, accumulate, record, arith) -> InferenceResult:
     acc = get_domain(accumulate) if accumulate else dom
+    if acc.name not in ("fp32", "fp64", dom.name):
+        raise SymdnnError(f"accumulate must be fp32, fp64 or the format itself ({dom.name}), "
+                          f"not {acc.name}: scipy has no {acc.name} kernel")
     indptr, indices, (vals, order) = _csr_over(Yb, batch, net.inputs)
     yv = round_vec(Yb.domain.take(vals, order), Yb.domain, dom).astype(np.float64)
     Y = sp.csr_matrix((yv, indices, indptr), shape=(len(batch), len(net.inputs)))

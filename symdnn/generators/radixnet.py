@@ -125,6 +125,18 @@ def generate_radixnet(out: str | os.PathLike, *, neurons: int = 1024, layers: in
     if style == "graph-challenge" and neurons not in BIAS:
         raise SymdnnError(f"no official bias for {neurons} neurons; use style='exact'")
     beta = Fraction(beta)
+    if inputs * neurons > 1 << 31:
+        raise SymdnnError(f"{inputs} inputs x {neurons} neurons: the random inputs would take "
+                          "more memory than this generator allows (2**31 entries)")
+    import shutil
+
+    fan_in = int(radices[0]) * kron
+    need = layers * neurons * fan_in * 20  # about 20 bytes a weight line
+    parent = Path(out).expanduser().absolute().parent
+    free = shutil.disk_usage(parent).free if parent.is_dir() else None
+    if free is not None and need > free:
+        raise SymdnnError(f"{layers} layers of {neurons} neurons need about {need / 1e9:.1f} "
+                          f"GB; {parent} has {free / 1e9:.1f} GB free")
     with output_folder(out, "radixnet", force=force) as root:
         net_dir = root / "DNN" / f"neuron{neurons}"
         net_dir.mkdir(parents=True)

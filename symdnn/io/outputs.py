@@ -5,8 +5,10 @@ Rules, for every command and API function that writes:
 
 * An output folder must be absent or empty. A folder that holds an earlier symdnn output of
   the same kind (recognised by the marker file :data:`MARKER` symdnn writes into every output
-  folder) is replaced only with ``force=True``; any other non-empty folder is refused, whatever
-  ``force`` says. An output file that exists is replaced only with ``force=True``.
+  folder last, with the size and time of every file it wrote) is replaced only with
+  ``force=True``, and only while it holds nothing else and nothing in it changed; any other
+  non-empty folder is refused, whatever ``force`` says. An output file that exists is
+  replaced only with ``force=True``.
 * The input of a command is never its output (nor inside it, nor around it).
 * Everything is written to a temporary sibling (``.NAME.tmp-XXXX``) and renamed into place on
   success; on any error, and on SIGINT or SIGTERM, the temporary is removed and whatever was
@@ -29,8 +31,8 @@ from pathlib import Path
 
 from symdnn.errors import OutputError
 
-__all__ = ["MARKER", "OutputError", "output_folder", "check_output_folder", "check_output_file",
-           "umask_mode", "terminate_as_interrupt"]
+__all__ = ["MARKER", "OutputError", "output_folder", "output_file_path", "check_output_folder",
+           "check_output_file", "umask_mode", "terminate_as_interrupt"]
 
 #: The marker file in every output folder: ``{"kind": ..., "symdnn": version}``.
 MARKER = ".symdnn-output.json"
@@ -65,10 +67,11 @@ def _resolve(path: str | os.PathLike, what: str) -> Path:
     return parent / p.name
 
 
-def _read_marker(folder: Path) -> str | None:
+def _read_marker(folder: Path) -> dict | None:
     try:
         doc = json.loads((folder / MARKER).read_text(encoding="utf-8"))
-        return str(doc["kind"])
+        str(doc["kind"])
+        return doc
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -95,11 +98,24 @@ def _prepare_folder(out: Path, kind: str, force: bool, what: str) -> bool:
         raise OutputError(f"{what} {str(out)!r}: cannot read it ({exc.strerror})") from None
     if not entries:
         return True
-    found = _read_marker(out)
+    doc = _read_marker(out)
+    found = None if doc is None else doc["kind"]
     if found == kind:
         if not force:
             raise OutputError(f"{what} {str(out)!r} holds an earlier symdnn {kind}; "
                               "--force (force=True) replaces it")
+        inv = _inventory(out)
+        if not isinstance(doc.get("inventory"), dict) or inv != doc["inventory"]:
+            theirs = set(inv["files"]) | set(inv["dirs"])
+            ours = set((doc.get("inventory") or {}).get("files") or {}) | \
+                set((doc.get("inventory") or {}).get("dirs") or [])
+            changed = sorted(theirs - ours) or sorted(
+                r for r in inv["files"]
+                if inv["files"][r] != ((doc.get("inventory") or {}).get("files") or {}).get(r))
+            raise OutputError(f"{what} {str(out)!r} holds an earlier symdnn {kind}, but also "
+                              f"files symdnn did not write or that changed since "
+                              f"(e.g. {changed[:3]}): refusing to replace it; move them "
+                              "elsewhere first")
         return True
     if found is not None:
         raise OutputError(f"{what} {str(out)!r} holds a symdnn {found}, not a {kind}: "
@@ -130,6 +146,50 @@ def terminate_as_interrupt() -> Iterator[None]:
     finally:
         with _SIGNAL_LOCK:
             signal.signal(signal.SIGTERM, old)
+
+
+@contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """SIGINT and SIGTERM held back (delivered when the block ends), so that a second
+    interrupt cannot stop a cleanup half-way."""
+    sigs = {signal.SIGINT, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _remove(path: Path) -> None:
+    """Remove a temporary file or folder of ours, uninterruptibly."""
+    with _signals_blocked():
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.exists() or path.is_symlink():
+            try:
+                path.unlink()
+            except OSError:
+                pass
+
+
+def _inventory(root: Path) -> dict:
+    """Every file and folder under ``root`` but the marker: ``{"files": {rel: [size,
+    mtime_ns]}, "dirs": [rel, ...]}``, to recognise later that nothing was added or changed."""
+    files, dirs = {}, []
+    for dirpath, dirnames, filenames in os.walk(root):
+        for d in dirnames:
+            dirs.append(os.path.relpath(os.path.join(dirpath, d), root))
+        for f in filenames:
+            full = os.path.join(dirpath, f)
+            rel = os.path.relpath(full, root)
+            if rel == MARKER:
+                continue
+            st = os.lstat(full)
+            files[rel] = [st.st_size, st.st_mtime_ns]
+    return {"files": files, "dirs": sorted(dirs)}
 
 
 def _fix_modes(root: Path) -> None:
@@ -189,27 +249,60 @@ def output_folder(path: str | os.PathLike, kind: str, *, force: bool = False,
     replace = _prepare_folder(out, kind, force, what)
     tmp = out.parent / f".{out.name}.tmp-{secrets.token_hex(4)}"
     with terminate_as_interrupt():
-        os.mkdir(tmp)
+        with _signals_blocked():
+            os.mkdir(tmp)
         try:
-            # the marker first, so that what the folder lists (a suite's manifest) includes it
-            (tmp / MARKER).write_text(json.dumps({"kind": kind, "symdnn": __version__}) + "\n",
-                                      encoding="utf-8")
             yield tmp
             _fix_modes(tmp)
-            if replace:
-                _prepare_folder(out, kind, force, what)  # nothing changed it meanwhile
-                old = out.parent / f".{out.name}.old-{secrets.token_hex(4)}"
-                os.replace(out, old)
-                try:
+            # the marker last: it lists what this command wrote, so that a later --force
+            # replaces the folder only while it holds nothing else
+            (tmp / MARKER).write_text(json.dumps({"kind": kind, "symdnn": __version__,
+                                                  "inventory": _inventory(tmp)}) + "\n",
+                                      encoding="utf-8")
+            os.chmod(tmp / MARKER, umask_mode("file"))
+            with _signals_blocked():
+                if replace:
+                    _prepare_folder(out, kind, force, what)  # nothing changed it meanwhile
+                    old = out.parent / f".{out.name}.old-{secrets.token_hex(4)}"
+                    os.replace(out, old)
+                    try:
+                        os.replace(tmp, out)
+                    except BaseException:
+                        os.replace(old, out)
+                        raise
+                    shutil.rmtree(old, ignore_errors=True)
+                else:
                     os.replace(tmp, out)
-                except BaseException:
-                    os.replace(old, out)
-                    raise
-                shutil.rmtree(old, ignore_errors=True)
-            else:
+        except BaseException:
+            _remove(tmp)
+            raise
+
+
+@contextmanager
+def output_file_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary sibling path (same suffix) for a writer that needs a file name
+    (matplotlib's ``savefig``); renamed to ``path`` on success, removed on any error or
+    interrupt, so the file at ``path`` is either the old one or the complete new one.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+    >>> with output_file_path(p) as tmp:
+    ...     _ = tmp.write_text("done")
+    >>> p.read_text()
+    'done'
+    """
+    out = Path(os.fspath(path))
+    tmp = out.parent / f".{out.stem}.tmp-{secrets.token_hex(4)}{out.suffix}"
+    with terminate_as_interrupt():
+        try:
+            yield tmp
+            os.chmod(tmp, umask_mode("file"))
+            with _signals_blocked():
                 os.replace(tmp, out)
         except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
+            _remove(tmp)
             raise
 
 
