@@ -252,7 +252,10 @@ def step(st: ExactState, lay: ExactLayer, *, rule: str, cap: tuple[int, int] | N
 
 
 def _rows_filter(indptr: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    ck = np.concatenate([[0], np.cumsum(keep)])
+    """The row pointers after dropping the entries where ``keep`` is False."""
+    ck = np.empty(len(keep) + 1, dtype=np.int64)
+    ck[0] = 0
+    np.cumsum(keep, out=ck[1:])
     return ck[indptr]
 
 
@@ -285,17 +288,25 @@ def _step_small(st, lay, dt, s_new, f1, f2, capv, rule, dense, record, bound):
         if record:
             A.sort_indices()  # a record is read in key order; the next layer needs no order
         vals = A.data
-        if rule == "nonzero":
-            nzk = vals != 0
-            if not nzk.all():
-                A.indptr = _rows_filter(A.indptr, nzk)
-                A.indices = A.indices[nzk]
-                vals = vals[nzk]
-        if lay.nb is not None:
-            vals = vals + bias[A.indices]
-        if record:
-            pre = (A.indptr.astype(np.int64), A.indices.astype(np.int64), vals.copy(), s_new)
-        keep = vals > 0
+        if rule == "nonzero" and not record:
+            # one pass: an entry survives when W y is nonzero and W y + b is positive
+            nz = vals != 0
+            if lay.nb is not None:
+                vals = vals + bias[A.indices]
+            keep = nz & (vals > 0)
+        else:
+            if rule == "nonzero":
+                nzk = vals != 0
+                if not nzk.all():
+                    A.indptr = _rows_filter(A.indptr, nzk)
+                    A.indices = A.indices[nzk]
+                    vals = vals[nzk]
+            if lay.nb is not None:
+                vals = vals + bias[A.indices]
+            if record:
+                pre = (A.indptr.astype(np.int64), A.indices.astype(np.int64), vals.copy(),
+                       s_new)
+            keep = vals > 0
         indptr = _rows_filter(A.indptr, keep).astype(np.int64)
         indices = A.indices[keep].astype(np.int64)
         vals = vals[keep]
