@@ -31,7 +31,7 @@ from symdnn.errors import ParseError
 MARKER = ".symdnn-output.json"
 
 __all__ = ["FORMAT", "canonical_json", "root_digest", "load_manifest", "structure_problems",
-           "MANIFEST_KEYS", "PARAMETER_KEYS"]
+           "sha256_file", "MANIFEST_KEYS", "PARAMETER_KEYS"]
 
 FORMAT = "symdnn-suite/2"
 
@@ -135,7 +135,8 @@ def _exact(text: Any, where: str, what: str) -> Fraction:
         raise ParseError(f"{what}: {text!r} is not an exact number", path=where) from None
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """The sha256 of a file's bytes, in hex."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -159,7 +160,7 @@ def structure_problems(folder: str | os.PathLike, man: dict) -> list[str]:
             problems.append(f"{rel}: a symbolic link")
         elif not p.is_file():
             problems.append(f"{rel}: listed in the manifest but missing")
-        elif _sha256(p) != listed[rel]:
+        elif sha256_file(p) != listed[rel]:
             problems.append(f"{rel}: sha256 differs from the manifest")
         else:
             safe[rel] = p

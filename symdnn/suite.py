@@ -22,7 +22,6 @@ and checks every hash; ``grade_suite`` grades an implementation's outputs agains
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -40,18 +39,17 @@ import scipy.sparse as sp
 from symdnn.checker import CHECKER
 from symdnn.engines import exact as EX
 from symdnn.errors import ParseError, SymdnnError
-from symdnn.integrity import FORMAT, canonical_json, load_manifest, root_digest, structure_problems
+from symdnn.integrity import (
+    FORMAT,
+    canonical_json,
+    load_manifest,
+    root_digest,
+    sha256_file,
+    structure_problems,
+)
 
 __all__ = ["build_suite", "verify_suite", "grade_suite", "run_checker", "root_digest",
            "SuiteCheck", "Grade", "FORMAT"]
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _versions() -> dict:
@@ -254,7 +252,7 @@ def build_suite(source: str | os.PathLike, out: str | os.PathLike, *,
         if src.netdir is not None:
             shutil.copytree(src.netdir, tmp / "source")
         shutil.copyfile(CHECKER, tmp / "check.py")  # the independent checker
-        files = {p.relative_to(tmp).as_posix(): _sha256(p) for p in sorted(tmp.rglob("*"))
+        files = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*"))
                  if p.is_file()}
         manifest = {
             "format": FORMAT, "generator": f"symdnn {_versions()['symdnn']}",
