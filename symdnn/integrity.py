@@ -98,9 +98,23 @@ def load_manifest(folder: str | os.PathLike) -> dict:
         v = par.get(key, ...)
         if v is ... or isinstance(v, bool) or not isinstance(v, typ):
             raise ParseError(f"parameters.{key} missing or of the wrong type", path=where)
-    for key in ("neurons", "layers", "inputs", "features"):
-        if par[key] < 0 or (key in ("neurons", "layers") and par[key] < 1):
+    for key, top in (("neurons", 1 << 24), ("layers", 1 << 20), ("inputs", 1 << 31),
+                     ("features", 1 << 24)):
+        if par[key] < (1 if key in ("neurons", "layers") else 0) or par[key] > top:
             raise ParseError(f"parameters.{key} = {par[key]} is out of range", path=where)
+    for l, sh in man["shapes"].items():
+        if not (isinstance(sh, list) and len(sh) == 2 and
+                all(isinstance(v, int) and not isinstance(v, bool) and
+                    1 <= v <= par["neurons"] for v in sh)):
+            raise ParseError(f"shapes[{l!r}] must be [inputs, outputs], each 1..neurons",
+                             path=where)
+    for l, v in man["values"].items():
+        ok = isinstance(v, str) if l.startswith("bias") else (
+            isinstance(v, dict) and all(isinstance(a, str) and isinstance(b, str)
+                                        for a, b in v.items()))
+        if not ok:
+            raise ParseError(f"values[{l!r}] must map strings to exact numbers as strings",
+                             path=where)
     if par["bias_rule"] not in ("all", "nonzero"):
         raise ParseError(f"parameters.bias_rule {par['bias_rule']!r} is not understood",
                          path=where)

@@ -284,16 +284,6 @@ class SuiteCheck:
     checker: dict | None = None  # the shipped check.py: exit status, verdict, output
 
 
-def _read_exact_tsv(path: Path) -> dict:
-    out = {}
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        parts = line.split("\t")
-        if len(parts) < 3:
-            raise ParseError("expected image<TAB>neuron<TAB>value", path=str(path), line=lineno)
-        out[(int(parts[0]), int(parts[1]))] = parts[2]
-    return out
-
-
 def verify_suite(folder: str | os.PathLike,
                  progress: Callable[[int, int], None] | None = None, *,
                  digest: str | None = None, checker: bool = True) -> SuiteCheck:
@@ -348,10 +338,14 @@ def verify_suite(folder: str | os.PathLike,
         else:
             check.checked.insert(0, "root digest")
     shipped = root / "check.py"
-    if shipped.is_file() and not shipped.is_symlink() and \
-            CHECKER.read_bytes() != shipped.read_bytes():
-        check.checked.append("note: the suite's check.py differs from this symdnn's")
-    if checker:
+    foreign = shipped.is_file() and not shipped.is_symlink() and \
+        CHECKER.read_bytes() != shipped.read_bytes()
+    if foreign:
+        # never run code a suite brings: a checker that is not symdnn's is not independent
+        # evidence, and could do anything on this machine
+        check.problems.append("check.py: not the checker symdnn ships (not run); read it, and "
+                              "run it yourself if you trust it")
+    elif checker:
         check.checker = run_checker(root)
         if check.checker["exit"] != 0:
             check.problems.append(f"check.py: {check.checker['verdict']} (exit "
@@ -372,10 +366,10 @@ def run_checker(root: str | os.PathLike, timeout: float | None = None) -> dict:
         return {"exit": 2, "verdict": "MISSING", "output": "the suite has no check.py"}
     try:
         proc = subprocess.run([sys.executable, "-I", "check.py"], cwd=root,
-                              capture_output=True, text=True, timeout=timeout, check=False)
+                              capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         return {"exit": 2, "verdict": "TIMEOUT", "output": ""}
-    out = (proc.stdout + proc.stderr).strip()
+    out = (proc.stdout + proc.stderr).decode("utf-8", "replace").strip()
     verdict = {0: "VERIFIED", 1: "FAILED"}.get(proc.returncode, "UNREADABLE")
     return {"exit": proc.returncode, "verdict": verdict, "output": out}
 
@@ -401,20 +395,29 @@ def _recompute(root: Path, man: dict, progress, problems: list, checked: list) -
 
     par = man["parameters"]
     n, L = par["neurons"], par["layers"]
-    X, Xs = _exact_images(root / "inputs.tsv", par["inputs"], par["features"])
-    st = EX.start(X.indptr.astype(np.int64), X.indices.astype(np.int64),
-                  X.data.astype(np.int64), Xs, X.shape)
+    (xp, xi, xn, xshape), Xs = _exact_images(root / "inputs.tsv", par["inputs"],
+                                              par["features"])
+    st = EX.start(xp, xi, xn, Xs, xshape)
     cap = None if par["cap"] is None else (Fraction(par["cap"]).numerator,
                                             Fraction(par["cap"]).denominator)
     per_neuron: dict = {}
-    if (root / "network" / "bias.tsv").is_file():
-        for line in (root / "network" / "bias.tsv").read_text().splitlines():
-            l, j, v = line.split("\t")
-            per_neuron.setdefault(int(l), {})[int(j) - 1] = Fraction(v)
+    bias_file = root / "network" / "bias.tsv"
+    if bias_file.is_file():
+        width = max(sh[1] for sh in man["shapes"].values())
+        for (l, j), (lineno, rest) in _keyed(bias_file, 3, (L, width),
+                                             ("layer", "neuron")).items():
+            if j > man["shapes"][str(l)][1]:
+                raise ParseError(f"neuron {j} beyond layer {l}'s {man['shapes'][str(l)][1]}",
+                                 path=str(bias_file), line=lineno)
+            per_neuron.setdefault(l, {})[j - 1] = _exact_value(rest[0], bias_file, lineno)
     for l in range(1, L + 1):
-        g = read_layer(root / "network" / f"n{n}-l{l}.tsv", n)
+        path = root / "network" / f"n{n}-l{l}.tsv"
+        g = read_layer(path, n)
         rows_in, cols_out = man["shapes"][str(l)]
         N = g.N[:rows_in, :cols_out].tocsr()
+        if N.nnz != g.N.nnz:
+            problems.append(f"network/n{n}-l{l}.tsv: weights outside the layer's shape "
+                            f"{rows_in} x {cols_out}")
         b_all = man["values"].get(f"bias{l}")
         width = N.shape[1]
         if b_all is not None:
@@ -432,11 +435,14 @@ def _recompute(root: Path, man: dict, progress, problems: list, checked: list) -
     checked.append(f"{L} layers recomputed exactly")
     ptr, idx, num, s = EX.values_of(st)
     rows = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
-    want = _read_exact_tsv(root / "expected" / "exact.tsv")
-    got = {(int(r) + 1, int(c) + 1): str(Fraction(int(v), s))
+    last = man["shapes"][str(L)][1]
+    exact_file = root / "expected" / "exact.tsv"
+    want = {k: _exact_value(rest[0], exact_file, lineno) for k, (lineno, rest) in
+            _keyed(exact_file, 3, (par["inputs"], last), ("image", "neuron")).items()}
+    got = {(int(r) + 1, int(c) + 1): Fraction(int(v), s)
            for r, c, v in zip(rows, idx, num, strict=True)}
     if got != want:
-        diff = sorted(set(got.items()) ^ set(want.items()))[:5]
+        diff = sorted(set(got.items()) ^ set(want.items()))[:3]
         problems.append(f"expected/exact.tsv: {len(set(got.items()) ^ set(want.items()))} "
                         f"entries differ from the recomputation, e.g. {diff}")
     checked.append(f"{len(want)} exact outputs")
@@ -444,19 +450,38 @@ def _recompute(root: Path, man: dict, progress, problems: list, checked: list) -
         rounded = round_ratio(np.asarray(num), s, fmt).astype(np.float64)
         mine = {(int(r) + 1, int(c) + 1): float(v).hex()
                 for r, c, v in zip(rows, idx, rounded, strict=True)}
-        theirs = {k: v for k, v in _read_exact_tsv(root / "expected" / f"{fmt}.tsv").items()}
+        fpath = root / "expected" / f"{fmt}.tsv"
+        theirs = {}
+        for k, (lineno, (hx, dec)) in _keyed(fpath, 4, (par["inputs"], last),
+                                             ("image", "neuron")).items():
+            try:
+                v = float.fromhex(hx)
+            except (ValueError, OverflowError):
+                raise ParseError(f"not a hex float: {hx!r}", path=str(fpath),
+                                 line=lineno) from None
+            if v.hex() != hx or repr(v) != dec:
+                problems.append(f"expected/{fmt}.tsv:{lineno}: {hx} {dec} is not a value "
+                                "written as float.hex() and repr()")
+            theirs[k] = hx
         if mine != theirs:
             problems.append(f"expected/{fmt}.tsv: differs from the correctly rounded exact "
                             "outputs")
         checked.append(f"{len(theirs)} {fmt} outputs")
     cats = [int(c) for c in np.flatnonzero(np.diff(ptr)) + 1]
-    listed = [int(x) for x in (root / "categories.tsv").read_text().split()]
+    cpath = root / "categories.tsv"
+    listed = [_index(parts[0], par["inputs"], cpath, lineno, "image")
+              for lineno, parts in _suite_lines(cpath, 1)]
     if cats != listed:
         problems.append("categories.tsv: differs from the recomputed categories")
     if (root / "thresholds.csv").is_file():
         from symdnn.analysis import analyze
         from symdnn.constructions import load_construction
 
+        if not _source_is_network(root, man):
+            problems.append("source/: not the network of this suite (its layers, biases or "
+                            "inputs differ from network/ and inputs.tsv), so thresholds.csv "
+                            "does not describe it")
+            return
         rep = analyze(load_construction(str(root / "source")), exact_only=True)
         if rep.withheld:
             problems.append(f"thresholds.csv: the network is not an exact solution "
@@ -466,24 +491,126 @@ def _recompute(root: Path, man: dict, progress, problems: list, checked: list) -
         checked.append(f"{len(rep.pairs)} thresholds")
 
 
-def _exact_images(path: Path, n_rows: int, n_cols: int) -> tuple[sp.csr_matrix, int]:
-    """Inputs with exact (possibly fractional) values: integer numerators over one s."""
+def _suite_lines(path: Path, fields: int) -> list[tuple[int, list[str]]]:
+    """The non-blank lines of a suite file, each exactly ``fields`` tab-separated fields."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ParseError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParseError("not UTF-8 text", path=str(path),
+                         line=raw[:exc.start].count(b"\n") + 1) from None
+    out = []
+    for lineno, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        if len(parts) != fields:
+            raise ParseError(f"expected {fields} tab-separated fields, found {len(parts)}",
+                             path=str(path), line=lineno)
+        out.append((lineno, parts))
+    return out
+
+
+def _index(text: str, limit: int, path: Path, lineno: int, what: str) -> int:
+    if not text.isascii() or not text.isdigit():
+        raise ParseError(f"{what} {text!r} is not a 1-based index", path=str(path), line=lineno)
+    v = int(text)
+    if not 1 <= v <= limit:
+        raise ParseError(f"{what} {v} outside 1..{limit}", path=str(path), line=lineno)
+    return v
+
+
+def _exact_value(text: str, path: Path, lineno: int) -> Fraction:
+    try:
+        return Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise ParseError(f"not a finite exact number: {text!r}", path=str(path),
+                         line=lineno) from None
+
+
+def _keyed(path: Path, fields: int, limits: tuple[int, int],
+           what: tuple[str, str]) -> dict:
+    """``{(i, j): (lineno, rest of the fields)}`` with a repeated key an error."""
+    out: dict = {}
+    for lineno, parts in _suite_lines(path, fields):
+        key = (_index(parts[0], limits[0], path, lineno, what[0]),
+               _index(parts[1], limits[1], path, lineno, what[1]))
+        if key in out:
+            raise ParseError(f"{what[0]} {key[0]}, {what[1]} {key[1]} given twice (first on "
+                             f"line {out[key][0]})", path=str(path), line=lineno)
+        out[key] = (lineno, parts[2:])
+    return out
+
+
+def _entries(M: Any, d: int) -> dict:
+    """``{(row, col): value}`` of an integer CSR matrix (scipy or IntCSR) over ``d``."""
+    rows = np.repeat(np.arange(len(M.indptr) - 1), np.diff(M.indptr))
+    return {(int(i), int(j)): Fraction(int(v), d)
+            for i, j, v in zip(rows, M.indices, M.data, strict=True) if v != 0}
+
+
+def _source_is_network(root: Path, man: dict) -> bool:
+    """Whether ``source/`` (the build folder a suite came from) is exactly the network and
+    inputs that the suite's own files certify."""
+    from symdnn.io.graphchallenge import read_layer
+
+    src = _netdir_source(root / "source", None)
+    par = man["parameters"]
+    if src.rule != par["bias_rule"] or \
+            (None if src.cap is None else str(src.cap)) != par["cap"]:
+        return False
+    (xp, xi, xn, _), xs = _exact_images(root / "inputs.tsv", par["inputs"], par["features"])
+    X = src.inputs.tocsr()
+    X.sort_indices()
+    mine = {(int(r), int(c)): Fraction(int(v), src.inputs_s) for r, c, v in zip(*_coo(X),
+                                                                               strict=True)}
+    rows = np.repeat(np.arange(len(xp) - 1), np.diff(xp))
+    theirs = {(int(r), int(c)): Fraction(int(v), xs) for r, c, v in zip(rows, xi, xn,
+                                                                        strict=True)}
+    if mine != theirs:
+        return False
+    layers = list(src.stream())
+    if len(layers) != par["layers"]:
+        return False
+    for l, (N, d, nb, db) in enumerate(layers, 1):
+        g = read_layer(root / "network" / f"n{par['neurons']}-l{l}.tsv", par["neurons"])
+        r, c = man["shapes"][str(l)]
+        if tuple(N.shape) != (r, c) or _entries(N, d) != _entries(g.N, g.d):
+            return False
+        b_all = man["values"].get(f"bias{l}")
+        srcb = [Fraction(0)] * c if nb is None else [Fraction(int(v), db) for v in nb]
+        if b_all is not None and any(b != Fraction(b_all) for b in srcb):
+            return False
+    return True
+
+
+def _read_exact_tsv(path: Path) -> dict:
+    """``{(image, neuron): value text}`` of an expected file (3 fields exact, 4 rounded)."""
+    fields = 3 if path.name == "exact.tsv" else 4
+    return {k: rest[0] for k, (_, rest) in
+            _keyed(path, fields, (1 << 62, 1 << 62), ("image", "neuron")).items()}
+
+
+def _exact_images(path: Path, n_rows: int, n_cols: int) -> tuple[Any, int]:
+    """Inputs with exact (possibly fractional) values: ``(indptr, indices, numerators,
+    shape)`` over one common denominator ``s``, numerators of any size."""
     import math
 
-    rows, cols, vals = [], [], []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        parts = line.split("\t")
-        if len(parts) != 3:
-            raise ParseError("expected image<TAB>feature<TAB>value", path=str(path),
-                             line=lineno)
-        rows.append(int(parts[0]) - 1)
-        cols.append(int(parts[1]) - 1)
-        vals.append(Fraction(parts[2]))
+    from symdnn.domains.rational import ints
+
+    entries = _keyed(path, 3, (n_rows, n_cols), ("image", "feature"))
+    keys = sorted(entries)
+    vals = [_exact_value(entries[k][1][0], path, entries[k][0]) for k in keys]
     s = math.lcm(*[v.denominator for v in vals]) if vals else 1
-    nums = [int(v * s) for v in vals]
-    M = sp.csr_matrix((np.array(nums, dtype=np.int64), (rows, cols)), shape=(n_rows, n_cols))
-    M.sort_indices()
-    return M, s
+    nums = ints([v.numerator * (s // v.denominator) for v in vals])
+    rows = np.array([k[0] - 1 for k in keys], dtype=np.int64)
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    indices = np.array([k[1] - 1 for k in keys], dtype=np.int64)
+    return (indptr, indices, nums, (n_rows, n_cols)), s
 
 
 @dataclass

@@ -205,3 +205,103 @@ def test_checker_rounding_on_midpoints_and_boundaries(fmt):
         mid = (a + b) / 2
         for y in (mid, mid + Fraction(1, 2**200), mid - Fraction(1, 2**200), -mid):
             assert CHECK.round_bits(y, fmt) == oracle.round_fraction(y, fmt)
+
+
+# --- found by a hostile review: each must fail both verifiers (or symdnn's, where check.py
+# --- documents that it does not look) ---------------------------------------------------
+
+def _both_reject(suite: Path) -> None:
+    check = verify_suite(suite, checker=False)
+    assert not check.ok, "symdnn accepted a tampered suite"
+    proc = subprocess.run([sys.executable, "-I", str(CHECKER), str(suite)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode in (1, 2) and "Traceback" not in proc.stderr, proc.stdout
+
+
+def _prepend(path: Path, line: str) -> None:
+    path.write_text(line + "\n" + path.read_text())
+
+
+def test_a_repeated_expected_entry_is_rejected(suite):
+    first = (suite / "expected" / "exact.tsv").read_text().splitlines()[0].split("\t")
+    _prepend(suite / "expected" / "exact.tsv", f"{first[0]}\t{first[1]}\t999")
+    _rehash(suite, "expected/exact.tsv")
+    with pytest.raises(Exception, match="given twice"):
+        verify_suite(suite, checker=False)
+    proc = subprocess.run([sys.executable, "-I", str(CHECKER), str(suite)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 2 and "given twice" in proc.stderr
+
+
+def test_a_weight_outside_the_layer_shape_is_rejected(suite):
+    man = json.loads((suite / "manifest.json").read_text())
+    rows, cols = man["shapes"]["1"]
+    spelling = next(iter(man["values"]["1"]))
+    p = suite / "network" / f"n{man['parameters']['neurons']}-l1.tsv"
+    p.write_text(p.read_text() + f"{rows + 1}\t1\t{spelling}\n")
+    _rehash(suite, p.relative_to(suite).as_posix())
+    _both_reject(suite)
+
+
+def test_an_overflowed_fp8_output_must_be_written_as_nan(tmp_path):
+    assert main(["build", "--builtin", "words2", "--beta", "1", "--out", str(tmp_path / "n")]) \
+        == 0
+    from symdnn import AssocArray
+    from symdnn.constructions import load_construction
+    from symdnn.io.netdir import write_network
+
+    c = load_construction(str(tmp_path / "n"))
+    r, k, _ = zip(*c.inputs.triples(), strict=True)
+    big = AssocArray.from_triples(list(r), list(k), [1000] * len(r), domain="QQ")
+    write_network(tmp_path / "big", c.net, inputs=big, meta={"construction": "scaled"})
+    assert main(["suite", "build", str(tmp_path / "big"), "--out", str(tmp_path / "s"),
+                 "--formats", "fp8_e4m3", "--quiet"]) == 0
+    s = tmp_path / "s"
+    assert verify_suite(s).ok
+    p = s / "expected" / "fp8_e4m3.tsv"
+    assert "\tnan\tnan" in p.read_text()  # 1000 overflows E4M3, which has no infinity
+    p.write_text(p.read_text().replace("\tnan\tnan", "\tinf\tinf"))
+    _rehash(s, "expected/fp8_e4m3.tsv")
+    _both_reject(s)
+
+
+def test_thresholds_from_another_network_are_rejected(suite, tmp_path):
+    import shutil
+
+    assert main(["build", "--builtin", "words2", "--beta", "1/2", "--out",
+                 str(tmp_path / "other")]) == 0
+    shutil.rmtree(suite / "source")
+    shutil.copytree(tmp_path / "other", suite / "source")
+    man = json.loads((suite / "manifest.json").read_text())
+    man["files"] = {k: v for k, v in man["files"].items() if not k.startswith("source/")}
+    for p in sorted((suite / "source").rglob("*")):
+        if p.is_file():
+            man["files"][p.relative_to(suite).as_posix()] = hashlib.sha256(
+                p.read_bytes()).hexdigest()
+    (suite / "manifest.json").write_bytes(canonical_json(man))
+    check = verify_suite(suite, checker=False)
+    assert any("source/: not the network of this suite" in q for q in check.problems)
+
+
+def test_a_replaced_checker_is_never_run(suite):
+    (suite / "check.py").write_text("print('VERIFIED')\n")
+    _rehash(suite, "check.py")
+    check = verify_suite(suite)
+    assert not check.ok and check.checker is None
+    assert any("not the checker symdnn ships (not run)" in q for q in check.problems)
+
+
+@pytest.mark.parametrize("value", ["1/0", "1e30", str(2**70)])
+def test_odd_input_values_are_clean(suite, value):
+    lines = (suite / "inputs.tsv").read_text().splitlines()
+    r, c, _ = lines[0].split("\t")
+    lines[0] = f"{r}\t{c}\t{value}"
+    (suite / "inputs.tsv").write_text("\n".join(lines) + "\n")
+    _rehash(suite, "inputs.tsv")
+    try:
+        check = verify_suite(suite, checker=False)
+        assert not check.ok  # the outputs no longer match
+    except Exception as exc:
+        from symdnn.errors import SymdnnError
+
+        assert isinstance(exc, SymdnnError), exc

@@ -70,6 +70,20 @@ def round_bits(x, fmt):
     return sign | (field << fbits) | (m - (1 << fbits))
 
 
+def bits_value(bits, fmt):
+    """The exact value of a finite bit pattern of ``fmt`` (a Fraction), or None."""
+    ebits, fbits, has_inf = FORMATS[fmt]
+    bias = (1 << (ebits - 1)) - 1
+    field = (bits >> fbits) & ((1 << ebits) - 1)
+    frac = bits & ((1 << fbits) - 1)
+    sign = -1 if bits >> (ebits + fbits) else 1
+    if has_inf and field == (1 << ebits) - 1:
+        return None
+    if field == 0:
+        return sign * Fraction(frac, 1 << fbits) * Fraction(2) ** (1 - bias)
+    return sign * (1 + Fraction(frac, 1 << fbits)) * Fraction(2) ** (field - bias)
+
+
 def float_bits(value, fmt):
     """The bit pattern in ``fmt`` of a float64 value that the format represents exactly."""
     if value != value:
@@ -108,6 +122,19 @@ def read_lines(path, fields):
     return out
 
 
+def keyed(path, fields, limits, rel):
+    """``{(i, j): rest of the fields}`` of a file whose lines are keyed by two indices; a
+    repeated key is unreadable (two lines could be read two ways)."""
+    out = {}
+    for lineno, parts in read_lines(path, fields):
+        where = f"{rel}:{lineno}"
+        key = (index(parts[0], limits[0], where), index(parts[1], limits[1], where))
+        if key in out:
+            raise Unreadable(f"{where}: {key} given twice")
+        out[key] = parts[2:]
+    return out
+
+
 def exact(text, where):
     try:
         return Fraction(text)
@@ -116,13 +143,52 @@ def exact(text, where):
 
 
 def index(text, limit, where):
-    try:
-        i = int(text)
-    except ValueError:
-        raise Unreadable(f"{where}: not an index: {text!r}") from None
+    if not (text.isascii() and text.isdigit()):
+        raise Unreadable(f"{where}: not an index: {text!r}")
+    i = int(text)
     if not 1 <= i <= limit:
         raise Unreadable(f"{where}: index {i} outside 1..{limit}")
     return i
+
+
+def validate(man):
+    """Every manifest field of the type and in the range the format says."""
+    par = man["parameters"]
+
+    def need(ok, what):
+        if not ok:
+            raise Unreadable(f"manifest.json: {what}")
+
+    for key in ("generator", "created"):
+        need(isinstance(man[key], str), f"{key} must be a string")
+    for key in ("values", "shapes", "versions", "files"):
+        need(isinstance(man[key], dict), f"{key} must be an object")
+    need(all(isinstance(v, str) for v in man["versions"].values()), "versions are strings")
+    for key, top in (("neurons", 1 << 24), ("layers", 1 << 20), ("inputs", 1 << 31),
+                     ("features", 1 << 24)):
+        v = par[key]
+        need(type(v) is int and (0 if key in ("inputs", "features") else 1) <= v <= top,
+             f"parameters.{key} out of range")
+    need(par["bias_rule"] in ("all", "nonzero"), "bias_rule is 'all' or 'nonzero'")
+    need(par["convention"] == "row", "convention is 'row'")
+    need(par["cap"] is None or isinstance(par["cap"], str), "cap is null or a string")
+    need(isinstance(par["source"], dict), "source is an object")
+    fm = par["formats"]
+    need(isinstance(fm, list) and len(set(fm)) == len(fm) and all(f in FORMATS for f in fm),
+         "formats are distinct known formats")
+    for l in range(1, par["layers"] + 1):
+        sh = man["shapes"].get(str(l))
+        need(isinstance(sh, list) and len(sh) == 2 and
+             all(type(v) is int and 1 <= v <= par["neurons"] for v in sh),
+             f"shapes[{l}] is [inputs, outputs] within the width")
+        vals = man["values"].get(str(l))
+        need(isinstance(vals, dict) and all(isinstance(a, str) and isinstance(b, str)
+                                            for a, b in vals.items()),
+             f"values[{l}] maps spellings to exact strings")
+    layer_files = {f"network/n{par['neurons']}-l{l}.tsv" for l in range(1, par["layers"] + 1)}
+    for rel in man["files"]:
+        if rel.startswith("network/n") and rel.endswith(".tsv") and rel not in layer_files:
+            raise Unreadable(f"manifest.json: {rel} is a layer beyond parameters.layers")
 
 
 def check_files(root, man, problems):
@@ -155,32 +221,33 @@ def run_network(root, man):
     rule = par["bias_rule"]
     cap = None if par["cap"] is None else exact(par["cap"], "manifest cap")
     y = {}  # image -> {feature: Fraction}
-    for lineno, (r, c, v) in read_lines(os.path.join(root, "inputs.tsv"), 3):
-        where = f"inputs.tsv:{lineno}"
-        i, f = index(r, par["inputs"], where), index(c, par["features"], where)
-        if f in y.setdefault(i, {}):
-            raise Unreadable(f"{where}: repeated entry")
-        y[i][f] = exact(v, where)
+    for (i, f), (v,) in keyed(os.path.join(root, "inputs.tsv"), 3,
+                              (par["inputs"], par["features"]), "inputs.tsv").items():
+        y.setdefault(i, {})[f] = exact(v, f"inputs.tsv image {i} feature {f}")
     per_neuron = {}
     bias_file = os.path.join(root, "network", "bias.tsv")
     if os.path.isfile(bias_file):
-        for lineno, (l, j, v) in read_lines(bias_file, 3):
-            where = f"network/bias.tsv:{lineno}"
-            per_neuron.setdefault(index(l, L, where), {})[index(j, n, where)] = exact(v, where)
+        for (l, j), (v,) in keyed(bias_file, 3, (L, n), "network/bias.tsv").items():
+            if f"bias{l}" in man["values"] or j > man["shapes"][str(l)][1]:
+                raise Unreadable(f"network/bias.tsv: layer {l} neuron {j} has no such bias")
+            per_neuron.setdefault(l, {})[j] = exact(v, "network/bias.tsv")
     for l in range(1, L + 1):
         rows_in, cols_out = man["shapes"][str(l)]
         name = f"network/n{n}-l{l}.tsv"
         spelled = man["values"][str(l)]
         w = {}  # input neuron -> [(output neuron, weight numerator)]
         dens = set()
-        for lineno, (r, c, v) in read_lines(os.path.join(root, *name.split("/")), 3):
-            where = f"{name}:{lineno}"
-            i, j = index(r, rows_in, where), index(c, cols_out, where)
-            q = exact(v, where)
+        seen = set()
+        for (i, j), (v,) in keyed(os.path.join(root, *name.split("/")), 3,
+                                  (rows_in, cols_out), name).items():
+            q = exact(v, name)
             if spelled.get(v) != str(q):
-                raise Unreadable(f"{where}: {v!r} is {q}, the manifest says {spelled.get(v)!r}")
+                raise Unreadable(f"{name}: {v!r} is {q}, the manifest says {spelled.get(v)!r}")
+            seen.add(v)
             w.setdefault(i, []).append((j, q))
             dens.add(q.denominator)
+        if seen != set(spelled):
+            raise Unreadable(f"manifest.json: values[{l}] lists spellings {name} does not use")
         D = 1
         for d in dens:
             D = D * d // _gcd(D, d)
@@ -234,6 +301,7 @@ def check(root):
     if sorted(man) != sorted(MANIFEST_FIELDS) or not isinstance(man["parameters"], dict) or \
             sorted(man["parameters"]) != sorted(PARAMETERS):
         raise Unreadable("manifest.json: fields missing or not understood")
+    validate(man)
     canonical = json.dumps(man, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
                            allow_nan=False) + "\n"
     if raw != canonical.encode("ascii"):
@@ -243,9 +311,11 @@ def check(root):
         checked.append(f"{len(man['files'])} file hashes")
         outputs = run_network(root, man)
         checked.append(f"{man['parameters']['layers']} layers recomputed exactly")
-        want = {}
-        for lineno, (r, c, v) in read_lines(os.path.join(root, "expected", "exact.tsv"), 3):
-            want[(int(r), int(c))] = exact(v, f"expected/exact.tsv:{lineno}")
+        par = man["parameters"]
+        last = man["shapes"][str(par["layers"])][1]
+        want = {k: exact(v, "expected/exact.tsv") for k, (v,) in
+                keyed(os.path.join(root, "expected", "exact.tsv"), 3, (par["inputs"], last),
+                      "expected/exact.tsv").items()}
         if want != outputs:
             bad = sorted(set(want.items()) ^ set(outputs.items()))
             problems.append(f"expected/exact.tsv: {len(bad)} entries differ from the "
@@ -262,15 +332,21 @@ def check(root):
                 raise Unreadable(f"manifest.json: unknown format {fmt!r}")
             rel = f"expected/{fmt}.tsv"
             got = {}
-            for lineno, (r, c, hx, dec) in read_lines(os.path.join(root, "expected",
-                                                                   f"{fmt}.tsv"), 4):
+            for k, (hx, dec) in keyed(os.path.join(root, "expected", f"{fmt}.tsv"), 4,
+                                      (par["inputs"], last), rel).items():
                 try:
                     value = float.fromhex(hx)
-                except ValueError:
-                    raise Unreadable(f"{rel}:{lineno}: not a hex float: {hx!r}") from None
-                if repr(value) != dec:
-                    problems.append(f"{rel}:{lineno}: decimal {dec} is not {hx}")
-                got[(int(r), int(c))] = float_bits(value, fmt)
+                except (ValueError, OverflowError):
+                    raise Unreadable(f"{rel}: not a hex float: {hx!r}") from None
+                if value.hex() != hx or repr(value) != dec:
+                    problems.append(f"{rel}: {hx} {dec} is not written as float.hex() and "
+                                    "repr()")
+                bits = float_bits(value, fmt)
+                finite = value == value and value not in (float("inf"), float("-inf"))
+                if bits != "nan" and ((is_nan_bits(bits, fmt) and value == value) or
+                                      (finite and bits_value(bits, fmt) != Fraction(value))):
+                    problems.append(f"{rel}: {hx} is not a value of {fmt}")
+                got[k] = bits
             mine = {k: round_bits(v, fmt) for k, v in outputs.items()}
             differ = sorted(k for k in set(got) | set(mine) if got.get(k) != mine.get(k)
                             and not (is_nan_bits(mine.get(k, 0), fmt) and got.get(k) == "nan"))
@@ -284,7 +360,7 @@ def check(root):
         if listed != cats:
             problems.append("categories.tsv: differs from the recomputed categories")
         checked.append(f"{len(cats)} categories")
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise Unreadable(f"manifest.json or a file it names is malformed: "
                          f"{type(exc).__name__}: {exc}") from None
     return problems, checked
