@@ -493,15 +493,9 @@ def _recompute(root: Path, man: dict, progress, problems: list, checked: list) -
 
 def _suite_lines(path: Path, fields: int) -> list[tuple[int, list[str]]]:
     """The non-blank lines of a suite file, each exactly ``fields`` tab-separated fields."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ParseError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ParseError("not UTF-8 text", path=str(path),
-                         line=raw[:exc.start].count(b"\n") + 1) from None
+    from symdnn.io.text import read_text
+
+    text = read_text(str(path))
     out = []
     for lineno, line in enumerate(text.split("\n"), 1):
         if not line.strip():
@@ -671,16 +665,10 @@ def grade_suite(folder: str | os.PathLike, results: str | os.PathLike, *,
 
     root = Path(folder)
     got: dict = {}
+    from symdnn.io.text import read_text
+
     path = Path(results)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ParseError(f"cannot read: {exc.strerror}", path=str(path)) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ParseError("not UTF-8 text", path=str(path),
-                         line=raw[:exc.start].count(b"\n") + 1) from None
+    text = read_text(str(path))
     first_line: dict = {}
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
