@@ -493,19 +493,9 @@ def _recompute(root: Path, man: dict, progress, problems: list, checked: list) -
 
 def _suite_lines(path: Path, fields: int) -> list[tuple[int, list[str]]]:
     """The non-blank lines of a suite file, each exactly ``fields`` tab-separated fields."""
-    from symdnn.io.text import read_text
+    from symdnn.io.text import tsv_lines
 
-    text = read_text(str(path))
-    out = []
-    for lineno, line in enumerate(text.split("\n"), 1):
-        if not line.strip():
-            continue
-        parts = line.split("\t")
-        if len(parts) != fields:
-            raise ParseError(f"expected {fields} tab-separated fields, found {len(parts)}",
-                             path=str(path), line=lineno)
-        out.append((lineno, parts))
-    return out
+    return list(tsv_lines(str(path), fields))
 
 
 def _index(text: str, limit: int, path: Path, lineno: int, what: str) -> int:

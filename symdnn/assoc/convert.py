@@ -286,19 +286,13 @@ def read_tsv(path: str | os.PathLike, *, domain: str | Domain = "QQ",
         first occurrence; naming the file for a missing file or a corrupt gzip stream.
     """
     from symdnn.errors import DuplicateKeyError
-    from symdnn.io.text import domain_value, read_text, text_lines
+    from symdnn.io.text import domain_value, tsv_lines
 
     path = os.fspath(path)
     dom = get_domain(domain)
     rows, cols, vals = [], [], []
     seen: dict = {}
-    for lineno, text in enumerate(text_lines(read_text(path, verb="open")), 1):
-        if not text.strip() or text.lstrip().startswith("#"):
-            continue
-        parts = text.split("\t")
-        if len(parts) != 3:
-            raise ParseError(f"expected 3 tab-separated fields, found {len(parts)}",
-                             path=path, line=lineno)
+    for lineno, parts in tsv_lines(path, 3, comment="#", verb="open"):
         try:
             r, c = key_type(parts[0]), key_type(parts[1])
             first = seen.get((r, c)) if dup == "error" else None

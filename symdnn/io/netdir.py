@@ -24,7 +24,7 @@ from typing import Any
 from symdnn.assoc import AssocArray
 from symdnn.domains import get_domain
 from symdnn.errors import ParseError, SymdnnError
-from symdnn.io.text import domain_value, read_text, text_lines
+from symdnn.io.text import domain_value, read_text, tsv_lines
 from symdnn.network import SparseDNN
 
 __all__ = ["write_network", "read_network", "FORMAT"]
@@ -82,13 +82,7 @@ def _read_triples(path: Path, mode: str, domain: str, *, rows: set | None = None
     where = str(path)
     rr, cc, vals = [], [], []
     seen: dict = {}
-    for lineno, line in enumerate(text_lines(read_text(where)), 1):
-        if not line.strip():
-            continue
-        parts = line.split("\t")
-        if len(parts) != 3:
-            raise ParseError(f"expected 3 tab-separated fields, found {len(parts)}",
-                             path=where, line=lineno)
+    for lineno, parts in tsv_lines(where, 3):
         try:
             r, c = _dec(parts[0], mode), _dec(parts[1], mode)
         except ValueError as exc:
@@ -118,13 +112,7 @@ def _read_bias(path: Path, mode: str, dom: Any, outputs: set, lnum: int) -> dict
     where = str(path)
     bias: dict = {}
     seen: dict = {}
-    for lineno, line in enumerate(text_lines(read_text(where)), 1):
-        if not line.strip():
-            continue
-        parts = line.split("\t")
-        if len(parts) != 2:
-            raise ParseError(f"expected neuron<TAB>value, found {len(parts)} fields",
-                             path=where, line=lineno)
+    for lineno, parts in tsv_lines(where, 2, describe="neuron<TAB>value"):
         try:
             k = _dec(parts[0], mode)
         except ValueError as exc:

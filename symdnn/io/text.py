@@ -120,6 +120,31 @@ def text_lines(text: str) -> list[str]:
     return [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
 
 
+def tsv_lines(path: str, fields: int, *, describe: str | None = None,
+              comment: str | None = None, verb: str = "read"):
+    r"""``(line number, fields)`` of every non-blank line of a tab-separated text file (strict
+    UTF-8, ``.gz`` decompressed), each line exactly ``fields`` fields; lines starting with
+    ``comment`` are skipped. A line with another count is a ParseError naming it.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "t.tsv")
+    >>> _ = open(p, "w").write("a\tb\t1\n\nc\td\t2\n")
+    >>> list(tsv_lines(p, 3))
+    [(1, ['a', 'b', '1']), (3, ['c', 'd', '2'])]
+    """
+    for lineno, line in enumerate(text_lines(read_text(path, verb=verb)), 1):
+        if not line.strip() or (comment is not None and line.lstrip().startswith(comment)):
+            continue
+        parts = line.split("\t")
+        if len(parts) != fields:
+            what = describe or f"{fields} tab-separated fields"
+            raise ParseError(f"expected {what}, found {len(parts)}"
+                             + (" fields" if describe else ""), path=path, line=lineno)
+        yield lineno, parts
+
+
 @dataclass
 class Fields:
     """The fields of a file of ``ncols``-field lines: ``tokens`` row-major, ``lines`` the
