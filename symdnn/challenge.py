@@ -100,8 +100,21 @@ class ChallengeNetwork:
 
 
 def read_bias_file(path: Any, layers: int) -> list[Fraction]:
-    """Read a ``bias.tsv``: one ``layer<TAB>value`` line for each layer 1..``layers``, values
-    exact. Raises :class:`~symdnn.errors.ParseError` naming the file and line."""
+    r"""Read a ``bias.tsv``: one ``layer<TAB>value`` line for each layer 1..``layers``, values
+    exact. Raises :class:`~symdnn.errors.ParseError` naming the file and line.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "bias.tsv")
+    >>> _ = open(p, "w").write("1\t-31/2\n2\t-15\n")
+    >>> read_bias_file(p, 2)
+    [Fraction(-31, 2), Fraction(-15, 1)]
+    >>> read_bias_file(p, 3)
+    Traceback (most recent call last):
+    ...
+    symdnn.errors.ParseError: ...bias.tsv: no bias for layer 3 (of 3)
+    """
     from pathlib import Path
 
     from symdnn.errors import ParseError
@@ -145,7 +158,17 @@ def read_bias_file(path: Any, layers: int) -> list[Fraction]:
 
 def challenge_network(data_dir: Any, neurons: int, layers: int) -> ChallengeNetwork:
     """The biases, rule and cap of the network in a challenge folder (see
-    :class:`ChallengeNetwork`)."""
+    :class:`ChallengeNetwork`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from symdnn.generators import generate_radixnet
+    >>> d = generate_radixnet(tempfile.mkdtemp() + "/rx", layers=2, inputs=1, style="exact")
+    >>> net = challenge_network(d, 1024, 2)
+    >>> net.rule, net.cap, [str(b) for b in net.biases]
+    ('all', None, ['-31', '-31'])
+    """
     from pathlib import Path
 
     bias_file = Path(data_dir) / "bias.tsv"

@@ -59,7 +59,16 @@ def canonical_json(doc: Any) -> bytes:
 
 
 def root_digest(folder: str | os.PathLike) -> str:
-    """The suite's root digest: the sha256 of its (canonical) manifest.json."""
+    r"""The suite's root digest: the sha256 of its (canonical) manifest.json.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, hashlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "manifest.json").write_bytes(canonical_json({"format": FORMAT}))
+    >>> root_digest(d) == hashlib.sha256(b'{"format":"symdnn-suite/2"}\n').hexdigest()
+    True
+    """
     return hashlib.sha256((Path(folder) / "manifest.json").read_bytes()).hexdigest()
 
 

@@ -357,7 +357,14 @@ def verify_suite(folder: str | os.PathLike,
 def run_checker(root: str | os.PathLike, timeout: float | None = None) -> dict:
     """Run the suite's own ``check.py`` in a fresh interpreter (``python -I``: no user site,
     no environment, nothing importable but the standard library); its exit status, verdict
-    (``VERIFIED``, ``FAILED``, ``UNREADABLE``) and output."""
+    (``VERIFIED``, ``FAILED``, ``UNREADABLE``) and output.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> run_checker(pathlib.Path(tempfile.mkdtemp()))["verdict"]   # a folder with no check.py
+    'MISSING'
+    """
     import subprocess
     import sys
 

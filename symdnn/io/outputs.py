@@ -310,7 +310,20 @@ def check_output_folder(path: str | os.PathLike, kind: str, *, force: bool = Fal
                         inputs: Sequence[str | os.PathLike] = (),
                         what: str = "output folder") -> Path:
     """Check, before any work is done, that :func:`output_folder` will accept ``path``;
-    returns it. Raises :class:`~symdnn.errors.OutputError` otherwise."""
+    returns it. Raises :class:`~symdnn.errors.OutputError` otherwise.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> check_output_folder(root / "new", "network").name
+    'new'
+    >>> _ = (root / "mine.txt").write_text("x")
+    >>> check_output_folder(root / "mine.txt", "network")
+    Traceback (most recent call last):
+    ...
+    symdnn.errors.OutputError: output folder '...mine.txt' exists and is not a folder
+    """
     out = _resolve(path, what)
     _check_inputs(out, inputs, what)
     _prepare_folder(out, kind, force, what)
