@@ -124,8 +124,13 @@ def test_whole_network_callable_final_only():
 
     rep = audit_network(net, Y0, formats=[], runs=[Run.network_callable(whole, "fp64", "w")])
     res = run_of(rep, "w")
-    assert len(res.layers) == 1 and res.layers[0].layer == net.depth
-    assert res.layers[0].max_ulp > 0
+    assert [ly.layer for ly in res.layers] == list(range(1, net.depth + 1))
+    assert [ly.provided for ly in res.layers] == [False] * (net.depth - 1) + [True]
+    assert res.layers[-1].max_ulp > 0
+    js = rep.to_json()["runs"]["w"]
+    assert js["layers_provided"] == [net.depth]
+    assert js["max_ulp"][:-1] == [None] * (net.depth - 1) and js["max_ulp"][-1] > 0
+    assert js["totals"]["max_ulp"] == js["max_ulp"][-1]
 
 
 def test_policy_and_exit_status(tmp_path, capsys):

@@ -47,12 +47,16 @@ def audit_graph_challenge(data_dir: str, *, formats: list[str] = ("fp64", "fp32"
                                                                    "bf16"),
                           neurons: int = 1024, layers: int = 120, images: int | None = None,
                           accumulate: str | None = None, runs: list[Run] | None = None,
-                          progress: Callable[[int, int], None] | None = None) -> AuditReport:
+                          progress: Callable[[int, int], None] | None = None,
+                          on_layer: Callable | None = None) -> AuditReport:
     """Audit float runs of the Graph Challenge against exact arithmetic, layer by layer.
 
     The float runs compute ``Y W`` as the reference code does (sparse Y times sparse W, row
     convention, scipy CSR in the format where scipy has it, else see :func:`default_runs`),
-    add the bias to the nonzero entries, apply the ReLU and the cap at 32.
+    add the bias to the nonzero entries, apply the ReLU and the cap at 32. ``runs`` replaces
+    the runs ``formats`` asks for (foreign runs among them: callables, or
+    :meth:`Run.files` for an implementation's output files); ``on_layer`` is passed to
+    :func:`~symdnn.audit.runner.run_lockstep` (for example :func:`symdnn.audit.files.dump_runs`).
     """
     from symdnn.challenge import challenge_network, float_layer, load_challenge
     from symdnn.io.graphchallenge import read_layer
@@ -85,7 +89,7 @@ def audit_graph_challenge(data_dir: str, *, formats: list[str] = ("fp64", "fp32"
     batch = tuple(range(1, n_img + 1))
     ez, ep, ecats, results, ex_s = run_lockstep(
         gen(), Y0, 1, runs, rule=net.rule, cap=net.cap, batch=batch, inputs=keys,
-        progress=progress, total=layers)
+        progress=progress, total=layers, on_layer=on_layer)
     total = time.perf_counter() - t0
     report = AuditReport(
         {"name": f"Graph Challenge {neurons} neurons", "layers": layers, "neurons": neurons,
@@ -100,7 +104,8 @@ def audit_graph_challenge(data_dir: str, *, formats: list[str] = ("fp64", "fp32"
 def audit_network(net: Any, Y0: Any, *, formats: list[str] = ("fp64", "fp32", "fp16", "bf16"),
                   accumulate: str | None = None, runs: list[Run] | None = None,
                   name: str = "network", batch: Any = None,
-                  progress: Callable[[int, int], None] | None = None) -> AuditReport:
+                  progress: Callable[[int, int], None] | None = None,
+                  on_layer: Callable | None = None) -> AuditReport:
     """Audit float runs of a :class:`~symdnn.SparseDNN` on inputs ``Y0`` (an AssocArray in the
     network's convention), layer by layer.
 
@@ -151,7 +156,7 @@ def audit_network(net: Any, Y0: Any, *, formats: list[str] = ("fp64", "fp32", "f
     t0 = time.perf_counter()
     ez, ep, ecats, results, ex_s = run_lockstep(
         layers, Ynum, s, runs, rule=net.bias_rule, cap=cap, batch=batch, inputs=net.inputs,
-        progress=progress, total=net.depth)
+        progress=progress, total=net.depth, on_layer=on_layer)
     total = time.perf_counter() - t0
     return AuditReport(
         {"name": name, "layers": net.depth, "neurons": len(net.outputs), "inputs": len(batch),

@@ -29,6 +29,7 @@ bias: with the Graph Challenge rule, the nonzero entries of ``Y W``):
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -37,7 +38,7 @@ import numpy as np
 
 from symdnn.domains.floats import round_exact, round_ratio, ulp_distance
 
-__all__ = ["LayerFindings", "compare_layer", "ULP_BINS", "EXAMPLES"]
+__all__ = ["LayerFindings", "ExactSide", "compare_layer", "ULP_BINS", "EXAMPLES"]
 
 #: upper edges of the ulp-error histogram bins: 0, 1, 2-3, 4-7, ... , >= 2**20
 ULP_BINS = [0, 1, 3, 7, 15, 31, 63, 127, 255, 1023, 2**20 - 1]
@@ -49,37 +50,43 @@ COUNTS = ("exact_pre", "exact_zero", "zero_to_pos", "zero_to_neg", "sign_flip", 
           "post_nonzero_to_zero")
 
 
-@dataclass
-class LayerFindings:
-    """What one layer of one run got wrong. Counts are None where the run did not expose
-    what they need (a foreign run that returns only activations has no pre-activations)."""
-
-    layer: int
-    counts: dict
-    max_ulp: int = 0
-    max_abs_err: float = 0.0
-    min_margin_correct: Fraction | None = None
-    ulp_hist: list = field(default_factory=lambda: [0] * (len(ULP_BINS) + 1))
-    examples: list = field(default_factory=list)
-
-    def to_json(self) -> dict:
-        out = {"layer": self.layer, **self.counts, "max_ulp": self.max_ulp,
-               "max_abs_err": self.max_abs_err,
-               "min_margin_correct": None if self.min_margin_correct is None
-               else str(self.min_margin_correct)}
-        return out
-
-
 def _union_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Union of two sorted unique key arrays (a merge, not a hash)."""
+    """Union of two sorted unique key arrays."""
     c = np.concatenate([a, b])
     c.sort(kind="stable")
     return c[np.r_[True, c[1:] != c[:-1]]] if len(c) else c
 
 
+@dataclass
+class LayerFindings:
+    """What one layer of one run got wrong. Counts are None where the run did not expose
+    what they need (a foreign run that returns only activations has no pre-activations);
+    a layer a foreign run did not provide has ``provided`` False and every value None."""
+
+    layer: int
+    counts: dict
+    max_ulp: int | None = 0
+    max_abs_err: float | None = 0.0
+    min_margin_correct: Fraction | None = None
+    ulp_hist: list = field(default_factory=lambda: [0] * (len(ULP_BINS) + 1))
+    examples: list = field(default_factory=list)
+    provided: bool = True
+
+    def __post_init__(self) -> None:
+        for k in COUNTS:
+            self.counts.setdefault(k, None)
+
+    def to_json(self) -> dict:
+        out = {"layer": self.layer, "provided": self.provided, **self.counts,
+               "max_ulp": self.max_ulp, "max_abs_err": self.max_abs_err,
+               "min_margin_correct": None if self.min_margin_correct is None
+               else str(self.min_margin_correct)}
+        return out
+
+
 def _ints(nums: np.ndarray) -> np.ndarray:
     """Numerators as int64 when they fit (float64 holding integers included), else objects."""
-    if nums.dtype == object:
+    if nums.dtype == object or nums.dtype == np.int64:
         return nums
     return nums.astype(np.int64)
 
@@ -92,26 +99,79 @@ def _signs(nums: np.ndarray) -> np.ndarray:
 
 def _lookup(keys: np.ndarray, where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Positions of ``where`` in sorted ``keys`` and whether each is present."""
+    if len(keys) == len(where) and np.array_equal(keys, where):  # the usual case: one pattern
+        return np.arange(len(keys)), np.ones(len(keys), dtype=bool)
+    if not len(keys):
+        return np.zeros(len(where), dtype=np.int64), np.zeros(len(where), dtype=bool)
     pos = np.searchsorted(keys, where)
-    pos_c = np.minimum(pos, max(len(keys) - 1, 0))
-    found = (pos < len(keys)) & (keys[pos_c] == where) if len(keys) else np.zeros(len(where),
-                                                                                   dtype=bool)
-    return pos_c, found
+    pos_c = np.minimum(pos, len(keys) - 1)
+    return pos_c, keys[pos_c] == where
 
 
-def compare_layer(layer: int, width: int, exact_pre: tuple, exact_post: tuple,
-                  run_pre: tuple | None, run_post: tuple, fmt: str, cap: Fraction | None,
-                  names: tuple) -> LayerFindings:
-    """Compare one layer. ``exact_*`` are ``(keys, numerators, s)``; ``run_*`` are
-    ``(keys, float64 values)``; ``names`` maps (row, col) positions to keys for examples."""
-    ek, en, es = exact_pre
-    pk, pn, ps = exact_post
-    en, pn = _ints(np.asarray(en)), _ints(np.asarray(pn))
+@functools.lru_cache(maxsize=64)
+def _cap_in(cap: Fraction, fmt: str) -> float:
+    """YMAX rounded into a run's format."""
+    return float(round_exact(cap, fmt))
+
+
+class ExactSide:
+    """One layer of the exact run, prepared once for every run compared with it:
+    pre-activations ``(keys, numerators, s)`` and activations ``(keys, numerators, s)``, their
+    signs, and their correct roundings into each format (computed on first use)."""
+
+    def __init__(self, pre: tuple, post: tuple, cap: Fraction | None) -> None:
+        self.ek, en, self.es = pre
+        self.pk, pn, self.ps = post
+        self.en, self.pn = _ints(np.asarray(en)), _ints(np.asarray(pn))
+        self.sg = _signs(self.en) if len(self.en) else np.zeros(0, dtype=np.int8)
+        self.exact_zero = int(np.count_nonzero(self.sg == 0))
+        self.cap = cap
+        self._over: np.ndarray | None = None
+        self._rounded: dict = {}
+
+    @property
+    def over_cap(self) -> np.ndarray:
+        """Where the exact pre-activation exceeds the cap."""
+        if self._over is None:
+            cap, en = self.cap, self.en
+            limit = cap.numerator * self.es
+            if en.dtype != object and cap.denominator == 1 and abs(limit) < 2**62:
+                self._over = en > limit
+            else:
+                self._over = np.array([int(x) * cap.denominator > limit for x in en],
+                                      dtype=bool)
+        return self._over
+
+    @property
+    def min_nonzero(self) -> int | None:
+        """The smallest nonzero |pre-activation| numerator, or None."""
+        if not hasattr(self, "_min_nz"):
+            nz = self.sg != 0
+            self._min_nz = int(np.min(np.abs(self.en[nz]))) if nz.any() else None
+        return self._min_nz
+
+    def rounded(self, fmt: str) -> np.ndarray:
+        """The activations correctly rounded into ``fmt`` (as float64)."""
+        if fmt not in self._rounded:
+            self._rounded[fmt] = (round_ratio(self.pn, self.ps, fmt).astype(np.float64)
+                                  if len(self.pk) else np.zeros(0))
+        return self._rounded[fmt]
+
+
+def compare_layer(layer: int, width: int, exact_pre: tuple | ExactSide,
+                  exact_post: tuple | None, run_pre: tuple | None, run_post: tuple, fmt: str,
+                  cap: Fraction | None, names: tuple) -> LayerFindings:
+    """Compare one layer. ``exact_*`` are ``(keys, numerators, s)`` (or ``exact_pre`` an
+    :class:`ExactSide` and ``exact_post`` None); ``run_*`` are ``(keys, float64 values)``
+    with sorted unique keys; ``names`` maps (row, col) positions to keys for examples."""
+    ex = exact_pre if isinstance(exact_pre, ExactSide) else ExactSide(exact_pre, exact_post,
+                                                                      cap)
+    ek, en, es, sg = ex.ek, ex.en, ex.es, ex.sg
+    pk, pn, ps = ex.pk, ex.pn, ex.ps
     qk, qv = run_post
     counts: dict = {k: None for k in COUNTS}
     counts["exact_pre"] = int(len(ek))
-    sg = _signs(en) if len(en) else np.zeros(0, dtype=np.int8)
-    counts["exact_zero"] = int(np.count_nonzero(sg == 0))
+    counts["exact_zero"] = ex.exact_zero
     out = LayerFindings(layer, counts)
     rows, cols = names
 
@@ -124,42 +184,43 @@ def compare_layer(layer: int, width: int, exact_pre: tuple, exact_post: tuple,
     if run_pre is not None:
         fk, fv = run_pre
         pos, found = _lookup(fk, ek)
-        v = np.where(found, fv[pos] if len(fv) else 0.0, 0.0)
+        v = np.where(found, fv[pos], 0.0) if len(fv) else np.zeros(len(ek))
         ztp = (sg == 0) & (v > 0)
         ztn = (sg == 0) & (v < 0) & found
         flip = (sg != 0) & ((sg > 0) != (v > 0))
         counts["zero_to_pos"] = int(ztp.sum())
         counts["zero_to_neg"] = int(ztn.sum())
         counts["sign_flip"] = int(flip.sum())
-        counts["missing"] = int((~found).sum())
+        counts["missing"] = int(len(found) - np.count_nonzero(found))
         _, back = _lookup(ek, fk)
-        counts["spurious"] = int((~back).sum())
-        counts["spurious_pos"] = int((~back & (fv > 0)).sum())
+        counts["spurious"] = int(len(back) - np.count_nonzero(back))
+        spur_pos = ~back & (fv > 0)
+        counts["spurious_pos"] = int(spur_pos.sum())
         if cap is not None:
-            limit = cap.numerator * es
-            if en.dtype != object and cap.denominator == 1 and limit < 2**62:
-                over_e = en > limit
-            else:
-                over_e = np.array([int(x) * cap.denominator > limit for x in en], dtype=bool)
+            over_e = ex.over_cap
             # the run caps where its value exceeds YMAX as rounded into its own format; a value
             # equal to that rounded cap is the capped value whichever way it was decided
-            cap_run = float(round_exact(cap, fmt))
+            cap_run = _cap_in(cap, fmt)
             flip_c = (over_e & (v < cap_run)) | (~over_e & (v > cap_run))
             counts["cap_flip"] = int((flip_c & found).sum())
         else:
             counts["cap_flip"] = 0
-        right = (sg != 0) & ~flip
-        if right.any():
-            m = np.min(np.abs(en[right]))
-            out.min_margin_correct = Fraction(int(m), es)
+        if not flip.any():
+            m = ex.min_nonzero
+            if m is not None:
+                out.min_margin_correct = Fraction(m, es)
+        else:
+            right = (sg != 0) & ~flip
+            if right.any():
+                out.min_margin_correct = Fraction(int(np.min(np.abs(en[right]))), es)
         for kind, mask in (("zero_to_pos", ztp), ("zero_to_neg", ztn), ("sign_flip", flip)):
             for i in np.flatnonzero(mask)[:EXAMPLES]:
                 example(kind, int(ek[i]), Fraction(int(en[i]), es), v[i])
-        for i in np.flatnonzero(~back & (fv > 0))[:EXAMPLES]:
+        for i in np.flatnonzero(spur_pos)[:EXAMPLES]:
             example("spurious_pos", int(fk[i]), 0, fv[i])
     else:  # decisions read off the activations: active in the run <=> pre-activation > 0
         pos, found = _lookup(qk, ek)
-        active = found & (qv[pos] > 0 if len(qv) else False)
+        active = found & (qv[pos] > 0) if len(qv) else np.zeros(len(ek), dtype=bool)
         ztp = (sg == 0) & active
         flip = (sg != 0) & ((sg > 0) != active)
         counts["zero_to_pos"] = int(ztp.sum())
@@ -171,25 +232,28 @@ def compare_layer(layer: int, width: int, exact_pre: tuple, exact_post: tuple,
                 example(kind, int(ek[i]), Fraction(int(en[i]), es),
                         qv[pos[i]] if found[i] else 0.0)
     # activations after the layer, against the correctly rounded exact ones
-    union = _union_sorted(pk, qk)
-    ppos, pfound = _lookup(pk, union)
-    qpos, qfound = _lookup(qk, union)
-    exact_r = np.zeros(len(union), dtype=np.float64)
-    if len(pk):
-        rounded = round_ratio(pn, ps, fmt).astype(np.float64)
-        exact_r = np.where(pfound, rounded[ppos], 0.0)
-    got = np.where(qfound, qv[qpos] if len(qv) else 0.0, 0.0)
+    if len(pk) == len(qk) and np.array_equal(pk, qk):
+        union = pk
+        ppos = qpos = np.arange(len(pk))
+        pfound = np.ones(len(pk), dtype=bool)
+        got = qv
+    else:
+        union = _union_sorted(pk, qk)
+        ppos, pfound = _lookup(pk, union)
+        qpos, qfound = _lookup(qk, union)
+        got = np.where(qfound, qv[qpos], 0.0) if len(qv) else np.zeros(len(union))
     counts["post_zero_to_nonzero"] = int((~pfound & (got != 0)).sum())
     counts["post_nonzero_to_zero"] = int((pfound & (got == 0)).sum())
     both = pfound & (got != 0)  # an exact zero turned nonzero (or back) is counted above
     if both.any():
-        ul = ulp_distance(exact_r[both], got[both], fmt)
+        at = ppos[both]
+        gb = got[both]
+        ul = ulp_distance(ex.rounded(fmt)[at], gb, fmt)
         out.max_ulp = int(ul.max())
         edges = np.array(ULP_BINS)
         hist = np.bincount(np.searchsorted(edges, ul, side="left"), minlength=len(edges) + 1)
         out.ulp_hist = [int(x) for x in hist]
-        exact_f = round_ratio(pn, ps, "fp64")[ppos[both]]
-        out.max_abs_err = float(np.max(np.abs(got[both] - exact_f)))
+        out.max_abs_err = float(np.max(np.abs(gb - ex.rounded("fp64")[at])))
         idx = np.flatnonzero(both)
         for i in idx[np.flatnonzero(ul > 0)[:EXAMPLES]]:
             example("ulp", int(union[i]), Fraction(int(pn[ppos[i]]), ps), got[i])

@@ -4,7 +4,10 @@ JSON fields (stable): ``schema``; ``network`` (name, layers, neurons, inputs, bi
 ``exact_zero`` and ``exact_pre`` (per layer, layer 1 first: pre-activations exactly zero, and
 all pre-activations, in exact arithmetic); ``exact_categories``; ``truth`` (categories, or
 null) and ``exact_matches_truth``; ``runs``: per run name, ``format``, ``accumulate``,
-``source`` (``symdnn`` or ``foreign``), per layer lists ``zero_to_pos``, ``zero_to_neg``,
+``source`` (``symdnn``, ``foreign`` for a callable, ``files`` for an implementation's output
+files), ``layers_provided`` (``"all"``, or the layers a foreign run provided: per-layer values
+of the others are null and the totals are over the provided ones), per layer lists
+``zero_to_pos``, ``zero_to_neg``,
 ``sign_flip``, ``cap_flip``, ``missing``, ``spurious``, ``spurious_pos``,
 ``post_zero_to_nonzero``, ``post_nonzero_to_zero``, ``max_ulp``, ``max_abs_err``,
 ``min_margin_correct`` (null where a run did not expose what a count needs), the totals,
@@ -100,21 +103,24 @@ class AuditReport:
         r = res.run
         per = {k: [ly.counts[k] for ly in res.layers] for k in COUNTS
                if k not in ("exact_pre", "exact_zero")}
-        totals = {k: (None if any(v is None for v in vals) else int(sum(vals)))
-                  for k, vals in per.items()}
-        hist = np.sum([ly.ulp_hist for ly in res.layers], axis=0) if res.layers else []
+        given = [ly for ly in res.layers if ly.provided]
+        totals = {k: (None if any(ly.counts[k] is None for ly in given) else
+                      int(sum(ly.counts[k] for ly in given))) for k in per}
+        hist = np.sum([ly.ulp_hist for ly in given], axis=0) if given else []
         cats = self._cats(res.categories)
-        examples = [e for ly in res.layers for e in ly.examples]
-        first = next((e for ly in res.layers for e in ly.examples if e["kind"] != "ulp"),
-                     None) or next((e for ly in res.layers for e in ly.examples), None)
+        examples = [e for ly in given for e in ly.examples]
+        first = next((e for ly in given for e in ly.examples if e["kind"] != "ulp"),
+                     None) or next((e for ly in given for e in ly.examples), None)
         return {
             "format": r.fmt, "accumulate": r.accumulate, "source": r.source,
+            "layers_provided": [ly.layer for ly in given]
+            if len(given) < len(res.layers) else "all",
             **per,
             "max_ulp": [ly.max_ulp for ly in res.layers],
             "max_abs_err": [ly.max_abs_err for ly in res.layers],
             "min_margin_correct": [None if ly.min_margin_correct is None
                                    else str(ly.min_margin_correct) for ly in res.layers],
-            "totals": {**totals, "max_ulp": max((ly.max_ulp for ly in res.layers), default=0)},
+            "totals": {**totals, "max_ulp": max((ly.max_ulp for ly in given), default=0)},
             "ulp_histogram": dict(zip(_bin_labels(), [int(x) for x in hist], strict=True))
             if len(hist) else {},
             "categories": cats,
@@ -218,10 +224,12 @@ class AuditReport:
             js = self.run_json(res)
             for kind, style in (("zero_to_pos", "-"), ("sign_flip", "--")):
                 vals = js[kind]
-                if vals and vals[0] is not None:
-                    ax.plot(x[:len(vals)], vals, style, marker="o", ms=3,
+                known = [v for v in vals if v is not None]
+                if known:  # layers a foreign run did not provide are gaps
+                    ys = np.array([np.nan if v is None else v for v in vals], dtype=float)
+                    ax.plot(x[:len(vals)], ys, style, marker="o", ms=3,
                             label=f"{res.run.name} {kind}")
-                    top = max(top, max(v for v in vals if v is not None))
+                    top = max(top, max(known))
         last = max([i + 1 for res in self.runs for ly in res.layers
                     for i in [ly.layer - 1] if any(v for k, v in ly.counts.items()
                                                    if k not in ("exact_pre",) and v)] +

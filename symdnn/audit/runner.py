@@ -6,11 +6,21 @@ A run is one of:
 * ``Run.format("fp16", accumulate="fp32")``: symdnn's own float engine in that format;
 * ``Run.int8()``: symmetric int8 quantization with per-layer scales (:mod:`symdnn.audit.quant`);
 * ``Run.layer_callable(fn, fmt)``: a foreign implementation of one layer,
-  ``fn(W, bias, Y) -> Y_next`` with ``W`` a scipy CSR matrix (inputs x outputs, float64 values
-  of the exact weights rounded once), ``bias`` a float64 vector (0 where a neuron has none),
-  ``Y`` and the result batch x neurons (scipy sparse or dense);
+  ``fn(W, bias, Y) -> Y_next``. ``W`` is a scipy CSR matrix (inputs x outputs) of float64
+  values: the exact weights correctly rounded into ``fmt``; ``bias`` a float64 vector (values
+  of ``fmt``, 0 where a neuron has none). For layer 1, ``Y`` is the input (scipy CSR, batch x
+  inputs, float64 values rounded into ``fmt``); for every later layer it is *the very object*
+  ``fn`` returned for the layer before, unmodified: the audit never sorts, copies or converts
+  what it audits, so the run is the one the implementation makes on its own;
 * ``Run.network_callable(fn, fmt)``: a foreign implementation of the whole network,
-  ``fn(Y0) -> [Y_1, ..., Y_L]`` or just ``Y_L``.
+  ``fn(Y0) -> [Y_1, ..., Y_L]`` or just ``Y_L`` (the layers not returned are reported as not
+  provided);
+* ``Run.files(folder, fmt)``: an implementation's own output files (see
+  :mod:`symdnn.audit.files`): any subset of layers, the last one required.
+
+What a foreign run returns for a layer may be a scipy sparse matrix or array, a NumPy array,
+a ``graphblas.Matrix`` or a torch tensor (dense or sparse), batch x outputs; :func:`entries`
+reads it without changing it.
 """
 
 from __future__ import annotations
@@ -24,14 +34,14 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from symdnn.audit.compare import LayerFindings, compare_layer
+from symdnn.audit.compare import ExactSide, LayerFindings, _cap_in, compare_layer
 from symdnn.audit.quant import int8_step, quantize_weights
-from symdnn.domains import FloatDomain, get_domain, round_exact, round_ratio
+from symdnn.domains import FloatDomain, get_domain, round_ratio
 from symdnn.engines import exact as EX
 from symdnn.engines.floating import float_step
 from symdnn.errors import SymdnnError
 
-__all__ = ["Run", "RunResult", "AuditLayer", "run_lockstep"]
+__all__ = ["Run", "RunResult", "AuditLayer", "run_lockstep", "entries"]
 
 
 @dataclass
@@ -44,6 +54,7 @@ class Run:
     accumulate: str | None = None
     fn: Callable | None = None
     source: str = "symdnn"
+    folder: Any = None
 
     @classmethod
     def format(cls, fmt: str, accumulate: str | None = None) -> Run:
@@ -60,11 +71,25 @@ class Run:
 
     @classmethod
     def layer_callable(cls, fn: Callable, fmt: str = "fp64", name: str = "foreign") -> Run:
-        return cls(name, "layer", fmt, None, fn, "foreign")
+        return cls(name, "layer", _float_format(fmt), None, fn, "foreign")
 
     @classmethod
     def network_callable(cls, fn: Callable, fmt: str = "fp64", name: str = "foreign") -> Run:
-        return cls(name, "network", fmt, None, fn, "foreign")
+        return cls(name, "network", _float_format(fmt), None, fn, "foreign")
+
+    @classmethod
+    def files(cls, folder: Any, fmt: str = "fp64", name: str = "files") -> Run:
+        """The outputs an implementation wrote to ``folder`` (a path, or a
+        :class:`~symdnn.audit.files.RunFolder`), computed in ``fmt``."""
+        return cls(name, "files", _float_format(fmt), None, None, "files", folder)
+
+
+def _float_format(fmt: str) -> str:
+    dom = get_domain(fmt)
+    if not isinstance(dom, FloatDomain):
+        raise SymdnnError(f"{fmt!r} is not a float format (fp64, fp32, fp16, bf16, fp8_e4m3, "
+                          "fp8_e5m2)")
+    return dom.name
 
 
 @dataclass
@@ -100,29 +125,120 @@ def _sorted(keys: np.ndarray, *vals: np.ndarray) -> tuple:
     return (keys,) + vals
 
 
-def _argmax(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray) -> np.ndarray:
-    """Per row, the column of the unique positive maximum, or -1 (none or a tie)."""
-    R = len(indptr) - 1
-    out = np.full(R, -1, dtype=np.int64)
-    for r in range(R):
-        a, b = indptr[r], indptr[r + 1]
-        if a == b:
-            continue
-        vals = data[a:b]
-        m = max(vals)
-        hits = [k for k in range(b - a) if vals[k] == m]
-        if m > 0 and len(hits) == 1:
-            out[r] = indices[a + hits[0]]
+def _coo_parts(Y: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple]:
+    """``(rows, cols, values, shape)`` of whatever a foreign run returned, read without
+    changing it (new arrays where a conversion is needed, never in place)."""
+    if sp.issparse(Y):
+        if Y.format == "csr":
+            rows = np.repeat(np.arange(Y.shape[0], dtype=np.int64), np.diff(Y.indptr))
+            return rows, np.asarray(Y.indices, dtype=np.int64), np.asarray(Y.data), Y.shape
+        C = Y.tocoo(copy=True)
+        return (np.asarray(C.row, dtype=np.int64), np.asarray(C.col, dtype=np.int64),
+                np.asarray(C.data), C.shape)
+    mod = type(Y).__module__ or ""
+    if mod.startswith("graphblas") and hasattr(Y, "to_coo"):
+        r, c, v = Y.to_coo()
+        return (np.asarray(r, dtype=np.int64), np.asarray(c, dtype=np.int64), np.asarray(v),
+                (int(Y.nrows), int(Y.ncols)))
+    if mod.startswith("torch"):
+        T = Y.detach()
+        if T.layout != __import__("torch").strided:
+            T = T.to_dense()
+        Y = T.cpu().numpy()
+    A = np.asarray(Y)
+    if A.ndim != 2:
+        raise SymdnnError(f"returned an array of {A.ndim} dimensions, expected 2 "
+                          "(batch x neurons)")
+    r, c = np.nonzero(A)
+    return r.astype(np.int64), c.astype(np.int64), A[r, c], A.shape
+
+
+def entries(Y: Any, shape: tuple, what: str, *, keep_zeros: bool = False) -> tuple:
+    """``(keys, values)`` of a layer's output as a foreign run returned it: sorted linear keys
+    ``row * width + col`` and float64 values (exact: every format converts to float64
+    exactly), stored zeros dropped unless ``keep_zeros``. ``Y`` itself is never modified.
+
+    Raises
+    ------
+    SymdnnError
+        Naming ``what`` when the shape is wrong, an entry lies outside it, a value is not a
+        finite real number, or an entry is stored twice.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp, numpy as np
+    >>> Y = sp.csr_matrix((np.array([2.0, 1.0]), np.array([1, 0]), np.array([0, 2])),
+    ...                   shape=(1, 2))
+    >>> entries(Y, (1, 2), "layer 1")
+    (array([0, 1]), array([1., 2.]))
+    >>> Y.indices.tolist()  # unsorted, as returned
+    [1, 0]
+    """
+    try:
+        rows, cols, vals, got = _coo_parts(Y)
+    except SymdnnError as exc:
+        raise SymdnnError(f"{what}: {exc}") from None
+    got = tuple(int(x) for x in got)
+    if got != tuple(shape):
+        raise SymdnnError(f"{what}: returned shape {got}, expected {tuple(shape)} (batch x "
+                          "neurons)")
+    if vals.dtype.kind not in "fiub":
+        if vals.dtype.kind == "c":
+            raise SymdnnError(f"{what}: complex values")
+        try:
+            vals = vals.astype(np.float64)  # bf16 and fp8 (ml_dtypes) convert exactly
+        except (TypeError, ValueError):
+            raise SymdnnError(f"{what}: values of type {vals.dtype} are not numbers") from None
+    vals = np.asarray(vals, dtype=np.float64)
+    if len(rows) and (rows.min() < 0 or cols.min() < 0 or rows.max() >= shape[0]
+                      or cols.max() >= shape[1]):
+        raise SymdnnError(f"{what}: an entry lies outside the shape {tuple(shape)}")
+    bad = np.flatnonzero(~np.isfinite(vals))
+    if len(bad):
+        i = int(bad[0])
+        raise SymdnnError(f"{what}: {len(bad)} value(s) not finite, first {vals[i]!r} at "
+                          f"row {int(rows[i]) + 1}, column {int(cols[i]) + 1} (1-based)")
+    keys = rows * int(shape[1]) + cols
+    keys, vals = _sorted(keys, vals)
+    if len(keys) > 1:
+        dup = np.flatnonzero(keys[1:] == keys[:-1])
+        if len(dup):
+            k = int(keys[dup[0]])
+            raise SymdnnError(f"{what}: the entry at row {k // shape[1] + 1}, column "
+                              f"{k % shape[1] + 1} (1-based) is stored twice")
+    if not keep_zeros:
+        nz = vals != 0
+        if not nz.all():
+            keys, vals = keys[nz], vals[nz]
+    return keys, vals
+
+
+def _argmax_keys(keys: np.ndarray, vals: np.ndarray, rows: int, width: int) -> np.ndarray:
+    """Per row, the column of the unique positive maximum, or -1 (none, or a tie)."""
+    out = np.full(rows, -1, dtype=np.int64)
+    if not len(keys):
+        return out
+    r = keys // width
+    if vals.dtype == object:
+        for i in range(rows):
+            a, b = np.searchsorted(r, [i, i + 1])
+            if a == b:
+                continue
+            v = vals[a:b]
+            m = max(v)
+            hits = [k for k in range(b - a) if v[k] == m]
+            if m > 0 and len(hits) == 1:
+                out[i] = keys[a + hits[0]] % width
+        return out
+    starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+    mx = np.maximum.reduceat(vals, starts)
+    seg = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(keys)]))
+    at = vals == mx[seg]
+    n_at = np.add.reduceat(at.astype(np.int64), starts)
+    first = np.flatnonzero(at)[np.searchsorted(np.flatnonzero(at), starts)]
+    ok = (mx > 0) & (n_at == 1)
+    out[r[starts[ok]]] = keys[first[ok]] % width
     return out
-
-
-def _as_csr(Y: Any, shape: tuple) -> sp.csr_matrix:
-    M = sp.csr_matrix(Y, dtype=np.float64) if not sp.issparse(Y) else Y.tocsr().astype(np.float64)
-    if M.shape != shape:
-        raise SymdnnError(f"a foreign layer returned shape {M.shape}, expected {shape}")
-    M.eliminate_zeros()
-    M.sort_indices()
-    return M
 
 
 def _integer_input(Y0_num: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple]:
@@ -132,7 +248,7 @@ def _integer_input(Y0_num: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, tup
         indptr, indices, nums, shape = Y0_num
         return (np.asarray(indptr, dtype=np.int64), np.asarray(indices, dtype=np.int64),
                 np.asarray(nums), tuple(shape))
-    M = Y0_num.tocsr()
+    M = Y0_num.tocsr(copy=True)
     M.sort_indices()
     data = np.asarray(M.data)
     if data.dtype.kind == "f":
@@ -143,48 +259,69 @@ def _integer_input(Y0_num: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, tup
     return M.indptr.astype(np.int64), M.indices.astype(np.int64), data, M.shape
 
 
+def _not_provided(l: int) -> LayerFindings:
+    ly = LayerFindings(l, {}, provided=False)
+    ly.max_ulp = None
+    ly.max_abs_err = None
+    return ly
+
+
 def run_lockstep(layers: Iterable[AuditLayer], Y0_num: Any, s0: int, runs: list[Run],
                  *, rule: str, cap: Fraction | None, batch: tuple, inputs: tuple,
                  progress: Callable[[int, int], None] | None = None,
-                 total: int | None = None) -> tuple[list, list, np.ndarray, list[RunResult],
-                                                    float]:
+                 total: int | None = None,
+                 on_layer: Callable[[int, Run, tuple | None, tuple, tuple], None] | None = None,
+                 ) -> tuple[list, list, np.ndarray, list[RunResult], float]:
     """Run the exact network and every run together; returns ``(exact_zero, exact_pre,
     exact_categories, results, exact_seconds)``.
 
     ``Y0_num`` holds the input numerators over ``s0``: a scipy matrix of integers, or
     ``(indptr, indices, numerators, shape)`` with int64 or Python-int numerators. The exact
     run starts from them as they are; each float run from their correct rounding into its
-    format."""
+    format. ``on_layer(l, run, pre, post, shape)`` is called for every layer a run provides,
+    with its pre-activations (``(keys, values)`` or None) and activations (``(keys,
+    values)``), for example to write them out."""
     indptr0, indices0, nums0, shape0 = _integer_input(Y0_num)
     st = EX.start(indptr0, indices0, nums0, s0, shape0)
     cap_t = None if cap is None else (cap.numerator, cap.denominator)
     results = [RunResult(r) for r in runs]
     states: list[Any] = []
     quant: dict = {}
+    inputs_in: dict = {}
 
     def rounded_input(fmt: str) -> sp.csr_matrix:
-        vals = round_ratio(nums0, s0, fmt).astype(np.float64)  # one rounding per value
-        return sp.csr_matrix((vals, indices0, indptr0), shape=shape0)
+        if fmt not in inputs_in:
+            vals = round_ratio(nums0, s0, fmt).astype(np.float64)  # one rounding per value
+            inputs_in[fmt] = sp.csr_matrix((vals, indices0, indptr0), shape=shape0)
+        return inputs_in[fmt].copy()  # each run owns its input
 
-    y0_float = rounded_input("fp64")
     net_outputs: dict = {}
     for res in results:
         r = res.run
+        t = time.perf_counter()
         if r.kind == "network":
-            t = time.perf_counter()
-            outs = r.fn(y0_float)
-            res.seconds += time.perf_counter() - t
+            outs = r.fn(rounded_input(r.fmt))
             net_outputs[r.name] = list(outs) if isinstance(outs, list | tuple) else [outs]
-        if r.fmt != "fp64" and r.kind == "float":
-            states.append(rounded_input(r.fmt))
-        else:
-            states.append(y0_float.copy())
+            if total is not None and len(net_outputs[r.name]) not in (1, total):
+                raise SymdnnError(f"run {r.name!r}: the network callable returned "
+                                  f"{len(net_outputs[r.name])} layers; expected {total} "
+                                  "(every layer) or 1 (the last)")
+        elif r.kind == "files":
+            from symdnn.audit.files import RunFolder
+
+            if not isinstance(r.folder, RunFolder):
+                r.folder = RunFolder(r.folder, fmt=r.fmt, name=r.name)
+            r.folder.check(total, (len(batch), None))
+        res.seconds += time.perf_counter() - t
+        states.append(rounded_input(r.fmt) if r.kind in ("float", "int8", "layer") else None)
     exact_zero, exact_pre = [], []
     exact_seconds = 0.0
-    prev = inputs
     L = total
+    last_post: list[Any] = [None] * len(results)
+    width = len(inputs)
     for l, lay in enumerate(layers, 1):
         width = len(lay.neurons)
+        shape = (len(batch), width)
         t = time.perf_counter()
         st, info = EX.step(st, lay.exact, rule=rule, cap=cap_t, record=True)
         p_ptr, p_idx, p_num, p_s = info.pre
@@ -192,21 +329,25 @@ def run_lockstep(layers: Iterable[AuditLayer], Y0_num: Any, s0: int, runs: list[
         exact_seconds += time.perf_counter() - t
         ek, en = _sorted(_keys(p_ptr, p_idx, width), np.asarray(p_num))
         pk = _keys(post[0], post[1], width)
-        e_pre, e_post = (ek, en, p_s), (pk, np.asarray(post[2]), post[3])
-        exact_zero.append(int(np.count_nonzero(en == 0)))
+        ex = ExactSide((ek, en, p_s), (pk, np.asarray(post[2]), post[3]), cap)
+        exact_zero.append(ex.exact_zero)
         exact_pre.append(int(len(ek)))
-        cap_f = None if cap is None else float(round_exact(cap, "fp32"))  # int8 runs
         names = (batch, lay.neurons)
         for i, res in enumerate(results):
             r = res.run
             t = time.perf_counter()
-            pre = None
+            run_pre = None
             if r.kind == "float":
                 W, b = lay.float_weights(r.fmt)
                 dom = get_domain(r.fmt)
-                cap_r = None if cap is None else float(round_exact(cap, dom.format_))
+                cap_r = None if cap is None else _cap_in(cap, r.fmt)
                 Y, pre = float_step(states[i], W, b, rule=rule, cap=cap_r, dom=dom,
                                     acc=get_domain(r.accumulate), record=True)
+                states[i] = Y
+                res.seconds += time.perf_counter() - t
+                run_pre = _sorted(_keys(pre[0], pre[1], width), np.asarray(pre[2]))
+                run_post = _sorted(_keys(Y.indptr, Y.indices, width),
+                                   Y.data.astype(np.float64))
             elif r.kind == "int8":
                 W, b = lay.float_weights("fp32")
                 key = (l, "w")
@@ -214,48 +355,60 @@ def run_lockstep(layers: Iterable[AuditLayer], Y0_num: Any, s0: int, runs: list[
                     quant.clear()
                     quant[key] = quantize_weights(W)
                 Wq, s_w = quant[key]
+                cap_f = None if cap is None else _cap_in(cap, "fp32")
                 Y, pre = int8_step(states[i], Wq, s_w, b, rule=rule, cap=cap_f)
+                states[i] = Y
+                res.seconds += time.perf_counter() - t
+                run_pre = _sorted(_keys(pre[0], pre[1], width), np.asarray(pre[2]))
+                run_post = _sorted(_keys(Y.indptr, Y.indices, width),
+                                   Y.data.astype(np.float64))
             elif r.kind == "layer":
-                W, b = lay.float_weights("fp64")
-                bias = np.zeros(width) if b is None else np.asarray(b, dtype=np.float64)
-                Y = _as_csr(r.fn(W, bias, states[i]), (states[i].shape[0], width))
-            else:
+                W, b = lay.float_weights(r.fmt)
+                W64 = W.astype(np.float64) if W.dtype != np.float64 else W.copy()
+                bias = (np.zeros(width) if b is None else np.array(b, dtype=np.float64))
+                Y = r.fn(W64, bias, states[i])
+                res.seconds += time.perf_counter() - t
+                states[i] = Y  # the run's own output is what it receives next, as it is
+                run_post = entries(Y, shape, f"run {r.name!r}, layer {l}")
+            elif r.kind == "network":
                 outs = net_outputs[r.name]
-                if len(outs) == 1 and l != L:
-                    states[i] = None
-                    res.seconds += time.perf_counter() - t
+                k = l - 1 if len(outs) > 1 else (0 if l == L else None)
+                if k is None:
+                    res.layers.append(_not_provided(l))
                     continue
-                Y = _as_csr(outs[l - 1 if len(outs) > 1 else 0], (len(batch), width))
-            res.seconds += time.perf_counter() - t
-            states[i] = Y
-            run_pre = None
-            if pre is not None:
-                fk, fv = _sorted(_keys(pre[0], pre[1], width), np.asarray(pre[2]))
-                run_pre = (fk, fv)
-            Ys = Y.tocsr()
-            Ys.sort_indices()
-            run_post = (_keys(Ys.indptr, Ys.indices, width), Ys.data.astype(np.float64))
-            res.layers.append(compare_layer(l, width, e_pre, e_post, run_pre, run_post, r.fmt,
+                run_post = entries(outs[k], shape, f"run {r.name!r}, layer {l}")
+                outs[k] = None  # memory independent of depth
+            else:  # files: reading them is the run's own time
+                got = r.folder.layer(l, shape)
+                res.seconds += time.perf_counter() - t
+                if got is None:
+                    res.layers.append(_not_provided(l))
+                    continue
+                run_pre, run_post = got
+            last_post[i] = run_post if l == L or L is None else None
+            if on_layer is not None:
+                on_layer(l, r, run_pre, run_post, shape)
+            res.layers.append(compare_layer(l, width, ex, None, run_pre, run_post, r.fmt,
                                             cap, names))
-        prev = lay.neurons
         if progress:
             progress(l, L or l)
-    del prev
-    exact_rows = np.flatnonzero(np.diff(st.indptr))
     e_ptr, e_idx, e_num, _ = EX.values_of(st)
-    e_arg = _argmax(e_ptr, e_idx, np.asarray(e_num, dtype=object))
+    exact_rows = np.flatnonzero(np.diff(e_ptr))
+    ek = _keys(e_ptr, e_idx, width)
+    e_vals = np.asarray(e_num)
+    e_arg = _argmax_keys(ek, e_vals if e_vals.dtype != object else e_vals, len(batch), width)
+    out_names = lay.neurons if L != 0 else inputs
     for i, res in enumerate(results):
-        Y = states[i]
-        res.categories = np.flatnonzero(np.diff(Y.indptr)) if Y is not None else None
-        if Y is not None:
-            Y = Y.tocsr()
-            Y.sort_indices()
-            f_arg = _argmax(Y.indptr, Y.indices, Y.data)
-            changed = np.flatnonzero(f_arg != e_arg)
-            res.argmax = {"changes": int(len(changed)),
-                          "examples": [{"input": str(batch[j]),
-                                        "exact": None if e_arg[j] < 0 else str(lay.neurons[
-                                            e_arg[j]]),
-                                        "float": None if f_arg[j] < 0 else str(lay.neurons[
-                                            f_arg[j]])} for j in changed[:10]]}
+        got = last_post[i]
+        if got is None:
+            continue
+        keys, vals = got
+        res.categories = np.unique(keys // width)
+        f_arg = _argmax_keys(keys, vals, len(batch), width)
+        changed = np.flatnonzero(f_arg != e_arg)
+        res.argmax = {"changes": int(len(changed)),
+                      "examples": [{"input": str(batch[j]),
+                                    "exact": None if e_arg[j] < 0 else str(out_names[e_arg[j]]),
+                                    "float": None if f_arg[j] < 0 else str(out_names[f_arg[j]])}
+                                   for j in changed[:10]]}
     return exact_zero, exact_pre, exact_rows, results, exact_seconds

@@ -4,6 +4,7 @@ and returns an exit status (see :mod:`symdnn.cli`). No logic of their own."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from symdnn.cli.support import (
@@ -16,6 +17,7 @@ from symdnn.cli.support import (
     output_file,
     parse_betas,
     parse_formats,
+    parse_run_specs,
 )
 from symdnn.errors import SymdnnError
 
@@ -133,10 +135,22 @@ def _cmd_generate_radixnet(args: argparse.Namespace) -> int:
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
-    from symdnn.audit import audit_graph_challenge, audit_network, parse_policy
+    from symdnn.audit import Run, audit_graph_challenge, audit_network, default_runs, parse_policy
     from symdnn.constructions import load_construction
 
-    formats = parse_formats(args.formats, allow=("int8",))
+    if args.formats is not None and args.formats.strip() == "none":
+        formats = []
+    elif args.formats is None and args.run:
+        formats = []
+    else:
+        formats = parse_formats(args.formats or "fp64,fp32,fp16,bf16", allow=("int8",))
+    if args.dump and not formats:
+        raise SymdnnError("--dump writes symdnn's own runs: ask for some with --formats")
+    own = default_runs(formats, args.accumulate)
+    specs = parse_run_specs(args.run, [r.name for r in own])
+    args.run_paths = [p for _, p, _ in specs]
+    if not own and not specs:
+        raise SymdnnError("nothing to audit: give --formats, --run, or both")
     try:
         policy = parse_policy(args.fail_on if args.fail_on is not None else ["categories"])
     except ValueError as exc:
@@ -155,20 +169,39 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     elif args.thresholds:
         raise SymdnnError("--thresholds applies to network folders built by 'symdnn build', "
                           "not to the Graph Challenge")
-    distinct_outputs(args.json, args.report)
+    distinct_outputs(args.json, args.report, args.dump)
     output_file(args.json, args, "--json")
     if args.report:
         _check_folder(args.report, "audit-report", args, args.target, args.data_dir)
+    if args.dump:
+        from symdnn.io.outputs import check_output_folder
+
+        check_output_folder(args.dump, "audit-dump", force=args.force,
+                            inputs=input_paths(args), what="--dump")
+    from symdnn.audit.files import RunFolder
+
+    runs = own + [Run.files(RunFolder(path, fmt=fmt, name=name), fmt, name)
+                  for name, path, fmt in specs]
     progress = call_progress(args.quiet, "audit")
-    if gc:
-        report = audit_graph_challenge(args.data_dir, formats=formats,
-                                       neurons=args.neurons or 1024,
-                                       layers=args.layers or 120, images=args.images,
-                                       accumulate=args.accumulate, progress=progress)
-    else:
-        c = load_construction(args.target)
-        report = audit_network(c.net, c.inputs, formats=formats, accumulate=args.accumulate,
-                               name=args.target, progress=progress)
+    with contextlib.ExitStack() as stack:
+        on_layer = None
+        if args.dump:
+            from symdnn.audit.files import dump_runs
+
+            on_layer = stack.enter_context(dump_runs(args.dump, form=args.dump_format,
+                                                     force=args.force,
+                                                     inputs=input_paths(args)))
+        if gc:
+            report = audit_graph_challenge(args.data_dir, neurons=args.neurons or 1024,
+                                           layers=args.layers or 120, images=args.images,
+                                           runs=runs, progress=progress, on_layer=on_layer)
+        else:
+            c = load_construction(args.target)
+            report = audit_network(c.net, c.inputs, runs=runs, name=args.target,
+                                   progress=progress, on_layer=on_layer)
+    if args.dump:
+        print(f"wrote {args.dump}", file=sys.stderr)
+    if not gc:
         if args.thresholds:
             from symdnn.audit.thresholds import threshold_audit
 

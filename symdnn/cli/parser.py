@@ -179,8 +179,23 @@ def build_parser() -> argparse.ArgumentParser:
     aud.add_argument("target", metavar="TARGET", help="graph-challenge, or a network folder")
     aud.add_argument("data_dir", metavar="DATA_DIR", nargs="?",
                      help="the Graph Challenge data (only with TARGET graph-challenge)")
-    aud.add_argument("--formats", default="fp64,fp32,fp16,bf16",
-                     help="comma-separated: fp64, fp32, fp16, bf16, fp8_e4m3, fp8_e5m2, int8")
+    aud.add_argument("--formats", default=None,
+                     help="symdnn's own runs, comma-separated: fp64, fp32, fp16, bf16, "
+                          "fp8_e4m3, fp8_e5m2, int8, or 'none' (default fp64,fp32,fp16,bf16; "
+                          "none when --run is given)")
+    aud.add_argument("--run", action="append", default=None, metavar="NAME=PATH[:FORMAT]",
+                     help="audit an implementation from its own output files: PATH is a folder "
+                          "of layer-{l}.tsv[.gz], .mtx[.gz] or .npz files (1-based input row, "
+                          "1-based neuron, value: post-activations; optional pre-{l}.* with "
+                          "pre-activations), any subset of layers, the last one required. "
+                          "FORMAT is the format it computed in (default fp64): ulps are "
+                          "counted in it. Repeatable; see docs/audit.md")
+    aud.add_argument("--dump", metavar="DIR",
+                     help="write symdnn's own float runs to a new folder DIR/<run>/ in the "
+                          "--run layout (layer-{l} and pre-{l} files)")
+    aud.add_argument("--dump-format", default="npz", choices=["npz", "tsv"],
+                     help="file form for --dump: npz (scipy CSR, compact; default) or tsv "
+                          "(text, C99 hex floats, exact)")
     aud.add_argument("--accumulate", default=None, choices=ACCUMULATE + ["same"],
                      help="accumulation format for the float runs; 'same' accumulates in each "
                           "format (default: the format for fp64/fp32, fp32 for the others)")

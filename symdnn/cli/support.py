@@ -138,7 +138,36 @@ INPUT_ARGS = ("dir", "data_dir", "net_dir", "target", "inputs", "results", "word
 
 def input_paths(args: argparse.Namespace) -> list[str]:
     """What the command reads: no output may be, hold or lie inside any of these."""
-    return [getattr(args, a) for a in INPUT_ARGS if isinstance(getattr(args, a, None), str)]
+    return ([getattr(args, a) for a in INPUT_ARGS if isinstance(getattr(args, a, None), str)]
+            + list(getattr(args, "run_paths", None) or []))
+
+
+def parse_run_specs(items: list[str] | None, taken: list[str]) -> list[tuple[str, str, str]]:
+    """``--run NAME=PATH[:FORMAT]`` options as ``(name, path, format)``; the format is fp64
+    unless the text after the last colon names one. ``taken`` are the names of symdnn's own
+    runs, which a foreign run may not reuse."""
+    from symdnn.domains import FORMATS
+
+    out: list[tuple[str, str, str]] = []
+    for item in items or []:
+        name, sep, rest = item.partition("=")
+        name = name.strip()
+        if not sep or not name or not rest:
+            raise SymdnnError(f"--run {item!r}: write NAME=PATH or NAME=PATH:FORMAT")
+        path, fmt = rest, "fp64"
+        head, colon, tail = rest.rpartition(":")
+        if colon and tail in FORMATS:
+            path, fmt = head, tail
+        elif colon and tail and "/" not in tail and tail.lower().startswith(("fp", "bf")):
+            raise SymdnnError(f"--run {item!r}: unknown format {tail!r} (known: "
+                              f"{', '.join(FORMATS)})")
+        if not path:
+            raise SymdnnError(f"--run {item!r}: no folder given")
+        if name in taken or name in [o[0] for o in out]:
+            raise SymdnnError(f"--run {item!r}: the run name {name!r} is already taken; give "
+                              "each run its own name")
+        out.append((name, path, fmt))
+    return out
 
 
 def distinct_outputs(*paths: str | None) -> None:
