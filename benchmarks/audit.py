@@ -1,10 +1,12 @@
-"""The Graph Challenge audit against the exact run alone (issue 6: at most 3 times).
+"""The Graph Challenge audit: the comparison must not dominate (issues 6 and 13).
 
 Both start from the files in $SYMDNN_DATA/graphchallenge (default ../shared/data), as a user
 runs them: ``symdnn graph-challenge DATA_DIR`` (exact) and ``symdnn audit graph-challenge
 DATA_DIR --formats fp64,fp32,fp16,bf16`` (the exact run, four float runs in lockstep, and the
-layer-by-layer comparison). Prints best-of-N times, the ratio, the audit's breakdown and its
-headline numbers.
+layer-by-layer comparison). Prints, inside one audit, the time of the exact run, of all float
+runs and of everything else (reading the network files, preparing each layer and comparing),
+and the ratio total / (exact + float runs) (issue 13: at most 1.5); also the audit against
+the exact run alone (issue 6: at most 3), and the headline findings.
 
 Run: python benchmarks/audit.py [--repeat 3]
 """
@@ -28,22 +30,27 @@ def main() -> None:
     if not root.is_dir():
         print(f"skipped: {root} not found (set SYMDNN_DATA)")
         return
-    t_exact, t_audit, rep = [], [], None
+    t_exact, t_audit, reps = [], [], []
     for _ in range(args.repeat):
         t = time.perf_counter()
         res = run_challenge(str(root))
         t_exact.append(time.perf_counter() - t)
         t = time.perf_counter()
-        rep = audit_graph_challenge(str(root), formats=["fp64", "fp32", "fp16", "bf16"])
+        reps.append(audit_graph_challenge(str(root), formats=["fp64", "fp32", "fp16", "bf16"]))
         t_audit.append(time.perf_counter() - t)
     te, ta = min(t_exact), min(t_audit)
-    s = rep.seconds
+    best = min(reps, key=lambda r: r.seconds["total"])
+    s = best.seconds
     runs = sum(v for k, v in s.items() if k not in ("total", "exact"))
+    rest = s["total"] - s["exact"] - runs
     print(f"exact run alone (from files): {te:6.2f} s   categories match truth: {res.matches}")
     print(f"audit, exact + 4 float runs + comparison (from files): {ta:6.2f} s")
-    print(f"ratio audit / exact: {ta / te:.2f}  (target <= 3)")
-    print(f"    inside the audit: exact {s['exact']:.2f} s, float runs {runs:.2f} s, reading "
-          f"and comparing {s['total'] - s['exact'] - runs:.2f} s")
+    print(f"ratio audit / exact run alone: {ta / te:.2f}  (issue 6 target <= 3)")
+    print(f"inside the audit (best of {args.repeat}): exact {s['exact']:.2f} s, float runs "
+          f"{runs:.2f} s, reading and comparing {rest:.2f} s, total {s['total']:.2f} s")
+    print(f"ratio total / (exact + float runs): {s['total'] / (s['exact'] + runs):.2f}  "
+          "(issue 13 target <= 1.5)")
+    rep = best
     js = rep.to_json()
     print(f"    exact zero pre-activations: {sum(js['exact_zero'])} of {sum(js['exact_pre'])}")
     for name, r in js["runs"].items():

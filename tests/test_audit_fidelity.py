@@ -101,6 +101,56 @@ def test_the_audit_counts_what_the_run_does_on_its_own(gc_dir):
         assert np.array_equal(out.data, data)
 
 
+def _active_keys(Y, images):
+    """Positions (row * 1024 + neuron) a run's output holds positive, read in the test."""
+    if sp.issparse(Y):
+        C = Y.tocoo()
+        r, c, v = C.row, C.col, C.data
+    else:  # a graphblas.Matrix
+        r, c, v = Y.to_coo()
+    active = np.zeros(images * 1024, dtype=bool)
+    active[np.asarray(r, dtype=np.int64) * 1024 + np.asarray(c, dtype=np.int64)] = \
+        np.asarray(v) > 0
+    return active
+
+
+def test_graphblas_and_scipy_runs_audited_as_they_run_on_their_own(gc_dir):
+    from fractions import Fraction
+
+    from symdnn.audit.foreign import graphblas_layer, scipy_layer
+    from tests.oracle import round_value
+
+    L, images = 10, 600
+    Y0, exact = exact_pre_activations(gc_dir, L, images)
+    fns = {"graphblas-fp64": (graphblas_layer("fp64"), "fp64"),
+           "graphblas-fp32": (graphblas_layer("fp32"), "fp32"),
+           "scipy-fp32": (scipy_layer(np.float32), "fp32")}
+    own = {}
+    for name, (fn, fmt) in fns.items():  # each chained on its own outputs, outside the audit
+        b = float(round_value(Fraction(-3, 10), fmt))
+        Y = sp.csr_matrix(Y0.astype(np.float64))
+        counts = []
+        for l in range(1, L + 1):
+            g = read_layer(gc_dir / "neuron1024" / f"n1024-l{l}.tsv.gz", 1024)
+            W = sp.csr_matrix((g.N.data * 0.0625, g.N.indices, g.N.indptr), shape=g.N.shape)
+            Y = fn(W, np.full(1024, b), Y)
+            active = _active_keys(Y, images)
+            keys, sign = exact[l - 1]
+            counts.append((int(np.count_nonzero((sign == 0) & active[keys])),
+                           int(np.count_nonzero((sign != 0) & ((sign > 0) != active[keys])))))
+        own[name] = counts
+    rep = audit_graph_challenge(str(gc_dir), layers=L, images=images, runs=[
+        Run.layer_callable(fn, fmt, name) for name, (fn, fmt) in fns.items()])
+    js = rep.to_json()["runs"]
+    for name in fns:
+        assert list(zip(js[name]["zero_to_pos"], js[name]["sign_flip"], strict=True)) == \
+            own[name], name
+    # what these implementations do (the README's numbers are for all 1200 images)
+    assert sum(js["graphblas-fp64"]["zero_to_pos"]) > 0
+    assert sum(js["graphblas-fp32"]["zero_to_pos"]) == 0
+    assert js["graphblas-fp32"]["categories_match_exact"]
+
+
 def test_every_kind_of_output_is_read_without_being_changed():
     net, Y0 = dyadic_net()
     seen = []

@@ -199,6 +199,13 @@ class AuditReport:
                              f"{t['mismatched_points']} |")
         for res in self.runs:
             js = self.run_json(res)
+            if js["layers_provided"] != "all":
+                from symdnn.audit.files import _ranges
+
+                lines.append(f"\n{res.run.name}: layers provided {_ranges(js['layers_provided'])}"
+                             f" of {len(res.layers)}; its totals are over those")
+        for res in self.runs:
+            js = self.run_json(res)
             if js["first_departure"]:
                 e = js["first_departure"]
                 lines.append(f"\n{res.run.name}: first departure at layer {e['layer']}, input "

@@ -143,7 +143,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     elif args.formats is None and args.run:
         formats = []
     else:
-        formats = parse_formats(args.formats or "fp64,fp32,fp16,bf16", allow=("int8",))
+        formats = parse_formats("fp64,fp32,fp16,bf16" if args.formats is None else args.formats,
+                                allow=("int8",))
     if args.dump and not formats:
         raise SymdnnError("--dump writes symdnn's own runs: ask for some with --formats")
     own = default_runs(formats, args.accumulate)
