@@ -45,7 +45,8 @@ def main() -> None:
     rest = s["total"] - s["exact"] - runs
     print(f"exact run alone (from files): {te:6.2f} s   categories match truth: {res.matches}")
     print(f"audit, exact + 4 float runs + comparison (from files): {ta:6.2f} s")
-    print(f"ratio audit / exact run alone: {ta / te:.2f}  (issue 6 target <= 3)")
+    print(f"ratio audit / exact run alone: {ta / te:.2f}  (issue 6 target <= 3, set when the "
+          "exact run alone took 2.3 s, mostly reading; see the README)")
     print(f"inside the audit (best of {args.repeat}): exact {s['exact']:.2f} s, float runs "
           f"{runs:.2f} s, reading and comparing {rest:.2f} s, total {s['total']:.2f} s")
     print(f"ratio total / (exact + float runs): {s['total'] / (s['exact'] + runs):.2f}  "

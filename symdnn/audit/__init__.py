@@ -71,8 +71,11 @@ def audit_graph_challenge(data_dir: str, *, formats: list[str] = ("fp64", "fp32"
     def gen():
         from symdnn.engines.exact import ExactLayer
 
-        for path, bias in zip(files.layers, net.biases, strict=True):
-            g = read_layer(path, neurons)
+        from symdnn.io.prefetch import prefetched
+
+        # the next layer is read while this one runs (memory: two layers ahead at most)
+        read = prefetched(lambda p: read_layer(p, neurons), files.layers)
+        for g, bias in zip(read, net.biases, strict=True):
             cache: dict = {}
 
             def weights(fmt: str, g=g, cache=cache, bias=bias) -> tuple:

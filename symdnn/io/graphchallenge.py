@@ -50,6 +50,7 @@ from symdnn.io.text import (
     MAX_DIM,
     MAX_MAGNITUDE,
     Fields,
+    check_bounds,
     check_path,
     check_utf8,
     exact_number,
@@ -95,6 +96,126 @@ def _fields(path: str) -> Fields:
     return split_fields(data, path, 3)
 
 
+@dataclass
+class _Triples:
+    """The entries of a layer file as read, indices checked against the width."""
+
+    rows: np.ndarray  # 1-based int64
+    cols: np.ndarray  # 1-based int64
+    lines: np.ndarray  # the 1-based line of each entry
+    values: list[bytes]  # the distinct value strings, sorted
+    inverse: np.ndarray  # entry i holds values[inverse[i]]
+
+
+#: ``read_layer`` reads a file in the canonical shape with :func:`_canonical_triples`
+#: (vectorised over the raw bytes) and any other file with :func:`_general_triples` (token by
+#: token). Setting this to False forces the general path for every file: the tests do so to
+#: check that both paths give the same layer or the same error.
+_FAST_PATH = True
+_FAST_DIGITS = 18  # 10**18 - 1 < 2**63: an index field of 18 digits cannot overflow int64
+_FAST_VALUE_BYTES = 64  # several value strings, one longer: the general way (bounds memory)
+
+
+def _general_triples(data: bytes, path: str, hi: int, beyond: str | None) -> _Triples:
+    """The entries of any layer file: strict UTF-8, split into tokens, each checked."""
+    check_utf8(data, path)
+    f = split_fields(data, path, 3)
+    r = int_column(f, 0, path, "field 1", hi=hi, beyond=beyond)
+    c = int_column(f, 1, path, "field 2", hi=hi, beyond=beyond)
+    vb = np.array(f.column(2), dtype=object)
+    if len(vb) and (vb == vb[0]).all():  # the official files hold one value per layer
+        uniq, inv = vb[:1], np.zeros(len(vb), dtype=np.intp)
+    else:
+        uniq, inv = np.unique(vb, return_inverse=True)
+        inv = inv.reshape(-1)
+    return _Triples(r, c, f.lines, list(uniq), inv)
+
+
+def _canonical_triples(data: bytes, path: str, hi: int, beyond: str | None) -> _Triples | None:
+    r"""The entries of a layer file in the canonical shape, read vectorised over its bytes, or
+    None when the file is not in that shape.
+
+    Canonical: ASCII only, every line ``digits<TAB>digits<TAB>value\n`` (the last ``\n`` may
+    be missing), no blank line and no other blank byte, index fields of at most 18 digits,
+    one value string or several of at most 64 bytes each. Such a file is valid UTF-8 and
+    splits into exactly three fields a line, its indices are what ``int`` reads (``007`` is
+    7), and an index out of range is reported as :func:`_general_triples` reports it; the
+    values are checked by the caller. So both paths read it alike; any other file goes the
+    general way.
+    """
+    if not data or not data.isascii():
+        return None
+    if data[-1:] != b"\n":
+        data += b"\n"
+    b = np.frombuffer(data, dtype=np.uint8)
+    sep = np.flatnonzero(b <= 32)
+    n = len(sep) // 3
+    if b[sep].tobytes() != b"\t\t\n" * n:
+        return None
+    lens = np.empty_like(sep)  # the length of the field each separator ends
+    lens[0] = sep[0]
+    np.subtract(sep[1:], sep[:-1] + 1, out=lens[1:])
+    if lens.min() < 1:
+        return None
+    # rows then columns, each contiguous
+    ints = _digit_fields(b, np.concatenate((sep[0::3], sep[1::3])),
+                         np.concatenate((lens[0::3], lens[1::3])))
+    if ints is None:
+        return None
+    strings = _value_strings(data, b, sep[1::3] + 1, sep[2::3])
+    if strings is None:
+        return None
+    lines = np.arange(1, n + 1, dtype=np.int64)
+    r, c = ints[:n], ints[n:]
+    check_bounds(r, lines, path, "field 1", hi=hi, beyond=beyond)
+    check_bounds(c, lines, path, "field 2", hi=hi, beyond=beyond)
+    return _Triples(r, c, lines, *strings)
+
+
+def _digit_fields(b: np.ndarray, ends: np.ndarray, lens: np.ndarray) -> np.ndarray | None:
+    """The int64 values of the fields ``b[end - len:end]``, or None when one is longer than
+    18 bytes or holds a byte that is not an ASCII digit."""
+    longest = int(lens.max())
+    if longest > _FAST_DIGITS:
+        return None
+    shortest = int(lens.min())
+    out = np.zeros(len(ends), dtype=np.int32 if longest <= 9 else np.int64)  # int32: faster
+    at = np.empty_like(ends)
+    for j in range(longest, 0, -1):  # Horner over the digit j places before each end
+        # before a shorter field ``ends - j`` points at other bytes (or, for the first field,
+        # wraps to the buffer's end: still inside, the buffer being longer than any field);
+        # those are zeroed
+        d = b.take(np.subtract(ends, j, out=at)) - np.uint8(48)  # bytes below "0" wrap
+        if j > shortest:
+            d *= lens >= j
+        if d.max() > 9:
+            return None
+        out *= 10
+        out += d
+    return out.astype(np.int64, copy=False)
+
+
+def _value_strings(data: bytes, b: np.ndarray, starts: np.ndarray,
+                   ends: np.ndarray) -> tuple[list[bytes], np.ndarray] | None:
+    """The distinct value strings ``data[start:end]`` (sorted) and the index of each field's
+    string among them, or None when they differ and one is longer than 64 bytes."""
+    n = len(starts)
+    first = data[int(starts[0]):int(ends[0])]
+    # Each line ends ``<TAB>value\n`` and no field holds a blank, so the pattern matches
+    # exactly the lines whose value is ``first``, each once.
+    if data.count(b"\t" + first + b"\n") == n:
+        return [first], np.zeros(n, dtype=np.intp)
+    lens = ends - starts
+    width = int(lens.max())
+    if width > _FAST_VALUE_BYTES:
+        return None
+    padded = np.empty((n, width), dtype=np.uint8)
+    for j in range(width):  # NUL-padded: no field holds a NUL, so strings stay distinct
+        padded[:, j] = b[np.minimum(starts + j, len(b) - 1)] * (lens > j)
+    uniq, inv = np.unique(padded.view(f"S{width}").reshape(-1), return_inverse=True)
+    return [bytes(u) for u in uniq], inv.reshape(-1)
+
+
 def read_layer(path: str | os.PathLike, n: int | None = None) -> GCLayer:
     r"""Read one layer file exactly.
 
@@ -117,6 +238,12 @@ def read_layer(path: str | os.PathLike, n: int | None = None) -> GCLayer:
         fields, a bad value, an index beyond ``n``, or a repeated (row, col) pair; the message
         names the file and line.
 
+    Notes
+    -----
+    A file in the official shape (ASCII, ``digits<TAB>digits<TAB>value`` lines ending in
+    ``\n``) is read vectorised over its bytes; any other file is split into tokens. Both
+    ways apply the same checks and give the same layer or the same error.
+
     Examples
     --------
     >>> import tempfile, os, numpy as np, scipy.sparse as sp
@@ -129,48 +256,60 @@ def read_layer(path: str | os.PathLike, n: int | None = None) -> GCLayer:
     (16, [[0, 1], [1, 0]], {'0.0625': Fraction(1, 16)})
     """
     path = check_path(path)
-    f = _fields(path)
+    data = read_bytes(path)
     hi = MAX_DIM if n is None else n
     beyond = None if n is None else f"index beyond the network width {n}"
-    r = int_column(f, 0, path, "field 1", hi=hi, beyond=beyond) - 1
-    c = int_column(f, 1, path, "field 2", hi=hi, beyond=beyond) - 1
-    width = n if n is not None else (int(max(r.max(), c.max())) + 1 if f.rows else 0)
-    vb = np.array(f.column(2), dtype=object)
-    if len(vb) and (vb == vb[0]).all():  # the official files hold one value per layer
-        uniq, inv = vb[:1], np.zeros(len(vb), dtype=np.int64)
-    else:
-        uniq, inv = np.unique(vb, return_inverse=True)
-        inv = inv.reshape(-1)
+    t = _canonical_triples(data, path, hi, beyond) if _FAST_PATH else None
+    if t is None:
+        t = _general_triples(data, path, hi, beyond)
+    del data
+    r, c = t.rows - 1, t.cols - 1
+    width = n if n is not None else (int(max(r.max(), c.max())) + 1 if len(r) else 0)
     exact: dict[str, Fraction] = {}
-    fracs = []
-    for k, u in enumerate(uniq):
+    for k, u in enumerate(t.values):
         s = u.decode("utf-8")
         try:
-            q = exact_number(s)
+            exact[s] = exact_number(s)
         except ValueError as exc:
-            bad = int(np.flatnonzero(inv == k)[0])
             raise ParseError(f"bad value {s[:40]!r}: {exc}", path=path,
-                             line=int(f.lines[bad])) from None
-        exact[s] = q
-        fracs.append(q)
+                             line=_first_line(t, k)) from None
+    fracs = list(exact.values())
     d = math.lcm(*[q.denominator for q in fracs]) if fracs else 1
     nums = [q.numerator * (d // q.denominator) for q in fracs]
     big = [k for k, v in enumerate(nums) if abs(v) >= MAX_MAGNITUDE]
     if big:
-        bad = int(np.flatnonzero(inv == big[0])[0])
-        raise ParseError(f"value {show_number(uniq[big[0]].decode('utf-8'))} is out of range: "
-                         f"over the layer's common denominator {show_number(d)} it needs an "
-                         "integer of magnitude 2**62 or more", path=path,
-                         line=int(f.lines[bad]))
-    data = np.array(nums, dtype=np.int64)[inv]
-    rep = first_repeat(r * max(width, 1) + c)
-    if rep is not None:
-        i, j = rep
+        raise ParseError(f"value {show_number(t.values[big[0]].decode('utf-8'))} is out of "
+                         f"range: over the layer's common denominator {show_number(d)} it "
+                         "needs an integer of magnitude 2**62 or more", path=path,
+                         line=_first_line(t, big[0]))
+    return GCLayer(_layer_matrix(r, c, nums, t, width, path), d, exact, path)
+
+
+def _first_line(t: _Triples, k: int) -> int:
+    """The line where value string ``k`` first occurs."""
+    return int(t.lines[np.flatnonzero(t.inverse == k)[0]])
+
+
+def _layer_matrix(r: np.ndarray, c: np.ndarray, nums: list[int], t: _Triples, width: int,
+                  path: str) -> sp.csr_matrix:
+    """The CSR matrix of numerators, its indices sorted; a repeated (row, col) is an error
+    naming both lines."""
+    w = max(width, 1)
+    keys = r * w + c
+    if len(nums) == 1:  # one value (the official files): the sorted keys are the matrix
+        order, ordered = None, np.sort(keys)
+    else:
+        order = np.argsort(keys)
+        ordered = keys[order]
+    if np.any(ordered[1:] == ordered[:-1]):
+        i, j = first_repeat(keys)
         raise ParseError(f"repeated entry ({r[j] + 1}, {c[j] + 1}), first on line "
-                         f"{int(f.lines[i])}", path=path, line=int(f.lines[j]))
-    N = sp.csr_matrix((data, (r, c)), shape=(width, width))
-    N.sort_indices()
-    return GCLayer(N, d, exact, path)
+                         f"{int(t.lines[i])}", path=path, line=int(t.lines[j]))
+    data = np.array(nums, dtype=np.int64)[t.inverse if order is None else t.inverse[order]]
+    indptr = np.searchsorted(ordered, np.arange(width + 1, dtype=np.int64) * w)
+    N = sp.csr_matrix((data, ordered % w, indptr), shape=(width, width))
+    N.sort_indices()  # a check only: the indices are sorted already
+    return N
 
 
 def _format_exact(f: Fraction) -> str:

@@ -27,6 +27,7 @@ Shared policy:
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import re
 import zlib
@@ -39,8 +40,9 @@ from symdnn.errors import ParseError
 
 __all__ = [
     "MAX_EXPONENT", "MAX_DIM", "MAX_MAGNITUDE", "Fields", "read_bytes", "check_utf8",
-    "read_text", "text_lines", "split_fields", "try_int_column", "int_column", "exact_number",
-    "first_repeat", "show_number", "check_path", "line_of_offset", "domain_value", "SYM_NAMES",
+    "read_text", "text_lines", "split_fields", "try_int_column", "int_column", "check_bounds",
+    "exact_number", "first_repeat", "show_number", "check_path", "line_of_offset",
+    "domain_value", "SYM_NAMES",
 ]
 
 #: the largest decimal exponent an exact value may carry (``1e10000`` is fine, ``1e99999``
@@ -71,11 +73,9 @@ def read_bytes(path: str, *, verb: str = "read") -> bytes:
         does not fit in memory, naming the file.
     """
     try:
-        if path.endswith(".gz"):
-            with gzip.open(path, "rb") as fh:
-                return fh.read()
         with open(path, "rb") as fh:
-            return fh.read()
+            raw = fh.read()
+        return _gunzip(raw) if path.endswith(".gz") else raw
     except gzip.BadGzipFile as exc:
         raise ParseError(f"not a valid gzip file: {exc}", path=path) from None
     except EOFError:
@@ -87,6 +87,23 @@ def read_bytes(path: str, *, verb: str = "read") -> bytes:
         raise ParseError("the file is too large to read into memory", path=path) from None
     except OSError as exc:
         raise ParseError(f"cannot {verb}: {exc.strerror or exc}", path=path) from None
+
+
+def _gunzip(raw: bytes) -> bytes:
+    """``raw`` gunzipped. A single gzip member is inflated by zlib in one call (which checks
+    its CRC and length); anything else (several members, trailing bytes, a zlib error, an
+    empty file) is read by the :mod:`gzip` module, which gives the answer or the error."""
+    z = zlib.decompressobj(wbits=31)
+    text = None
+    try:
+        text = z.decompress(raw)
+    except zlib.error:
+        pass
+    if text is not None and z.eof and not z.unused_data:
+        return text
+    text = None  # drop a partial result before reading again
+    with gzip.open(io.BytesIO(raw), "rb") as fh:
+        return fh.read()
 
 
 def line_of_offset(data: bytes, offset: int) -> int:
@@ -254,16 +271,24 @@ def int_column(f: Fields, j: int, path: str, what: str, *, lo: int | None = 1,
                 raise ParseError(f"{what} {_bad_int(tok)} is out of range", path=path,
                                  line=int(f.lines[i]))
         out = np.array([int(t) for t in col], dtype=np.int64)
-    if lo is not None and len(out) and out.min() < lo:
-        i = int(np.flatnonzero(out < lo)[0])
-        msg = (f"{what} must be a 1-based index, not {int(out[i])}" if lo == 1
-               else f"{what} {int(out[i])} is below {lo}")
-        raise ParseError(msg, path=path, line=int(f.lines[i]))
-    if hi is not None and len(out) and out.max() > hi:
-        i = int(np.flatnonzero(out > hi)[0])
-        raise ParseError(beyond or f"{what} {int(out[i])} is beyond {hi}", path=path,
-                         line=int(f.lines[i]))
+    check_bounds(out, f.lines, path, what, lo=lo, hi=hi, beyond=beyond)
     return out
+
+
+def check_bounds(values: np.ndarray, lines: np.ndarray, path: str, what: str, *,
+                 lo: int | None = 1, hi: int | None = None, beyond: str | None = None) -> None:
+    """Raise a ParseError naming the line (``lines[i]`` for ``values[i]``) of the first value
+    below ``lo`` or, when none is, of the first above ``hi`` (bounds inclusive; ``beyond``
+    is the message for a value above ``hi``, default: says the bound)."""
+    if lo is not None and len(values) and values.min() < lo:
+        i = int(np.flatnonzero(values < lo)[0])
+        msg = (f"{what} must be a 1-based index, not {int(values[i])}" if lo == 1
+               else f"{what} {int(values[i])} is below {lo}")
+        raise ParseError(msg, path=path, line=int(lines[i]))
+    if hi is not None and len(values) and values.max() > hi:
+        i = int(np.flatnonzero(values > hi)[0])
+        raise ParseError(beyond or f"{what} {int(values[i])} is beyond {hi}", path=path,
+                         line=int(lines[i]))
 
 
 def show_number(v: object) -> str:
