@@ -70,7 +70,6 @@ def audit_graph_challenge(data_dir: str, *, formats: list[str] = ("fp64", "fp32"
 
     def gen():
         from symdnn.engines.exact import ExactLayer
-
         from symdnn.io.prefetch import prefetched
 
         # the next layer is read while this one runs (memory: two layers ahead at most)
