@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from _timing import data_dir
+from _timing import data_dir, peak
 
 from symdnn.audit import audit_graph_challenge
 from symdnn.challenge import run_challenge
@@ -52,6 +52,9 @@ def main() -> None:
     print(f"ratio total / (exact + float runs): {s['total'] / (s['exact'] + runs):.2f}  "
           "(issue 13 target <= 1.5)")
     rep = best
+    for L in (30, 60, 120):  # peak memory, one float run, must not grow with depth
+        top = peak(lambda L=L: audit_graph_challenge(str(root), formats=["fp64"], layers=L))
+        print(f"peak memory of an fp64 audit over {L:3d} layers: {top / 2**20:6.1f} MiB")
     js = rep.to_json()
     print(f"    exact zero pre-activations: {sum(js['exact_zero'])} of {sum(js['exact_pre'])}")
     for name, r in js["runs"].items():
