@@ -259,6 +259,12 @@ def test_missing_last_layer_beyond_the_network_and_pre_without_post(tmp_path):
         RunFolder(d).check(6)
     with pytest.raises(ParseError, match="not a folder"):
         RunFolder(tmp_path / "nowhere")
+    e = tmp_path / "e"
+    e.mkdir()
+    os.mkfifo(e / "layer-1.tsv")  # reading it would block forever
+    (e / "layer-2.npz").mkdir()
+    with pytest.raises(ParseError, match="layer-1.tsv: not a regular file"):
+        RunFolder(e)
 
 
 def test_the_command_line_round_trip_and_exit_statuses(tmp_path, capsys):

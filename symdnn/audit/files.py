@@ -118,6 +118,8 @@ class RunFolder:
                                      path=str(self.path / entry))
                 continue
             key = (m.group(1), int(m.group(2)))
+            if not (self.path / entry).is_file():  # a folder, a FIFO (would block), a socket
+                raise ParseError("not a regular file", path=str(self.path / entry))
             if key in self.files:
                 raise ParseError(f"two files for {key[0]} {key[1]}: "
                                  f"{self.files[key].name} and {entry}; keep one",
