@@ -218,3 +218,57 @@ def test_a_duplicate_entry_in_a_returned_matrix_is_refused():
                       shape=(1, 2))
     with pytest.raises(SymdnnError, match="row 1, column 2 .* stored twice"):
         entries(Y, (1, 2), "layer 1")
+
+
+def test_onnxruntime_every_layer_audited_against_a_fraction_oracle(tmp_path):
+    """An ONNX export run by onnxruntime, every layer returned; its ReLU decisions counted
+    here against tests/oracle.py (Fraction arithmetic), and the audit must count the same."""
+    pytest.importorskip("onnxruntime")
+    from fractions import Fraction
+
+    from symdnn import AssocArray, SparseDNN
+    from symdnn.audit.foreign import onnx_network, write_onnx
+    from tests.oracle import evaluate
+
+    rng = np.random.default_rng(21)
+    n, L, B = 12, 4, 24
+    neurons = [[f"x{j}" for j in range(n)]] + [[f"L{l}n{i}" for i in range(n)]
+                                                for l in range(1, L + 1)]
+    Ws, biases, layers = [], [], []
+    for l in range(L):
+        w = {}
+        for i in range(n):
+            for j in rng.choice(n, size=4, replace=False):
+                w[(neurons[l + 1][i], neurons[l][j])] = Fraction(
+                    int(rng.choice([-1, 1, 1])) * int(rng.integers(1, 6)), 10)
+        b = {o: Fraction(-1, 10) for o in neurons[l + 1]}
+        Ws.append(AssocArray.from_triples([i for (_, i) in w], [o for (o, _) in w],
+                                          list(w.values()), domain="QQ"))
+        biases.append(b)
+        layers.append((w, b, neurons[l + 1]))
+    net = SparseDNN.from_layers(Ws, biases, convention="row", bias_rule="all", ymax=32,
+                                domain="QQ", neurons=neurons)
+    X = rng.random((B, n)) < 0.5
+    inputs = {f"s{k:02d}": {neurons[0][j]: Fraction(1) for j in np.flatnonzero(X[k])}
+              for k in range(B)}
+    Y0 = AssocArray.from_triples([b for b, f in inputs.items() for _ in f],
+                                 [k for f in inputs.values() for k in f],
+                                 [1] * int(X.sum()), domain="QQ")
+    path = write_onnx(net, str(tmp_path / "m.onnx"))
+    fn = onnx_network(path, every_layer=True)
+    rep = audit_network(net, Y0, runs=[Run.network_callable(fn, "fp32", "ort")])
+    js = rep.to_json()["runs"]["ort"]
+    # the same outputs, counted here against the oracle's exact pre-activations
+    batch = list(rep.batch)
+    feats = sorted(neurons[0])
+    Xin = np.array([[1.0 if f in inputs[b] else 0.0 for f in feats] for b in batch])
+    outs = fn(__import__("scipy.sparse", fromlist=["csr_matrix"]).csr_matrix(Xin))
+    exact = evaluate(layers, inputs, rule="all", cap=Fraction(32))
+    want = []
+    for l in range(L):
+        cols = sorted(neurons[l + 1])
+        ztp = sum(1 for r, b in enumerate(batch) for c, o in enumerate(cols)
+                  if exact.pre[l][b][o] == 0 and outs[l][r, c] > 0)
+        want.append(ztp)
+    assert js["zero_to_pos"] == want
+    assert sum(rep.exact_zero) > 0 and sum(want) > 0  # exact zeros decided, some wrongly

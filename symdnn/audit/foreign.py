@@ -578,23 +578,56 @@ def write_onnx(net: Any, path: str | os.PathLike, *, dtype: str = "float32") -> 
     return path
 
 
-def onnx_network(path: str) -> Callable:
+def onnx_network(path: str, *, every_layer: bool = False) -> Callable:
     """The model run by onnxruntime, as a whole-network callable ``fn(Y0) -> Y_L`` for
     :meth:`symdnn.audit.Run.network_callable` (the input cast to the model's input type,
     float32 or float64).
 
+    With ``every_layer`` the output of every ``Relu`` and ``Clip`` node is made an output of
+    the graph too, so ``fn`` returns ``[Y_1, ..., Y_L]`` as onnxruntime computed them (the
+    arrays as onnxruntime returned them) and the audit compares every layer; the model's
+    activations must be exactly one ``Relu`` or ``Clip`` per layer.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from symdnn.constructions import selective
+    >>> c = selective(["ad", "be"], "single", ["1/2"])
+    >>> p = write_onnx(c.net, os.path.join(tempfile.mkdtemp(), "m.onnx"))
+    >>> from symdnn.audit import Run, audit_network
+    >>> rep = audit_network(c.net, c.inputs, runs=[
+    ...     Run.network_callable(onnx_network(p, every_layer=True), "fp32", "ort")])
+    >>> js = rep.to_json()["runs"]["ort"]
+    >>> js["layers_provided"], js["categories_match_exact"]
+    ('all', True)
+
     Raises
     ------
     MissingDependency
-        If onnxruntime is not installed.
+        If onnxruntime (or, with ``every_layer``, onnx) is not installed.
     """
     ort = _need("onnxruntime", "onnxruntime")
-    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    model_bytes: Any = path
+    acts: list[str] = []
+    if every_layer:
+        onnx = _need("onnx", "onnx")
+        model = onnx.load(path)
+        outs = {o.name for o in model.graph.output}
+        acts = [n.output[0] for n in model.graph.node if n.op_type in ("Relu", "Clip")]
+        elem = model.graph.input[0].type.tensor_type.elem_type
+        for a in acts:
+            if a not in outs:
+                model.graph.output.append(onnx.helper.make_tensor_value_info(a, elem, None))
+        model_bytes = model.SerializeToString()
+    sess = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
     inp = sess.get_inputs()[0]
     name = inp.name
     in_dt = np.float64 if inp.type == "tensor(double)" else np.float32
 
-    def fn(Y0: sp.csr_matrix) -> sp.csr_matrix:
-        out = sess.run(None, {name: Y0.toarray().astype(in_dt)})[0]
+    def fn(Y0: sp.csr_matrix) -> Any:
+        X = Y0.toarray().astype(in_dt)  # values of the run's format: the cast is exact
+        if every_layer:
+            return list(sess.run(acts, {name: X}))
+        out = sess.run(None, {name: X})[0]
         return sp.csr_matrix(np.asarray(out, dtype=np.float64))
     return fn
