@@ -313,3 +313,85 @@ def test_write_run_layer_tsv_is_exact(tmp_path):
     assert back[1].tolist() == vals.tolist()
     p = write_run_layer(tmp_path, "layer", 1, keys, vals, (2, 2), "npz")
     assert sp.load_npz(p).toarray().ravel().tolist() == vals.tolist()
+
+
+@pytest.mark.parametrize("fmt", ["fp32", "fp16", "bf16", "fp8_e4m3", "fp8_e5m2"])
+def test_decimals_at_and_a_hair_from_midpoints_round_as_the_oracle_says(tmp_path, fmt):
+    from tests.oracle import _fmt, bits_to_fraction, neighbours
+
+    rng = np.random.default_rng(7)
+    top = _fmt(fmt).max_finite_bits
+    texts, exact = [], []
+    for bits in list(rng.integers(0, top, size=80)) + [0, 1, top - 1]:
+        lo, hi, _ = neighbours(int(bits), fmt)
+        assert lo == bits_to_fraction(int(bits), fmt)
+        mid = (lo + hi) / 2  # a tie: to even; a hair either side: to the nearer
+        for hair in (0, Fraction(1, 10**45), -Fraction(1, 10**45)):
+            v = mid + hair
+            texts.append(f"{v.numerator * 10**80 // v.denominator}e-80" if hair
+                         else _exact_decimal(v))
+            exact.append(Fraction(texts[-1]))
+    d = tmp_path / "r"
+    d.mkdir()
+    n = len(texts)
+    (d / "pre-1.tsv").write_text("".join(f"1\t{k + 1}\t{t}\n" for k, t in enumerate(texts)))
+    _, vals = read_run_file(d / "pre-1.tsv", (1, n), fmt, keep_zeros=True)
+    from tests.oracle import round_value
+
+    want = [float(round_value(e, fmt)) for e in exact]
+    assert vals.tolist() == want
+
+
+def _exact_decimal(v: Fraction) -> str:
+    """A dyadic rational as an exact decimal string."""
+    k = 0
+    while (v * 10**k).denominator != 1:
+        k += 1
+    n = (v * 10**k).numerator
+    return f"{n}e-{k}"
+
+
+def test_a_decimal_exponent_beyond_the_cap_is_refused_quickly(tmp_path):
+    d = tmp_path / "r"
+    d.mkdir()
+    (d / "layer-1.tsv").write_text("1\t1\t1e-99999\n")
+    with pytest.raises(ParseError, match=r"layer-1.tsv:1: value 1e-99999: the exponent is "
+                                         r"beyond \+-10000"):
+        read_run_file(d / "layer-1.tsv", (1, 1), "fp32")
+    # 2**-150 = 7.006...e-46 is half fp32's smallest subnormal
+    (d / "layer-1.tsv").write_text("1\t1\t1e-9999\n1\t2\t-2.5e-46\n1\t3\t7.01e-46\n")
+    assert read_run_file(d / "layer-1.tsv", (1, 3), "fp32", keep_zeros=True)[1].tolist() == \
+        [0.0, -0.0, float(np.float32(2.0**-149))]
+
+
+def test_a_gzip_bomb_is_refused_before_it_fills_memory(tmp_path):
+    d = tmp_path / "r"
+    d.mkdir()
+    (d / "layer-1.tsv.gz").write_bytes(gzip.compress(b"\n" * (3 * 2**20)))
+    with pytest.raises(ParseError, match="unpacks to more than the 1049600 bytes"):
+        read_run_file(d / "layer-1.tsv.gz", (2, 2), "fp64")
+
+
+def test_longdouble_values_that_are_not_fp64_values_are_refused(tmp_path):
+    if np.finfo(np.longdouble).nmant <= 52:
+        pytest.skip("longdouble is float64 on this platform")
+    d = tmp_path / "r"
+    d.mkdir()
+    data = np.array([np.longdouble(1) + np.longdouble(2) ** -60, np.longdouble(2)])
+    _zip_npz(d / "layer-1.npz", {**GOOD_NPZ, "data": data})
+    with pytest.raises(ParseError, match=r"entry 1 \(row 1, neuron 1\): float\d+ value 1.0+9e\+00 "
+                                         r"is not a fp64 value"):
+        read_run_file(d / "layer-1.npz", (2, 2), "fp64")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--run", "a/b=x"], "a run name is letters, digits"),
+    (["--run", "x|y=x"], "a run name is letters, digits"),
+    (["--run", "a\nb=x"], "a run name is letters, digits"),
+    (["--formats", "fp16", "--dump-format", "tsv"], "--dump-format is for --dump DIR"),
+])
+def test_run_names_and_dump_options_are_checked(tmp_path, capsys, argv, message):
+    assert main(["build", "--builtin", "words2", "--out", str(tmp_path / "n")]) == 0
+    capsys.readouterr()
+    assert main(["audit", str(tmp_path / "n"), "--quiet", *argv]) == 2
+    assert message in capsys.readouterr().err

@@ -53,6 +53,7 @@ True
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import zipfile
@@ -66,7 +67,14 @@ import numpy as np
 
 from symdnn.domains import get_format, narrow, round_rationals
 from symdnn.errors import ParseError, SymdnnError
-from symdnn.io.text import check_utf8, first_repeat, int_column, read_bytes, split_fields
+from symdnn.io.text import (
+    MAX_EXPONENT,
+    check_utf8,
+    first_repeat,
+    int_column,
+    read_bytes,
+    split_fields,
+)
 
 __all__ = ["RunFolder", "write_run_layer", "dump_runs", "FORMS", "read_run_file"]
 
@@ -74,7 +82,7 @@ __all__ = ["RunFolder", "write_run_layer", "dump_runs", "FORMS", "read_run_file"
 FORMS = ("tsv", "tsv.gz", "mtx", "mtx.gz", "npz")
 _NAME = re.compile(r"(layer|pre)-([1-9][0-9]*)\.(tsv|tsv\.gz|mtx|mtx\.gz|npz)\Z")
 _LOOKS = re.compile(r"(layer|pre)[-_]", re.IGNORECASE)
-_DEC = re.compile(rb"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,5})?\Z")
+_DEC = re.compile(rb"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?\Z")
 _HEX = re.compile(rb"([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?[pP]([+-]?[0-9]{1,6})\Z")
 _MAX_TOKEN = 800
 
@@ -214,8 +222,14 @@ def _check_index(col: np.ndarray, hi: int, path: str, lines: np.ndarray | None,
                          line=None if lines is None else int(lines[i]))
 
 
+def _size_limit(shape: tuple) -> int:
+    """The most bytes a layer file of this shape may hold (or unpack to): 256 bytes for each
+    entry the layer can have, and 1 MiB; a gzip bomb is refused before it fills memory."""
+    return int(shape[0]) * int(shape[1]) * 256 + 2**20
+
+
 def _read_tsv(path: str, shape: tuple, fmt: str) -> tuple:
-    data = read_bytes(path)
+    data = read_bytes(path, limit=_size_limit(shape))
     check_utf8(data, path)
     f = split_fields(data, path, 3)
     R, n = int(shape[0]), int(shape[1])
@@ -229,57 +243,73 @@ def _read_tsv(path: str, shape: tuple, fmt: str) -> tuple:
 
 def _values(tokens: list[bytes], fmt: str, path: str, lines: np.ndarray) -> np.ndarray:
     """Decimal and hex tokens as values of ``fmt`` (float64): decimals rounded once from
-    their exact value, hex floats exact and required to be values of ``fmt``."""
+    their exact value, hex floats exact and required to be values of ``fmt``.
+
+    A decimal goes through ``float()``, which rounds it once, correctly, into fp64. Rounding
+    that fp64 value again into a narrower format gives the correct rounding of the decimal
+    except where the fp64 value is exactly a midpoint of the narrower format (every midpoint
+    of fp32 and narrower formats is an fp64 value, so the nearest fp64 value cannot lie
+    beyond one); those few are rounded again from the decimal's exact value."""
     f = get_format(fmt)
     cache: dict[bytes, float] = {}
-    pending: dict[bytes, tuple[int, int]] = {}  # decimals to round: token -> (num, den)
+    first: dict[bytes, int] = {}
     out = np.empty(len(tokens), dtype=np.float64)
-    todo = []
     for i, tok in enumerate(tokens):
         v = cache.get(tok)
         if v is not None:
             out[i] = v
             continue
-        if tok in pending:
-            todo.append(i)
-            continue
         if len(tok) > _MAX_TOKEN:
             raise ParseError(f"value of {len(tok)} characters is too long", path=path,
                              line=int(lines[i]))
-        if _DEC.match(tok):
-            if f.name == "fp64":  # float() rounds a decimal once, correctly, into fp64
-                v = float(tok)
-                if v in (float("inf"), float("-inf")):
-                    raise _overflow(tok, f.name, path, lines[i])
-                cache[tok] = v
-                out[i] = v
-                continue
-            q = Fraction(tok.decode("ascii"))
-            pending[tok] = (q.numerator, q.denominator)
-            todo.append(i)
-            continue
-        m = _HEX.match(tok)
-        if m is None:
-            text = tok.decode("utf-8", "replace")[:40]
-            low = text.lower().lstrip("+-")
-            why = ("is not finite" if low in ("inf", "infinity", "nan") else
-                   "is not a decimal or C99 hex float number")
-            raise ParseError(f"value {text!r} {why}", path=path, line=int(lines[i]))
-        v = _hex_value(m, f, tok, path, lines[i])
+        m = _DEC.match(tok)
+        if m:
+            if m.group(1) is not None and (len(m.group(1)) > 7
+                                           or abs(int(m.group(1))) > MAX_EXPONENT):
+                raise ParseError(f"value {tok.decode('ascii')[:40]}: the exponent is beyond "
+                                 f"+-{MAX_EXPONENT}", path=path, line=int(lines[i]))
+            v = float(tok)  # one correct rounding into fp64
+            if v in (math.inf, -math.inf):
+                raise _overflow(tok, f.name, path, lines[i])
+        else:
+            m = _HEX.match(tok)
+            if m is None:
+                text = tok.decode("utf-8", "replace")[:40]
+                low = text.lower().lstrip("+-")
+                why = ("is not finite" if low in ("inf", "infinity", "nan") else
+                       "is not a decimal or C99 hex float number")
+                raise ParseError(f"value {text!r} {why}", path=path, line=int(lines[i]))
+            v = _hex_value(m, f, tok, path, lines[i])
+            first[tok] = -1  # exact already
         cache[tok] = v
+        first.setdefault(tok, i)
         out[i] = v
-    if pending:
-        toks = list(pending)
-        num = np.array([pending[t][0] for t in toks], dtype=object)
-        den = np.array([pending[t][1] for t in toks], dtype=object)
-        got = np.asarray(round_rationals(num, den, f), dtype=np.float64)
-        for t, v in zip(toks, got.tolist(), strict=True):
-            if not np.isfinite(v):
-                first = next(i for i in todo if tokens[i] == t)
-                raise _overflow(t, f.name, path, lines[first])
-            cache[t] = v
-        for i in todo:
-            out[i] = cache[tokens[i]]
+    if f.name == "fp64":
+        return out
+    dec = [t for t, i in first.items() if i >= 0]
+    if not dec:
+        return out
+    x = np.array([cache[t] for t in dec], dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = np.asarray(narrow(x, f), dtype=np.float64)
+        d = x - y  # exact (Sterbenz, or y == 0)
+        other = y + 2 * d
+        mid = (d != 0) & np.isfinite(other) & \
+            (np.asarray(narrow(other, f), dtype=np.float64) == other)
+    for k in np.flatnonzero(mid):  # a tie in fp64: decide from the exact decimal
+        q = Fraction(dec[k].decode("ascii"))
+        y[k] = float(np.asarray(round_rationals(np.array([q.numerator], dtype=object),
+                                                np.array([q.denominator], dtype=object), f),
+                                dtype=np.float64)[0])
+    bad = np.flatnonzero(~np.isfinite(y))
+    if len(bad):
+        t = dec[int(bad[0])]
+        raise _overflow(t, f.name, path, lines[first[t]])
+    fixed = dict(zip(dec, y.tolist(), strict=True))
+    for i, tok in enumerate(tokens):
+        v = fixed.get(tok)
+        if v is not None:
+            out[i] = v
     return out
 
 
@@ -311,7 +341,7 @@ def _hex_value(m: re.Match, f: Any, tok: bytes, path: str, line: Any) -> float:
 def _read_mtx(path: str, shape: tuple, fmt: str) -> tuple:
     from symdnn.io.mtx import read_mtx
 
-    m = read_mtx(path)
+    m = read_mtx(path, limit=_size_limit(shape))
     if tuple(m.shape) != tuple(int(x) for x in shape):
         raise ParseError(f"a {m.shape[0]} x {m.shape[1]} matrix; this layer is "
                          f"{shape[0]} inputs x {shape[1]} neurons", path=path)
@@ -439,7 +469,15 @@ def _binary_values(data: np.ndarray, fmt: str, path: str, rows: np.ndarray,
                    cols: np.ndarray) -> np.ndarray:
     f = get_format(fmt)
     if data.dtype.kind == "f":
-        vals = data.astype(np.float64)  # every binary float format widens exactly
+        vals = data.astype(np.float64)  # fp16 and fp32 widen exactly; longdouble may not
+        if data.dtype.itemsize > 8:
+            off = np.flatnonzero((vals.astype(data.dtype) != data) & np.isfinite(vals))
+            if len(off):
+                i = int(off[0])
+                raise ParseError(f"entry {i + 1} (row {rows[i] + 1}, neuron {cols[i] + 1}): "
+                                 f"{data.dtype} value {np.format_float_scientific(data[i])} "
+                                 "is not a fp64 value",
+                                 path=path)
         bad = np.flatnonzero(~np.isfinite(vals))
         if len(bad):
             i = int(bad[0])

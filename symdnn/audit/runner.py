@@ -189,6 +189,11 @@ def entries(Y: Any, shape: tuple, what: str, *, keep_zeros: bool = False) -> tup
             vals = vals.astype(np.float64)  # bf16 and fp8 (ml_dtypes) convert exactly
         except (TypeError, ValueError):
             raise SymdnnError(f"{what}: values of type {vals.dtype} are not numbers") from None
+    if vals.dtype.kind == "f" and vals.dtype.itemsize > 8:  # longdouble: widen-check
+        wide = vals
+        vals = wide.astype(np.float64)
+        if np.any((vals.astype(wide.dtype) != wide) & np.isfinite(vals)):
+            raise SymdnnError(f"{what}: {wide.dtype} values that are not fp64 values")
     vals = np.asarray(vals, dtype=np.float64)
     if len(rows) and (rows.min() < 0 or cols.min() < 0 or rows.max() >= shape[0]
                       or cols.max() >= shape[1]):

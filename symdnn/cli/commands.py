@@ -147,6 +147,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
                                 allow=("int8",))
     if args.dump and not formats:
         raise SymdnnError("--dump writes symdnn's own runs: ask for some with --formats")
+    if args.dump_format != "npz" and not args.dump:
+        raise SymdnnError("--dump-format is for --dump DIR")
     own = default_runs(formats, args.accumulate)
     specs = parse_run_specs(args.run, [r.name for r in own])
     args.run_paths = [p for _, p, _ in specs]
@@ -200,21 +202,22 @@ def _cmd_audit(args: argparse.Namespace) -> int:
             c = load_construction(args.target)
             report = audit_network(c.net, c.inputs, runs=runs, name=args.target,
                                    progress=progress, on_layer=on_layer)
-    if args.dump:
-        print(f"wrote {args.dump}", file=sys.stderr)
-    if not gc:
-        if args.thresholds:
+        # every other output is written while the dump is still a temporary folder, and the
+        # dump (the largest) is renamed into place last, when the block ends
+        if not gc and args.thresholds:
             from symdnn.audit.thresholds import threshold_audit
 
             with Status("audit", "thresholds at every representable r"):
                 report.thresholds = threshold_audit(
                     c, [f for f in formats if f != "int8"],
                     accumulate=None if args.accumulate in (None, "same") else args.accumulate)
-    if args.report:
-        for p in report.write(args.report, force=args.force):
-            print(f"wrote {p}", file=sys.stderr)
-    if args.json is not None:
-        emit_json(report.to_json(), args.json, args)
+        if args.report:
+            for p in report.write(args.report, force=args.force):
+                print(f"wrote {p}", file=sys.stderr)
+        if args.json is not None:
+            emit_json(report.to_json(), args.json, args)
+    if args.dump:
+        print(f"wrote {args.dump}", file=sys.stderr)
     if args.json != "-":
         print(report.to_markdown())
     bad = report.violations(policy)

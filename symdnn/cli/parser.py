@@ -42,7 +42,9 @@ def _json(p: argparse.ArgumentParser) -> None:
 
 def _force(p: argparse.ArgumentParser, what: str = "outputs") -> None:
     p.add_argument("--force", action="store_true",
-                   help=f"replace earlier {what} written by symdnn (never anything else)")
+                   help=f"replace earlier {what}: an output folder only if symdnn wrote it "
+                        "(never any other folder); an output file that exists, whatever it "
+                        "holds")
 
 
 def _quiet(p: argparse.ArgumentParser) -> None:

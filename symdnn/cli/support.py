@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -163,6 +164,9 @@ def parse_run_specs(items: list[str] | None, taken: list[str]) -> list[tuple[str
                               f"{', '.join(FORMATS)})")
         if not path:
             raise SymdnnError(f"--run {item!r}: no folder given")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}", name):
+            raise SymdnnError(f"--run {item!r}: a run name is letters, digits and _ . + - "
+                              "(at most 64, starting with a letter or digit)")
         if name in taken or name in [o[0] for o in out]:
             raise SymdnnError(f"--run {item!r}: the run name {name!r} is already taken; give "
                               "each run its own name")

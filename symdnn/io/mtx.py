@@ -119,7 +119,7 @@ def _header(data: bytes, path: str) -> tuple[str, str, tuple[int, int, int], int
     raise ParseError("no size line 'M N NNZ' after the header", path=path, line=lineno - 1)
 
 
-def read_mtx(path: str | os.PathLike) -> MMCoordinate:
+def read_mtx(path: str | os.PathLike, *, limit: int | None = None) -> MMCoordinate:
     """Read a MatrixMarket coordinate file (``.gz`` decompressed) strictly and exactly.
 
     Raises
@@ -138,7 +138,7 @@ def read_mtx(path: str | os.PathLike) -> MMCoordinate:
     ((2, 2), [0, 1, 0], [0, 0, 1], ['1/2', '-3/10', '-3/10'])
     """
     path = os.fspath(path)
-    data = read_bytes(path)
+    data = read_bytes(path, limit=limit)
     check_utf8(data, path)
     field, sym, (m, n, nnz), offset, first = _header(data, path)
     body = data[offset:]

@@ -249,9 +249,9 @@ def output_folder(path: str | os.PathLike, kind: str, *, force: bool = False,
     replace = _prepare_folder(out, kind, force, what)
     tmp = out.parent / f".{out.name}.tmp-{secrets.token_hex(4)}"
     with terminate_as_interrupt():
-        with _signals_blocked():
-            os.mkdir(tmp)
-        try:
+        try:  # inside the try: a signal held back during mkdir arrives before the yield
+            with _signals_blocked():
+                os.mkdir(tmp)
             yield tmp
             _fix_modes(tmp)
             # the marker last: it lists what this command wrote, so that a later --force

@@ -30,6 +30,7 @@ import gzip
 import io
 import os
 import re
+import stat
 import zlib
 from dataclasses import dataclass
 from fractions import Fraction
@@ -63,19 +64,39 @@ _NONFINITE = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "nan"
 _MAX_DIGITS = 4000  # below Python's 4300-digit limit on int(str)
 
 
-def read_bytes(path: str, *, verb: str = "read") -> bytes:
+def read_bytes(path: str, *, verb: str = "read", limit: int | None = None) -> bytes:
     """The bytes of a file, gunzipped when its name ends in ``.gz``.
+
+    Only a regular file is read (a FIFO named like a data file would block forever; it is
+    opened without blocking and refused). With ``limit``, a file or gzip stream that holds, or
+    unpacks to, more than ``limit`` bytes is refused before it is all in memory.
 
     Raises
     ------
     ParseError
-        For a missing or unreadable file, a truncated or corrupt gzip stream, or a file that
-        does not fit in memory, naming the file.
+        For a missing, unreadable or non-regular file, a truncated or corrupt gzip stream, a
+        file over ``limit``, or a file that does not fit in memory, naming the file.
     """
     try:
-        with open(path, "rb") as fh:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise ParseError("not a regular file", path=path)
+            if limit is not None and not path.endswith(".gz") and st.st_size > limit:
+                raise ParseError(f"{st.st_size} bytes, more than the {limit} this file may "
+                                 "hold", path=path)
             raw = fh.read()
-        return _gunzip(raw) if path.endswith(".gz") else raw
+        if not path.endswith(".gz"):
+            return raw
+        if limit is None:
+            return _gunzip(raw)
+        with gzip.open(io.BytesIO(raw), "rb") as gz:
+            text = gz.read(limit + 1)
+        if len(text) > limit:
+            raise ParseError(f"unpacks to more than the {limit} bytes this file may hold",
+                             path=path)
+        return text
     except gzip.BadGzipFile as exc:
         raise ParseError(f"not a valid gzip file: {exc}", path=path) from None
     except EOFError:
