@@ -175,7 +175,10 @@ def test_a_bad_tsv_layer_names_file_and_line(tmp_path, text, message):
 
 NPZ_CASES = [
     ({"shape": np.array([3, 2])}, "a 3 x 2 matrix; this layer is 2 inputs x 2 neurons"),
-    ({"indices": np.array([0, 2], dtype=np.int32)}, r"entry 2 \(row 2\): unknown neuron 3"),
+    ({"indices": np.array([0, 2], dtype=np.int32)}, r"entry 2 \(row 2\): column index 2 is not "
+                                                    r"a neuron: the layer has 2"),
+    ({"indices": np.array([0, -1], dtype=np.int32)}, r"entry 2 \(row 2\): column index -1"),
+    ({"indices": np.array([0, 2**64 - 1], dtype=np.uint64)}, r"column index 18446744073709551615"),
     ({"data": np.array([0.5, np.inf])}, r"entry 2 \(row 2, neuron 2\): inf is not finite"),
     ({"indptr": np.array([0, 2, 1])}, "inconsistent CSR arrays"),
     ({"format": np.array(b"csc")}, "format 'csc': a run file must be a CSR matrix"),
@@ -221,6 +224,18 @@ def test_npz_archives_that_lie_or_break(tmp_path):
     (tmp_path / "liar.npz").write_bytes(buf.getvalue())
     with pytest.raises(ParseError, match="header promises 1000000000 values"):
         read_run_file(tmp_path / "liar.npz", (2, 2), "fp64")
+    with zipfile.ZipFile(tmp_path / "twice.npz", "w") as z:
+        for k, a in GOOD_NPZ.items():
+            ab = io.BytesIO()
+            np.lib.format.write_array(ab, a)
+            z.writestr(k + ".npy", ab.getvalue())
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # zipfile warns of the duplicate name
+            z.writestr("data.npy", ab.getvalue())
+    with pytest.raises(ParseError, match="holds 'data.npy' more than once"):
+        read_run_file(tmp_path / "twice.npz", (2, 2), "fp64")
     with zipfile.ZipFile(tmp_path / "missing.npz", "w") as z:
         z.writestr("data.npy", b"")
     with pytest.raises(ParseError, match="missing format, indices, indptr, shape"):

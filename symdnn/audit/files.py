@@ -395,7 +395,11 @@ def _read_npz(path: str, shape: tuple, fmt: str) -> tuple:
     arrays: dict[str, np.ndarray] = {}
     try:
         with zipfile.ZipFile(path) as z:
-            members = {nm[:-4]: nm for nm in z.namelist() if nm.endswith(".npy")}
+            names = z.namelist()
+            if len(set(names)) != len(names):
+                twice = sorted({n for n in names if names.count(n) > 1})
+                raise ParseError(f"the archive holds {twice[0]!r} more than once", path=path)
+            members = {nm[:-4]: nm for nm in names if nm.endswith(".npy")}
             missing = _NPZ_KEYS - set(members)
             if missing:
                 raise ParseError("not a scipy.sparse.save_npz file: missing "
@@ -456,11 +460,12 @@ def _read_npz(path: str, shape: tuple, fmt: str) -> tuple:
         raise ParseError(f"inconsistent CSR arrays: indptr must rise from 0 to the {len(data)} "
                          f"entries over {R + 1} pointers", path=path)
     rows = np.repeat(np.arange(R, dtype=np.int64), np.diff(indptr))
-    bad = np.flatnonzero((indices < 0) | (indices >= n))
+    raw_idx = arrays["indices"]
+    bad = np.flatnonzero((raw_idx < 0) | (raw_idx >= n))
     if len(bad):
         i = int(bad[0])
-        raise ParseError(f"entry {i + 1} (row {rows[i] + 1}): unknown neuron "
-                         f"{int(indices[i]) + 1}: the layer has {n} neurons", path=path)
+        raise ParseError(f"entry {i + 1} (row {rows[i] + 1}): column index {int(raw_idx[i])} "
+                         f"is not a neuron: the layer has {n} (0-based 0..{n - 1})", path=path)
     vals = _binary_values(data, fmt, path, rows, indices)
     return rows, indices, vals, None
 
