@@ -29,3 +29,12 @@ def shared_data() -> Path:
     if not d.is_dir():
         pytest.skip(f"data folder {d} not found (set SYMDNN_DATA to the shared data folder)")
     return d
+
+
+@pytest.fixture
+def gc_dir(shared_data) -> Path:
+    """The shared Graph Challenge folder (1024 neurons, 120 layers, 1200 images)."""
+    d = shared_data / "graphchallenge"
+    if not d.is_dir():
+        pytest.skip(f"{d} not found")
+    return d

@@ -231,14 +231,6 @@ def test_ulp_distance_counts_representable_values():
 
 
 # ------------------------------------------------------------------ the Graph Challenge
-@pytest.fixture
-def gc_dir(shared_data):
-    d = shared_data / "graphchallenge"
-    if not d.is_dir():
-        pytest.skip(f"{d} not found")
-    return d
-
-
 def test_graph_challenge_audit_counts_against_an_independent_run(gc_dir):
     from symdnn.io import read_images, read_layer
 

@@ -18,14 +18,6 @@ from symdnn.io import read_images, read_layer
 from tests.test_audit import dyadic_net
 
 
-@pytest.fixture
-def gc_dir(shared_data):
-    d = shared_data / "graphchallenge"
-    if not d.is_dir():
-        pytest.skip(f"{d} not found")
-    return d
-
-
 def reference_rule(W, bias, Y):
     """The Graph Challenge reference rule in plain scipy, written for this test: Y W, the bias
     on the stored entries, ReLU, the cap at 32; the result exactly as scipy returns it."""

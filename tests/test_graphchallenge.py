@@ -26,14 +26,6 @@ from symdnn.io import (
 )
 
 
-@pytest.fixture
-def gc_dir(shared_data) -> Path:
-    d = shared_data / "graphchallenge"
-    if not d.is_dir():
-        pytest.skip(f"{d} not found")
-    return d
-
-
 def test_exact_run_matches_the_official_truth(gc_dir):
     r = run_challenge(str(gc_dir), arith="exact")
     assert r.images == 1200 and len(r.categories) == 19
