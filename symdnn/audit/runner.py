@@ -401,7 +401,7 @@ def run_lockstep(layers: Iterable[AuditLayer], Y0_num: Any, s0: int, runs: list[
     exact_rows = np.flatnonzero(np.diff(e_ptr))
     ek = _keys(e_ptr, e_idx, width)
     e_vals = np.asarray(e_num)
-    e_arg = _argmax_keys(ek, e_vals if e_vals.dtype != object else e_vals, len(batch), width)
+    e_arg = _argmax_keys(ek, e_vals, len(batch), width)
     out_names = lay.neurons if L != 0 else inputs
     for i, res in enumerate(results):
         got = last_post[i]
