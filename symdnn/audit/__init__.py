@@ -5,7 +5,7 @@ caps, categories, ulps; for symdnn's own formats, int8, or any foreign implement
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from typing import Any
 
@@ -18,7 +18,7 @@ from symdnn.domains import get_domain, round_exact
 
 __all__ = [
     "Run", "RunResult", "AuditReport", "AuditLayer", "LayerFindings", "audit_graph_challenge",
-    "audit_network", "compare_layer", "parse_policy", "POLICY_KINDS", "default_runs",
+    "audit_network", "challenge_layers", "network_layers", "compare_layer", "parse_policy", "POLICY_KINDS", "default_runs",
 ]
 
 
@@ -58,40 +58,20 @@ def audit_graph_challenge(data_dir: str, *, formats: list[str] = ("fp64", "fp32"
     :meth:`Run.files` for an implementation's output files); ``on_layer`` is passed to
     :func:`~symdnn.audit.runner.run_lockstep` (for example :func:`symdnn.audit.files.dump_runs`).
     """
-    from symdnn.challenge import challenge_network, float_layer, load_challenge
-    from symdnn.io.graphchallenge import read_layer
+    from symdnn.challenge import challenge_network, load_challenge
 
     files, Y0, t = load_challenge(data_dir, neurons, layers, images)
     net = challenge_network(data_dir, neurons, layers)  # the network graph-challenge runs
     n_img = Y0.shape[0]
     truth = None if t is None else [int(x) for x in t]
-    keys = tuple(range(1, neurons + 1))
     runs = list(runs) if runs is not None else default_runs(list(formats), accumulate)
-
-    def gen():
-        from symdnn.engines.exact import ExactLayer
-        from symdnn.io.prefetch import prefetched
-
-        # the next layer is read while this one runs (memory: two layers ahead at most)
-        read = prefetched(lambda p: read_layer(p, neurons), files.layers)
-        for g, bias in zip(read, net.biases, strict=True):
-            cache: dict = {}
-
-            def weights(fmt: str, g=g, cache=cache, bias=bias) -> tuple:
-                if fmt not in cache:
-                    dom = get_domain(fmt)
-                    b = np.full(neurons, float(round_exact(bias, dom.format_)))
-                    cache[fmt] = (float_layer(g, dom), b)
-                return cache[fmt]
-
-            nb = np.full(neurons, bias.numerator, dtype=object)
-            yield AuditLayer(ExactLayer(g.N, g.d, nb, bias.denominator), weights, keys)
 
     t0 = time.perf_counter()
     batch = tuple(range(1, n_img + 1))
     ez, ep, ecats, results, ex_s = run_lockstep(
-        gen(), Y0, 1, runs, rule=net.rule, cap=net.cap, batch=batch, inputs=keys,
-        progress=progress, total=layers, on_layer=on_layer)
+        challenge_layers(files, net, neurons), Y0, 1, runs, rule=net.rule, cap=net.cap,
+        batch=batch, inputs=tuple(range(1, neurons + 1)), progress=progress, total=layers,
+        on_layer=on_layer)
     total = time.perf_counter() - t0
     report = AuditReport(
         {"name": f"Graph Challenge {neurons} neurons", "layers": layers, "neurons": neurons,
@@ -124,6 +104,50 @@ def audit_network(net: Any, Y0: Any, *, formats: list[str] = ("fp64", "fp32", "f
     >>> run["sign_flip"], run["max_ulp"], run["categories_match_exact"]
     ([0], [1], True)
     """
+    layers, Ynum, s, batch = network_layers(net, Y0, batch)
+    runs = list(runs) if runs is not None else default_runs(list(formats), accumulate)
+    cap = None if net.ymax is None else Fraction(int(net.ymax.p), int(net.ymax.q))
+    t0 = time.perf_counter()
+    ez, ep, ecats, results, ex_s = run_lockstep(
+        layers, Ynum, s, runs, rule=net.bias_rule, cap=cap, batch=batch, inputs=net.inputs,
+        progress=progress, total=net.depth, on_layer=on_layer)
+    total = time.perf_counter() - t0
+    return AuditReport(
+        {"name": name, "layers": net.depth, "neurons": len(net.outputs), "inputs": len(batch),
+         "bias_rule": net.bias_rule, "cap": None if cap is None else str(cap)},
+        ez, ep, [batch[i] for i in ecats], None, results,
+        {"total": total, "exact": ex_s, **{r.run.name: r.seconds for r in results}}, batch)
+
+
+def challenge_layers(files: Any, net: Any, neurons: int) -> Iterator[AuditLayer]:
+    """The layers of a Graph Challenge network, read from its files one at a time (the next
+    is read while this one runs: memory two layers ahead at most), each exact and, on
+    demand, in any float format (weights and bias rounded once each)."""
+    from symdnn.challenge import float_layer
+    from symdnn.engines.exact import ExactLayer
+    from symdnn.io.graphchallenge import read_layer
+    from symdnn.io.prefetch import prefetched
+
+    keys = tuple(range(1, neurons + 1))
+    read = prefetched(lambda p: read_layer(p, neurons), files.layers)
+    for g, bias in zip(read, net.biases, strict=True):
+        cache: dict = {}
+
+        def weights(fmt: str, g=g, cache=cache, bias=bias) -> tuple:
+            if fmt not in cache:
+                dom = get_domain(fmt)
+                b = np.full(neurons, float(round_exact(bias, dom.format_)))
+                cache[fmt] = (float_layer(g, dom), b)
+            return cache[fmt]
+
+        nb = np.full(neurons, bias.numerator, dtype=object)
+        yield AuditLayer(ExactLayer(g.N, g.d, nb, bias.denominator), weights, keys)
+
+
+def network_layers(net: Any, Y0: Any, batch: Any = None) -> tuple[list, tuple, int, tuple]:
+    """The layers of a :class:`~symdnn.SparseDNN` (exact and, on demand, in any float
+    format) and its inputs ``Y0`` as integer numerators over one denominator, never rounded:
+    ``(layers, (indptr, indices, numerators, shape), s, batch keys)``."""
     from symdnn.domains.rational import RatVec
     from symdnn.engines import (
         _as_integers,
@@ -138,7 +162,6 @@ def audit_network(net: Any, Y0: Any, *, formats: list[str] = ("fp64", "fp32", "f
     batch = batch_keys(Yb, batch)
     indptr, indices, (vals, order) = _csr_over(Yb, batch, net.inputs)
     nums, s = _as_integers(RatVec(vals.num[order], vals.den[order]))
-    # the numerators stay integers of any size: the exact run never sees a rounded input
     Ynum = (indptr, indices, np.asarray(nums), (len(batch), len(net.inputs)))
     exact_layers = compile_exact(net, batch)
     floats: dict = {}
@@ -153,15 +176,4 @@ def audit_network(net: Any, Y0: Any, *, formats: list[str] = ("fp64", "fp32", "f
 
     layers = [AuditLayer(exact_layers[l], weights_for(l), net.layers[l].outputs)
               for l in range(net.depth)]
-    runs = list(runs) if runs is not None else default_runs(list(formats), accumulate)
-    cap = None if net.ymax is None else Fraction(int(net.ymax.p), int(net.ymax.q))
-    t0 = time.perf_counter()
-    ez, ep, ecats, results, ex_s = run_lockstep(
-        layers, Ynum, s, runs, rule=net.bias_rule, cap=cap, batch=batch, inputs=net.inputs,
-        progress=progress, total=net.depth, on_layer=on_layer)
-    total = time.perf_counter() - t0
-    return AuditReport(
-        {"name": name, "layers": net.depth, "neurons": len(net.outputs), "inputs": len(batch),
-         "bias_rule": net.bias_rule, "cap": None if cap is None else str(cap)},
-        ez, ep, [batch[i] for i in ecats], None, results,
-        {"total": total, "exact": ex_s, **{r.run.name: r.seconds for r in results}}, batch)
+    return layers, Ynum, s, tuple(batch)

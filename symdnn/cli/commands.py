@@ -226,6 +226,41 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return EXIT["check_failed"] if bad else EXIT["ok"]
 
 
+def _cmd_certify(args: argparse.Namespace) -> int:
+    from symdnn.certify import certify, certify_graph_challenge
+
+    formats = parse_formats(args.formats)
+    gc = args.target == "graph-challenge"
+    if gc and args.data_dir is None:
+        raise SymdnnError("certify graph-challenge needs DATA_DIR")
+    if not gc:
+        if args.data_dir is not None:
+            raise SymdnnError(f"DATA_DIR {args.data_dir!r} is only for TARGET "
+                              "graph-challenge; a network folder brings its own inputs")
+        given = [o for o, v in (("--neurons", args.neurons), ("--layers", args.layers),
+                                ("--images", args.images)) if v is not None]
+        if given:
+            raise SymdnnError(f"{', '.join(given)}: only for TARGET graph-challenge")
+    output_file(args.json, args, "--json")
+    progress = call_progress(args.quiet, "certify")
+    if gc:
+        cert = certify_graph_challenge(args.data_dir, formats=formats,
+                                       neurons=args.neurons or 1024, layers=args.layers or 120,
+                                       images=args.images, accumulate=args.accumulate,
+                                       progress=progress)
+    else:
+        from symdnn.constructions import load_construction
+
+        c = load_construction(args.target)
+        cert = certify(c.net, c.inputs, formats=formats, accumulate=args.accumulate,
+                       name=args.target, progress=progress)
+    if args.json is not None:
+        emit_json(cert.to_json(), args.json, args)
+    if args.json != "-":
+        print(cert.summary())
+    return EXIT["ok"] if cert.certified else EXIT["check_failed"]
+
+
 def _cmd_threshold(args: argparse.Namespace) -> int:
     from symdnn.analysis import analyze
     from symdnn.assoc.convert import atomic_write

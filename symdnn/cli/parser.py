@@ -221,6 +221,37 @@ def build_parser() -> argparse.ArgumentParser:
     _force(aud, "reports and output files")
     _quiet(aud)
 
+    cert = _sub(sub, "certify", "prove which float formats reproduce every decision, for any "
+                "summation order",
+                "Compute the exact margin of every decision (ReLU, cap, the Graph Challenge "
+                "rule's bias test, the final argmax and category) and a rigorous bound on how "
+                "far any implementation in each format can be from the exact pre-activation, "
+                "whatever order it sums in (docs/certificates.md). A decision is certified "
+                "when its bound is below its margin or the bound is zero (the float "
+                "computation is provably exact there). TARGET is 'graph-challenge' followed by "
+                "its DATA_DIR, or a folder written by 'symdnn build' (its model-problem inputs "
+                "are used). Exit status 0 when every format asked for is certified, 1 when "
+                "one is not.", C._cmd_certify)
+    cert.add_argument("target", metavar="TARGET", help="graph-challenge, or a network folder")
+    cert.add_argument("data_dir", metavar="DATA_DIR", nargs="?",
+                      help="the Graph Challenge data (only with TARGET graph-challenge)")
+    cert.add_argument("--formats", default="fp64,fp32,fp16,bf16",
+                      help="float formats to certify, comma-separated: fp64, fp32, fp16, "
+                           "bf16, fp8_e4m3, fp8_e5m2")
+    cert.add_argument("--accumulate", default=None, choices=ACCUMULATE + ["same"],
+                      help="accumulation format of the implementations: 'same' accumulates "
+                           "each format in itself (default: the format for fp64/fp32, fp32 "
+                           "for the others, as 'symdnn audit')")
+    cert.add_argument("--neurons", type=positive_int, default=None,
+                      help="graph-challenge: network width (default 1024)")
+    cert.add_argument("--layers", type=positive_int, default=None,
+                      help="graph-challenge: number of layers (default 120)")
+    cert.add_argument("--images", type=positive_int, default=None,
+                      help="graph-challenge: only the first N images (default: all)")
+    _json(cert)
+    _force(cert, "output files")
+    _quiet(cert)
+
     inf = _sub(sub, "infer", "run a network on inputs, exactly or in a float format",
                "Run a network folder written by 'symdnn build' on its model-problem inputs or "
                "on --inputs FILE (row<TAB>col<TAB>value triples, exact), print the selected "

@@ -1,0 +1,162 @@
+"""Precision certificates (issue 14): which float formats reproduce every decision of a
+network on given inputs, for any order of summation.
+
+For every layer, input and neuron, the exact margin of each decision (``|z|`` at the ReLU,
+``|z - YMAX|`` at the cap, ``|W y|`` where the Graph Challenge rule decides whether to add the
+bias; the argmax gap and whether the output is nonzero at the end) is set against a rigorous
+bound on how far any implementation in a format can be from the exact pre-activation, whatever
+order it sums in (rounding of weights, bias and inputs; ``gamma_n`` for a sum of ``n``
+products; the error carried in from the previous layer through ``|W|``; zero where the float
+computation is provably exact). A decision is certified when its bound is below its margin,
+or the bound is zero. The error model is in ``docs/certificates.md``, the propagation rule is
+proved in ``proofs/proof_certificate.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from fractions import Fraction
+from typing import Any
+
+from symdnn.certify.bounds import Arith
+from symdnn.certify.report import Certificate, FormatCertificate, LayerMargin
+from symdnn.errors import SymdnnError
+
+__all__ = ["certify", "certify_graph_challenge", "Certificate", "FormatCertificate",
+           "LayerMargin", "Arith", "ariths"]
+
+DEFAULT_FORMATS = ("fp64", "fp32", "fp16", "bf16")
+
+
+def ariths(formats: Sequence[str], accumulate: str | None = None) -> list[Arith]:
+    """The arithmetic of each format: by default fp64 and fp32 accumulate in themselves and
+    the narrower formats in fp32 (as :func:`symdnn.audit.default_runs`); ``accumulate="same"``
+    accumulates each format in itself, ``"fp32"``/``"fp64"`` every narrower format there.
+
+    Examples
+    --------
+    >>> [a.name for a in ariths(["fp64", "fp16"])]
+    ['fp64', 'fp16+acc_fp32']
+    >>> [a.name for a in ariths(["bf16"], "same")]
+    ['bf16']
+    """
+    from symdnn.domains.floats import FORMATS, get_format
+
+    out = []
+    if not formats:
+        raise SymdnnError("no format to certify")
+    for f in formats:
+        if f not in FORMATS:
+            raise SymdnnError(f"cannot certify {f!r}: a float format is needed "
+                              f"({', '.join(FORMATS)})")
+        if accumulate == "same":
+            acc = f
+        elif accumulate is None:
+            acc = f if f in ("fp64", "fp32") else "fp32"
+        else:
+            acc = accumulate
+            if accumulate not in FORMATS:
+                raise SymdnnError(f"unknown accumulation format {accumulate!r}")
+        fa, aa = get_format(f), get_format(acc)
+        if aa.precision < fa.precision:  # never accumulate narrower than the format
+            acc = f
+        out.append(Arith.of(f, acc))
+    if len({a.fmt.name for a in out}) != len(out):
+        raise SymdnnError(f"a format is asked for twice: {', '.join(formats)}")
+    return out
+
+
+def certify(net: Any, inputs: Any, *, formats: Sequence[str] = DEFAULT_FORMATS,
+            accumulate: str | None = None, batch: Any = None, name: str = "network",
+            progress: Callable[[int, int], None] | None = None,
+            detail: bool = False) -> Certificate:
+    """Certify which float formats reproduce every decision of ``net`` on ``inputs``.
+
+    Parameters
+    ----------
+    net : SparseDNN
+        The network, exact (integers, rationals).
+    inputs : AssocArray
+        Its inputs in the network's convention (the exact run starts from them as they are;
+        an implementation in a format from their correct rounding).
+    formats : sequence of str
+        Float formats: ``fp64``, ``fp32``, ``fp16``, ``bf16``, ``fp8_e4m3``, ``fp8_e5m2``.
+    accumulate : str, optional
+        See :func:`ariths` (default: fp32 for the formats narrower than fp32).
+    batch : sequence, optional
+        The batch keys, when some input is all zero (see :func:`symdnn.infer`).
+    detail : bool
+        Keep every decision at risk and every error bound in each layer's verdict
+        (``risky_keys``, ``error_out``): for small networks and tests.
+
+    Returns
+    -------
+    Certificate
+        ``certified`` per format, decisions at risk per layer, exact margins.
+
+    Examples
+    --------
+    The paper's two-letter words, one layer, beta = 1: every value is a small integer, so
+    every format down to bf16 computes it exactly, zero margins included:
+
+    >>> from symdnn.constructions import selective
+    >>> c = selective(["ad", "ae", "be"], "single", ["1"])
+    >>> cert = certify(c.net, c.inputs, formats=["fp16", "bf16"])
+    >>> cert.certified, cert.smallest_certified, cert.to_json()["min_margin"]
+    (True, 'bf16', ['0'])
+
+    With bias -3/10 nothing is exact any more, but the margins are wide:
+
+    >>> c = selective(["ad", "be"], "single", ["3/10"])
+    >>> cert = certify(c.net, c.inputs, formats=["bf16"])
+    >>> cert["bf16"].certified, cert.to_json()["min_margin"]
+    (True, ['3/10'])
+    """
+    from symdnn.audit import network_layers
+    from symdnn.certify.run import run_certificate
+
+    ars = ariths(list(formats), accumulate)
+    layers, Ynum, s, batch = network_layers(net, inputs, batch)
+    cap = None if net.ymax is None else Fraction(int(net.ymax.p), int(net.ymax.q))
+    info = {"name": name, "layers": net.depth, "neurons": len(net.outputs),
+            "inputs": len(batch), "bias_rule": net.bias_rule,
+            "cap": None if cap is None else str(cap)}
+    return run_certificate(layers, Ynum, s, ars, rule=net.bias_rule, cap=cap, batch=batch,
+                           info=info, progress=progress, total=net.depth, detail=detail)
+
+
+def certify_graph_challenge(data_dir: str, *, formats: Sequence[str] = DEFAULT_FORMATS,
+                            neurons: int = 1024, layers: int = 120, images: int | None = None,
+                            accumulate: str | None = None,
+                            progress: Callable[[int, int], None] | None = None,
+                            detail: bool = False) -> Certificate:
+    """Certify the Graph Challenge network (the one ``symdnn graph-challenge`` runs: the
+    official bias on the nonzero entries of ``Y W`` and the cap at 32, or a folder's
+    ``bias.tsv``) on its first ``images`` inputs, layer by layer from its files.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from symdnn.generators import generate_radixnet
+    >>> d = generate_radixnet(tempfile.mkdtemp(), neurons=1024, layers=3, inputs=5)
+    >>> cert = certify_graph_challenge(str(d), layers=3, formats=["fp64", "bf16"])
+    >>> cert["fp64"].categories_certified, sum(cert["bf16"].at_risk) > 0
+    (True, True)
+    >>> cert.to_json()["min_margin"]
+    ['1/80', '1/80', '1/80']
+    """
+    from symdnn.audit import challenge_layers
+    from symdnn.certify.run import run_certificate
+    from symdnn.challenge import challenge_network, load_challenge
+
+    ars = ariths(list(formats), accumulate)
+    files, Y0, _ = load_challenge(data_dir, neurons, layers, images)
+    net = challenge_network(data_dir, neurons, layers)
+    batch = tuple(range(1, Y0.shape[0] + 1))
+    info = {"name": f"Graph Challenge {neurons} neurons", "layers": layers,
+            "neurons": neurons, "inputs": Y0.shape[0], "bias_rule": net.rule,
+            "cap": None if net.cap is None else str(net.cap),
+            "bias": str(net.biases[0]) if net.rule == "nonzero" else net.source}
+    return run_certificate(challenge_layers(files, net, neurons), Y0, 1, ars, rule=net.rule,
+                           cap=net.cap, batch=batch, info=info, progress=progress,
+                           total=layers, detail=detail)

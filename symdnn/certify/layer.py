@@ -1,0 +1,650 @@
+"""One layer of a precision certificate: exact margins, rigorous error bounds, verdicts.
+
+The error model and the propagation rule are stated in ``docs/certificates.md`` and proved in
+``proofs/proof_certificate.py``. In short, for one neuron ``j`` of one input, with ``y`` the
+exact layer input, ``e`` a bound on the error the implementation carries in (``|yhat - y| <=
+e``), ``What = fl(W)``, ``bhat = fl(b)`` and ``n`` products in the sum:
+
+* ``M = (|y| + e) (|What| + |dW|)`` bounds every product's magnitude summed,
+  ``D = e (|What| + |dW|) + |y| |dW|`` the error of the inputs and weights, and the sum
+  ``s = fl(What yhat)`` in any order is within ``E_s = D + gamma_n M + n eta`` of ``W y``
+  (plus one rounding into the storage format when it is narrower than the accumulation);
+* the bias rule ``nonzero`` adds ``bhat`` to ``s`` when ``s != 0`` (one more rounding),
+  ``all`` sums the bias with the products in any order (``gamma_{n+1}``);
+* ``E = 0`` where the computation is provably exact: no input or weight error, and every
+  product, partial sum and the bias multiples of ``2**Q`` below ``2**(Q + p)`` (``Q`` from
+  the lowest set bits of the row's inputs and the column's weights);
+* ReLU and the cap are 1-Lipschitz; an output whose decision is certified inactive (or
+  capped, with an exact cap) carries no error at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from symdnn.certify.bounds import (
+    NEG,
+    POS,
+    Arith,
+    add_up,
+    floor_pos,
+    inflate,
+    less_exact,
+    ratio_bounds,
+    up_fraction,
+    v2_floats,
+    v2_ratios,
+)
+
+__all__ = ["ExactView", "FormatWeights", "LayerVerdict", "certify_layer", "exact_view",
+           "format_weights", "input_error", "same_weights", "layer_pattern", "LayerPattern",
+           "KINDS"]
+
+#: the decisions of a layer: ReLU (neuron active or not), cap (output capped or not), and
+#: the Graph Challenge rule's test of whether ``W y`` is nonzero (the bias is added or not)
+KINDS = ("relu", "cap", "bias_rule")
+INF = np.inf
+
+
+def _keys(indptr: np.ndarray, indices: np.ndarray, width: int) -> np.ndarray:
+    rows = np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
+    return rows * width + np.asarray(indices, dtype=np.int64)
+
+
+def _sorted_csr(M: sp.csr_matrix) -> sp.csr_matrix:
+    M = M.tocsr()
+    if not M.has_sorted_indices:
+        M.sort_indices()
+    return M
+
+
+def _ints(a: np.ndarray) -> np.ndarray:
+    """Integer numerators as int64 where they fit, else Python ints (objects)."""
+    a = np.asarray(a)
+    if a.dtype == object:
+        return a
+    return a.astype(np.int64)
+
+
+@dataclass
+class ExactView:
+    """What the exact run knows about one layer, for every format: the pre-activation
+    numerators ``P`` (over ``s``) at the positions ``keys`` (``row * width + neuron``,
+    sorted) where the bias rule defines one, the numerators ``a`` of ``W y`` there, ``|y|``
+    of the layer input as an upward float64 matrix, the lowest set bit of each input row
+    (``NEG`` when some value of the row is not dyadic), and float64 bounds ``(lo, hi)`` of
+    the margins as ``(lower bound, numerators)``: ``|P|/s`` (ReLU), ``|a|/s`` (bias rule),
+    ``|P - capv|/s`` (cap), and an upper bound of ``|P|/s``."""
+
+    layer: int
+    shape: tuple
+    s: int
+    keys: np.ndarray
+    P: np.ndarray
+    a: np.ndarray
+    yabs: sp.csr_matrix
+    qY: np.ndarray
+    f2: int
+    nb: np.ndarray | None
+    db: int
+    capv: int | None
+    dense: bool
+    relu_m: tuple = ()
+    bias_m: tuple = ()
+    cap_m: tuple = ()
+    pos: np.ndarray | None = None
+    over: np.ndarray | None = None
+    b_hi: np.ndarray | None = None
+    babs_hi: np.ndarray | None = None
+    cap_hi: float = INF
+    relu_hi: np.ndarray | None = None
+
+
+def _abs(x: np.ndarray) -> np.ndarray:
+    if x.dtype == object:
+        return np.array([abs(int(v)) for v in x], dtype=object)
+    return np.abs(x)
+
+
+def exact_view(layer: int, st: Any, info: Any, lay: Any, rule: str,
+               cap: tuple[int, int] | None) -> ExactView:
+    """The :class:`ExactView` of a layer from the exact state ``st`` before it, the record
+    of :func:`symdnn.engines.exact.step` and the :class:`~symdnn.engines.exact.ExactLayer`."""
+    R, n_out = st.shape[0], lay.NW.shape[1]
+    p_ptr, p_idx, p_num, s_new = info.pre
+    keys = _keys(p_ptr, p_idx, n_out)
+    if len(keys) > 1 and np.any(keys[1:] < keys[:-1]):
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
+        P = _ints(np.asarray(p_num)[order])
+    else:
+        P = _ints(np.asarray(p_num))
+    f2 = s_new // lay.db
+    if lay.nb is None:
+        a = P
+    else:  # W y = P - f2 b: the bias numerators scaled once per neuron, then gathered
+        nbs = np.asarray(lay.nb).astype(object) * f2
+        if P.dtype != object and _fits(nbs.ravel()):
+            nbs = nbs.astype(np.int64)
+        cols = keys % n_out
+        bb = nbs[keys // n_out, cols] if nbs.ndim == 2 else nbs[cols]
+        a = P - bb if P.dtype == bb.dtype else P.astype(object) - bb
+    z = st.ints()
+    _, hi = ratio_bounds(_abs(np.asarray(z)), st.s)
+    yabs = sp.csr_matrix((floor_pos(hi), np.asarray(st.indices), np.asarray(st.indptr)),
+                         shape=st.shape)
+    v2 = v2_ratios(z, st.s)
+    qY = np.full(R, POS, dtype=np.int64)
+    if len(v2):
+        rows = np.repeat(np.arange(R), np.diff(st.indptr))
+        np.minimum.at(qY, rows, v2)
+    capv = None if cap is None else cap[0] * (s_new // cap[1])
+    dense = rule == "all" and lay.nb is not None
+    ex = ExactView(layer, (R, n_out), s_new, keys, P, a, yabs, qY, f2, lay.nb, lay.db,
+                   capv, dense)
+    Pa = _abs(P)
+    lo, ex.relu_hi = ratio_bounds(Pa, s_new)
+    ex.relu_m = (lo, Pa)
+    if lay.nb is not None and not dense:
+        aa = _abs(a)
+        ex.bias_m = (ratio_bounds(aa, s_new)[0], aa)
+    ex.pos = _positive(P)
+    if capv is not None:
+        d = _abs(_sub(P, capv))
+        ex.cap_m = (ratio_bounds(d, s_new)[0], d)
+        ex.over = ~_positive(_sub(P, capv) * -1 if P.dtype != object else
+                             np.array([capv - int(v) for v in P], dtype=object))
+        ex.cap_hi = float(ratio_bounds(np.array([capv], dtype=object), s_new)[1][0])
+    if lay.nb is not None:
+        nbr = np.asarray(lay.nb).ravel()
+        b_lo, b_hi = ratio_bounds(nbr.astype(np.int64) if _fits(nbr) else nbr, lay.db)
+        ex.b_hi = b_hi.reshape(np.shape(lay.nb))
+        ex.babs_hi = np.maximum(np.abs(b_lo), np.abs(b_hi)).reshape(np.shape(lay.nb))
+    return ex
+
+
+@dataclass
+class FormatWeights:
+    """A layer's weights and bias as an implementation in one format holds them, with the
+    rounding errors: ``Wab`` is ``|What| + |W - What|`` upward (the pattern of both),
+    ``dW`` the errors alone (None when every weight is exact), ``n`` the number of products
+    of each neuron, ``qW`` the lowest set bit of each neuron's weights; the bias magnitude
+    ``babs``, its error ``db`` and lowest set bit ``qb`` per neuron (or per position)."""
+
+    Wab: sp.csr_matrix
+    dW: sp.csr_matrix | None
+    n: np.ndarray
+    qW: np.ndarray
+    babs: np.ndarray | None
+    db: np.ndarray | None
+    qb: np.ndarray | None
+    dcap: float = 0.0
+    cap_f: float | None = None
+
+
+def _pair_errors(num: np.ndarray, den: int, hat: np.ndarray) -> np.ndarray:
+    """``|hat[i] - num[i]/den|`` upward, computed once per distinct pair."""
+    out = np.empty(len(hat), dtype=np.float64)
+    if len(hat) == 0:
+        return out
+    if num.dtype != object:
+        # usually each numerator has one rounding: one error per distinct numerator
+        uniq, first, inv = np.unique(num, return_index=True, return_inverse=True)
+        hat_u = hat[first]
+        if np.array_equal(hat_u[inv], hat, equal_nan=True):
+            vals = [_err(float(h), int(n), den) for n, h in zip(uniq.tolist(),
+                                                                hat_u.tolist(), strict=True)]
+            return np.asarray(vals, dtype=np.float64)[inv]
+        pairs = np.stack([num.astype(np.int64), hat.astype(np.float64).view(np.int64)], axis=1)
+        uniq, inv = np.unique(pairs, axis=0, return_inverse=True)
+        vals = [_err(float(np.int64(h).view(np.float64)), int(n), den)
+                for n, h in uniq.tolist()]
+        return np.asarray(vals, dtype=np.float64)[np.asarray(inv).ravel()]
+    memo: dict = {}
+    for i, (n, h) in enumerate(zip(num.tolist(), hat.tolist(), strict=True)):
+        k = (int(n), float(h))
+        if k not in memo:
+            memo[k] = _err(k[1], k[0], den)
+        out[i] = memo[k]
+    return out
+
+
+def _err(h: float, n: int, den: int) -> float:
+    """``|h - n/den|`` upward; infinite for an infinity or NaN (an overflowed rounding)."""
+    if not np.isfinite(h):
+        return INF
+    return up_fraction(abs(Fraction(h) - Fraction(n, den)))
+
+
+def same_weights(A: sp.csr_matrix, B: sp.csr_matrix) -> bool:
+    """Whether two float CSR matrices hold the same values at the same positions, stored
+    alike (then their :class:`FormatWeights` weight parts are the same)."""
+    return (A.shape == B.shape and A.nnz == B.nnz and np.array_equal(A.indptr, B.indptr)
+            and np.array_equal(A.indices, B.indices)
+            and np.array_equal(np.asarray(A.data, dtype=np.float64),
+                               np.asarray(B.data, dtype=np.float64)))
+
+
+def format_weights(lay: Any, What: sp.csr_matrix, bhat: np.ndarray | None, ar: Arith,
+                   cap: Fraction | None, cap_f: float | None,
+                   like: FormatWeights | None = None) -> FormatWeights:
+    """The :class:`FormatWeights` of an exact layer ``lay`` whose weights an implementation
+    in ``ar`` holds as ``What`` (float values of the format, same shape) and bias ``bhat``.
+    ``like``: the weights of another format whose ``What`` is the same (see
+    :func:`same_weights`); its weight part is reused."""
+    babs, dbias, qb = _bias_parts(lay, bhat)
+    dcap = 0.0 if cap is None else up_fraction(abs(Fraction(cap_f) - cap))
+    if like is not None:
+        return FormatWeights(like.Wab, like.dW, like.n, like.qW, babs, dbias, qb, dcap, cap_f)
+    n_in, n_out = lay.NW.shape
+    E = lay.NW if isinstance(lay.NW, sp.csr_matrix) else None
+    if E is not None:
+        E = _sorted_csr(E.copy())
+        e_ptr, e_idx, e_num = E.indptr, E.indices, E.data
+    else:  # IntCSR of Python ints
+        M = sp.csr_matrix((np.arange(lay.NW.nnz, dtype=np.float64) + 1, lay.NW.indices,
+                           lay.NW.indptr), shape=lay.NW.shape)
+        M.sort_indices()
+        e_ptr, e_idx = M.indptr, M.indices
+        e_num = np.asarray(lay.NW.data)[M.data.astype(np.int64) - 1]
+    H = _sorted_csr(sp.csr_matrix(What, dtype=np.float64, copy=True))
+    if np.array_equal(e_ptr, H.indptr) and np.array_equal(e_idx, H.indices):
+        uk = _keys(e_ptr, e_idx, n_out)  # the same pattern (the usual case)
+        num = np.asarray(e_num)
+        num = num if num.dtype == object else num.astype(np.int64)
+        hat = H.data
+    else:
+        ek, hk = _keys(e_ptr, e_idx, n_out), _keys(H.indptr, H.indices, n_out)
+        uk = np.union1d(ek, hk)
+        num = np.zeros(len(uk), dtype=object if np.asarray(e_num).dtype == object
+                       else np.int64)
+        num[np.searchsorted(uk, ek)] = e_num
+        hat = np.zeros(len(uk))
+        hat[np.searchsorted(uk, hk)] = H.data
+    err = _pair_errors(num, lay.dW, hat)
+    wab = floor_pos(add_up(np.where(np.isfinite(hat), np.abs(hat), INF), err))
+    rows, cols = uk // n_out, uk % n_out
+    Wab = sp.csr_matrix((wab, (rows, cols)), shape=(n_in, n_out))
+    dW = None
+    if np.any(err > 0):
+        dW = sp.csr_matrix((floor_pos(err), (rows, cols)), shape=(n_in, n_out))
+    n = np.bincount(cols, minlength=n_out).astype(np.int64)
+    qW = np.full(n_out, POS, dtype=np.int64)
+    v2 = v2_floats(hat)
+    np.minimum.at(qW, cols, v2)
+    return FormatWeights(Wab, dW, n, qW, babs, dbias, qb, dcap, cap_f)
+
+
+def _bias_parts(lay: Any, bhat: np.ndarray | None) -> tuple:
+    """``(|bhat|, |bhat - b| upward, lowest set bit of bhat)``, or Nones without a bias."""
+    if lay.nb is None:
+        return None, None, None
+    bh = np.broadcast_to(np.asarray(bhat, dtype=np.float64), np.shape(lay.nb)).ravel()
+    nbv = np.asarray(lay.nb).ravel()
+    if nbv.dtype != object or _fits(nbv):
+        nbv = nbv.astype(np.int64)
+    dbias = _pair_errors(nbv, lay.db, bh).reshape(np.shape(lay.nb))
+    babs = np.where(np.isfinite(bh), np.abs(bh), INF)  # an overflow (inf or NaN): unbounded
+    return (babs.reshape(np.shape(lay.nb)), dbias, v2_floats(bh).reshape(np.shape(lay.nb)))
+
+
+def input_error(nums: np.ndarray, s: int, rounded: np.ndarray) -> np.ndarray:
+    """``|rounded[i] - nums[i]/s|`` upward: the error of an input rounded into a format."""
+    nums = np.asarray(nums)
+    return _pair_errors(nums if nums.dtype == object else nums.astype(np.int64), s,
+                        np.asarray(rounded, dtype=np.float64))
+
+
+@dataclass
+class LayerVerdict:
+    """One layer in one format: per decision kind the number of decisions, of decisions at
+    risk, and of decisions whose bound is zero (the float computation is exact there); the
+    first decisions at risk (``(key, kind, margin numerator, bound)``, margins over ``s``);
+    the largest error bound carried out, and the first position where ``W y`` is
+    structurally nonzero but cancels to an exact zero (a decision with margin 0)."""
+
+    layer: int
+    s: int
+    decisions: dict = field(default_factory=dict)
+    at_risk: dict = field(default_factory=dict)
+    exact: dict = field(default_factory=dict)
+    examples: list = field(default_factory=list)
+    max_error: float = 0.0
+    zero_margin: int | None = None
+    risky_keys: dict | None = None
+    error_out: tuple | None = None
+
+    @property
+    def total_at_risk(self) -> int:
+        return int(sum(self.at_risk.values()))
+
+
+def _spgemm_up(Y: sp.csr_matrix, W: sp.csr_matrix, n: int) -> sp.csr_matrix:
+    """``Y @ W`` for nonnegative floored operands, inflated to an upper bound."""
+    M = _sorted_csr(Y @ W)
+    M.data = inflate(M.data, n)
+    return M
+
+
+def _on(keys: np.ndarray, M: sp.csr_matrix | None, width: int) -> np.ndarray:
+    """The values of ``M`` at sorted ``keys`` (zero where ``M`` has no entry)."""
+    out = np.zeros(len(keys))
+    if M is None or M.nnz == 0:
+        return out
+    mk = _keys(M.indptr, M.indices, width)
+    out[np.searchsorted(keys, mk)] = M.data
+    return out
+
+
+def _certified(bound: np.ndarray, margin: tuple, s: int) -> np.ndarray:
+    """``bound == 0`` or ``bound < m`` exactly, for margins ``m = num / s`` given as
+    ``(lo, num)`` (a float64 lower bound and the exact numerators): a float screen, then
+    for the entries it cannot decide an upper bound, and Fractions between the two."""
+    lo, num = margin
+    ok = (bound == 0) | (bound < lo)
+    unsure = np.flatnonzero(~ok)
+    if len(unsure):
+        hi = ratio_bounds(num[unsure], s)[1]
+        near = bound[unsure] < hi
+        if near.any():
+            i = unsure[near]
+            ok[i] = less_exact(bound[i], num[i], s)
+    return ok
+
+
+#: every bound below is a short expression of float64 additions and multiplications of
+#: nonnegative normal numbers (or exact zeros), each rounded to nearest; multiplying the
+#: result by this covers at most 40 roundings on any path (see :func:`inflate`)
+_DEPTH = 40
+
+
+@dataclass
+class LayerPattern:
+    """The positions a layer's bounds live on, shared by every format: the union ``U``
+    (sorted keys) of the patterns of ``|y| Wab`` and ``e Wab`` of all formats, where the
+    exact pre-activations are in it (``at``), and per format the products on ``U``:
+    ``(py, pe, pd)`` for ``|y| Wab``, ``e Wab`` and ``|y| |dW|``."""
+
+    U: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    at: np.ndarray
+    has_a: np.ndarray
+    zabs: np.ndarray
+    products: list
+
+
+#: stored on the union pattern where a product has no entry; every real bound entry is a
+#: sum of products of two numbers of at least 2**-400, so at least 2**-800
+_MARK = 2.0 ** -1070
+
+
+def _aligned(A: sp.csr_matrix | None, mark: sp.csr_matrix) -> np.ndarray:
+    """The values of ``A`` (pattern within ``mark``'s) on ``mark``'s pattern, 0 elsewhere:
+    ``A + mark`` is merged by scipy in one pass and has exactly ``mark``'s pattern."""
+    if A is None or A.nnz == 0:
+        return np.zeros(mark.nnz)
+    T = A + mark  # A's pattern is within mark's: the same number of entries proves it
+    if T.nnz != mark.nnz:
+        raise RuntimeError("bound product outside the layer's pattern (please report)")
+    v = T.data
+    return np.where(v <= 2.0 ** -1000, 0.0, v)
+
+
+def layer_pattern(ex: ExactView, fws: list[FormatWeights], errs: list[sp.csr_matrix]
+                  ) -> LayerPattern:
+    """The :class:`LayerPattern` of a layer for the formats' weights ``fws`` and the errors
+    ``errs`` they carry in."""
+    R, n_out = ex.shape
+    pys: list = []
+    prods = []
+    for fw, e in zip(fws, errs, strict=True):
+        nmax = int(fw.n.max()) if len(fw.n) else 0
+        Py = next((P for W, P in pys if W is fw.Wab), None)
+        if Py is None:
+            Py = _spgemm_up(ex.yabs, fw.Wab, nmax)
+            pys.append((fw.Wab, Py))
+        Pe = _spgemm_up(e, fw.Wab, nmax) if e.nnz else None
+        Pd = _spgemm_up(ex.yabs, fw.dW, nmax) if fw.dW is not None else None
+        prods.append((Py, Pe, Pd))
+    if ex.dense:
+        U = np.arange(R * n_out, dtype=np.int64)
+        products = [tuple(np.zeros(len(U)) if P is None else P.toarray().ravel() for P in t)
+                    for t in prods]
+    else:
+        S = None
+        for Py, Pe, _ in prods:
+            for P in (Py, Pe):
+                if P is not None:
+                    S = P if S is None else S + P
+        S = _sorted_csr(S)
+        mark = sp.csr_matrix((np.full(S.nnz, _MARK), S.indices, S.indptr), shape=S.shape)
+        U = _keys(S.indptr, S.indices, n_out)
+        done: dict = {}  # formats with the same weights share |y| Wab: aligned once
+
+        def on_u(P: sp.csr_matrix | None) -> np.ndarray:
+            if P is None:
+                return np.zeros(len(U))
+            if id(P) not in done:
+                done[id(P)] = P.data if P is S else _aligned(P, mark)
+            return done[id(P)]
+
+        products = [tuple(on_u(P) for P in t) for t in prods]
+    rows, cols = U // n_out, U % n_out
+    at = np.searchsorted(U, ex.keys)
+    if len(at) and (at.max() >= len(U) or np.any(U[at] != ex.keys)):
+        raise RuntimeError(f"layer {ex.layer}: an exact pre-activation outside the bound's "
+                           "pattern (please report)")
+    has_a = np.zeros(len(U), dtype=bool)
+    has_a[at] = True
+    # |z| upward: the exact pre-activation where there is one, the bias alone elsewhere
+    if ex.babs_hi is not None:
+        zabs = ex.babs_hi[rows, cols] if np.ndim(ex.babs_hi) == 2 else ex.babs_hi[cols]
+    else:
+        zabs = np.zeros(len(U))
+    zabs[at] = ex.relu_hi
+    return LayerPattern(U, rows, cols, at, has_a, zabs, products)
+
+
+def certify_layer(ex: ExactView, fw: FormatWeights, pat: LayerPattern, k: int, ar: Arith,
+                  *, examples: int = 10, detail: bool = False
+                  ) -> tuple[sp.csr_matrix, LayerVerdict]:
+    """Bound every decision of one layer in one arithmetic (format ``k`` of the
+    :class:`LayerPattern`); returns the error bound carried into the next layer (a CSR
+    matrix of upward float64 bounds, no stored zeros) and the :class:`LayerVerdict`.
+    ``detail`` keeps every decision at risk (``risky_keys``) and the bound carried out
+    (``error_out``) in the verdict: for tests and small networks."""
+    R, n_out = ex.shape
+    U, rows, cols, at, has_a = pat.U, pat.rows, pat.cols, pat.at, pat.has_a
+    py, pe, pd = pat.products[k]
+    M = py + pe
+    D = pe + pd
+    has_b = fw.babs is not None
+    two_d = has_b and np.ndim(fw.babs) == 2
+
+    def per(x: np.ndarray) -> Any:
+        """A per-neuron (or per-position) array at ``U``; a scalar when it is constant."""
+        if x.ndim == 1 and len(x) and (x == x[0]).all():
+            return x[0]
+        return x[rows, cols] if x.ndim == 2 else x[cols]
+
+    if has_b:
+        babs, dbias, qb = per(fw.babs), per(fw.db), per(fw.qb)
+    else:
+        babs = dbias = 0.0
+        qb = POS
+    # sums of n products: gamma_n (any order) and products that may underflow
+    n_col = fw.n + (1 if ex.dense else 0)
+    gam = ar.gamma(n_col)
+    g = per(gam)
+    # products that underflow (eta each at most, then through at most n more roundings, so
+    # times (1 + gamma_n)): none where there are no products
+    with np.errstate(over="ignore", invalid="ignore"):
+        eta_col = np.nan_to_num(n_col * ar.eta_a * (1.0 + gam), nan=INF)
+    eta = np.where(M > 0, per(eta_col), 0.0)
+    zabs = pat.zabs
+    F = 1.0 + (2 * _DEPTH + 4) * 2.0 ** -53
+
+    def below(x: np.ndarray, with_b: bool, cand: np.ndarray) -> np.ndarray:
+        """``cand & (x < 2**(Q + p))`` and ``x`` finite in both formats, ``Q`` the lowest
+        set bit of the inputs times weights (and of the bias ``with_b``): a sum of multiples
+        of ``2**Q`` below ``2**(Q + p)`` is exact in both formats."""
+        out = np.zeros(len(x), dtype=bool)
+        i = np.flatnonzero(cand)
+        if len(i) == 0:
+            return out
+        q = np.clip(ex.qY[rows[i]] + fw.qW[cols[i]], NEG, POS)
+        if with_b:
+            q = np.minimum(q, qb if np.ndim(qb) == 0 else qb[i])
+        lim = np.ldexp(1.0, np.clip(q + ar.p, -1100, 1100).astype(np.int64))
+        out[i] = (q >= ar.qmin) & (x[i] < lim) & (x[i] <= ar.max_finite)
+        return out
+
+    with np.errstate(over="ignore"):
+        if ex.dense:  # the bias summed with the products, in any order: n + 1 terms
+            Mb = M + babs
+            exact_z = below(Mb, True, (D == 0) & (dbias == 0))
+            t = D + dbias + g * Mb + eta
+            if not ar.same:
+                t = t + ar.u_f * (zabs + t) + ar.eta_f
+            E_z = np.where(exact_z, 0.0, _up(t, F))
+            E_z = np.where(M == 0, dbias, E_z)  # no products: the bias alone, as stored
+            E_s = E_z
+        else:
+            exact_s = below(M, False, D == 0) | (M == 0)  # an empty sum is exactly 0
+            t = D + g * M + eta
+            if not ar.same:  # the sum may be stored in the format before the bias is added
+                t = t + ar.u_f * (M + t) + ar.eta_f
+            E_s = np.where(exact_s, 0.0, _up(t, F))
+            if has_b:
+                exact_z = below(M + babs, True, exact_s & (dbias == 0))
+                base = E_s + dbias
+                t = base + ar.u_z * (zabs + base) + (0.0 if ar.same else ar.eta_f)
+                E_z = np.where(exact_z, 0.0, _up(t, F))
+            else:
+                E_z = E_s
+        # anything that may overflow in the formats is unbounded (first on the maxima)
+        top = (np.max(M, initial=0.0) * (1.0 + np.max(g, initial=0.0))
+               + np.max(babs, initial=0.0) + np.max(E_z, initial=0.0)) * F
+        if not top < ar.max_finite:  # NaN included
+            overflow = (M * (1.0 + g) + babs + E_z) * F >= ar.max_finite
+            E_s = np.where(overflow, INF, E_s)
+            E_z = np.where(overflow, INF, E_z)
+        else:
+            overflow = None
+    verdict = LayerVerdict(ex.layer, ex.s)
+    if detail:
+        verdict.risky_keys = {}
+    risky: list = []
+    Ez_a, Es_a = E_z[at], E_s[at]
+    # is W y nonzero? (certain where the sum's bound is below |W y|, or zero)
+    if has_b and not ex.dense:
+        nz_a = _certified(Es_a, ex.bias_m, ex.s)
+    else:
+        nz_a = np.ones(len(at), dtype=bool)
+    pos = ex.pos
+    relu_a = _certified(Ez_a, ex.relu_m, ex.s) & (nz_a | ~pos)
+    no_a = ~has_a
+    extra = np.flatnonzero(no_a & ((py > 0) | (E_s > 0))) if not ex.dense else \
+        np.zeros(0, dtype=np.int64)
+    if has_b and not ex.dense:
+        _count(verdict, "relu", ex.keys, relu_a, Ez_a, ex.relu_m[1], risky)
+    elif not ex.dense:  # no bias: W y that cancels to zero is a pre-activation of 0
+        _count(verdict, "relu", np.r_[ex.keys, U[extra]], np.r_[relu_a, E_s[extra] == 0],
+               np.r_[Ez_a, E_s[extra]], np.r_[ex.relu_m[1], np.zeros(len(extra), int)],
+               risky)
+    else:
+        _count(verdict, "relu", ex.keys, relu_a, Ez_a, ex.relu_m[1], risky)
+    cap_a = np.ones(len(at), dtype=bool)
+    if ex.capv is not None:
+        Ec = Ez_a + fw.dcap if fw.dcap else Ez_a
+        if fw.dcap:
+            Ec = np.nextafter(Ec, INF)
+        ok = _certified(Ec, ex.cap_m, ex.s) & (nz_a | ~ex.over)
+        cap_a = np.where(pos, ok, True)
+        _count(verdict, "cap", ex.keys[pos], ok[pos], Ec[pos], ex.cap_m[1][pos], risky)
+    if has_b and not ex.dense:
+        _count(verdict, "bias_rule", np.r_[ex.keys, U[extra]], np.r_[nz_a, E_s[extra] == 0],
+               np.r_[Es_a, E_s[extra]], np.r_[ex.bias_m[1], np.zeros(len(extra), int)],
+               risky)
+    cancel = np.flatnonzero(no_a & (py > 0)) if not ex.dense else np.zeros(0, np.int64)
+    verdict.zero_margin = int(U[cancel[0]]) if len(cancel) else None
+    # the error carried out: zero where the decision is certain and exact, else Lipschitz
+    e_out = E_z.copy()
+    inactive = relu_a & ~pos
+    e_a = np.where(inactive, 0.0, Ez_a)
+    if ex.capv is not None:
+        capped = pos & ex.over & cap_a & nz_a
+        e_a = np.where(capped, fw.dcap, _up(e_a + fw.dcap, F) if fw.dcap else e_a)
+    risk_a = ~nz_a & ~inactive
+    if risk_a.any():  # the implementation may output 0 instead: the exact value counts
+        vhi = np.minimum(np.where(pos, ex.relu_hi, 0.0), ex.cap_hi)
+        e_a = np.where(risk_a, np.maximum(e_a, _up(vhi + fw.dcap, F)), e_a)
+    e_out[at] = e_a
+    if not ex.dense:
+        if has_b:  # exact output 0; the implementation may add the bias to a nonzero sum
+            bh = ex.b_hi[rows[no_a], cols[no_a]] if two_d else ex.b_hi[cols[no_a]]
+            t = np.nextafter(bh + E_z[no_a], INF)  # <= 0: no float output is positive
+            e_out[no_a] = np.where(E_s[no_a] == 0, 0.0, np.maximum(t, 0.0))
+        else:
+            e_out[no_a] = E_s[no_a]
+    if overflow is not None:
+        e_out = np.where(overflow, INF, e_out)
+    e_out = np.where(np.isnan(e_out), INF, e_out)  # never let a NaN read as "no error"
+    keep = e_out > 0
+    verdict.max_error = float(e_out.max()) if len(e_out) else 0.0
+    ptr = np.zeros(R + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows[keep], minlength=R), out=ptr[1:])
+    e_next = sp.csr_matrix((floor_pos(e_out[keep]), cols[keep], ptr), shape=(R, n_out))
+    if detail:
+        verdict.error_out = (U[keep], e_out[keep])
+    risky.sort(key=lambda r: (r[0], KINDS.index(r[1])))
+    verdict.examples = risky[:examples]
+    return e_next, verdict
+
+
+#: added to every bound that is not zero: covers a last product that underflowed
+_TINY = 2.0 ** -1060
+
+
+def _up(t: np.ndarray, F: float) -> np.ndarray:
+    """An upper bound from ``t`` computed with at most ``_DEPTH`` roundings of nonnegative
+    values: ``t F`` plus a tiny absolute term; exactly zero stays zero (every term was)."""
+    return np.where(t > 0, t * F + _TINY, t)
+
+
+def _fits(a: np.ndarray) -> bool:
+    return len(a) == 0 or max(abs(int(a.min())), abs(int(a.max()))) < 2 ** 62
+
+
+def _sub(x: np.ndarray, c: int) -> np.ndarray:
+    if x.dtype == object or abs(c) >= 2 ** 52:
+        return np.array([int(v) - c for v in x], dtype=object)
+    return x.astype(np.int64) - c
+
+
+def _positive(x: np.ndarray) -> np.ndarray:
+    if x.dtype == object:
+        return np.array([int(v) > 0 for v in x], dtype=bool)
+    return x > 0
+
+
+def _upper(num: np.ndarray, s: int) -> np.ndarray:
+    return ratio_bounds(num, s)[1]
+
+
+def _count(verdict: LayerVerdict, kind: str, keys: np.ndarray, ok: np.ndarray,
+           bound: np.ndarray, margin: np.ndarray, risky: list) -> None:
+    verdict.decisions[kind] = int(len(keys))
+    bad = np.flatnonzero(~ok)
+    verdict.at_risk[kind] = int(len(bad))
+    verdict.exact[kind] = int((bound == 0).sum())
+    if verdict.risky_keys is not None:
+        verdict.risky_keys[kind] = np.asarray(keys)[bad]
+    for i in bad[:10].tolist():
+        risky.append((int(keys[i]), kind, abs(int(margin[i])), float(bound[i])))
