@@ -103,6 +103,8 @@ class ExactView:
     babs_hi: np.ndarray | None = None
     cap_hi: float = INF
     relu_hi: np.ndarray | None = None
+    keys_pos: np.ndarray | None = None
+    cap_num_pos: np.ndarray | None = None
 
 
 def _abs(x: np.ndarray) -> np.ndarray:
@@ -149,14 +151,15 @@ def exact_view(layer: int, st: Any, info: Any, lay: Any, rule: str,
                    capv, dense)
     Pa = _abs(P)
     lo, ex.relu_hi = ratio_bounds(Pa, s_new)
-    ex.relu_m = (lo, Pa)
+    ex.relu_m = _Margin(lo, Pa, s_new, ex.relu_hi)
     if lay.nb is not None and not dense:
         aa = _abs(a)
-        ex.bias_m = (ratio_bounds(aa, s_new)[0], aa)
+        ex.bias_m = _Margin(ratio_bounds(aa, s_new)[0], aa, s_new)
     ex.pos = _positive(P)
     if capv is not None:
         d = _abs(_sub(P, capv))
-        ex.cap_m = (ratio_bounds(d, s_new)[0], d)
+        ex.cap_m = _Margin(ratio_bounds(d, s_new)[0], d, s_new)
+        ex.keys_pos, ex.cap_num_pos = keys[ex.pos], d[ex.pos]
         ex.over = ~_positive(_sub(P, capv) * -1 if P.dtype != object else
                              np.array([capv - int(v) for v in P], dtype=object))
         ex.cap_hi = float(ratio_bounds(np.array([capv], dtype=object), s_new)[1][0])
@@ -253,7 +256,8 @@ def format_weights(lay: Any, What: sp.csr_matrix, bhat: np.ndarray | None, ar: A
         e_ptr, e_idx = M.indptr, M.indices
         e_num = np.asarray(lay.NW.data)[M.data.astype(np.int64) - 1]
     H = _sorted_csr(sp.csr_matrix(What, dtype=np.float64, copy=True))
-    if np.array_equal(e_ptr, H.indptr) and np.array_equal(e_idx, H.indices):
+    same = np.array_equal(e_ptr, H.indptr) and np.array_equal(e_idx, H.indices)
+    if same:
         uk = _keys(e_ptr, e_idx, n_out)  # the same pattern (the usual case)
         num = np.asarray(e_num)
         num = num if num.dtype == object else num.astype(np.int64)
@@ -268,11 +272,18 @@ def format_weights(lay: Any, What: sp.csr_matrix, bhat: np.ndarray | None, ar: A
         hat[np.searchsorted(uk, hk)] = H.data
     err = _pair_errors(num, lay.dW, hat)
     wab = floor_pos(add_up(np.where(np.isfinite(hat), np.abs(hat), INF), err))
-    rows, cols = uk // n_out, uk % n_out
-    Wab = sp.csr_matrix((wab, (rows, cols)), shape=(n_in, n_out))
+    cols = uk % n_out
+    if same:  # keys in CSR order already
+        ptr, idx = np.asarray(e_ptr), np.asarray(e_idx)
+    else:
+        rows = uk // n_out
+        ptr = np.zeros(n_in + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=n_in), out=ptr[1:])
+        idx = cols
+    Wab = sp.csr_matrix((wab, idx, ptr), shape=(n_in, n_out))
     dW = None
     if np.any(err > 0):
-        dW = sp.csr_matrix((floor_pos(err), (rows, cols)), shape=(n_in, n_out))
+        dW = sp.csr_matrix((floor_pos(err), idx, ptr), shape=(n_in, n_out))
     n = np.bincount(cols, minlength=n_out).astype(np.int64)
     qW = np.full(n_out, POS, dtype=np.int64)
     v2 = v2_floats(hat)
@@ -280,10 +291,30 @@ def format_weights(lay: Any, What: sp.csr_matrix, bhat: np.ndarray | None, ar: A
     return FormatWeights(Wab, dW, n, qW, babs, dbias, qb, dcap, cap_f)
 
 
+_BIAS_MEMO: dict = {}
+
+
 def _bias_parts(lay: Any, bhat: np.ndarray | None) -> tuple:
-    """``(|bhat|, |bhat - b| upward, lowest set bit of bhat)``, or Nones without a bias."""
+    """``(|bhat|, |bhat - b| upward, lowest set bit of bhat)``, or Nones without a bias
+    (remembered for the last few biases: networks repeat them layer after layer)."""
     if lay.nb is None:
         return None, None, None
+    nb = np.asarray(lay.nb)
+    key = None
+    if nb.size <= 1 << 16:
+        key = (lay.db, nb.shape, tuple(nb.ravel().tolist()),
+               np.asarray(bhat, dtype=np.float64).tobytes())
+        if key in _BIAS_MEMO:
+            return _BIAS_MEMO[key]
+    out = _bias_parts_of(lay, bhat)
+    if key is not None:
+        if len(_BIAS_MEMO) > 16:
+            _BIAS_MEMO.clear()
+        _BIAS_MEMO[key] = out
+    return out
+
+
+def _bias_parts_of(lay: Any, bhat: np.ndarray | None) -> tuple:
     bh = np.broadcast_to(np.asarray(bhat, dtype=np.float64), np.shape(lay.nb)).ravel()
     nbv = np.asarray(lay.nb).ravel()
     if nbv.dtype != object or _fits(nbv):
@@ -341,19 +372,36 @@ def _on(keys: np.ndarray, M: sp.csr_matrix | None, width: int) -> np.ndarray:
     return out
 
 
-def _certified(bound: np.ndarray, margin: tuple, s: int) -> np.ndarray:
-    """``bound == 0`` or ``bound < m`` exactly, for margins ``m = num / s`` given as
-    ``(lo, num)`` (a float64 lower bound and the exact numerators): a float screen, then
-    for the entries it cannot decide an upper bound, and Fractions between the two."""
-    lo, num = margin
-    ok = (bound == 0) | (bound < lo)
+class _Margin:
+    """Exact margins ``num / s`` with a float64 lower bound, and an upper bound computed
+    once, when first needed (most decisions are settled by the lower bound)."""
+
+    __slots__ = ("lo", "num", "s", "_hi")
+
+    def __init__(self, lo: np.ndarray, num: np.ndarray, s: int,
+                 hi: np.ndarray | None = None) -> None:
+        self.lo, self.num, self.s, self._hi = lo, num, s, hi
+
+    def __getitem__(self, i: int) -> np.ndarray:  # (lo, num) as a pair
+        return (self.lo, self.num)[i]
+
+    @property
+    def hi(self) -> np.ndarray:
+        if self._hi is None:
+            self._hi = ratio_bounds(self.num, self.s)[1]
+        return self._hi
+
+
+def _certified(bound: np.ndarray, margin: _Margin, s: int) -> np.ndarray:
+    """``bound == 0`` or ``bound < m`` exactly, for margins ``m = num / s``: a float screen
+    with the lower bound, then the upper bound, and Fractions between the two."""
+    ok = (bound == 0) | (bound < margin.lo)
     unsure = np.flatnonzero(~ok)
     if len(unsure):
-        hi = ratio_bounds(num[unsure], s)[1]
-        near = bound[unsure] < hi
+        near = bound[unsure] < margin.hi[unsure]
         if near.any():
             i = unsure[near]
-            ok[i] = less_exact(bound[i], num[i], s)
+            ok[i] = less_exact(bound[i], margin.num[i], s)
     return ok
 
 
@@ -377,6 +425,7 @@ class LayerPattern:
     has_a: np.ndarray
     zabs: np.ndarray
     products: list
+    qrow: np.ndarray | None = None
 
 
 #: stored on the union pattern where a product has no entry; every real bound entry is a
@@ -489,6 +538,7 @@ def certify_layer(ex: ExactView, fw: FormatWeights, pat: LayerPattern, k: int, a
     eta = np.where(M > 0, per(eta_col), 0.0)
     zabs = pat.zabs
     F = 1.0 + (2 * _DEPTH + 4) * 2.0 ** -53
+    qW = per(fw.qW)
 
     def below(x: np.ndarray, with_b: bool, cand: np.ndarray) -> np.ndarray:
         """``cand & (x < 2**(Q + p))`` and ``x`` finite in both formats, ``Q`` the lowest
@@ -498,11 +548,17 @@ def certify_layer(ex: ExactView, fw: FormatWeights, pat: LayerPattern, k: int, a
         i = np.flatnonzero(cand)
         if len(i) == 0:
             return out
-        q = np.clip(ex.qY[rows[i]] + fw.qW[cols[i]], NEG, POS)
+        if pat.qrow is None:
+            pat.qrow = ex.qY[rows]
+        every = len(i) == len(x)
+        qr = pat.qrow if every else pat.qrow[i]
+        q = qr + (qW if np.ndim(qW) == 0 else (qW if every else qW[i]))
+        np.clip(q, NEG, POS, out=q)
         if with_b:
-            q = np.minimum(q, qb if np.ndim(qb) == 0 else qb[i])
+            q = np.minimum(q, qb if np.ndim(qb) == 0 else (qb if every else qb[i]))
         lim = np.ldexp(1.0, np.clip(q + ar.p, -1100, 1100).astype(np.int64))
-        out[i] = (q >= ar.qmin) & (x[i] < lim) & (x[i] <= ar.max_finite)
+        xi = x if every else x[i]
+        out[i] = (q >= ar.qmin) & (xi < lim) & (xi <= ar.max_finite)
         return out
 
     with np.errstate(over="ignore"):
@@ -567,7 +623,7 @@ def certify_layer(ex: ExactView, fw: FormatWeights, pat: LayerPattern, k: int, a
             Ec = np.nextafter(Ec, INF)
         ok = _certified(Ec, ex.cap_m, ex.s) & (nz_a | ~ex.over)
         cap_a = np.where(pos, ok, True)
-        _count(verdict, "cap", ex.keys[pos], ok[pos], Ec[pos], ex.cap_m[1][pos], risky)
+        _count(verdict, "cap", ex.keys_pos, ok[pos], Ec[pos], ex.cap_num_pos, risky)
     if has_b and not ex.dense:
         _count(verdict, "bias_rule", np.r_[ex.keys, U[extra]], np.r_[nz_a, E_s[extra] == 0],
                np.r_[Es_a, E_s[extra]], np.r_[ex.bias_m[1], np.zeros(len(extra), int)],
