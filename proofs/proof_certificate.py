@@ -109,7 +109,7 @@ def test_tree_depth():
 def test_gamma_bounds_the_rounding_factors():
     """``(1 + u)**k - 1 <= gamma_k`` and ``1 - (1 - u)**k <= gamma_k`` for ``k u < 1``:
     ``f(u) = 1 - (1 + u)**k (1 - k u)`` has ``f(0) = 0`` and ``f'(u) >= 0`` on the range."""
-    for k in range(1, 40):
+    for k in range(1, 17):
         f = 1 - (1 + u) ** k * (1 - k * u)
         fp = sympy.factor(sympy.diff(f, u))
         assert sympy.simplify(fp - k * (k + 1) * u * (1 + u) ** (k - 1)) == 0
@@ -164,7 +164,7 @@ def test_multiples_of_the_quantum_are_exact():
     for fmt in ("fp8_e4m3", "fp8_e5m2", "bf16", "fp16"):
         f = O.FORMATS[fmt]
         qmin = f.emin - f.p + 1
-        for Q in range(qmin, qmin + 12):
+        for Q in range(qmin, qmin + (12 if f.p < 8 else 2)):
             for m in range(-(2 ** f.p) + 1, 2 ** f.p):
                 x = Fraction(m) * Fraction(2) ** Q
                 assert O.round_value(x, fmt) == x, (fmt, m, Q)

@@ -150,8 +150,7 @@ def check_runs(s: H.NetSpec, fmt: str, acc: str | None, runs: int = 12) -> dict:
 @pytest.mark.parametrize("name", sorted(SPECS))
 @pytest.mark.parametrize("fmt,acc", FORMATS, ids=[f"{f}-{a}" for f, a in FORMATS])
 def test_random_orders_never_contradict_the_certificate(name, fmt, acc):
-    for seed in (1, 2):
-        check_runs(spec(seed, **SPECS[name]), fmt, acc, runs=6)
+    check_runs(spec(1, **SPECS[name]), fmt, acc, runs=9)
 
 
 def test_integer_networks_are_exact_in_every_format():
@@ -325,3 +324,33 @@ def test_the_model_runs_do_flip_decisions_at_risk():
     """Not vacuous: on tiny values in fp16, some runs flip decisions (all at risk)."""
     seen = check_runs(spec(1, **SPECS["tiny"]), "fp16", "same", runs=6)
     assert seen["flips"] > 0 and not seen["certified"]
+
+
+# ---------------------------------------------------------------------- the command line
+def test_cli_certify_exit_status_json_and_bad_targets(tmp_path, capsys, gc_dir):
+    from symdnn.cli import main
+
+    net = tmp_path / "words"
+    assert main(["build", "--builtin", "words2", "--beta", "4/5", "--out", str(net)]) == 0
+    capsys.readouterr()
+    assert main(["certify", str(net), "--formats", "fp16,bf16"]) == 0
+    assert "smallest certified format: bf16" in capsys.readouterr().out
+    out = tmp_path / "cert.json"
+    assert main(["certify", str(net), "--formats", "fp8_e4m3", "--accumulate", "same",
+                 "--json", str(out)]) == 1
+    js = json.loads(out.read_text())
+    assert js["formats"]["fp8_e4m3"]["certified"] is False and js["certified"] is False
+    capsys.readouterr()
+    assert main(["certify", str(net), "--json", str(out)]) == 2  # never overwritten
+    assert "exists" in capsys.readouterr().err
+    assert main(["certify", "graph-challenge", str(gc_dir), "--layers", "2", "--images",
+                 "10", "--formats", "fp64", "--json", "-"]) == 1
+    js = json.loads(capsys.readouterr().out)
+    assert js["min_margin"] == ["1/80", "1/80"]
+    for bad, msg in ((["certify", "graph-challenge"], "needs DATA_DIR"),
+                     (["certify", str(net), str(gc_dir)], "only for TARGET"),
+                     (["certify", str(net), "--layers", "3"], "only for TARGET"),
+                     (["certify", str(net), "--formats", "int8"], "unknown format"),
+                     (["certify", str(tmp_path / "none")], "cannot read")):
+        assert main(bad) == 2, bad
+        assert msg in capsys.readouterr().err

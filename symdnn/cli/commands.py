@@ -34,6 +34,23 @@ def _check_folder(path: str, kind: str, args: argparse.Namespace, *inputs: str |
                         what="--out" if kind != "audit-report" else "--report")
 
 
+def _challenge_target(args: argparse.Namespace, command: str) -> bool:
+    """Whether TARGET is the Graph Challenge; checks DATA_DIR and the size options against
+    it (a network folder brings its own inputs and takes neither)."""
+    gc = args.target == "graph-challenge"
+    if gc and args.data_dir is None:
+        raise SymdnnError(f"{command} graph-challenge needs DATA_DIR")
+    if not gc:
+        if args.data_dir is not None:
+            raise SymdnnError(f"DATA_DIR {args.data_dir!r} is only for TARGET "
+                              "graph-challenge; a network folder brings its own inputs")
+        given = [o for o, v in (("--neurons", args.neurons), ("--layers", args.layers),
+                                ("--images", args.images)) if v is not None]
+        if given:
+            raise SymdnnError(f"{', '.join(given)}: only for TARGET graph-challenge")
+    return gc
+
+
 def _cmd_infer(args: argparse.Namespace) -> int:
     from symdnn.assoc import AssocArray
     from symdnn.io.netdir import read_network
@@ -158,18 +175,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         policy = parse_policy(args.fail_on if args.fail_on is not None else ["categories"])
     except ValueError as exc:
         raise SymdnnError(str(exc)) from None
-    gc = args.target == "graph-challenge"
-    if gc and args.data_dir is None:
-        raise SymdnnError("audit graph-challenge needs DATA_DIR")
-    if not gc:
-        if args.data_dir is not None:
-            raise SymdnnError(f"DATA_DIR {args.data_dir!r} is only for TARGET "
-                              "graph-challenge; a network folder brings its own inputs")
-        given = [o for o, v in (("--neurons", args.neurons), ("--layers", args.layers),
-                                ("--images", args.images)) if v is not None]
-        if given:
-            raise SymdnnError(f"{', '.join(given)}: only for TARGET graph-challenge")
-    elif args.thresholds:
+    gc = _challenge_target(args, "audit")
+    if gc and args.thresholds:
         raise SymdnnError("--thresholds applies to network folders built by 'symdnn build', "
                           "not to the Graph Challenge")
     distinct_outputs(args.json, args.report, args.dump)
@@ -230,17 +237,7 @@ def _cmd_certify(args: argparse.Namespace) -> int:
     from symdnn.certify import certify, certify_graph_challenge
 
     formats = parse_formats(args.formats)
-    gc = args.target == "graph-challenge"
-    if gc and args.data_dir is None:
-        raise SymdnnError("certify graph-challenge needs DATA_DIR")
-    if not gc:
-        if args.data_dir is not None:
-            raise SymdnnError(f"DATA_DIR {args.data_dir!r} is only for TARGET "
-                              "graph-challenge; a network folder brings its own inputs")
-        given = [o for o, v in (("--neurons", args.neurons), ("--layers", args.layers),
-                                ("--images", args.images)) if v is not None]
-        if given:
-            raise SymdnnError(f"{', '.join(given)}: only for TARGET graph-challenge")
+    gc = _challenge_target(args, "certify")
     output_file(args.json, args, "--json")
     progress = call_progress(args.quiet, "certify")
     if gc:

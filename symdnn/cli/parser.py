@@ -47,6 +47,16 @@ def _force(p: argparse.ArgumentParser, what: str = "outputs") -> None:
                         "holds")
 
 
+def _challenge_size(p: argparse.ArgumentParser) -> None:
+    """--neurons, --layers, --images: for TARGET graph-challenge only."""
+    p.add_argument("--neurons", type=positive_int, default=None,
+                   help="graph-challenge: network width (default 1024)")
+    p.add_argument("--layers", type=positive_int, default=None,
+                   help="graph-challenge: number of layers (default 120)")
+    p.add_argument("--images", type=positive_int, default=None,
+                   help="graph-challenge: only the first N images (default: all)")
+
+
 def _quiet(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true",
                    help="no progress display (shown only on a terminal anyway)")
@@ -201,12 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     aud.add_argument("--accumulate", default=None, choices=ACCUMULATE + ["same"],
                      help="accumulation format for the float runs; 'same' accumulates in each "
                           "format (default: the format for fp64/fp32, fp32 for the others)")
-    aud.add_argument("--neurons", type=positive_int, default=None,
-                     help="graph-challenge: network width (default 1024)")
-    aud.add_argument("--layers", type=positive_int, default=None,
-                     help="graph-challenge: number of layers (default 120)")
-    aud.add_argument("--images", type=positive_int, default=None,
-                     help="graph-challenge: only the first N images (default: all)")
+    _challenge_size(aud)
     _json(aud)
     aud.add_argument("--report", metavar="DIR",
                      help="write report.json, report.md and plots to a new folder")
@@ -242,12 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="accumulation format of the implementations: 'same' accumulates "
                            "each format in itself (default: the format for fp64/fp32, fp32 "
                            "for the others, as 'symdnn audit')")
-    cert.add_argument("--neurons", type=positive_int, default=None,
-                      help="graph-challenge: network width (default 1024)")
-    cert.add_argument("--layers", type=positive_int, default=None,
-                      help="graph-challenge: number of layers (default 120)")
-    cert.add_argument("--images", type=positive_int, default=None,
-                      help="graph-challenge: only the first N images (default: all)")
+    _challenge_size(cert)
     _json(cert)
     _force(cert, "output files")
     _quiet(cert)
