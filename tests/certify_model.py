@@ -11,8 +11,10 @@ in an order and tree shape drawn from a seeded generator:
 
 The model of an implementation in format ``fmt`` accumulating in ``acc``: weights, biases,
 inputs and the cap are rounded once into ``fmt``; each product of two ``fmt`` values is
-rounded into ``acc``; each addition is rounded into ``acc``. Rule ``"all"``: the bias is one
-more term of the sum, in any position; the sum is rounded into ``fmt``. Rule ``"nonzero"``:
+rounded into ``acc``; each addition is rounded into ``acc``. Rule ``"all"`` (drawn at
+random): the bias is one more term of the sum, in any position, and the sum is rounded into
+``fmt``; or the products are summed, the sum maybe rounded into ``fmt``, and the bias added
+as below. Rule ``"nonzero"``:
 the products are summed; the sum may (drawn at random) be rounded into ``fmt`` first; where
 it is zero the neuron outputs 0, else the bias is added, rounded into ``acc`` and into
 ``fmt`` (or straight into ``fmt``, drawn at random). ReLU, then the cap rounded into ``fmt``.
@@ -85,11 +87,17 @@ def run(layers: list, inputs: dict, *, fmt: str, acc: str | None = None, rule: s
             for o in outs:
                 terms = [_rnd(O._xmul(w, y[i]), A) for i, w in inc.get(o, ()) if i in y]
                 bo = bias.get(o)
-                if rule == "all":
-                    if bo is not None:
+                if rule == "all" and (bo is None or rng.random() < 0.5):
+                    if bo is not None:  # the bias is one more term, anywhere in the tree
                         terms.append(bo)
                     s = _combine(terms, order, A, rng) if terms else Fraction(0)
                     z = _rnd(s, fmt)
+                elif rule == "all":  # W y first (maybe stored in the format), then + b
+                    s = _combine(terms, order, A, rng) if terms else Fraction(0)
+                    if A != fmt and rng.random() < 0.5:
+                        s = _rnd(s, fmt)
+                    z = _rnd(_add(s, bo, A), fmt) if rng.random() < 0.5 else \
+                        _rnd(O._xadd(s, bo), fmt)
                 else:
                     s = _combine(terms, order, A, rng) if terms else Fraction(0)
                     if A != fmt and rng.random() < 0.5:

@@ -354,3 +354,63 @@ def test_cli_certify_exit_status_json_and_bad_targets(tmp_path, capsys, gc_dir):
                      (["certify", str(tmp_path / "none")], "cannot read")):
         assert main(bad) == 2, bad
         assert msg in capsys.readouterr().err
+
+
+# ------------------------------------------------- regressions from the hostile review
+def test_rule_all_with_the_sum_stored_before_the_bias():
+    """fp16 storage, fp32 accumulation: 1 + 2**-12 is exact in fp32 but stored in fp16 it
+    is 1, and 1 - 1 = 0: the ReLU flips. The certificate must not call it certified."""
+    s = _one_neuron([1, F(1, 2 ** 12)], F(-1), [1, 1], rule="all")
+    net, Y0 = build(s)
+    cert = certify(net, Y0, formats=["fp16"], accumulate="fp32", batch=s.batch)
+    assert cert["fp16"].layers[0].at_risk["relu"] == 1
+    check_runs(s, "fp16", None, runs=24)
+
+
+@pytest.mark.parametrize("ymax,fmt", [(100000, "fp16"), (1000, "fp8_e4m3"),
+                                      (65504, "fp8_e5m2")])
+def test_a_cap_no_format_value_holds_is_unbounded_not_a_crash(ymax, fmt):
+    s = _one_neuron([F(3), F(5)], F(1, 3), [1, 2])
+    s.cap = F(ymax)
+    net, Y0 = build(s)
+    cert = certify(net, Y0, formats=[fmt], accumulate="same", batch=s.batch)
+    assert not cert[fmt].certified
+
+
+def test_a_denominator_with_a_huge_odd_part():
+    for v in (F(1, 3 ** 41), F(2, 3 ** 41)):
+        s = _one_neuron([1], F(0), [v])
+        net, Y0 = build(s)
+        assert certify(net, Y0, formats=["fp64"], batch=s.batch)["fp64"].layers[0].exact[
+            "relu"] == 0  # 1/3**41 is not dyadic: never exact
+
+
+def test_bad_calls_get_clear_errors():
+    s = _one_neuron([1], F(0), [1])
+    net, Y0 = build(s)
+    with pytest.raises(SymdnnError, match="exponent range"):
+        certify(net, Y0, formats=["fp8_e5m2"], accumulate="fp8_e4m3", batch=s.batch)
+    with pytest.raises(SymdnnError, match="exponent range"):
+        certify(net, Y0, formats=["bf16"], accumulate="fp16", batch=s.batch)
+    assert certify(net, Y0, formats="fp16,bf16", batch=s.batch).smallest_certified == "bf16"
+    assert len(certify(net, Y0, formats=None, batch=s.batch).formats) == 4
+    s.cap = F(-1, 3)
+    net, Y0 = build(s)
+    with pytest.raises(SymdnnError, match="positive"):
+        certify(net, Y0, batch=s.batch)
+
+
+def test_a_float_network_and_no_inputs_are_refused():
+    from symdnn import AssocArray, SparseDNN
+
+    W = AssocArray.from_triples(["n0"], ["a"], [0.5])
+    net = SparseDNN.from_layers([W], [0.25], convention="column", neurons=[["a"], ["n0"]])
+    Y = AssocArray.from_triples(["a"], ["x"], [1.0])
+    with pytest.raises(SymdnnError, match="exact network"):
+        certify(net, Y, formats=["fp16"])
+    s = _one_neuron([1], F(0), [1])
+    s.inputs, s.batch = {}, []
+    net, _ = build(s)
+    with pytest.raises(SymdnnError, match="no inputs"):
+        certify(net, AssocArray.from_triples([], [], [], domain="QQ"), formats=["fp16"],
+                batch=[])

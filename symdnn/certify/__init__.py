@@ -43,6 +43,8 @@ def ariths(formats: Sequence[str], accumulate: str | None = None) -> list[Arith]
     from symdnn.domains.floats import FORMATS, get_format
 
     out = []
+    if isinstance(formats, str):
+        formats = [f.strip() for f in formats.split(",") if f.strip()]
     if not formats:
         raise SymdnnError("no format to certify")
     for f in formats:
@@ -59,14 +61,17 @@ def ariths(formats: Sequence[str], accumulate: str | None = None) -> list[Arith]
                 raise SymdnnError(f"unknown accumulation format {accumulate!r}")
         fa, aa = get_format(f), get_format(acc)
         if aa.precision < fa.precision:  # never accumulate narrower than the format
-            acc = f
+            acc, aa = f, fa
+        if aa.emin > fa.emin or aa.max_finite < fa.max_finite:
+            raise SymdnnError(f"cannot accumulate {f} in {acc}: its exponent range is "
+                              f"narrower (an accumulation format holds every {f} value)")
         out.append(Arith.of(f, acc))
     if len({a.fmt.name for a in out}) != len(out):
         raise SymdnnError(f"a format is asked for twice: {', '.join(formats)}")
     return out
 
 
-def certify(net: Any, inputs: Any, *, formats: Sequence[str] = DEFAULT_FORMATS,
+def certify(net: Any, inputs: Any, *, formats: Sequence[str] | str | None = DEFAULT_FORMATS,
             accumulate: str | None = None, batch: Any = None, name: str = "network",
             progress: Callable[[int, int], None] | None = None,
             detail: bool = False) -> Certificate:
@@ -79,8 +84,9 @@ def certify(net: Any, inputs: Any, *, formats: Sequence[str] = DEFAULT_FORMATS,
     inputs : AssocArray
         Its inputs in the network's convention (the exact run starts from them as they are;
         an implementation in a format from their correct rounding).
-    formats : sequence of str
-        Float formats: ``fp64``, ``fp32``, ``fp16``, ``bf16``, ``fp8_e4m3``, ``fp8_e5m2``.
+    formats : sequence of str, or str
+        Float formats: ``fp64``, ``fp32``, ``fp16``, ``bf16``, ``fp8_e4m3``, ``fp8_e5m2``
+        (a list, or one comma-separated string; default the first four).
     accumulate : str, optional
         See :func:`ariths` (default: fp32 for the formats narrower than fp32).
     batch : sequence, optional
@@ -115,9 +121,16 @@ def certify(net: Any, inputs: Any, *, formats: Sequence[str] = DEFAULT_FORMATS,
     from symdnn.audit import network_layers
     from symdnn.certify.run import run_certificate
 
-    ars = ariths(list(formats), accumulate)
-    layers, Ynum, s, batch = network_layers(net, inputs, batch)
+    ars = ariths(DEFAULT_FORMATS if formats is None else formats, accumulate)
+    if not net.domain.is_exact:
+        raise SymdnnError(f"certify needs an exact network (integers, rationals), not one "
+                          f"over {net.domain.name}")
     cap = None if net.ymax is None else Fraction(int(net.ymax.p), int(net.ymax.q))
+    if cap is not None and cap <= 0:
+        raise SymdnnError(f"the cap YMAX must be positive, not {cap}")
+    layers, Ynum, s, batch = network_layers(net, inputs, batch)
+    if len(batch) == 0:
+        raise SymdnnError("no inputs: a certificate over no inputs would say nothing")
     info = {"name": name, "layers": net.depth, "neurons": len(net.outputs),
             "inputs": len(batch), "bias_rule": net.bias_rule,
             "cap": None if cap is None else str(cap)}
@@ -125,7 +138,8 @@ def certify(net: Any, inputs: Any, *, formats: Sequence[str] = DEFAULT_FORMATS,
                            info=info, progress=progress, total=net.depth, detail=detail)
 
 
-def certify_graph_challenge(data_dir: str, *, formats: Sequence[str] = DEFAULT_FORMATS,
+def certify_graph_challenge(data_dir: str, *,
+                            formats: Sequence[str] | str | None = DEFAULT_FORMATS,
                             neurons: int = 1024, layers: int = 120, images: int | None = None,
                             accumulate: str | None = None,
                             progress: Callable[[int, int], None] | None = None,
@@ -149,7 +163,7 @@ def certify_graph_challenge(data_dir: str, *, formats: Sequence[str] = DEFAULT_F
     from symdnn.certify.run import run_certificate
     from symdnn.challenge import challenge_network, load_challenge
 
-    ars = ariths(list(formats), accumulate)
+    ars = ariths(DEFAULT_FORMATS if formats is None else formats, accumulate)
     files, Y0, _ = load_challenge(data_dir, neurons, layers, images)
     net = challenge_network(data_dir, neurons, layers)
     batch = tuple(range(1, Y0.shape[0] + 1))

@@ -153,6 +153,10 @@ def v2_ratios(num: np.ndarray, s: int) -> np.ndarray:
     out = np.empty(num.shape, dtype=np.int64)
     if num.dtype != object and (num.size == 0 or np.max(np.abs(num)) < 2.0 ** 62):
         n = num.astype(np.int64)
+        if odd >= 2 ** 62:  # larger than every numerator: only zero is a multiple of it
+            out[:] = NEG
+            out[n == 0] = POS
+            return out
         ok = (n % odd == 0) if odd > 1 else np.ones(n.shape, dtype=bool)
         q = np.abs(n // odd) if odd > 1 else np.abs(n)
         low = q & -q

@@ -241,7 +241,7 @@ def format_weights(lay: Any, What: sp.csr_matrix, bhat: np.ndarray | None, ar: A
     ``like``: the weights of another format whose ``What`` is the same (see
     :func:`same_weights`); its weight part is reused."""
     babs, dbias, qb = _bias_parts(lay, bhat)
-    dcap = 0.0 if cap is None else up_fraction(abs(Fraction(cap_f) - cap))
+    dcap = 0.0 if cap is None else _err(cap_f, cap.numerator, cap.denominator)
     if like is not None:
         return FormatWeights(like.Wab, like.dW, like.n, like.qW, babs, dbias, qb, dcap, cap_f)
     n_in, n_out = lay.NW.shape
@@ -536,6 +536,10 @@ def certify_layer(ex: ExactView, fw: FormatWeights, pat: LayerPattern, k: int, a
     with np.errstate(over="ignore", invalid="ignore"):
         eta_col = np.nan_to_num(n_col * ar.eta_a * (1.0 + gam), nan=INF)
     eta = np.where(M > 0, per(eta_col), 0.0)
+    if ex.dense:  # the n products alone (an implementation that adds the bias after)
+        gam0 = ar.gamma(fw.n)
+        with np.errstate(over="ignore", invalid="ignore"):
+            eta0_col = np.nan_to_num(fw.n * ar.eta_a * (1.0 + gam0), nan=INF)
     zabs = pat.zabs
     F = 1.0 + (2 * _DEPTH + 4) * 2.0 ** -53
     qW = per(fw.qW)
@@ -562,12 +566,22 @@ def certify_layer(ex: ExactView, fw: FormatWeights, pat: LayerPattern, k: int, a
         return out
 
     with np.errstate(over="ignore"):
-        if ex.dense:  # the bias summed with the products, in any order: n + 1 terms
+        if ex.dense:
+            # the bias summed with the products, in any order: n + 1 terms ...
             Mb = M + babs
             exact_z = below(Mb, True, (D == 0) & (dbias == 0))
             t = D + dbias + g * Mb + eta
             if not ar.same:
                 t = t + ar.u_f * (zabs + t) + ar.eta_f
+            # ... or added to the sum of the products (which may be stored in F first)
+            g0 = per(gam0)
+            eta0 = np.where(M > 0, per(eta0_col), 0.0)
+            ts = D + g0 * M + eta0
+            if not ar.same:
+                ts = ts + ar.u_f * (M + ts) + ar.eta_f
+            tb = ts + dbias
+            tb = tb + ar.u_z * (zabs + tb) + (0.0 if ar.same else ar.eta_f)
+            t = np.maximum(t, tb)
             E_z = np.where(exact_z, 0.0, _up(t, F))
             E_z = np.where(M == 0, dbias, E_z)  # no products: the bias alone, as stored
             E_s = E_z
