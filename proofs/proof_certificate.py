@@ -18,8 +18,9 @@ the implementation's sum ``s`` of the products satisfies
 and, if the sum is then stored in F, ``E_s + u_F (M + E_s) + eta_F``. The pre-activation
 ``zhat = fl(s + bhat)`` (rule ``nonzero``; rounded in A and then F) is within
 ``E_z = E_s + |bhat - b| + u_z (|z| + E_s + |bhat - b|) (+ eta_F when A != F)`` of
-``z = W y + b``, with ``u_z = (1 + u_A)(1 + u_F) - 1``; under rule ``all`` (the bias one more
-term, anywhere in the tree) the same holds with ``gamma_{n+1}`` over ``M + |bhat|``. Where the
+``z = W y + b``, with ``u_z = (1 + u_A)(1 + u_F) - 1``; under rule ``all`` an implementation
+either adds the bias that way (the bound above) or sums it as one more term, anywhere in the
+tree (``D + |bhat - b| + gamma_{n+1} (M + |bhat|)``): the larger of the two holds. Where the
 products, partial sums and the result are all representable (below), every rounding is exact
 and the bound is 0. Through the ReLU and the cap the error does not grow, and where the
 decision is certain it vanishes.
@@ -42,8 +43,9 @@ Proof.
 4. Adding the bias: ``|fl(s + bhat) - (s + bhat)| <= u_z |s + bhat| (+ eta_F)`` with
    ``|s + bhat| <= |z| + E_s + |bhat - b|`` (two roundings, A then F, compose to
    ``(1 + u_A)(1 + u_F) - 1``: :func:`test_two_roundings_compose`). Adding step 1 gives
-   ``E_z``. Under rule ``all`` the bias is a leaf without a product: ``n + 1`` leaves, at most
-   ``n + 1`` roundings on any path, ``gamma_{n+1}`` over ``M + |bhat|``.
+   ``E_z``. Under rule ``all`` an implementation may instead make the bias a leaf without a
+   product: ``n + 1`` leaves, at most ``n + 1`` roundings on any path, ``gamma_{n+1}`` over
+   ``M + |bhat|``; the certificate takes the larger of the two bounds.
 5. Exactness. If every product and the bias are integer multiples of ``2**Q`` and
    ``sum |terms| < 2**(Q + p)``, every partial sum is such a multiple of magnitude below
    ``2**(Q + p)``, which a binary format with precision ``p`` holds exactly when ``2**Q`` is at
