@@ -22,7 +22,7 @@ import numpy as np
 
 from symdnn.domains.floats import FloatFormat, get_format, round_ratio
 
-__all__ = ["Arith", "add_up", "mul_up", "inflate", "floor_pos", "ratio_bounds",
+__all__ = ["Arith", "add_up", "mul_up", "inflate", "floor_pos", "ratio_bounds", "ratio_lo",
            "up_fraction", "v2_floats", "v2_ratios", "less_exact", "NEG", "POS"]
 
 INF = math.inf
@@ -101,6 +101,22 @@ def ratio_bounds(num: Any, s: int) -> tuple[np.ndarray, np.ndarray]:
         lo = np.where(zero & exact0, 0.0, lo)
         hi = np.where(zero & exact0, 0.0, hi)
     return lo, hi
+
+
+def ratio_lo(num: Any, s: int) -> np.ndarray:
+    """The lower bound of :func:`ratio_bounds` alone (cheaper where only it is needed)."""
+    num = np.asarray(num)
+    if num.dtype.kind == "f":
+        num = num.astype(np.int64)
+    if num.size and num.dtype != object and s < 2 ** 53 and -2 ** 53 < num.min() and \
+            num.max() < 2 ** 53:
+        r = num.astype(np.float64)
+        if s != 1:
+            r /= float(s)
+        lo = np.nextafter(r, -INF)
+        lo[r == 0] = 0.0  # exactly zero here
+        return lo
+    return ratio_bounds(num, s)[0]
 
 
 def _is_zero(num: np.ndarray) -> np.ndarray:
@@ -249,9 +265,20 @@ class Arith:
         """``gamma_n = n u / (1 - n u)`` for the accumulation format, upward (``inf`` where
         ``n u >= 1``), for an integer array ``n``."""
         n = np.asarray(n, dtype=np.int64)
+        key = (self.acc.name, n.tobytes())
+        if key in _GAMMA:
+            return _GAMMA[key]
         out = np.zeros(n.shape, dtype=np.float64)
         u = Fraction(1, 2 ** self.acc.precision)
         for k in np.unique(n).tolist():
             nu = k * u
             out[n == k] = INF if nu >= 1 else up_fraction(nu / (1 - nu))
+        if len(_GAMMA) > 64:
+            _GAMMA.clear()
+        _GAMMA[key] = out
+        out.setflags(write=False)
         return out
+
+
+#: gamma_n per accumulation format and column counts (layers repeat their fan-in)
+_GAMMA: dict = {}

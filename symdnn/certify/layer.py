@@ -36,6 +36,7 @@ from symdnn.certify.bounds import (
     inflate,
     less_exact,
     ratio_bounds,
+    ratio_lo,
     up_fraction,
     v2_floats,
     v2_ratios,
@@ -88,7 +89,7 @@ class ExactView:
     P: np.ndarray
     a: np.ndarray
     yabs: sp.csr_matrix
-    qY: np.ndarray
+    qY: Any
     f2: int
     nb: np.ndarray | None
     db: int
@@ -105,6 +106,7 @@ class ExactView:
     relu_hi: np.ndarray | None = None
     keys_pos: np.ndarray | None = None
     cap_num_pos: np.ndarray | None = None
+    nonneg: bool = False
 
 
 def _abs(x: np.ndarray) -> np.ndarray:
@@ -140,28 +142,29 @@ def exact_view(layer: int, st: Any, info: Any, lay: Any, rule: str,
     _, hi = ratio_bounds(_abs(np.asarray(z)), st.s)
     yabs = sp.csr_matrix((floor_pos(hi), np.asarray(st.indices), np.asarray(st.indptr)),
                          shape=st.shape)
-    v2 = v2_ratios(z, st.s)
-    qY = np.full(R, POS, dtype=np.int64)
-    if len(v2):
-        rows = np.repeat(np.arange(R), np.diff(st.indptr))
-        np.minimum.at(qY, rows, v2)
+    qY = _LazyRows(z, st)
     capv = None if cap is None else cap[0] * (s_new // cap[1])
     dense = rule == "all" and lay.nb is not None
     ex = ExactView(layer, (R, n_out), s_new, keys, P, a, yabs, qY, f2, lay.nb, lay.db,
                    capv, dense)
+    w = np.asarray(lay.NW.data)
+    ex.nonneg = bool(w.size == 0 or (min(w) if w.dtype == object else w.min()) > 0) and \
+        bool(np.asarray(z).size == 0 or (min(z) if np.asarray(z).dtype == object
+                                         else np.asarray(z).min()) >= 0)
     Pa = _abs(P)
     lo, ex.relu_hi = ratio_bounds(Pa, s_new)
     ex.relu_m = _Margin(lo, Pa, s_new, ex.relu_hi)
     if lay.nb is not None and not dense:
         aa = _abs(a)
-        ex.bias_m = _Margin(ratio_bounds(aa, s_new)[0], aa, s_new)
+        ex.bias_m = _Margin(ratio_lo(aa, s_new), aa, s_new)
     ex.pos = _positive(P)
     if capv is not None:
-        d = _abs(_sub(P, capv))
-        ex.cap_m = _Margin(ratio_bounds(d, s_new)[0], d, s_new)
+        diff = _sub(P, capv)
+        d = _abs(diff)
+        ex.cap_m = _Margin(ratio_lo(d, s_new), d, s_new)
         ex.keys_pos, ex.cap_num_pos = keys[ex.pos], d[ex.pos]
-        ex.over = ~_positive(_sub(P, capv) * -1 if P.dtype != object else
-                             np.array([capv - int(v) for v in P], dtype=object))
+        ex.over = (diff >= 0) if diff.dtype != object else np.array(
+            [int(v) >= 0 for v in diff], dtype=bool)
         ex.cap_hi = float(ratio_bounds(np.array([capv], dtype=object), s_new)[1][0])
     if lay.nb is not None:
         nbr = np.asarray(lay.nb).ravel()
@@ -169,6 +172,42 @@ def exact_view(layer: int, st: Any, info: Any, lay: Any, rule: str,
         ex.b_hi = b_hi.reshape(np.shape(lay.nb))
         ex.babs_hi = np.maximum(np.abs(b_lo), np.abs(b_hi)).reshape(np.shape(lay.nb))
     return ex
+
+
+class _LazyRows:
+    """The lowest set bit of each row of the layer input (``NEG`` where some value of the
+    row is not dyadic), computed when an exactness test first needs it."""
+
+    def __init__(self, z: np.ndarray, st: Any) -> None:
+        self.z, self.st, self._v = z, st, None
+
+    def values(self) -> np.ndarray:
+        if self._v is None:
+            R = self.st.shape[0]
+            v2 = v2_ratios(self.z, self.st.s)
+            q = np.full(R, POS, dtype=np.int64)
+            ptr = np.asarray(self.st.indptr)
+            nz = np.flatnonzero(np.diff(ptr))  # rows with entries, in CSR order
+            if len(nz):
+                q[nz] = np.minimum.reduceat(v2, ptr[nz])
+            self._v = q
+        return self._v
+
+
+_GE: dict = {}
+
+
+def _gamma_eta(ar: Arith, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``gamma_n`` and the underflow term ``n eta (1 + gamma_n)`` per neuron (remembered)."""
+    key = (ar.acc.name, n.tobytes())
+    if key not in _GE:
+        gam = ar.gamma(n)
+        with np.errstate(over="ignore", invalid="ignore"):
+            eta = np.nan_to_num(n * ar.eta_a * (1.0 + gam), nan=INF)
+        if len(_GE) > 64:
+            _GE.clear()
+        _GE[key] = (gam, eta)
+    return _GE[key]
 
 
 @dataclass
@@ -426,6 +465,7 @@ class LayerPattern:
     zabs: np.ndarray
     products: list
     qrow: np.ndarray | None = None
+    dyadic: np.ndarray | None = None
 
 
 #: stored on the union pattern where a product has no entry; every real bound entry is a
@@ -445,6 +485,17 @@ def _aligned(A: sp.csr_matrix | None, mark: sp.csr_matrix) -> np.ndarray:
     return np.where(v <= 2.0 ** -1000, 0.0, v)
 
 
+def _exact_product(ex: ExactView) -> sp.csr_matrix:
+    """``W y`` upward on the exact pre-activations' positions, as a CSR matrix (for
+    nonnegative weights and inputs, where it equals ``|W| |y|``)."""
+    R, n_out = ex.shape
+    hi = ex.bias_m.hi if ex.nb is not None else ex.relu_hi
+    rows = ex.keys // n_out
+    ptr = np.zeros(R + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=R), out=ptr[1:])
+    return sp.csr_matrix((floor_pos(hi), ex.keys % n_out, ptr), shape=(R, n_out))
+
+
 def layer_pattern(ex: ExactView, fws: list[FormatWeights], errs: list[sp.csr_matrix]
                   ) -> LayerPattern:
     """The :class:`LayerPattern` of a layer for the formats' weights ``fws`` and the errors
@@ -452,8 +503,16 @@ def layer_pattern(ex: ExactView, fws: list[FormatWeights], errs: list[sp.csr_mat
     R, n_out = ex.shape
     pys: list = []
     prods = []
+    exact_py = None
     for fw, e in zip(fws, errs, strict=True):
         nmax = int(fw.n.max()) if len(fw.n) else 0
+        if fw.dW is None and ex.nonneg and not ex.dense:
+            # weights exact in the format, weights and inputs nonnegative: |y| |W| is the
+            # exact W y, already known at the exact pre-activations (an upper bound of it)
+            if exact_py is None:
+                exact_py = _exact_product(ex)
+            prods.append((exact_py, _spgemm_up(e, fw.Wab, nmax) if e.nnz else None, None))
+            continue
         Py = next((P for W, P in pys if W is fw.Wab), None)
         if Py is None:
             Py = _spgemm_up(ex.yabs, fw.Wab, nmax)
@@ -529,17 +588,13 @@ def certify_layer(ex: ExactView, fw: FormatWeights, pat: LayerPattern, k: int, a
         qb = POS
     # sums of n products: gamma_n (any order) and products that may underflow
     n_col = fw.n + (1 if ex.dense else 0)
-    gam = ar.gamma(n_col)
+    gam, eta_col = _gamma_eta(ar, n_col)
     g = per(gam)
     # products that underflow (eta each at most, then through at most n more roundings, so
     # times (1 + gamma_n)): none where there are no products
-    with np.errstate(over="ignore", invalid="ignore"):
-        eta_col = np.nan_to_num(n_col * ar.eta_a * (1.0 + gam), nan=INF)
     eta = np.where(M > 0, per(eta_col), 0.0)
     if ex.dense:  # the n products alone (an implementation that adds the bias after)
-        gam0 = ar.gamma(fw.n)
-        with np.errstate(over="ignore", invalid="ignore"):
-            eta0_col = np.nan_to_num(fw.n * ar.eta_a * (1.0 + gam0), nan=INF)
+        gam0, eta0_col = _gamma_eta(ar, fw.n)
     zabs = pat.zabs
     F = 1.0 + (2 * _DEPTH + 4) * 2.0 ** -53
     qW = per(fw.qW)
@@ -553,7 +608,12 @@ def certify_layer(ex: ExactView, fw: FormatWeights, pat: LayerPattern, k: int, a
         if len(i) == 0:
             return out
         if pat.qrow is None:
-            pat.qrow = ex.qY[rows]
+            pat.qrow = ex.qY.values()[rows]
+            pat.dyadic = pat.qrow > NEG
+        cand = cand & pat.dyadic  # a row with a value that is not dyadic is never exact
+        i = np.flatnonzero(cand)
+        if len(i) == 0:
+            return out
         every = len(i) == len(x)
         qr = pat.qrow if every else pat.qrow[i]
         q = qr + (qW if np.ndim(qW) == 0 else (qW if every else qW[i]))
@@ -639,9 +699,10 @@ def certify_layer(ex: ExactView, fw: FormatWeights, pat: LayerPattern, k: int, a
         cap_a = np.where(pos, ok, True)
         _count(verdict, "cap", ex.keys_pos, ok[pos], Ec[pos], ex.cap_num_pos, risky)
     if has_b and not ex.dense:
-        _count(verdict, "bias_rule", np.r_[ex.keys, U[extra]], np.r_[nz_a, E_s[extra] == 0],
-               np.r_[Es_a, E_s[extra]], np.r_[ex.bias_m[1], np.zeros(len(extra), int)],
-               risky)
+        _count(verdict, "bias_rule", ex.keys, nz_a, Es_a, ex.bias_m[1], risky)
+        if len(extra):  # where W y is exactly 0: a margin of 0
+            _count(verdict, "bias_rule", U[extra], E_s[extra] == 0, E_s[extra],
+                   np.zeros(len(extra), dtype=np.int64), risky)
     cancel = np.flatnonzero(no_a & (py > 0)) if not ex.dense else np.zeros(0, np.int64)
     verdict.zero_margin = int(U[cancel[0]]) if len(cancel) else None
     # the error carried out: zero where the decision is certain and exact, else Lipschitz
@@ -710,11 +771,13 @@ def _upper(num: np.ndarray, s: int) -> np.ndarray:
 
 def _count(verdict: LayerVerdict, kind: str, keys: np.ndarray, ok: np.ndarray,
            bound: np.ndarray, margin: np.ndarray, risky: list) -> None:
-    verdict.decisions[kind] = int(len(keys))
+    """Add decisions of one kind to the verdict (counts accumulate over calls)."""
+    verdict.decisions[kind] = verdict.decisions.get(kind, 0) + int(len(keys))
     bad = np.flatnonzero(~ok)
-    verdict.at_risk[kind] = int(len(bad))
-    verdict.exact[kind] = int((bound == 0).sum())
+    verdict.at_risk[kind] = verdict.at_risk.get(kind, 0) + int(len(bad))
+    verdict.exact[kind] = verdict.exact.get(kind, 0) + int((bound == 0).sum())
     if verdict.risky_keys is not None:
-        verdict.risky_keys[kind] = np.asarray(keys)[bad]
+        old = verdict.risky_keys.get(kind, np.zeros(0, dtype=np.int64))
+        verdict.risky_keys[kind] = np.r_[old, np.asarray(keys)[bad]]
     for i in bad[:10].tolist():
         risky.append((int(keys[i]), kind, abs(int(margin[i])), float(bound[i])))
