@@ -18,7 +18,8 @@ from symdnn.domains import get_domain, round_exact
 
 __all__ = [
     "Run", "RunResult", "AuditReport", "AuditLayer", "LayerFindings", "audit_graph_challenge",
-    "audit_network", "challenge_layers", "network_layers", "compare_layer", "parse_policy", "POLICY_KINDS", "default_runs",
+    "audit_network", "challenge_layers", "network_layers", "compare_layer", "parse_policy",
+    "POLICY_KINDS", "default_runs",
 ]
 
 
