@@ -414,3 +414,28 @@ def test_a_float_network_and_no_inputs_are_refused():
     with pytest.raises(SymdnnError, match="no inputs"):
         certify(net, AssocArray.from_triples([], [], [], domain="QQ"), formats=["fp16"],
                 batch=[])
+
+
+def test_lowest_set_bits_of_ratios_against_fractions():
+    """``v2_ratios``' float divisibility test (numerators below 2**53) agrees with exact
+    arithmetic, multiples of the odd part and near misses included."""
+    from symdnn.certify.bounds import NEG, POS, v2_ratios
+
+    rng = random.Random(0)
+    for s in (3, 5, 15, 3 ** 20, 5 ** 22, 2 ** 52 + 1, 3 * 2 ** 10, 2 ** 40):
+        odd = s // (s & -s)
+        nums = [rng.randrange(-2 ** 52, 2 ** 52) for _ in range(300)]
+        nums += [odd * k + d for k in range(-20, 20) for d in (-1, 0, 1)]
+        nums += [2 ** 53 - 1, -(2 ** 53 - 1), 0]
+        nums = [v for v in nums if abs(v) < 2 ** 53]
+        got = v2_ratios(np.array(nums, dtype=np.int64), s)
+        for v, g in zip(nums, got.tolist(), strict=True):
+            f = Fraction(v, s)
+            if f == 0:
+                want = POS
+            elif f.denominator & (f.denominator - 1):
+                want = NEG
+            else:
+                n = abs(f.numerator)
+                want = (n & -n).bit_length() - 1 - (f.denominator.bit_length() - 1)
+            assert g == want, (v, s)

@@ -173,8 +173,18 @@ def v2_ratios(num: np.ndarray, s: int) -> np.ndarray:
             out[:] = NEG
             out[n == 0] = POS
             return out
-        ok = (n % odd == 0) if odd > 1 else np.ones(n.shape, dtype=bool)
-        q = np.abs(n // odd) if odd > 1 else np.abs(n)
+        if odd == 1:
+            ok = np.ones(n.shape, dtype=bool)
+            q = np.abs(n)
+        elif odd < 2 ** 53 and (n.size == 0 or np.max(np.abs(n)) < 2 ** 53):
+            # |n| < 2**53: n / odd in float64 is an integer exactly when odd divides n (a
+            # remainder leaves a fraction of at least 1/odd, more than half an ulp there)
+            r = n.astype(np.float64) / float(odd)
+            ok = np.floor(r) == r
+            q = np.abs(np.where(ok, r, 0.0)).astype(np.int64)
+        else:
+            ok = n % odd == 0
+            q = np.abs(n // odd)
         low = q & -q
         out[:] = NEG
         nz = ok & (q != 0)

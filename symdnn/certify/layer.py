@@ -28,6 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from symdnn.certify.bounds import (
+    FLOOR,
     NEG,
     POS,
     Arith,
@@ -620,9 +621,10 @@ def certify_layer(ex: ExactView, fw: FormatWeights, pat: LayerPattern, k: int, a
         np.clip(q, NEG, POS, out=q)
         if with_b:
             q = np.minimum(q, qb if np.ndim(qb) == 0 else (qb if every else qb[i]))
-        lim = np.ldexp(1.0, np.clip(q + ar.p, -1100, 1100).astype(np.int64))
         xi = x if every else x[i]
-        out[i] = (q >= ar.qmin) & (xi < lim) & (xi <= ar.max_finite)
+        # x < 2**(q + p): frexp's exponent e has 2**(e - 1) <= x < 2**e (x = 0 is below)
+        e2 = np.frexp(xi)[1]
+        out[i] = (q >= ar.qmin) & ((e2 <= q + ar.p) | (xi == 0)) & (xi <= ar.max_finite)
         return out
 
     with np.errstate(over="ignore"):
@@ -731,7 +733,8 @@ def certify_layer(ex: ExactView, fw: FormatWeights, pat: LayerPattern, k: int, a
     verdict.max_error = float(e_out.max()) if len(e_out) else 0.0
     ptr = np.zeros(R + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows[keep], minlength=R), out=ptr[1:])
-    e_next = sp.csr_matrix((floor_pos(e_out[keep]), cols[keep], ptr), shape=(R, n_out))
+    e_next = sp.csr_matrix((np.maximum(e_out[keep], FLOOR), cols[keep], ptr),
+                           shape=(R, n_out))  # positive entries, raised to the floor
     if detail:
         verdict.error_out = (U[keep], e_out[keep])
     risky.sort(key=lambda r: (r[0], KINDS.index(r[1])))
