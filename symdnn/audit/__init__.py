@@ -133,12 +133,18 @@ def challenge_layers(files: Any, net: Any, neurons: int) -> Iterator[AuditLayer]
     read = prefetched(lambda p: read_layer(p, neurons), files.layers)
     for g, bias in zip(read, net.biases, strict=True):
         cache: dict = {}
+        alike: dict = {}  # formats that round every distinct weight alike share one matrix
 
-        def weights(fmt: str, g=g, cache=cache, bias=bias) -> tuple:
+        def weights(fmt: str, g=g, cache=cache, alike=alike, bias=bias) -> tuple:
             if fmt not in cache:
                 dom = get_domain(fmt)
                 b = np.full(neurons, float(round_exact(bias, dom.format_)))
-                cache[fmt] = (float_layer(g, dom), b)
+                key = (fmt == "fp32",  # fp32 matrices are stored as float32
+                       tuple(float(round_exact(Fraction(f), dom.format_))
+                             for f in sorted(set(g.values.values()))))
+                if key not in alike:
+                    alike[key] = float_layer(g, dom)
+                cache[fmt] = (alike[key], b)
             return cache[fmt]
 
         nb = np.full(neurons, bias.numerator, dtype=object)

@@ -267,6 +267,8 @@ def _err(h: float, n: int, den: int) -> float:
 def same_weights(A: sp.csr_matrix, B: sp.csr_matrix) -> bool:
     """Whether two float CSR matrices hold the same values at the same positions, stored
     alike (then their :class:`FormatWeights` weight parts are the same)."""
+    if A is B:
+        return True
     return (A.shape == B.shape and A.nnz == B.nnz and np.array_equal(A.indptr, B.indptr)
             and np.array_equal(A.indices, B.indices)
             and np.array_equal(np.asarray(A.data, dtype=np.float64),
