@@ -439,3 +439,128 @@ def test_lowest_set_bits_of_ratios_against_fractions():
                 n = abs(f.numerator)
                 want = (n & -n).bit_length() - 1 - (f.denominator.bit_length() - 1)
             assert g == want, (v, s)
+
+
+# ------------------------------- the float bound arithmetic against the same bound in Fractions
+def _fmt_params(fmt: str) -> tuple:
+    f = O.FORMATS[fmt]
+    return (Fraction(1, 2 ** f.p), Fraction(2) ** (f.emin - f.p), f.p, f.emin - f.p + 1,
+            O.bits_to_fraction(O.round_fraction(Fraction(10) ** 400, fmt) - 1, fmt)
+            if f.has_inf else None)
+
+
+def _v2(x: Fraction) -> int | None:
+    """The exponent of the lowest set bit of a dyadic x (None if not dyadic)."""
+    if x.denominator & (x.denominator - 1):
+        return None
+    n = abs(x.numerator)
+    return (n & -n).bit_length() - 1 - (x.denominator.bit_length() - 1)
+
+
+def _exact_sum(terms: list, p: int, qmin: int) -> bool:
+    """The oracle's own sufficient condition: every term a multiple of 2**Q, the sum of
+    magnitudes below 2**(Q + p), 2**Q at least the smallest subnormal."""
+    terms = [t for t in terms if t != 0]
+    if not terms:
+        return True
+    vs = [_v2(t) for t in terms]
+    if any(v is None for v in vs):
+        return False
+    Q = min(vs)
+    return Q >= qmin and sum(abs(t) for t in terms) < Fraction(2) ** (Q + p)
+
+
+def exact_layer_bounds(s: H.NetSpec, l: int, y: dict, e: dict, fmt: str, acc: str) -> dict:
+    """Per ``(batch key, neuron)`` with an exact pre-activation: ``(E_s, E_z)`` computed in
+    Fractions from docs/certificates.md (0 where the computation is exact), for exact layer
+    inputs ``y`` and carried errors ``e`` (``{(b, feature): Fraction}``)."""
+    uf, etaf, pf, qminf, _ = _fmt_params(fmt)
+    ua, etaa, pa, qmina, _ = _fmt_params(acc)
+    p, qmin = min(pf, pa), max(qminf, qmina)
+    same = fmt == acc
+    uz = ua if same else ua + uf + ua * uf
+    weights, bias, outs = s.layers[l]
+    ex = O.evaluate(s.layers[l:l + 1], {b: {k: v for (bb, k), v in y.items() if bb == b}
+                                        for b in s.batch}, rule=s.rule, batch=s.batch)
+    out = {}
+    for b in s.batch:
+        for o in outs:
+            z = ex.pre[0].get(b, {}).get(o)
+            if z is None:
+                continue
+            col = [(i, Fraction(w)) for (oo, i), w in weights.items() if oo == o]
+            n = len(col)
+            M = D = Fraction(0)
+            terms = []
+            for i, w in col:
+                wh = O.round_value(w, fmt)
+                yi, ei = y.get((b, i), Fraction(0)), e.get((b, i), Fraction(0))
+                M += abs(wh) * (abs(yi) + ei)
+                D += abs(wh) * ei + abs(wh - w) * abs(yi)
+                terms.append(w * yi)
+            bo = Fraction(bias.get(o, 0))
+            bh = O.round_value(bo, fmt)
+            db = abs(bh - bo)
+
+            def sum_bound(k: int, D=D, M=M) -> Fraction:
+                g = k * ua / (1 - k * ua)
+                return D + g * M + (k * etaa * (1 + g) if M else 0)
+
+            Es = sum_bound(n)
+            if not same:
+                Es += uf * (M + Es) + etaf
+            if D == 0 and _exact_sum(terms, p, qmin):
+                Es = Fraction(0)
+            Ez = Es + db + uz * (abs(z) + Es + db) + (0 if same else etaf)
+            if s.rule == "all" and bo != 0:  # or the bias a leaf of the tree
+                t = db + sum_bound(n + 1) + (n + 1) * ua / (1 - (n + 1) * ua) * abs(bh)
+                if not same:
+                    t += uf * (abs(z) + t) + etaf
+                Ez = max(Ez, t)
+            if D == 0 and db == 0 and _exact_sum(terms + [bh], p, qmin):
+                Ez = Fraction(0)
+            if M == 0:
+                Ez = db
+            out[(b, o)] = (Es, Ez)
+    return out
+
+
+@pytest.mark.parametrize("name", ["gc", "mixed", "integer", "tiny"])
+@pytest.mark.parametrize("fmt,acc", [("fp64", None), ("fp16", None), ("bf16", "same"),
+                                     ("fp8_e5m2", "same")])
+def test_the_float_bounds_are_never_below_the_exact_ones(name, fmt, acc):
+    """Every decision's float64 bound is at least the same bound computed in Fractions (the
+    rounding of the bound's own arithmetic never makes it smaller), and a bound of zero is
+    only claimed where the exact terms satisfy the exactness condition."""
+    s = spec(1, **SPECS[name])
+    net, Y0 = build(s)
+    cert = certify(net, Y0, formats=[fmt], accumulate=acc, batch=s.batch, detail=True)
+    fc = cert[fmt]
+    A = fc.arith.acc.name
+    exact = O.evaluate(s.layers, s.inputs, rule=s.rule, cap=s.cap, batch=s.batch)
+    y = {(b, k): F(v) for b, row in s.inputs.items() for k, v in row.items()}
+    e = {k: abs(O.round_value(v, fmt) - v) for k, v in y.items()}
+    checked = 0
+    for l, v in enumerate(fc.layers):
+        want = exact_layer_bounds(s, l, y, e, fmt, A)
+        key = _keys_of(cert, l)
+        got = {kind: dict(zip(np.asarray(ks).tolist(), np.asarray(bs).tolist(), strict=True))
+               for kind, (ks, bs) in v.bounds.items()}
+        for (b, o), (Es, Ez) in want.items():
+            k = key[(b, o)]
+            gz = got["relu"][k]
+            assert Fraction(gz) >= Ez if gz != float("inf") else True, (l, b, o, gz, Ez)
+            if "bias_rule" in got:
+                gs = got["bias_rule"][k]
+                assert gs == float("inf") or Fraction(gs) >= Es, (l, b, o, gs, Es)
+            checked += 1
+        # the next layer starts from the exact outputs and symdnn's carried bounds
+        names = cert.neuron_names[l]
+        y = {(b, o): val for b in s.batch for o, val in exact.post[l][b].items()}
+        e = {}
+        for k, val in zip(np.asarray(v.error_out[0]).tolist(),
+                          np.asarray(v.error_out[1]).tolist(), strict=True):
+            if val == float("inf"):
+                return  # unbounded from here on
+            e[(cert.batch[k // len(names)], names[k % len(names)])] = Fraction(val)
+    assert checked > 0

@@ -391,6 +391,7 @@ class LayerVerdict:
     zero_margin: int | None = None
     risky_keys: dict | None = None
     error_out: tuple | None = None
+    bounds: dict = field(default_factory=dict)
 
     @property
     def total_at_risk(self) -> int:
@@ -568,8 +569,9 @@ def certify_layer(ex: ExactView, fw: FormatWeights, pat: LayerPattern, k: int, a
     """Bound every decision of one layer in one arithmetic (format ``k`` of the
     :class:`LayerPattern`); returns the error bound carried into the next layer (a CSR
     matrix of upward float64 bounds, no stored zeros) and the :class:`LayerVerdict`.
-    ``detail`` keeps every decision at risk (``risky_keys``) and the bound carried out
-    (``error_out``) in the verdict: for tests and small networks."""
+    ``detail`` keeps every decision at risk (``risky_keys``), every decision's bound
+    (``bounds``: kind -> (keys, bounds)) and the bound carried out (``error_out``) in the
+    verdict: for tests and small networks."""
     R, n_out = ex.shape
     U, rows, cols, at, has_a = pat.U, pat.rows, pat.cols, pat.at, pat.has_a
     py, pe, pd = pat.products[k]
@@ -784,5 +786,7 @@ def _count(verdict: LayerVerdict, kind: str, keys: np.ndarray, ok: np.ndarray,
     if verdict.risky_keys is not None:
         old = verdict.risky_keys.get(kind, np.zeros(0, dtype=np.int64))
         verdict.risky_keys[kind] = np.r_[old, np.asarray(keys)[bad]]
+        ok_, ob = verdict.bounds.get(kind, (np.zeros(0, np.int64), np.zeros(0)))
+        verdict.bounds[kind] = (np.r_[ok_, np.asarray(keys)], np.r_[ob, bound])
     for i in bad[:10].tolist():
         risky.append((int(keys[i]), kind, abs(int(margin[i])), float(bound[i])))
