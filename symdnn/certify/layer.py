@@ -656,12 +656,17 @@ def certify_layer(ex: ExactView, fw: FormatWeights, pat: LayerPattern, k: int, a
             t = D + g * M + eta
             if not ar.same:  # the sum may be stored in the format before the bias is added
                 t = t + ar.u_f * (M + t) + ar.eta_f
-            E_s = np.where(exact_s, 0.0, _up(t, F))
+            E_s = _up(t, F)
+            if exact_s.any():
+                E_s[exact_s] = 0.0
             if has_b:
-                exact_z = below(M + babs, True, exact_s & (dbias == 0))
                 base = E_s + dbias
                 t = base + ar.u_z * (zabs + base) + (0.0 if ar.same else ar.eta_f)
-                E_z = np.where(exact_z, 0.0, _up(t, F))
+                E_z = _up(t, F)
+                if not (np.ndim(dbias) == 0 and dbias > 0):  # else the bias is never exact
+                    exact_z = below(M + babs, True, exact_s & (dbias == 0))
+                    if exact_z.any():
+                        E_z[exact_z] = 0.0
             else:
                 E_z = E_s
         # anything that may overflow in the formats is unbounded (first on the maxima)
@@ -732,7 +737,9 @@ def certify_layer(ex: ExactView, fw: FormatWeights, pat: LayerPattern, k: int, a
             e_out[no_a] = E_s[no_a]
     if overflow is not None:
         e_out = np.where(overflow, INF, e_out)
-    e_out = np.where(np.isnan(e_out), INF, e_out)  # never let a NaN read as "no error"
+    nan = np.isnan(e_out)  # never let a NaN read as "no error"
+    if nan.any():
+        e_out[nan] = INF
     keep = e_out > 0
     verdict.max_error = float(e_out.max()) if len(e_out) else 0.0
     ptr = np.zeros(R + 1, dtype=np.int64)
