@@ -1,0 +1,434 @@
+"""VNN-LIB properties and VNN-COMP counterexamples, read exactly (the first part of issue 15).
+
+A VNN-LIB property (the subset VNN-COMP uses) declares its inputs ``X_0 .. X_{n-1}`` and
+outputs ``Y_0 .. Y_{m-1}`` as ``Real`` and asserts formulas built from ``<=`` and ``>=`` over
+linear terms (numbers, variables, ``+``, ``-``, and ``*`` by a constant), ``and`` and ``or``;
+``;`` starts a comment. Every number, decimal or scientific, is read as the exact rational it
+writes. A counterexample, as VNN-COMP tools write it, is ``((X_0 v) ... (Y_0 v) ...)``,
+optionally after a line ``sat``, optionally gzipped.
+
+Both readers are pure Python (no C parser sees an untrusted file), iterative (a deeply
+nested file cannot exhaust the stack: nesting is limited to :data:`MAX_DEPTH`), and strict:
+anything else is a :class:`~symdnn.errors.ParseError` naming the file and the line.
+
+Examples
+--------
+>>> p = parse_vnnlib('''
+... (declare-const X_0 Real)
+... (declare-const Y_0 Real)
+... (assert (>= X_0 -1))
+... (assert (<= X_0 1e-1))
+... (assert (<= Y_0 (- X_0 0.5)))
+... ''')
+>>> p.inputs, p.outputs, p.input_box()
+(['X_0'], ['Y_0'], [(Fraction(-1, 1), Fraction(1, 10))])
+>>> env = {"X_0": Fraction(1, 10), "Y_0": Fraction(-1)}
+>>> p.holds(env), p.holds_inputs(env), p.holds_outputs(env)
+(True, True, True)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from symdnn.errors import ParseError
+
+__all__ = ["Linear", "Atom", "And", "Or", "Property", "Counterexample", "parse_vnnlib",
+           "read_vnnlib", "parse_counterexample", "read_counterexample", "MAX_DEPTH"]
+
+#: the deepest nesting of parentheses a file may have
+MAX_DEPTH = 64
+#: the largest file (after gunzipping) either reader takes
+MAX_BYTES = 256 << 20
+
+_NAME = re.compile(r"([XY])_(0|[1-9][0-9]*)\Z")
+_TOKEN = re.compile(r"\s*(?:(;[^\n]*)|(\()|(\))|([^\s();]+))")
+_IGNORED = {"check-sat", "get-model", "set-logic", "set-info", "set-option", "exit"}
+
+
+# ------------------------------------------------------------------------- the formulas
+@dataclass(frozen=True)
+class Linear:
+    """``sum(c * v for v, c in coefs) + const``, exact."""
+
+    coefs: tuple[tuple[str, Fraction], ...]
+    const: Fraction
+
+    def value(self, env: dict[str, Fraction]) -> Fraction:
+        return sum((c * env[v] for v, c in self.coefs), self.const)
+
+    @property
+    def variables(self) -> set[str]:
+        return {v for v, _ in self.coefs}
+
+
+@dataclass(frozen=True)
+class Atom:
+    """``expr <= 0`` (from ``(<= a b)`` as ``a - b``, or ``(>= a b)`` as ``b - a``), with
+    the line it was written on and its text."""
+
+    expr: Linear
+    line: int
+    text: str
+
+    def holds(self, env: dict[str, Fraction]) -> bool:
+        return self.expr.value(env) <= 0
+
+    def slack(self, env: dict[str, Fraction]) -> Fraction:
+        """How far inside (positive) or outside (negative) the atom ``env`` is."""
+        return -self.expr.value(env)
+
+    @property
+    def variables(self) -> set[str]:
+        return self.expr.variables
+
+
+@dataclass(frozen=True)
+class And:
+    parts: tuple
+    line: int
+
+    def holds(self, env: dict[str, Fraction]) -> bool:
+        return all(p.holds(env) for p in self.parts)
+
+    @property
+    def variables(self) -> set[str]:
+        return set().union(*(p.variables for p in self.parts))
+
+
+@dataclass(frozen=True)
+class Or:
+    parts: tuple
+    line: int
+
+    def holds(self, env: dict[str, Fraction]) -> bool:
+        return any(p.holds(env) for p in self.parts)
+
+    @property
+    def variables(self) -> set[str]:
+        return set().union(*(p.variables for p in self.parts))
+
+
+@dataclass
+class Property:
+    """A VNN-LIB property: the declared inputs and outputs (in index order) and the asserted
+    formulas (their conjunction must hold for a counterexample)."""
+
+    inputs: list[str]
+    outputs: list[str]
+    assertions: list
+    path: str | None = None
+
+    def _part(self, which: str) -> list:
+        out = []
+        for a in self.assertions:
+            names = {v[0] for v in a.variables}
+            if which == "X" and names <= {"X"} or which == "Y" and names == {"Y"}:
+                out.append(a)
+        return out
+
+    @property
+    def input_assertions(self) -> list:
+        """The assertions over inputs alone (the input constraints)."""
+        return self._part("X")
+
+    @property
+    def output_assertions(self) -> list:
+        """The assertions over outputs alone (the output constraints)."""
+        return self._part("Y")
+
+    @property
+    def mixed_assertions(self) -> list:
+        """Assertions that name inputs and outputs together (allowed, rarely used)."""
+        return [a for a in self.assertions if {v[0] for v in a.variables} == {"X", "Y"}]
+
+    def holds(self, env: dict[str, Fraction]) -> bool:
+        """Every assertion holds at ``env`` (exact values for every variable)."""
+        return all(a.holds(env) for a in self.assertions)
+
+    def holds_inputs(self, env: dict[str, Fraction]) -> bool:
+        return all(a.holds(env) for a in self.input_assertions)
+
+    def holds_outputs(self, env: dict[str, Fraction]) -> bool:
+        return all(a.holds(env) for a in self.output_assertions)
+
+    def input_box(self) -> list[tuple[Fraction | None, Fraction | None]] | None:
+        """``[(lo, hi)]`` per input when the input constraints are a conjunction of bounds on
+        single inputs (the usual box), else None (also when an assertion mixes inputs and
+        outputs, as in ``(or (and (>= X_0 -1) (<= X_0 1) (>= Y_0 100)))``)."""
+        if self.mixed_assertions:
+            return None
+        lo: dict = {}
+        hi: dict = {}
+        for a in self.input_assertions:
+            if not isinstance(a, Atom) or len(a.expr.coefs) != 1:
+                return None
+            (v, c), = a.expr.coefs
+            bound = -a.expr.const / c  # c v + const <= 0
+            if c > 0:
+                hi[v] = min(hi.get(v, bound), bound)
+            else:
+                lo[v] = max(lo.get(v, bound), bound)
+        return [(lo.get(x), hi.get(x)) for x in self.inputs]
+
+
+# ---------------------------------------------------------------------- s-expressions
+def _tokens(text: str, path: str | None) -> Iterator[tuple[str, int]]:
+    line, pos, n = 1, 0, len(text)
+    while pos < n:
+        m = _TOKEN.match(text, pos)
+        if m is None or m.end() == pos:
+            if text[pos:].strip() == "":
+                return
+            raise ParseError(f"cannot read {text[pos:pos + 20]!r}", path=path, line=line)
+        line += text.count("\n", pos, m.start(m.lastindex))
+        pos = m.end()
+        if m.group(1) is not None:
+            continue
+        tok = m.group(m.lastindex)
+        yield tok, line
+
+
+def _sexprs(text: str, path: str | None) -> list[tuple[Any, int]]:
+    """The top-level s-expressions: ``(list, line)`` with nested lists of ``(token, line)``
+    atoms, built without recursion."""
+    top: list = []
+    stack: list = []
+    for tok, line in _tokens(text, path):
+        if tok == "(":
+            if len(stack) >= MAX_DEPTH:
+                raise ParseError(f"parentheses nested deeper than {MAX_DEPTH}", path=path,
+                                 line=line)
+            stack.append(([], line))
+        elif tok == ")":
+            if not stack:
+                raise ParseError("')' without a matching '('", path=path, line=line)
+            items, start = stack.pop()
+            (stack[-1][0] if stack else top).append((items, start))
+        else:
+            if not stack:
+                top.append((tok, line))
+            else:
+                stack[-1][0].append((tok, line))
+    if stack:
+        raise ParseError("'(' never closed", path=path, line=stack[-1][1])
+    return top
+
+
+def _number(tok: str, path: str | None, line: int) -> Fraction:
+    from symdnn.io.text import exact_number
+
+    try:
+        return exact_number(tok, ratio=False)
+    except ValueError as exc:
+        raise ParseError(str(exc), path=path, line=line) from None
+
+
+def _show(node: Any) -> str:
+    items, _ = node
+    if isinstance(items, str):
+        return items
+    return "(" + " ".join(_show(x) for x in items) + ")"
+
+
+class _Reader:
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.declared: dict[str, int] = {}
+
+    def fail(self, msg: str, line: int) -> None:
+        raise ParseError(msg, path=self.path, line=line)
+
+    def term(self, node: Any) -> Linear:
+        """A linear term, iteratively (a stack of pending operations)."""
+        items, line = node
+        if isinstance(items, str):
+            if items in self.declared:
+                return Linear(((items, Fraction(1)),), Fraction(0))
+            if _NAME.match(items):
+                self.fail(f"{items} is used before it is declared", line)
+            return Linear((), _number(items, self.path, line))
+        if not items or not isinstance(items[0][0], str):
+            self.fail(f"not a term: {_show(node)[:60]}", line)
+        op = items[0][0]
+        args = [self.term(a) for a in items[1:]]  # depth is bounded by MAX_DEPTH
+        if op == "+" and args:
+            return _add(args)
+        if op == "-" and len(args) == 1:
+            return _scale(args[0], Fraction(-1))
+        if op == "-" and len(args) >= 2:
+            return _add([args[0]] + [_scale(a, Fraction(-1)) for a in args[1:]])
+        if op == "*" and len(args) >= 2:
+            out = args[0]
+            for a in args[1:]:
+                if not out.coefs:
+                    out = _scale(a, out.const)
+                elif not a.coefs:
+                    out = _scale(out, a.const)
+                else:
+                    self.fail(f"not linear: {_show(node)[:60]} multiplies two variables",
+                              line)
+            return out
+        self.fail(f"unknown or malformed term operator {op!r} in {_show(node)[:60]}", line)
+        raise AssertionError  # unreachable
+
+    def formula(self, node: Any) -> Any:
+        items, line = node
+        if isinstance(items, str) or not items or not isinstance(items[0][0], str):
+            self.fail(f"not a formula: {_show(node)[:60]}", line)
+        op = items[0][0]
+        args = items[1:]
+        if op in ("and", "or"):
+            if not args:
+                self.fail(f"({op}) with nothing in it", line)
+            parts = tuple(self.formula(a) for a in args)
+            return And(parts, line) if op == "and" else Or(parts, line)
+        if op in ("<=", ">="):
+            if len(args) != 2:
+                self.fail(f"({op} ...) takes two terms, not {len(args)}", line)
+            a, b = self.term(args[0]), self.term(args[1])
+            lhs, rhs = (a, b) if op == "<=" else (b, a)
+            return Atom(_add([lhs, _scale(rhs, Fraction(-1))]), line, _show(node)[:200])
+        if op in ("<", ">", "=", "distinct", "not", "=>"):
+            self.fail(f"{op!r} is not supported: VNN-LIB properties use <=, >=, and, or",
+                      line)
+        self.fail(f"unknown formula operator {op!r}", line)
+
+    def declare(self, items: list, line: int) -> None:
+        if len(items) != 3 or not all(isinstance(x[0], str) for x in items):
+            self.fail("expected (declare-const NAME Real)", line)
+        name, typ = items[1][0], items[2][0]
+        if not _NAME.match(name):
+            self.fail(f"{name!r} is not an input X_i or an output Y_i", line)
+        if typ != "Real":
+            self.fail(f"{name} is declared {typ}; only Real is supported", line)
+        if name in self.declared:
+            self.fail(f"{name} is declared twice (first on line {self.declared[name]})", line)
+        self.declared[name] = line
+
+
+def _add(terms: list[Linear]) -> Linear:
+    coefs: dict[str, Fraction] = {}
+    const = Fraction(0)
+    for t in terms:
+        const += t.const
+        for v, c in t.coefs:
+            coefs[v] = coefs.get(v, Fraction(0)) + c
+    return Linear(tuple(sorted((v, c) for v, c in coefs.items() if c != 0)), const)
+
+
+def _scale(t: Linear, k: Fraction) -> Linear:
+    if k == 0:
+        return Linear((), Fraction(0))
+    return Linear(tuple((v, c * k) for v, c in t.coefs), t.const * k)
+
+
+def _indexed(names: list[str], kind: str, path: str | None) -> list[str]:
+    idx = sorted(int(n[2:]) for n in names)
+    if idx != list(range(len(idx))):
+        missing = next(i for i in range(len(idx) + 1) if i not in set(idx))
+        raise ParseError(f"{kind}_{missing} is not declared, though {kind}_{idx[-1]} is",
+                         path=path)
+    return [f"{kind}_{i}" for i in idx]
+
+
+def parse_vnnlib(text: str, *, path: str | None = None) -> Property:
+    """A VNN-LIB property from its text (see the module docstring); ``path`` names the file
+    in errors."""
+    r = _Reader(path)
+    assertions = []
+    for node in _sexprs(text, path):
+        items, line = node
+        if isinstance(items, str) or not items or not isinstance(items[0][0], str):
+            r.fail(f"expected a command such as (assert ...), not {_show(node)[:60]}", line)
+        cmd = items[0][0]
+        if cmd == "declare-const":
+            r.declare(items, line)
+        elif cmd == "assert":
+            if len(items) != 2:
+                r.fail("(assert ...) takes one formula", line)
+            assertions.append(r.formula(items[1]))
+        elif cmd in _IGNORED:
+            continue
+        else:
+            r.fail(f"unknown command {cmd!r}", line)
+    xs = [n for n in r.declared if n[0] == "X"]
+    ys = [n for n in r.declared if n[0] == "Y"]
+    if not xs:
+        raise ParseError("no input X_i is declared", path=path)
+    if not ys:
+        raise ParseError("no output Y_i is declared", path=path)
+    if not assertions:
+        raise ParseError("no assertion: the property says nothing", path=path)
+    return Property(_indexed(xs, "X", path), _indexed(ys, "Y", path), assertions, path)
+
+
+def _read_text(path: Any) -> tuple[str, str]:
+    from symdnn.io.text import check_utf8, read_bytes
+
+    p = str(path)
+    data = read_bytes(p, limit=MAX_BYTES)
+    check_utf8(data, p)
+    return data.decode("utf-8"), p
+
+
+def read_vnnlib(path: Any) -> Property:
+    """Read a ``.vnnlib`` (or ``.vnnlib.gz``) file; see :func:`parse_vnnlib`."""
+    text, p = _read_text(path)
+    return parse_vnnlib(text, path=p)
+
+
+# ---------------------------------------------------------------------- counterexamples
+@dataclass
+class Counterexample:
+    """The values of a counterexample, exact, by name, and as input and output lists."""
+
+    values: dict[str, Fraction]
+    inputs: list[Fraction]
+    outputs: list[Fraction]
+    path: str | None = None
+
+
+def parse_counterexample(text: str, *, path: str | None = None) -> Counterexample:
+    """``((X_0 v) ... (Y_0 v) ...)``, optionally after ``sat``: the values exact. Inputs
+    must be ``X_0 .. X_{n-1}`` without a gap, outputs likewise (there may be none)."""
+    nodes = _sexprs(text, path)
+    if nodes and nodes[0][0] == "sat":
+        nodes = nodes[1:]
+    if not nodes:
+        raise ParseError("empty: no assignment ((X_0 v) ...)", path=path)
+    if len(nodes) != 1 or isinstance(nodes[0][0], str):
+        raise ParseError("expected one assignment ((X_0 v) (X_1 v) ...)", path=path,
+                         line=nodes[min(1, len(nodes) - 1)][1])
+    values: dict[str, Fraction] = {}
+    seen: dict[str, int] = {}
+    for items, line in nodes[0][0]:
+        if isinstance(items, str) or len(items) != 2 or not all(
+                isinstance(x[0], str) for x in items):
+            raise ParseError("expected (NAME value)", path=path, line=line)
+        name, val = items[0][0], items[1][0]
+        if not _NAME.match(name):
+            raise ParseError(f"{name!r} is not an input X_i or an output Y_i", path=path,
+                             line=line)
+        if name in seen:
+            raise ParseError(f"{name} is given twice (first on line {seen[name]})",
+                             path=path, line=line)
+        seen[name] = line
+        values[name] = _number(val, path, line)
+    xs = [n for n in values if n[0] == "X"]
+    ys = [n for n in values if n[0] == "Y"]
+    if not xs:
+        raise ParseError("no input X_i in the assignment", path=path)
+    xs = _indexed(xs, "X", path)
+    ys = _indexed(ys, "Y", path) if ys else []
+    return Counterexample(values, [values[n] for n in xs], [values[n] for n in ys], path)
+
+
+def read_counterexample(path: Any) -> Counterexample:
+    """Read a counterexample file (``.gz`` gunzipped); see :func:`parse_counterexample`."""
+    text, p = _read_text(path)
+    return parse_counterexample(text, path=p)
