@@ -18,7 +18,7 @@ Examples
 ... (declare-const Y_0 Real)
 ... (assert (>= X_0 -1))
 ... (assert (<= X_0 1e-1))
-... (assert (<= Y_0 (- X_0 0.5)))
+... (assert (<= Y_0 (- 0.5 1)))
 ... ''')
 >>> p.inputs, p.outputs, p.input_box()
 (['X_0'], ['Y_0'], [(Fraction(-1, 1), Fraction(1, 10))])
