@@ -11,11 +11,18 @@ Examples
 5/6
 >>> float(symdnn.round_exact(A.reduce(), "bf16"))
 0.83203125
+
+Which float formats reproduce every decision of a network, for any summation order:
+
+>>> from symdnn.constructions import selective
+>>> c = selective(["ad", "be"], "single", ["1"])
+>>> symdnn.certify(c.net, c.inputs, formats=["bf16", "fp8_e4m3"]).smallest_certified
+'fp8_e4m3'
 """
 
 from __future__ import annotations
 
-from symdnn import semirings
+from symdnn import certify, semirings
 from symdnn.assoc import AssocArray, Prefix
 from symdnn.domains import (
     BF16,
@@ -55,7 +62,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AssocArray", "Prefix", "SparseDNN", "infer", "InferenceResult", "SymbolicSignError",
-    "verify", "Verification", "semirings", "get_domain", "round_exact", "check_laws", "LawReport",
+    "verify", "Verification", "certify", "semirings", "get_domain", "round_exact",
+    "check_laws", "LawReport",
     "ZZ", "QQ", "SYM", "BOOL", "SET", "FP64", "FP32", "FP16", "BF16", "FP8_E4M3", "FP8_E5M2",
     "POS_INF", "NEG_INF",
     "SymdnnError", "KeyTypeError", "DomainError", "DomainMismatch", "SemiringMismatch",

@@ -564,3 +564,23 @@ def test_the_float_bounds_are_never_below_the_exact_ones(name, fmt, acc):
                 return  # unbounded from here on
             e[(cert.batch[k // len(names)], names[k % len(names)])] = Fraction(val)
     assert checked > 0
+
+
+def test_symdnn_certify_is_callable_and_outputs_past_2_64_are_exact():
+    """``symdnn.certify(net, inputs, formats=...)`` as the issue names it; outputs of about
+    2**70 (Python integers) give the exact final margins, equal to the oracle's."""
+    import symdnn
+
+    s = _one_neuron([2 ** 40, 3 * 2 ** 39], F(0), [2 ** 30, 2 ** 30 + 1])
+    w, b, outs = s.layers[0]
+    w[("p", "f0")] = F(2 ** 40)  # a second neuron: an argmax with a gap
+    s.layers[0] = (w, b, ["o", "p"])
+    s.neurons[1] = ["o", "p"]
+    net, Y0 = build(s)
+    cert = symdnn.certify(net, Y0, formats=["fp64"], batch=s.batch)
+    exact = O.evaluate(s.layers, s.inputs, rule=s.rule, batch=s.batch)
+    out = exact.post[0]["x"]
+    fin = cert["fp64"].final
+    assert fin["top"][0] == max(out.values()) > 2 ** 64
+    assert fin["gap"][0] == out["o"] - out["p"]
+    assert fin["category_ok"][0] and fin["argmax_ok"][0]

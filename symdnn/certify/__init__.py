@@ -14,6 +14,8 @@ proved in ``proofs/proof_certificate.py``.
 
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
@@ -174,3 +176,14 @@ def certify_graph_challenge(data_dir: str, *,
     return run_certificate(challenge_layers(files, net, neurons), Y0, 1, ars, rule=net.rule,
                            cap=net.cap, batch=batch, info=info, progress=progress,
                            total=layers, detail=detail)
+
+
+class _CallableModule(types.ModuleType):
+    """``symdnn.certify(net, inputs, formats=...)`` is :func:`certify` (the name issue 14
+    gives it), while ``symdnn.certify.certify_graph_challenge`` and the rest stay reachable."""
+
+    def __call__(self, net: Any, inputs: Any, **kwargs: Any) -> Certificate:
+        return certify(net, inputs, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -1,11 +1,12 @@
 """Rigorous arithmetic for precision certificates: the constants of an implementation's
 formats, float64 numbers that are never below the exact value they bound, and exact tests.
 
-Every bound here is an upper bound computed in float64 with each operation rounded upward
-(:func:`add_up`, :func:`mul_up`: the nearest result, then one step towards infinity, which
-is never below the exact result, subnormals included). Sparse products of nonnegative
-matrices are computed by scipy and then inflated by a factor that covers every rounding on
-the way (:func:`inflate`); their operands are first raised to at least ``2**-400``
+Every bound is an upper bound computed in float64. A single operation is rounded upward by
+:func:`add_up` (the nearest result, then one step towards infinity, never below the exact
+result, subnormals included); a short expression of nonnegative terms, or a sparse product
+computed by scipy, is inflated afterwards by a factor that covers every rounding on the way
+(:func:`inflate`, and ``_up`` in :mod:`symdnn.certify.layer`). Product operands are first
+raised to at least ``2**-400``
 (:func:`floor_pos`), which only makes an upper bound larger and keeps every product and sum
 far from float64's underflow. Exact rationals enter through :func:`ratio_bounds` (the
 correctly rounded float64 of ``N / s`` and its two neighbours) or :func:`up_fraction`.
@@ -22,7 +23,7 @@ import numpy as np
 
 from symdnn.domains.floats import FloatFormat, get_format, round_ratio
 
-__all__ = ["Arith", "add_up", "mul_up", "inflate", "floor_pos", "ratio_bounds", "ratio_lo",
+__all__ = ["Arith", "add_up", "inflate", "floor_pos", "ratio_bounds", "ratio_lo",
            "up_fraction", "v2_floats", "v2_ratios", "less_exact", "NEG", "POS"]
 
 INF = math.inf
@@ -37,12 +38,6 @@ def add_up(a: Any, b: Any) -> np.ndarray:
     """``a + b`` rounded upward (one float64 step above the nearest result; a float sum is
     zero only when it is exactly zero, and then it stays zero)."""
     r = np.add(a, b)
-    return np.where(r == 0, r, np.nextafter(r, INF))
-
-
-def mul_up(a: Any, b: Any) -> np.ndarray:
-    """``a * b`` rounded upward, for nonnegative operands (0 times anything finite is 0)."""
-    r = np.multiply(a, b)
     return np.where(r == 0, r, np.nextafter(r, INF))
 
 

@@ -89,7 +89,7 @@ class ExactView:
     keys: np.ndarray
     P: np.ndarray
     a: np.ndarray
-    yabs: sp.csr_matrix
+    yabs: Any
     qY: Any
     f2: int
     nb: np.ndarray | None
@@ -140,14 +140,11 @@ def exact_view(layer: int, st: Any, info: Any, lay: Any, rule: str,
         bb = nbs[keys // n_out, cols] if nbs.ndim == 2 else nbs[cols]
         a = P - bb if P.dtype == bb.dtype else P.astype(object) - bb
     z = st.ints()
-    _, hi = ratio_bounds(_abs(np.asarray(z)), st.s)
-    yabs = sp.csr_matrix((floor_pos(hi), np.asarray(st.indices), np.asarray(st.indptr)),
-                         shape=st.shape)
     qY = _LazyRows(z, st)
     capv = None if cap is None else cap[0] * (s_new // cap[1])
     dense = rule == "all" and lay.nb is not None
-    ex = ExactView(layer, (R, n_out), s_new, keys, P, a, yabs, qY, f2, lay.nb, lay.db,
-                   capv, dense)
+    ex = ExactView(layer, (R, n_out), s_new, keys, P, a, _LazyAbs(z, st), qY, f2, lay.nb,
+                   lay.db, capv, dense)
     w = np.asarray(lay.NW.data)
     ex.nonneg = bool(w.size == 0 or (min(w) if w.dtype == object else w.min()) > 0) and \
         bool(np.asarray(z).size == 0 or (min(z) if np.asarray(z).dtype == object
@@ -173,6 +170,21 @@ def exact_view(layer: int, st: Any, info: Any, lay: Any, rule: str,
         ex.b_hi = b_hi.reshape(np.shape(lay.nb))
         ex.babs_hi = np.maximum(np.abs(b_lo), np.abs(b_hi)).reshape(np.shape(lay.nb))
     return ex
+
+
+class _LazyAbs:
+    """``|y|`` of the layer input as an upward float64 CSR matrix (operands floored), built
+    when a product first needs it: not at all where the exact ``W y`` stands for it."""
+
+    def __init__(self, z: np.ndarray, st: Any) -> None:
+        self.z, self.st, self._m = z, st, None
+
+    def matrix(self) -> sp.csr_matrix:
+        if self._m is None:
+            _, hi = ratio_bounds(_abs(np.asarray(self.z)), self.st.s)
+            self._m = sp.csr_matrix((floor_pos(hi), np.asarray(self.st.indices),
+                                     np.asarray(self.st.indptr)), shape=self.st.shape)
+        return self._m
 
 
 class _LazyRows:
@@ -519,10 +531,10 @@ def layer_pattern(ex: ExactView, fws: list[FormatWeights], errs: list[sp.csr_mat
             continue
         Py = next((P for W, P in pys if W is fw.Wab), None)
         if Py is None:
-            Py = _spgemm_up(ex.yabs, fw.Wab, nmax)
+            Py = _spgemm_up(ex.yabs.matrix(), fw.Wab, nmax)
             pys.append((fw.Wab, Py))
         Pe = _spgemm_up(e, fw.Wab, nmax) if e.nnz else None
-        Pd = _spgemm_up(ex.yabs, fw.dW, nmax) if fw.dW is not None else None
+        Pd = _spgemm_up(ex.yabs.matrix(), fw.dW, nmax) if fw.dW is not None else None
         prods.append((Py, Pe, Pd))
     if ex.dense:
         U = np.arange(R * n_out, dtype=np.int64)
@@ -777,10 +789,6 @@ def _positive(x: np.ndarray) -> np.ndarray:
     if x.dtype == object:
         return np.array([int(v) > 0 for v in x], dtype=bool)
     return x > 0
-
-
-def _upper(num: np.ndarray, s: int) -> np.ndarray:
-    return ratio_bounds(num, s)[1]
 
 
 def _count(verdict: LayerVerdict, kind: str, keys: np.ndarray, ok: np.ndarray,

@@ -71,6 +71,23 @@ def _margins(ex: Any) -> LayerMargin:
     return LayerMargin(ex.layer, Fraction(num, ex.s), key // n_out, key % n_out, kind, len(P))
 
 
+def _row_max(v: np.ndarray, where: np.ndarray, rows: np.ndarray, R: int) -> np.ndarray:
+    """The largest ``v`` of each row among the positions ``where`` (0 for none; ``v`` is
+    nonnegative there), for positions sorted by row: int64, or Python ints of any size."""
+    if v.dtype != object:
+        out = np.zeros(R, dtype=np.int64)
+        w = np.flatnonzero(where)
+        if len(w):
+            r = rows[w]
+            starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+            out[r[starts]] = np.maximum.reduceat(v[w], starts)
+        return out
+    out = np.zeros(R, dtype=object)
+    for r, x in zip(rows[where].tolist(), v[where].tolist(), strict=True):
+        out[r] = max(out[r], int(x))
+    return out
+
+
 def _final(st: Any, e: sp.csr_matrix) -> dict:
     """The category (some output nonzero) and argmax decisions of every input, with the
     error bound ``e`` of the outputs: which are certified, and the exact margins."""
@@ -99,12 +116,8 @@ def _final(st: Any, e: sp.csr_matrix) -> dict:
     cat_ok = np.where(exact_rows, sure, ~loose)
     # argmax among the inputs with a nonzero exact output
     arg_ok = np.ones(R, dtype=bool)
-    top = np.full(R, -1, dtype=object)
-    for r, x in zip(rows[pos].tolist(), v[pos].tolist(), strict=True):
-        if top[r] == -1 or int(x) > top[r]:
-            top[r] = int(x)
-    is_top = np.array([pos[i] and int(v[i]) == top[rows[i]] for i in range(len(U))],
-                      dtype=bool)
+    top = _row_max(v, pos, rows, R)  # the largest exact output of each row (0 if none)
+    is_top = pos & np.asarray(v == top[rows], dtype=bool)
     lo_top = np.full(R, np.inf)
     np.minimum.at(lo_top, rows[is_top], np.nextafter(lo[is_top] - err[is_top], -np.inf))
     n_top = np.bincount(rows[is_top], minlength=R)
@@ -114,9 +127,7 @@ def _final(st: Any, e: sp.csr_matrix) -> dict:
     np.maximum.at(hi_other, rows[~is_top], add_up(np.maximum(hi[~is_top], 0.0),
                                                   err[~is_top]))
     arg_ok = ~exact_rows | ((hi_other < lo_top) & ((n_top == 1) | (err_top == 0)))
-    second = np.zeros(R, dtype=object)
-    for r, x in zip(rows[pos & ~is_top].tolist(), v[pos & ~is_top].tolist(), strict=True):
-        second[r] = max(second[r], int(x))
+    second = _row_max(v, pos & ~is_top, rows, R)
     # the gap between the largest and the second largest output: 0 for a tie at the top
     gaps = [(Fraction(int(top[r]) - int(second[r]), s) if n_top[r] == 1 else Fraction(0))
             if exact_rows[r] else None for r in range(R)]

@@ -88,29 +88,27 @@ class Atom:
 
 
 @dataclass(frozen=True)
-class And:
+class _Connective:
     parts: tuple
     line: int
+
+    @property
+    def variables(self) -> set[str]:
+        return set().union(*(p.variables for p in self.parts))
+
+
+class And(_Connective):
+    """Every part holds."""
 
     def holds(self, env: dict[str, Fraction]) -> bool:
         return all(p.holds(env) for p in self.parts)
 
-    @property
-    def variables(self) -> set[str]:
-        return set().union(*(p.variables for p in self.parts))
 
-
-@dataclass(frozen=True)
-class Or:
-    parts: tuple
-    line: int
+class Or(_Connective):
+    """Some part holds."""
 
     def holds(self, env: dict[str, Fraction]) -> bool:
         return any(p.holds(env) for p in self.parts)
-
-    @property
-    def variables(self) -> set[str]:
-        return set().union(*(p.variables for p in self.parts))
 
 
 @dataclass
