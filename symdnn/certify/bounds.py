@@ -36,7 +36,15 @@ POS = 1 << 40
 
 def add_up(a: Any, b: Any) -> np.ndarray:
     """``a + b`` rounded upward (one float64 step above the nearest result; a float sum is
-    zero only when it is exactly zero, and then it stays zero)."""
+    zero only when it is exactly zero, and then it stays zero).
+
+    Examples
+    --------
+    >>> from fractions import Fraction
+    >>> r = add_up(0.1, 0.2)
+    >>> Fraction(float(r)) >= Fraction(0.1) + Fraction(0.2), float(add_up(0.0, 0.0))
+    (True, 0.0)
+    """
     r = np.add(a, b)
     return np.where(r == 0, r, np.nextafter(r, INF))
 
@@ -46,7 +54,14 @@ def inflate(x: np.ndarray, n: int) -> np.ndarray:
     nonnegative numbers, each at least ``2**-400`` (so nothing underflows), from the computed
     ``x``: every term passed through at most ``n`` roundings, so the exact value is at most
     ``x / (1 - u)**n <= x (1 + 2 n u)``; the factor used, ``1 + (2n + 4) 2**-53``, covers
-    that and the rounding of the multiplication itself."""
+    that and the rounding of the multiplication itself.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(inflate(np.array([1.0]), 32)[0]) > 1.0
+    True
+    """
     c = 1.0 + (2 * max(int(n), 1) + 4) * 2.0 ** -53
     if c - 1.0 > 0.25:
         raise ValueError(f"{n} terms in one sum: too many for float64 bound arithmetic")
@@ -55,7 +70,14 @@ def inflate(x: np.ndarray, n: int) -> np.ndarray:
 
 
 def floor_pos(x: np.ndarray) -> np.ndarray:
-    """Positive entries raised to at least ``2**-400`` (zeros stay zero)."""
+    """Positive entries raised to at least ``2**-400`` (zeros stay zero).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> floor_pos(np.array([0.0, 1e-300, 2.0])).tolist() == [0.0, 2.0 ** -400, 2.0]
+    True
+    """
     x = np.asarray(x, dtype=np.float64)
     return np.where(x > 0, np.maximum(x, FLOOR), x)
 
@@ -63,7 +85,15 @@ def floor_pos(x: np.ndarray) -> np.ndarray:
 def ratio_bounds(num: Any, s: int) -> tuple[np.ndarray, np.ndarray]:
     """``(lo, hi)`` float64 arrays with ``lo <= num / s <= hi`` exactly, for integer
     numerators (int64, integer-valued float64 below 2**53, or Python ints of any size) over
-    one positive integer ``s``: the neighbours of the correctly rounded quotient."""
+    one positive integer ``s``: the neighbours of the correctly rounded quotient.
+
+    Examples
+    --------
+    >>> from fractions import Fraction
+    >>> lo, hi = ratio_bounds([1, 0], 3)
+    >>> Fraction(float(lo[0])) < Fraction(1, 3) < Fraction(float(hi[0])), float(lo[1])
+    (True, 0.0)
+    """
     num = np.asarray(num)
     if num.size == 0:
         z = np.zeros(0)
@@ -99,7 +129,14 @@ def ratio_bounds(num: Any, s: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def ratio_lo(num: Any, s: int) -> np.ndarray:
-    """The lower bound of :func:`ratio_bounds` alone (cheaper where only it is needed)."""
+    """The lower bound of :func:`ratio_bounds` alone (cheaper where only it is needed).
+
+    Examples
+    --------
+    >>> from fractions import Fraction
+    >>> Fraction(float(ratio_lo([2], 3)[0])) < Fraction(2, 3)
+    True
+    """
     num = np.asarray(num)
     if num.dtype.kind == "f":
         num = num.astype(np.int64)
@@ -121,7 +158,16 @@ def _is_zero(num: np.ndarray) -> np.ndarray:
 
 
 def up_fraction(x: Fraction | int) -> float:
-    """The smallest float64 at or above the exact value ``x`` (``inf`` beyond the range)."""
+    """The smallest float64 at or above the exact value ``x`` (``inf`` beyond the range).
+
+    Examples
+    --------
+    >>> from fractions import Fraction
+    >>> up_fraction(Fraction(1, 10)) == 0.1, up_fraction(Fraction(3, 10)) > 0.3
+    (True, True)
+    >>> up_fraction(10 ** 400)
+    inf
+    """
     x = Fraction(x)
     try:
         f = float(x)
@@ -133,7 +179,14 @@ def up_fraction(x: Fraction | int) -> float:
 
 
 def less_exact(bound: np.ndarray, num: np.ndarray, s: int) -> np.ndarray:
-    """``bound[i] < |num[i]| / s`` decided exactly (``bound`` float64, numerators integers)."""
+    """``bound[i] < |num[i]| / s`` decided exactly (``bound`` float64, numerators integers).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> less_exact(np.array([0.1, 0.1]), np.array([1, 2]), 10).tolist()
+    [False, True]
+    """
     out = np.zeros(len(bound), dtype=bool)
     for i, (b, n) in enumerate(zip(bound.tolist(), np.asarray(num).tolist(), strict=True)):
         out[i] = b != INF and Fraction(b) * s < abs(int(n))
@@ -142,7 +195,14 @@ def less_exact(bound: np.ndarray, num: np.ndarray, s: int) -> np.ndarray:
 
 def v2_floats(x: np.ndarray) -> np.ndarray:
     """The exponent of the lowest set bit of each float64 (``POS`` for zero): ``x`` is an
-    integer multiple of ``2**v2`` and of no higher power of two."""
+    integer multiple of ``2**v2`` and of no higher power of two.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v2_floats(np.array([12.0, 0.375, 1.0])).tolist()
+    [2, -3, 0]
+    """
     x = np.abs(np.asarray(x, dtype=np.float64))
     out = np.full(x.shape, POS, dtype=np.int64)
     nz = (x != 0) & np.isfinite(x)
@@ -156,7 +216,14 @@ def v2_floats(x: np.ndarray) -> np.ndarray:
 
 def v2_ratios(num: np.ndarray, s: int) -> np.ndarray:
     """The exponent of the lowest set bit of each ``num[i] / s``, or ``NEG`` where the
-    value is not dyadic (``POS`` for zero)."""
+    value is not dyadic (``POS`` for zero).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v2_ratios(np.array([3, 1, 6]), 12).tolist() == [-2, NEG, -1]
+    True
+    """
     s = int(s)
     t = (s & -s).bit_length() - 1
     odd = s >> t
@@ -207,6 +274,12 @@ class Arith:
     subnormal (the absolute error of a rounding that underflows); ``p`` and ``qmin`` the
     precision and smallest-subnormal exponent a value must fit to be exact in both formats;
     ``max_finite`` the largest value both can hold.
+
+    Examples
+    --------
+    >>> a = Arith.of("fp16", "fp32")
+    >>> a.name, a.p, a.u_f == 2.0 ** -11, float(a.gamma([2])[0]) > 2 * 2.0 ** -24
+    ('fp16+acc_fp32', 11, True, True)
     """
 
     fmt: FloatFormat

@@ -375,7 +375,17 @@ def _read_text(path: Any) -> tuple[str, str]:
 
 
 def read_vnnlib(path: Any) -> Property:
-    """Read a ``.vnnlib`` (or ``.vnnlib.gz``) file; see :func:`parse_vnnlib`."""
+    """Read a ``.vnnlib`` (or ``.vnnlib.gz``) file; see :func:`parse_vnnlib`.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "p.vnnlib")
+    >>> _ = open(path, "w").write("(declare-const X_0 Real)(declare-const Y_0 Real)"
+    ...                           "(assert (<= Y_0 X_0))")
+    >>> read_vnnlib(path).outputs
+    ['Y_0']
+    """
     text, p = _read_text(path)
     return parse_vnnlib(text, path=p)
 
@@ -393,7 +403,14 @@ class Counterexample:
 
 def parse_counterexample(text: str, *, path: str | None = None) -> Counterexample:
     """``((X_0 v) ... (Y_0 v) ...)``, optionally after ``sat``: the values exact. Inputs
-    must be ``X_0 .. X_{n-1}`` without a gap, outputs likewise (there may be none)."""
+    must be ``X_0 .. X_{n-1}`` without a gap, outputs likewise (there may be none).
+
+    Examples
+    --------
+    >>> c = parse_counterexample("sat ((X_0 0.1) (X_1 -2e-3) (Y_0 7))")
+    >>> c.inputs, c.outputs
+    ([Fraction(1, 10), Fraction(-1, 500)], [Fraction(7, 1)])
+    """
     nodes = _sexprs(text, path)
     if nodes and nodes[0][0] == "sat":
         nodes = nodes[1:]
