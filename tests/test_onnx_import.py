@@ -1,0 +1,416 @@
+"""The exact ONNX importer (issue 15, item 1).
+
+Oracles, each independent of the code under test:
+
+* the ``onnx`` package's own parser and ``numpy_helper`` for what a (trusted, shared) file
+  holds, against the pure-Python decoder;
+* a plain-Fraction evaluator written here (object arrays of ``Fraction``, weights taken with
+  ``Fraction(float)`` from ``numpy_helper``) against the exact evaluator;
+* the ONNX backend node tests' expected outputs (the onnx reference implementation), exactly
+  after one correct rounding (``tests/oracle.py``) for elementwise and integer cases, and
+  within Higham's rigorous bound of the Fraction result for MatMul and Gemm in float;
+* onnxruntime on the original file, bit for bit, against onnxruntime on the model symdnn
+  writes back from what it decoded.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import random
+import subprocess
+import sys
+from fractions import Fraction as F
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from symdnn.errors import ParseError, SymdnnError
+from symdnn.io.onnxwire import parse_model, read_model, read_tensor
+from symdnn.witness import import_onnx, to_elem_type
+from symdnn.witness.graph import GraphError
+from tests.oracle import bits_to_fraction, round_fraction
+
+onnx = pytest.importorskip("onnx")
+from onnx import helper, numpy_helper  # noqa: E402
+
+DATA = Path(os.environ.get("SYMDNN_DATA", Path(__file__).resolve().parents[2] / "shared" /
+                           "data"))
+NODE = DATA / "onnx-node"
+VNN = DATA / "vnncomp" / "benchmarks"
+ACAS = VNN / "acasxu" / "onnx"
+MNIST = VNN / "mnist_fc" / "onnx" / "mnist-net_256x2.onnx"
+TESTNETS = sorted((VNN / "test").glob("*.onnx"))
+NODE_DIRS = sorted(p for p in NODE.iterdir() if p.is_dir()) if NODE.is_dir() else []
+MODELS = [p / "model.onnx" for p in NODE_DIRS] + TESTNETS + sorted(ACAS.glob("*.onnx"))[:3] + \
+    [MNIST]
+
+_TYPES = {1: "fp32", 10: "fp16", 11: "fp64"}
+
+
+def _load_pb(path: Path) -> np.ndarray:
+    t = onnx.TensorProto()
+    t.ParseFromString(path.read_bytes())
+    return numpy_helper.to_array(t), t.data_type
+
+
+# ------------------------------------------------------------------- the decoder
+@pytest.mark.parametrize("path", MODELS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_decoder_reads_what_onnx_reads(path):
+    mine, ref = read_model(path), onnx.load(str(path))
+    assert mine.opset == next(o.version for o in ref.opset_import if o.domain in ("", "ai.onnx"))
+    assert len(mine.graph.nodes) == len(ref.graph.node)
+    for a, b in zip(mine.graph.nodes, ref.graph.node, strict=True):
+        assert (a.op_type, a.inputs, a.outputs, a.name) == (b.op_type, list(b.input),
+                                                             list(b.output), b.name)
+        assert set(a.attributes) == {x.name for x in b.attribute}
+        for x in b.attribute:
+            v = helper.get_attribute_value(x)
+            got = a.attributes[x.name].value
+            if isinstance(v, onnx.TensorProto):
+                ref_arr = numpy_helper.to_array(v)
+                assert got.array.dtype == ref_arr.dtype and np.array_equal(got.array, ref_arr)
+            else:
+                assert got == v
+    assert set(mine.graph.initializers) == {t.name for t in ref.graph.initializer}
+    for t in ref.graph.initializer:
+        ref_arr, got = numpy_helper.to_array(t), mine.graph.initializers[t.name].array
+        assert got.dtype == ref_arr.dtype and got.shape == ref_arr.shape
+        assert got.tobytes() == np.ascontiguousarray(ref_arr).tobytes()
+    for mv, rv in zip(mine.graph.inputs + mine.graph.outputs,
+                      list(ref.graph.input) + list(ref.graph.output), strict=True):
+        assert mv.name == rv.name and mv.elem_type == rv.type.tensor_type.elem_type
+        assert [d if isinstance(d, int) else 0 for d in mv.shape or ()] == \
+            [d.dim_value for d in rv.type.tensor_type.shape.dim]
+
+
+def test_decoder_reads_every_node_test_tensor():
+    files = sorted(NODE.glob("*/test_data_set_0/*.pb"))
+    assert len(files) > 200
+    for f in files:
+        ref, code = _load_pb(f)
+        got = read_tensor(f)
+        assert got.elem_type == code and got.array.dtype == ref.dtype, f
+        assert got.array.shape == ref.shape
+        assert got.array.tobytes() == np.ascontiguousarray(ref).tobytes(), f
+
+
+def test_decoder_reads_typed_fields_not_only_raw_data():
+    # onnx.helper.make_tensor without raw=True fills float_data / int32_data / int64_data
+    for dtype, vals in ((1, [1.5, -0.0, 3e-45, 3.4e38]), (11, [0.1, -2.0 ** -1074]),
+                        (7, [-(2 ** 63), 2 ** 63 - 1, 0]), (3, [-128, 127, -1]),
+                        (13, [2 ** 64 - 1, 0]), (12, [2 ** 32 - 1]), (10, [65504.0, -6e-8]),
+                        (9, [True, False])):
+        t = helper.make_tensor("t", dtype, [len(vals)], vals)
+        got = read_tensor_bytes(t.SerializeToString())
+        ref = numpy_helper.to_array(t)
+        assert np.array_equal(got.array, ref) and got.array.dtype == ref.dtype, dtype
+
+
+def read_tensor_bytes(data: bytes):
+    from symdnn.io.onnxwire import parse_tensor
+
+    return parse_tensor(data)
+
+
+def test_no_c_parser_sees_the_file():
+    # importing and evaluating must not load onnx (whose parser is compiled protobuf)
+    code = ("import sys; from symdnn.witness import import_onnx; "
+            f"g = import_onnx({str(MNIST)!r}); g([0] * 784); "
+            "print('onnx' in sys.modules, 'google.protobuf' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "False"]
+
+
+# ------------------------------------------------------------------- malformed files
+def _model_bytes(nodes, inits, inputs, outputs, opset=13):
+    g = helper.make_graph(nodes, "g", inputs, outputs, initializer=inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    return m.SerializeToString()
+
+
+def _vi(name, shape, t=1):
+    return helper.make_tensor_value_info(name, t, shape)
+
+
+def _small_model(op="Relu", **attrs):
+    w = numpy_helper.from_array(np.array([[1.0, -2.0], [0.5, 3.0]], np.float32), "W")
+    return _model_bytes([helper.make_node("MatMul", ["x", "W"], ["h"]),
+                         helper.make_node(op, ["h"], ["y"], **attrs)], [w],
+                        [_vi("x", [1, 2])], [_vi("y", [1, 2])])
+
+
+def test_fuzzed_models_never_crash():
+    """Truncations, bit flips and byte substitutions of a valid model: each must decode,
+    or raise ParseError or GraphError; nothing else (the seed is fixed)."""
+    good = _small_model()
+    rng = random.Random(15)
+    outcomes = {"ok": 0, "error": 0}
+    cases = [good[:k] for k in range(len(good))]
+    for _ in range(1500):
+        b = bytearray(good)
+        for _ in range(rng.randint(1, 4)):
+            i = rng.randrange(len(b))
+            b[i] = rng.choice([rng.randrange(256), b[i] ^ (1 << rng.randrange(8)), 0xFF, 0])
+        cases.append(bytes(b))
+    for data in cases:
+        try:
+            g = parse_model(data, path="fuzz.onnx")
+            from symdnn.witness.graph import ExactGraph
+
+            eg = ExactGraph(g)
+            eg.run({n: np.zeros(eg.shape_of(n)) for n in eg.input_names})
+            outcomes["ok"] += 1
+        except (ParseError, GraphError, SymdnnError):
+            outcomes["error"] += 1
+    assert outcomes["ok"] > 0 and outcomes["error"] > 100
+
+
+@pytest.mark.parametrize("data, msg", [
+    (b"", "no graph"),
+    (b"\x3a\xff\xff\xff\xff\x0f", "claims"),           # graph of 4 GiB in a 6-byte file
+    (b"\x3a\x02\x0a", "claims"),                        # a node cut short
+    (b"\x08" + b"\xff" * 11, "ten bytes"),               # an endless varint
+    (b"\x3b\x00", "wire type 3"),                        # a group
+    (b"\x00\x01", "field number 0"),
+])
+def test_malformed_bytes_name_the_file(data, msg):
+    with pytest.raises(ParseError, match=msg) as e:
+        parse_model(data, path="bad.onnx")
+    assert "bad.onnx" in str(e.value)
+
+
+def _raw_tensor(dims, *, floats=None, raw=None, dtype=1):
+    t = onnx.TensorProto()
+    t.name, t.data_type = "w", dtype
+    t.dims.extend(dims)
+    if floats is not None:
+        t.float_data.extend(floats)
+    if raw is not None:
+        t.raw_data = raw
+    return t
+
+
+def test_tensor_sizes_are_checked():
+    with pytest.raises(ParseError, match="2 values for dimensions"):
+        read_tensor_bytes(_raw_tensor([3], floats=[1.0, 2.0]).SerializeToString())
+    with pytest.raises(ParseError, match="raw_data has 12 bytes"):
+        read_tensor_bytes(_raw_tensor([2], raw=bytes(12)).SerializeToString())
+    with pytest.raises(ParseError, match="more than"):
+        read_tensor_bytes(_raw_tensor([1 << 20, 1 << 20]).SerializeToString())
+    with pytest.raises(ParseError, match="negative dimension"):
+        read_tensor_bytes(_raw_tensor([-1]).SerializeToString())
+    with pytest.raises(ParseError, match="both in raw_data and"):
+        read_tensor_bytes(_raw_tensor([1], floats=[1.0], raw=bytes(4)).SerializeToString())
+    with pytest.raises(ParseError, match="not supported"):
+        read_tensor_bytes(_raw_tensor([1], raw=bytes(2), dtype=16).SerializeToString())
+    t = _raw_tensor([1], floats=[1.0])
+    t.data_location = onnx.TensorProto.EXTERNAL
+    with pytest.raises(ParseError, match="external data"):
+        read_tensor_bytes(t.SerializeToString())
+
+
+def test_unsupported_operator_names_the_node(tmp_path):
+    p = tmp_path / "conv.onnx"
+    p.write_bytes(_small_model("Softmax"))
+    with pytest.raises(GraphError, match=r"node 1 \(Softmax\): operator Softmax is not supp"):
+        import_onnx(p)
+    p.write_bytes(_small_model("Relu", alpha=0.1))
+    with pytest.raises(GraphError, match="attribute 'alpha' is not supported by Relu"):
+        import_onnx(p)
+
+
+def test_shape_errors_are_found_at_import_naming_the_node(tmp_path):
+    w = numpy_helper.from_array(np.ones((3, 2), np.float32), "W")
+    p = tmp_path / "bad.onnx"
+    p.write_bytes(_model_bytes([helper.make_node("MatMul", ["x", "W"], ["y"], name="fc1")],
+                               [w], [_vi("x", [1, 2])], [_vi("y", [1, 2])]))
+    with pytest.raises(GraphError, match=r"node 0 \(MatMul 'fc1'\).*inner dimensions 2 and 3"):
+        import_onnx(p)
+
+
+def test_nodes_out_of_order_and_missing_inputs(tmp_path):
+    p = tmp_path / "order.onnx"
+    p.write_bytes(_model_bytes([helper.make_node("Relu", ["h"], ["y"]),
+                                helper.make_node("Relu", ["x"], ["h"])], [],
+                               [_vi("x", [2])], [_vi("y", [2])]))
+    with pytest.raises(GraphError, match="'h' is not computed before it"):
+        import_onnx(p)
+
+
+def test_nan_weight_is_refused_naming_it(tmp_path):
+    w = numpy_helper.from_array(np.array([[np.nan]], np.float32), "W_bad")
+    p = tmp_path / "nan.onnx"
+    p.write_bytes(_model_bytes([helper.make_node("MatMul", ["x", "W_bad"], ["y"])], [w],
+                               [_vi("x", [1, 1])], [_vi("y", [1, 1])]))
+    with pytest.raises(GraphError, match="W_bad.*no exact value"):
+        import_onnx(p)
+
+
+def test_gzipped_model_and_limits(tmp_path):
+    p = tmp_path / "m.onnx.gz"
+    p.write_bytes(gzip.compress(_small_model()))
+    assert import_onnx(p)([1, 1]).flat() == [F(3, 2), F(1)]
+    bomb = tmp_path / "bomb.onnx"
+    bomb.write_bytes(gzip.compress(b"\0" * (1 << 20)))
+    import symdnn.io.onnxwire as ow
+
+    old = ow.MAX_BYTES
+    ow.MAX_BYTES = 1 << 16
+    try:
+        with pytest.raises(ParseError, match="larger than"):
+            read_model(bomb)
+    finally:
+        ow.MAX_BYTES = old
+
+
+# ------------------------------------------------------------------- a Fraction oracle
+def _fr(a: np.ndarray) -> np.ndarray:
+    flat = [F(float(v)) if a.dtype.kind == "f" else F(int(v)) for v in a.reshape(-1)]
+    return np.array(flat, dtype=object).reshape(a.shape)
+
+
+def fraction_eval(path: Path, x: list[F]) -> list[F]:
+    """The feed-forward graphs of the shared data, evaluated with Fractions (the onnx
+    package reads the trusted file)."""
+    m = onnx.load(str(path))
+    env = {t.name: _fr(numpy_helper.to_array(t)) for t in m.graph.initializer}
+    inp = next(i for i in m.graph.input if i.name not in env)
+    shape = [d.dim_value or 1 for d in inp.type.tensor_type.shape.dim]
+    env[inp.name] = np.array(x, dtype=object).reshape(shape)
+    for n in m.graph.node:
+        a = {x.name: helper.get_attribute_value(x) for x in n.attribute}
+        i = [env[k] for k in n.input]
+        if n.op_type == "MatMul":
+            r = np.matmul(i[0], i[1])
+        elif n.op_type == "Gemm":
+            A = i[0].T if a.get("transA") else i[0]
+            B = i[1].T if a.get("transB") else i[1]
+            r = F(a.get("alpha", 1.0)) * np.matmul(A, B) + F(a.get("beta", 1.0)) * i[2]
+        elif n.op_type == "Add":
+            r = i[0] + i[1]
+        elif n.op_type == "Sub":
+            r = i[0] - i[1]
+        elif n.op_type == "Relu":
+            r = np.where(i[0] > 0, i[0], F(0))
+        elif n.op_type == "Flatten":
+            ax = a.get("axis", 1)
+            r = i[0].reshape(math.prod(i[0].shape[:ax]), -1)
+        else:
+            raise AssertionError(n.op_type)
+        env[n.output[0]] = r
+    return list(env[m.graph.output[0].name].reshape(-1))
+
+
+def _point(rng, n, den=10 ** 6):
+    return [F(rng.randint(-den, den), den) for _ in range(n)]
+
+
+@pytest.mark.parametrize("path", TESTNETS + sorted(ACAS.glob("*.onnx"))[::11] + [MNIST],
+                         ids=lambda p: p.name)
+def test_exact_evaluation_equals_fraction_oracle(path):
+    rng = random.Random(path.name)
+    g = import_onnx(path)
+    n = math.prod(g.input_shape)
+    points = [_point(rng, n), [F(0)] * n, [F(rng.randint(-9, 9), 3 ** 20) for _ in range(n)]]
+    for x in points[:1] if n > 100 else points:  # one point of MNIST's 784 keeps it quick
+        assert g(x).flat() == fraction_eval(path, x)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", sorted(ACAS.glob("*.onnx")), ids=lambda p: p.name)
+def test_every_acas_network_equals_fraction_oracle(path):
+    rng = random.Random(path.name)
+    x = _point(rng, 5)
+    assert import_onnx(path)(x).flat() == fraction_eval(path, x)
+
+
+def test_weight_on_the_left_of_matmul():
+    # test_tiny: MatMul(W0, X_0); the exact result is W0 X + B0 ... as the Fraction oracle
+    tiny = VNN / "test" / "test_tiny.onnx"
+    g = import_onnx(tiny)
+    assert read_model(tiny).graph.nodes[0].inputs[0] == "W0"
+    for x in (F(1, 3), F(-7, 2), F(0)):
+        assert g([x]).flat() == fraction_eval(tiny, [x])
+
+
+# ------------------------------------------------------------------- the node tests
+def _expected_exactly(d: Path) -> bool:
+    return not d.name.startswith(("test_matmul", "test_gemm"))
+
+
+@pytest.mark.parametrize("d", [d for d in NODE_DIRS if _expected_exactly(d)],
+                         ids=lambda d: d.name)
+def test_node_tests_elementwise_exactly(d):
+    g = import_onnx(d / "model.onnx")
+    ins = [_load_pb(f)[0] for f in sorted((d / "test_data_set_0").glob("input_*.pb"))]
+    outs = [_load_pb(f) for f in sorted((d / "test_data_set_0").glob("output_*.pb"))]
+    res = g.run(dict(zip(g.input_names, ins, strict=True)))
+    for name, (want, code) in zip(g.output_names, outs, strict=True):
+        got = res[name]
+        if code in _TYPES:  # one correct rounding of the exact value (independent oracle)
+            ref = [bits_to_fraction(round_fraction(v, _TYPES[code]), _TYPES[code])
+                   for v in got.flat()]
+            assert ref == [F(float(v)) for v in want.reshape(-1)]
+        out = to_elem_type(got, code)
+        assert out.dtype == want.dtype and out.shape == want.shape
+        assert np.array_equal(out, want)
+
+
+def _gamma(n: int) -> F:
+    u = F(1, 2 ** 24)
+    return n * u / (1 - n * u)
+
+
+@pytest.mark.parametrize("d", [d for d in NODE_DIRS if not _expected_exactly(d)],
+                         ids=lambda d: d.name)
+def test_node_tests_matmul_gemm_within_rigorous_bound(d):
+    """|expected - exact| <= gamma_{k+3} (|alpha| sum |a b| + |beta c|) + k 2^-149, with k
+    the inner dimension (Higham, Accuracy and Stability, Lemma 3.1 and eq. 3.5; the last
+    term covers underflow), and our exact result equals the Fraction oracle's."""
+    m = onnx.load(str(d / "model.onnx"))
+    node = m.graph.node[0]
+    a = {x.name: helper.get_attribute_value(x) for x in node.attribute}
+    ins = [_load_pb(f)[0] for f in sorted((d / "test_data_set_0").glob("input_*.pb"))]
+    want = _load_pb(next((d / "test_data_set_0").glob("output_0.pb")))[0]
+    A, B = _fr(ins[0]), _fr(ins[1])
+    if node.op_type == "Gemm":
+        A = A.T if a.get("transA") else A
+        B = B.T if a.get("transB") else B
+        alpha, beta = F(a.get("alpha", 1.0)), F(a.get("beta", 1.0))
+        C = _fr(ins[2]) if len(ins) > 2 else np.array(F(0), dtype=object)
+    else:
+        alpha, beta, C = F(1), F(0), np.array(F(0), dtype=object)
+    exact = alpha * np.matmul(A, B) + beta * C
+    absmm = abs(alpha) * np.matmul(np.abs(A), np.abs(B)) + abs(beta) * np.abs(C)
+    k = A.shape[-1]
+    g = import_onnx(d / "model.onnx")
+    got = g.run(dict(zip(g.input_names, ins, strict=True)))[g.output_names[0]]
+    assert got.flat() == list(np.asarray(exact).reshape(-1))
+    err = np.abs(_fr(want) - exact)
+    bound = _gamma(k + 3) * absmm + k * F(1, 2 ** 149)
+    assert np.all(np.asarray(err <= bound, dtype=bool))
+    assert want.dtype == np.float32
+
+
+# ------------------------------------------------------------------- onnxruntime
+@pytest.mark.parametrize("path", TESTNETS + [ACAS / "ACASXU_run2a_1_1_batch_2000.onnx",
+                                             MNIST], ids=lambda p: p.name)
+def test_onnxruntime_sees_the_same_network(path):
+    """onnxruntime on the model written back from the decoder equals onnxruntime on the
+    original file, bit for bit."""
+    ort = pytest.importorskip("onnxruntime")
+    from symdnn.witness.replay import _onnx_model
+
+    g = import_onnx(path)
+    rng = np.random.default_rng(15)
+    x = rng.uniform(-1, 1, g.input_shape).astype(np.float32)
+    ref = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    mine = ort.InferenceSession(_onnx_model(g).SerializeToString(),
+                                providers=["CPUExecutionProvider"])
+    a = ref.run(None, {g.input_names[0]: x})[0]
+    b = mine.run(None, {g.input_names[0]: x})[0]
+    assert a.dtype == b.dtype and np.array_equal(a.view(np.uint32), b.view(np.uint32))
