@@ -9,6 +9,7 @@ import sys
 
 from symdnn.cli.support import (
     EXIT,
+    Progress,
     Status,
     call_progress,
     distinct_outputs,
@@ -256,6 +257,64 @@ def _cmd_certify(args: argparse.Namespace) -> int:
     if args.json != "-":
         print(cert.summary())
     return EXIT["ok"] if cert.certified else EXIT["check_failed"]
+
+
+def _cmd_witness(args: argparse.Namespace) -> int:
+    single = [args.net, args.prop, args.counterexample]
+    if args.results is not None or args.benchmarks is not None:
+        if any(single):
+            raise SymdnnError("give NET.onnx PROP.vnnlib CE_FILE, or --results and "
+                              "--benchmarks, not both")
+        if args.results is None or args.benchmarks is None:
+            raise SymdnnError("--results and --benchmarks go together")
+        return _witness_batch(args)
+    if not all(single):
+        raise SymdnnError("give NET.onnx PROP.vnnlib CE_FILE (or --results RESULTS_DIR "
+                          "--benchmarks BENCH_DIR)")
+    if args.csv is not None:
+        raise SymdnnError("--csv is for --results (one row per counterexample)")
+    from symdnn.io.vnnlib import read_counterexample, read_vnnlib
+    from symdnn.witness import import_onnx
+    from symdnn.witness.replay import replay
+
+    output_file(args.json, args, "--json")
+    graph = import_onnx(args.net)
+    prop = read_vnnlib(args.prop)
+    ce = read_counterexample(args.counterexample)
+    w = replay(graph, prop, ce, onnxruntime=not args.no_onnxruntime,
+               labels={"network": args.net, "property": args.prop,
+                       "counterexample": args.counterexample})
+    if args.json is not None:
+        emit_json(w.to_json(), args.json, args)
+    if args.json != "-":
+        print(w.summary())
+    return EXIT["ok"] if w.genuine else EXIT["check_failed"]
+
+
+def _witness_batch(args: argparse.Namespace) -> int:
+    from symdnn.assoc.convert import atomic_write
+    from symdnn.witness.batch import replay_results
+
+    distinct_outputs(args.json, args.csv)
+    if args.json == "-":
+        raise SymdnnError("with --results, give --json a FILE (the Markdown summary goes "
+                          "to stdout)")
+    output_file(args.json, args, "--json")
+    output_file(args.csv, args, "--csv")
+    report = replay_results(args.results, args.benchmarks,
+                            onnxruntime=not args.no_onnxruntime,
+                            progress=None if args.quiet else Progress("witness",
+                                                                      "counterexamples"))
+    if args.json is not None:
+        emit_json(report.to_json(), args.json, args)
+    if args.csv is not None:
+        text = report.to_csv()
+        atomic_write(args.csv, lambda fh: fh.write(text))
+        print(f"wrote {args.csv}", file=sys.stderr)
+    print(report.markdown())
+    if not report.rows:
+        return EXIT["nothing_to_check"]
+    return EXIT["ok"] if len(report.genuine) == len(report.rows) else EXIT["check_failed"]
 
 
 def _cmd_threshold(args: argparse.Namespace) -> int:

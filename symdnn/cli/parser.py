@@ -252,6 +252,34 @@ def build_parser() -> argparse.ArgumentParser:
     _force(cert, "output files")
     _quiet(cert)
 
+    wit = _sub(sub, "witness", "replay a verifier's counterexample exactly: is it genuine?",
+               "Replay a VNN-COMP counterexample exactly (docs/witness.md): is its input "
+               "inside the property's box as written and as float32, and do the network's "
+               "exact outputs violate the property, with what exact margin; and what "
+               "VNN-COMP's float32 replay with its 1e-4 tolerance decides. Give NET.onnx "
+               "PROP.vnnlib CE_FILE for one counterexample (exit 0 when genuine, 1 when "
+               "not), or --results RESULTS_DIR --benchmarks BENCH_DIR for every "
+               "counterexample of a VNN-COMP results folder (exit 0 when all are genuine; "
+               "a Markdown summary on stdout).", C._cmd_witness)
+    wit.add_argument("net", metavar="NET.onnx", nargs="?", help="the network (.onnx[.gz])")
+    wit.add_argument("prop", metavar="PROP.vnnlib", nargs="?",
+                     help="the property (.vnnlib[.gz])")
+    wit.add_argument("counterexample", metavar="CE_FILE", nargs="?",
+                     help="the counterexample ((X_0 v) ... (Y_0 v) ...), optionally gzipped")
+    wit.add_argument("--results", metavar="RESULTS_DIR",
+                     help="a VNN-COMP results folder: <tool>/<category>/"
+                          "<network>_<property>.counterexample[.gz]")
+    wit.add_argument("--benchmarks", metavar="BENCH_DIR",
+                     help="with --results: <category>/onnx/<network>.onnx[.gz] and "
+                          "<category>/vnnlib/<property>.vnnlib[.gz]")
+    _json(wit)
+    wit.add_argument("--csv", metavar="FILE", help="with --results: one row per "
+                     "counterexample, as CSV")
+    wit.add_argument("--no-onnxruntime", action="store_true",
+                     help="skip the onnxruntime float32 replay (and so vnncomp_verdict)")
+    _force(wit, "output files")
+    _quiet(wit)
+
     inf = _sub(sub, "infer", "run a network on inputs, exactly or in a float format",
                "Run a network folder written by 'symdnn build' on its model-problem inputs or "
                "on --inputs FILE (row<TAB>col<TAB>value triples, exact), print the selected "

@@ -134,7 +134,7 @@ def output_file(path: str | None, args: argparse.Namespace, what: str, *,
 
 #: every option or argument that names something a command reads
 INPUT_ARGS = ("dir", "data_dir", "net_dir", "target", "inputs", "results", "words", "mnist",
-              "labels")
+              "labels", "net", "prop", "counterexample", "benchmarks")
 
 
 def input_paths(args: argparse.Namespace) -> list[str]:

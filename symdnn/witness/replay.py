@@ -1,0 +1,399 @@
+"""One verifier counterexample replayed exactly against its VNN-LIB property.
+
+VNN-COMP accepts a counterexample when onnxruntime, in float32, finds its input inside the
+box and its outputs violating the property, both up to an absolute tolerance of ``1e-4``.
+:func:`replay` decides the same questions exactly:
+
+``input_in_box``
+    the input as written (decimal rationals) satisfies every input constraint;
+``input_in_box_float32``
+    so does that input rounded to float32, once and correctly (what a float32
+    implementation is fed);
+``violates``
+    the network computed exactly at the float32 input satisfies the output constraints
+    (VNN-LIB asserts the *negation* of the safety property, so this is a genuine violation);
+``violates_as_written``
+    the same at the input as written, the network as a function of real numbers;
+``margin``
+    the exact robustness of the output constraints at the float32 input: for an atom
+    ``a <= b`` it is ``b - a``, for ``and`` the least of its parts, for ``or`` the greatest.
+    It is ``>= 0`` exactly when the constraints hold: the slack of the tightest satisfied
+    disjunct, or (negative) how far the nearest one is from holding;
+``genuine``
+    ``input_in_box and violates``;
+``vnncomp_verdict``
+    what the competition's replay decides (:func:`vnncomp_replay`).
+
+An assertion that names inputs and outputs together belongs to the output side (its input
+atoms are evaluated with the outputs); for ``input_in_box`` its output atoms count as true.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from symdnn.errors import SymdnnError
+from symdnn.io.vnnlib import And, Atom, Counterexample, Or, Property
+from symdnn.witness.graph import Exact, ExactGraph, exact_tensor
+
+__all__ = ["Witness", "replay", "robustness", "vnncomp_replay", "onnxruntime_outputs",
+           "TOLERANCE", "RTOL"]
+
+#: VNN-COMP's absolute tolerance on the input box and on the property
+TOLERANCE = 1e-4
+#: VNN-COMP's relative tolerance between the outputs a tool wrote and onnxruntime's
+RTOL = 1e-3
+
+_INF = math.inf
+
+
+# ------------------------------------------------------------------------ robustness
+def robustness(formula: Any, env: dict[str, Fraction], keep: Any = None) -> Fraction | float:
+    """The exact robustness of a formula at ``env``: ``>= 0`` exactly when it holds.
+
+    An atom ``expr <= 0`` gives ``-expr``; ``and`` the least of its parts, ``or`` the
+    greatest, a list (a conjunction of assertions) the least, and an empty one ``inf``.
+    ``keep(atom)`` false makes an atom count as true (``inf``).
+
+    Examples
+    --------
+    >>> from symdnn.io.vnnlib import parse_vnnlib
+    >>> p = parse_vnnlib('''(declare-const X_0 Real) (declare-const Y_0 Real)
+    ...     (declare-const Y_1 Real)
+    ...     (assert (or (and (<= Y_0 1) (>= Y_1 2)) (<= Y_0 -5)))''')
+    >>> robustness(p.assertions, {"Y_0": Fraction(1, 2), "Y_1": Fraction(9, 4)})
+    Fraction(1, 4)
+    >>> robustness(p.assertions, {"Y_0": 3, "Y_1": 7})
+    Fraction(-2, 1)
+    """
+    if isinstance(formula, list):
+        parts = [robustness(f, env, keep) for f in formula]
+        return min(parts, default=_INF)
+    if isinstance(formula, Atom):
+        if keep is not None and not keep(formula):
+            return _INF
+        return -formula.expr.value(env)
+    if isinstance(formula, And):
+        return min((robustness(p, env, keep) for p in formula.parts), default=_INF)
+    if isinstance(formula, Or):
+        return max((robustness(p, env, keep) for p in formula.parts), default=-_INF)
+    raise TypeError(f"not a formula: {formula!r}")  # pragma: no cover
+
+
+def _holds_float(formula: Any, x: dict[str, float], tol: float) -> bool:
+    """The competition's float64 check of one formula, with tolerance ``tol``: a bound on
+    one variable as ``x < lb - tol or x > ub + tol`` rejects, any other atom
+    ``coef . v <= rhs + tol`` (as its ``prop_mat.dot(y) <= prop_rhs + tol``)."""
+    if isinstance(formula, list):
+        return all(_holds_float(f, x, tol) for f in formula)
+    if isinstance(formula, And):
+        return all(_holds_float(p, x, tol) for p in formula.parts)
+    if isinstance(formula, Or):
+        return any(_holds_float(p, x, tol) for p in formula.parts)
+    e = formula.expr
+    if len(e.coefs) == 1 and abs(e.coefs[0][1]) == 1:
+        (v, c), = e.coefs
+        bound = float(-e.const / c)
+        return not (x[v] > bound + tol) if c > 0 else not (x[v] < bound - tol)
+    coef = np.array([float(c) for _, c in e.coefs])
+    vals = np.array([x[v] for v, _ in e.coefs])
+    return bool(coef.dot(vals) <= float(-e.const) + tol)
+
+
+# ------------------------------------------------------------------------ onnxruntime
+def _onnx_model(graph: ExactGraph) -> Any:
+    """The decoded graph written back as an ``onnx.ModelProto`` from what the pure-Python
+    decoder read, so that onnxruntime parses bytes symdnn wrote, never the untrusted file."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    m = graph.model
+    g = m.graph
+
+    def tensor(t: Any) -> Any:
+        return numpy_helper.from_array(np.ascontiguousarray(t.array), t.name)
+
+    def attr(a: Any) -> Any:
+        kinds = {"float": onnx.AttributeProto.FLOAT, "int": onnx.AttributeProto.INT,
+                 "string": onnx.AttributeProto.STRING, "tensor": onnx.AttributeProto.TENSOR,
+                 "floats": onnx.AttributeProto.FLOATS, "ints": onnx.AttributeProto.INTS,
+                 "strings": onnx.AttributeProto.STRINGS,
+                 "tensors": onnx.AttributeProto.TENSORS}
+        v = a.value
+        if a.kind == "tensor":
+            v = tensor(v)
+        elif a.kind == "tensors":
+            v = [tensor(t) for t in v]
+        return helper.make_attribute(a.name, v, attr_type=kinds[a.kind])
+
+    nodes = []
+    for n in g.nodes:
+        node = helper.make_node(n.op_type, n.inputs, n.outputs, name=n.name or None,
+                                domain=n.domain or None)
+        node.attribute.extend(attr(a) for a in n.attributes.values())
+        nodes.append(node)
+
+    def info(v: Any) -> Any:
+        shape = None if v.shape is None else [d if d is not None else None for d in v.shape]
+        return helper.make_tensor_value_info(v.name, v.elem_type or 1, shape)
+
+    gp = helper.make_graph(nodes, g.name or "graph", [info(v) for v in g.inputs],
+                           [info(v) for v in g.outputs],
+                           initializer=[tensor(t) for t in g.initializers.values()])
+    model = helper.make_model(gp, opset_imports=[helper.make_opsetid(d, v)
+                                                 for d, v in m.opsets.items()] or None)
+    model.ir_version = max(m.ir_version, 3)
+    return model
+
+
+def onnxruntime_outputs(graph: ExactGraph, x: np.ndarray) -> np.ndarray | None:
+    """The first output of onnxruntime (CPU) at ``x``, flat, or None when onnxruntime or
+    onnx is not installed. The session is made once per graph."""
+    sess = getattr(graph, "_ort_session", None)
+    if sess is None:
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            return None
+        try:
+            model = _onnx_model(graph)
+        except ImportError:
+            return None
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        sess = ort.InferenceSession(model.SerializeToString(), opts,
+                                    providers=["CPUExecutionProvider"])
+        graph._ort_session = sess
+    name = graph.input_names[0]
+    out = sess.run(None, {name: x.reshape(graph.input_shape)})
+    return np.asarray(out[0]).reshape(-1)
+
+
+# ------------------------------------------------------------------------ the verdicts
+def vnncomp_replay(prop: Property, x_written: list[Fraction], y_ort: np.ndarray | None,
+                   y_file: list[Fraction] | None = None, *, tol: float = TOLERANCE,
+                   rtol: float = RTOL) -> str | None:
+    """What VNN-COMP's float replay decides for a counterexample.
+
+    The input is read as float64 (``float`` of the decimal); onnxruntime's float32 outputs
+    ``y_ort`` (at that input cast to float32) decide the property. Returns
+
+    * ``"exec_doesnt_match"``: the tool wrote outputs, and they differ from onnxruntime's by
+      more than ``rtol`` relative to their largest magnitude;
+    * ``"correct"``: inside the box and violating with no tolerance;
+    * ``"correct_up_to_tolerance"``: only with the tolerance ``tol`` on the box and on the
+      property;
+    * ``"spec_not_violated"``: not even with it;
+    * ``None``: no onnxruntime outputs to replay with.
+    """
+    if y_ort is None:
+        return None
+    y = np.asarray(y_ort, dtype=np.float64)
+    if y_file:
+        yf = np.array([float(v) for v in y_file])
+        if yf.shape == y.shape:
+            diff = float(np.max(np.abs(y - yf))) if y.size else 0.0
+            norm = float(np.max(np.abs(yf))) if y.size else 0.0
+            rel = 0.0 if norm < 1e-6 else diff / norm
+            if rel > rtol:
+                return "exec_doesnt_match"
+        else:
+            return "exec_doesnt_match"
+    env = {f"X_{i}": float(v) for i, v in enumerate(x_written)}
+    env.update({f"Y_{i}": float(v) for i, v in enumerate(y)})
+    if _holds_float(prop.assertions, env, 0.0):
+        return "correct"
+    if _holds_float(prop.assertions, env, tol):
+        return "correct_up_to_tolerance"
+    return "spec_not_violated"
+
+
+def _s(v: Any) -> Any:
+    """An exact value as JSON: a rational string ``"p/q"``, or null for none/infinite."""
+    if v is None or isinstance(v, float) and math.isinf(v):
+        return None
+    return str(v)
+
+
+@dataclass
+class Witness:
+    """The exact replay of one counterexample (see the module docstring for each key)."""
+
+    input_in_box: bool
+    input_in_box_float32: bool
+    violates: bool
+    violates_as_written: bool
+    margin: Fraction | float
+    margin_as_written: Fraction | float
+    input_margin: Fraction | float
+    input_margin_float32: Fraction | float
+    outputs: list[Fraction]
+    outputs_as_written: list[Fraction]
+    outputs_onnxruntime: list[float] | None
+    vnncomp_verdict: str | None
+    x_float32: list[float]
+    checker_input_differs: bool
+    labels: dict = field(default_factory=dict)
+
+    @property
+    def genuine(self) -> bool:
+        return self.input_in_box and self.violates
+
+    @property
+    def accepted_by_tolerance(self) -> bool:
+        """VNN-COMP accepts it, but it is not genuine (or the replay needed the tolerance)."""
+        return self.vnncomp_verdict in ("correct", "correct_up_to_tolerance") and not (
+            self.genuine and self.vnncomp_verdict == "correct")
+
+    def reason(self) -> str:
+        """Why it is, or is not, genuine, in words."""
+        if self.genuine:
+            return "genuine: in the box and violating, exactly"
+        why = []
+        if not self.input_in_box:
+            why.append(f"the input is outside the box by {_approx(-self.input_margin)}")
+        if not self.violates:
+            why.append(f"the exact outputs miss the property by {_approx(-self.margin)}")
+        return "not genuine: " + "; ".join(why)
+
+    def to_json(self) -> dict:
+        """The keys of ``symdnn witness --json``; exact numbers as rational strings."""
+        return {
+            **self.labels,
+            "genuine": self.genuine,
+            "input_in_box": self.input_in_box,
+            "input_in_box_float32": self.input_in_box_float32,
+            "violates": self.violates,
+            "violates_as_written": self.violates_as_written,
+            "margin": _s(self.margin),
+            "margin_float": _f(self.margin),
+            "margin_as_written": _s(self.margin_as_written),
+            "input_margin": _s(self.input_margin),
+            "input_margin_float32": _s(self.input_margin_float32),
+            "vnncomp_verdict": self.vnncomp_verdict,
+            "accepted_by_tolerance": self.accepted_by_tolerance,
+            "outputs": [_s(v) for v in self.outputs],
+            "outputs_float": [float(v) for v in self.outputs],
+            "outputs_as_written": [_s(v) for v in self.outputs_as_written],
+            "outputs_onnxruntime": self.outputs_onnxruntime,
+            "x_float32": self.x_float32,
+            "checker_input_differs": self.checker_input_differs,
+            "reason": self.reason(),
+        }
+
+    def summary(self) -> str:
+        """One line for a person."""
+        name = " ".join(str(self.labels[k]) for k in ("network", "property")
+                        if self.labels.get(k))
+        verdict = "GENUINE" if self.genuine else "NOT GENUINE"
+        vc = self.vnncomp_verdict or "not replayed (no onnxruntime)"
+        return (f"{name + ': ' if name else ''}{verdict} (margin {_approx(self.margin)}, "
+                f"input margin {_approx(self.input_margin)}); VNN-COMP replay: {vc}"
+                + ("" if self.genuine else f"; {self.reason()[len('not genuine: '):]}"))
+
+
+def _f(v: Any) -> float | None:
+    if v is None or isinstance(v, float) and math.isinf(v):
+        return None
+    return float(v)
+
+
+def _approx(v: Any) -> str:
+    if isinstance(v, float) and math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return "0" if v == 0 else f"{float(v):.6g}"
+
+
+def _is_input_atom(a: Atom) -> bool:
+    return all(v[0] == "X" for v in a.variables)
+
+
+def replay(graph: ExactGraph, prop: Property, ce: Counterexample, *,
+           onnxruntime: bool = True, labels: dict | None = None) -> Witness:
+    """Replay one counterexample exactly.
+
+    Parameters
+    ----------
+    graph : ExactGraph
+        The network (:func:`~symdnn.witness.import_onnx`); its first input and output.
+    prop : Property
+        The VNN-LIB property (:func:`~symdnn.io.vnnlib.read_vnnlib`).
+    ce : Counterexample
+        The verifier's counterexample (:func:`~symdnn.io.vnnlib.read_counterexample`).
+    onnxruntime : bool
+        Also replay it in onnxruntime float32 (``outputs_onnxruntime`` and
+        ``vnncomp_verdict``; None when onnxruntime is not installed).
+    labels : dict, optional
+        Carried into the JSON (tool, category, network, property, files).
+
+    Returns
+    -------
+    Witness
+
+    Raises
+    ------
+    SymdnnError
+        When the counterexample, the property and the network do not agree in size.
+
+    Examples
+    --------
+    >>> from symdnn.io.vnnlib import parse_counterexample, parse_vnnlib
+    >>> from symdnn.witness import import_onnx
+    >>> g = import_onnx("../shared/data/vnncomp/benchmarks/test/test_nano.onnx")
+    >>> p = parse_vnnlib('''(declare-const X_0 Real) (declare-const Y_0 Real)
+    ...     (assert (>= X_0 -1)) (assert (<= X_0 1)) (assert (<= Y_0 0.05))''')
+    >>> w = replay(g, p, parse_counterexample("((X_0 0.1))"), onnxruntime=False)
+    >>> w.violates_as_written, w.margin_as_written   # 0.1 / 2 <= 0.05: on the boundary
+    (True, Fraction(0, 1))
+    >>> w.outputs, w.violates, w.margin               # but float32(0.1) / 2 is above it
+    ([Fraction(13421773, 268435456)], False, Fraction(-1, 1342177280))
+    """
+    n_in = math.prod(graph.input_shape)
+    x = list(ce.inputs)
+    if len(x) != n_in:
+        raise SymdnnError(f"the counterexample has {len(x)} inputs, the network takes {n_in}")
+    if len(prop.inputs) != n_in:
+        raise SymdnnError(f"the property declares {len(prop.inputs)} inputs, the network "
+                          f"takes {n_in}")
+    from symdnn.domains.floats import round_rationals
+
+    t_written = exact_tensor(x)
+    x32 = np.asarray(round_rationals(t_written.num, t_written.den, "fp32")).astype(np.float32)
+    if not np.isfinite(x32).all():
+        raise SymdnnError("an input overflows float32")
+    y32 = graph(exact_tensor(x32)).flat()
+    yw = graph(Exact(t_written.num, t_written.den)).flat()
+    if len(prop.outputs) != len(y32):
+        raise SymdnnError(f"the property declares {len(prop.outputs)} outputs, the network "
+                          f"has {len(y32)}")
+    x32f = [Fraction(float(v)) for v in x32]
+
+    def env(xs: list, ys: list) -> dict:
+        e = {f"X_{i}": v for i, v in enumerate(xs)}
+        e.update({f"Y_{i}": v for i, v in enumerate(ys)})
+        return e
+
+    output_side = [a for a in prop.assertions if any(v[0] == "Y" for v in a.variables)]
+    e32, ew = env(x32f, y32), env(x, yw)
+    in_m = robustness(prop.assertions, ew, keep=_is_input_atom)
+    in_m32 = robustness(prop.assertions, e32, keep=_is_input_atom)
+    m32 = robustness(output_side, e32)
+    mw = robustness(output_side, ew)
+    x_checker = np.array([float(v) for v in x], dtype=np.float64).astype(np.float32)
+    y_ort = onnxruntime_outputs(graph, x_checker) if onnxruntime else None
+    verdict = vnncomp_replay(prop, x, y_ort, ce.outputs or None)
+    return Witness(
+        input_in_box=in_m >= 0, input_in_box_float32=in_m32 >= 0,
+        violates=m32 >= 0, violates_as_written=mw >= 0,
+        margin=m32, margin_as_written=mw, input_margin=in_m, input_margin_float32=in_m32,
+        outputs=y32, outputs_as_written=yw,
+        outputs_onnxruntime=None if y_ort is None else [float(v) for v in y_ort],
+        vnncomp_verdict=verdict, x_float32=[float(v) for v in x32],
+        checker_input_differs=bool((x_checker != x32).any()), labels=dict(labels or {}))

@@ -1,0 +1,374 @@
+"""Counterexamples replayed exactly: ``symdnn witness`` (issue 15, items 3-5).
+
+The oracles are independent of the code under test: the network's outputs come from the
+plain-Fraction evaluator of ``tests/onnx_oracle.py`` (onnx reads the trusted file), the
+float32 input from ``tests/oracle.py``'s rounding, and every margin from the property written
+out by hand here (prop_2 says Y_0 is maximal; mnist's says the label's score is not).
+The constructed counterexamples sit inside the box, on its boundary, just outside it, and
+violate exactly or only within the competition's 1e-4.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+from fractions import Fraction as F
+from pathlib import Path
+
+import pytest
+
+from symdnn.cli import main
+from symdnn.io.vnnlib import parse_counterexample, parse_vnnlib, read_counterexample, read_vnnlib
+from symdnn.witness import import_onnx
+from symdnn.witness.batch import COLUMNS, replay_results
+from symdnn.witness.replay import replay, robustness, vnncomp_replay
+from tests.onnx_oracle import fraction_eval
+from tests.oracle import bits_to_fraction, round_fraction
+
+DATA = Path(os.environ.get("SYMDNN_DATA", Path(__file__).resolve().parents[2] / "shared" /
+                           "data")) / "vnncomp"
+BENCH, RESULTS = DATA / "benchmarks", DATA / "results"
+ACAS = BENCH / "acasxu"
+CES = sorted((RESULTS / "mn_bab" / "acasxu").glob("*.counterexample.gz"))
+PROP2 = ACAS / "vnnlib" / "prop_2.vnnlib"
+
+
+def net_of(ce: Path) -> Path:
+    return ACAS / "onnx" / (ce.name.split("_prop_")[0] + ".onnx")
+
+
+def f32(v: F) -> F:
+    return bits_to_fraction(round_fraction(v, "fp32"), "fp32")
+
+
+def prop2_margin(y: list[F]) -> F:
+    """prop_2 asserts Y_j <= Y_0 for j = 1..4: the least Y_0 - Y_j."""
+    return min(y[0] - y[j] for j in range(1, 5))
+
+
+def exact_dec(v) -> str:
+    """A terminating decimal written out exactly (the files are decimal)."""
+    v = F(v)
+    for k in range(400):
+        if (v * 10 ** k).denominator == 1:
+            return dec(v, k) if k else str(v.numerator)
+    raise AssertionError(f"{v} is not a terminating decimal")
+
+
+def ce_text(xs, ys=()) -> str:
+    items = [f"(X_{i} {exact_dec(v)})" for i, v in enumerate(xs)] + \
+        [f"(Y_{i} {exact_dec(v)})" for i, v in enumerate(ys)]
+    return "(" + "\n".join(items) + ")\n"
+
+
+def dec(v: F, digits: int = 25) -> str:
+    """A decimal close to v (the counterexample files are decimal)."""
+    if digits == 0:
+        return str(v.numerator // v.denominator)
+    s = f"{abs(v.numerator) * 10 ** digits // v.denominator:0{digits + 1}d}"
+    sign = "-" if v < 0 else ""
+    return f"{sign}{s[:-digits]}.{s[-digits:]}"
+
+
+@pytest.fixture(scope="module")
+def graphs():
+    return {p: import_onnx(net_of(p)) for p in CES}
+
+
+# ------------------------------------------------------------------ the real ones
+def test_three_real_counterexamples_are_genuine_with_the_oracle_margin(graphs):
+    assert len(CES) == 3
+    prop = read_vnnlib(PROP2)
+    for path in CES:
+        ce = read_counterexample(path)
+        w = replay(graphs[path], prop, ce)
+        x32 = [f32(v) for v in ce.inputs]
+        y32 = fraction_eval(net_of(path), x32)
+        assert w.outputs == y32
+        assert w.margin == prop2_margin(y32) > 0
+        yw = fraction_eval(net_of(path), ce.inputs)
+        assert w.outputs_as_written == yw and w.margin_as_written == prop2_margin(yw)
+        box = prop.input_box()
+        in_m = min(min(x - lo, hi - x) for x, (lo, hi) in zip(ce.inputs, box, strict=True))
+        assert w.input_margin == in_m >= 0
+        assert w.input_in_box and w.input_in_box_float32 and w.violates and w.genuine
+        assert w.vnncomp_verdict == "correct"
+        assert not w.accepted_by_tolerance
+
+
+def test_real_counterexample_sits_on_the_box_boundary(graphs):
+    # X_0 = 0.6 and X_4 = -0.5 are the lower bounds: in the box with margin exactly 0
+    path = CES[0]
+    w = replay(graphs[path], read_vnnlib(PROP2), read_counterexample(path))
+    assert w.input_margin == 0 and w.input_in_box
+    assert f32(F("0.6")) > F("0.6")  # float32(0.6) rounds up: still inside
+    assert w.input_margin_float32 == 0  # X_4 = -0.5 is exact in float32
+
+
+# ------------------------------------------------------------------ constructed
+def _replay(graph, prop_text, xs, ys=()):
+    return replay(graph, parse_vnnlib(prop_text), parse_counterexample(ce_text(xs, ys)))
+
+
+def test_just_outside_the_box_is_accepted_only_by_the_tolerance(graphs):
+    path = CES[0]
+    ce = read_counterexample(path)
+    xs = list(ce.inputs)
+    xs[0] = F("0.59999")  # 1e-5 below the bound 0.6
+    w = replay(graphs[path], read_vnnlib(PROP2), parse_counterexample(ce_text(xs)))
+    assert not w.input_in_box and w.input_margin == F("-0.00001")
+    assert not w.genuine
+    y32 = fraction_eval(net_of(path), [f32(v) for v in xs])
+    assert w.violates and w.margin == prop2_margin(y32)
+    assert w.vnncomp_verdict == "correct_up_to_tolerance" and w.accepted_by_tolerance
+
+
+def test_far_outside_the_box_is_rejected_by_both(graphs):
+    path = CES[0]
+    xs = list(read_counterexample(path).inputs)
+    xs[0] = F("0.5998")
+    w = replay(graphs[path], read_vnnlib(PROP2), parse_counterexample(ce_text(xs)))
+    assert not w.input_in_box and w.vnncomp_verdict == "spec_not_violated"
+
+
+def _y0_property(c: str) -> str:
+    return ("".join(f"(declare-const X_{i} Real)" for i in range(5)) +
+            "".join(f"(declare-const Y_{i} Real)" for i in range(5)) +
+            "(assert (>= X_0 -1)) (assert (<= X_0 1)) (assert (>= X_1 -1)) "
+            "(assert (<= X_1 1)) (assert (>= X_2 -1)) (assert (<= X_2 1)) "
+            "(assert (>= X_3 -1)) (assert (<= X_3 1)) (assert (>= X_4 -1)) "
+            f"(assert (<= X_4 1)) (assert (>= Y_0 {c}))")
+
+
+def test_violating_only_within_the_tolerance(graphs):
+    path = CES[1]
+    g = graphs[path]
+    xs = read_counterexample(path).inputs
+    y0 = fraction_eval(net_of(path), [f32(v) for v in xs])[0]
+    c = F(dec(y0 + F(5, 10 ** 5)))  # Y_0 >= y0 + 5e-5: misses by 5e-5
+    w = _replay(g, _y0_property(dec(c)), xs)
+    assert w.input_in_box and not w.violates and w.margin == y0 - c < 0
+    assert not w.genuine
+    assert w.vnncomp_verdict == "correct_up_to_tolerance" and w.accepted_by_tolerance
+
+
+def test_violating_by_a_hair_is_genuine(graphs):
+    path = CES[1]
+    xs = read_counterexample(path).inputs
+    y0 = fraction_eval(net_of(path), [f32(v) for v in xs])[0]
+    c = F(dec(y0 - F(1, 10 ** 20)))  # far below float32's resolution
+    w = _replay(graphs[path], _y0_property(dec(c)), xs)
+    assert w.genuine and w.margin == y0 - c and 0 < w.margin < F(2, 10 ** 20)
+
+
+def test_float32_rounding_of_the_input_decides():
+    # test_nano is y = relu(x / 2): at x = 0.1 as written y = 0.05 exactly, but a float32
+    # implementation is fed float32(0.1) > 0.1
+    g = import_onnx(BENCH / "test" / "test_nano.onnx")
+    prop = ("(declare-const X_0 Real) (declare-const Y_0 Real) (assert (>= X_0 -1)) "
+            "(assert (<= X_0 1)) (assert (<= Y_0 0.05))")
+    w = _replay(g, prop, [F("0.1")])
+    assert w.violates_as_written and w.margin_as_written == 0
+    assert not w.violates and w.margin == F("0.05") - f32(F("0.1")) / 2
+    # and the box: X_0 <= 0.1 holds as written, not for float32(0.1)
+    prop_box = ("(declare-const X_0 Real) (declare-const Y_0 Real) (assert (>= X_0 -1)) "
+                "(assert (<= X_0 0.1)) (assert (<= Y_0 1))")
+    w = _replay(g, prop_box, [F("0.1")])
+    assert w.input_in_box and not w.input_in_box_float32 and w.genuine
+
+
+def test_disjunction_of_input_boxes():
+    # ACAS Xu prop_6: two boxes differing in the sign of X_1
+    g = import_onnx(ACAS / "onnx" / "ACASXU_run2a_1_1_batch_2000.onnx")
+    prop = read_vnnlib(ACAS / "vnnlib" / "prop_6.vnnlib")
+    base = [F("0.3"), F("0.2"), F("-0.4995"), F(0), F(0)]
+    for x1, inside in ((F("0.2"), True), (F("-0.2"), True), (F(0), False)):
+        xs = base[:]
+        xs[1] = x1
+        w = replay(g, prop, parse_counterexample(ce_text(xs)))
+        assert w.input_in_box is inside
+        # the second box's X_1 bound -0.11140846, the first's 0.11140846
+        margins = [min(xs[0] + F("0.129289109"), F("0.700434925") - xs[0],
+                       (x1 - F("0.11140846")) if k == 0 else (F("-0.11140846") - x1),
+                       (F("0.499999896") - x1) if k == 0 else (x1 + F("0.499999896")),
+                       F("-0.499204121") - xs[2], xs[2] + F("0.499999896"), F("0.5"), F("0.5"))
+                   for k in (0, 1)]
+        assert w.input_margin == max(margins)
+
+
+def test_output_disjunction_on_mnist():
+    net = BENCH / "mnist_fc" / "onnx" / "mnist-net_256x2.onnx"
+    prop = read_vnnlib(BENCH / "mnist_fc" / "vnnlib" / "prop_0_0.03.vnnlib")
+    box = prop.input_box()
+    xs = [(lo + hi) / 2 for lo, hi in box]  # the box's centre: the image itself
+    w = replay(import_onnx(net), prop, parse_counterexample(ce_text([dec(v) for v in xs])))
+    xw = [F(dec(v)) for v in xs]
+    y = fraction_eval(net, [f32(v) for v in xw])
+    assert w.outputs == y
+    assert w.margin == max(y[j] - y[4] for j in range(10) if j != 4) < 0  # prop: label 4
+    assert w.input_in_box and not w.violates and not w.genuine
+    assert w.vnncomp_verdict == "spec_not_violated"
+
+
+def test_written_outputs_that_differ_from_the_network():
+    path = CES[2]
+    ce = read_counterexample(path)
+    ys = [v * 2 for v in ce.outputs]
+    w = replay(import_onnx(net_of(path)), read_vnnlib(PROP2),
+               parse_counterexample(ce_text(ce.inputs, ys)))
+    assert w.genuine  # the exact replay ignores what the tool wrote
+    assert w.vnncomp_verdict == "exec_doesnt_match"
+
+
+def test_sizes_must_agree():
+    g = import_onnx(ACAS / "onnx" / "ACASXU_run2a_1_1_batch_2000.onnx")
+    from symdnn.errors import SymdnnError
+
+    with pytest.raises(SymdnnError, match="4 inputs, the network takes 5"):
+        replay(g, read_vnnlib(PROP2), parse_counterexample(ce_text([0, 0, 0, 0])))
+    p = parse_vnnlib("(declare-const X_0 Real) (declare-const Y_0 Real) (assert (<= Y_0 1))")
+    with pytest.raises(SymdnnError, match="declares 1 inputs"):
+        replay(g, p, parse_counterexample(ce_text([0] * 5)))
+
+
+# ------------------------------------------------------------------ the pieces
+def test_robustness_is_zero_on_the_boundary_and_signs_right():
+    p = parse_vnnlib("(declare-const Y_0 Real) (declare-const Y_1 Real) (declare-const X_0 "
+                     "Real) (assert (or (and (<= Y_0 1) (>= Y_1 2)) (<= Y_0 -5)))")
+    assert robustness(p.assertions, {"Y_0": F(1), "Y_1": F(2)}) == 0
+    assert robustness(p.assertions, {"Y_0": F(1), "Y_1": F(3, 2)}) == F(-1, 2)
+    assert robustness(p.assertions, {"Y_0": F(-6), "Y_1": F(0)}) == 1
+    assert robustness([], {}) == float("inf")
+
+
+def test_vnncomp_replay_emulates_the_float_checks():
+    p = parse_vnnlib("(declare-const X_0 Real) (declare-const Y_0 Real) (assert (>= X_0 0)) "
+                     "(assert (<= X_0 1)) (assert (<= Y_0 0))")
+    assert vnncomp_replay(p, [F(1, 2)], [0.0]) == "correct"
+    assert vnncomp_replay(p, [F(1, 2)], [0.00009]) == "correct_up_to_tolerance"
+    assert vnncomp_replay(p, [F(1, 2)], [0.00011]) == "spec_not_violated"
+    assert vnncomp_replay(p, [F("1.00009")], [0.0]) == "correct_up_to_tolerance"
+    assert vnncomp_replay(p, [F("-0.00011")], [0.0]) == "spec_not_violated"
+    assert vnncomp_replay(p, [F(1, 2)], [0.0], [F(1)]) == "exec_doesnt_match"
+    assert vnncomp_replay(p, [F(1, 2)], [1.0], [F("1.0005")]) == "spec_not_violated"
+    assert vnncomp_replay(p, [F(1, 2)], None) is None
+
+
+# ------------------------------------------------------------------ the command
+def test_cli_single_genuine_and_json_keys(tmp_path, capsys):
+    path = CES[0]
+    out = tmp_path / "w.json"
+    rc = main(["witness", str(net_of(path)), str(PROP2), str(path), "--json", str(out)])
+    assert rc == 0
+    doc = json.loads(out.read_text())
+    for key in ("input_in_box", "input_in_box_float32", "violates", "violates_as_written",
+                "margin", "vnncomp_verdict", "genuine", "outputs", "outputs_onnxruntime"):
+        assert key in doc
+    assert doc["genuine"] is True and doc["vnncomp_verdict"] == "correct"
+    assert F(doc["margin"]) == prop2_margin(fraction_eval(
+        net_of(path), [f32(v) for v in read_counterexample(path).inputs]))
+    line = capsys.readouterr().out.strip()
+    assert "GENUINE" in line and len(line.splitlines()) == 1
+    # an existing --json file is refused, and left as it was
+    rc = main(["witness", str(net_of(path)), str(PROP2), str(path), "--json", str(out)])
+    assert rc == 2 and json.loads(out.read_text()) == doc
+
+
+def test_cli_not_genuine_exits_1_and_bad_input_2(tmp_path, capsys):
+    path = CES[0]
+    xs = list(read_counterexample(path).inputs)
+    xs[0] = F("0.59999")
+    ce = tmp_path / "out.counterexample"
+    ce.write_text(ce_text(xs))
+    assert main(["witness", str(net_of(path)), str(PROP2), str(ce)]) == 1
+    assert "NOT GENUINE" in capsys.readouterr().out
+    bad = tmp_path / "bad.counterexample"
+    bad.write_text("((X_0 0.1) (X_1 zz))")
+    assert main(["witness", str(net_of(path)), str(PROP2), str(bad)]) == 2
+    assert "bad.counterexample:1" in capsys.readouterr().err
+    assert main(["witness", str(net_of(path)), str(PROP2)]) == 2
+    assert main(["witness", str(net_of(path)), str(PROP2), str(path), "--csv", "x.csv"]) == 2
+    assert main(["witness", str(PROP2), str(PROP2), str(path)]) == 2  # not an ONNX file
+    err = capsys.readouterr().err
+    assert "prop_2.vnnlib" in err and "internal error" not in err
+
+
+def _results_tree(tmp_path: Path) -> tuple[Path, Path]:
+    res = tmp_path / "results" / "tool_a" / "acasxu"
+    res.mkdir(parents=True)
+    for p in CES:
+        shutil.copy(p, res / p.name)
+    ce = read_counterexample(CES[0])
+    xs = list(ce.inputs)
+    xs[0] = F("0.59999")
+    (res / "ACASXU_run2a_1_2_batch_2000_prop_2x.counterexample").write_text(ce_text(xs))
+    (res / "ACASXU_run2a_1_1_batch_2000_prop_2.counterexample").write_text("")
+    (res / "ACASXU_run2a_1_3_batch_2000_prop_2.counterexample.gz").write_bytes(
+        gzip.compress(b"((X_0 1) (X_0 2))"))
+    (res / "nonet_prop_2.counterexample").write_text(ce_text([0] * 5))
+    bench = tmp_path / "bench" / "acasxu"
+    (bench / "onnx").mkdir(parents=True)
+    (bench / "vnnlib").mkdir()
+    for n in ("1_1", "1_2", "1_3", "2_1", "2_2"):
+        shutil.copy(ACAS / "onnx" / f"ACASXU_run2a_{n}_batch_2000.onnx", bench / "onnx")
+    shutil.copy(PROP2, bench / "vnnlib")
+    (bench / "vnnlib" / "prop_2x.vnnlib").write_text(PROP2.read_text())
+    return tmp_path / "results", tmp_path / "bench"
+
+
+def test_batch_mode_rows_summary_and_files(tmp_path, capsys):
+    results, bench = _results_tree(tmp_path)
+    js, cs = tmp_path / "rows.json", tmp_path / "rows.csv"
+    rc = main(["witness", "--results", str(results), "--benchmarks", str(bench), "--json",
+               str(js), "--csv", str(cs)])
+    assert rc == 1
+    md = capsys.readouterr().out
+    doc = json.loads(js.read_text())
+    assert doc["counterexamples"] == 6 and doc["genuine"] == 3 and doc["not_genuine"] == 1
+    assert doc["errors"] == 2 and doc["accepted_only_by_tolerance"] == 1
+    assert len(doc["empty_files"]) == 1
+    bad = {r["network"] or r["counterexample"]: r for r in doc["rows"] if r["error"]}
+    assert any("given twice" in r["error"] for r in bad.values())
+    assert any("no network and property" in r["error"] for r in bad.values())
+    tol = [r for r in doc["rows"] if r.get("accepted_by_tolerance")]
+    assert [r["property"] for r in tol] == ["prop_2x"]
+    assert tol[0]["tool"] == "tool_a" and tol[0]["category"] == "acasxu"
+    assert "- genuine (in the box and violating, exactly): 3" in md
+    assert "## Accepted only thanks to the tolerance" in md and "prop_2x" in md
+    lines = cs.read_text().splitlines()
+    assert lines[0].split(",") == COLUMNS and len(lines) == 7
+
+
+def test_batch_on_the_shared_data():
+    r = replay_results(RESULTS, BENCH)
+    assert len(r.rows) == 3 and len(r.genuine) == 3 and not r.errors
+    assert {row["network"] for row in r.rows} == {p.name.split("_prop_")[0] for p in CES}
+
+
+def test_batch_needs_both_folders(tmp_path):
+    assert main(["witness", "--results", str(tmp_path)]) == 2
+    assert main(["witness", "--results", str(tmp_path / "no"), "--benchmarks",
+                 str(tmp_path)]) == 2
+    assert main(["witness", "--results", str(tmp_path), "--benchmarks", str(tmp_path)]) == 3
+
+
+def test_interrupted_batch_leaves_no_files(tmp_path):
+    """Ctrl-C in the middle: exit 130, and neither --json nor --csv is written."""
+    results, bench = _results_tree(tmp_path)
+    code = ("import signal, os, sys, threading, time\n"
+            "from symdnn.cli import main\n"
+            "import symdnn.witness.replay as r\n"
+            "orig = r.replay\n"
+            "def slow(*a, **k):\n"
+            "    os.kill(os.getpid(), signal.SIGINT); time.sleep(1); return orig(*a, **k)\n"
+            "r.replay = slow\n"
+            f"sys.exit(main(['witness', '--results', {str(results)!r}, '--benchmarks', "
+            f"{str(bench)!r}, '--json', {str(tmp_path / 'o.json')!r}, '--csv', "
+            f"{str(tmp_path / 'o.csv')!r}]))\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == 130, p.stderr
+    assert not (tmp_path / "o.json").exists() and not (tmp_path / "o.csv").exists()
