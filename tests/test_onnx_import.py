@@ -367,13 +367,13 @@ def test_onnxruntime_sees_the_same_network(path):
     """onnxruntime on the model written back from the decoder equals onnxruntime on the
     original file, bit for bit."""
     ort = pytest.importorskip("onnxruntime")
-    from symdnn.witness.replay import _onnx_model
+    from symdnn.io.onnxwire import to_onnx_proto
 
     g = import_onnx(path)
     rng = np.random.default_rng(15)
     x = rng.uniform(-1, 1, g.input_shape).astype(np.float32)
     ref = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    mine = ort.InferenceSession(_onnx_model(g).SerializeToString(),
+    mine = ort.InferenceSession(to_onnx_proto(g.model).SerializeToString(),
                                 providers=["CPUExecutionProvider"])
     a = ref.run(None, {g.input_names[0]: x})[0]
     b = mine.run(None, {g.input_names[0]: x})[0]

@@ -361,12 +361,6 @@ def torch_sparse_layer(dtype: str = "float32", *, rule: str = "nonzero",
     return fn
 
 
-def _onnx_tensors(model: Any) -> dict:
-    from onnx import numpy_helper
-
-    return {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
-
-
 def read_onnx(path: str, *, bias_rule: str = "all") -> Any:
     """Read an ONNX model of dense layers into an exact :class:`~symdnn.SparseDNN`.
 
@@ -375,53 +369,60 @@ def read_onnx(path: str, *, bias_rule: str = "all") -> Any:
     dyadic rationals; zero weights are not stored. Neurons are keyed ``(layer, index)``, the
     inputs ``(0, index)``; the network uses the row convention ``Y W``.
 
+    The file is decoded in pure Python (:func:`symdnn.io.onnxwire.read_model`): no C parser
+    sees it, and the ``onnx`` package is not needed. For any other feed-forward graph, see
+    :func:`symdnn.witness.import_onnx`.
+
     Raises
     ------
-    MissingDependency
-        If the ``onnx`` package is not installed.
+    ParseError
+        For a malformed file, naming it.
     SymdnnError
         For an operator outside the supported set, naming it and its node.
     """
-    onnx = _need("onnx", "onnx")
     from symdnn.assoc import AssocArray
+    from symdnn.io.onnxwire import read_model
     from symdnn.network import SparseDNN
 
-    model = onnx.load(path)
-    consts = _onnx_tensors(model)
+    model = read_model(path)
+    consts = {n: t.array for n, t in model.graph.initializers.items()}
     Ws: list = []
     biases: list = []
     ymax = None
-    for node in model.graph.node:
+    for node in model.graph.nodes:
         op = node.op_type
+        attrs = {k: a.value for k, a in node.attributes.items()}
         if op in ("MatMul", "Gemm"):
-            W = consts.get(node.input[1])
+            W = consts.get(node.inputs[1]) if len(node.inputs) > 1 else None
             if W is None:
-                raise SymdnnError(f"node {node.name or op}: the weight {node.input[1]!r} is not "
-                                  "a constant initializer")
-            attrs = {a.name: a for a in node.attribute}
-            if op == "Gemm" and "transB" in attrs and attrs["transB"].i:
+                raise SymdnnError(f"{node.label}: the weight is not a constant initializer")
+            if op == "Gemm" and attrs.get("transB", 0):
                 W = W.T
-            if op == "Gemm" and ("alpha" in attrs and attrs["alpha"].f != 1 or
-                                 "beta" in attrs and attrs["beta"].f != 1):
-                raise SymdnnError(f"node {node.name or op}: Gemm alpha/beta other than 1")
+            if op == "Gemm" and (attrs.get("alpha", 1.0) != 1 or attrs.get("beta", 1.0) != 1
+                                 or attrs.get("transA", 0)):
+                raise SymdnnError(f"{node.label}: Gemm alpha/beta other than 1, or transA")
+            if W.ndim != 2 or W.dtype.kind != "f":
+                raise SymdnnError(f"{node.label}: the weight must be a float matrix")
             Ws.append(np.asarray(W, dtype=np.float64))
-            biases.append(np.asarray(consts[node.input[2]], dtype=np.float64)
-                          if op == "Gemm" and len(node.input) > 2 else None)
+            bias = consts.get(node.inputs[2]) if op == "Gemm" and len(node.inputs) > 2 \
+                else None
+            if op == "Gemm" and len(node.inputs) > 2 and node.inputs[2] and bias is None:
+                raise SymdnnError(f"{node.label}: the bias is not a constant initializer")
+            biases.append(None if bias is None else np.asarray(bias, dtype=np.float64))
         elif op == "Add":
-            b = consts.get(node.input[1], consts.get(node.input[0]))
+            b = consts.get(node.inputs[1], consts.get(node.inputs[0]))
             if b is None or not Ws:
-                raise SymdnnError(f"node {node.name or op}: Add needs a constant bias after a "
-                                  "MatMul")
+                raise SymdnnError(f"{node.label}: Add needs a constant bias after a MatMul")
             prev = biases[-1]
             biases[-1] = np.asarray(b, dtype=np.float64) + (0 if prev is None else prev)
         elif op == "Relu":
             continue
         elif op == "Clip":
-            hi = consts.get(node.input[2]) if len(node.input) > 2 else None
+            hi = consts.get(node.inputs[2]) if len(node.inputs) > 2 else attrs.get("max")
             if hi is not None:
-                ymax = float(np.asarray(hi))
+                ymax = float(np.asarray(hi).reshape(-1)[0])
         else:
-            raise SymdnnError(f"node {node.name or op}: operator {op} is not supported "
+            raise SymdnnError(f"{node.label}: operator {op} is not supported "
                               "(MatMul, Gemm, Add, Relu, Clip)")
     arrays, bias_dicts = [], []
     for l, W in enumerate(Ws):
@@ -607,19 +608,20 @@ def onnx_network(path: str, *, every_layer: bool = False) -> Callable:
         If onnxruntime (or, with ``every_layer``, onnx) is not installed.
     """
     ort = _need("onnxruntime", "onnxruntime")
-    model_bytes: Any = path
+    onnx = _need("onnx", "onnx")
+    from symdnn.io.onnxwire import read_model, to_onnx_proto
+
+    # onnxruntime parses bytes written from what the pure-Python decoder read, never the file
+    model = to_onnx_proto(read_model(path))
     acts: list[str] = []
     if every_layer:
-        onnx = _need("onnx", "onnx")
-        model = onnx.load(path)
         outs = {o.name for o in model.graph.output}
         acts = [n.output[0] for n in model.graph.node if n.op_type in ("Relu", "Clip")]
         elem = model.graph.input[0].type.tensor_type.elem_type
         for a in acts:
             if a not in outs:
                 model.graph.output.append(onnx.helper.make_tensor_value_info(a, elem, None))
-        model_bytes = model.SerializeToString()
-    sess = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     inp = sess.get_inputs()[0]
     name = inp.name
     in_dt = np.float64 if inp.type == "tensor(double)" else np.float32

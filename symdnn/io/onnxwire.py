@@ -35,8 +35,8 @@ import numpy as np
 from symdnn.errors import ParseError
 
 __all__ = ["TensorData", "Attribute", "Node", "ValueInfo", "Graph", "Model", "read_model",
-           "parse_model", "read_tensor", "parse_tensor", "ELEM_TYPES", "MAX_BYTES",
-           "MAX_ELEMENTS"]
+           "parse_model", "read_tensor", "parse_tensor", "to_onnx_proto", "ELEM_TYPES",
+           "MAX_BYTES", "MAX_ELEMENTS"]
 
 #: the largest model file (after gunzipping) the decoder takes
 MAX_BYTES = 1 << 30
@@ -538,3 +538,60 @@ def read_tensor(path: Any) -> TensorData:
     """Read a ``TensorProto`` file (``input_0.pb``), decoded in pure Python."""
     data, p = _read_bytes(path, MAX_BYTES)
     return parse_tensor(data, path=p)
+
+
+def to_onnx_proto(model: Model) -> Any:
+    """The decoded model written back as an ``onnx.ModelProto``, from what this module read.
+
+    Hand onnxruntime (or any other C parser) this, serialized, never the untrusted file: the
+    bytes it then parses are ones the ``onnx`` package wrote from checked values. Needs the
+    ``onnx`` package; a node with a graph attribute (``If``, ``Loop``), never decoded, is
+    refused.
+
+    Examples
+    --------
+    >>> m = read_model("../shared/data/vnncomp/benchmarks/test/test_nano.onnx")
+    >>> [n.op_type for n in to_onnx_proto(m).graph.node]
+    ['MatMul', 'Relu']
+    """
+    import onnx
+    from onnx import helper, numpy_helper
+
+    g = model.graph
+    kinds = {"float": onnx.AttributeProto.FLOAT, "int": onnx.AttributeProto.INT,
+             "string": onnx.AttributeProto.STRING, "tensor": onnx.AttributeProto.TENSOR,
+             "floats": onnx.AttributeProto.FLOATS, "ints": onnx.AttributeProto.INTS,
+             "strings": onnx.AttributeProto.STRINGS, "tensors": onnx.AttributeProto.TENSORS}
+
+    def tensor(t: TensorData) -> Any:
+        return numpy_helper.from_array(np.ascontiguousarray(t.array), t.name)
+
+    def attr(n: Node, a: Attribute) -> Any:
+        if a.kind not in kinds:
+            raise ParseError(f"{n.label}: attribute {a.name!r} holds a {a.kind}, which is not "
+                             "supported", path=model.path)
+        v = a.value
+        if a.kind == "tensor":
+            v = tensor(v)
+        elif a.kind == "tensors":
+            v = [tensor(t) for t in v]
+        return helper.make_attribute(a.name, v, attr_type=kinds[a.kind])
+
+    nodes = []
+    for n in g.nodes:
+        node = helper.make_node(n.op_type, n.inputs, n.outputs, name=n.name or None,
+                                domain=n.domain or None)
+        node.attribute.extend(attr(n, a) for a in n.attributes.values())
+        nodes.append(node)
+
+    def info(v: ValueInfo) -> Any:
+        return helper.make_tensor_value_info(v.name, v.elem_type or 1,
+                                             None if v.shape is None else list(v.shape))
+
+    gp = helper.make_graph(nodes, g.name or "graph", [info(v) for v in g.inputs],
+                           [info(v) for v in g.outputs],
+                           initializer=[tensor(t) for t in g.initializers.values()])
+    out = helper.make_model(gp, opset_imports=[helper.make_opsetid(d, v)
+                                               for d, v in model.opsets.items()] or None)
+    out.ir_version = max(model.ir_version, 3)
+    return out

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from symdnn.errors import SymdnnError
+from symdnn.io.onnxwire import to_onnx_proto
 from symdnn.io.vnnlib import And, Atom, Counterexample, Or, Property
 from symdnn.witness.graph import Exact, ExactGraph, exact_tensor
 
@@ -106,51 +107,6 @@ def _holds_float(formula: Any, x: dict[str, float], tol: float) -> bool:
 
 
 # ------------------------------------------------------------------------ onnxruntime
-def _onnx_model(graph: ExactGraph) -> Any:
-    """The decoded graph written back as an ``onnx.ModelProto`` from what the pure-Python
-    decoder read, so that onnxruntime parses bytes symdnn wrote, never the untrusted file."""
-    import onnx
-    from onnx import helper, numpy_helper
-
-    m = graph.model
-    g = m.graph
-
-    def tensor(t: Any) -> Any:
-        return numpy_helper.from_array(np.ascontiguousarray(t.array), t.name)
-
-    def attr(a: Any) -> Any:
-        kinds = {"float": onnx.AttributeProto.FLOAT, "int": onnx.AttributeProto.INT,
-                 "string": onnx.AttributeProto.STRING, "tensor": onnx.AttributeProto.TENSOR,
-                 "floats": onnx.AttributeProto.FLOATS, "ints": onnx.AttributeProto.INTS,
-                 "strings": onnx.AttributeProto.STRINGS,
-                 "tensors": onnx.AttributeProto.TENSORS}
-        v = a.value
-        if a.kind == "tensor":
-            v = tensor(v)
-        elif a.kind == "tensors":
-            v = [tensor(t) for t in v]
-        return helper.make_attribute(a.name, v, attr_type=kinds[a.kind])
-
-    nodes = []
-    for n in g.nodes:
-        node = helper.make_node(n.op_type, n.inputs, n.outputs, name=n.name or None,
-                                domain=n.domain or None)
-        node.attribute.extend(attr(a) for a in n.attributes.values())
-        nodes.append(node)
-
-    def info(v: Any) -> Any:
-        shape = None if v.shape is None else [d if d is not None else None for d in v.shape]
-        return helper.make_tensor_value_info(v.name, v.elem_type or 1, shape)
-
-    gp = helper.make_graph(nodes, g.name or "graph", [info(v) for v in g.inputs],
-                           [info(v) for v in g.outputs],
-                           initializer=[tensor(t) for t in g.initializers.values()])
-    model = helper.make_model(gp, opset_imports=[helper.make_opsetid(d, v)
-                                                 for d, v in m.opsets.items()] or None)
-    model.ir_version = max(m.ir_version, 3)
-    return model
-
-
 def onnxruntime_outputs(graph: ExactGraph, x: np.ndarray) -> np.ndarray | None:
     """The first output of onnxruntime (CPU) at ``x``, flat, or None when onnxruntime or
     onnx is not installed. The session is made once per graph."""
@@ -161,7 +117,7 @@ def onnxruntime_outputs(graph: ExactGraph, x: np.ndarray) -> np.ndarray | None:
         except ImportError:
             return None
         try:
-            model = _onnx_model(graph)
+            model = to_onnx_proto(graph.model)
         except ImportError:
             return None
         opts = ort.SessionOptions()
