@@ -246,7 +246,9 @@ class Witness:
 
     def summary(self) -> str:
         """One line for a person."""
-        name = " ".join(str(self.labels[k]) for k in ("network", "property")
+        import os
+
+        name = " ".join(os.path.basename(str(self.labels[k])) for k in ("network", "property")
                         if self.labels.get(k))
         verdict = "GENUINE" if self.genuine else "NOT GENUINE"
         vc = self.vnncomp_verdict or "not replayed (no onnxruntime)"
