@@ -198,8 +198,14 @@ def test_disjunction_of_input_boxes():
                        F("-0.499204121") - xs[2], xs[2] + F("0.499999896"), F("0.5"), F("0.5"))
                    for k in (0, 1)]
         assert w.input_margin == max(margins)
+        # prop_6's outputs are a disjunction too: some Y_j <= Y_0, robustness the greatest
+        y = fraction_eval(ACAS / "onnx" / "ACASXU_run2a_1_1_batch_2000.onnx",
+                          [f32(v) for v in xs])
+        assert w.outputs == y and w.margin == max(y[0] - y[j] for j in range(1, 5))
+        assert w.violates is (w.margin >= 0)
 
 
+@pytest.mark.slow
 def test_output_disjunction_on_mnist():
     net = BENCH / "mnist_fc" / "onnx" / "mnist-net_256x2.onnx"
     prop = read_vnnlib(BENCH / "mnist_fc" / "vnnlib" / "prop_0_0.03.vnnlib")
@@ -372,3 +378,34 @@ def test_interrupted_batch_leaves_no_files(tmp_path):
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.returncode == 130, p.stderr
     assert not (tmp_path / "o.json").exists() and not (tmp_path / "o.csv").exists()
+
+
+# ------------------------------------------------------------------ known answers
+def _test_points(n: int):
+    import random
+
+    box = read_vnnlib(BENCH / "test" / "test_prop.vnnlib").input_box()
+    rng = random.Random(1)
+    return [[lo + (hi - lo) * F(rng.randint(0, 1000), 1000) for lo, hi in box]
+            for _ in range(n)]
+
+
+def _test_prop_margin(y):
+    """test_prop asserts Y_0 <= Y_j for j = 1..4 (COC minimal)."""
+    return min(y[j] - y[0] for j in range(1, 5))
+
+
+def test_known_answers_sat_has_a_genuine_witness_unsat_has_none():
+    prop = read_vnnlib(BENCH / "test" / "test_prop.vnnlib")
+    sat, unsat = BENCH / "test" / "test_sat.onnx", BENCH / "test" / "test_unsat.onnx"
+    x = _test_points(1)[0]
+    w = replay(import_onnx(sat), prop, parse_counterexample(ce_text(x)))
+    y = fraction_eval(sat, [f32(v) for v in x])
+    assert w.genuine and w.margin == _test_prop_margin(y) > 0
+    assert w.vnncomp_verdict == "correct"
+    g = import_onnx(unsat)
+    for k, x in enumerate(_test_points(20)):
+        w = replay(g, prop, parse_counterexample(ce_text(x)), onnxruntime=False)
+        assert w.input_in_box and not w.violates
+        if k < 3:
+            assert w.margin == _test_prop_margin(fraction_eval(unsat, [f32(v) for v in x]))
