@@ -378,3 +378,121 @@ def test_onnxruntime_sees_the_same_network(path):
     a = ref.run(None, {g.input_names[0]: x})[0]
     b = mine.run(None, {g.input_names[0]: x})[0]
     assert a.dtype == b.dtype and np.array_equal(a.view(np.uint32), b.view(np.uint32))
+
+
+# ------------------------------------------------------------------- hostile models (review)
+def _attr_model(op, inputs, attr, opset=13, shape=(1, 2)):
+    node = helper.make_node(op, inputs, ["y"])
+    node.attribute.append(attr)
+    return _model_bytes([node], [], [_vi("x", list(shape))], [_vi("y", list(shape))], opset)
+
+
+@pytest.mark.parametrize("op, inputs, attr, opset, msg", [
+    ("Gemm", ["x", "x"], helper.make_attribute("alpha", "a"), 13, "'alpha' must be float"),
+    ("Flatten", ["x"], helper.make_attribute("axis", "1"), 13, "'axis' must be int"),
+    ("Cast", ["x"], helper.make_attribute("to", [1, 2]), 13, "'to' must be int"),
+    ("Squeeze", ["x"], helper.make_attribute("axes", 0.5), 11, "'axes' must be ints"),
+    ("Clip", ["x"], helper.make_attribute("min", "0"), 6, "'min' must be float"),
+    ("Constant", [], helper.make_attribute("value", 1.0), 13, "'value' must be tensor"),
+    ("Add", ["x", "x"], helper.make_attribute("broadcast", 1), 13, "opsets 1 to 6, not 13"),
+    ("Clip", ["x"], helper.make_attribute("min", 0.0), 13, "opsets 1 to 10, not 13"),
+    ("Gemm", ["x", "x"], helper.make_attribute("transA", 2), 13, "must be 0 or 1"),
+    ("Cast", ["x"], helper.make_attribute("to", 8), 13, "supported element type"),
+])
+def test_attributes_of_the_wrong_kind_or_opset_name_the_node(tmp_path, op, inputs, attr,
+                                                             opset, msg):
+    p = tmp_path / "a.onnx"
+    p.write_bytes(_attr_model(op, inputs, attr, opset))
+    with pytest.raises(GraphError, match=msg) as e:
+        import_onnx(p)
+    assert "a.onnx: node 0" in str(e.value)
+
+
+def test_attribute_with_the_wrong_wire_type_is_a_parse_error():
+    # AttributeProto.f (field 2) sent as a varint; strings (field 9) as a huge varint
+    name = b"\x0a\x01a"
+    for body in (name + b"\x10\x05" + b"\xa0\x01\x01", name + b"\x48\x80\x80\x80\x80\x20"):
+        node = b"\x22\x04Relu" + b"\x0a\x01x" + b"\x12\x01y" + b"\x2a" + bytes([len(body)]) + body
+        graph = b"\x0a" + bytes([len(node)]) + node
+        with pytest.raises(ParseError, match="attribute 'a'"):
+            parse_model(b"\x3a" + bytes([len(graph)]) + graph, path="w.onnx")
+
+
+def test_shapes_numpy_cannot_hold_are_refused():
+    with pytest.raises(ParseError, match="more than 32"):
+        read_tensor_bytes(_raw_tensor([1] * 40).SerializeToString())
+    with pytest.raises(ParseError, match="larger than"):
+        read_tensor_bytes(_raw_tensor([0, 1 << 62]).SerializeToString())
+
+
+def test_sizes_are_refused_before_anything_is_allocated(tmp_path):
+    import time
+
+    col = numpy_helper.from_array(np.ones((1 << 16, 1), np.float32), "a")
+    row = numpy_helper.from_array(np.ones((1, 1 << 16), np.float32), "b")
+    p = tmp_path / "giant.onnx"
+    p.write_bytes(_model_bytes([helper.make_node("MatMul", ["a", "b"], ["m"]),
+                                helper.make_node("Add", ["x", "m"], ["y"])], [col, row],
+                               [_vi("x", [1, 1])], [_vi("y", [1, 1])]))
+    t = time.perf_counter()
+    with pytest.raises(GraphError, match="larger than"):
+        import_onnx(p)
+    p.write_bytes(_model_bytes([helper.make_node("Relu", ["x"], ["y"])], [],
+                               [_vi("x", [1, 10 ** 12])], [_vi("y", [1, 10 ** 12])]))
+    with pytest.raises(GraphError, match="larger than"):
+        import_onnx(p)
+    assert time.perf_counter() - t < 2
+
+
+def test_exact_numbers_may_not_grow_without_bound(tmp_path):
+    three = numpy_helper.from_array(np.array([3.0], np.float32), "c0")
+    nodes = [helper.make_node("Mul", ["x", "x"], ["s0"])]
+    for i in range(1, 40):
+        nodes.append(helper.make_node("Mul", [f"s{i - 1}", f"s{i - 1}"], [f"s{i}"]))
+    nodes.append(helper.make_node("Add", ["s39", "c0"], ["y"]))
+    p = tmp_path / "squares.onnx"
+    p.write_bytes(_model_bytes(nodes, [three], [_vi("x", [1])], [_vi("y", [1])]))
+    g = import_onnx(p)  # zeros square to zeros
+    with pytest.raises(GraphError, match=r"squares.onnx: node \d+ \(Mul\).*65536 bits"):
+        g([3])
+    rng = np.random.default_rng(15)
+    divs = numpy_helper.from_array(rng.uniform(1, 2, 20000).astype(np.float32), "d")
+    p.write_bytes(_model_bytes([helper.make_node("Div", ["x", "d"], ["y"])], [divs],
+                               [_vi("x", [1, 20000])], [_vi("y", [1, 20000])]))
+    with pytest.raises(GraphError, match="divisors' common denominator"):
+        import_onnx(p)
+
+
+def test_duplicate_and_shadowing_outputs_are_refused(tmp_path):
+    p = tmp_path / "dup.onnx"
+    p.write_bytes(_model_bytes([helper.make_node("Relu", ["x"], ["y"]),
+                                helper.make_node("Relu", ["x"], ["y"])], [],
+                               [_vi("x", [2])], [_vi("y", [2])]))
+    with pytest.raises(GraphError, match="already the name"):
+        import_onnx(p)
+    p.write_bytes(_model_bytes([helper.make_node("Relu", ["x"], ["x"])], [],
+                               [_vi("x", [2])], [_vi("x", [2])]))
+    with pytest.raises(GraphError, match="already the name"):
+        import_onnx(p)
+
+
+def test_declared_output_type_must_be_what_the_graph_computes(tmp_path):
+    p = tmp_path / "t.onnx"
+    p.write_bytes(_model_bytes([helper.make_node("Relu", ["x"], ["y"])], [],
+                               [_vi("x", [2], 11)], [_vi("y", [2], 1)]))
+    with pytest.raises(GraphError, match="declared float32 but computes float64"):
+        import_onnx(p)
+
+
+def test_cast_to_bool_is_nonzero(tmp_path):
+    p = tmp_path / "b.onnx"
+    p.write_bytes(_model_bytes([helper.make_node("Cast", ["x"], ["y"], to=9)], [],
+                               [_vi("x", [3])], [_vi("y", [3], 9)]))
+    assert to_elem_type(import_onnx(p)([F(1, 2), 0, -3])).tolist() == [True, False, True]
+
+
+def test_a_fifo_is_not_read(tmp_path):
+    fifo = tmp_path / "f.onnx"
+    os.mkfifo(fifo)
+    with pytest.raises(ParseError, match="not a regular file"):
+        read_model(fifo)

@@ -409,3 +409,53 @@ def test_known_answers_sat_has_a_genuine_witness_unsat_has_none():
         assert w.input_in_box and not w.violates
         if k < 3:
             assert w.margin == _test_prop_margin(fraction_eval(unsat, [f32(v) for v in x]))
+
+
+# ------------------------------------------------------------------ found by review
+def test_a_mixed_assertion_decides_as_the_same_atoms_apart():
+    # y = x / 2 (test_nano); x = 0.2 is on the box's boundary as written, float32(0.2) is not
+    g = import_onnx(BENCH / "test" / "test_nano.onnx")
+    head = "(declare-const X_0 Real) (declare-const Y_0 Real) "
+    apart = head + "(assert (>= X_0 0)) (assert (<= X_0 0.2)) (assert (>= Y_0 0.1))"
+    mixed = head + "(assert (and (>= X_0 0) (<= X_0 0.2) (>= Y_0 0.1)))"
+    a, m = _replay(g, apart, [F("0.2")]), _replay(g, mixed, [F("0.2")])
+    assert f32(F("0.2")) > F("0.2")
+    for w in (a, m):
+        assert w.input_in_box and not w.input_in_box_float32 and w.violates and w.genuine
+    assert a.margin == f32(F("0.2")) / 2 - F("0.1") and m.margin == 0  # X_0 <= 0.2: slack 0
+
+
+def test_onnxruntime_refusing_a_model_is_reported_not_a_crash(tmp_path, capsys):
+    from onnx import helper
+
+    g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                          [helper.make_tensor_value_info("x", 1, [0, 1])],
+                          [helper.make_tensor_value_info("y", 1, [0, 1])])
+    p = tmp_path / "dim0.onnx"  # a declared dimension 0, which the checker feeds as 1
+    p.write_bytes(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+                  .SerializeToString())
+    prop = tmp_path / "p.vnnlib"
+    prop.write_text("(declare-const X_0 Real) (declare-const Y_0 Real) (assert (<= X_0 1)) "
+                    "(assert (>= Y_0 0))")
+    ce = tmp_path / "c.counterexample"
+    ce.write_text("((X_0 0.5))")
+    w = replay(import_onnx(p), read_vnnlib(prop), read_counterexample(ce))
+    assert w.genuine and w.vnncomp_verdict is None
+    assert "onnxruntime" in w.onnxruntime_error and "invalid dimensions" in w.onnxruntime_error
+    assert main(["witness", str(p), str(prop), str(ce)]) == 0
+    assert "not replayed (onnxruntime cannot run" in capsys.readouterr().out
+
+
+def test_a_name_that_splits_two_ways_is_an_error_row(tmp_path):
+    res = tmp_path / "r" / "t" / "c"
+    res.mkdir(parents=True)
+    shutil.copy(CES[0], res / "n_a_b.counterexample.gz")
+    bench = tmp_path / "b" / "c"
+    (bench / "onnx").mkdir(parents=True)
+    (bench / "vnnlib").mkdir()
+    for net in ("n", "n_a"):
+        shutil.copy(net_of(CES[0]), bench / "onnx" / f"{net}.onnx")
+    for prop in ("a_b", "b"):
+        shutil.copy(PROP2, bench / "vnnlib" / f"{prop}.vnnlib")
+    r = replay_results(tmp_path / "r", tmp_path / "b", onnxruntime=False)
+    assert len(r.rows) == 1 and "splits two ways" in r.rows[0]["error"]

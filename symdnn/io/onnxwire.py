@@ -26,6 +26,8 @@ Examples
 from __future__ import annotations
 
 import gzip
+import io
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,12 +38,14 @@ from symdnn.errors import ParseError
 
 __all__ = ["TensorData", "Attribute", "Node", "ValueInfo", "Graph", "Model", "read_model",
            "parse_model", "read_tensor", "parse_tensor", "to_onnx_proto", "ELEM_TYPES",
-           "MAX_BYTES", "MAX_ELEMENTS"]
+           "MAX_BYTES", "MAX_ELEMENTS", "MAX_RANK"]
 
 #: the largest model file (after gunzipping) the decoder takes
 MAX_BYTES = 1 << 30
 #: the most elements one tensor may declare
-MAX_ELEMENTS = 1 << 28
+MAX_ELEMENTS = 1 << 26
+#: the most dimensions one tensor may have (NumPy's own limit is 64)
+MAX_RANK = 32
 
 VARINT, I64, LEN, SGROUP, EGROUP, I32 = 0, 1, 2, 3, 4, 5
 
@@ -270,6 +274,9 @@ def _tensor(r: _Reader) -> TensorData:
         raise r.fail(f"{what}: element type {type_name(elem)} is not supported")
     if any(d < 0 for d in dims):
         raise r.fail(f"{what}: a negative dimension in {dims}")
+    if len(dims) > MAX_RANK or any(d > MAX_ELEMENTS for d in dims):
+        raise r.fail(f"{what}: dimensions {dims[:8]}{'...' if len(dims) > 8 else ''} are "
+                     f"more than {MAX_RANK} or larger than {MAX_ELEMENTS}")
     count = 1
     for d in dims:
         count *= d
@@ -334,8 +341,9 @@ def _attribute(r: _Reader) -> Attribute:
         elif num == 20:
             kind = _ATTR_KINDS.get(r.integer(val, wt, "attribute type"), "unknown")
         elif num == 2:
-            vals["float"] = float(r.fixed(val, wt, "attribute f", "<f4")[0]) \
-                if len(val) == 4 else _bad(r, "attribute f is not one float")
+            if wt != I32:
+                raise r.fail(f"attribute {name!r}: f is not a float")
+            vals["float"] = float(r.fixed(val, wt, "attribute f", "<f4")[0])
         elif num == 3:
             vals["int"] = r.integer(val, wt, "attribute i")
         elif num == 4:
@@ -352,6 +360,8 @@ def _attribute(r: _Reader) -> Attribute:
         elif num == 8:
             vals.setdefault("ints", []).extend(r.varints(val, wt, "attribute ints"))
         elif num == 9:
+            if wt != LEN:
+                raise r.fail(f"attribute {name!r}: strings are not bytes")
             vals.setdefault("strings", []).append(bytes(val))
         elif num == 10:
             vals.setdefault("tensors", []).append(
@@ -371,10 +381,6 @@ def _attribute(r: _Reader) -> Attribute:
             return Attribute(name, kind, {"float": 0.0, "int": 0, "string": b""}[kind])
         raise r.fail(f"attribute {name!r} of type {kind} has no value")
     return Attribute(name, kind, vals.get(kind))
-
-
-def _bad(r: _Reader, msg: str) -> Any:
-    raise r.fail(msg)
 
 
 def _node(r: _Reader, index: int) -> Node:
@@ -430,6 +436,8 @@ def _shape(r: _Reader) -> tuple:
                 elif n2 == 2:
                     d = dr.string(v2, w2, "dim_param")
             dims.append(d)
+            if len(dims) > MAX_RANK:
+                raise r.fail(f"a shape of more than {MAX_RANK} dimensions")
     return tuple(dims)
 
 
@@ -484,20 +492,19 @@ def parse_model(data: bytes, *, path: str | None = None) -> Model:
 
 
 def _read_bytes(path: Any, limit: int) -> tuple[bytes, str]:
+    """A regular file's bytes, gunzipped (by its name or its first bytes), at most ``limit``."""
+    from symdnn.io.text import read_bytes
+
     p = str(path)
-    with open(p, "rb") as fh:
-        head = fh.read(2)
-        fh.seek(0)
-        if head == b"\x1f\x8b":
-            with gzip.open(fh) as gz:
-                try:
-                    data = gz.read(limit + 1)
-                except (OSError, EOFError) as exc:
-                    raise ParseError(f"not a readable gzip file ({exc})", path=p) from None
-        else:
-            data = fh.read(limit + 1)
-    if len(data) > limit:
-        raise ParseError(f"larger than {limit} bytes", path=p)
+    data = read_bytes(p, limit=limit)
+    if data[:2] == b"\x1f\x8b":
+        try:
+            with gzip.open(io.BytesIO(data)) as gz:
+                data = gz.read(limit + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ParseError(f"not a readable gzip file ({exc})", path=p) from None
+        if len(data) > limit:
+            raise ParseError(f"larger than {limit} bytes", path=p)
     return data, p
 
 

@@ -5,7 +5,8 @@ A results folder is laid out as ``<tool>/<category>/<network>_<property>.counter
 ``<category>/vnnlib/<property>.vnnlib`` (either optionally ``.gz``; a category that keeps its
 files directly in its folder, as the competition's ``test`` category does, is read too).
 The name ``<network>_<property>`` is split where a network and a property of that category
-both exist. Each network is imported once.
+both exist (a name that splits two ways is an error row, not a guess). Each network is
+imported once.
 """
 
 from __future__ import annotations
@@ -206,6 +207,11 @@ def replay_results(results: Any, benchmarks: Any, *, onnxruntime: bool = True,
             row["error"] = None
         except SymdnnError as exc:
             row.update(error=str(exc), genuine=None)
+        except MemoryError:
+            row.update(error="out of memory", genuine=None)
+        except Exception as exc:  # a bug: one counterexample must not cost the others
+            row.update(error=f"internal error (please report): {type(exc).__name__}: {exc}",
+                       genuine=None)
         report.rows.append(row)
         if progress:
             progress(i + 1, len(todo))
@@ -213,9 +219,13 @@ def replay_results(results: Any, benchmarks: Any, *, onnxruntime: bool = True,
 
 
 def _split(name: str, nets: dict, props: dict, category: str) -> tuple[str, str]:
-    """``<network>_<property>`` split where both exist (the longest network wins)."""
-    for k in range(len(name) - 1, 0, -1):
-        if name[k] == "_" and name[:k] in nets and name[k + 1:] in props:
-            return name[:k], name[k + 1:]
+    """``<network>_<property>`` split where both exist; two ways to split it are refused."""
+    ways = [(name[:k], name[k + 1:]) for k in range(1, len(name) - 1)
+            if name[k] == "_" and name[:k] in nets and name[k + 1:] in props]
+    if len(ways) == 1:
+        return ways[0]
+    if ways:
+        raise SymdnnError(f"the name {name!r} splits two ways in category {category!r}: "
+                          + " or ".join(f"network {n!r} and property {p!r}" for n, p in ways))
     raise SymdnnError(f"no network and property of category {category!r} make the name "
                       f"{name!r} (networks: {len(nets)}, properties: {len(props)})")

@@ -35,12 +35,20 @@ from typing import Any
 import numpy as np
 
 from symdnn.errors import SymdnnError
-from symdnn.io.onnxwire import ELEM_TYPES, Model, Node, TensorData, read_model, type_name
+from symdnn.io.onnxwire import ELEM_TYPES, MAX_RANK, Model, Node, TensorData, read_model, type_name
 
 __all__ = ["Exact", "ExactGraph", "import_onnx", "OPERATORS", "exact_tensor", "to_elem_type"]
 
-#: the most elements one intermediate tensor may have
+#: the most elements one tensor may have
 MAX_ELEMENTS = 1 << 26
+#: the most elements all the tensors alive at once may have
+MAX_LIVE = 1 << 27
+#: the most multiply-adds one MatMul or Gemm may take
+MAX_WORK = 1 << 30
+#: the most bits a numerator or the common denominator of a tensor may have
+MAX_BITS = 1 << 16
+#: the operator sets of the default domain the importer knows
+MAX_OPSET = 25
 
 _FLOAT_FORMATS = {1: "fp32", 10: "fp16", 11: "fp64"}
 _INT_TYPES = {2, 3, 4, 5, 6, 7, 12, 13}
@@ -194,10 +202,23 @@ def _const_of(t: TensorData, where: str) -> Exact:
         raise GraphError(f"{where}: tensor {t.name!r}: {exc}") from None
 
 
-def _check_size(shape: tuple, node: Node) -> None:
+def _check_size(shape: tuple, node: Any) -> None:
+    where = node.label if isinstance(node, Node) else node
+    if len(shape) > MAX_RANK:
+        raise GraphError(f"{where}: a tensor of {len(shape)} dimensions (at most {MAX_RANK})")
     if math.prod(shape) > MAX_ELEMENTS:
-        raise GraphError(f"{node.label}: a tensor of shape {shape} is larger than "
+        raise GraphError(f"{where}: a tensor of shape {shape} is larger than "
                          f"{MAX_ELEMENTS} elements")
+
+
+def _check_bits(t: Exact, where: str) -> None:
+    """Exact numbers may grow, but not without bound: a numerator or the denominator of more
+    than :data:`MAX_BITS` bits is refused (a chain of squarings doubles them each time)."""
+    big = t.den.bit_length()
+    if t.num.size:
+        big = max(big, int(np.max(np.abs(t.num))).bit_length())
+    if big > MAX_BITS:
+        raise GraphError(f"{where}: an exact value needs more than {MAX_BITS} bits")
 
 
 def _broadcast(node: Node, *shapes: tuple) -> tuple:
@@ -249,7 +270,12 @@ def _div(node: Node, a: Exact, b: Exact) -> Exact:
     nb = b.num.reshape(-1).tolist()
     if any(v == 0 for v in nb):
         raise GraphError(f"{node.label}: division by zero")
-    L = math.lcm(*(abs(v) for v in nb)) if nb else 1
+    L = 1
+    for v in set(abs(v) for v in nb):
+        L = math.lcm(L, v)
+        if L.bit_length() > MAX_BITS:
+            raise GraphError(f"{node.label}: the divisors' common denominator needs more "
+                             f"than {MAX_BITS} bits")
     # a / b = (na / da) * (db / nb) = na * db * (L / nb) / (da * L)
     recip = np.array([b.den * (L // v) if v > 0 else -(b.den * (L // -v)) for v in nb],
                      dtype=object).reshape(b.shape)
@@ -267,8 +293,14 @@ def _matmul(node: Node, a: Exact, b: Exact) -> Exact:
     if ka != kb:
         raise GraphError(f"{node.label}: MatMul of shapes {sa} and {sb}: inner dimensions "
                          f"{ka} and {kb} differ")
-    if len(sa) > 2 or len(sb) > 2:
-        _broadcast(node, sa[:-2] if len(sa) > 1 else (), sb[:-2] if len(sb) > 1 else ())
+    batch = _broadcast(node, sa[:-2] if len(sa) > 1 else (), sb[:-2] if len(sb) > 1 else ())
+    m = sa[-2] if len(sa) > 1 else 1
+    n = sb[-1] if len(sb) > 1 else 1
+    _check_size(tuple(batch) + (m, n), node)
+    work = math.prod(batch) * m * n * max(ka, 1)
+    if work > MAX_WORK:
+        raise GraphError(f"{node.label}: MatMul of shapes {sa} and {sb} is {work} "
+                         f"multiply-adds, more than {MAX_WORK}")
     out = np.matmul(a.num, b.num)
     return Exact(_obj(out), a.den * b.den, elem).reduced()
 
@@ -310,7 +342,7 @@ def _clip(node: Node, x: Exact, lo: Exact | None, hi: Exact | None) -> Exact:
     for bound, fn in ((lo, _maximum), (hi, _minimum)):
         if bound is None:
             continue
-        if bound.shape not in ((), (1,)) and math.prod(bound.shape) != 1:
+        if bound.shape not in ((), (1,)):
             raise GraphError(f"{node.label}: a Clip bound must be a scalar, not of shape "
                              f"{bound.shape}")
         b = Exact(bound.num.reshape(()), bound.den, bound.elem)
@@ -339,11 +371,17 @@ def _where(node: Node, c: Exact, x: Exact, y: Exact) -> Exact:
 
 
 def _cast(node: Node, x: Exact, to: int) -> Exact:
+    if to == _BOOL:
+        return Exact(_obj(np.where(x.num != 0, 1, 0)), 1, _BOOL)
     if to in _FLOAT_FORMATS:
         if x.elem == _BOOL:
             return Exact(x.num.copy(), 1, to)
-        return exact_tensor(to_elem_type(x, to), to)
-    if to in _INT_TYPES or to == _BOOL:
+        try:
+            return exact_tensor(to_elem_type(x, to), to)
+        except GraphError as exc:
+            raise GraphError(f"{node.label}: Cast to {type_name(to)}: {exc} (it overflows)") \
+                from None
+    if to in _INT_TYPES:
         try:
             return exact_tensor(to_elem_type(x, to), to)
         except GraphError as exc:
@@ -352,7 +390,7 @@ def _cast(node: Node, x: Exact, to: int) -> Exact:
 
 
 def _shape_ints(node: Node, t: Exact, what: str) -> list[int]:
-    if t.elem not in (6, 7) or t.den != 1:
+    if t.elem != 7 or t.den != 1:
         raise GraphError(f"{node.label}: {what} must be int64")
     return [int(v) for v in t.num.reshape(-1).tolist()]
 
@@ -375,6 +413,7 @@ def _reshape(node: Node, x: Exact, shape: list[int], allowzero: int) -> Exact:
         dims[dims.index(-1)] = total // rest
     if math.prod(dims) != math.prod(x.shape):
         raise GraphError(f"{node.label}: cannot reshape {x.shape} to {shape}")
+    _check_size(tuple(dims), node)
     return Exact(x.num.reshape(dims), x.den, x.elem)
 
 
@@ -389,17 +428,79 @@ def _axes(node: Node, axes: list[int], rank: int) -> list[int]:
     return out
 
 
-#: attributes each operator takes (anything else is refused, naming the node)
-OPERATORS: dict[str, set[str]] = {
-    "MatMul": set(), "Gemm": {"alpha", "beta", "transA", "transB", "broadcast"},
-    "Add": {"broadcast", "axis"}, "Sub": {"broadcast", "axis"}, "Mul": {"broadcast", "axis"},
-    "Div": {"broadcast", "axis"}, "Relu": set(), "Clip": {"min", "max"}, "Sum": set(),
-    "Max": set(), "Min": set(), "Less": set(), "Where": set(), "Flatten": {"axis"},
-    "Reshape": {"allowzero", "shape"}, "Squeeze": {"axes"}, "Unsqueeze": {"axes"},
-    "Identity": set(), "Constant": {"value", "value_float", "value_floats", "value_int",
-                                    "value_ints"},
-    "Cast": {"to", "saturate"}, "CastLike": {"saturate"},
+_ARITH = {"broadcast": "int"}
+#: the attributes each operator takes, and their kinds (anything else is refused, naming the
+#: node)
+OPERATORS: dict[str, dict[str, str]] = {
+    "MatMul": {}, "Gemm": {"alpha": "float", "beta": "float", "transA": "int",
+                           "transB": "int", "broadcast": "int"},
+    "Add": _ARITH, "Sub": _ARITH, "Mul": _ARITH, "Div": _ARITH, "Relu": {},
+    "Clip": {"min": "float", "max": "float"}, "Sum": {}, "Max": {}, "Min": {}, "Less": {},
+    "Where": {}, "Flatten": {"axis": "int"}, "Reshape": {"allowzero": "int", "shape": "ints"},
+    "Squeeze": {"axes": "ints"}, "Unsqueeze": {"axes": "ints"}, "Identity": {},
+    "Constant": {"value": "tensor", "value_float": "float", "value_floats": "floats",
+                 "value_int": "int", "value_ints": "ints"},
+    "Cast": {"to": "int", "saturate": "int"}, "CastLike": {"saturate": "int"},
 }
+
+#: (operator, attribute) -> the operator sets that have it: [first, last]
+_ATTR_OPSETS = {("Gemm", "broadcast"): (1, 6), ("Add", "broadcast"): (1, 6),
+                ("Sub", "broadcast"): (1, 6), ("Mul", "broadcast"): (1, 6),
+                ("Div", "broadcast"): (1, 6), ("Clip", "min"): (1, 10),
+                ("Clip", "max"): (1, 10), ("Reshape", "shape"): (1, 4),
+                ("Reshape", "allowzero"): (14, MAX_OPSET), ("Squeeze", "axes"): (1, 12),
+                ("Unsqueeze", "axes"): (1, 12), ("Cast", "saturate"): (19, MAX_OPSET),
+                ("CastLike", "saturate"): (19, MAX_OPSET),
+                ("Constant", "value_float"): (12, MAX_OPSET),
+                ("Constant", "value_floats"): (12, MAX_OPSET),
+                ("Constant", "value_int"): (12, MAX_OPSET),
+                ("Constant", "value_ints"): (12, MAX_OPSET)}
+#: operators that appeared after opset 1
+_OP_OPSETS = {"Where": 9, "Less": 1, "CastLike": 15, "Sum": 1, "Max": 1, "Min": 1}
+#: the inputs each operator takes, by opset: (first opset, least, most)
+_ARITY = {"MatMul": (2, 2), "Gemm": (2, 3), "Add": (2, 2), "Sub": (2, 2), "Mul": (2, 2),
+          "Div": (2, 2), "Relu": (1, 1), "Sum": (1, 2 ** 31), "Max": (1, 2 ** 31),
+          "Min": (1, 2 ** 31), "Less": (2, 2), "Where": (3, 3), "Flatten": (1, 1),
+          "Identity": (1, 1), "Constant": (0, 0), "Cast": (1, 1), "CastLike": (2, 2)}
+
+
+def _check_node(node: Node, opset: int) -> None:
+    """The node's attributes (their kinds, values and operator sets) and its inputs."""
+    kinds = OPERATORS[node.op_type]
+    if opset < _OP_OPSETS.get(node.op_type, 1):
+        raise GraphError(f"{node.label}: {node.op_type} does not exist in opset {opset}")
+    for name, a in node.attributes.items():
+        if name not in kinds:
+            raise GraphError(f"{node.label}: attribute {name!r} is not supported by "
+                             f"{node.op_type}")
+        if a.kind != kinds[name]:
+            raise GraphError(f"{node.label}: attribute {name!r} must be {kinds[name]}, not "
+                             f"{a.kind}")
+        lo, hi = _ATTR_OPSETS.get((node.op_type, name), (1, MAX_OPSET))
+        if not lo <= opset <= hi:
+            raise GraphError(f"{node.label}: attribute {name!r} of {node.op_type} belongs to "
+                             f"opsets {lo} to {hi}, not {opset}")
+        if name in ("transA", "transB", "broadcast", "allowzero") and a.value not in (0, 1):
+            raise GraphError(f"{node.label}: attribute {name!r} must be 0 or 1, not {a.value}")
+    if node.op_type == "Cast":
+        to = node.attributes.get("to")
+        if to is None or to.value not in _FLOAT_FORMATS and to.value not in _INT_TYPES \
+                and to.value != _BOOL:
+            raise GraphError(f"{node.label}: Cast needs 'to', a supported element type")
+    n_in = len(node.inputs)
+    if node.op_type in _ARITY:
+        lo, hi = _ARITY[node.op_type]
+    elif node.op_type == "Clip":
+        lo, hi = (1, 1) if opset < 11 else (1, 3)
+    elif node.op_type == "Reshape":
+        lo, hi = (1, 1) if opset < 5 else (2, 2)
+    else:  # Squeeze, Unsqueeze
+        lo, hi = (1, 1) if opset < 13 else (1, 2)
+    if not lo <= n_in <= hi:
+        raise GraphError(f"{node.label}: {n_in} inputs ({node.op_type} takes "
+                         f"{lo if lo == hi else f'{lo} to {hi}'} in opset {opset})")
+    if node.op_type == "Constant" and len(node.attributes) != 1:
+        raise GraphError(f"{node.label}: Constant needs exactly one value attribute")
 
 
 def _attr(node: Node, name: str, default: Any = None) -> Any:
@@ -526,14 +627,13 @@ class _Eval:
             if axes is None:
                 raise GraphError(f"{node.label}: Unsqueeze needs axes")
             r = len(x.shape) + len(axes)
+            _check_size((1,) * r, node)
             ax = _axes(node, list(axes), r)
             it = iter(x.shape)
             shape = tuple(1 if i in ax else next(it) for i in range(r))
         return Exact(x.num.reshape(shape), x.den, x.elem)
 
     def constant(self, node: Node) -> Exact:
-        if len(node.attributes) != 1:
-            raise GraphError(f"{node.label}: Constant needs exactly one value attribute")
         (name, a), = node.attributes.items()
         if name == "value":
             return _const_of(a.value, node.label)
@@ -578,29 +678,30 @@ class ExactGraph:
             raise GraphError("the graph has no runtime input")
         if not self.outputs:
             raise GraphError("the graph has no output")
+        if not 1 <= self.opset <= MAX_OPSET:
+            raise GraphError(f"opset {self.opset} of the default domain is not supported "
+                             f"(1 to {MAX_OPSET})")
         known = set(self.consts) | set(self.input_names)
+        if len(known) != len(self.consts) + len(self.input_names):
+            raise GraphError("a graph input has the name of an initializer twice over")
         for node in g.nodes:
             if node.domain not in ("", "ai.onnx"):
                 raise GraphError(f"{node.label}: operator {node.domain}.{node.op_type} is not "
                                  "supported (only the default domain)")
-            allowed = OPERATORS.get(node.op_type)
-            if allowed is None:
+            if node.op_type not in OPERATORS:
                 raise GraphError(f"{node.label}: operator {node.op_type} is not supported "
                                  f"(supported: {', '.join(sorted(OPERATORS))})")
-            extra = set(node.attributes) - allowed
-            if extra:
-                raise GraphError(f"{node.label}: attribute {sorted(extra)[0]!r} is not "
-                                 f"supported by {node.op_type}")
-            for a in node.attributes.values():
-                if a.kind in ("graph", "graphs", "sparse_tensor", "sparse_tensors"):
-                    raise GraphError(f"{node.label}: attribute {a.name!r} holds a {a.kind}")
+            _check_node(node, self.opset)
             for name in node.inputs:
                 if name and name not in known:
                     raise GraphError(f"{node.label}: input {name!r} is not computed before "
                                      "it (nodes must be in topological order)")
-            if not node.outputs:
-                raise GraphError(f"{node.label}: no output")
-            known.update(o for o in node.outputs if o)
+            if len(node.outputs) != 1 or not node.outputs[0]:
+                raise GraphError(f"{node.label}: a node must have exactly one named output")
+            if node.outputs[0] in known:
+                raise GraphError(f"{node.label}: its output {node.outputs[0]!r} is already "
+                                 "the name of an input, an initializer or another output")
+            known.add(node.outputs[0])
         for v in self.outputs:
             if v.name not in known:
                 raise GraphError(f"graph output {v.name!r} is never computed")
@@ -608,6 +709,13 @@ class ExactGraph:
             if v.elem_type is not None and v.elem_type not in ELEM_TYPES:
                 raise GraphError(f"input {v.name!r} has type {type_name(v.elem_type)}, which is "
                                  "not supported")
+            if v.shape is not None:
+                _check_size(self.shape_of(v.name), f"input {v.name!r}")
+        last: dict[str, int] = {}
+        for i, node in enumerate(g.nodes):
+            for name in node.inputs:
+                last[name] = i
+        self._last_use = last
 
     def shape_of(self, name: str) -> tuple[int, ...]:
         """The declared shape of an input, symbolic or missing dimensions taken as 1."""
@@ -638,6 +746,14 @@ class ExactGraph:
         dict
             Output name -> :class:`Exact`.
         """
+        try:
+            return self._run(feeds)
+        except GraphError as exc:
+            if self.path is None:
+                raise
+            raise GraphError(f"{self.path}: {exc}") from None
+
+    def _run(self, feeds: dict[str, Any]) -> dict[str, Exact]:
         missing = [n for n in self.input_names if n not in feeds]
         if missing:
             raise GraphError(f"no value for input {missing[0]!r}")
@@ -645,17 +761,30 @@ class ExactGraph:
         for name in self.input_names:
             env[name] = self._feed(name, feeds[name])
         ev = _Eval(self, env)
-        for node in self.model.graph.nodes:
+        keep = set(self.output_names) | set(self.consts)
+        live = sum(t.num.size for t in env.values())
+        for i, node in enumerate(self.model.graph.nodes):
             out = ev.run(node)
             _check_size(out.shape, node)
+            _check_bits(out, node.label)
             env[node.outputs[0]] = out
-            if len(node.outputs) > 1 and any(node.outputs[1:]):
-                raise GraphError(f"{node.label}: more than one output")
+            live += out.num.size
+            for name in set(node.inputs):  # free what no later node reads
+                if name and self._last_use.get(name) == i and name not in keep:
+                    live -= env.pop(name).num.size
+            if live > MAX_LIVE:
+                raise GraphError(f"{node.label}: the tensors alive hold more than {MAX_LIVE} "
+                                 "elements")
         return {n: env[n] for n in self.output_names}
 
     def _feed(self, name: str, value: Any) -> Exact:
         elem = self.elem_of(name)
+        if not isinstance(value, Exact):
+            size = np.size(value) if isinstance(value, np.ndarray) else None
+            if size is not None and size > MAX_ELEMENTS:
+                raise GraphError(f"input {name!r}: {size} values, more than {MAX_ELEMENTS}")
         t = value if isinstance(value, Exact) else exact_tensor(value, elem)
+        _check_bits(t, f"input {name!r}")
         t = Exact(t.num, t.den, elem)
         v = self.inputs[self.input_names.index(name)]
         if v.shape is not None:
@@ -703,10 +832,16 @@ def import_onnx(path: Any) -> ExactGraph:
     >>> g.input_shape, g.ops.count("MatMul"), g.ops.count("Relu")
     ((1, 1, 1, 5), 7, 6)
     """
-    g = ExactGraph(read_model(path))
+    model = read_model(path)
+    try:
+        g = ExactGraph(model)
+    except GraphError as exc:
+        raise GraphError(f"{path}: {exc}") from None
     if all(v.shape is not None for v in g.inputs):
-        try:
-            g.run({n: np.zeros(g.shape_of(n), dtype=np.int64) for n in g.input_names})
-        except GraphError as exc:
-            raise GraphError(f"{path}: {exc}") from None
+        outs = g.run({n: np.zeros(g.shape_of(n), dtype=np.int64) for n in g.input_names})
+        for v in g.outputs:
+            if v.elem_type is not None and v.elem_type != outs[v.name].elem:
+                raise GraphError(f"{path}: output {v.name!r} is declared "
+                                 f"{type_name(v.elem_type)} but computes "
+                                 f"{type_name(outs[v.name].elem)}")
     return g

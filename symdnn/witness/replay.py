@@ -12,6 +12,9 @@ box and its outputs violating the property, both up to an absolute tolerance of 
 ``violates``
     the network computed exactly at the float32 input satisfies the output constraints
     (VNN-LIB asserts the *negation* of the safety property, so this is a genuine violation);
+    an input variable in an output constraint takes the value as written (the point the
+    counterexample claims), so ``(assert (and (<= X_0 1) (>= Y_0 2)))`` and the same atoms
+    as two assertions decide alike;
 ``violates_as_written``
     the same at the input as written, the network as a function of real numbers;
 ``margin``
@@ -108,27 +111,41 @@ def _holds_float(formula: Any, x: dict[str, float], tol: float) -> bool:
 
 # ------------------------------------------------------------------------ onnxruntime
 def onnxruntime_outputs(graph: ExactGraph, x: np.ndarray) -> np.ndarray | None:
-    """The first output of onnxruntime (CPU) at ``x``, flat, or None when onnxruntime or
-    onnx is not installed. The session is made once per graph."""
+    """The first output of onnxruntime (CPU) at ``x`` (cast to the model's input type, as
+    the competition's checker does), flat; None when onnxruntime or onnx is not installed.
+    The session is made once per graph, from the model written back by
+    :func:`~symdnn.io.onnxwire.to_onnx_proto`.
+
+    Raises
+    ------
+    SymdnnError
+        When onnxruntime refuses the model or fails to run it (its message is kept).
+    """
     sess = getattr(graph, "_ort_session", None)
     if sess is None:
         try:
             import onnxruntime as ort
-        except ImportError:
-            return None
-        try:
+
             model = to_onnx_proto(graph.model)
         except ImportError:
             return None
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = 1
         opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        sess = ort.InferenceSession(model.SerializeToString(), opts,
-                                    providers=["CPUExecutionProvider"])
+        opts.log_severity_level = 4  # its errors come back as exceptions
+        try:
+            sess = ort.InferenceSession(model.SerializeToString(), opts,
+                                        providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime's own errors have no common base class
+            raise SymdnnError(f"onnxruntime refuses the model: {exc}") from None
         graph._ort_session = sess
-    name = graph.input_names[0]
-    out = sess.run(None, {name: x.reshape(graph.input_shape)})
+    inp = sess.get_inputs()[0]
+    dtype = {"tensor(double)": np.float64, "tensor(float16)": np.float16}.get(inp.type,
+                                                                             np.float32)
+    try:
+        out = sess.run(None, {inp.name: x.astype(dtype).reshape(graph.input_shape)})
+    except Exception as exc:
+        raise SymdnnError(f"onnxruntime cannot run the model: {exc}") from None
     return np.asarray(out[0]).reshape(-1)
 
 
@@ -196,6 +213,7 @@ class Witness:
     vnncomp_verdict: str | None
     x_float32: list[float]
     checker_input_differs: bool
+    onnxruntime_error: str | None = None
     labels: dict = field(default_factory=dict)
 
     @property
@@ -241,6 +259,7 @@ class Witness:
             "outputs_onnxruntime": self.outputs_onnxruntime,
             "x_float32": self.x_float32,
             "checker_input_differs": self.checker_input_differs,
+            "onnxruntime_error": self.onnxruntime_error,
             "reason": self.reason(),
         }
 
@@ -251,7 +270,8 @@ class Witness:
         name = " ".join(os.path.basename(str(self.labels[k])) for k in ("network", "property")
                         if self.labels.get(k))
         verdict = "GENUINE" if self.genuine else "NOT GENUINE"
-        vc = self.vnncomp_verdict or "not replayed (no onnxruntime)"
+        vc = self.vnncomp_verdict or ("not replayed (" + (self.onnxruntime_error or
+                                                         "no onnxruntime") + ")")
         return (f"{name + ': ' if name else ''}{verdict} (margin {_approx(self.margin)}, "
                 f"input margin {_approx(self.input_margin)}); VNN-COMP replay: {vc}"
                 + ("" if self.genuine else f"; {self.reason()[len('not genuine: '):]}"))
@@ -339,13 +359,20 @@ def replay(graph: ExactGraph, prop: Property, ce: Counterexample, *,
         return e
 
     output_side = [a for a in prop.assertions if any(v[0] == "Y" for v in a.variables)]
-    e32, ew = env(x32f, y32), env(x, yw)
+    # the counterexample's point is X as written; the outputs are the network's at the float32
+    # input (what a float32 implementation computes from it), or at X itself
+    e32, ew = env(x, y32), env(x, yw)
     in_m = robustness(prop.assertions, ew, keep=_is_input_atom)
-    in_m32 = robustness(prop.assertions, e32, keep=_is_input_atom)
+    in_m32 = robustness(prop.assertions, env(x32f, y32), keep=_is_input_atom)
     m32 = robustness(output_side, e32)
     mw = robustness(output_side, ew)
-    x_checker = np.array([float(v) for v in x], dtype=np.float64).astype(np.float32)
-    y_ort = onnxruntime_outputs(graph, x_checker) if onnxruntime else None
+    x_checker = np.array([float(v) for v in x], dtype=np.float64)
+    y_ort, ort_error = None, None
+    if onnxruntime:
+        try:
+            y_ort = onnxruntime_outputs(graph, x_checker)
+        except SymdnnError as exc:
+            ort_error = str(exc)
     verdict = vnncomp_replay(prop, x, y_ort, ce.outputs or None)
     return Witness(
         input_in_box=in_m >= 0, input_in_box_float32=in_m32 >= 0,
@@ -354,4 +381,5 @@ def replay(graph: ExactGraph, prop: Property, ce: Counterexample, *,
         outputs=y32, outputs_as_written=yw,
         outputs_onnxruntime=None if y_ort is None else [float(v) for v in y_ort],
         vnncomp_verdict=verdict, x_float32=[float(v) for v in x32],
-        checker_input_differs=bool((x_checker != x32).any()), labels=dict(labels or {}))
+        checker_input_differs=bool((x_checker.astype(np.float32) != x32).any()),
+        onnxruntime_error=ort_error, labels=dict(labels or {}))
