@@ -49,6 +49,7 @@ class ChallengeResult:
     seconds: float
     paths: list[str] = field(default_factory=list)
     final: Any = None
+    threads: int = 1
 
     @property
     def matches(self) -> bool | None:
@@ -63,7 +64,8 @@ class ChallengeResult:
         more = " ..." if len(self.categories) > 40 else ""
         lines = [
             f"Graph Challenge: {self.neurons} neurons, {self.layers} layers, {self.images} "
-            f"images, arithmetic {self.arith}: {self.seconds:.2f} s",
+            f"images, arithmetic {self.arith}, {self.threads} thread"
+            f"{'s' if self.threads != 1 else ''}: {self.seconds:.2f} s",
             f"categories ({len(self.categories)}): {cats}{more}",
         ]
         if self.truth is None:
@@ -211,9 +213,9 @@ def load_challenge(data_dir: str, neurons: int, layers: int,
 
 def run_challenge(data_dir: str, *, neurons: int = 1024, layers: int = 120,
                   images: int | None = None, arith: str = "exact",
-                  accumulate: str | None = None,
+                  accumulate: str | None = None, threads: int | None = None,
                   progress: Callable[[int, int], None] | None = None) -> ChallengeResult:
-    """Run the Graph Challenge from its files.
+    """Run the Graph Challenge from its files, on every core.
 
     Parameters
     ----------
@@ -228,6 +230,11 @@ def run_challenge(data_dir: str, *, neurons: int = 1024, layers: int = 120,
         ``"exact"`` or a float format (``fp64``, ``fp32``, ``fp16``, ``bf16``, ...).
     accumulate : str, optional
         Float runs: the accumulation format (default: ``arith``).
+    threads : int, optional
+        The batch is cut into this many chunks of images, stepped concurrently through every
+        layer (:mod:`symdnn.parallel`); default: every available core. The result is
+        identical whatever the number; a layer whose chunks took different paths of the
+        exact engine lists them in ``paths`` joined by ``+`` (``"float64+int64"``).
     progress : callable, optional
         Called as ``progress(layer, layers)`` after every layer.
 
@@ -240,47 +247,64 @@ def run_challenge(data_dir: str, *, neurons: int = 1024, layers: int = 120,
     >>> r.categories.tolist(), r.matches          # no truth file here: None
     ([2, 3, 4, 5], None)
     """
+    from symdnn.io.prefetch import prefetched
+    from symdnn.parallel import ChunkPool, merge_states, resolve_threads, row_chunks
+
+    workers = resolve_threads(threads)
     files, Y0, truth = load_challenge(data_dir, neurons, layers, images)
     net = challenge_network(data_dir, neurons, layers)
     n_img = Y0.shape[0]
+    chunks = row_chunks(n_img, workers)
     t0 = time.perf_counter()
     paths: list[str] = []
-    if arith == "exact":
-        Y0 = Y0.tocsr()
-        Y0.sort_indices()
-        st = EX.start(Y0.indptr.astype(np.int64), Y0.indices.astype(np.int64),
-                      Y0.data.astype(np.int64), 1, Y0.shape)
-        cap = None if net.cap is None else (net.cap.numerator, net.cap.denominator)
-        for l, path in enumerate(files.layers, 1):
-            g = read_layer(path, neurons)
-            bias = net.biases[l - 1]
-            nb = np.full(neurons, bias.numerator, dtype=object)
-            lay = EX.ExactLayer(g.N, g.d, nb, bias.denominator)
-            st, info = EX.step(st, lay, rule=net.rule, cap=cap)
-            paths.append(info.path)
-            if progress:
-                progress(l, layers)
-        rows = np.flatnonzero(np.diff(st.indptr))
-        final = st
-    else:
-        dom = get_domain(arith)
-        if not isinstance(dom, FloatDomain):
-            raise SymdnnError(f"arith must be 'exact' or a float format, not {arith!r}")
-        acc = get_domain(accumulate) if accumulate else dom
-        store = np.float32 if dom.name == "fp32" else np.float64
-        Y = sp.csr_matrix(Y0, dtype=store)
-        cap_f = None if net.cap is None else float(round_exact(net.cap, dom.format_))
-        for l, path in enumerate(files.layers, 1):
-            W = float_layer(read_layer(path, neurons), dom)
-            b = np.full(neurons, round_exact(net.biases[l - 1], dom.format_), dtype=dom.dtype)
-            Y, _ = float_step(Y, W, b, rule=net.rule, cap=cap_f, dom=dom, acc=acc)
-            if progress:
-                progress(l, layers)
-        rows = np.flatnonzero(np.diff(Y.indptr))
-        final = Y
+    read = prefetched(lambda p: read_layer(p, neurons), files.layers)
+    with ChunkPool(len(chunks)) as pool:
+        if arith == "exact":
+            Y0 = Y0.tocsr()
+            Y0.sort_indices()
+            cap = None if net.cap is None else (net.cap.numerator, net.cap.denominator)
+
+            def begin(c: tuple[int, int]) -> Any:
+                Y = Y0[c[0]:c[1]]
+                return EX.start(Y.indptr.astype(np.int64), Y.indices.astype(np.int64),
+                                Y.data.astype(np.int64), 1, Y.shape)
+
+            states = [begin(c) for c in chunks]
+            for l, g in enumerate(read, 1):
+                bias = net.biases[l - 1]
+                nb = np.full(neurons, bias.numerator, dtype=object)
+                lay = EX.ExactLayer(g.N, g.d, nb, bias.denominator)
+                outs = pool.map(lambda st, lay=lay: EX.step(st, lay, rule=net.rule, cap=cap),
+                                states)
+                states = [o[0] for o in outs]
+                paths.append("+".join(dict.fromkeys(o[1].path for o in outs)))
+                if progress:
+                    progress(l, layers)
+            rows = np.concatenate([np.flatnonzero(np.diff(st.indptr)) + c[0]
+                                   for st, c in zip(states, chunks, strict=True)])
+            final = merge_states(states)
+        else:
+            dom = get_domain(arith)
+            if not isinstance(dom, FloatDomain):
+                raise SymdnnError(f"arith must be 'exact' or a float format, not {arith!r}")
+            acc = get_domain(accumulate) if accumulate else dom
+            store = np.float32 if dom.name == "fp32" else np.float64
+            Yf = sp.csr_matrix(Y0, dtype=store)
+            Ys = [Yf[a:b] for a, b in chunks]
+            cap_f = None if net.cap is None else float(round_exact(net.cap, dom.format_))
+            for l, g in enumerate(read, 1):
+                W = float_layer(g, dom)
+                b = np.full(neurons, round_exact(net.biases[l - 1], dom.format_),
+                            dtype=dom.dtype)
+                Ys = pool.map(lambda Y, W=W, b=b: float_step(Y, W, b, rule=net.rule, cap=cap_f,
+                                                             dom=dom, acc=acc)[0], Ys)
+                if progress:
+                    progress(l, layers)
+            final = sp.vstack(Ys, format="csr") if len(Ys) > 1 else Ys[0]
+            rows = np.flatnonzero(np.diff(final.indptr))
     seconds = time.perf_counter() - t0
     return ChallengeResult(rows.astype(np.int64) + 1, truth, arith, neurons, layers, n_img,
-                           seconds, paths, final)
+                           seconds, paths, final, threads=len(chunks))
 
 
 def float_layer(g: Any, dom: FloatDomain) -> sp.csr_matrix:

@@ -57,6 +57,12 @@ def _challenge_size(p: argparse.ArgumentParser) -> None:
                    help="graph-challenge: only the first N images (default: all)")
 
 
+def _threads(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=positive_int, default=None, metavar="N",
+                   help="cut the batch into N chunks run concurrently; the result is identical "
+                        "whatever N (default: every available core)")
+
+
 def _quiet(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true",
                    help="no progress display (shown only on a terminal anyway)")
@@ -103,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     gc.add_argument("--arith", default="exact", choices=ARITHS, help="arithmetic")
     gc.add_argument("--accumulate", default=None, choices=ACCUMULATE,
                     help="float runs: accumulation format (default: the --arith format)")
+    _threads(gc)
     _json(gc)
     _force(gc, "output files")
     _quiet(gc)

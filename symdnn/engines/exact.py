@@ -131,7 +131,7 @@ class ExactLayer:
             M = self.NW.copy()
             M.data = (M.data.astype(object) * f1).astype(dtype) if f1 != 1 else \
                 M.data.astype(dtype)
-            self._cache[key] = M
+            self._cache.setdefault(key, M)  # threads sharing the layer keep the first
         return self._cache[key]
 
     def weight_limbs(self, f1: int, k: int) -> list[sp.csr_matrix]:
@@ -142,15 +142,16 @@ class ExactLayer:
             W = self.NW
             vals = np.asarray(W.data).astype(object) * f1
             L = LB.from_ints(vals, k)
-            self._cache[key] = [sp.csr_matrix((L[t].astype(np.float64), W.indices, W.indptr),
-                                              shape=W.shape) for t in range(L.shape[0])]
+            self._cache.setdefault(key, [
+                sp.csr_matrix((L[t].astype(np.float64), W.indices, W.indptr), shape=W.shape)
+                for t in range(L.shape[0])])
         return self._cache[key]
 
     def bias(self, f2: int, dtype: Any = object) -> np.ndarray:
         """``f2 * nb`` as Python ints (object array), or float64/int64 when asked (cached)."""
         key = ("bias", f2, np.dtype(dtype).str)
         if key not in self._cache:
-            self._cache[key] = (self.nb.astype(object) * f2).astype(dtype)
+            self._cache.setdefault(key, (self.nb.astype(object) * f2).astype(dtype))
         return self._cache[key]
 
 

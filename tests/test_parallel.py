@@ -1,0 +1,105 @@
+"""Every core (issue 16, item 1): a batch cut into chunks gives the single-chunk result, bit
+for bit, in exact and float runs, on every path of the exact engine (float64, int64, limbs).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from symdnn.challenge import run_challenge
+from symdnn.engines import exact as EX
+from symdnn.errors import SymdnnError
+from symdnn.parallel import ChunkPool, merge_states, resolve_threads, row_chunks
+from tests.conftest import data_dir
+
+GC = data_dir() / "graphchallenge"
+needs_gc = pytest.mark.skipif(not GC.is_dir(), reason="Graph Challenge data not found")
+
+
+def _values(st):
+    return st.s, st.indptr.tolist(), st.indices.tolist(), [int(v) for v in st.ints()]
+
+
+@needs_gc
+@pytest.mark.parametrize("threads", [2, 3, 7])
+def test_exact_graph_challenge_identical_on_any_number_of_threads(threads):
+    one = run_challenge(str(GC), layers=12, images=150, threads=1)
+    many = run_challenge(str(GC), layers=12, images=150, threads=threads)
+    assert one.categories.tolist() == many.categories.tolist()
+    assert _values(one.final) == _values(many.final)
+    assert {p for ps in many.paths for p in ps.split("+")} <= {"float64", "int64", "limbs"}
+
+
+@needs_gc
+@pytest.mark.parametrize("arith", ["fp64", "fp32", "fp16", "bf16"])
+def test_float_graph_challenge_identical_bit_for_bit(arith):
+    one = run_challenge(str(GC), layers=12, images=150, arith=arith, threads=1)
+    many = run_challenge(str(GC), layers=12, images=150, arith=arith, threads=3)
+    a, b = one.final, many.final
+    assert a.dtype == b.dtype and a.shape == b.shape
+    assert np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
+    assert a.data.tobytes() == b.data.tobytes()
+    assert one.categories.tolist() == many.categories.tolist()
+
+
+@needs_gc
+def test_more_threads_than_images_and_the_truth():
+    r = run_challenge(str(GC), layers=120, images=3, threads=8)
+    assert r.matches is True and len(r.categories) == len(r.truth)
+
+
+def _growing_network(seed=3, n=96, L=14):
+    """Weights 9/16 (a few -9/16), bias -3/10 on nonzeros: the values outgrow float64 and
+    int64 within a few layers, so the limbs path runs too."""
+    rng = np.random.default_rng(seed)
+    layers = []
+    for _ in range(L):
+        rows = np.concatenate([rng.choice(n, 8, replace=False) for _ in range(n)])
+        cols = np.repeat(np.arange(n), 8)
+        W = sp.csr_matrix((rng.choice([-9, 9, 9, 9], n * 8).astype(np.int64), (rows, cols)),
+                          shape=(n, n))
+        layers.append(EX.ExactLayer(W, 16, np.full(n, -3, dtype=object), 10))
+    Y0 = sp.csr_matrix((rng.random((37, n)) < 0.3).astype(np.int64))
+    Y0.sort_indices()
+    return Y0, layers
+
+
+def _run(Y0, layers, workers):
+    chunks = row_chunks(Y0.shape[0], workers)
+    states = [EX.start(Y0[a:b].indptr.astype(np.int64), Y0[a:b].indices.astype(np.int64),
+                       Y0[a:b].data.astype(np.int64), 1, Y0[a:b].shape) for a, b in chunks]
+    paths = []
+    with ChunkPool(len(chunks)) as pool:
+        for lay in layers:
+            outs = pool.map(lambda st, lay=lay: EX.step(st, lay, rule="nonzero", cap=None),
+                            states)
+            states = [o[0] for o in outs]
+            paths.append({o[1].path for o in outs})
+    return merge_states(states), paths
+
+
+def test_limbs_path_identical_in_chunks():
+    Y0, layers = _growing_network()
+    one, p1 = _run(Y0, layers, 1)
+    assert p1[-1] == {"limbs"}  # the values did outgrow int64
+    assert max(int(v).bit_length() for v in one.ints()) > 64
+    for w in (2, 5):
+        many, _ = _run(Y0, layers, w)
+        assert _values(many) == _values(one)
+
+
+def test_row_chunks_cover_the_batch_in_order():
+    for n in (0, 1, 5, 100):
+        for parts in (1, 2, 3, 8):
+            ch = row_chunks(n, parts)
+            assert ch[0][0] == 0 and ch[-1][1] == n
+            assert all(a[1] == b[0] for a, b in zip(ch, ch[1:], strict=False))
+            assert len(ch) == max(1, min(parts, n))
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "2"])
+def test_threads_must_be_a_positive_integer(bad):
+    with pytest.raises(SymdnnError, match="positive integer"):
+        resolve_threads(bad)
