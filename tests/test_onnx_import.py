@@ -459,8 +459,9 @@ def test_exact_numbers_may_not_grow_without_bound(tmp_path):
     divs = numpy_helper.from_array(rng.uniform(1, 2, 20000).astype(np.float32), "d")
     p.write_bytes(_model_bytes([helper.make_node("Div", ["x", "d"], ["y"])], [divs],
                                [_vi("x", [1, 20000])], [_vi("y", [1, 20000])]))
+    g = import_onnx(p)  # the dry run on zeros leaves value-dependent limits to the run
     with pytest.raises(GraphError, match="divisors' common denominator"):
-        import_onnx(p)
+        g([1] * 20000)
 
 
 def test_duplicate_and_shadowing_outputs_are_refused(tmp_path):
@@ -496,3 +497,44 @@ def test_a_fifo_is_not_read(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(ParseError, match="not a regular file"):
         read_model(fifo)
+
+
+def test_value_dependent_failures_wait_for_the_values(tmp_path):
+    # x / x divides by zero on the dry run's zeros only; 1 / (x - 1/2) at x = 1/2 at the run
+    half = numpy_helper.from_array(np.array([0.5], np.float32), "h")
+    p = tmp_path / "div.onnx"
+    p.write_bytes(_model_bytes([helper.make_node("Div", ["x", "x"], ["y"])], [],
+                               [_vi("x", [1])], [_vi("y", [1])]))
+    assert import_onnx(p)([F(3, 7)]).flat() == [1]
+    p.write_bytes(_model_bytes([helper.make_node("Sub", ["x", "h"], ["d"]),
+                                helper.make_node("Div", ["h", "d"], ["y"])], [half],
+                               [_vi("x", [1])], [_vi("y", [1])]))
+    g = import_onnx(p)
+    assert g([1]).flat() == [1]
+    with pytest.raises(GraphError, match=r"div.onnx: node 1 \(Div\): division by zero"):
+        g([F(1, 2)])
+
+
+def test_cast_float_to_int_truncates_toward_zero(tmp_path):
+    p = tmp_path / "c.onnx"
+    p.write_bytes(_model_bytes([helper.make_node("Cast", ["x"], ["y"], to=7)], [],
+                               [_vi("x", [4])], [_vi("y", [4], 7)]))
+    got = to_elem_type(import_onnx(p)([F(5, 2), F(-5, 2), F(-1, 3), 7]))
+    assert got.tolist() == np.array([2.5, -2.5, -1 / 3, 7.0]).astype(np.int64).tolist()
+
+
+def test_tensors_of_huge_total_size_in_bits_are_refused(tmp_path, monkeypatch):
+    """Each value within MAX_BITS, but all of them together over MAX_TENSOR_BITS (lowered
+    here to 2^22 so that the test is quick): 2^12 values of 3^(2^k) pass 2^22 bits at k = 10."""
+    import symdnn.witness.graph as G
+
+    monkeypatch.setattr(G, "MAX_TENSOR_BITS", 1 << 22)
+    one = numpy_helper.from_array(np.ones((1, 1 << 12), np.float32), "o")
+    nodes = [helper.make_node("Mul", ["x", "o"], ["s0"])]
+    for i in range(1, 12):
+        nodes.append(helper.make_node("Mul", [f"s{i - 1}", f"s{i - 1}"], [f"s{i}"]))
+    p = tmp_path / "wide.onnx"
+    p.write_bytes(_model_bytes(nodes, [one], [_vi("x", [1, 1])], [_vi("s11", [1, 1 << 12])]))
+    g = import_onnx(p)
+    with pytest.raises(GraphError, match=r"node 10 \(Mul\).*bits in all"):
+        g([3])

@@ -459,3 +459,72 @@ def test_a_name_that_splits_two_ways_is_an_error_row(tmp_path):
         shutil.copy(PROP2, bench / "vnnlib" / f"{prop}.vnnlib")
     r = replay_results(tmp_path / "r", tmp_path / "b", onnxruntime=False)
     assert len(r.rows) == 1 and "splits two ways" in r.rows[0]["error"]
+
+
+def test_json_holds_values_beyond_float_and_4300_digits(tmp_path, capsys):
+    # test_nano at X_0 = 1e-5000: the exact values have thousands of digits, floats are 0
+    prop = tmp_path / "p.vnnlib"
+    prop.write_text("(declare-const X_0 Real) (declare-const Y_0 Real) (assert (>= X_0 0)) "
+                    "(assert (<= X_0 1)) (assert (<= Y_0 1))")
+    ce = tmp_path / "c.counterexample"
+    ce.write_text("((X_0 1e-5000))")
+    out = tmp_path / "w.json"
+    assert main(["witness", str(BENCH / "test" / "test_nano.onnx"), str(prop), str(ce),
+                 "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["input_margin"] == "1/1" + "0" * 5000  # X_0 >= 0 by exactly 1e-5000
+    assert doc["x_float32"] == [0.0] and doc["input_in_box_float32"] is True
+    assert "input margin ~2^-16609" in capsys.readouterr().out  # 10^-5000 = 2^-16609.6
+
+
+def _identity_net(tmp_path, elem):
+    from onnx import helper
+
+    g = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g",
+                          [helper.make_tensor_value_info("x", elem, [1])],
+                          [helper.make_tensor_value_info("y", elem, [1])])
+    p = tmp_path / f"id{elem}.onnx"
+    p.write_bytes(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+                  .SerializeToString())
+    return import_onnx(p)
+
+
+def test_the_input_is_rounded_to_the_networks_own_input_type(tmp_path):
+    head = "(declare-const X_0 Real) (declare-const Y_0 Real) (assert (<= X_0 1)) "
+    # float16(0.1) = 0.0999755859375 < 0.1: Y_0 >= 0.1 fails in a float16 network
+    w = _replay(_identity_net(tmp_path, 10), head + "(assert (>= Y_0 0.1))", [F("0.1")])
+    assert w.input_type == "float16" and w.outputs == [F(1638, 16384)] and not w.violates
+    assert w.vnncomp_verdict == "correct_up_to_tolerance"  # it misses by 2.4e-5 only
+    # float64(0.1) is 0.1000000000000000055511151231257827...: exactly on this bound
+    bound = "0.1000000000000000055511151231257827021181583404541015625"
+    w = _replay(_identity_net(tmp_path, 11), head + f"(assert (<= Y_0 {bound}))", [F("0.1")])
+    assert w.input_type == "float64" and w.outputs == [F(0.1)] and w.margin == 0
+    assert w.genuine and w.vnncomp_verdict == "correct"
+    from symdnn.errors import SymdnnError
+
+    with pytest.raises(SymdnnError, match="input is int64"):
+        _replay(_identity_net(tmp_path, 7), head + "(assert (<= Y_0 1))", [F(1, 2)])
+
+
+def test_batch_replays_a_name_once_and_imports_a_bad_network_once(tmp_path):
+    results, bench = _results_tree(tmp_path)
+    res = results / "tool_a" / "acasxu"
+    shutil.copy(CES[1], res / CES[1].name.replace(".gz", ""))  # the same, not gzipped
+    import gzip as gz
+
+    (res / CES[1].name.replace(".gz", "")).write_bytes(gz.decompress(CES[1].read_bytes()))
+    bad = bench / "acasxu" / "onnx" / "ACASXU_run2a_2_2_batch_2000.onnx"
+    bad.write_bytes(b"\x3a\x05junk!")
+    import symdnn.witness.graph as G
+
+    calls = []
+    real = G.import_onnx
+    G.import_onnx = lambda p: calls.append(p) or real(p)
+    try:
+        r = replay_results(results, bench, onnxruntime=False)
+    finally:
+        G.import_onnx = real
+    dup = [row for row in r.rows if row["error"] and "the same counterexample" in row["error"]]
+    assert len(dup) == 1
+    assert sum(1 for c in calls if c == bad) == 1
+    assert any(row["error"] and "malformed ONNX" in row["error"] for row in r.rows)

@@ -189,10 +189,15 @@ def replay_results(results: Any, benchmarks: Any, *, onnxruntime: bool = True,
     graphs: dict[Path, Any] = {}
     todo = [c for c in found if not _empty(c.path)]
     report.empty = [os.fspath(c.path) for c in found if c not in todo]
+    seen: dict[tuple[str, str, str], Path] = {}
     for i, c in enumerate(todo):
         row: dict[str, Any] = {"tool": c.tool, "category": c.category, "network": None,
                                "property": None, "counterexample": os.fspath(c.path)}
         try:
+            first = seen.setdefault((c.tool, c.category, c.name), c.path)
+            if first != c.path:
+                raise SymdnnError(f"the same counterexample again (first as {first.name}); "
+                                  "not replayed twice")
             if c.category not in nets:
                 nets[c.category] = _index(bench / c.category, "onnx", ".onnx")
                 props[c.category] = _index(bench / c.category, "vnnlib", ".vnnlib")
@@ -200,7 +205,12 @@ def replay_results(results: Any, benchmarks: Any, *, onnxruntime: bool = True,
             row.update(network=net, property=prop)
             npath, ppath = nets[c.category][net], props[c.category][prop]
             if npath not in graphs:
-                graphs[npath] = import_onnx(npath)
+                try:
+                    graphs[npath] = import_onnx(npath)
+                except SymdnnError as exc:  # remembered: not imported again for each one
+                    graphs[npath] = exc
+            if isinstance(graphs[npath], SymdnnError):
+                raise graphs[npath]
             w = replay(graphs[npath], read_vnnlib(ppath), read_counterexample(c.path),
                        onnxruntime=onnxruntime, labels=row)
             row = w.to_json()

@@ -43,10 +43,13 @@ __all__ = ["Exact", "ExactGraph", "import_onnx", "OPERATORS", "exact_tensor", "t
 MAX_ELEMENTS = 1 << 26
 #: the most elements all the tensors alive at once may have
 MAX_LIVE = 1 << 27
-#: the most multiply-adds one MatMul or Gemm may take
-MAX_WORK = 1 << 30
+#: the most multiply-adds one MatMul or Gemm may take, counted in 64-bit words of its
+#: operands (a product of two 128-bit numbers counts 4)
+MAX_WORK = 1 << 27
 #: the most bits a numerator or the common denominator of a tensor may have
 MAX_BITS = 1 << 16
+#: the most bits all the numerators of one tensor may hold together
+MAX_TENSOR_BITS = 1 << 32
 #: the operator sets of the default domain the importer knows
 MAX_OPSET = 25
 
@@ -57,6 +60,11 @@ _BOOL = 9
 
 class GraphError(SymdnnError, ValueError):
     """An ONNX graph that cannot be imported or evaluated exactly; names the node."""
+
+
+class ValueDependentError(GraphError):
+    """A failure that depends on the values, not the graph (a division by zero, a value too
+    large to hold): the import's dry run on zeros ignores it."""
 
 
 # ------------------------------------------------------------------------ exact tensors
@@ -211,14 +219,24 @@ def _check_size(shape: tuple, node: Any) -> None:
                          f"{MAX_ELEMENTS} elements")
 
 
-def _check_bits(t: Exact, where: str) -> None:
-    """Exact numbers may grow, but not without bound: a numerator or the denominator of more
-    than :data:`MAX_BITS` bits is refused (a chain of squarings doubles them each time)."""
+def _bits(t: Exact) -> int:
+    """The most bits of a numerator or of the denominator."""
     big = t.den.bit_length()
     if t.num.size:
         big = max(big, int(np.max(np.abs(t.num))).bit_length())
+    return big
+
+
+def _check_bits(t: Exact, where: str) -> None:
+    """Exact numbers may grow, but not without bound: a numerator or the denominator of more
+    than :data:`MAX_BITS` bits is refused (a chain of squarings doubles them each time), and
+    so is a tensor whose numerators hold more than :data:`MAX_TENSOR_BITS` together."""
+    big = _bits(t)
     if big > MAX_BITS:
-        raise GraphError(f"{where}: an exact value needs more than {MAX_BITS} bits")
+        raise ValueDependentError(f"{where}: an exact value needs more than {MAX_BITS} bits")
+    if t.num.size * max(big, 1) > MAX_TENSOR_BITS:
+        raise ValueDependentError(f"{where}: a tensor of {t.num.size} values of up to {big} "
+                                  f"bits, more than {MAX_TENSOR_BITS} bits in all")
 
 
 def _broadcast(node: Node, *shapes: tuple) -> tuple:
@@ -269,13 +287,13 @@ def _div(node: Node, a: Exact, b: Exact) -> Exact:
     _broadcast(node, a.shape, b.shape)
     nb = b.num.reshape(-1).tolist()
     if any(v == 0 for v in nb):
-        raise GraphError(f"{node.label}: division by zero")
+        raise ValueDependentError(f"{node.label}: division by zero")
     L = 1
     for v in set(abs(v) for v in nb):
         L = math.lcm(L, v)
         if L.bit_length() > MAX_BITS:
-            raise GraphError(f"{node.label}: the divisors' common denominator needs more "
-                             f"than {MAX_BITS} bits")
+            raise ValueDependentError(f"{node.label}: the divisors' common denominator needs "
+                                      f"more than {MAX_BITS} bits")
     # a / b = (na / da) * (db / nb) = na * db * (L / nb) / (da * L)
     recip = np.array([b.den * (L // v) if v > 0 else -(b.den * (L // -v)) for v in nb],
                      dtype=object).reshape(b.shape)
@@ -297,10 +315,11 @@ def _matmul(node: Node, a: Exact, b: Exact) -> Exact:
     m = sa[-2] if len(sa) > 1 else 1
     n = sb[-1] if len(sb) > 1 else 1
     _check_size(tuple(batch) + (m, n), node)
-    work = math.prod(batch) * m * n * max(ka, 1)
+    words = -(-max(_bits(a), 1) // 64) * -(-max(_bits(b), 1) // 64)
+    work = math.prod(batch) * m * n * max(ka, 1) * words
     if work > MAX_WORK:
-        raise GraphError(f"{node.label}: MatMul of shapes {sa} and {sb} is {work} "
-                         f"multiply-adds, more than {MAX_WORK}")
+        raise ValueDependentError(f"{node.label}: MatMul of shapes {sa} and {sb} is {work} "
+                                  f"word multiply-adds, more than {MAX_WORK}")
     out = np.matmul(a.num, b.num)
     return Exact(_obj(out), a.den * b.den, elem).reduced()
 
@@ -379,13 +398,17 @@ def _cast(node: Node, x: Exact, to: int) -> Exact:
         try:
             return exact_tensor(to_elem_type(x, to), to)
         except GraphError as exc:
-            raise GraphError(f"{node.label}: Cast to {type_name(to)}: {exc} (it overflows)") \
-                from None
+            raise ValueDependentError(f"{node.label}: Cast to {type_name(to)}: {exc} (it "
+                                      "overflows)") from None
     if to in _INT_TYPES:
+        if x.elem in _FLOAT_FORMATS:  # ONNX (and NumPy) truncate toward zero
+            q = [abs(n) // x.den * (1 if n >= 0 else -1) for n in x.num.reshape(-1).tolist()]
+            x = Exact(np.array(q, dtype=object).reshape(x.shape), 1, x.elem)
         try:
             return exact_tensor(to_elem_type(x, to), to)
         except GraphError as exc:
-            raise GraphError(f"{node.label}: Cast to {type_name(to)}: {exc}") from None
+            raise ValueDependentError(f"{node.label}: Cast to {type_name(to)}: {exc}") \
+                from None
     raise GraphError(f"{node.label}: Cast to {type_name(to)} is not supported")
 
 
@@ -751,7 +774,7 @@ class ExactGraph:
         except GraphError as exc:
             if self.path is None:
                 raise
-            raise GraphError(f"{self.path}: {exc}") from None
+            raise type(exc)(f"{self.path}: {exc}") from None
 
     def _run(self, feeds: dict[str, Any]) -> dict[str, Exact]:
         missing = [n for n in self.input_names if n not in feeds]
@@ -769,8 +792,9 @@ class ExactGraph:
             _check_bits(out, node.label)
             env[node.outputs[0]] = out
             live += out.num.size
-            for name in set(node.inputs):  # free what no later node reads
-                if name and self._last_use.get(name) == i and name not in keep:
+            for name in set(node.inputs) | {node.outputs[0]}:  # free what no later node reads
+                if name and self._last_use.get(name, -1) <= i and name not in keep \
+                        and name in env:
                     live -= env.pop(name).num.size
             if live > MAX_LIVE:
                 raise GraphError(f"{node.label}: the tensors alive hold more than {MAX_LIVE} "
@@ -838,7 +862,10 @@ def import_onnx(path: Any) -> ExactGraph:
     except GraphError as exc:
         raise GraphError(f"{path}: {exc}") from None
     if all(v.shape is not None for v in g.inputs):
-        outs = g.run({n: np.zeros(g.shape_of(n), dtype=np.int64) for n in g.input_names})
+        try:
+            outs = g.run({n: np.zeros(g.shape_of(n), dtype=np.int64) for n in g.input_names})
+        except ValueDependentError:  # zeros are not the values it will see: no verdict
+            return g
         for v in g.outputs:
             if v.elem_type is not None and v.elem_type != outs[v.name].elem:
                 raise GraphError(f"{path}: output {v.name!r} is declared "

@@ -8,7 +8,8 @@ box and its outputs violating the property, both up to an absolute tolerance of 
     the input as written (decimal rationals) satisfies every input constraint;
 ``input_in_box_float32``
     so does that input rounded to float32, once and correctly (what a float32
-    implementation is fed);
+    implementation is fed; for a network whose input is float16 or float64, rounded to that
+    type instead, and ``input_type`` says which);
 ``violates``
     the network computed exactly at the float32 input satisfies the output constraints
     (VNN-LIB asserts the *negation* of the safety property, so this is a genuine violation);
@@ -189,10 +190,18 @@ def vnncomp_replay(prop: Property, x_written: list[Fraction], y_ort: np.ndarray 
 
 
 def _s(v: Any) -> Any:
-    """An exact value as JSON: a rational string ``"p/q"``, or null for none/infinite."""
+    """An exact value as JSON: a rational string ``"p/q"`` (of any length: Python's limit on
+    printing integers of more than 4300 digits is lifted for it), or null for none/inf."""
     if v is None or isinstance(v, float) and math.isinf(v):
         return None
-    return str(v)
+    import sys
+
+    old = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        return str(v)
+    finally:
+        sys.set_int_max_str_digits(old)
 
 
 @dataclass
@@ -214,6 +223,7 @@ class Witness:
     x_float32: list[float]
     checker_input_differs: bool
     onnxruntime_error: str | None = None
+    input_type: str = "float32"
     labels: dict = field(default_factory=dict)
 
     @property
@@ -254,10 +264,11 @@ class Witness:
             "vnncomp_verdict": self.vnncomp_verdict,
             "accepted_by_tolerance": self.accepted_by_tolerance,
             "outputs": [_s(v) for v in self.outputs],
-            "outputs_float": [float(v) for v in self.outputs],
+            "outputs_float": [_f(v) for v in self.outputs],
             "outputs_as_written": [_s(v) for v in self.outputs_as_written],
             "outputs_onnxruntime": self.outputs_onnxruntime,
             "x_float32": self.x_float32,
+            "input_type": self.input_type,
             "checker_input_differs": self.checker_input_differs,
             "onnxruntime_error": self.onnxruntime_error,
             "reason": self.reason(),
@@ -278,15 +289,28 @@ class Witness:
 
 
 def _f(v: Any) -> float | None:
+    """The nearest float64, or null when there is none (beyond its range, or infinite)."""
     if v is None or isinstance(v, float) and math.isinf(v):
         return None
-    return float(v)
+    try:
+        f = float(v)
+    except OverflowError:
+        return None
+    return None if math.isinf(f) else f
 
 
 def _approx(v: Any) -> str:
+    """A few digits for people; a power of two where float64 cannot show the value."""
     if isinstance(v, float) and math.isinf(v):
         return "inf" if v > 0 else "-inf"
-    return "0" if v == 0 else f"{float(v):.6g}"
+    if v == 0:
+        return "0"
+    f = _f(v)
+    if f is None or f == 0:
+        q = Fraction(v)
+        e = abs(q.numerator).bit_length() - q.denominator.bit_length()
+        return f"{'-' if q < 0 else ''}~2^{e}"
+    return f"{f:.6g}"
 
 
 def _is_input_atom(a: Atom) -> bool:
@@ -342,10 +366,18 @@ def replay(graph: ExactGraph, prop: Property, ce: Counterexample, *,
                           f"takes {n_in}")
     from symdnn.domains.floats import round_rationals
 
+    elem = graph.elem_of(graph.input_names[0])
+    fmt = {1: ("fp32", "float32", np.float32), 10: ("fp16", "float16", np.float16),
+           11: ("fp64", "float64", np.float64)}.get(elem)
+    if fmt is None:
+        from symdnn.io.onnxwire import type_name
+
+        raise SymdnnError(f"the network's input is {type_name(elem)}; a counterexample's "
+                          "decimals are replayed into a float input only")
     t_written = exact_tensor(x)
-    x32 = np.asarray(round_rationals(t_written.num, t_written.den, "fp32")).astype(np.float32)
+    x32 = np.asarray(round_rationals(t_written.num, t_written.den, fmt[0])).astype(fmt[2])
     if not np.isfinite(x32).all():
-        raise SymdnnError("an input overflows float32")
+        raise SymdnnError(f"an input overflows {fmt[1]}")
     y32 = graph(exact_tensor(x32)).flat()
     yw = graph(Exact(t_written.num, t_written.den)).flat()
     if len(prop.outputs) != len(y32):
@@ -381,5 +413,5 @@ def replay(graph: ExactGraph, prop: Property, ce: Counterexample, *,
         outputs=y32, outputs_as_written=yw,
         outputs_onnxruntime=None if y_ort is None else [float(v) for v in y_ort],
         vnncomp_verdict=verdict, x_float32=[float(v) for v in x32],
-        checker_input_differs=bool((x_checker.astype(np.float32) != x32).any()),
-        onnxruntime_error=ort_error, labels=dict(labels or {}))
+        checker_input_differs=bool((x_checker.astype(fmt[2]) != x32).any()),
+        onnxruntime_error=ort_error, input_type=fmt[1], labels=dict(labels or {}))

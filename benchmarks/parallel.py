@@ -1,0 +1,111 @@
+"""symdnn's exact engine on every core against python-graphblas fp64 on every core (issue 16).
+
+(a) The Graph Challenge, 1024 neurons x 120 layers x 1200 images, both from layers already in
+    memory (each in its own format: symdnn's compiled integer layers, GraphBLAS FP64 matrices)
+    and the same input images, in one process: symdnn's exact run with ``threads`` = every core
+    (row chunks stepped concurrently, :mod:`symdnn.parallel`), against the GraphBLAS reference
+    formulation (LAGraph's ``LAGraph_dnn``: ``plus_times`` mxm, the bias on the entries,
+    ``select valuegt 0``, ``min`` with 32) in SuiteSparse:GraphBLAS, which uses every core by
+    itself. Target: ratio exact / GraphBLAS at most 1.2. The single-thread exact run is printed
+    too, and both runs' categories are checked against the official truth.
+
+Run: python benchmarks/parallel.py [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from _timing import best, data_dir
+
+from symdnn.engines import exact as EX
+from symdnn.parallel import ChunkPool, available_cores, row_chunks
+
+
+def _gc(root):
+    from symdnn.io import find_challenge_files, read_categories, read_images, read_layer
+
+    files = find_challenge_files(root, 1024, 120)
+    gl = [read_layer(p, 1024) for p in files.layers]
+    Y0 = read_images(files.images, 1024).tocsr()
+    Y0.sort_indices()
+    truth = read_categories(files.truth)
+    return gl, Y0, truth[truth <= Y0.shape[0]]
+
+
+def exact_run(Y0, layers, workers: int):
+    chunks = row_chunks(Y0.shape[0], workers)
+    states = [EX.start(Y0[a:b].indptr.astype(np.int64), Y0[a:b].indices.astype(np.int64),
+                       Y0[a:b].data.astype(np.int64), 1, Y0[a:b].shape) for a, b in chunks]
+    with ChunkPool(len(chunks)) as pool:
+        for lay in layers:
+            states = [o[0] for o in pool.map(
+                lambda st, lay=lay: EX.step(st, lay, rule="nonzero", cap=(32, 1)), states)]
+    return np.concatenate([np.flatnonzero(np.diff(st.indptr)) + a
+                           for st, (a, _) in zip(states, chunks, strict=True)]) + 1
+
+
+def graphblas_run(Y0, Ws, bias: float):
+    import graphblas as gb
+    from graphblas import binary, select, semiring
+
+    Y = gb.io.from_scipy_sparse(Y0.astype(np.float64))
+    for W in Ws:
+        Z = Y.mxm(W, semiring.plus_times[gb.dtypes.FP64]).new()
+        Z << Z.apply(binary.plus, right=bias)
+        Z << select.valuegt(Z, 0.0)
+        Z << Z.apply(binary.min, right=32.0)
+        Y = Z
+    rows = np.unique(Y.to_coo()[0])
+    return rows.astype(np.int64) + 1
+
+
+def case_a(repeat: int) -> None:
+    root = data_dir("graphchallenge")
+    if not root.is_dir():
+        print(f"(a) skipped: {root} not found (set SYMDNN_DATA)")
+        return
+    import graphblas as gb
+    import scipy.sparse as sp
+
+    gl, Y0, truth = _gc(root)
+    nb = np.full(1024, -3, dtype=object)
+    layers = [EX.ExactLayer(g.N, g.d, nb, 10) for g in gl]
+    Ws = [gb.io.from_scipy_sparse(sp.csr_matrix((np.full(g.N.nnz, 0.0625), g.N.indices,
+                                                 g.N.indptr), shape=g.N.shape))
+          for g in gl]
+    cores = available_cores()
+    exact_run(Y0, layers, cores)  # warm the layers' caches, as a long run would be
+    graphblas_run(Y0, Ws, -0.3)
+    te, tg, t1 = [], [], []
+    for _ in range(repeat):  # interleaved, so all see the same machine
+        t, cats_e = best(lambda: exact_run(Y0, layers, cores), 1)
+        te.append(t)
+        t, cats_g = best(lambda: graphblas_run(Y0, Ws, -0.3), 1)
+        tg.append(t)
+        t, cats_1 = best(lambda: exact_run(Y0, layers, 1), 1)
+        t1.append(t)
+    e, g, one = min(te), min(tg), min(t1)
+    print(f"(a) Graph Challenge 1024 x 120 x 1200, layers in memory, {cores} cores "
+          f"(GraphBLAS threads: {gb.ss.config['nthreads']})")
+    print(f"    symdnn exact, {cores} threads : {e:7.3f} s   categories match truth: "
+          f"{np.array_equal(cats_e, truth)}")
+    print(f"    symdnn exact, 1 thread  : {one:7.3f} s   (speed-up {one / e:.2f})")
+    print(f"    GraphBLAS fp64          : {g:7.3f} s   categories match truth: "
+          f"{np.array_equal(cats_g, truth)}")
+    print(f"    ratio exact / GraphBLAS fp64: {e / g:.2f}  (issue 16 target <= 1.2)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    t = time.perf_counter()
+    case_a(args.repeat)
+    print(f"(total {time.perf_counter() - t:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
