@@ -23,7 +23,8 @@ def _values(st):
 
 
 @needs_gc
-@pytest.mark.parametrize("threads", [2, 3, 7])
+@pytest.mark.parametrize("threads", [3, pytest.param(2, marks=pytest.mark.slow),
+                                     pytest.param(7, marks=pytest.mark.slow)])
 def test_exact_graph_challenge_identical_on_any_number_of_threads(threads):
     one = run_challenge(str(GC), layers=12, images=150, threads=1)
     many = run_challenge(str(GC), layers=12, images=150, threads=threads)
@@ -33,7 +34,8 @@ def test_exact_graph_challenge_identical_on_any_number_of_threads(threads):
 
 
 @needs_gc
-@pytest.mark.parametrize("arith", ["fp64", "fp32", "fp16", "bf16"])
+@pytest.mark.parametrize("arith", ["fp32", pytest.param("fp64", marks=pytest.mark.slow),
+                                   pytest.param("fp16", marks=pytest.mark.slow), "bf16"])
 def test_float_graph_challenge_identical_bit_for_bit(arith):
     one = run_challenge(str(GC), layers=12, images=150, arith=arith, threads=1)
     many = run_challenge(str(GC), layers=12, images=150, arith=arith, threads=3)
@@ -45,6 +47,14 @@ def test_float_graph_challenge_identical_bit_for_bit(arith):
 
 
 @needs_gc
+def test_more_threads_than_images():
+    one = run_challenge(str(GC), layers=12, images=3, threads=1)
+    many = run_challenge(str(GC), layers=12, images=3, threads=8)
+    assert many.threads == 3 and _values(one.final) == _values(many.final)
+
+
+@needs_gc
+@pytest.mark.slow
 def test_more_threads_than_images_and_the_truth():
     r = run_challenge(str(GC), layers=120, images=3, threads=8)
     assert r.matches is True and len(r.categories) == len(r.truth)

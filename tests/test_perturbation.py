@@ -81,7 +81,7 @@ def _selected(Y: AssocArray) -> dict:
 BUILTINS = [
     ("words2", "single", [1]), ("words2", "single", ["1/2"]), ("words3", "three2", [1, 1]),
     ("words3", "chain", ["9/10", 1]), ("words4", "pairs", ["4/5", 1]),
-    ("words4", "chain", [1, 1, 1]),
+    pytest.param("words4", "chain", [1, 1, 1], marks=pytest.mark.slow),
     pytest.param("words4", "chain", ["1/2", "3/4", 1], marks=pytest.mark.slow),
 ]
 

@@ -370,7 +370,7 @@ def test_interrupted_batch_leaves_no_files(tmp_path):
             "import symdnn.witness.replay as r\n"
             "orig = r.replay\n"
             "def slow(*a, **k):\n"
-            "    os.kill(os.getpid(), signal.SIGINT); time.sleep(1); return orig(*a, **k)\n"
+            "    os.kill(os.getpid(), signal.SIGINT); time.sleep(0.2); return orig(*a, **k)\n"
             "r.replay = slow\n"
             f"sys.exit(main(['witness', '--results', {str(results)!r}, '--benchmarks', "
             f"{str(bench)!r}, '--json', {str(tmp_path / 'o.json')!r}, '--csv', "
