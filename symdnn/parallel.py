@@ -1,7 +1,11 @@
 """Every core: a batch of inputs split into chunks of rows that run concurrently (issue 16).
 
 Each input row of a network runs independently of the others, so the batch is cut into
-contiguous chunks, one per thread, and every layer steps all the chunks at once. The kernels
+contiguous chunks, one per thread, and every layer steps all the chunks at once. Where
+python-graphblas is installed, the exact engine's float64 and int64 products run in
+SuiteSparse:GraphBLAS instead (the ``graphblas`` kernel), which uses the cores itself, on the
+whole batch at once; they are exact there (the engine's bound keeps every partial sum an
+integer below 2**53, or 2**63), so the result is the same. The kernels
 (scipy's sparse products, NumPy's vector operations) release the GIL, so threads run in
 parallel; the layer is read and compiled once and shared. The results are gathered in input
 order and are identical to a single-chunk run: exact values are exact whatever the chunking,
@@ -20,7 +24,10 @@ import numpy as np
 from symdnn.errors import SymdnnError
 
 __all__ = ["available_cores", "resolve_threads", "row_chunks", "merge_states",
-           "ChunkPool"]
+           "ChunkPool", "resolve_kernel", "graphblas_threads", "KERNELS"]
+
+#: the sparse-product kernels of the exact engine's float64 and int64 paths
+KERNELS = ("auto", "scipy", "graphblas")
 
 T = TypeVar("T")
 
@@ -48,6 +55,53 @@ def resolve_threads(threads: int | None) -> int:
     if isinstance(threads, bool) or not isinstance(threads, int | np.integer) or threads < 1:
         raise SymdnnError(f"threads must be a positive integer, not {threads!r}")
     return int(threads)
+
+
+def resolve_kernel(kernel: str | None) -> str:
+    """``"graphblas"`` when asked, or for ``"auto"``/None when python-graphblas is installed;
+    else ``"scipy"``.
+
+    Examples
+    --------
+    >>> resolve_kernel("scipy")
+    'scipy'
+    """
+    kernel = kernel or "auto"
+    if kernel not in KERNELS:
+        raise SymdnnError(f"kernel must be one of {', '.join(KERNELS)}, not {kernel!r}")
+    if kernel == "scipy":
+        return kernel
+    try:
+        import graphblas  # noqa: F401
+    except ImportError:
+        if kernel == "graphblas":
+            from symdnn.audit.foreign import MissingDependency
+
+            raise MissingDependency("the graphblas kernel needs python-graphblas: pip install "
+                                    "python-graphblas") from None
+        return "scipy"
+    return "graphblas"
+
+
+class graphblas_threads:
+    """``with graphblas_threads(n):`` SuiteSparse:GraphBLAS uses ``n`` threads, then what it
+    used before."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.old = None
+
+    def __enter__(self) -> graphblas_threads:
+        import graphblas as gb
+
+        self.old = gb.ss.config["nthreads"]
+        gb.ss.config["nthreads"] = self.n
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        import graphblas as gb
+
+        gb.ss.config["nthreads"] = self.old
 
 
 def row_chunks(n: int, parts: int) -> list[tuple[int, int]]:

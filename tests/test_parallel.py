@@ -26,8 +26,8 @@ def _values(st):
 @pytest.mark.parametrize("threads", [3, pytest.param(2, marks=pytest.mark.slow),
                                      pytest.param(7, marks=pytest.mark.slow)])
 def test_exact_graph_challenge_identical_on_any_number_of_threads(threads):
-    one = run_challenge(str(GC), layers=12, images=150, threads=1)
-    many = run_challenge(str(GC), layers=12, images=150, threads=threads)
+    one = run_challenge(str(GC), layers=12, images=150, threads=1, kernel="scipy")
+    many = run_challenge(str(GC), layers=12, images=150, threads=threads, kernel="scipy")
     assert one.categories.tolist() == many.categories.tolist()
     assert _values(one.final) == _values(many.final)
     assert {p for ps in many.paths for p in ps.split("+")} <= {"float64", "int64", "limbs"}
@@ -48,9 +48,9 @@ def test_float_graph_challenge_identical_bit_for_bit(arith):
 
 @needs_gc
 def test_more_threads_than_images():
-    one = run_challenge(str(GC), layers=12, images=3, threads=1)
-    many = run_challenge(str(GC), layers=12, images=3, threads=8)
-    assert many.threads == 3 and _values(one.final) == _values(many.final)
+    one = run_challenge(str(GC), layers=12, images=3, threads=1, kernel="scipy")
+    many = run_challenge(str(GC), layers=12, images=3, threads=8, kernel="scipy")
+    assert many.threads == 8 and _values(one.final) == _values(many.final)
 
 
 @needs_gc
@@ -76,15 +76,15 @@ def _growing_network(seed=3, n=96, L=14):
     return Y0, layers
 
 
-def _run(Y0, layers, workers):
+def _run(Y0, layers, workers, kernel="scipy"):
     chunks = row_chunks(Y0.shape[0], workers)
     states = [EX.start(Y0[a:b].indptr.astype(np.int64), Y0[a:b].indices.astype(np.int64),
                        Y0[a:b].data.astype(np.int64), 1, Y0[a:b].shape) for a, b in chunks]
     paths = []
     with ChunkPool(len(chunks)) as pool:
         for lay in layers:
-            outs = pool.map(lambda st, lay=lay: EX.step(st, lay, rule="nonzero", cap=None),
-                            states)
+            outs = pool.map(lambda st, lay=lay: EX.step(st, lay, rule="nonzero", cap=None,
+                                                        kernel=kernel), states)
             states = [o[0] for o in outs]
             paths.append({o[1].path for o in outs})
     return merge_states(states), paths
@@ -113,3 +113,30 @@ def test_row_chunks_cover_the_batch_in_order():
 def test_threads_must_be_a_positive_integer(bad):
     with pytest.raises(SymdnnError, match="positive integer"):
         resolve_threads(bad)
+
+
+def test_graphblas_kernel_identical_on_every_path():
+    """SuiteSparse:GraphBLAS computes the float64 and int64 products (exact under the
+    engine's bounds); the limbs layers stay in scipy. Values identical to scipy's run."""
+    pytest.importorskip("graphblas")
+    Y0, layers = _growing_network()
+    ref, paths = _run(Y0, layers, 1)
+    assert {"float64", "int64", "limbs"} <= set().union(*paths)
+    for workers in (1, 3):
+        got, _ = _run(Y0, layers, workers, kernel="graphblas")
+        assert _values(got) == _values(ref)
+
+
+@needs_gc
+def test_graphblas_kernel_on_the_graph_challenge():
+    pytest.importorskip("graphblas")
+    one = run_challenge(str(GC), layers=12, images=150, threads=1, kernel="scipy")
+    gb = run_challenge(str(GC), layers=12, images=150, threads=2, kernel="graphblas")
+    assert gb.kernel == "graphblas" and _values(gb.final) == _values(one.final)
+
+
+def test_unknown_kernel_is_refused():
+    from symdnn.parallel import resolve_kernel
+
+    with pytest.raises(SymdnnError, match="kernel must be one of"):
+        resolve_kernel("cuda")

@@ -439,12 +439,12 @@ def _cmd_graph_challenge(args: argparse.Namespace) -> int:
     output_file(args.json, args, "--json")
     result = run_challenge(args.data_dir, neurons=args.neurons, layers=args.layers,
                            images=args.images, arith=args.arith, accumulate=args.accumulate,
-                           threads=args.threads,
+                           threads=args.threads, kernel=args.kernel,
                            progress=call_progress(args.quiet, f"graph-challenge {args.arith}"))
     if args.json is not None:
         emit_json({"arith": result.arith, "neurons": result.neurons, "layers": result.layers,
                    "images": result.images, "seconds": result.seconds,
-                   "threads": result.threads,
+                   "threads": result.threads, "kernel": result.kernel,
                    "categories": [int(c) for c in result.categories],
                    "truth": None if result.truth is None else [int(t) for t in result.truth],
                    "matches": result.matches}, args.json, args)

@@ -110,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     gc.add_argument("--accumulate", default=None, choices=ACCUMULATE,
                     help="float runs: accumulation format (default: the --arith format)")
     _threads(gc)
+    gc.add_argument("--kernel", default="auto", choices=["auto", "scipy", "graphblas"],
+                    help="exact runs: the sparse product of the engine's float64 and int64 "
+                         "paths; auto is graphblas where python-graphblas is installed (the "
+                         "result is identical)")
     _json(gc)
     _force(gc, "output files")
     _quiet(gc)

@@ -229,8 +229,15 @@ class StepInfo:
 
 
 def step(st: ExactState, lay: ExactLayer, *, rule: str, cap: tuple[int, int] | None,
-         record: bool = False) -> tuple[ExactState, StepInfo]:
-    """One layer: ``Y' = h(Y W + b)`` exactly. ``cap`` is ``(p, q)`` for ``YMAX = p/q``."""
+         record: bool = False, kernel: str = "scipy") -> tuple[ExactState, StepInfo]:
+    """One layer: ``Y' = h(Y W + b)`` exactly. ``cap`` is ``(p, q)`` for ``YMAX = p/q``.
+
+    ``kernel`` is the sparse product of the float64 and int64 paths: ``"scipy"``, or
+    ``"graphblas"`` (SuiteSparse:GraphBLAS through python-graphblas, on as many threads as it
+    is configured for). Both are exact there: the bound that chose the path keeps every
+    product and partial sum an integer below 2**53 (float64) or 2**63 (int64), so the order
+    of summation cannot matter and the results are identical.
+    """
     cap_p, cap_q = cap if cap is not None else (0, 1)
     s_new = math.lcm(st.s * lay.dW, lay.db, cap_q)
     f1 = s_new // (st.s * lay.dW)
@@ -245,10 +252,10 @@ def step(st: ExactState, lay: ExactLayer, *, rule: str, cap: tuple[int, int] | N
     if st.kind != "limbs" and lay.small:
         if bound < F64:
             return _step_small(st, lay, np.float64, s_new, f1, f2, capv, rule, dense, record,
-                               bound)
+                               bound, kernel)
         if bound < I64:
             return _step_small(st, lay, np.int64, s_new, f1, f2, capv, rule, dense, record,
-                               bound)
+                               bound, kernel)
     return _step_limbs(st, lay, s_new, f1, f2, capv, rule, dense, record, bound)
 
 
@@ -260,12 +267,30 @@ def _rows_filter(indptr: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return ck[indptr]
 
 
-def _step_small(st, lay, dt, s_new, f1, f2, capv, rule, dense, record, bound):
+def _graphblas_product(Y: sp.csr_matrix, lay: ExactLayer, f1: int, dt: Any) -> sp.csr_matrix:
+    """``Y (f1 NW)`` by SuiteSparse:GraphBLAS (``plus_times`` over FP64 or INT64), as a scipy
+    CSR matrix; the weights are converted once per layer and kept."""
+    import graphblas as gb
+    from graphblas import semiring
+
+    key = ("graphblas", f1, np.dtype(dt).str)
+    if key not in lay._cache:
+        lay._cache.setdefault(key, gb.io.from_scipy_sparse(lay.weights(f1, dt)))
+    gdt = gb.dtypes.FP64 if dt is np.float64 else gb.dtypes.INT64
+    A = gb.io.from_scipy_sparse(Y).mxm(lay._cache[key], semiring.plus_times[gdt]).new()
+    return gb.io.to_scipy_sparse(A, format="csr")
+
+
+def _step_small(st, lay, dt, s_new, f1, f2, capv, rule, dense, record, bound,
+                kernel="scipy"):
     R = st.shape[0]
     n_out = lay.NW.shape[1]
     Y = sp.csr_matrix((st.data.astype(dt, copy=False), st.indices, st.indptr),
                       shape=st.shape)
-    A = Y @ lay.weights(f1, dt)
+    if kernel == "graphblas" and Y.nnz:
+        A = _graphblas_product(Y, lay, f1, dt)
+    else:
+        A = Y @ lay.weights(f1, dt)
     if lay.nb is not None:
         bias = lay.bias(f2, dt)
     pre = None
