@@ -214,18 +214,19 @@ def load_challenge(data_dir: str, neurons: int, layers: int,
     return files, Y0, truth
 
 
-def run_challenge(data_dir: str, *, neurons: int = 1024, layers: int = 120,
+def run_challenge(data_dir: str | None = None, *, neurons: int = 1024, layers: int = 120,
                   images: int | None = None, arith: str = "exact",
                   accumulate: str | None = None, threads: int | None = None,
-                  kernel: str | None = None,
+                  kernel: str | None = None, generate: str | None = None,
                   progress: Callable[[int, int], None] | None = None) -> ChallengeResult:
-    """Run the Graph Challenge from its files, on every core.
+    """Run the Graph Challenge from its files, or on a network generated in memory, on every
+    core.
 
     Parameters
     ----------
-    data_dir : path
+    data_dir : path, optional
         Official layout or the flat layout of the shared data (see
-        :func:`symdnn.io.find_challenge_files`).
+        :func:`symdnn.io.find_challenge_files`). Not with ``generate``.
     neurons, layers : int
         The configuration (1024/4096/16384/65536 neurons; up to 1920 layers).
     images : int, optional
@@ -244,6 +245,12 @@ def run_challenge(data_dir: str, *, neurons: int = 1024, layers: int = 120,
         (the default where python-graphblas is installed) runs the whole batch in
         SuiteSparse:GraphBLAS on ``threads`` threads; ``scipy`` cuts it into ``threads``
         chunks. The result is identical.
+    generate : str, optional
+        ``"radixnet:NEURONS:LAYERS[:SEED]"``: no files; the RadiX-Net network that
+        ``symdnn generate radixnet`` would write (weights 1/16, the official bias for the
+        width on nonzero entries, cap 32) is made layer by layer in memory and run as it is
+        made, on ``images`` random inputs (default 64, density 0.2, from ``SEED``); its
+        ``neurons`` and ``layers`` come from the string. There is no truth to compare with.
     progress : callable, optional
         Called as ``progress(layer, layers)`` after every layer.
 
@@ -269,14 +276,32 @@ def run_challenge(data_dir: str, *, neurons: int = 1024, layers: int = 120,
 
     workers = resolve_threads(threads)
     kern = resolve_kernel(kernel) if arith == "exact" else "scipy"
-    files, Y0, truth = load_challenge(data_dir, neurons, layers, images)
-    net = challenge_network(data_dir, neurons, layers)
+    if generate is not None:
+        from symdnn.generators.radixnet import parse_generate, radixnet_inputs, radixnet_layers
+
+        if data_dir is not None:
+            raise SymdnnError("give a data folder or a network to generate, not both")
+        neurons, layers, seed = parse_generate(generate)
+        if neurons not in BIAS:
+            raise SymdnnError(f"--generate: no official bias for {neurons} neurons (known: "
+                              f"{sorted(BIAS)})")
+        _check_counts(neurons, layers, images)
+        Y0, truth = radixnet_inputs(neurons, images or 64, seed=seed), None
+        net = ChallengeNetwork([BIAS[neurons]] * layers, "nonzero", Fraction(YMAX),
+                               f"generated RadiX-Net, official bias {BIAS[neurons]}")
+        source: Any = radixnet_layers(neurons, layers)
+    else:
+        if data_dir is None:
+            raise SymdnnError("give a data folder, or a network to generate")
+        files, Y0, truth = load_challenge(data_dir, neurons, layers, images)
+        net = challenge_network(data_dir, neurons, layers)
+        source = (read_layer(p, neurons) for p in files.layers)
     n_img = Y0.shape[0]
     chunks = row_chunks(n_img, 1 if kern == "graphblas" else workers)
     gb_ctx = graphblas_threads(workers) if kern == "graphblas" else contextlib.nullcontext()
     t0 = time.perf_counter()
     paths: list[str] = []
-    read = (read_layer(p, neurons) for p in files.layers)
+    read = source
     with ChunkPool(len(chunks)) as pool, gb_ctx:
         if arith == "exact":
             Y0 = Y0.tocsr()

@@ -19,7 +19,11 @@ needs_gc = pytest.mark.skipif(not GC.is_dir(), reason="Graph Challenge data not 
 
 
 def _values(st):
-    return st.s, st.indptr.tolist(), st.indices.tolist(), [int(v) for v in st.ints()]
+    """The exact activations as (denominator, {(row, column): numerator}), whatever the
+    order of the entries within a row."""
+    rows = np.repeat(np.arange(st.shape[0]), np.diff(st.indptr))
+    return st.s, dict(zip(zip(rows.tolist(), st.indices.tolist(), strict=True),
+                          (int(v) for v in st.ints()), strict=True))
 
 
 @needs_gc
@@ -140,3 +144,45 @@ def test_unknown_kernel_is_refused():
 
     with pytest.raises(SymdnnError, match="kernel must be one of"):
         resolve_kernel("cuda")
+
+
+# ------------------------------------------------------------------ networks without files
+def test_generated_in_memory_equals_the_written_network(tmp_path):
+    from symdnn.generators import generate_radixnet
+
+    d = generate_radixnet(tmp_path / "rx", neurons=1024, layers=3, inputs=20, seed=3)
+    files = run_challenge(str(d), layers=3, kernel="scipy")
+    mem = run_challenge(generate="radixnet:1024:3:3", images=20)
+    assert len(files.categories) > 0
+    assert files.categories.tolist() == mem.categories.tolist()
+    assert _values(files.final) == _values(mem.final)
+    fl = run_challenge(str(d), layers=3, arith="bf16")
+    fm = run_challenge(generate="radixnet:1024:3:3", images=20, arith="bf16")
+    assert fl.final.data.tobytes() == fm.final.data.tobytes()
+
+
+def test_a_wide_generated_network_runs_without_files(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = run_challenge(generate="radixnet:16384:2:1", images=4)
+    assert r.neurons == 16384 and r.layers == 2 and r.truth is None
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("spec, msg", [
+    ("radixnet:1000:3", "cannot make 1000 neurons"), ("radix:1024:3", "radixnet:NEURONS"),
+    ("radixnet:1024", "radixnet:NEURONS"), ("radixnet:1024:x", "integers"),
+    ("radixnet:1024:0", "LAYERS >= 1"), ("radixnet:2048:3", "no official bias"),
+])
+def test_bad_generate_specs(spec, msg):
+    with pytest.raises(SymdnnError, match=msg):
+        run_challenge(generate=spec)
+
+
+def test_cli_generate(capsys):
+    from symdnn.cli import main
+
+    assert main(["graph-challenge", "--generate", "radixnet:1024:2:3", "--images", "5",
+                 "--threads", "2"]) == 3  # no truth to check against
+    assert "categories (5)" in capsys.readouterr().out
+    assert main(["graph-challenge", "--generate", "radixnet:1024:2", "--layers", "4"]) == 2
+    assert main(["graph-challenge"]) == 2

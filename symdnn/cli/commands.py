@@ -437,7 +437,14 @@ def _cmd_graph_challenge(args: argparse.Namespace) -> int:
     if args.accumulate and args.arith == "exact":
         raise SymdnnError("--accumulate is for float --arith runs; exact arithmetic has none")
     output_file(args.json, args, "--json")
-    result = run_challenge(args.data_dir, neurons=args.neurons, layers=args.layers,
+    if (args.data_dir is None) == (args.generate is None):
+        raise SymdnnError("give DATA_DIR, or --generate radixnet:NEURONS:LAYERS[:SEED]")
+    if args.generate and (args.neurons or args.layers):
+        raise SymdnnError("--generate gives the width and depth itself "
+                          "(radixnet:NEURONS:LAYERS); leave out --neurons and --layers")
+    size = {} if args.generate else {"neurons": args.neurons or 1024,
+                                     "layers": args.layers or 120}
+    result = run_challenge(args.data_dir, **size, generate=args.generate,
                            images=args.images, arith=args.arith, accumulate=args.accumulate,
                            threads=args.threads, kernel=args.kernel,
                            progress=call_progress(args.quiet, f"graph-challenge {args.arith}"))

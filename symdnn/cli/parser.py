@@ -101,9 +101,17 @@ def build_parser() -> argparse.ArgumentParser:
               "the categories and compare them with the official truth. Exit status: 0 "
               "match, 1 mismatch, 2 bad input, 3 no truth file to check against.",
               C._cmd_graph_challenge)
-    gc.add_argument("data_dir", metavar="DATA_DIR", help="the folder with the challenge files")
-    gc.add_argument("--neurons", type=positive_int, default=1024, help="network width")
-    gc.add_argument("--layers", type=positive_int, default=120, help="number of layers")
+    gc.add_argument("data_dir", metavar="DATA_DIR", nargs="?",
+                    help="the folder with the challenge files (or give --generate)")
+    gc.add_argument("--generate", metavar="radixnet:NEURONS:LAYERS[:SEED]",
+                    help="no files: make the RadiX-Net network 'symdnn generate radixnet' "
+                         "would write layer by layer in memory and run it as it is made, on "
+                         "--images random inputs (default 64, density 0.2, from SEED); memory "
+                         "does not grow with depth; there is no truth (exit status 3)")
+    gc.add_argument("--neurons", type=positive_int, default=None,
+                    help="network width (default 1024)")
+    gc.add_argument("--layers", type=positive_int, default=None,
+                    help="number of layers (default 120)")
     gc.add_argument("--images", type=positive_int, default=None,
                     help="use only the first N images (default: all in the file)")
     gc.add_argument("--arith", default="exact", choices=ARITHS, help="arithmetic")

@@ -24,7 +24,8 @@ import scipy.sparse as sp
 
 from symdnn.errors import SymdnnError
 
-__all__ = ["default_radices", "radixnet_layer", "generate_radixnet"]
+__all__ = ["default_radices", "radixnet_layer", "generate_radixnet", "radixnet_layers",
+           "radixnet_inputs", "parse_generate"]
 
 
 def default_radices(neurons: int, fan_in: int = 32) -> tuple[tuple[int, ...], int]:
@@ -156,3 +157,66 @@ def generate_radixnet(out: str | os.PathLike, *, neurons: int = 1024, layers: in
         write_images(root / "MNIST" / f"sparse-images-{neurons}.tsv", Y)
     root = Path(out)
     return root
+
+
+def parse_generate(spec: str) -> tuple[int, int, int]:
+    """``radixnet:NEURONS:LAYERS[:SEED]`` as ``(neurons, layers, seed)``.
+
+    Examples
+    --------
+    >>> parse_generate("radixnet:65536:120")
+    (65536, 120, 0)
+    >>> parse_generate("radixnet:1024:3:7")
+    (1024, 3, 7)
+    """
+    parts = spec.split(":")
+    if parts[0] != "radixnet" or len(parts) not in (3, 4):
+        raise SymdnnError(f"--generate {spec!r}: write radixnet:NEURONS:LAYERS[:SEED]")
+    try:
+        vals = [int(p) for p in parts[1:]]
+    except ValueError:
+        raise SymdnnError(f"--generate {spec!r}: NEURONS, LAYERS and SEED are integers") \
+            from None
+    neurons, layers = vals[0], vals[1]
+    seed = vals[2] if len(vals) == 3 else 0
+    if neurons < 2 or layers < 1 or seed < 0:
+        raise SymdnnError(f"--generate {spec!r}: NEURONS >= 2, LAYERS >= 1, SEED >= 0")
+    default_radices(neurons)  # refuses a width it cannot make
+    return neurons, layers, seed
+
+
+def radixnet_layers(neurons: int, layers: int, *, style: str = "graph-challenge"):
+    """The layers :func:`generate_radixnet` writes, made in memory one at a time, as the
+    Graph Challenge reader returns them (:class:`symdnn.io.graphchallenge.GCLayer`): the
+    engine runs a network of any size without touching disk, in memory independent of depth.
+
+    Examples
+    --------
+    >>> g = next(radixnet_layers(1024, 120))
+    >>> g.N.shape, g.N.nnz, g.d, g.values
+    ((1024, 1024), 32768, 16, {'0.0625': Fraction(1, 16)})
+    """
+    from symdnn.io.graphchallenge import GCLayer
+
+    radices, kron = default_radices(neurons)
+    d, text = (16, "0.0625") if style == "graph-challenge" else (1, "1")
+    for l in range(layers):
+        yield GCLayer(radixnet_layer(radices, kron, l), d, {text: Fraction(1, d)},
+                      f"radixnet:{neurons}:layer {l + 1}")
+
+
+def radixnet_inputs(neurons: int, inputs: int, *, seed: int = 0,
+                    density: float = 0.2) -> sp.csr_matrix:
+    """The random 0/1 inputs :func:`generate_radixnet` writes (same seed, same inputs).
+
+    Examples
+    --------
+    >>> radixnet_inputs(1024, 3, seed=1).shape
+    (3, 1024)
+    """
+    if inputs * neurons > 1 << 31:
+        raise SymdnnError(f"{inputs} inputs x {neurons} neurons: more than 2**31 entries")
+    rng = np.random.default_rng(seed)
+    Y = sp.csr_matrix((rng.random((inputs, neurons)) < density).astype(np.int64))
+    Y.sort_indices()
+    return Y
