@@ -129,8 +129,12 @@ class ExactLayer:
         key = (f1, np.dtype(dtype).str)
         if key not in self._cache:
             M = self.NW.copy()
-            M.data = (M.data.astype(object) * f1).astype(dtype) if f1 != 1 else \
-                M.data.astype(dtype)
+            if f1 == 1:
+                M.data = M.data.astype(dtype)
+            elif M.dtype != object and _maxabs(M.data) * f1 < I64:  # exact in int64
+                M.data = (M.data.astype(np.int64) * f1).astype(dtype)
+            else:
+                M.data = (M.data.astype(object) * f1).astype(dtype)
             self._cache.setdefault(key, M)  # threads sharing the layer keep the first
         return self._cache[key]
 
@@ -287,7 +291,9 @@ def _step_small(st, lay, dt, s_new, f1, f2, capv, rule, dense, record, bound,
     n_out = lay.NW.shape[1]
     Y = sp.csr_matrix((st.data.astype(dt, copy=False), st.indices, st.indptr),
                       shape=st.shape)
-    if kernel == "graphblas" and Y.nnz:
+    if Y.nnz == 0:  # nothing to multiply: no weights to scale
+        A = sp.csr_matrix((R, n_out), dtype=dt)
+    elif kernel == "graphblas":
         A = _graphblas_product(Y, lay, f1, dt)
     else:
         A = Y @ lay.weights(f1, dt)
