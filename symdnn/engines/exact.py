@@ -131,7 +131,7 @@ class ExactLayer:
             M = self.NW.copy()
             if f1 == 1:
                 M.data = M.data.astype(dtype)
-            elif M.dtype != object and _maxabs(M.data) * f1 < I64:  # exact in int64
+            elif M.dtype != object and f1 < I64 and _maxabs(M.data) * f1 < I64:  # exact
                 M.data = (M.data.astype(np.int64) * f1).astype(dtype)
             else:
                 M.data = (M.data.astype(object) * f1).astype(dtype)
