@@ -29,6 +29,7 @@ from symdnn.io.graphchallenge import (
     read_images,
     read_layer,
 )
+from symdnn.parallel import row_chunks
 
 __all__ = ["ChallengeResult", "ChallengeNetwork", "run_challenge", "load_challenge",
            "challenge_network", "read_bias_file", "YMAX"]
@@ -51,6 +52,7 @@ class ChallengeResult:
     final: Any = None
     threads: int = 1
     kernel: str = "scipy"
+    workers: str | None = None
 
     @property
     def matches(self) -> bool | None:
@@ -65,8 +67,8 @@ class ChallengeResult:
         more = " ..." if len(self.categories) > 40 else ""
         lines = [
             f"Graph Challenge: {self.neurons} neurons, {self.layers} layers, {self.images} "
-            f"images, arithmetic {self.arith}, {self.threads} thread"
-            f"{'s' if self.threads != 1 else ''}"
+            f"images, arithmetic {self.arith}, "
+            f"{self.workers or str(self.threads) + ' thread' + ('s' if self.threads != 1 else '')}"
             f"{f' ({self.kernel} kernel)' if self.arith == 'exact' else ''}: "
             f"{self.seconds:.2f} s",
             f"categories ({len(self.categories)}): {cats}{more}",
@@ -218,6 +220,7 @@ def run_challenge(data_dir: str | None = None, *, neurons: int = 1024, layers: i
                   images: int | None = None, arith: str = "exact",
                   accumulate: str | None = None, threads: int | None = None,
                   kernel: str | None = None, generate: str | None = None,
+                  dask: str | bool | None = None, rows: tuple[int, int] | None = None,
                   progress: Callable[[int, int], None] | None = None) -> ChallengeResult:
     """Run the Graph Challenge from its files, or on a network generated in memory, on every
     core.
@@ -251,6 +254,16 @@ def run_challenge(data_dir: str | None = None, *, neurons: int = 1024, layers: i
         width on nonzero entries, cap 32) is made layer by layer in memory and run as it is
         made, on ``images`` random inputs (default 64, density 0.2, from ``SEED``); its
         ``neurons`` and ``layers`` come from the string. There is no truth to compare with.
+    dask : str or True, optional
+        Distribute chunks of images over a dask.distributed cluster: ``True`` (or ``""``)
+        starts a LocalCluster with one worker per core, a string is a scheduler address
+        (``"tcp://host:8786"``). Each worker runs its chunk through every layer, reading
+        each layer file once itself (the data folder must be readable at the same path
+        on every worker) or making it in memory with ``generate``; the results are gathered
+        in image order and are identical to a local run. Needs ``pip install
+        'symdnn[dask]'``.
+    rows : (int, int), optional
+        Run only the images ``rows[0] .. rows[1] - 1`` (what one dask task runs).
     progress : callable, optional
         Called as ``progress(layer, layers)`` after every layer.
 
@@ -274,6 +287,10 @@ def run_challenge(data_dir: str | None = None, *, neurons: int = 1024, layers: i
         row_chunks,
     )
 
+    if dask is not None and dask is not False:
+        return _run_dask(dask, dict(data_dir=data_dir, neurons=neurons, layers=layers,
+                                    images=images, arith=arith, accumulate=accumulate,
+                                    kernel=kernel, generate=generate), progress)
     workers = resolve_threads(threads)
     kern = resolve_kernel(kernel) if arith == "exact" else "scipy"
     if generate is not None:
@@ -296,6 +313,8 @@ def run_challenge(data_dir: str | None = None, *, neurons: int = 1024, layers: i
         files, Y0, truth = load_challenge(data_dir, neurons, layers, images)
         net = challenge_network(data_dir, neurons, layers)
         source = (read_layer(p, neurons) for p in files.layers)
+    if rows is not None:
+        Y0 = Y0[rows[0]:rows[1]]
     n_img = Y0.shape[0]
     chunks = row_chunks(n_img, 1 if kern == "graphblas" else workers)
     gb_ctx = graphblas_threads(workers) if kern == "graphblas" else contextlib.nullcontext()
@@ -349,6 +368,68 @@ def run_challenge(data_dir: str | None = None, *, neurons: int = 1024, layers: i
     seconds = time.perf_counter() - t0
     return ChallengeResult(rows.astype(np.int64) + 1, truth, arith, neurons, layers, n_img,
                            seconds, paths, final, threads=workers, kernel=kern)
+
+
+def _dask_client(dask: str | bool) -> tuple[Any, Any]:
+    """A dask.distributed client (and the LocalCluster it started, or None)."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        from symdnn.audit.foreign import MissingDependency
+
+        raise MissingDependency("--dask needs dask.distributed: pip install 'symdnn[dask]'") \
+            from None
+    if dask is True or dask == "":
+        from symdnn.parallel import available_cores
+
+        cluster = LocalCluster(n_workers=available_cores(), threads_per_worker=1,
+                               processes=True, dashboard_address=None)
+        return Client(cluster), cluster
+    try:
+        return Client(str(dask), timeout="10s"), None
+    except OSError as exc:
+        raise SymdnnError(f"--dask {dask!r}: cannot reach the scheduler ({exc})") from None
+
+
+def _run_dask(dask: str | bool, kw: dict, progress: Callable | None) -> ChallengeResult:
+    """:func:`run_challenge` with chunks of images as tasks of a dask cluster."""
+    from symdnn.parallel import merge_states
+
+    client, cluster = _dask_client(dask)
+    t0 = time.perf_counter()
+    try:
+        if kw["generate"]:
+            from symdnn.generators.radixnet import parse_generate
+
+            n_img = kw["images"] or 64
+            truth = None
+            neurons, layers, _ = parse_generate(kw["generate"])
+        else:
+            neurons, layers = kw["neurons"], kw["layers"]
+            _, Y0, truth = load_challenge(kw["data_dir"], neurons, layers, kw["images"])
+            n_img = Y0.shape[0]
+        workers = max(1, len(client.scheduler_info()["workers"]))
+        chunks = row_chunks(n_img, workers)
+        futures = [client.submit(run_challenge, **kw, threads=1, rows=c, pure=False)
+                   for c in chunks]
+        parts = client.gather(futures)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    if progress:
+        progress(layers, layers)
+    rows = np.concatenate([r.categories - 1 + c[0] for r, c in zip(parts, chunks,
+                                                                     strict=True)])
+    if kw["arith"] == "exact":
+        final = merge_states([r.final for r in parts])
+    else:
+        final = sp.vstack([r.final for r in parts], format="csr")
+    paths = ["+".join(dict.fromkeys(p for r in parts for p in r.paths[l].split("+")))
+             for l in range(len(parts[0].paths))] if kw["arith"] == "exact" else []
+    return ChallengeResult(rows.astype(np.int64) + 1, truth, kw["arith"], neurons, layers,
+                           n_img, time.perf_counter() - t0, paths, final, threads=workers,
+                           kernel=parts[0].kernel, workers=f"dask, {workers} workers")
 
 
 def float_layer(g: Any, dom: FloatDomain) -> sp.csr_matrix:

@@ -186,3 +186,55 @@ def test_cli_generate(capsys):
     assert "categories (5)" in capsys.readouterr().out
     assert main(["graph-challenge", "--generate", "radixnet:1024:2", "--layers", "4"]) == 2
     assert main(["graph-challenge"]) == 2
+
+
+# ------------------------------------------------------------------ dask.distributed
+@pytest.fixture(scope="module")
+def dask_address():
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()
+
+
+@needs_gc
+def test_dask_runs_equal_the_local_run(dask_address):
+    for arith in ("exact", "fp32"):
+        local = run_challenge(str(GC), layers=12, images=150, arith=arith, threads=1,
+                              kernel="scipy")
+        far = run_challenge(str(GC), layers=12, images=150, arith=arith, dask=dask_address)
+        assert far.workers == "dask, 2 workers"
+        assert local.categories.tolist() == far.categories.tolist()
+        if arith == "exact":
+            assert _values(local.final) == _values(far.final)
+        else:
+            assert local.final.data.tobytes() == far.final.data.tobytes()
+            assert np.array_equal(local.final.indices, far.final.indices)
+    gen = run_challenge(generate="radixnet:1024:3:3", images=20, dask=dask_address)
+    assert _values(gen.final) == _values(run_challenge(generate="radixnet:1024:3:3",
+                                                       images=20).final)
+
+
+def test_dask_missing_is_a_clear_error(monkeypatch):
+    import builtins
+
+    real = builtins.__import__
+
+    def fake(name, *a, **k):
+        if name.split(".")[0] in ("distributed", "dask"):
+            raise ImportError(f"No module named {name!r}")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", fake)
+    with pytest.raises(SymdnnError, match=r"pip install 'symdnn\[dask\]'"):
+        run_challenge(generate="radixnet:1024:2", dask=True)
+
+
+@pytest.mark.slow  # waits out the client's timeout
+def test_dask_address_that_answers_nothing():
+    pytest.importorskip("distributed")
+    with pytest.raises(SymdnnError, match="cannot reach the scheduler"):
+        run_challenge(generate="radixnet:1024:2", dask="tcp://127.0.0.1:9")

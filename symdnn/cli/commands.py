@@ -446,7 +446,7 @@ def _cmd_graph_challenge(args: argparse.Namespace) -> int:
                                      "layers": args.layers or 120}
     result = run_challenge(args.data_dir, **size, generate=args.generate,
                            images=args.images, arith=args.arith, accumulate=args.accumulate,
-                           threads=args.threads, kernel=args.kernel,
+                           threads=args.threads, kernel=args.kernel, dask=args.dask,
                            progress=call_progress(args.quiet, f"graph-challenge {args.arith}"))
     if args.json is not None:
         emit_json({"arith": result.arith, "neurons": result.neurons, "layers": result.layers,

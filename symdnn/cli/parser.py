@@ -118,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     gc.add_argument("--accumulate", default=None, choices=ACCUMULATE,
                     help="float runs: accumulation format (default: the --arith format)")
     _threads(gc)
+    gc.add_argument("--dask", nargs="?", const="", default=None, metavar="ADDRESS",
+                    help="distribute chunks of images over a dask.distributed cluster: its "
+                         "scheduler ADDRESS, or without one a LocalCluster with one worker per "
+                         "core; every worker reads DATA_DIR at the same path; the result is "
+                         "identical (needs pip install 'symdnn[dask]')")
     gc.add_argument("--kernel", default="auto", choices=["auto", "scipy", "graphblas"],
                     help="exact runs: the sparse product of the engine's float64 and int64 "
                          "paths; auto is graphblas where python-graphblas is installed (the "
