@@ -9,6 +9,11 @@
     itself. Target: ratio exact / GraphBLAS at most 1.2. The single-thread exact run is printed
     too, and both runs' categories are checked against the official truth.
 
+(b) The same Graph Challenge from its files through a two-worker dask LocalCluster
+    (``run_challenge(..., dask=ADDRESS)``; each worker reads every layer file once, for its
+    half of the images), against the local run from the same files on every core; the
+    cluster's start is timed apart. Its overhead: dask time minus local time.
+
 (c) A RadiX-Net network generated in memory (``--generate radixnet:65536:120``: 65,536
     neurons, 120 layers, 32 inputs a neuron, weights 1/16, bias -0.45 on nonzeros, cap 32) on
     256 random inputs (density 0.2, seed 0): symdnn's exact run as ``run_challenge`` does it,
@@ -112,6 +117,43 @@ def case_a(repeat: int) -> None:
           "<= 1.2)")
 
 
+def case_b(repeat: int) -> None:
+    root = data_dir("graphchallenge")
+    if not root.is_dir():
+        print(f"(b) skipped: {root} not found (set SYMDNN_DATA)")
+        return
+    try:
+        from distributed import LocalCluster
+    except ImportError:
+        print("(b) skipped: dask.distributed is not installed (pip install 'symdnn[dask]')")
+        return
+    from symdnn.challenge import run_challenge
+
+    t0 = time.perf_counter()
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                           dashboard_address=None)
+    t_start = time.perf_counter() - t0
+    try:
+        addr = cluster.scheduler_address
+        run_challenge(str(root), dask=addr)  # the workers import symdnn once
+        tl, td = [], []
+        for _ in range(repeat):
+            t, loc = best(lambda: run_challenge(str(root)), 1)
+            tl.append(t)
+            t, far = best(lambda: run_challenge(str(root), dask=addr), 1)
+            td.append(t)
+    finally:
+        cluster.close()
+    lo, da = min(tl), min(td)
+    print("(b) Graph Challenge 1024 x 120 x 1200 from its files, best of "
+          f"{repeat}: two-worker dask LocalCluster against the local run")
+    print(f"    cluster start (once)        : {t_start:7.2f} s")
+    print(f"    local, every core           : {lo:7.2f} s   match: {loc.matches}")
+    print(f"    dask, 2 workers             : {da:7.2f} s   match: {far.matches}   identical: "
+          f"{np.array_equal(loc.categories, far.categories)}")
+    print(f"    dask overhead over local    : {da - lo:+7.2f} s ({da / lo:.2f} x)")
+
+
 def case_c() -> None:
     import graphblas as gb
     from graphblas import binary, select, semiring
@@ -167,10 +209,11 @@ def main() -> None:
     args = ap.parse_args()
     t = time.perf_counter()
     case_a(args.repeat)
+    case_b(min(args.repeat, 3))
     if not args.skip_c:
         case_c()
     print(f"(total {time.perf_counter() - t:.0f} s)")
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # (dask's worker processes import this module: keep the guard)
     main()
