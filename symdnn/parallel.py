@@ -9,7 +9,8 @@ integer below 2**53, or 2**63), so the result is the same. The kernels
 (scipy's sparse products, NumPy's vector operations) release the GIL, so threads run in
 parallel; the layer is read and compiled once and shared. The results are gathered in input
 order and are identical to a single-chunk run: exact values are exact whatever the chunking,
-and a float row is computed from that row alone, in the same order.
+and a float row is computed from that row alone, in the same order. (Each chunk's exact
+values may carry a different common denominator; :func:`merge_states` brings them to one.)
 """
 
 from __future__ import annotations
@@ -144,25 +145,41 @@ class ChunkPool:
 def merge_states(states: Sequence[Any]) -> Any:
     """Exact engine states of consecutive row chunks as one state over the whole batch.
 
-    Every chunk has the same denominator (it depends on the layers only); the numerators
-    are concatenated in row order, as int64 when every chunk holds int64 or float64 values
-    that fit, else as Python integers (the engine's ``start`` then picks the kind).
+    Each chunk carries its own common denominator (the engine divides out what its own
+    values share, so it depends on the values); the numerators are brought to the least
+    common multiple of them and concatenated in row order, as the engine's ``start`` stores
+    them. The values are exactly those of the chunks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from symdnn.engines import exact as EX
+    >>> a = EX.start(np.array([0, 1]), np.array([0]), np.array([1]), 2, (1, 3))  # 1/2
+    >>> b = EX.start(np.array([0, 1]), np.array([2]), np.array([1]), 3, (1, 3))  # 1/3
+    >>> m = merge_states([a, b])
+    >>> m.s, [int(v) for v in m.ints()], m.indptr.tolist()
+    (6, [3, 2], [0, 1, 2])
     """
+    import math
+
     from symdnn.engines import exact as EX
 
     if len(states) == 1:
         return states[0]
-    s = {st.s for st in states}
-    if len(s) != 1:
-        raise SymdnnError("chunks of one batch with different denominators")  # a bug
+    den = math.lcm(*(st.s for st in states))
     indptr = [np.zeros(1, dtype=np.int64)]
     off = 0
     for st in states:
         indptr.append(np.asarray(st.indptr[1:], dtype=np.int64) + off)
         off += st.nnz
     indices = np.concatenate([np.asarray(st.indices, dtype=np.int64) for st in states])
-    nums = [st.ints() for st in states]
+    nums = []
+    for st in states:
+        a, f = st.ints(), den // st.s
+        if f != 1:
+            a = np.asarray(a, dtype=object) * f
+        nums.append(a)
     data = np.concatenate([np.asarray(a, dtype=object) for a in nums]) \
         if any(a.dtype == object for a in nums) else np.concatenate(nums)
     rows = sum(st.shape[0] for st in states)
-    return EX.start(np.concatenate(indptr), indices, data, s.pop(), (rows, states[0].shape[1]))
+    return EX.start(np.concatenate(indptr), indices, data, den, (rows, states[0].shape[1]))
