@@ -297,7 +297,8 @@ def run_challenge(data_dir: str | None = None, *, neurons: int = 1024, layers: i
         from symdnn.generators.radixnet import parse_generate, radixnet_inputs, radixnet_layers
 
         if data_dir is not None:
-            raise SymdnnError("give a data folder or a network to generate, not both")
+            raise SymdnnError("give a data folder or a network to generate (--generate), "
+                              "not both")
         neurons, layers, seed = parse_generate(generate)
         if neurons not in BIAS:
             raise SymdnnError(f"--generate: no official bias for {neurons} neurons (known: "
@@ -385,10 +386,32 @@ def _dask_client(dask: str | bool) -> tuple[Any, Any]:
         cluster = LocalCluster(n_workers=available_cores(), threads_per_worker=1,
                                processes=True, dashboard_address=None)
         return Client(cluster), cluster
-    try:
-        return Client(str(dask), timeout="10s"), None
-    except OSError as exc:
+    import threading
+
+    box: dict = {}
+
+    def connect() -> None:
+        try:
+            box["client"] = Client(str(dask), timeout="10s")
+        except BaseException as exc:  # handed to the caller
+            box["error"] = exc
+
+    # a daemon thread: a port that accepts connections but never answers as a scheduler
+    # would make the client wait forever, and must not keep the process alive at exit
+    t = threading.Thread(target=connect, name="symdnn-dask-connect", daemon=True)
+    t.start()
+    t.join(20)
+    if t.is_alive():
+        raise SymdnnError(f"--dask {dask!r}: no dask scheduler answered in 20 s (is it a "
+                          "scheduler's address, tcp://HOST:8786?)")
+    exc = box.get("error")
+    if isinstance(exc, OSError | ValueError | TypeError):
         raise SymdnnError(f"--dask {dask!r}: cannot reach the scheduler ({exc})") from None
+    if isinstance(exc, MemoryError):
+        raise SymdnnError(f"--dask {dask!r}: what answers there is not a dask scheduler")
+    if exc is not None:
+        raise exc
+    return box["client"], None
 
 
 def _run_dask(dask: str | bool, kw: dict, progress: Callable | None) -> ChallengeResult:
@@ -438,8 +461,9 @@ def float_layer(g: Any, dom: FloatDomain) -> sp.csr_matrix:
     by_num = {}
     for s, f in g.values.items():
         num = int(f * g.d)
-        by_num[num] = float(s) if dom.name == "fp64" else float(round_exact(Fraction(f),
-                                                                            dom.format_))
+        # a decimal string parsed as a float64 is one correct rounding; p/q is rounded here
+        by_num[num] = float(s) if dom.name == "fp64" and "/" not in s else \
+            float(round_exact(Fraction(f), dom.format_))
     nums = g.N.data
     uniq, inv = np.unique(nums, return_inverse=True)
     data = np.array([by_num[int(u)] for u in uniq], dtype=store)[inv]

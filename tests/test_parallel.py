@@ -252,3 +252,32 @@ def test_dask_address_that_answers_nothing():
     pytest.importorskip("distributed")
     with pytest.raises(SymdnnError, match="cannot reach the scheduler"):
         run_challenge(generate="radixnet:1024:2", dask="tcp://127.0.0.1:9")
+
+
+@pytest.mark.parametrize("addr", ["notanaddress", "foo://x:1"])
+def test_dask_malformed_address_is_bad_input(addr):
+    pytest.importorskip("distributed")
+    from symdnn.cli import main
+
+    assert main(["graph-challenge", "--generate", "radixnet:1024:2", "--dask", addr]) == 2
+
+
+def test_generate_spec_with_spaces_and_with_a_folder(capsys):
+    from symdnn.cli import main
+
+    with pytest.raises(SymdnnError, match="radixnet:NEURONS"):
+        run_challenge(generate="radixnet: 1024:3")
+    assert main(["graph-challenge", "somewhere", "--generate", "radixnet:1024:2"]) == 2
+    assert "not both" in capsys.readouterr().err
+
+
+def test_fp64_run_of_fraction_weights(tmp_path):
+    """A layer file may write p/q weights (the reader takes them); fp64 rounds them once."""
+    from symdnn.generators import generate_radixnet
+
+    d = generate_radixnet(tmp_path / "rx", neurons=1024, layers=2, inputs=6, seed=1)
+    for f in (d / "DNN" / "neuron1024").glob("*.tsv"):
+        f.write_text(f.read_text().replace("0.0625", "1/15"))
+    r = run_challenge(str(d), layers=2, arith="fp64")
+    ex = run_challenge(str(d), layers=2)
+    assert r.final.nnz > 0 and r.categories.tolist() == ex.categories.tolist()

@@ -437,7 +437,10 @@ def _cmd_graph_challenge(args: argparse.Namespace) -> int:
     if args.accumulate and args.arith == "exact":
         raise SymdnnError("--accumulate is for float --arith runs; exact arithmetic has none")
     output_file(args.json, args, "--json")
-    if (args.data_dir is None) == (args.generate is None):
+    if args.data_dir is not None and args.generate is not None:
+        raise SymdnnError("give DATA_DIR or --generate radixnet:NEURONS:LAYERS[:SEED], "
+                          "not both")
+    if args.data_dir is None and args.generate is None:
         raise SymdnnError("give DATA_DIR, or --generate radixnet:NEURONS:LAYERS[:SEED]")
     if args.generate and (args.neurons or args.layers):
         raise SymdnnError("--generate gives the width and depth itself "
@@ -451,7 +454,9 @@ def _cmd_graph_challenge(args: argparse.Namespace) -> int:
     if args.json is not None:
         emit_json({"arith": result.arith, "neurons": result.neurons, "layers": result.layers,
                    "images": result.images, "seconds": result.seconds,
-                   "threads": result.threads, "kernel": result.kernel,
+                   "threads": result.threads, "workers": result.workers or "local",
+                   "kernel": result.kernel if result.arith == "exact" else None,
+                   "paths": result.paths,
                    "categories": [int(c) for c in result.categories],
                    "truth": None if result.truth is None else [int(t) for t in result.truth],
                    "matches": result.matches}, args.json, args)

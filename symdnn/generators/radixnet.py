@@ -170,7 +170,8 @@ def parse_generate(spec: str) -> tuple[int, int, int]:
     (1024, 3, 7)
     """
     parts = spec.split(":")
-    if parts[0] != "radixnet" or len(parts) not in (3, 4):
+    if parts[0] != "radixnet" or len(parts) not in (3, 4) or any(
+            p != p.strip() or not p for p in parts):
         raise SymdnnError(f"--generate {spec!r}: write radixnet:NEURONS:LAYERS[:SEED]")
     try:
         vals = [int(p) for p in parts[1:]]
