@@ -441,7 +441,7 @@ def test_sizes_are_refused_before_anything_is_allocated(tmp_path):
                                [_vi("x", [1, 10 ** 12])], [_vi("y", [1, 10 ** 12])]))
     with pytest.raises(GraphError, match="larger than"):
         import_onnx(p)
-    assert time.perf_counter() - t < 2
+    assert time.perf_counter() - t < 10  # refused up front, not after allocating
 
 
 def test_exact_numbers_may_not_grow_without_bound(tmp_path):
