@@ -47,6 +47,13 @@ def _force(p: argparse.ArgumentParser, what: str = "outputs") -> None:
                         "holds")
 
 
+def _target(p: argparse.ArgumentParser) -> None:
+    """TARGET [DATA_DIR]: 'graph-challenge' and its data, or a network folder."""
+    p.add_argument("target", metavar="TARGET", help="graph-challenge, or a network folder")
+    p.add_argument("data_dir", metavar="DATA_DIR", nargs="?",
+                   help="the Graph Challenge data (only with TARGET graph-challenge)")
+
+
 def _challenge_size(p: argparse.ArgumentParser) -> None:
     """--neurons, --layers, --images: for TARGET graph-challenge only."""
     p.add_argument("--neurons", type=positive_int, default=None,
@@ -212,9 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
                "'graph-challenge' followed by its DATA_DIR, or a folder written by 'symdnn "
                "build' (its model-problem inputs are used). Exit status 1 when a --fail-on "
                "policy is violated (default: categories differ from exact).", C._cmd_audit)
-    aud.add_argument("target", metavar="TARGET", help="graph-challenge, or a network folder")
-    aud.add_argument("data_dir", metavar="DATA_DIR", nargs="?",
-                     help="the Graph Challenge data (only with TARGET graph-challenge)")
+    _target(aud)
     aud.add_argument("--formats", default=None,
                      help="symdnn's own runs, comma-separated: fp64, fp32, fp16, bf16, "
                           "fp8_e4m3, fp8_e5m2, int8, or 'none' (default fp64,fp32,fp16,bf16; "
@@ -261,9 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "its DATA_DIR, or a folder written by 'symdnn build' (its model-problem inputs "
                 "are used). Exit status 0 when every format asked for is certified, 1 when "
                 "one is not.", C._cmd_certify)
-    cert.add_argument("target", metavar="TARGET", help="graph-challenge, or a network folder")
-    cert.add_argument("data_dir", metavar="DATA_DIR", nargs="?",
-                      help="the Graph Challenge data (only with TARGET graph-challenge)")
+    _target(cert)
     cert.add_argument("--formats", default="fp64,fp32,fp16,bf16",
                       help="float formats to certify, comma-separated: fp64, fp32, fp16, "
                            "bf16, fp8_e4m3, fp8_e5m2")

@@ -28,7 +28,7 @@ Examples
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
@@ -76,10 +76,22 @@ class Exact:
     num: np.ndarray
     den: int
     elem: int = 1
+    _bits: int | None = field(default=None, repr=False, compare=False)
 
     @property
     def shape(self) -> tuple[int, ...]:
         return self.num.shape
+
+    @property
+    def bits(self) -> int:
+        """The most bits of a numerator or of the denominator (computed once: the values
+        of an ``Exact`` are never changed in place)."""
+        if self._bits is None:
+            big = self.den.bit_length()
+            if self.num.size:
+                big = max(big, int(np.max(np.abs(self.num))).bit_length())
+            self._bits = big
+        return self._bits
 
     def fractions(self) -> list:
         """The values as :class:`fractions.Fraction` (nested lists for more than one axis)."""
@@ -144,25 +156,23 @@ def _float_fraction(v: float) -> Fraction:
 
 
 def _from_floats(arr: np.ndarray, elem: int) -> Exact:
+    """Floats as the dyadic rationals they store (:func:`symdnn.domains.rational.dyadic_vec`,
+    each in lowest terms), over their common denominator: the largest power of two."""
+    from symdnn.domains.rational import dyadic_vec
+
     x = np.asarray(arr).astype(np.float64)
-    if not np.isfinite(x).all():
-        i = int(np.flatnonzero(~np.isfinite(x.reshape(-1)))[0])
-        raise GraphError(f"the value at flat position {i} is {x.reshape(-1)[i]}, which has no "
+    flat = x.reshape(-1)
+    if not np.isfinite(flat).all():
+        i = int(np.flatnonzero(~np.isfinite(flat))[0])
+        raise GraphError(f"the value at flat position {i} is {flat[i]}, which has no "
                          "exact value")
-    m, e = np.frexp(x)
-    M = (m * 2.0**53).astype(np.int64)  # exact: |m| < 1
-    E = e.astype(np.int64) - 53
-    nz = M != 0
-    if not nz.any():
+    if flat.size == 0:
         return Exact(np.zeros(x.shape, dtype=object), 1, elem)
-    low = int(E[nz].min())
-    shift = np.where(nz, E - low, 0)
-    num = np.array([int(a) << int(s) for a, s in zip(M.reshape(-1).tolist(),
-                                                       shift.reshape(-1).tolist(), strict=True)],
-                   dtype=object).reshape(x.shape)
-    if low >= 0:
-        return Exact(_obj(num * (1 << low)), 1, elem).reduced()
-    return Exact(num, 1 << -low, elem).reduced()
+    rv = dyadic_vec(flat)
+    den = max(int(d) for d in np.unique(rv.den))
+    scale = np.asarray(rv.den, dtype=object)
+    num = np.asarray(rv.num, dtype=object) * (den // scale if den > 1 else 1)
+    return Exact(_obj(num).reshape(x.shape), den, elem)
 
 
 def _align(*ts: Exact) -> tuple[list[np.ndarray], int]:
@@ -219,19 +229,11 @@ def _check_size(shape: tuple, node: Any) -> None:
                          f"{MAX_ELEMENTS} elements")
 
 
-def _bits(t: Exact) -> int:
-    """The most bits of a numerator or of the denominator."""
-    big = t.den.bit_length()
-    if t.num.size:
-        big = max(big, int(np.max(np.abs(t.num))).bit_length())
-    return big
-
-
 def _check_bits(t: Exact, where: str) -> None:
     """Exact numbers may grow, but not without bound: a numerator or the denominator of more
     than :data:`MAX_BITS` bits is refused (a chain of squarings doubles them each time), and
     so is a tensor whose numerators hold more than :data:`MAX_TENSOR_BITS` together."""
-    big = _bits(t)
+    big = t.bits
     if big > MAX_BITS:
         raise ValueDependentError(f"{where}: an exact value needs more than {MAX_BITS} bits")
     if t.num.size * max(big, 1) > MAX_TENSOR_BITS:
@@ -315,7 +317,7 @@ def _matmul(node: Node, a: Exact, b: Exact) -> Exact:
     m = sa[-2] if len(sa) > 1 else 1
     n = sb[-1] if len(sb) > 1 else 1
     _check_size(tuple(batch) + (m, n), node)
-    words = -(-max(_bits(a), 1) // 64) * -(-max(_bits(b), 1) // 64)
+    words = -(-max(a.bits, 1) // 64) * -(-max(b.bits, 1) // 64)
     work = math.prod(batch) * m * n * max(ka, 1) * words
     if work > MAX_WORK:
         raise ValueDependentError(f"{node.label}: MatMul of shapes {sa} and {sb} is {work} "
