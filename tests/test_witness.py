@@ -528,3 +528,23 @@ def test_batch_replays_a_name_once_and_imports_a_bad_network_once(tmp_path):
     assert len(dup) == 1
     assert sum(1 for c in calls if c == bad) == 1
     assert any(row["error"] and "malformed ONNX" in row["error"] for row in r.rows)
+
+
+def test_a_hair_above_a_float32_tie_and_past_2_to_the_64():
+    """1 + 2^-24 + 1e-30 lies a hair above the midpoint of 1 and 1 + 2^-23: one correct
+    rounding gives 1 + 2^-23; the checker's decimal -> float64 -> float32 loses the hair
+    and ties to even, 1. And an input of 2^70 + 1/3 stays exact through the network."""
+    g = import_onnx(BENCH / "test" / "test_nano.onnx")  # y = relu(x / 2)
+    x = 1 + F(1, 2 ** 24) + F(1, 10 ** 30)
+    head = "(declare-const X_0 Real) (declare-const Y_0 Real) (assert (<= X_0 1e30)) "
+    w = _replay(g, head + f"(assert (>= Y_0 {exact_dec(F(1, 2) + F(1, 2 ** 25))}))", [x])
+    assert f32(x) == 1 + F(1, 2 ** 23) and w.x_float32 == [float(f32(x))]
+    assert w.checker_input_differs
+    assert w.outputs == [f32(x) / 2] and w.violates  # exactly: (1 + 2^-23)/2 >= 1/2 + 2^-25
+    assert w.outputs_onnxruntime == [0.5]  # fed float32(float64(x)) = 1
+    assert w.vnncomp_verdict == "correct_up_to_tolerance"
+    big = F(2 ** 70) + F(1, 3)
+    w = replay(g, parse_vnnlib(head + "(assert (>= Y_0 0))"),
+               parse_counterexample(f"((X_0 {exact_dec(F(2 ** 70))}.{'3' * 40}))"))
+    assert w.outputs_as_written == [F(2 ** 70) / 2 + F("0." + "3" * 40) / 2]
+    assert w.outputs == [f32(big) / 2] and w.genuine
