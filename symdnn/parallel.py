@@ -34,7 +34,13 @@ T = TypeVar("T")
 
 
 def available_cores() -> int:
-    """The cores this process may run on (its CPU affinity where the system has one)."""
+    """The cores this process may run on (its CPU affinity where the system has one).
+
+    Examples
+    --------
+    >>> available_cores() >= 1
+    True
+    """
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
@@ -86,7 +92,18 @@ def resolve_kernel(kernel: str | None) -> str:
 
 class graphblas_threads:
     """``with graphblas_threads(n):`` SuiteSparse:GraphBLAS uses ``n`` threads, then what it
-    used before."""
+    used before.
+
+    Examples
+    --------
+    >>> import graphblas as gb
+    >>> before = gb.ss.config["nthreads"]
+    >>> with graphblas_threads(1):
+    ...     gb.ss.config["nthreads"]
+    1
+    >>> gb.ss.config["nthreads"] == before
+    True
+    """
 
     def __init__(self, n: int):
         self.n = n
@@ -122,7 +139,15 @@ def row_chunks(n: int, parts: int) -> list[tuple[int, int]]:
 
 
 class ChunkPool:
-    """``pool.map(fn, chunks)``: in threads when there is more than one chunk, else inline."""
+    """``pool.map(fn, chunks)``: in threads when there is more than one chunk, else inline;
+    results in the order of the chunks.
+
+    Examples
+    --------
+    >>> with ChunkPool(2) as pool:
+    ...     pool.map(lambda c: sum(range(*c)), row_chunks(10, 2))
+    [10, 35]
+    """
 
     def __init__(self, workers: int):
         self.workers = workers

@@ -542,7 +542,14 @@ def parse_tensor(data: bytes, *, path: str | None = None) -> TensorData:
 
 
 def read_tensor(path: Any) -> TensorData:
-    """Read a ``TensorProto`` file (``input_0.pb``), decoded in pure Python."""
+    """Read a ``TensorProto`` file (``input_0.pb``), decoded in pure Python.
+
+    Examples
+    --------
+    >>> t = read_tensor("../shared/data/onnx-node/test_relu/test_data_set_0/input_0.pb")
+    >>> t.type_name, t.dims
+    ('float32', (3, 4, 5))
+    """
     data, p = _read_bytes(path, MAX_BYTES)
     return parse_tensor(data, path=p)
 

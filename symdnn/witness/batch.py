@@ -61,7 +61,14 @@ class Counterexample:
 
 
 def find_counterexamples(results: Any) -> list[Counterexample]:
-    """The ``<tool>/<category>/*.counterexample[.gz]`` files of a results folder, sorted."""
+    """The ``<tool>/<category>/*.counterexample[.gz]`` files of a results folder, sorted.
+
+    Examples
+    --------
+    >>> [(c.tool, c.category, c.name) for c in
+    ...  find_counterexamples("../shared/data/vnncomp/results")][0]
+    ('mn_bab', 'acasxu', 'ACASXU_run2a_1_2_batch_2000_prop_2')
+    """
     root = Path(results)
     if not root.is_dir():
         raise SymdnnError(f"--results {str(results)!r} is not a folder")

@@ -121,6 +121,13 @@ def onnxruntime_outputs(graph: ExactGraph, x: np.ndarray) -> np.ndarray | None:
     ------
     SymdnnError
         When onnxruntime refuses the model or fails to run it (its message is kept).
+
+    Examples
+    --------
+    >>> from symdnn.witness import import_onnx
+    >>> g = import_onnx("../shared/data/vnncomp/benchmarks/test/test_nano.onnx")
+    >>> onnxruntime_outputs(g, np.array([0.25])).tolist()
+    [0.125]
     """
     sess = getattr(graph, "_ort_session", None)
     if sess is None:
@@ -166,6 +173,16 @@ def vnncomp_replay(prop: Property, x_written: list[Fraction], y_ort: np.ndarray 
       property;
     * ``"spec_not_violated"``: not even with it;
     * ``None``: no onnxruntime outputs to replay with.
+
+    Examples
+    --------
+    >>> from symdnn.io.vnnlib import parse_vnnlib
+    >>> p = parse_vnnlib("(declare-const X_0 Real) (declare-const Y_0 Real) "
+    ...                  "(assert (<= X_0 1)) (assert (<= Y_0 0))")
+    >>> vnncomp_replay(p, [Fraction(1, 2)], [0.0]), vnncomp_replay(p, [Fraction(1, 2)], [5e-5])
+    ('correct', 'correct_up_to_tolerance')
+    >>> vnncomp_replay(p, [Fraction("1.00009")], [0.0])   # outside the box by 9e-5
+    'correct_up_to_tolerance'
     """
     if y_ort is None:
         return None
