@@ -271,17 +271,25 @@ def _rows_filter(indptr: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return ck[indptr]
 
 
-def _graphblas_product(Y: sp.csr_matrix, lay: ExactLayer, f1: int, dt: Any) -> sp.csr_matrix:
-    """``Y (f1 NW)`` by SuiteSparse:GraphBLAS (``plus_times`` over FP64 or INT64), as a scipy
-    CSR matrix; the weights are converted once per layer and kept."""
+def _graphblas_weights(lay: ExactLayer, f1: int, dt: Any) -> Any:
+    """``f1 NW`` as a GraphBLAS matrix (float64 or int64), converted once per layer and kept."""
     import graphblas as gb
-    from graphblas import semiring
 
     key = ("graphblas", f1, np.dtype(dt).str)
     if key not in lay._cache:
         lay._cache.setdefault(key, gb.io.from_scipy_sparse(lay.weights(f1, dt)))
+    return lay._cache[key]
+
+
+def _graphblas_product(Y: sp.csr_matrix, lay: ExactLayer, f1: int, dt: Any) -> sp.csr_matrix:
+    """``Y (f1 NW)`` by SuiteSparse:GraphBLAS (``plus_times`` over FP64 or INT64), as a scipy
+    CSR matrix."""
+    import graphblas as gb
+    from graphblas import semiring
+
     gdt = gb.dtypes.FP64 if dt is np.float64 else gb.dtypes.INT64
-    A = gb.io.from_scipy_sparse(Y).mxm(lay._cache[key], semiring.plus_times[gdt]).new()
+    A = gb.io.from_scipy_sparse(Y).mxm(_graphblas_weights(lay, f1, dt),
+                                       semiring.plus_times[gdt]).new()
     return gb.io.to_scipy_sparse(A, format="csr")
 
 
