@@ -276,16 +276,7 @@ def run_challenge(data_dir: str | None = None, *, neurons: int = 1024, layers: i
     >>> r.categories.tolist(), r.matches          # no truth file here: None
     ([2, 3, 4, 5], None)
     """
-    import contextlib
-
-    from symdnn.parallel import (
-        ChunkPool,
-        graphblas_threads,
-        merge_states,
-        resolve_kernel,
-        resolve_threads,
-        row_chunks,
-    )
+    from symdnn.parallel import ChunkPool, ExactBatch, resolve_kernel, resolve_threads
 
     if dask is not None and dask is not False:
         return _run_dask(dask, dict(data_dir=data_dir, neurons=neurons, layers=layers,
@@ -317,46 +308,35 @@ def run_challenge(data_dir: str | None = None, *, neurons: int = 1024, layers: i
     if rows is not None:
         Y0 = Y0[rows[0]:rows[1]]
     n_img = Y0.shape[0]
-    chunks = row_chunks(n_img, 1 if kern == "graphblas" else workers)
-    gb_ctx = graphblas_threads(workers) if kern == "graphblas" else contextlib.nullcontext()
     t0 = time.perf_counter()
     paths: list[str] = []
-    read = source
-    with ChunkPool(len(chunks)) as pool, gb_ctx:
-        if arith == "exact":
-            Y0 = Y0.tocsr()
-            Y0.sort_indices()
-            cap = None if net.cap is None else (net.cap.numerator, net.cap.denominator)
-
-            def begin(c: tuple[int, int]) -> Any:
-                Y = Y0[c[0]:c[1]]
-                return EX.start(Y.indptr.astype(np.int64), Y.indices.astype(np.int64),
-                                Y.data.astype(np.int64), 1, Y.shape)
-
-            states = [begin(c) for c in chunks]
-            for l, g in enumerate(read, 1):
+    if arith == "exact":
+        Y0 = Y0.tocsr()
+        Y0.sort_indices()
+        cap = None if net.cap is None else (net.cap.numerator, net.cap.denominator)
+        with ExactBatch(Y0.indptr, Y0.indices, Y0.data.astype(np.int64), 1, Y0.shape,
+                        threads=workers, kernel=kern) as batch:
+            for l, g in enumerate(source, 1):
                 bias = net.biases[l - 1]
                 nb = np.full(neurons, bias.numerator, dtype=object)
-                lay = EX.ExactLayer(g.N, g.d, nb, bias.denominator)
-                outs = pool.map(lambda st, lay=lay: EX.step(st, lay, rule=net.rule, cap=cap,
-                                                            kernel=kern), states)
-                states = [o[0] for o in outs]
-                paths.append("+".join(dict.fromkeys(o[1].path for o in outs)))
+                paths.append(batch.step(EX.ExactLayer(g.N, g.d, nb, bias.denominator),
+                                        rule=net.rule, cap=cap))
                 if progress:
                     progress(l, layers)
-            rows = np.concatenate([np.flatnonzero(np.diff(st.indptr)) + c[0]
-                                   for st, c in zip(states, chunks, strict=True)])
-            final = merge_states(states)
-        else:
-            dom = get_domain(arith)
-            if not isinstance(dom, FloatDomain):
-                raise SymdnnError(f"arith must be 'exact' or a float format, not {arith!r}")
-            acc = get_domain(accumulate) if accumulate else dom
-            store = np.float32 if dom.name == "fp32" else np.float64
-            Yf = sp.csr_matrix(Y0, dtype=store)
-            Ys = [Yf[a:b] for a, b in chunks]
-            cap_f = None if net.cap is None else float(round_exact(net.cap, dom.format_))
-            for l, g in enumerate(read, 1):
+            final = batch.state()
+        rows = np.flatnonzero(np.diff(final.indptr))
+    else:
+        dom = get_domain(arith)
+        if not isinstance(dom, FloatDomain):
+            raise SymdnnError(f"arith must be 'exact' or a float format, not {arith!r}")
+        acc = get_domain(accumulate) if accumulate else dom
+        store = np.float32 if dom.name == "fp32" else np.float64
+        Yf = sp.csr_matrix(Y0, dtype=store)
+        chunks = row_chunks(n_img, workers)
+        Ys = [Yf[a:b] for a, b in chunks]
+        cap_f = None if net.cap is None else float(round_exact(net.cap, dom.format_))
+        with ChunkPool(len(chunks)) as pool:
+            for l, g in enumerate(source, 1):
                 W = float_layer(g, dom)
                 b = np.full(neurons, round_exact(net.biases[l - 1], dom.format_),
                             dtype=dom.dtype)
@@ -364,82 +344,28 @@ def run_challenge(data_dir: str | None = None, *, neurons: int = 1024, layers: i
                                                              dom=dom, acc=acc)[0], Ys)
                 if progress:
                     progress(l, layers)
-            final = sp.vstack(Ys, format="csr") if len(Ys) > 1 else Ys[0]
-            rows = np.flatnonzero(np.diff(final.indptr))
+        final = sp.vstack(Ys, format="csr") if len(Ys) > 1 else Ys[0]
+        rows = np.flatnonzero(np.diff(final.indptr))
     seconds = time.perf_counter() - t0
     return ChallengeResult(rows.astype(np.int64) + 1, truth, arith, neurons, layers, n_img,
                            seconds, paths, final, threads=workers, kernel=kern)
 
 
-def _dask_client(dask: str | bool) -> tuple[Any, Any]:
-    """A dask.distributed client (and the LocalCluster it started, or None)."""
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        from symdnn.audit.foreign import MissingDependency
-
-        raise MissingDependency("--dask needs dask.distributed: pip install 'symdnn[dask]'") \
-            from None
-    if dask is True or dask == "":
-        from symdnn.parallel import available_cores
-
-        cluster = LocalCluster(n_workers=available_cores(), threads_per_worker=1,
-                               processes=True, dashboard_address=None)
-        return Client(cluster), cluster
-    import threading
-
-    box: dict = {}
-
-    def connect() -> None:
-        try:
-            box["client"] = Client(str(dask), timeout="10s")
-        except BaseException as exc:  # handed to the caller
-            box["error"] = exc
-
-    # a daemon thread: a port that accepts connections but never answers as a scheduler
-    # would make the client wait forever, and must not keep the process alive at exit
-    t = threading.Thread(target=connect, name="symdnn-dask-connect", daemon=True)
-    t.start()
-    t.join(20)
-    if t.is_alive():
-        raise SymdnnError(f"--dask {dask!r}: no dask scheduler answered in 20 s (is it a "
-                          "scheduler's address, tcp://HOST:8786?)")
-    exc = box.get("error")
-    if isinstance(exc, OSError | ValueError | TypeError):
-        raise SymdnnError(f"--dask {dask!r}: cannot reach the scheduler ({exc})") from None
-    if isinstance(exc, MemoryError):
-        raise SymdnnError(f"--dask {dask!r}: what answers there is not a dask scheduler")
-    if exc is not None:
-        raise exc
-    return box["client"], None
-
-
 def _run_dask(dask: str | bool, kw: dict, progress: Callable | None) -> ChallengeResult:
     """:func:`run_challenge` with chunks of images as tasks of a dask cluster."""
-    from symdnn.parallel import merge_states
+    from symdnn.parallel import dask_map, merge_states
 
-    client, cluster = _dask_client(dask)
     t0 = time.perf_counter()
-    try:
-        if kw["generate"]:
-            from symdnn.generators.radixnet import parse_generate
+    if kw["generate"]:
+        from symdnn.generators.radixnet import parse_generate
 
-            n_img = kw["images"] or 64
-            truth = None
-            neurons, layers, _ = parse_generate(kw["generate"])
-        else:
-            neurons, layers = kw["neurons"], kw["layers"]
-            _, Y0, truth = load_challenge(kw["data_dir"], neurons, layers, kw["images"])
-            n_img = Y0.shape[0]
-        workers = max(1, len(client.scheduler_info()["workers"]))
-        chunks = row_chunks(n_img, workers)
-        futures = [client.submit(run_challenge, **kw, threads=1, rows=c, pure=False)
-                   for c in chunks]
-        parts = client.gather(futures)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        n_img, truth = kw["images"] or 64, None
+        neurons, layers, _ = parse_generate(kw["generate"])
+    else:
+        neurons, layers = kw["neurons"], kw["layers"]
+        _, Y0, truth = load_challenge(kw["data_dir"], neurons, layers, kw["images"])
+        n_img = Y0.shape[0]
+    parts, chunks, workers = dask_map(dask, run_challenge, n_img, **kw, threads=1)
     if progress:
         progress(layers, layers)
     rows = np.concatenate([r.categories - 1 + c[0] for r, c in zip(parts, chunks,

@@ -16,7 +16,8 @@ values may carry a different common denominator; :func:`merge_states` brings the
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -25,7 +26,8 @@ import numpy as np
 from symdnn.errors import SymdnnError
 
 __all__ = ["available_cores", "resolve_threads", "row_chunks", "merge_states",
-           "ChunkPool", "resolve_kernel", "graphblas_threads", "KERNELS"]
+           "ChunkPool", "resolve_kernel", "graphblas_threads", "KERNELS", "ExactBatch",
+           "Broadcast", "Tap", "dask_client", "dask_map"]
 
 #: the sparse-product kernels of the exact engine's float64 and int64 paths
 KERNELS = ("auto", "scipy", "graphblas")
@@ -208,3 +210,225 @@ def merge_states(states: Sequence[Any]) -> Any:
         if any(a.dtype == object for a in nums) else np.concatenate(nums)
     rows = sum(st.shape[0] for st in states)
     return EX.start(np.concatenate(indptr), indices, data, den, (rows, states[0].shape[1]))
+
+
+class ExactBatch:
+    """An exact batch of inputs stepped through layers on every core, as the engine's
+    :func:`~symdnn.engines.exact.step` steps it on one.
+
+    With the ``graphblas`` kernel the whole batch stays in SuiteSparse:GraphBLAS
+    (:mod:`symdnn.engines.resident`) on ``threads`` threads; with ``scipy`` it is cut into
+    ``threads`` row chunks stepped concurrently. Either way :meth:`state` is exactly the
+    single-chunk result.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from symdnn.engines import exact as EX
+    >>> lay = EX.ExactLayer(sp.csr_matrix(np.array([[1, 2], [3, 0]])), 4, None, 1)
+    >>> X = sp.csr_matrix(np.array([[1, 0], [0, 2], [1, 1]]))
+    >>> with ExactBatch(X.indptr, X.indices, X.data, 1, X.shape, threads=2) as b:
+    ...     _ = b.step(lay, rule="nonzero", cap=None)
+    ...     st = b.state()
+    >>> st.s, [int(v) for v in st.ints()]
+    (4, [1, 2, 6, 4, 2])
+    """
+
+    def __init__(self, indptr: Any, indices: Any, numerators: Any, s: int, shape: tuple, *,
+                 threads: int | None = None, kernel: str | None = None):
+        from symdnn.engines import exact as EX
+
+        self.threads = resolve_threads(threads)
+        self.kernel = resolve_kernel(kernel)
+        indptr = np.asarray(indptr, dtype=np.int64)
+        indices = np.asarray(indices, dtype=np.int64)
+        numerators = np.asarray(numerators)
+        self.chunks = row_chunks(shape[0], 1 if self.kernel == "graphblas" else self.threads)
+        self.states: list[Any] = []
+        for a, b in self.chunks:
+            lo, hi = indptr[a], indptr[b]
+            self.states.append(EX.start(indptr[a:b + 1] - lo, indices[lo:hi],
+                                        numerators[lo:hi], s, (b - a, shape[1])))
+        self._pool = ChunkPool(len(self.chunks))
+        self._gb = graphblas_threads(self.threads) if self.kernel == "graphblas" else None
+        if self._gb is not None:
+            self._gb.__enter__()
+
+    def step(self, lay: Any, *, rule: str, cap: tuple[int, int] | None) -> str:
+        """One layer; returns the path the chunks took (``"float64"``, or several joined by
+        ``+`` when chunks took different ones)."""
+        from symdnn.engines import exact as EX
+
+        if self.kernel == "graphblas":
+            from symdnn.engines.resident import advance
+
+            outs = [advance(self.states[0], lay, rule=rule, cap=cap)]
+        elif lay.nb is not None and lay.nb.ndim == 2 and len(self.chunks) > 1:
+            # a bias for each input (B_l): each chunk gets the rows of its own inputs
+            parts = [(st, EX.ExactLayer(lay.NW, lay.dW, lay.nb[a:b], lay.db))
+                     for st, (a, b) in zip(self.states, self.chunks, strict=True)]
+            outs = self._pool.map(lambda p: EX.step(p[0], p[1], rule=rule, cap=cap), parts)
+        else:
+            outs = self._pool.map(lambda st: EX.step(st, lay, rule=rule, cap=cap),
+                                  self.states)
+        self.states = [o[0] for o in outs]
+        return "+".join(dict.fromkeys(o[1].path for o in outs))
+
+    def state(self) -> Any:
+        """The whole batch as one :class:`~symdnn.engines.exact.ExactState`."""
+        from symdnn.engines.resident import as_state
+
+        return merge_states([as_state(st) for st in self.states])
+
+    def close(self) -> None:
+        self._pool.__exit__(None, None, None)
+        if self._gb is not None:
+            self._gb.__exit__(None, None, None)
+            self._gb = None
+
+    def __enter__(self) -> ExactBatch:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class Broadcast:
+    """One stream of items for ``n`` threads: ``Broadcast(items, n).taps[k]`` is thread
+    ``k``'s iterator over every item. The items are drawn once, and kept only until every
+    open tap has passed them; a tap more than ``ahead`` items ahead of the slowest waits, so
+    memory stays a few items, not the whole stream. An exception raised by ``items``, or
+    given to :meth:`Tap.close` by a failing thread, reaches every other tap.
+
+    Examples
+    --------
+    >>> a, b = Broadcast(iter("xyz"), 2).taps
+    >>> next(a), next(a), next(b), list(b), list(a)
+    ('x', 'y', 'x', ['y', 'z'], ['z'])
+    """
+
+    def __init__(self, items: Iterable[Any], n: int, ahead: int = 2):
+        self._source = iter(items)
+        self._cond = threading.Condition()
+        self._buf: dict[int, Any] = {}
+        self._pos = [0] * n
+        self._drawn = 0
+        self._done = False
+        self._error: BaseException | None = None
+        self.ahead = ahead
+        self.taps = [Tap(self, k) for k in range(n)]
+
+    def _slowest(self) -> float:
+        return min(self._pos, default=0)
+
+    def _next(self, k: int) -> Any:
+        with self._cond:
+            i = self._pos[k]
+            while (self._error is None and i >= self._drawn and not self._done
+                   and i - self._slowest() >= self.ahead):
+                self._cond.wait()  # far ahead of the slowest: let it catch up
+            if self._error is None and i >= self._drawn and not self._done:
+                try:
+                    self._buf[self._drawn] = next(self._source)
+                    self._drawn += 1
+                except StopIteration:
+                    self._done = True
+                except BaseException as exc:  # handed to every tap
+                    self._error = exc
+                self._cond.notify_all()
+            if self._error is not None:
+                raise self._error
+            if i >= self._drawn:
+                raise StopIteration
+            item = self._buf[i]
+            self._pos[k] = i + 1
+            self._trim()
+            return item
+
+    def _trim(self) -> None:
+        lo = self._slowest()
+        for j in [j for j in self._buf if j < lo]:
+            del self._buf[j]
+        self._cond.notify_all()
+
+    def _close(self, k: int, error: BaseException | None) -> None:
+        with self._cond:
+            self._pos[k] = float("inf")  # no longer holds the others back
+            if error is not None and self._error is None:
+                self._error = error
+            self._trim()
+
+
+class Tap:
+    """One thread's iterator over a :class:`Broadcast`; ``close(error)`` when the thread
+    stops early (with its exception, to stop the others too)."""
+
+    def __init__(self, hub: Broadcast, k: int):
+        self._hub, self._k = hub, k
+
+    def __iter__(self) -> Tap:
+        return self
+
+    def __next__(self) -> Any:
+        return self._hub._next(self._k)
+
+    def close(self, error: BaseException | None = None) -> None:
+        self._hub._close(self._k, error)
+
+
+def dask_client(dask: str | bool) -> tuple[Any, Any]:
+    """A dask.distributed client (and the LocalCluster it started, or None): ``True`` or
+    ``""`` starts a LocalCluster with one worker per core, a string is a scheduler address.
+    An unreachable or silent address is a :class:`~symdnn.errors.SymdnnError` within 20 s."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        from symdnn.audit.foreign import MissingDependency
+
+        raise MissingDependency("--dask needs dask.distributed: pip install 'symdnn[dask]'") \
+            from None
+    if dask is True or dask == "":
+        cluster = LocalCluster(n_workers=available_cores(), threads_per_worker=1,
+                               processes=True, dashboard_address=None)
+        return Client(cluster), cluster
+    box: dict = {}
+
+    def connect() -> None:
+        try:
+            box["client"] = Client(str(dask), timeout="10s")
+        except BaseException as exc:  # handed to the caller
+            box["error"] = exc
+
+    # a daemon thread: a port that accepts connections but never answers as a scheduler
+    # would make the client wait forever, and must not keep the process alive at exit
+    t = threading.Thread(target=connect, name="symdnn-dask-connect", daemon=True)
+    t.start()
+    t.join(20)
+    if t.is_alive():
+        raise SymdnnError(f"--dask {dask!r}: no dask scheduler answered in 20 s (is it a "
+                          "scheduler's address, tcp://HOST:8786?)")
+    exc = box.get("error")
+    if isinstance(exc, OSError | ValueError | TypeError):
+        raise SymdnnError(f"--dask {dask!r}: cannot reach the scheduler ({exc})") from None
+    if isinstance(exc, MemoryError):
+        raise SymdnnError(f"--dask {dask!r}: what answers there is not a dask scheduler")
+    if exc is not None:
+        raise exc
+    return box["client"], None
+
+
+def dask_map(dask: str | bool, task: Callable[..., T], n_rows: int, **kw: Any
+             ) -> tuple[list[T], list[tuple[int, int]], int]:
+    """``task(**kw, rows=(a, b))`` for one chunk of rows per worker of a dask cluster
+    (:func:`dask_client`); returns ``(results in row order, chunks, workers)``. The client
+    (and a LocalCluster it started) is closed afterwards."""
+    client, cluster = dask_client(dask)
+    try:
+        workers = max(1, len(client.scheduler_info()["workers"]))
+        chunks = row_chunks(n_rows, workers)
+        futures = [client.submit(task, **kw, rows=c, pure=False) for c in chunks]
+        return client.gather(futures), chunks, workers
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

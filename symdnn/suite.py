@@ -22,6 +22,7 @@ and checks every hash; ``grade_suite`` grades an implementation's outputs agains
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -47,6 +48,7 @@ from symdnn.integrity import (
     sha256_file,
     structure_problems,
 )
+from symdnn.parallel import ExactBatch
 
 __all__ = ["build_suite", "verify_suite", "grade_suite", "run_checker", "root_digest",
            "SuiteCheck", "Grade", "FORMAT"]
@@ -141,11 +143,32 @@ def _netdir_source(path: Path, inputs_file: str | None) -> _Source:
                    {"source": "symdnn build folder", **info["meta"]}, path)
 
 
+def suite_exact_rows(source: str, *, neurons: int | None, layers: int | None,
+                     inputs: str | None, rows: tuple[int, int]) -> EX.ExactState:
+    """The exact outputs of the inputs ``rows[0] .. rows[1] - 1`` of a suite's network (what
+    one dask task of :func:`build_suite` computes), the network read from ``source``."""
+    path = Path(source)
+    src = _netdir_source(path, inputs) if (path / "network.json").is_file() else \
+        _gc_source(path, neurons, layers, inputs)
+    a, b = rows
+    X = src.inputs.tocsr()[a:b]
+    X.sort_indices()
+    cap = None if src.cap is None else (src.cap.numerator, src.cap.denominator)
+    with ExactBatch(X.indptr, X.indices, X.data.astype(np.int64), src.inputs_s, X.shape,
+                    threads=1) as batch:
+        for N, d, nb, db in src.stream():
+            if nb is not None and nb.ndim == 2:  # a bias for each input: this chunk's rows
+                nb = nb[a:b]
+            batch.step(EX.ExactLayer(N, d, nb, db), rule=src.rule, cap=cap)
+        return batch.state()
+
+
 def build_suite(source: str | os.PathLike, out: str | os.PathLike, *,
                 formats: tuple = ("fp64", "fp32", "fp16", "bf16"), neurons: int | None = None,
                 layers: int | None = None, inputs: str | None = None,
                 progress: Callable[[int, int], None] | None = None,
-                force: bool = False) -> Path:
+                force: bool = False, threads: int | None = None,
+                dask: str | bool | None = None) -> Path:
     r"""Build a certified suite from a network folder (``symdnn build``) or a Graph Challenge
     folder (official or flat layout, or written by ``symdnn generate radixnet``).
 
@@ -154,6 +177,12 @@ def build_suite(source: str | os.PathLike, out: str | os.PathLike, *,
     to a temporary sibling folder and renamed into place when complete (see
     :func:`symdnn.io.outputs.output_folder`): ``out`` must be absent, empty, or an earlier
     suite (replaced only with ``force=True``), and never the source or inside it.
+
+    The exact run uses ``threads`` cores (default: all; see
+    :class:`symdnn.parallel.ExactBatch`), or with ``dask`` (True for a LocalCluster, or a
+    scheduler address) one chunk of inputs per worker of a dask.distributed cluster, each
+    worker reading the network itself (the folders must be readable at the same paths
+    there). The suite is the same byte for byte whichever runs it.
 
     Examples
     --------
@@ -188,8 +217,9 @@ def build_suite(source: str | os.PathLike, out: str | os.PathLike, *,
     from symdnn.io.outputs import output_folder
 
     out = Path(out)
-    with output_folder(out, "suite", force=force,
-                       inputs=[p for p in (source, inputs) if p is not None]) as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(output_folder(
+            out, "suite", force=force, inputs=[p for p in (source, inputs) if p is not None]))
         (tmp / "network").mkdir()
         (tmp / "expected").mkdir()
         X = src.inputs.tocsr()
@@ -197,9 +227,17 @@ def build_suite(source: str | os.PathLike, out: str | os.PathLike, *,
         _write_lines(tmp / "inputs.tsv", (
             f"{r + 1}\t{c + 1}\t{_format_exact(Fraction(int(v), src.inputs_s))}\n"
             for r, c, v in zip(*_coo(X), strict=True)))
-        st = EX.start(X.indptr.astype(np.int64), X.indices.astype(np.int64),
-                      X.data.astype(np.int64), src.inputs_s, X.shape)
         cap = None if src.cap is None else (src.cap.numerator, src.cap.denominator)
+        far = dask is not None and dask is not False
+        if far:  # the workers run the network on their chunks; here it is only written
+            from symdnn.parallel import dask_map, merge_states
+
+            parts, _, _ = dask_map(dask, suite_exact_rows, X.shape[0], source=str(source),
+                                   neurons=neurons, layers=layers, inputs=inputs)
+            final = merge_states(parts)
+        batch = stack.enter_context(ExactBatch(
+            X.indptr, X.indices, X.data.astype(np.int64), src.inputs_s, X.shape,
+            threads=1 if far else threads))
         values: dict = {}
         shapes: dict = {}
         bias_lines = []
@@ -216,7 +254,8 @@ def build_suite(source: str | os.PathLike, out: str | os.PathLike, *,
                 else:
                     bias_lines += [f"{l}\t{j + 1}\t{Fraction(int(v), db)}\n"
                                    for j, v in enumerate(nb) if v != 0]
-            st, _ = EX.step(st, EX.ExactLayer(N, d, nb, db), rule=src.rule, cap=cap)
+            if not far:
+                batch.step(EX.ExactLayer(N, d, nb, db), rule=src.rule, cap=cap)
             if progress:
                 progress(l, src.layers)
         if bias_lines:
@@ -229,7 +268,7 @@ def build_suite(source: str | os.PathLike, out: str | os.PathLike, *,
             _write_lines(tmp / "network" / "keys-inputs.tsv",
                          (f"{i + 1}\t{json.dumps(k if not isinstance(k, tuple) else list(k))}\n"
                           for i, k in enumerate(src.keys[0])))
-        ptr, idx, num, s = EX.values_of(st)
+        ptr, idx, num, s = EX.values_of(final if far else batch.state())
         rows = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
         _write_lines(tmp / "expected" / "exact.tsv", (
             f"{r + 1}\t{c + 1}\t{Fraction(int(v), s)}\n"

@@ -366,6 +366,8 @@ def test_interrupted_batch_leaves_no_files(tmp_path):
     """Ctrl-C in the middle: exit 130, and neither --json nor --csv is written."""
     results, bench = _results_tree(tmp_path)
     code = ("import signal, os, sys, threading, time\n"
+            # a parent that ignores SIGINT (a test runner's worker) passes that on: undo it
+            "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
             "from symdnn.cli import main\n"
             "import symdnn.witness.replay as r\n"
             "orig = r.replay\n"

@@ -11,10 +11,12 @@ from typing import Any
 
 import numpy as np
 
+from symdnn.audit.chunks import _rows_input, dask_lockstep, lockstep
 from symdnn.audit.compare import LayerFindings, compare_layer
 from symdnn.audit.report import POLICY_KINDS, AuditReport, parse_policy
 from symdnn.audit.runner import AuditLayer, Run, RunResult, run_lockstep
 from symdnn.domains import get_domain, round_exact
+from symdnn.errors import SymdnnError
 
 __all__ = [
     "Run", "RunResult", "AuditReport", "AuditLayer", "LayerFindings", "audit_graph_challenge",
@@ -49,7 +51,8 @@ def audit_graph_challenge(data_dir: str, *, formats: list[str] = ("fp64", "fp32"
                           neurons: int = 1024, layers: int = 120, images: int | None = None,
                           accumulate: str | None = None, runs: list[Run] | None = None,
                           progress: Callable[[int, int], None] | None = None,
-                          on_layer: Callable | None = None) -> AuditReport:
+                          on_layer: Callable | None = None, threads: int | None = None,
+                          dask: str | bool | None = None) -> AuditReport:
     """Audit float runs of the Graph Challenge against exact arithmetic, layer by layer.
 
     The float runs compute ``Y W`` as the reference code does (sparse Y times sparse W, row
@@ -58,6 +61,12 @@ def audit_graph_challenge(data_dir: str, *, formats: list[str] = ("fp64", "fp32"
     the runs ``formats`` asks for (foreign runs among them: callables, or
     :meth:`Run.files` for an implementation's output files); ``on_layer`` is passed to
     :func:`~symdnn.audit.runner.run_lockstep` (for example :func:`symdnn.audit.files.dump_runs`).
+
+    ``threads`` row chunks are audited at once (default: every core), sharing one read of
+    each layer file; with ``dask`` (True for a LocalCluster, or a scheduler address) one
+    chunk per worker of a dask.distributed cluster, each worker reading the files itself.
+    The report is the same either way but for its seconds (:mod:`symdnn.audit.chunks`
+    says what runs in one chunk regardless).
     """
     from symdnn.challenge import challenge_network, load_challenge
 
@@ -69,10 +78,19 @@ def audit_graph_challenge(data_dir: str, *, formats: list[str] = ("fp64", "fp32"
 
     t0 = time.perf_counter()
     batch = tuple(range(1, n_img + 1))
-    ez, ep, ecats, results, ex_s = run_lockstep(
-        challenge_layers(files, net, neurons), Y0, 1, runs, rule=net.rule, cap=net.cap,
-        batch=batch, inputs=tuple(range(1, neurons + 1)), progress=progress, total=layers,
-        on_layer=on_layer)
+    if dask is not None and dask is not False:
+        if on_layer is not None:
+            raise SymdnnError("--dump writes the runs as they run, here: leave out --dask")
+        ez, ep, ecats, results, ex_s = dask_lockstep(
+            dask, challenge_lockstep, n_img, runs, data_dir=str(data_dir), neurons=neurons,
+            layers=layers, images=images)
+        if progress:
+            progress(layers, layers)
+    else:
+        ez, ep, ecats, results, ex_s = lockstep(
+            challenge_layers(files, net, neurons), Y0, 1, runs, rule=net.rule, cap=net.cap,
+            batch=batch, inputs=tuple(range(1, neurons + 1)), progress=progress,
+            total=layers, on_layer=on_layer, threads=threads)
     total = time.perf_counter() - t0
     report = AuditReport(
         {"name": f"Graph Challenge {neurons} neurons", "layers": layers, "neurons": neurons,
@@ -84,17 +102,50 @@ def audit_graph_challenge(data_dir: str, *, formats: list[str] = ("fp64", "fp32"
     return report
 
 
+def challenge_lockstep(*, data_dir: str, neurons: int, layers: int, images: int | None,
+                       runs: list[Run], rows: tuple[int, int]) -> tuple:
+    """The Graph Challenge's lockstep (:func:`~symdnn.audit.runner.run_lockstep`) over the
+    images ``rows[0] .. rows[1] - 1`` only, from the files (what one dask task runs)."""
+    from symdnn.challenge import challenge_network, load_challenge
+
+    files, Y0, _ = load_challenge(data_dir, neurons, layers, images)
+    net = challenge_network(data_dir, neurons, layers)
+    a, b = rows
+    return run_lockstep(challenge_layers(files, net, neurons), Y0[a:b], 1, runs,
+                        rule=net.rule, cap=net.cap, batch=tuple(range(a + 1, b + 1)),
+                        inputs=tuple(range(1, neurons + 1)), total=layers)
+
+
+def network_lockstep(*, net: Any, Y0: Any, batch: Any, runs: list[Run],
+                     rows: tuple[int, int]) -> tuple:
+    """A network's lockstep over the inputs ``rows[0] .. rows[1] - 1`` only (what one dask
+    task of :func:`audit_network` runs)."""
+    layers, Ynum, s, batch = network_layers(net, Y0, batch)
+    a, b = rows
+    cap = None if net.ymax is None else Fraction(int(net.ymax.p), int(net.ymax.q))
+    return run_lockstep(layers, _rows_input(Ynum, a, b), s, runs, rule=net.bias_rule, cap=cap,
+                        batch=batch[a:b], inputs=net.inputs, total=net.depth)
+
+
+def _per_input_bias(layers: list[AuditLayer]) -> bool:
+    return any(ly.exact.nb is not None and np.ndim(ly.exact.nb) == 2 for ly in layers)
+
+
 def audit_network(net: Any, Y0: Any, *, formats: list[str] = ("fp64", "fp32", "fp16", "bf16"),
                   accumulate: str | None = None, runs: list[Run] | None = None,
                   name: str = "network", batch: Any = None,
                   progress: Callable[[int, int], None] | None = None,
-                  on_layer: Callable | None = None) -> AuditReport:
+                  on_layer: Callable | None = None, threads: int | None = None,
+                  dask: str | bool | None = None) -> AuditReport:
     """Audit float runs of a :class:`~symdnn.SparseDNN` on inputs ``Y0`` (an AssocArray in the
     network's convention), layer by layer.
 
     The exact run starts from the inputs as they are (integers and rationals of any size);
     each float run from their correct rounding into its format. ``batch`` lists the batch
-    keys when some input is all zero (see :func:`symdnn.engines.infer`).
+    keys when some input is all zero (see :func:`symdnn.engines.infer`). ``threads`` and
+    ``dask`` cut the inputs into chunks as :func:`audit_graph_challenge` does (a network
+    with a bias for each input runs in one chunk, and refuses ``dask``; the network is sent
+    to the workers).
 
     Examples
     --------
@@ -109,9 +160,22 @@ def audit_network(net: Any, Y0: Any, *, formats: list[str] = ("fp64", "fp32", "f
     runs = list(runs) if runs is not None else default_runs(list(formats), accumulate)
     cap = None if net.ymax is None else Fraction(int(net.ymax.p), int(net.ymax.q))
     t0 = time.perf_counter()
-    ez, ep, ecats, results, ex_s = run_lockstep(
-        layers, Ynum, s, runs, rule=net.bias_rule, cap=cap, batch=batch, inputs=net.inputs,
-        progress=progress, total=net.depth, on_layer=on_layer)
+    whole = _per_input_bias(layers)
+    if dask is not None and dask is not False:
+        if whole:
+            raise SymdnnError("a network with a bias for each input is audited in one chunk: "
+                              "leave out --dask")
+        if on_layer is not None:
+            raise SymdnnError("--dump writes the runs as they run, here: leave out --dask")
+        ez, ep, ecats, results, ex_s = dask_lockstep(dask, network_lockstep, len(batch), runs,
+                                                     net=net, Y0=Y0, batch=batch)
+        if progress:
+            progress(net.depth, net.depth)
+    else:
+        ez, ep, ecats, results, ex_s = lockstep(
+            layers, Ynum, s, runs, rule=net.bias_rule, cap=cap, batch=batch,
+            inputs=net.inputs, progress=progress, total=net.depth, on_layer=on_layer,
+            threads=threads, whole="a bias for each input" if whole else None)
     total = time.perf_counter() - t0
     return AuditReport(
         {"name": name, "layers": net.depth, "neurons": len(net.outputs), "inputs": len(batch),

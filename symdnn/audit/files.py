@@ -156,16 +156,41 @@ class RunFolder:
                              + (f" (found layers {_ranges(given)})" if given else
                                 " (found no layer files)"), path=str(self.path))
 
+    #: ``(a, b, n)``: only the input rows ``a .. b - 1`` of ``n`` are read (see :meth:`rows`)
+    window: tuple[int, int, int] | None = None
+
+    def rows(self, a: int, b: int, n: int) -> RunFolder:
+        """The same folder read for the input rows ``a .. b - 1`` of ``n`` only, renumbered
+        from 0 (what one chunk of a parallel audit sees). Every file is still read and
+        checked whole, against ``n`` rows, so a bad line is refused as it would be."""
+        import copy
+
+        view = copy.copy(self)
+        view.window = (a, b, n)
+        return view
+
     def layer(self, l: int, shape: tuple) -> tuple[tuple | None, tuple] | None:
         """``(pre, post)`` of layer ``l`` as sorted ``(keys, float64 values)`` (``pre`` None
         when not given), or None when the layer is not provided."""
         p = self.files.get(("layer", l))
         if p is None:
             return None
-        post = read_run_file(p, shape, self.fmt, keep_zeros=False)
+        full = shape if self.window is None else (self.window[2], shape[1])
+        post = read_run_file(p, full, self.fmt, keep_zeros=False)
         q = self.files.get(("pre", l))
-        pre = None if q is None else read_run_file(q, shape, self.fmt, keep_zeros=True)
+        pre = None if q is None else read_run_file(q, full, self.fmt, keep_zeros=True)
+        if self.window is not None:
+            a, b, _ = self.window
+            w = max(int(shape[1]), 1)
+            pre, post = (None if x is None else _rows_of(x, a * w, b * w) for x in (pre, post))
         return pre, post
+
+
+def _rows_of(kv: tuple, lo: int, hi: int) -> tuple:
+    """The ``(keys, values)`` with keys in ``lo .. hi - 1``, shifted down by ``lo``."""
+    keys, vals = kv
+    i, j = np.searchsorted(keys, [lo, hi])
+    return keys[i:j] - lo, vals[i:j]
 
 
 def _ranges(xs: list[int]) -> str:

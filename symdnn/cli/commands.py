@@ -87,6 +87,7 @@ def _cmd_suite_build(args: argparse.Namespace) -> int:
     _check_folder(args.out, "suite", args, args.net_dir, args.inputs)
     out = build_suite(args.net_dir, args.out, formats=tuple(formats), neurons=args.neurons,
                       layers=args.layers, inputs=args.inputs, force=args.force,
+                      threads=args.threads, dask=args.dask,
                       progress=call_progress(args.quiet, "suite build"))
     print(f"wrote suite {out}")
     print(f"root digest: {root_digest(out)}  (record it; 'symdnn suite verify {out} --digest "
@@ -205,11 +206,13 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         if gc:
             report = audit_graph_challenge(args.data_dir, neurons=args.neurons or 1024,
                                            layers=args.layers or 120, images=args.images,
-                                           runs=runs, progress=progress, on_layer=on_layer)
+                                           runs=runs, progress=progress, on_layer=on_layer,
+                                           threads=args.threads, dask=args.dask)
         else:
             c = load_construction(args.target)
             report = audit_network(c.net, c.inputs, runs=runs, name=args.target,
-                                   progress=progress, on_layer=on_layer)
+                                   progress=progress, on_layer=on_layer,
+                                   threads=args.threads, dask=args.dask)
         # every other output is written while the dump is still a temporary folder, and the
         # dump (the largest) is renamed into place last, when the block ends
         if not gc and args.thresholds:

@@ -70,6 +70,14 @@ def _threads(p: argparse.ArgumentParser) -> None:
                         "whatever N (default: every available core)")
 
 
+def _dask(p: argparse.ArgumentParser, what: str, reads: str) -> None:
+    p.add_argument("--dask", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help=f"distribute chunks of {what} over a dask.distributed cluster: its "
+                        "scheduler ADDRESS, or without one a LocalCluster with one worker per "
+                        f"core; every worker reads {reads} at the same path; the result is "
+                        "identical (needs pip install 'symdnn[dask]')")
+
+
 def _quiet(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true",
                    help="no progress display (shown only on a terminal anyway)")
@@ -125,11 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     gc.add_argument("--accumulate", default=None, choices=ACCUMULATE,
                     help="float runs: accumulation format (default: the --arith format)")
     _threads(gc)
-    gc.add_argument("--dask", nargs="?", const="", default=None, metavar="ADDRESS",
-                    help="distribute chunks of images over a dask.distributed cluster: its "
-                         "scheduler ADDRESS, or without one a LocalCluster with one worker per "
-                         "core; every worker reads DATA_DIR at the same path; the result is "
-                         "identical (needs pip install 'symdnn[dask]')")
+    _dask(gc, "images", "DATA_DIR")
     gc.add_argument("--kernel", default="auto", choices=["auto", "scipy", "graphblas"],
                     help="exact runs: the sparse product of the engine's float64 and int64 "
                          "paths; auto is graphblas where python-graphblas is installed (the "
@@ -252,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     aud.add_argument("--thresholds", action="store_true",
                      help="network folders: also compare float r_d and P_d with exact ones "
                           "(every representable r in [0, 2] for fp16, bf16, fp8)")
+    _threads(aud)
+    _dask(aud, "inputs", "TARGET (and every --run folder)")
     _force(aud, "reports and output files")
     _quiet(aud)
 
@@ -343,6 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="Graph Challenge folders: network width")
     sb.add_argument("--layers", type=positive_int, default=None,
                     help="Graph Challenge folders: number of layers")
+    _threads(sb)
+    _dask(sb, "inputs", "NET_DIR (and --inputs)")
     _force(sb, "suites")
     _quiet(sb)
     sv = _sub(ss, "verify", "recompute a suite exactly and check every hash, two ways",
