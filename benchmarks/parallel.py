@@ -2,8 +2,10 @@
 
 (a) The Graph Challenge, 1024 neurons x 120 layers x 1200 images, both from layers already in
     memory (each in its own format: symdnn's compiled integer layers, GraphBLAS FP64 matrices)
-    and the same input images, in one process: symdnn's exact run with ``threads`` = every core
-    (row chunks stepped concurrently, :mod:`symdnn.parallel`), against the GraphBLAS reference
+    and the same input images, in one process: symdnn's exact run on every core, with the
+    graphblas kernel as ``run_challenge`` runs it (the activations resident in GraphBLAS,
+    :mod:`symdnn.engines.resident`) and with the scipy kernel (row chunks stepped
+    concurrently, :mod:`symdnn.parallel`), against the GraphBLAS reference
     formulation (LAGraph's ``LAGraph_dnn``: ``plus_times`` mxm, the bias on the entries,
     ``select valuegt 0``, ``min`` with 32) in SuiteSparse:GraphBLAS, which uses every core by
     itself. Target: ratio exact / GraphBLAS at most 1.2. The single-thread exact run is printed
@@ -21,6 +23,10 @@
     way; time, edges per second (inputs x edges / time) and peak memory (tracemalloc: NumPy
     and scipy allocations; GraphBLAS's own are not traced). Layers are made inside both
     timings; the time to make them alone is printed too.
+
+(d) Not a target of the issue: ``audit`` and ``suite build`` of the same Graph Challenge from
+    its files, on one thread and on every core (the audit's row chunks share one read of each
+    layer file); the reports and suites are checked identical.
 
 Run: python benchmarks/parallel.py [--repeat 5] [--skip-c]
 """
@@ -209,6 +215,49 @@ def case_c() -> None:
           f"{np.array_equal(r.categories, cats_g)} ({len(r.categories)})")
 
 
+def case_d(repeat: int) -> None:
+    """``audit`` and ``suite build`` of the Graph Challenge on one core and on every core."""
+    root = data_dir("graphchallenge")
+    if not root.is_dir():
+        print(f"(d) skipped: {root} not found (set SYMDNN_DATA)")
+        return
+    import json
+    import shutil
+    import tempfile
+
+    from symdnn.audit import audit_graph_challenge
+    from symdnn.suite import build_suite
+
+    def report(threads):
+        j = audit_graph_challenge(str(root), threads=threads).to_json()
+        j.pop("seconds")
+        for r in j["runs"].values():
+            r.pop("seconds")
+        return json.dumps(j, sort_keys=True)
+
+    tmp = tempfile.mkdtemp()
+
+    def suite(threads):
+        out = f"{tmp}/s{threads}"
+        shutil.rmtree(out, ignore_errors=True)
+        build_suite(root, out, neurons=1024, layers=120, formats=("fp32", "bf16"),
+                    threads=threads)
+        return (open(f"{out}/expected/exact.tsv").read(), open(f"{out}/expected/bf16.tsv")
+                .read())
+
+    cores = available_cores()
+    print(f"(d) audit (exact + fp64, fp32, fp16, bf16) and suite build (fp32, bf16) of the "
+          f"Graph Challenge 1024 x 120 x 1200 from its files, best of {repeat}")
+    try:
+        for name, fn in (("audit", report), ("suite build", suite)):
+            t1, a = best(lambda fn=fn: fn(1), repeat)
+            tn, b = best(lambda fn=fn: fn(cores), repeat)
+            print(f"    {name:12s} 1 thread: {t1:6.2f} s   {cores} threads: {tn:6.2f} s   "
+                  f"speed-up {t1 / tn:.2f} x   identical: {a == b}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
@@ -219,6 +268,7 @@ def main() -> None:
     case_b(min(args.repeat, 3))
     if not args.skip_c:
         case_c()
+    case_d(min(args.repeat, 3))
     print(f"(total {time.perf_counter() - t:.0f} s)")
 
 

@@ -38,3 +38,15 @@ def gc_dir(shared_data) -> Path:
     if not d.is_dir():
         pytest.skip(f"{d} not found")
     return d
+
+
+@pytest.fixture(scope="session")
+def dask_address():
+    """A two-worker dask LocalCluster (worker processes), shared by the tests that use it."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()

@@ -203,17 +203,6 @@ def test_cli_generate(capsys):
 
 
 # ------------------------------------------------------------------ dask.distributed
-@pytest.fixture(scope="module")
-def dask_address():
-    distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
-    try:
-        yield cluster.scheduler_address
-    finally:
-        cluster.close()
-
-
 @needs_gc
 def test_dask_runs_equal_the_local_run(dask_address):
     for arith in ("exact", "fp32"):

@@ -31,17 +31,6 @@ def _report(rep):
 
 
 @pytest.fixture(scope="module")
-def dask_address():
-    distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
-    try:
-        yield cluster.scheduler_address
-    finally:
-        cluster.close()
-
-
-@pytest.fixture(scope="module")
 def gc_one():
     """30 layers, 37 images, four formats, one chunk: the reference report."""
     return _report(audit_graph_challenge(str(GC), layers=30, images=37, threads=1))
