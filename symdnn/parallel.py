@@ -31,6 +31,8 @@ __all__ = ["available_cores", "resolve_threads", "row_chunks", "merge_states",
 
 #: the sparse-product kernels of the exact engine's float64 and int64 paths
 KERNELS = ("auto", "scipy", "graphblas")
+#: seconds to wait for a dask scheduler's first worker
+WAIT_FOR_WORKERS = 30
 
 T = TypeVar("T")
 
@@ -308,6 +310,8 @@ class Broadcast:
     """
 
     def __init__(self, items: Iterable[Any], n: int, ahead: int = 2):
+        if isinstance(ahead, bool) or not isinstance(ahead, int) or ahead < 1:
+            raise ValueError(f"ahead must be a positive integer, not {ahead!r}")
         self._source = iter(items)
         self._cond = threading.Condition()
         self._buf: dict[int, Any] = {}
@@ -360,8 +364,9 @@ class Broadcast:
 
 
 class Tap:
-    """One thread's iterator over a :class:`Broadcast`; ``close(error)`` when the thread
-    stops early (with its exception, to stop the others too)."""
+    """One thread's iterator over a :class:`Broadcast`. A thread must ``close()`` its tap
+    when it is done with it, also when it stops early (``close(error)`` with its exception
+    stops the others too): an open tap left behind holds the others back."""
 
     def __init__(self, hub: Broadcast, k: int):
         self._hub, self._k = hub, k
@@ -424,6 +429,13 @@ def dask_map(dask: str | bool, task: Callable[..., T], n_rows: int, **kw: Any
     (and a LocalCluster it started) is closed afterwards."""
     client, cluster = dask_client(dask)
     try:
+        if not client.scheduler_info()["workers"]:
+            try:  # a scheduler whose workers are still starting, or that has none
+                client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS)
+            except TimeoutError:
+                raise SymdnnError(f"--dask {dask!r}: the scheduler has no workers (none came "
+                                  f"in {WAIT_FOR_WORKERS} s; start some with 'dask worker "
+                                  "ADDRESS')") from None
         workers = max(1, len(client.scheduler_info()["workers"]))
         chunks = row_chunks(n_rows, workers)
         futures = [client.submit(task, **kw, rows=c, pure=False) for c in chunks]

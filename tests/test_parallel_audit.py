@@ -241,3 +241,36 @@ def test_cli_audit_threads(tmp_path, capsys):
     j = json.loads(out.read_text())
     assert j["network"]["inputs"] == 17 and len(j["exact_zero"]) == 4
     assert np.all(np.diff(j["exact_categories"]) > 0)
+
+
+@needs_gc
+def test_int8_runs_in_one_chunk_and_refuses_dask():
+    """int8 scales each layer's activations by the whole batch's largest (found by review:
+    row chunks each had their own scale, and the report changed with --threads)."""
+    one = _report(audit_graph_challenge(str(GC), layers=6, images=20, formats=["int8"],
+                                        threads=1))
+    assert _report(audit_graph_challenge(str(GC), layers=6, images=20, formats=["int8"],
+                                         threads=3)) == one
+    with pytest.raises(SymdnnError, match="int8"):
+        audit_graph_challenge(str(GC), layers=6, images=20, formats=["int8"],
+                              dask="tcp://127.0.0.1:9")
+
+
+def test_a_scheduler_without_workers_is_an_error_not_a_hang(monkeypatch):
+    """Found by review: tasks were submitted to a scheduler with no workers and waited
+    forever."""
+    distributed = pytest.importorskip("distributed")
+    import symdnn.parallel as P
+    from symdnn.challenge import run_challenge
+
+    monkeypatch.setattr(P, "WAIT_FOR_WORKERS", 1)
+    with distributed.LocalCluster(n_workers=0, processes=False,
+                                  dashboard_address=None) as cluster:
+        with pytest.raises(SymdnnError, match="no workers"):
+            run_challenge(generate="radixnet:1024:2", images=4,
+                          dask=cluster.scheduler_address)
+
+
+def test_broadcast_needs_a_positive_lead():
+    with pytest.raises(ValueError, match="positive integer"):
+        Broadcast(iter(()), 2, ahead=0)

@@ -204,3 +204,14 @@ def test_the_common_factor_is_that_of_every_value_not_of_the_first_ones():
     X[80, 0] = 4  # now 2 divides every value
     st, info = RS.advance(_start(X), lay, rule="nonzero", cap=None)
     assert info.s == 1 and _values(st)[(80, 0)] == 2
+
+
+def test_a_cap_of_zero_over_a_denominator_past_2_64():
+    """Every value capped to 0: the common factor is the whole denominator, past int64
+    (found by review: the scipy engine's division overflowed)."""
+    st0 = EX.start(np.array([0, 2]), np.array([0, 1]), np.array([3, 4]), 5, (1, 2))
+    lay = EX.ExactLayer(sp.csr_matrix(np.ones((2, 2), dtype=np.int64)), 2**65 + 1, None, 1)
+    a, ia = RS.advance(st0, lay, rule="nonzero", cap=(0, 1))
+    b, ib = EX.step(st0, lay, rule="nonzero", cap=(0, 1), kernel="scipy")
+    assert (ia.path, ia.s) == (ib.path, ib.s) == ("float64", 1)
+    assert _values(a) == _values(b) == {(0, 0): 0, (0, 1): 0}

@@ -10,8 +10,9 @@ are the first ``EXAMPLES`` of the chunks' in chunk order. Threads share one stre
 layers itself for its chunk.
 
 What cannot be cut is audited in one chunk, as without threads: foreign callables (an
-implementation's code is called with the whole batch, as it would be on its own), a dump of
-the runs (``on_layer``), and networks with a bias for each input.
+implementation's code is called with the whole batch, as it would be on its own), int8 runs
+(their activation scale is the whole batch's largest activation over 127), a dump of the runs
+(``on_layer``), and networks with a bias for each input.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ def chunkable(runs: list[Run], on_layer: Any = None) -> str | None:
     """Why an audit must run in one chunk, or None when it may be cut."""
     if any(r.kind in ("layer", "network") for r in runs):
         return "a foreign callable is called with the whole batch"
+    if any(r.kind == "int8" for r in runs):
+        return "int8 scales the activations by the whole batch's largest"
     if on_layer is not None:
         return "the runs are dumped as they run"
     return None

@@ -357,7 +357,8 @@ def _step_small(st, lay, dt, s_new, f1, f2, capv, rule, dense, record, bound,
         iv = vals.astype(np.int64)
         g = math.gcd(int(np.gcd.reduce(iv)), s_new)
         if g > 1:
-            vals = (iv // g).astype(dt)
+            # g divides every value (each below 2**62): one past int64 means they are all 0
+            vals = (iv // g).astype(dt) if g < I64 else np.zeros_like(vals)
             s_out = s_new // g
     new = ExactState(indptr, indices, (R, n_out), s_out, "float64" if dt is np.float64
                      else "int64", data=vals)
