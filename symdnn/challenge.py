@@ -276,9 +276,9 @@ def run_challenge(data_dir: str | None = None, *, neurons: int = 1024, layers: i
     >>> r.categories.tolist(), r.matches          # no truth file here: None
     ([2, 3, 4, 5], None)
     """
-    from symdnn.parallel import ChunkPool, ExactBatch, resolve_kernel, resolve_threads
+    from symdnn.parallel import ChunkPool, ExactBatch, resolve_kernel, resolve_threads, wants_dask
 
-    if dask is not None and dask is not False:
+    if wants_dask(dask):
         return _run_dask(dask, dict(data_dir=data_dir, neurons=neurons, layers=layers,
                                     images=images, arith=arith, accumulate=accumulate,
                                     kernel=kernel, generate=generate), progress)

@@ -27,7 +27,7 @@ from symdnn.errors import SymdnnError
 
 __all__ = ["available_cores", "resolve_threads", "row_chunks", "merge_states",
            "ChunkPool", "resolve_kernel", "graphblas_threads", "KERNELS", "ExactBatch",
-           "Broadcast", "Tap", "dask_client", "dask_map"]
+           "Broadcast", "Tap", "dask_client", "dask_map", "wants_dask"]
 
 #: the sparse-product kernels of the exact engine's float64 and int64 paths
 KERNELS = ("auto", "scipy", "graphblas")
@@ -379,6 +379,17 @@ class Tap:
 
     def close(self, error: BaseException | None = None) -> None:
         self._hub._close(self._k, error)
+
+
+def wants_dask(dask: str | bool | None) -> bool:
+    """Whether ``dask`` asks for a cluster: an address, ``""`` or True (not None or False).
+
+    Examples
+    --------
+    >>> wants_dask(None), wants_dask(False), wants_dask(""), wants_dask("tcp://h:8786")
+    (False, False, True, True)
+    """
+    return dask is not None and dask is not False
 
 
 def dask_client(dask: str | bool) -> tuple[Any, Any]:

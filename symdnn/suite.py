@@ -48,7 +48,7 @@ from symdnn.integrity import (
     sha256_file,
     structure_problems,
 )
-from symdnn.parallel import ExactBatch
+from symdnn.parallel import ExactBatch, wants_dask
 
 __all__ = ["build_suite", "verify_suite", "grade_suite", "run_checker", "root_digest",
            "SuiteCheck", "Grade", "FORMAT"]
@@ -228,7 +228,7 @@ def build_suite(source: str | os.PathLike, out: str | os.PathLike, *,
             f"{r + 1}\t{c + 1}\t{_format_exact(Fraction(int(v), src.inputs_s))}\n"
             for r, c, v in zip(*_coo(X), strict=True)))
         cap = None if src.cap is None else (src.cap.numerator, src.cap.denominator)
-        far = dask is not None and dask is not False
+        far = wants_dask(dask)
         if far:  # the workers run the network on their chunks; here it is only written
             from symdnn.parallel import dask_map, merge_states
 

@@ -274,3 +274,12 @@ def test_a_scheduler_without_workers_is_an_error_not_a_hang(monkeypatch):
 def test_broadcast_needs_a_positive_lead():
     with pytest.raises(ValueError, match="positive integer"):
         Broadcast(iter(()), 2, ahead=0)
+
+
+@needs_gc
+def test_dask_refuses_a_dump(tmp_path, capsys):
+    assert main(["audit", "graph-challenge", str(GC), "--layers", "2", "--images", "4",
+                 "--formats", "fp32", "--dump", str(tmp_path / "d"), "--dask",
+                 "tcp://127.0.0.1:9", "--quiet"]) == 2
+    assert "cannot cut this audit" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()

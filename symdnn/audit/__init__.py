@@ -16,7 +16,7 @@ from symdnn.audit.compare import LayerFindings, compare_layer
 from symdnn.audit.report import POLICY_KINDS, AuditReport, parse_policy
 from symdnn.audit.runner import AuditLayer, Run, RunResult, run_lockstep
 from symdnn.domains import get_domain, round_exact
-from symdnn.errors import SymdnnError
+from symdnn.parallel import wants_dask
 
 __all__ = [
     "Run", "RunResult", "AuditReport", "AuditLayer", "LayerFindings", "audit_graph_challenge",
@@ -78,12 +78,10 @@ def audit_graph_challenge(data_dir: str, *, formats: list[str] = ("fp64", "fp32"
 
     t0 = time.perf_counter()
     batch = tuple(range(1, n_img + 1))
-    if dask is not None and dask is not False:
-        if on_layer is not None:
-            raise SymdnnError("--dump writes the runs as they run, here: leave out --dask")
+    if wants_dask(dask):
         ez, ep, ecats, results, ex_s = dask_lockstep(
-            dask, challenge_lockstep, n_img, runs, data_dir=str(data_dir), neurons=neurons,
-            layers=layers, images=images)
+            dask, challenge_lockstep, n_img, runs, on_layer=on_layer, data_dir=str(data_dir),
+            neurons=neurons, layers=layers, images=images)
         if progress:
             progress(layers, layers)
     else:
@@ -160,22 +158,18 @@ def audit_network(net: Any, Y0: Any, *, formats: list[str] = ("fp64", "fp32", "f
     runs = list(runs) if runs is not None else default_runs(list(formats), accumulate)
     cap = None if net.ymax is None else Fraction(int(net.ymax.p), int(net.ymax.q))
     t0 = time.perf_counter()
-    whole = _per_input_bias(layers)
-    if dask is not None and dask is not False:
-        if whole:
-            raise SymdnnError("a network with a bias for each input is audited in one chunk: "
-                              "leave out --dask")
-        if on_layer is not None:
-            raise SymdnnError("--dump writes the runs as they run, here: leave out --dask")
+    whole = "a network with a bias for each input" if _per_input_bias(layers) else None
+    if wants_dask(dask):
         ez, ep, ecats, results, ex_s = dask_lockstep(dask, network_lockstep, len(batch), runs,
-                                                     net=net, Y0=Y0, batch=batch)
+                                                     on_layer=on_layer, whole=whole, net=net,
+                                                     Y0=Y0, batch=batch)
         if progress:
             progress(net.depth, net.depth)
     else:
         ez, ep, ecats, results, ex_s = lockstep(
             layers, Ynum, s, runs, rule=net.bias_rule, cap=cap, batch=batch,
             inputs=net.inputs, progress=progress, total=net.depth, on_layer=on_layer,
-            threads=threads, whole="a bias for each input" if whole else None)
+            threads=threads, whole=whole)
     total = time.perf_counter() - t0
     return AuditReport(
         {"name": name, "layers": net.depth, "neurons": len(net.outputs), "inputs": len(batch),

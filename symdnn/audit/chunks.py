@@ -148,15 +148,16 @@ def lockstep(layers: Iterable[Any], Y0_num: Any, s0: int, runs: list[Run], *, ru
     return merge_lockstep(parts, chunks, runs)
 
 
-def dask_lockstep(dask: str | bool, fn: Callable[..., tuple], n: int, runs: list[Run],
-                  **kw: Any) -> tuple:
+def dask_lockstep(dask: str | bool, fn: Callable[..., tuple], n: int, runs: list[Run], *,
+                  on_layer: Any = None, whole: str | None = None, **kw: Any) -> tuple:
     """``fn(**kw, runs=..., rows=(a, b))`` (a lockstep over rows ``a .. b - 1``) for one
-    chunk per worker of a dask cluster, merged."""
+    chunk per worker of a dask cluster, merged; refused for what must run in one chunk
+    (``whole``, or :func:`chunkable`)."""
     from symdnn.parallel import dask_map
 
-    if chunkable(runs):
-        raise SymdnnError("--dask audits symdnn's own runs and run folders; "
-                          f"{chunkable(runs)}, which a dask worker cannot do")
+    why = whole or chunkable(runs, on_layer)
+    if why:
+        raise SymdnnError(f"--dask cannot cut this audit into chunks ({why}): leave it out")
     parts, chunks, _ = dask_map(dask, _on_worker, n, fn=fn, runs=runs, batch_rows=n, kw=kw)
     return merge_lockstep(parts, chunks, runs)
 
