@@ -366,7 +366,17 @@ class Broadcast:
 class Tap:
     """One thread's iterator over a :class:`Broadcast`. A thread must ``close()`` its tap
     when it is done with it, also when it stops early (``close(error)`` with its exception
-    stops the others too): an open tap left behind holds the others back."""
+    stops the others too): an open tap left behind holds the others back.
+
+    Examples
+    --------
+    >>> a, b = Broadcast(iter(range(5)), 2, ahead=1).taps
+    >>> next(a)
+    0
+    >>> b.close()          # b is done: a no longer waits for it
+    >>> list(a)
+    [1, 2, 3, 4]
+    """
 
     def __init__(self, hub: Broadcast, k: int):
         self._hub, self._k = hub, k
@@ -395,7 +405,15 @@ def wants_dask(dask: str | bool | None) -> bool:
 def dask_client(dask: str | bool) -> tuple[Any, Any]:
     """A dask.distributed client (and the LocalCluster it started, or None): ``True`` or
     ``""`` starts a LocalCluster with one worker per core, a string is a scheduler address.
-    An unreachable or silent address is a :class:`~symdnn.errors.SymdnnError` within 20 s."""
+    An unreachable or silent address is a :class:`~symdnn.errors.SymdnnError` within 20 s.
+
+    Examples
+    --------
+    >>> dask_client("foo://nowhere:1")
+    Traceback (most recent call last):
+    ...
+    symdnn.errors.SymdnnError: --dask 'foo://nowhere:1': cannot reach the scheduler (...)
+    """
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -437,7 +455,15 @@ def dask_map(dask: str | bool, task: Callable[..., T], n_rows: int, **kw: Any
              ) -> tuple[list[T], list[tuple[int, int]], int]:
     """``task(**kw, rows=(a, b))`` for one chunk of rows per worker of a dask cluster
     (:func:`dask_client`); returns ``(results in row order, chunks, workers)``. The client
-    (and a LocalCluster it started) is closed afterwards."""
+    (and a LocalCluster it started) is closed afterwards.
+
+    Examples
+    --------
+    >>> from distributed import LocalCluster
+    >>> with LocalCluster(n_workers=2, processes=False, dashboard_address=None) as c:
+    ...     dask_map(c.scheduler_address, lambda rows: sum(range(*rows)), 10)
+    ([10, 35], [(0, 5), (5, 10)], 2)
+    """
     client, cluster = dask_client(dask)
     try:
         if not client.scheduler_info()["workers"]:

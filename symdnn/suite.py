@@ -146,7 +146,21 @@ def _netdir_source(path: Path, inputs_file: str | None) -> _Source:
 def suite_exact_rows(source: str, *, neurons: int | None, layers: int | None,
                      inputs: str | None, rows: tuple[int, int]) -> EX.ExactState:
     """The exact outputs of the inputs ``rows[0] .. rows[1] - 1`` of a suite's network (what
-    one dask task of :func:`build_suite` computes), the network read from ``source``."""
+    one dask task of :func:`build_suite` computes), the network read from ``source``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from symdnn.constructions import selective
+    >>> from symdnn.io.netdir import write_network
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> c = selective(["ad", "be"], "single", ["1/2"])
+    >>> _ = write_network(d / "net", c.net, inputs=c.inputs)
+    >>> st = suite_exact_rows(str(d / "net"), neurons=None, layers=None, inputs=None,
+    ...                       rows=(1, 2))
+    >>> st.shape, [f"{int(v)}/{st.s}" for v in st.ints()]    # the second input alone
+    ((1, 2), ['1/2'])
+    """
     path = Path(source)
     src = _netdir_source(path, inputs) if (path / "network.json").is_file() else \
         _gc_source(path, neurons, layers, inputs)

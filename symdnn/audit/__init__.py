@@ -103,7 +103,19 @@ def audit_graph_challenge(data_dir: str, *, formats: list[str] = ("fp64", "fp32"
 def challenge_lockstep(*, data_dir: str, neurons: int, layers: int, images: int | None,
                        runs: list[Run], rows: tuple[int, int]) -> tuple:
     """The Graph Challenge's lockstep (:func:`~symdnn.audit.runner.run_lockstep`) over the
-    images ``rows[0] .. rows[1] - 1`` only, from the files (what one dask task runs)."""
+    images ``rows[0] .. rows[1] - 1`` only, from the files (what one dask task runs).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from symdnn.generators import generate_radixnet
+    >>> d = generate_radixnet(tempfile.mkdtemp(), neurons=1024, layers=2, inputs=6)
+    >>> ez, ep, rows, results, _ = challenge_lockstep(
+    ...     data_dir=str(d), neurons=1024, layers=2, images=None, runs=[Run.format("fp32")],
+    ...     rows=(2, 5))
+    >>> rows.tolist(), len(results[0].layers)       # rows of the chunk, from 0
+    ([0, 1, 2], 2)
+    """
     from symdnn.challenge import challenge_network, load_challenge
 
     files, Y0, _ = load_challenge(data_dir, neurons, layers, images)
@@ -117,7 +129,17 @@ def challenge_lockstep(*, data_dir: str, neurons: int, layers: int, images: int 
 def network_lockstep(*, net: Any, Y0: Any, batch: Any, runs: list[Run],
                      rows: tuple[int, int]) -> tuple:
     """A network's lockstep over the inputs ``rows[0] .. rows[1] - 1`` only (what one dask
-    task of :func:`audit_network` runs)."""
+    task of :func:`audit_network` runs).
+
+    Examples
+    --------
+    >>> from symdnn.constructions import selective
+    >>> c = selective(["ab", "cd", "ae", "bf"], "single", ["1/3"])
+    >>> ez, ep, rows, results, _ = network_lockstep(net=c.net, Y0=c.inputs, batch=None,
+    ...                                             runs=[Run.format("bf16")], rows=(1, 3))
+    >>> ep, rows.tolist()     # one layer: 8 pre-activations for the two inputs; both select
+    ([8], [0, 1])
+    """
     layers, Ynum, s, batch = network_layers(net, Y0, batch)
     a, b = rows
     cap = None if net.ymax is None else Fraction(int(net.ymax.p), int(net.ymax.q))

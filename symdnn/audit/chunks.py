@@ -34,7 +34,15 @@ KINDS = ("zero_to_pos", "zero_to_neg", "sign_flip", "spurious_pos", "ulp")
 
 
 def chunkable(runs: list[Run], on_layer: Any = None) -> str | None:
-    """Why an audit must run in one chunk, or None when it may be cut."""
+    """Why an audit must run in one chunk, or None when it may be cut.
+
+    Examples
+    --------
+    >>> chunkable([Run.format("fp16")]) is None
+    True
+    >>> chunkable([Run.format("fp16"), Run.int8()])
+    "int8 scales the activations by the whole batch's largest"
+    """
     if any(r.kind in ("layer", "network") for r in runs):
         return "a foreign callable is called with the whole batch"
     if any(r.kind == "int8" for r in runs):
@@ -65,7 +73,17 @@ def _chunk_runs(runs: list[Run], a: int, b: int, n: int) -> list[Run]:
 
 
 def merge_findings(parts: list[LayerFindings]) -> LayerFindings:
-    """One layer's findings over consecutive row chunks, as over the whole batch."""
+    """One layer's findings over consecutive row chunks, as over the whole batch.
+
+    Examples
+    --------
+    >>> from fractions import Fraction
+    >>> a = LayerFindings(4, {"sign_flip": 2}, max_ulp=3, min_margin_correct=Fraction(1, 8))
+    >>> b = LayerFindings(4, {"sign_flip": 1}, max_ulp=9, min_margin_correct=Fraction(1, 4))
+    >>> m = merge_findings([a, b])
+    >>> m.counts["sign_flip"], m.counts["missing"], m.max_ulp, m.min_margin_correct
+    (3, None, 9, Fraction(1, 8))
+    """
     first = parts[0]
     if len(parts) == 1 or not first.provided:
         return first
@@ -119,7 +137,21 @@ def lockstep(layers: Iterable[Any], Y0_num: Any, s0: int, runs: list[Run], *, ru
              threads: int | None = None, whole: str | None = None) -> tuple:
     """:func:`~symdnn.audit.runner.run_lockstep` on ``threads`` row chunks at once (default:
     every core), sharing one stream of ``layers``; the same result. ``whole`` (or
-    :func:`chunkable`) names a reason to run in one chunk."""
+    :func:`chunkable`) names a reason to run in one chunk.
+
+    Examples
+    --------
+    >>> from symdnn.audit import network_layers
+    >>> from symdnn.constructions import selective
+    >>> c = selective(["ab", "cd", "ae", "bf"], "single", ["1/3"])
+    >>> layers, Y, s, batch = network_layers(c.net, c.inputs)
+    >>> kw = dict(rule=c.net.bias_rule, cap=None, batch=batch, inputs=c.net.inputs,
+    ...           total=c.net.depth)
+    >>> one = lockstep(layers, Y, s, [Run.format("fp16")], threads=1, **kw)
+    >>> two = lockstep(layers, Y, s, [Run.format("fp16")], threads=2, **kw)
+    >>> one[0] == two[0], one[3][0].layers[0].to_json() == two[3][0].layers[0].to_json()
+    (True, True)
+    """
     from symdnn.parallel import Broadcast, ChunkPool, resolve_threads, row_chunks
 
     n = len(batch)

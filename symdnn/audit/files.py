@@ -162,7 +162,17 @@ class RunFolder:
     def rows(self, a: int, b: int, n: int) -> RunFolder:
         """The same folder read for the input rows ``a .. b - 1`` of ``n`` only, renumbered
         from 0 (what one chunk of a parallel audit sees). Every file is still read and
-        checked whole, against ``n`` rows, so a bad line is refused as it would be."""
+        checked whole, against ``n`` rows, so a bad line is refused as it would be.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (d / "layer-1.tsv").write_text("1\\t2\\t0.5\\n3\\t1\\t0.25\\n")
+        >>> pre, (keys, vals) = RunFolder(d).rows(2, 3, 3).layer(1, (1, 4))
+        >>> keys.tolist(), vals.tolist()          # row 3 of 3, as row 1 of 1
+        ([0], [0.25])
+        """
         import copy
 
         view = copy.copy(self)

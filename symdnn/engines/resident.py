@@ -75,7 +75,18 @@ def _gb_type(kind: str) -> Any:
 
 
 def to_resident(st: EX.ExactState) -> Resident | None:
-    """The state in GraphBLAS, or None for the limbs kind (numbers of 2**62 or more)."""
+    """The state in GraphBLAS, or None for the limbs kind (numbers of 2**62 or more).
+
+    Examples
+    --------
+    >>> st = EX.start(np.array([0, 1, 2]), np.array([1, 0]), np.array([3, -5]), 7, (2, 2))
+    >>> r = to_resident(st)
+    >>> r.kind, r.s, r.maxabs, r.M.to_coo()[2].tolist()
+    ('float64', 7, 5, [3.0, -5.0])
+    >>> to_resident(EX.start(np.array([0, 1]), np.array([0]), np.array([2**70], dtype=object),
+    ...                      1, (1, 1))) is None
+    True
+    """
     import graphblas as gb
 
     if st.kind == "limbs":
