@@ -19,6 +19,7 @@ __all__ = [
     "DuplicateKeyError",
     "ParseError",
     "OutputError",
+    "DataError",
 ]
 
 
@@ -73,3 +74,13 @@ class ParseError(SymdnnError, ValueError):
 class OutputError(SymdnnError, ValueError):
     """An output path that cannot be written without losing data, or cannot be written at
     all (a folder that is not symdnn's, a path under a file, a missing parent folder)."""
+
+
+class DataError(SymdnnError, ValueError):
+    """A data set that cannot be fetched, or a file that does not match the data registry;
+    the message names the file (and the URL it came from)."""
+
+    def __init__(self, message: str, *, path: str | None = None, url: str | None = None):
+        super().__init__(message)
+        self.path = path
+        self.url = url

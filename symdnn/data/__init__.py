@@ -1,10 +1,29 @@
-"""Word lists shipped with symdnn (package data)."""
+"""Data: the real data sets symdnn works on (a registry, fetched with pooch and checked), and
+the word lists shipped with symdnn.
+
+>>> from symdnn.data import DATASETS, dataset_path
+>>> sorted(DATASETS)[:3]
+['graphchallenge-1024', 'graphchallenge-16384', 'graphchallenge-4096']
+"""
 
 from __future__ import annotations
 
 from importlib import resources
 
-__all__ = ["words", "read_words", "BUNDLED"]
+from symdnn.data.fetcher import FetchReport, fetch, find_in, verify_file
+from symdnn.data.registry import (
+    DATASETS,
+    DataFile,
+    Dataset,
+    data_root,
+    dataset,
+    dataset_path,
+    is_fetched,
+)
+
+__all__ = ["words", "read_words", "BUNDLED", "DATASETS", "DataFile", "Dataset", "data_root",
+           "dataset", "dataset_path", "is_fetched", "fetch", "verify_file", "find_in",
+           "FetchReport"]
 
 BUNDLED = ("words2", "words3", "words4")
 

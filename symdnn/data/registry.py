@@ -1,0 +1,231 @@
+"""The registry of the real data sets symdnn works on: where each file comes from, what it
+must look like, and where it lives once fetched.
+
+Each data set is a list of :class:`DataFile` rows of the package file ``registry.tsv``
+(its header says where every checksum comes from). The data root is ``$SYMDNN_DATA`` when
+set, else pooch's OS cache for symdnn (``~/.cache/symdnn`` on Linux); every file lives
+under the root at its registry ``path``, which is also the layout symdnn's commands read:
+``graphchallenge/`` is a Graph Challenge data folder, ``vnncomp/benchmarks/<category>`` and
+``vnncomp/results`` are what ``symdnn witness`` reads.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from symdnn.errors import DataError
+
+__all__ = ["DataFile", "Dataset", "DATASETS", "data_root", "dataset_path", "dataset",
+           "is_fetched", "CHECKS", "KINDS"]
+
+#: The checksum kinds a registry row may name.
+CHECKS = ("sha256", "md5", "gunzip-sha256", "gunzip-gitblob")
+#: The format checks a registry row may name.
+KINDS = ("file", "gc-network", "gc-images", "gc-truth", "idx")
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One file of the registry.
+
+    Attributes
+    ----------
+    dataset : str
+        The data set it belongs to.
+    path : str
+        Where it lives under the data root (``/``-separated).
+    url : str
+        Where it is downloaded from.
+    size : int or None
+        Its size in bytes, when known.
+    checks : tuple of (str, str)
+        ``(kind, hex digest)`` pairs (see :data:`CHECKS`); empty when no checksum is known.
+    lines : int or None
+        The number of lines of its (gunzipped) text, when known.
+    kind : str
+        The format it must have on arrival (see :data:`KINDS`).
+    """
+
+    dataset: str
+    path: str
+    url: str
+    size: int | None
+    checks: tuple[tuple[str, str], ...]
+    lines: int | None
+    kind: str
+
+    @property
+    def name(self) -> str:
+        """The file name (the last part of :attr:`path`)."""
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def verified_by(self) -> str:
+        """What decides that the file is the right one, in words."""
+        if self.checks:
+            return ", ".join(k for k, _ in self.checks)
+        return f"{self.kind} format" + (f", {self.lines} lines" if self.lines else "")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A named data set: its files, where it is read from, and what it is.
+
+    Attributes
+    ----------
+    name : str
+        What ``symdnn data fetch NAME`` takes.
+    folder : str
+        The folder under the data root that commands read (``symdnn data path NAME``).
+    title, source, licence : str
+        One line each, for ``symdnn data list`` and the docs.
+    files : tuple of DataFile
+    """
+
+    name: str
+    folder: str
+    title: str
+    source: str
+    licence: str
+    files: tuple[DataFile, ...]
+
+    @property
+    def size(self) -> int | None:
+        """The total size in bytes, or None when the registry does not know every size."""
+        sizes = [f.size for f in self.files]
+        return None if any(s is None for s in sizes) else sum(sizes)  # type: ignore[misc]
+
+
+_GC = ("the MIT/IEEE Sparse DNN Graph Challenge (graphchallenge.mit.edu)",
+       "as published by the Graph Challenge")
+_VNN = ("as published in the VNN-COMP repositories (github.com/ChristopherBrix/"
+        "vnncomp2022_benchmarks, vnncomp2022_results; stanleybak/vnncomp2021)")
+_ABOUT = {
+    **{f"graphchallenge-{n}": ("graphchallenge",
+                               f"Graph Challenge network of {n} neurons (1920 layers), its "
+                               "60000 inputs and the truth for 120, 480 and 1920 layers", *_GC)
+       for n in (1024, 4096, 16384, 65536)},
+    "mnist": ("mnist", "MNIST test set: 10000 images and labels (IDX, gzip)",
+              "Y. LeCun, C. Cortes, C. Burges (yann.lecun.com/exdb/mnist), via a mirror",
+              "CC BY-SA 3.0, as stated by its authors"),
+    "vnncomp-acasxu": ("vnncomp/benchmarks/acasxu",
+                       "VNN-COMP ACAS Xu: 45 networks, 10 properties", "VNN-COMP 2022", _VNN),
+    "vnncomp-mnist_fc": ("vnncomp/benchmarks/mnist_fc",
+                         "VNN-COMP mnist_fc: 3 networks, the properties of the 2022 "
+                         "counterexamples", "VNN-COMP 2022", _VNN),
+    "vnncomp-test": ("vnncomp/benchmarks/test",
+                     "VNN-COMP test networks with known answers", "VNN-COMP 2021", _VNN),
+    "vnncomp-results": ("vnncomp/results",
+                        "every tool's VNN-COMP 2022 results and counterexamples for acasxu "
+                        "and mnist_fc", "VNN-COMP 2022", _VNN),
+}
+
+
+def _parse_checks(text: str, where: str) -> tuple[tuple[str, str], ...]:
+    if text == "-":
+        return ()
+    out = []
+    for item in text.split(","):
+        kind, _, digest = item.partition(":")
+        if kind not in CHECKS or not digest:
+            raise DataError(f"{where}: unknown check {item!r}")
+        out.append((kind, digest.lower()))
+    return tuple(out)
+
+
+def _load() -> dict[str, Dataset]:
+    text = resources.files(__package__).joinpath("registry.tsv").read_text(encoding="utf-8")
+    files: dict[str, list[DataFile]] = {name: [] for name in _ABOUT}
+    for i, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        where = f"registry.tsv:{i}"
+        ds, path, url, size, checks, lines, kind = line.split("\t")
+        if ds not in files or kind not in KINDS:
+            raise DataError(f"{where}: unknown data set {ds!r} or kind {kind!r}")
+        files[ds].append(DataFile(ds, path, url, None if size == "-" else int(size),
+                                  _parse_checks(checks, where),
+                                  None if lines == "-" else int(lines), kind))
+    return {name: Dataset(name, about[0], about[1], about[2], about[3], tuple(files[name]))
+            for name, about in _ABOUT.items()}
+
+
+#: Every data set symdnn knows, by name.
+DATASETS: dict[str, Dataset] = _load()
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """The folder data sets are fetched into and read from.
+
+    ``root`` when given, else ``$SYMDNN_DATA`` when set, else pooch's OS cache for symdnn.
+
+    Examples
+    --------
+    >>> data_root("/elsewhere")
+    PosixPath('/elsewhere')
+    """
+    if root is not None:
+        return Path(root)
+    env = os.environ.get("SYMDNN_DATA")
+    if env:
+        return Path(env)
+    import pooch
+
+    return Path(pooch.os_cache("symdnn"))
+
+
+def dataset(name: str) -> Dataset:
+    """The data set called ``name``.
+
+    Raises
+    ------
+    DataError
+        For a name the registry does not have (the message lists those it has).
+
+    Examples
+    --------
+    >>> ds = dataset("vnncomp-test")
+    >>> ds.folder, len(ds.files), ds.files[0].name
+    ('vnncomp/benchmarks/test', 11, 'README.md')
+    """
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise DataError(f"no data set {name!r}; known: {', '.join(DATASETS)}") from None
+
+
+def dataset_path(name: str, root: str | os.PathLike | None = None) -> Path:
+    """Where data set ``name`` lives under the data root (whether fetched or not): the folder
+    symdnn's commands take.
+
+    Examples
+    --------
+    >>> dataset_path("graphchallenge-1024", "/data")
+    PosixPath('/data/graphchallenge')
+    >>> dataset_path("vnncomp-results", "/data")
+    PosixPath('/data/vnncomp/results')
+    """
+    return data_root(root) / dataset(name).folder
+
+
+def is_fetched(f: DataFile, root: str | os.PathLike | None = None) -> bool:
+    """Whether file ``f`` is in place under the root (a network archive: unpacked).
+
+    This looks only at what is there; :func:`symdnn.data.fetch` checks the contents.
+    """
+    target = data_root(root) / f.path
+    if f.kind == "gc-network":
+        return (target.parent / _network_folder(f) / FETCHED_MARK).is_file()
+    return target.is_file()
+
+
+#: The file written into an unpacked network folder once every layer is in place.
+FETCHED_MARK = ".symdnn-fetched.json"
+
+
+def _network_folder(f: DataFile) -> str:
+    """``neuron1024`` for ``.../neuron1024.tar.gz``."""
+    return f.name.removesuffix(".tar.gz")
