@@ -48,7 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\nsymdnn: error: give a COMMAND", file=sys.stderr)
         return EXIT["bad_input"]
     name = args.command + "".join(f" {getattr(args, a)}" for a in ("suite_command",
-                                                                   "gen_command")
+                                                                   "gen_command",
+                                                                   "data_command")
                                   if getattr(args, a, None))
     try:
         return int(args.func(args))

@@ -218,7 +218,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         if not gc and args.thresholds:
             from symdnn.audit.thresholds import threshold_audit
 
-            with Status("audit", "thresholds at every representable r"):
+            with Status("audit", "thresholds at every representable r",
+                        quiet=args.quiet):
                 report.thresholds = threshold_audit(
                     c, [f for f in formats if f != "int8"],
                     accumulate=None if args.accumulate in (None, "same") else args.accumulate)
@@ -336,7 +337,8 @@ def _cmd_threshold(args: argparse.Namespace) -> int:
     else:
         c = build_construction(words=args.words, builtin=args.builtin, scheme=args.scheme,
                                betas=parse_betas(args.beta))
-    with Status("threshold", f"verifying and analysing {len(c.categories)} categories"):
+    with Status("threshold", f"verifying and analysing {len(c.categories)} categories",
+                quiet=args.quiet):
         report = analyze(c, exact_only=not args.force)
     if report.withheld:
         if args.json is not None:
@@ -398,7 +400,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     distinct_outputs(args.out, args.plot)
     _check_folder(args.out, "network", args)
     output_file(args.plot, args, "--plot", suffixes=PLOTS)
-    with Status("build", "building the network"):
+    with Status("build", "building the network", quiet=args.quiet):
         c = build_construction(words=args.words, builtin=args.builtin, sizes=args.combinatoric,
                                mnist=args.mnist, labels=args.labels, count=args.count,
                                start=args.start, contained=args.contained, scheme=args.scheme,
@@ -425,7 +427,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
     output_file(args.json, args, "--json")
     c = load_construction(args.dir)
-    with Status("verify", f"{len(c.categories)} categories"):
+    with Status("verify", f"{len(c.categories)} categories", quiet=args.quiet):
         v = c.verify(formulation=args.formulation)
     if args.json is not None:
         emit_json(v.to_json(), args.json, args)
@@ -475,7 +477,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     _check_folder(args.out, "demo", args)
     print(run_demo().report())
-    with Status("demo", "thresholds, Fig. 10 and the float audit"):
+    with Status("demo", "thresholds, Fig. 10 and the float audit", quiet=args.quiet):
         ok, path = full_demo(args.out, force=args.force)
     print(f"\nthresholds, Fig. 10 and the float audit: {'all checks pass' if ok else 'FAILED'}")
     print(f"report: {path}")

@@ -80,7 +80,8 @@ def _dask(p: argparse.ArgumentParser, what: str, reads: str) -> None:
 
 def _quiet(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true",
-                   help="no progress display (shown only on a terminal anyway)")
+                   help="no progress: neither the bar on a terminal nor the progress lines "
+                        "otherwise")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="new folder for report.md and the figures (absent or empty, or an "
                            "earlier demo folder with --force)")
     _force(demo, "demo folders")
+    _quiet(demo)
 
     gc = _sub(sub, "graph-challenge", "run the Sparse DNN Graph Challenge and check its "
               "categories",
@@ -175,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "folder with --force)")
     build.add_argument("--plot", metavar="FILE", help="also draw W0 (.png, .svg or .pdf)")
     _force(build, "network folders and plot files")
+    _quiet(build)
 
     ver = _sub(sub, "verify", "decide exactly whether a built network solves its model "
                "problem",
@@ -188,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="how Y_L is computed")
     _json(ver)
     _force(ver, "output files")
+    _quiet(ver)
 
     thr = _sub(sub, "threshold", "exact perturbation thresholds r_d and P_d / P_fa of every "
                "category",
@@ -215,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     thr.add_argument("--force", action="store_true",
                      help="give the thresholds of a network that is not an exact solution too "
                           "(flagged as such; exit 0), and replace earlier output files")
+    _quiet(thr)
 
     aud = _sub(sub, "audit", "cross-check float runs against exact arithmetic, layer by layer",
                "Run exact arithmetic and float runs in lockstep and report where the float "
@@ -415,4 +420,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "--force)")
     _force(gr, "generated networks")
     _quiet(gr)
+
+    from symdnn.cli.data import add_data_parser
+
+    add_data_parser(sub)
     return parser

@@ -201,43 +201,82 @@ def emit_json(doc: Any, dest: str | None, args: argparse.Namespace) -> None:
 
 
 class Progress:
-    """A one-line progress bar on stderr, shown only when stderr is a terminal."""
+    """Progress on stderr: a one-line bar on a terminal; otherwise (a log, a pipe, a batch
+    job) a plain line at most every :attr:`EVERY` seconds and one at the end.
+
+    ``progress(done, total)`` is what the library's ``progress=`` arguments call; ``total``
+    may be None when unknown. With ``unit="bytes"`` the counts are shown as sizes.
+    """
+
+    #: Seconds between two lines when stderr is not a terminal.
+    EVERY = 5.0
 
     def __init__(self, label: str, unit: str = "layers"):
         self.label = label
         self.unit = unit
-        self.start = time.perf_counter()
         self.tty = sys.stderr.isatty()
+        self.restart(label)
 
-    def __call__(self, done: int, total: int) -> None:
-        if not self.tty:
+    def restart(self, label: str) -> None:
+        """Start counting again, for the next item (a file, a stage) named ``label``."""
+        self.label = label
+        self.start = self.last = time.perf_counter()
+        self.pending = ""
+
+    def _amount(self, done: int, total: int | None) -> str:
+        if self.unit != "bytes":
+            return f"{done}/{total if total is not None else '?'} {self.unit}"
+        mb = f"{done / 1e6:.1f}"
+        return f"{mb}/{total / 1e6:.1f} MB" if total else f"{mb} MB"
+
+    def __call__(self, done: int, total: int | None) -> None:
+        now = time.perf_counter()
+        elapsed = now - self.start
+        amount = self._amount(done, total)
+        finished = total is not None and done >= total
+        if self.tty:
+            frac = min(done / total, 1.0) if total else 0.0
+            bar = "#" * int(30 * frac)
+            sys.stderr.write(f"\r{self.label} [{bar:<30}] {amount} {elapsed:6.1f} s")
+            if finished:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
             return
-        frac = done / total if total else 1.0
-        elapsed = time.perf_counter() - self.start
-        bar = "#" * int(30 * frac)
-        sys.stderr.write(f"\r{self.label} [{bar:<30}] {done}/{total} {self.unit} "
-                         f"{elapsed:6.1f} s")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+        line = f"{self.label}: {amount} ({elapsed:.1f} s)"
+        if (finished and elapsed >= 1.0) or now - self.last >= self.EVERY:
+            print(line, file=sys.stderr, flush=True)
+            self.last, self.pending = now, ""
+        else:
+            self.pending = line
+
+    def close(self) -> None:
+        """End the display: the last count not yet shown, and the bar's line."""
+        if self.pending and not self.tty:
+            print(self.pending, file=sys.stderr, flush=True)
+        self.pending = ""
 
 
 class Status:
-    """``with Status("threshold", "analysing 2384 pairs"):`` shows what is running on a
-    terminal (one line, cleared when done); nothing when stderr is not a terminal."""
+    """``with Status("threshold", "analysing 2384 pairs"):`` shows what is running: on a
+    terminal one line, cleared when done; otherwise the line once, as a log line."""
 
-    def __init__(self, label: str, what: str):
+    def __init__(self, label: str, what: str, *, quiet: bool = False):
         self.text = f"{label}: {what} ..."
         self.tty = sys.stderr.isatty()
+        self.quiet = quiet
 
     def __enter__(self) -> Status:
+        if self.quiet:
+            return self
         if self.tty:
             sys.stderr.write(self.text)
             sys.stderr.flush()
+        else:
+            print(self.text, file=sys.stderr, flush=True)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self.tty:
+        if self.tty and not self.quiet:
             sys.stderr.write("\r\033[K")
             sys.stderr.flush()
 

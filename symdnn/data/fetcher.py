@@ -22,13 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from symdnn.data.registry import (
-    FETCHED_MARK,
-    DataFile,
-    _network_folder,
-    data_root,
-    dataset,
-)
+from symdnn.data.registry import FETCHED_MARK, DataFile, _network_folder, data_root, dataset
 from symdnn.errors import DataError
 
 __all__ = ["fetch", "verify_file", "FetchReport", "find_in"]
