@@ -31,6 +31,7 @@ __all__ = ["fetch", "verify_file", "FetchReport", "find_in"]
 ProgressFn = Callable[[int, "int | None"], None]
 
 _CHUNK = 1 << 20
+_NET_CHUNK = 1 << 16  # what an interrupted download keeps is at most this much short
 _PARTIAL = ".partial"
 
 
@@ -163,8 +164,11 @@ def _layer_members(f: DataFile, tar: tarfile.TarFile) -> dict[int, tarfile.TarIn
     return layers
 
 
-def verify_file(f: DataFile, path: str | os.PathLike) -> None:
+def verify_file(f: DataFile, path: str | os.PathLike, *,
+                shown: str | os.PathLike | None = None) -> None:
     """Check ``path`` against registry row ``f``: size, every checksum, line count, format.
+
+    ``shown`` is the name messages give the file (default ``path``).
 
     Raises
     ------
@@ -184,7 +188,7 @@ def verify_file(f: DataFile, path: str | os.PathLike) -> None:
     symdnn.errors.DataError: ...t.tsv: 2 lines, the registry says 3
     """
     path = Path(path)
-    where = f"{path}"
+    where = f"{shown if shown is not None else path}"
 
     def bad(why: str) -> DataError:
         return DataError(f"{where}: {why}", path=str(path), url=f.url)
@@ -234,6 +238,7 @@ class _Transfer:
                  progress: ProgressFn | None):
         self.f, self.source, self.progress = f, source, progress
         self.part = root / _PARTIAL / (f.path + ".part")
+        self.shown = root / f.path
 
     def __call__(self, url: str, output_file: str, pooch: object,
                  check_only: bool = False) -> bool | None:
@@ -245,7 +250,7 @@ class _Transfer:
         else:
             self._download(url)
         try:
-            verify_file(self.f, self.part)
+            verify_file(self.f, self.part, shown=self.shown)
         except DataError:
             self.part.unlink(missing_ok=True)
             raise
@@ -266,7 +271,7 @@ class _Transfer:
                     if self.progress:
                         self.progress(done, total)
             try:
-                verify_file(self.f, self.part)
+                verify_file(self.f, self.part, shown=src)
                 return
             except DataError as exc:
                 why.append(f"{src}: {str(exc).split(': ', 1)[1]}")
@@ -293,7 +298,7 @@ class _Transfer:
                 total = have + int(length) if length and length.isdigit() else self.f.size
                 done = have
                 with open(self.part, "ab" if have else "wb") as fh:
-                    for chunk in r.iter_content(_CHUNK):
+                    for chunk in r.iter_content(_NET_CHUNK):
                         fh.write(chunk)
                         done += len(chunk)
                         if self.progress:
@@ -357,6 +362,15 @@ def _unpack_network(f: DataFile, archive: Path) -> None:
     archive.unlink()
 
 
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders a failed fetch made, deepest first, where they are still empty."""
+    for p in folders:
+        try:
+            p.rmdir()
+        except OSError:
+            break
+
+
 def _fetch_one(f: DataFile, root: Path, source: Path | None,
                progress: ProgressFn | None) -> str:
     import pooch
@@ -373,15 +387,20 @@ def _fetch_one(f: DataFile, root: Path, source: Path | None,
         verify_file(f, target)
         return "present"
     pooch.get_logger().setLevel("WARNING")
+    made = [p for p in [target.parent, *target.parent.parents] if not p.exists()]
     try:
         pooch.retrieve(f.url, known_hash=_pooch_hash(f), fname=target.name,
                        path=target.parent, progressbar=False,
                        downloader=_Transfer(f, root, source, progress))
-    except DataError:
-        raise
-    except ValueError as exc:  # pooch: the checksum does not match
+    except ValueError as exc:  # pooch: the checksum does not match (or ours: a DataError)
+        _remove_empty(made)
+        if isinstance(exc, DataError):
+            raise
         raise DataError(f"{target}: {exc}".replace(" Deleted download for safety.", "") +
                         " (nothing was kept)", path=str(target), url=f.url) from None
+    except BaseException:
+        _remove_empty(made)
+        raise
     if f.kind == "gc-network":
         _unpack_network(f, target)
     return "copied" if source is not None else "downloaded"
