@@ -288,11 +288,11 @@ def run_challenge(data_dir: str | None = None, *, neurons: int = 1024, layers: i
         from symdnn.generators.radixnet import parse_generate, radixnet_inputs, radixnet_layers
 
         if data_dir is not None:
-            raise SymdnnError("give a data folder or a network to generate (--generate), "
+            raise SymdnnError("give a data folder or a network to generate (generate=...), "
                               "not both")
         neurons, layers, seed = parse_generate(generate)
         if neurons not in BIAS:
-            raise SymdnnError(f"--generate: no official bias for {neurons} neurons (known: "
+            raise SymdnnError(f"generate=: no official bias for {neurons} neurons (known: "
                               f"{sorted(BIAS)})")
         _check_counts(neurons, layers, images)
         Y0, truth = radixnet_inputs(neurons, images or 64, seed=seed), None

@@ -20,6 +20,7 @@ __all__ = [
     "ParseError",
     "OutputError",
     "DataError",
+    "ArgumentError",
 ]
 
 
@@ -84,3 +85,8 @@ class DataError(SymdnnError, ValueError):
         super().__init__(message)
         self.path = path
         self.url = url
+
+
+class ArgumentError(SymdnnError, ValueError):
+    """An argument whose value cannot be used; the message names the parameter as the API
+    does (``fail_on='x'``), and the command line shows it as its option (``--fail-on 'x'``)."""

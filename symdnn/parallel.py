@@ -419,7 +419,7 @@ def dask_client(dask: str | bool) -> tuple[Any, Any]:
     except ImportError:
         from symdnn.audit.foreign import MissingDependency
 
-        raise MissingDependency("--dask needs dask.distributed: pip install 'symdnn[dask]'") \
+        raise MissingDependency("dask= needs dask.distributed: pip install 'symdnn[dask]'") \
             from None
     if dask is True or dask == "":
         cluster = LocalCluster(n_workers=available_cores(), threads_per_worker=1,
@@ -439,13 +439,13 @@ def dask_client(dask: str | bool) -> tuple[Any, Any]:
     t.start()
     t.join(20)
     if t.is_alive():
-        raise SymdnnError(f"--dask {dask!r}: no dask scheduler answered in 20 s (is it a "
+        raise SymdnnError(f"dask={dask!r}: no dask scheduler answered in 20 s (is it a "
                           "scheduler's address, tcp://HOST:8786?)")
     exc = box.get("error")
     if isinstance(exc, OSError | ValueError | TypeError):
-        raise SymdnnError(f"--dask {dask!r}: cannot reach the scheduler ({exc})") from None
+        raise SymdnnError(f"dask={dask!r}: cannot reach the scheduler ({exc})") from None
     if isinstance(exc, MemoryError):
-        raise SymdnnError(f"--dask {dask!r}: what answers there is not a dask scheduler")
+        raise SymdnnError(f"dask={dask!r}: what answers there is not a dask scheduler")
     if exc is not None:
         raise exc
     return box["client"], None
@@ -470,7 +470,7 @@ def dask_map(dask: str | bool, task: Callable[..., T], n_rows: int, **kw: Any
             try:  # a scheduler whose workers are still starting, or that has none
                 client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS)
             except TimeoutError:
-                raise SymdnnError(f"--dask {dask!r}: the scheduler has no workers (none came "
+                raise SymdnnError(f"dask={dask!r}: the scheduler has no workers (none came "
                                   f"in {WAIT_FOR_WORKERS} s; start some with 'dask worker "
                                   "ADDRESS')") from None
         workers = max(1, len(client.scheduler_info()["workers"]))

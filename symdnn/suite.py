@@ -93,7 +93,7 @@ def _gc_source(path: Path, neurons: int | None, layers: int | None,
     from symdnn.io.graphchallenge import find_challenge_files, read_images, read_layer
 
     if neurons is None or layers is None:
-        raise SymdnnError("a Graph Challenge folder needs --neurons and --layers")
+        raise SymdnnError("a Graph Challenge folder needs neurons=N and layers=L")
     from symdnn.challenge import challenge_network
 
     files = find_challenge_files(path, neurons, layers)
@@ -123,7 +123,7 @@ def _netdir_source(path: Path, inputs_file: str | None) -> _Source:
     if inputs_file is not None:
         Y0 = AssocArray.read_tsv(inputs_file, domain="QQ")
     if Y0 is None:
-        raise SymdnnError(f"{path} has no inputs.tsv: give --inputs FILE")
+        raise SymdnnError(f"{path} has no inputs.tsv: give inputs=FILE")
     Yb = _batch_view(net, Y0)
     batch = Yb.row()
     indptr, indices, (vals, order) = _csr_over(Yb, batch, net.inputs)

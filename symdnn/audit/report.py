@@ -31,6 +31,7 @@ import numpy as np
 
 from symdnn.audit.compare import COUNTS, ULP_BINS
 from symdnn.audit.runner import RunResult
+from symdnn.errors import ArgumentError
 
 __all__ = ["AuditReport", "POLICY_KINDS", "parse_policy"]
 
@@ -56,16 +57,16 @@ def parse_policy(items: list[str]) -> list[tuple[str, float]]:
     for it in items:
         kind, sep, lim = it.partition(":")
         if kind not in POLICY_KINDS:
-            raise ValueError(f"--fail-on {it!r}: unknown kind {kind!r}; known: "
+            raise ArgumentError(f"fail_on={it!r}: unknown kind {kind!r}; known: "
                              f"{', '.join(POLICY_KINDS)}")
         if sep and not lim.strip():
-            raise ValueError(f"--fail-on {it!r}: give a limit after the colon, or none")
+            raise ArgumentError(f"fail_on={it!r}: give a limit after the colon, or none")
         try:
             limit = float(lim) if sep else 0.0
         except ValueError:
-            raise ValueError(f"--fail-on {it!r}: the limit {lim!r} is not a number") from None
+            raise ArgumentError(f"fail_on={it!r}: the limit {lim!r} is not a number") from None
         if not (limit >= 0 and limit != float("inf")):
-            raise ValueError(f"--fail-on {it!r}: the limit must be a finite number >= 0")
+            raise ArgumentError(f"fail_on={it!r}: the limit must be a finite number >= 0")
         out.append((kind, limit))
     return out
 

@@ -9,6 +9,7 @@ closed pipe ends the command quietly (status 141, as a shell reports SIGPIPE).
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Sequence
 
@@ -22,6 +23,35 @@ def build_parser():
     from symdnn.cli.parser import build_parser as _build
 
     return _build()
+
+
+#: The library's parameter names in messages, and the options that set them on the command
+#: line: a library message says ``force=True`` or ``dask='tcp://h:1'``, the CLI user reads
+#: ``--force`` or ``--dask 'tcp://h:1'``.
+OPTION_OF = {"force": "--force", "dask": "--dask", "generate": "--generate",
+             "fail_on": "--fail-on", "results": "--results", "benchmarks": "--benchmarks",
+             "neurons": "--neurons", "layers": "--layers", "inputs": "--inputs",
+             "source": "--from"}
+_API_WORD = re.compile(r"\b(" + "|".join(OPTION_OF) + r")=(True\b|\.\.\.)?")
+
+
+def cli_words(message: str) -> str:
+    """A library message in the command line's words.
+
+    Examples
+    --------
+    >>> cli_words("'out' exists; force=True replaces it")
+    "'out' exists; --force replaces it"
+    >>> cli_words("fail_on='max_ulp:x': the limit 'x' is not a number")
+    "--fail-on 'max_ulp:x': the limit 'x' is not a number"
+    >>> cli_words("a Graph Challenge folder needs neurons=N and layers=L")
+    'a Graph Challenge folder needs --neurons N and --layers L'
+    """
+    def option(m: re.Match) -> str:
+        return OPTION_OF[m.group(1)] + ("" if m.group(2) or m.end() == len(message) or
+                                        message[m.end()] in " ,;:)" else " ")
+
+    return _API_WORD.sub(option, message)
 
 
 def _silence_stdout() -> None:
@@ -54,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except SymdnnError as exc:
-        print(f"symdnn {name}: error: {exc}", file=sys.stderr)
+        print(f"symdnn {name}: error: {cli_words(str(exc))}", file=sys.stderr)
         return EXIT["bad_input"]
     except BrokenPipeError:
         _silence_stdout()

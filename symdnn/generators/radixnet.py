@@ -172,16 +172,16 @@ def parse_generate(spec: str) -> tuple[int, int, int]:
     parts = spec.split(":")
     if parts[0] != "radixnet" or len(parts) not in (3, 4) or any(
             p != p.strip() or not p for p in parts):
-        raise SymdnnError(f"--generate {spec!r}: write radixnet:NEURONS:LAYERS[:SEED]")
+        raise SymdnnError(f"generate={spec!r}: write radixnet:NEURONS:LAYERS[:SEED]")
     try:
         vals = [int(p) for p in parts[1:]]
     except ValueError:
-        raise SymdnnError(f"--generate {spec!r}: NEURONS, LAYERS and SEED are integers") \
+        raise SymdnnError(f"generate={spec!r}: NEURONS, LAYERS and SEED are integers") \
             from None
     neurons, layers = vals[0], vals[1]
     seed = vals[2] if len(vals) == 3 else 0
     if neurons < 2 or layers < 1 or seed < 0:
-        raise SymdnnError(f"--generate {spec!r}: NEURONS >= 2, LAYERS >= 1, SEED >= 0")
+        raise SymdnnError(f"generate={spec!r}: NEURONS >= 2, LAYERS >= 1, SEED >= 0")
     default_radices(neurons)  # refuses a width it cannot make
     return neurons, layers, seed
 

@@ -103,7 +103,7 @@ def _prepare_folder(out: Path, kind: str, force: bool, what: str) -> bool:
     if found == kind:
         if not force:
             raise OutputError(f"{what} {str(out)!r} holds an earlier symdnn {kind}; "
-                              "--force (force=True) replaces it")
+                              "force=True replaces it")
         inv = _inventory(out)
         if not isinstance(doc.get("inventory"), dict) or inv != doc["inventory"]:
             theirs = set(inv["files"]) | set(inv["dirs"])
@@ -362,5 +362,5 @@ def check_output_file(path: str | os.PathLike, *, force: bool = False,
         if not out.is_file():
             raise OutputError(f"{what} {text!r} exists and is not a regular file")
         if not force:
-            raise OutputError(f"{what} {text!r} exists; --force (force=True) replaces it")
+            raise OutputError(f"{what} {text!r} exists; force=True replaces it")
     return out
