@@ -228,7 +228,7 @@ def run_challenge(data_dir: str | None = None, *, neurons: int = 1024, layers: i
     Parameters
     ----------
     data_dir : path, optional
-        Official layout or the flat layout of the shared data (see
+        Official layout (as :func:`symdnn.data.fetch` writes it) or a flat folder (see
         :func:`symdnn.io.find_challenge_files`). Not with ``generate``.
     neurons, layers : int
         The configuration (1024/4096/16384/65536 neurons; up to 1920 layers).

@@ -112,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     gc = _sub(sub, "graph-challenge", "run the Sparse DNN Graph Challenge and check its "
               "categories",
               "Run the MIT/IEEE Sparse DNN Graph Challenge from its files (official layout "
-              "DNN/neuronN/, MNIST/sparse-images-N.tsv, or the flat layout of the shared data; "
+              "DNN/neuronN/, MNIST/sparse-images-N.tsv, as 'symdnn data fetch "
+              "graphchallenge-N' writes it, or a flat folder with neuronN/ beside the images; "
               "a bias.tsv beside them, as 'symdnn generate radixnet --style exact' writes, "
               "gives per-layer biases on every neuron instead of the official rule), print "
               "the categories and compare them with the official truth. Exit status: 0 "
@@ -159,7 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="feature set sizes, e.g. 2,2,2,2 (the paper's section IV)")
     what.add_argument("--mnist", metavar="IMAGES",
                       help="an MNIST images IDX file (.gz or raw), e.g. "
-                           "../shared/data/mnist/t10k-images-idx3-ubyte.gz")
+                           "\"$(symdnn data path mnist)/t10k-images-idx3-ubyte.gz\" after "
+                           "'symdnn data fetch mnist'")
     build.add_argument("--labels", metavar="FILE", help="MNIST labels IDX file")
     build.add_argument("--count", type=positive_int, default=None,
                        help="MNIST: number of images (default: all from --start on)")

@@ -520,7 +520,8 @@ class ChallengeFiles:
 
 def find_challenge_files(data_dir: str | os.PathLike, neurons: int = 1024,
                          layers: int = 120) -> ChallengeFiles:
-    """Locate the files in the official layout or the flat layout of the shared data.
+    """Locate the files in the official layout (as ``symdnn data fetch`` writes it) or a flat
+    one.
 
     Official: ``DNN/neuron{N}/n{N}-l{l}.tsv[.gz]``, ``MNIST/sparse-images-{N}.tsv[.gz]``,
     ``DNN/neuron{N}-l{L}-categories.tsv``. Flat: ``neuron{N}/n{N}-l{l}.tsv[.gz]``,
