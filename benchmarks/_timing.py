@@ -9,6 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+# where each data set lives under the data root, for a symdnn without `symdnn data`
+_FOLDERS = {"graphchallenge-1024": "graphchallenge", "mnist": "mnist",
+            "vnncomp-acasxu": "vnncomp/benchmarks/acasxu",
+            "vnncomp-mnist_fc": "vnncomp/benchmarks/mnist_fc",
+            "vnncomp-results": "vnncomp/results"}
+
 
 def best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     """The shortest of ``repeat`` runs, and the last result."""
@@ -29,7 +35,17 @@ def peak(fn: Callable[[], Any]) -> int:
     return top
 
 
-def data_dir(sub: str) -> Path:
-    """``$SYMDNN_DATA/sub``, by default ``../shared/data/sub`` beside the project root."""
-    root = os.environ.get("SYMDNN_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
-    return Path(root) / sub
+def data_dir(name: str) -> Path:
+    """The folder of data set ``name``, as ``symdnn data path NAME`` prints it (under
+    ``$SYMDNN_DATA`` when set, else symdnn's data cache)."""
+    try:
+        from symdnn.data import dataset_path
+    except ImportError:
+        return Path(os.environ.get("SYMDNN_DATA", "symdnn-data")) / _FOLDERS[name]
+    return Path(dataset_path(name))
+
+
+def missing(name: str, path: Path) -> str:
+    """What to say when data set ``name`` is not at ``path``."""
+    return (f"skipped: {path} not found; fetch it with `symdnn data fetch {name}` "
+            "(or set SYMDNN_DATA to a folder that has it)")

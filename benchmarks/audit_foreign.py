@@ -1,7 +1,7 @@
-"""Real implementations audited against exact arithmetic (issue 13): SuiteSparse:GraphBLAS
+"""Real implementations audited against exact arithmetic: SuiteSparse:GraphBLAS
 through python-graphblas (fp64 and fp32, the reference rule in GraphBLAS operations), the scipy
 reference rule in its own index order (fp64 and fp32), torch.sparse when torch is installed,
-all on the Graph Challenge (1024 neurons, 120 layers, the 1200 provided images), and
+all on the Graph Challenge (1024 neurons, 120 layers, every input of the folder), and
 onnxruntime on an ONNX export of a small network (RadiX-Net-like, 64 neurons, 12 layers, the
 bias added everywhere, as ONNX's Add does).
 
@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from _timing import data_dir
+from _timing import data_dir, missing
 
 from symdnn.audit import Run, audit_graph_challenge, audit_network
 from symdnn.audit.foreign import graphblas_layer, onnx_network, scipy_layer, write_onnx
@@ -52,9 +52,9 @@ def main() -> None:
     ap.add_argument("--layers", type=int, default=120)
     ap.add_argument("--images", type=int, default=None)
     args = ap.parse_args()
-    root = data_dir("graphchallenge")
+    root = data_dir("graphchallenge-1024")
     if not root.is_dir():
-        print(f"skipped: {root} not found (set SYMDNN_DATA)")
+        print(missing("graphchallenge-1024", root))
     else:
         runs = [Run.layer_callable(graphblas_layer("fp64"), "fp64", "graphblas-fp64"),
                 Run.layer_callable(graphblas_layer("fp32"), "fp32", "graphblas-fp32"),

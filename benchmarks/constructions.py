@@ -1,10 +1,10 @@
-"""Construction and exact verification times (issue 4).
+"""Construction and exact verification times.
 
 * combinatoric: four feature sets of 18 features each, 18**4 = 104,976 categories, two layers;
 * selective: the paper's three-layer scheme (12,23,34/123,234/1234) over the bundled
   four-letter words;
-* images: the first 1000 MNIST test images (from $SYMDNN_DATA/mnist, default ../shared/data),
-  with contained images dropped.
+* images: the first 1000 MNIST test images (the data set ``mnist``: ``symdnn data fetch
+  mnist``), with contained images dropped.
 
 Prints, for each, the construction time, the verification time (the model problem run in exact
 arithmetic and Y_L checked), the network's size and the peak memory (tracemalloc, measured in a
@@ -19,7 +19,7 @@ import argparse
 import time
 import tracemalloc
 
-from _timing import data_dir
+from _timing import data_dir, missing
 
 from symdnn.constructions import combinatoric, mnist, selective
 from symdnn.data import words
@@ -60,7 +60,7 @@ def main() -> None:
               lambda: mnist(data / "t10k-images-idx3-ubyte.gz",
                             data / "t10k-labels-idx1-ubyte.gz", count=1000, contained="drop"))
     else:
-        print(f"images: skipped, {data} not found")
+        print(f"images: {missing('mnist', data)}")
 
 
 if __name__ == "__main__":

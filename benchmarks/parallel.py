@@ -1,14 +1,14 @@
-"""symdnn's exact engine on every core against python-graphblas fp64 on every core (issue 16).
+"""symdnn's exact engine on every core against python-graphblas fp64 on every core.
 
-(a) The Graph Challenge, 1024 neurons x 120 layers x 1200 images, both from layers already in
-    memory (each in its own format: symdnn's compiled integer layers, GraphBLAS FP64 matrices)
-    and the same input images, in one process: symdnn's exact run on every core, with the
-    graphblas kernel as ``run_challenge`` runs it (the activations resident in GraphBLAS,
-    :mod:`symdnn.engines.resident`) and with the scipy kernel (row chunks stepped
-    concurrently, :mod:`symdnn.parallel`), against the GraphBLAS reference
-    formulation (LAGraph's ``LAGraph_dnn``: ``plus_times`` mxm, the bias on the entries,
-    ``select valuegt 0``, ``min`` with 32) in SuiteSparse:GraphBLAS, which uses every core by
-    itself. Target: ratio exact / GraphBLAS at most 1.2. The single-thread exact run is printed
+(a) The Graph Challenge, 1024 neurons x 120 layers (data set ``graphchallenge-1024``, every
+    input of the folder), both from layers already in memory (each in its own format: symdnn's
+    compiled integer layers, GraphBLAS FP64 matrices) and the same input images, in one process:
+    symdnn's exact run on every core, with the graphblas kernel as ``run_challenge`` runs it
+    (the activations resident in GraphBLAS, :mod:`symdnn.engines.resident`) and with the scipy
+    kernel (row chunks stepped concurrently, :mod:`symdnn.parallel`), against the GraphBLAS
+    reference formulation (LAGraph's ``LAGraph_dnn``: ``plus_times`` mxm, the bias on the
+    entries, ``select valuegt 0``, ``min`` with 32) in SuiteSparse:GraphBLAS, which uses every
+    core by itself. Prints the ratio exact / GraphBLAS; the single-thread exact run is printed
     too, and both runs' categories are checked against the official truth.
 
 (b) The same Graph Challenge from its files through a two-worker dask LocalCluster
@@ -24,7 +24,7 @@
     and scipy allocations; GraphBLAS's own are not traced). Layers are made inside both
     timings; the time to make them alone is printed too.
 
-(d) Not a target of the issue: ``audit`` and ``suite build`` of the same Graph Challenge from
+(d) ``audit`` and ``suite build`` of the same Graph Challenge from
     its files, on one thread and on every core (the audit's row chunks share one read of each
     layer file); the reports and suites are checked identical.
 
@@ -37,7 +37,7 @@ import argparse
 import time
 
 import numpy as np
-from _timing import best, data_dir
+from _timing import best, data_dir, missing
 
 from symdnn.engines import exact as EX
 from symdnn.engines import resident as RS
@@ -90,9 +90,9 @@ def graphblas_run(Y0, Ws, bias: float):
 
 
 def case_a(repeat: int) -> None:
-    root = data_dir("graphchallenge")
+    root = data_dir("graphchallenge-1024")
     if not root.is_dir():
-        print(f"(a) skipped: {root} not found (set SYMDNN_DATA)")
+        print(f"(a) {missing('graphchallenge-1024', root)}")
         return
     import graphblas as gb
     import scipy.sparse as sp
@@ -126,14 +126,13 @@ def case_a(repeat: int) -> None:
               f"{np.array_equal(cats[k], truth)}")
     best_exact = min(min(v) for k, v in times.items() if k.startswith("symdnn"))
     g = min(times["GraphBLAS fp64 (the baseline)"])
-    print(f"    ratio fastest exact / GraphBLAS fp64: {best_exact / g:.2f}  (issue 16 target "
-          "<= 1.2)")
+    print(f"    ratio fastest exact / GraphBLAS fp64: {best_exact / g:.2f}")
 
 
 def case_b(repeat: int) -> None:
-    root = data_dir("graphchallenge")
+    root = data_dir("graphchallenge-1024")
     if not root.is_dir():
-        print(f"(b) skipped: {root} not found (set SYMDNN_DATA)")
+        print(f"(b) {missing('graphchallenge-1024', root)}")
         return
     try:
         from distributed import LocalCluster
@@ -217,9 +216,9 @@ def case_c() -> None:
 
 def case_d(repeat: int) -> None:
     """``audit`` and ``suite build`` of the Graph Challenge on one core and on every core."""
-    root = data_dir("graphchallenge")
+    root = data_dir("graphchallenge-1024")
     if not root.is_dir():
-        print(f"(d) skipped: {root} not found (set SYMDNN_DATA)")
+        print(f"(d) {missing('graphchallenge-1024', root)}")
         return
     import json
     import shutil

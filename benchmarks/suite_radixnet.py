@@ -1,7 +1,7 @@
-"""Issue 7's large suite: generate a RadiX-Net-style network (4096 neurons, 480 layers, 64
+"""A large certified suite: generate a RadiX-Net-style network (4096 neurons, 480 layers, 64
 random 0/1 inputs), build its certified suite, verify it from its own files, and grade an
 output file with one value altered by one ulp (it must fail, naming that output). Prints the
-time of every step. Needs about 2.5 GB of disk and five minutes on two cores.
+time of every step. Needs about 2.5 GB of disk and a few minutes.
 
 Run: python benchmarks/suite_radixnet.py [--neurons 4096] [--layers 480] [--dir /tmp/rx]
 """

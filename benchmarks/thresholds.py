@@ -1,7 +1,7 @@
-"""Time of the exact perturbation analysis (issue 5): every (category, letter position) pair of
+"""Time of the exact perturbation analysis: every (category, letter position) pair of
 the paper's three-layer scheme (12,23,34/123,234/1234) over the bundled four-letter words, each
 pair evaluated as an exact piecewise-linear function of r on [0, 2], P_d and P_fa read off,
-and the closed form checked against it (target: under 5 s). Also the two-layer scheme at the
+and the closed form checked against it. Also the two-layer scheme at the
 betas of Fig. 10.
 
 Run: python benchmarks/thresholds.py [--repeat 3]
@@ -37,7 +37,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    run("three-layer scheme, betas 1, 1, 1 (target < 5 s)", "chain", [1, 1, 1], args.repeat)
+    run("three-layer scheme, betas 1, 1, 1", "chain", [1, 1, 1], args.repeat)
     run("two-layer scheme, betas 4/5, 1 (Fig. 10 right)", "pairs", ["4/5", 1], args.repeat)
 
 
