@@ -1,12 +1,14 @@
 """Draw the paper's construction figures (Figs. 3-8) as PNG and SVG into a folder.
 
-Fig. 3: single-layer solution over MNIST images (needs the MNIST files; set SYMDNN_DATA);
+Fig. 3: single-layer solution over MNIST images (needs ``symdnn data fetch mnist``; without
+it Fig. 3 is skipped, and the script says so);
 Fig. 4-5: the combinatoric construction over f1..f4 = {1a, 1b} ... {4a, 4b};
 Fig. 6: the two-letter words; Fig. 7: a two-layer scheme over three-letter words;
 Fig. 8: the three-layer scheme over four-letter words; Fig. 9: the sub-DNNs supporting "cat"
 and what its first letter reaches; Fig. 10: P_d and P_fa, exactly.
 
-Run: python examples/paper_figures.py [OUT_DIR]   (default ./figures)
+Run: python examples/paper_figures.py [OUT_DIR]   (default ./figures; it must not exist:
+the script stops with exit status 2 otherwise)
 """
 
 from __future__ import annotations
@@ -21,9 +23,21 @@ from symdnn.data import words
 from symdnn.plotting import draw_network, draw_subdnn, spy
 
 
+def mnist_folder() -> Path:
+    """Where ``symdnn data fetch mnist`` puts the MNIST test set."""
+    try:
+        from symdnn.data import dataset_path
+    except ImportError:  # a symdnn without the data registry: $SYMDNN_DATA/mnist
+        return Path(os.environ.get("SYMDNN_DATA", "symdnn-data")) / "mnist"
+    return Path(dataset_path("mnist"))
+
+
 def main(out: str = "figures") -> None:
     d = Path(out)
-    d.mkdir(parents=True, exist_ok=True)
+    if os.path.lexists(d):
+        print(f"paper_figures.py: error: {d} exists; give a new folder", file=sys.stderr)
+        raise SystemExit(2)
+    d.mkdir(parents=True)
     figs = {}
     comb = combinatoric([["1a", "1b"], ["2a", "2b"], ["3a", "3b"], ["4a", "4b"]])
     figs["fig5_W0"] = (comb.net.layers[0].W, "Fig. 5 (top): W0 = W0(f12) (+) W0(f34)")
@@ -37,12 +51,13 @@ def main(out: str = "figures") -> None:
     four = selective(words("words4")[:24], "chain")
     for l in range(3):
         figs[f"fig8_W{l}"] = (four.net.layers[l].W, f"Fig. 8: W{l}, four-letter words (chain)")
-    data = Path(os.environ.get("SYMDNN_DATA", Path(__file__).resolve().parents[2] /
-                               "shared" / "data")) / "mnist"
+    data = mnist_folder()
     if (data / "t10k-images-idx3-ubyte.gz").is_file():
         m = mnist(data / "t10k-images-idx3-ubyte.gz", data / "t10k-labels-idx1-ubyte.gz",
                   count=40)
         figs["fig3_W0"] = (m.net.layers[0].W, "Fig. 3: 40 MNIST images, pixels keyed by letters")
+    else:
+        print(f"Fig. 3 skipped: no MNIST in {data} (symdnn data fetch mnist)")
     for name, (A, title) in figs.items():
         for ext in ("png", "svg"):
             spy(A, d / f"{name}.{ext}", title=title)
