@@ -47,6 +47,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.requests.append((self.path, self.headers.get("Range")))
+        self.server.encodings.append(self.headers.get("Accept-Encoding"))
         body, how = self.server.files.get(self.path, (b"", "404"))
         if how == "404":
             self.send_error(404)
@@ -77,7 +78,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def server():
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    srv.files, srv.requests = {}, []
+    srv.files, srv.requests, srv.encodings = {}, [], []
     t = threading.Thread(target=srv.serve_forever, daemon=True)
     t.start()
     srv.url = f"http://127.0.0.1:{srv.server_address[1]}"
@@ -129,6 +130,7 @@ def test_good_file_is_downloaded_then_present(server, monkeypatch, tmp_path):
     assert _leftovers(tmp_path) == ["t/one.bin"] and not (tmp_path / ".partial").exists()
     r = fetch(["t-good"], to=tmp_path)
     assert r.files == [("t/one.bin", "present")] and len(server.requests) == 1
+    assert server.encodings == ["identity"]  # a .gz must not be gzipped again on the way
 
 
 def test_wrong_checksum_is_refused_and_nothing_is_kept(server, monkeypatch, tmp_path):
@@ -158,7 +160,8 @@ def test_truncated_transfer_fails_then_resumes_from_where_it_stopped(server, mon
     server.files["/big.bin"] = (big, "truncate")
     _register(monkeypatch, "t-cut", "t", _row("t-cut", "t/big.bin", server.url + "/big.bin",
                                               big))
-    with pytest.raises(DataError, match=r"cannot download .*big\.bin"):
+    with pytest.raises(DataError, match=r"cannot download .*big\.bin: the connection broke "
+                                        r"after \d+ bytes \(fetch again to resume\)"):
         fetch(["t-cut"], to=tmp_path)
     assert _leftovers(tmp_path) == []  # nothing at the file's place
     kept = (tmp_path / ".partial" / "t" / "big.bin.part").read_bytes()
@@ -180,11 +183,24 @@ def test_a_server_that_ignores_range_starts_again(server, monkeypatch, tmp_path)
     assert (tmp_path / "t" / "r.bin").read_bytes() == BODY
 
 
-def test_404_names_the_url(server, monkeypatch, tmp_path):
+def test_404_names_the_url(server, monkeypatch, tmp_path, capsys):
     _register(monkeypatch, "t-404", "t", _row("t-404", "t/x.bin", server.url + "/x.bin", BODY))
     with pytest.raises(DataError, match=r"cannot download http://127\.0\.0\.1:\d+/x\.bin: "
                                         r"HTTP 404"):
         fetch(["t-404"], to=tmp_path)
+    assert _leftovers(tmp_path) == [] and not (tmp_path / "t").exists()
+    assert main(["data", "fetch", "t-404", "--to", str(tmp_path), "--quiet"]) == 2
+    assert "--from" not in capsys.readouterr().err  # the network is there: no offline advice
+
+
+def test_a_server_sending_another_size_than_the_registry_is_refused(server, monkeypatch,
+                                                                    tmp_path):
+    server.files["/s.bin"] = (BODY + b"more", "ok")
+    _register(monkeypatch, "t-size", "t", _row("t-size", "t/s.bin", server.url + "/s.bin",
+                                               BODY))
+    with pytest.raises(DataError, match=r"the server sends 102404 bytes, the registry says "
+                                        r"102400"):
+        fetch(["t-size"], to=tmp_path)
     assert _leftovers(tmp_path) == []
 
 
@@ -338,6 +354,17 @@ def test_truth_files_must_be_ascending_image_numbers(tmp_path, text, why):
         verify_file(DataFile("x", "t.tsv", "", None, (), None, "gc-truth"), p)
 
 
+def test_an_empty_truth_file_is_refused_and_a_line_without_end_is_not_read_whole(tmp_path):
+    p = tmp_path / "t.tsv"
+    p.write_bytes(b"")
+    with pytest.raises(DataError, match="t.tsv: no lines"):
+        verify_file(DataFile("x", "t.tsv", "", None, (), None, "gc-truth"), p)
+    p = tmp_path / "i.tsv.gz"
+    p.write_bytes(_gz(b"1" * (1 << 24), 0))  # 16 MB without a line end, 16 kB of gzip
+    with pytest.raises(DataError, match="line 1 is longer than 65536 bytes"):
+        verify_file(DataFile("x", "i.tsv.gz", "", None, (), None, "gc-images"), p)
+
+
 def test_image_lines_must_be_triples(tmp_path):
     p = tmp_path / "i.tsv.gz"
     p.write_bytes(_gz(b"1\t5\t1\n1 5 1\n", 0))
@@ -411,6 +438,33 @@ def test_a_network_archive_with_anything_else_is_refused(server, monkeypatch, tm
     assert _leftovers(tmp_path) == []
     assert not (tmp_path / "evil.tsv").exists() and not (tmp_path / "graphchallenge" / "DNN" /
                                                          "neuron1024").exists()
+
+
+def test_an_archive_put_in_place_by_hand_is_checked_unpacked_and_kept(server, monkeypatch,
+                                                                      tmp_path):
+    tar = _network_tar(LAYERS)
+    _gc_set(monkeypatch, server, tar)
+    dnn = tmp_path / "graphchallenge" / "DNN"
+    dnn.mkdir(parents=True)
+    (dnn / "neuron1024.tar.gz").write_bytes(b"my notes")
+    with pytest.raises(DataError, match=r"neuron1024\.tar\.gz: 8 bytes|md5 is"):
+        fetch(["t-gc"], to=tmp_path)
+    assert (dnn / "neuron1024.tar.gz").read_bytes() == b"my notes"
+    assert not (dnn / "neuron1024").exists()
+    assert [r for r in server.requests if "tar" in r[0]] == []
+    (dnn / "neuron1024.tar.gz").write_bytes(tar)
+    fetch(["t-gc"], to=tmp_path)
+    assert (dnn / "neuron1024.tar.gz").read_bytes() == tar  # not ours to delete
+    assert len(list((dnn / "neuron1024").glob("*.tsv"))) == 1920
+
+
+def test_an_unpacked_network_with_a_layer_missing_is_not_present(server, monkeypatch,
+                                                                 tmp_path):
+    _gc_set(monkeypatch, server, _network_tar(LAYERS))
+    fetch(["t-gc"], to=tmp_path)
+    (tmp_path / "graphchallenge" / "DNN" / "neuron1024" / "n1024-l7.tsv").unlink()
+    with pytest.raises(DataError, match="layer files are missing"):
+        fetch(["t-gc"], to=tmp_path)
 
 
 def test_an_unpacked_folder_symdnn_did_not_write_is_left_alone(server, monkeypatch, tmp_path):

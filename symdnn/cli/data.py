@@ -76,7 +76,7 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
         report = fetch(args.names, to=args.to, source=args.source, progress=bar,
                        on_file=on_file)
     except DataError as exc:
-        if exc.url and args.source is None and "cannot download" in str(exc):
+        if getattr(exc, "offline", False):
             names = " ".join(args.names)
             raise DataError(f"{exc}; without a network, copy the files from a folder you "
                             f"have: symdnn data fetch {names} --from DIR") from None
@@ -112,7 +112,8 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
     ls = ds.add_parser("list", help="every data set: size, source, fetched or not, where",
                        formatter_class=HelpFormatter, epilog=EXIT_TEXT,
                        description="Every data set of the registry with its size, source, "
-                                   "whether it is fetched, and the folder commands read.")
+                                   "whether its files are in place, and the folder commands "
+                                   "read. 'fetch' checks their contents.")
     ls.set_defaults(func=_cmd_list)
     to_option(ls)
     ls.add_argument("--json", nargs="?", const="-", default=None, metavar="FILE",
@@ -126,7 +127,9 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
                     "file appears only once it is complete and checked; an interrupted "
                     "download leaves nothing in place and resumes on the next fetch (its "
                     "bytes wait in the root's .partial/ folder). A file already in place is "
-                    "checked again, never replaced. Prints the folder of each data set. "
+                    "checked again (a network unpacked by symdnn: every layer file is there), "
+                    "never replaced; a network archive put in place by hand is checked, "
+                    "unpacked and kept. Prints the folder of each data set. "
                     "Exit status 2 for an unknown name, no network, an HTTP error, or a file "
                     "that fails a check (named).")
     fe.set_defaults(func=_cmd_fetch)

@@ -68,7 +68,7 @@ def _gunzipped(path: Path):
             while chunk := fh.read(_CHUNK):
                 yield chunk
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise DataError(f"{path}: not a complete gzip file ({exc})", path=str(path)) from None
+        raise DataError(f"not a complete gzip file ({exc})") from None
 
 
 def _opened(f: DataFile, path: Path):
@@ -100,6 +100,10 @@ def _digest(kind: str, f: DataFile, path: Path) -> str:
     return h.hexdigest()
 
 
+#: The longest line a Graph Challenge text file may have (a file without line ends is refused
+#: after this many bytes, not read whole).
+MAX_LINE = 1 << 16
+
 _IMAGE_LINE = re.compile(rb"^[1-9][0-9]*\t[1-9][0-9]*\t[-+0-9.eE]+\r?$")
 
 
@@ -120,6 +124,8 @@ def _check_kind(f: DataFile, path: Path) -> str | None:
             data = tail + chunk
             parts = data.split(b"\n")
             tail = parts.pop()
+            if len(tail) > MAX_LINE:
+                return f"line {lines + len(parts) + 1} is longer than {MAX_LINE} bytes"
             for line in parts:
                 lines += 1
                 if f.kind == "gc-truth":
@@ -130,6 +136,8 @@ def _check_kind(f: DataFile, path: Path) -> str | None:
                     return f"line {lines}: not row<TAB>col<TAB>value: {line[:60]!r}"
         if tail.strip():
             return "the last line does not end"
+        if lines == 0:
+            return "no lines"
         if f.lines is not None and lines != f.lines:
             return f"{lines} lines, the registry says {f.lines}"
     return None
@@ -196,11 +204,16 @@ def verify_file(f: DataFile, path: str | os.PathLike, *,
     size = path.stat().st_size
     if f.size is not None and size != f.size:
         raise bad(f"{size} bytes, the registry says {f.size}")
-    for kind, want in f.checks:
-        got = _digest(kind, f, path)
-        if got != want:
-            raise bad(f"{kind} is {got}, the registry says {want}")
-    why = _check_kind(f, path)
+    try:
+        for kind, want in f.checks:
+            got = _digest(kind, f, path)
+            if got != want:
+                raise bad(f"{kind} is {got}, the registry says {want}")
+        why = _check_kind(f, path)
+    except DataError as exc:
+        if exc.path is not None:
+            raise
+        raise bad(str(exc)) from None
     if why:
         raise bad(why)
 
@@ -285,38 +298,57 @@ class _Transfer:
         import requests
 
         have = self.part.stat().st_size if self.part.is_file() else 0
-        headers = {"Range": f"bytes={have}-"} if have else {}
+        want = self.f.size
+        if want is not None and have > want:
+            self.part.unlink()
+            have = 0
+        # the bytes as stored: a server must not gzip a .gz file once more on the way
+        headers = {"Accept-Encoding": "identity"}
+        if have:
+            headers["Range"] = f"bytes={have}-"
+        done = have
         try:
             with requests.get(url, headers=headers, stream=True, timeout=(20, 120)) as r:
                 if r.status_code == 416 and have:  # nothing left to send: start again
                     self.part.unlink()
                     return self._download(url)
                 r.raise_for_status()
-                if r.status_code != 206:
-                    have = 0
+                if r.status_code != 206 or not r.headers.get(
+                        "Content-Range", "").startswith(f"bytes {have}-"):
+                    have = done = 0  # the whole file (again)
                 length = r.headers.get("Content-Length")
-                total = have + int(length) if length and length.isdigit() else self.f.size
-                done = have
+                total = have + int(length) if length and length.isdigit() else want
+                if want is not None and total != want:
+                    raise DataError(f"cannot download {url}: the server sends {total} bytes, "
+                                    f"the registry says {want}", path=self.f.path, url=url)
                 with open(self.part, "ab" if have else "wb") as fh:
                     for chunk in r.iter_content(_NET_CHUNK):
                         fh.write(chunk)
                         done += len(chunk)
+                        if total is not None and done > total:
+                            raise DataError(f"cannot download {url}: more than the {total} "
+                                            "bytes announced", path=self.f.path, url=url)
                         if self.progress:
                             self.progress(done, total)
         except requests.exceptions.RequestException as exc:
-            raise DataError(f"cannot download {url}: {_reason(exc)}", path=self.f.path,
-                            url=url) from None
+            err = DataError(f"cannot download {url}: {_reason(exc, done)}", path=self.f.path,
+                            url=url)
+            err.offline = isinstance(exc, (requests.exceptions.ConnectionError,
+                                           requests.exceptions.Timeout)) and done == 0
+            raise err from None
         if total is not None and done < total:
             raise DataError(f"cannot download {url}: the transfer ended after {done} of "
                             f"{total} bytes", path=self.f.path, url=url)
 
 
-def _reason(exc: Exception) -> str:
+def _reason(exc: Exception, done: int) -> str:
     """A short reason for a failed request (no traceback-sized repr)."""
     import requests
 
     if isinstance(exc, requests.exceptions.HTTPError) and exc.response is not None:
         return f"HTTP {exc.response.status_code} {exc.response.reason}"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return f"the connection broke after {done} bytes (fetch again to resume)"
     if isinstance(exc, requests.exceptions.ConnectionError):
         text = str(exc)
         for key in ("Name or service not known", "Temporary failure in name resolution",
@@ -337,14 +369,13 @@ def _pooch_hash(f: DataFile) -> str | None:
     return None
 
 
-def _unpack_network(f: DataFile, archive: Path) -> None:
+def _unpack_network(f: DataFile, archive: Path, *, remove: bool) -> None:
     """Unpack ``neuronN.tar.gz`` beside itself into ``neuronN/`` (through a temporary
-    sibling), mark the folder as fetched, and remove the archive."""
+    sibling), mark the folder as fetched, and remove the archive when ``remove``."""
+    import tempfile
+
     net = archive.parent / _network_folder(f)
-    stage = archive.parent / f".tmp-{net.name}"
-    if stage.exists():
-        shutil.rmtree(stage)
-    stage.mkdir()
+    stage = Path(tempfile.mkdtemp(prefix=f".tmp-{net.name}-", dir=archive.parent))
     try:
         with tarfile.open(archive, "r:gz") as tar:
             for layer, member in sorted(_layer_members(f, tar).items()):
@@ -355,11 +386,24 @@ def _unpack_network(f: DataFile, archive: Path) -> None:
                     shutil.copyfileobj(src, out, _CHUNK)
         (stage / FETCHED_MARK).write_text(json.dumps(
             {"url": f.url, "checks": dict(f.checks), "layers": 1920}) + "\n")
+        os.chmod(stage, 0o777 & ~_umask())
         os.replace(stage, net)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
-    archive.unlink()
+    if remove:
+        archive.unlink()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _network_complete(f: DataFile, net: Path) -> bool:
+    n = _network_folder(f).removeprefix("neuron")
+    return all((net / f"n{n}-l{layer}.tsv").is_file() for layer in range(1, 1921))
 
 
 def _remove_empty(folders: list[Path]) -> None:
@@ -379,10 +423,17 @@ def _fetch_one(f: DataFile, root: Path, source: Path | None,
     if f.kind == "gc-network":
         net = target.parent / _network_folder(f)
         if (net / FETCHED_MARK).is_file():
+            if not _network_complete(f, net):
+                raise DataError(f"{net}: layer files are missing; it was left alone (remove "
+                                "the folder and fetch again)", path=str(net))
             return "present"
         if net.exists():
             raise DataError(f"{net} exists and symdnn did not unpack it; it was left alone "
                             "(move it away to fetch the network here)", path=str(net))
+        if target.exists():  # an archive someone put there: checked, unpacked, kept
+            verify_file(f, target)
+            _unpack_network(f, target, remove=False)
+            return "present"
     elif target.exists():
         verify_file(f, target)
         return "present"
@@ -402,7 +453,7 @@ def _fetch_one(f: DataFile, root: Path, source: Path | None,
         _remove_empty(made)
         raise
     if f.kind == "gc-network":
-        _unpack_network(f, target)
+        _unpack_network(f, target, remove=True)
     return "copied" if source is not None else "downloaded"
 
 
@@ -453,11 +504,14 @@ def fetch(names: Iterable[str], *, to: str | os.PathLike | None = None,
     src = Path(source) if source is not None else None
     if src is not None and not src.is_dir():
         raise DataError(f"{src}: no such folder to copy from", path=str(src))
-    for ds in sets:
-        for f in ds.files:
-            if on_file:
-                on_file(f)
-            report.files.append((f.path, _fetch_one(f, root, src, progress)))
+    from symdnn.io.outputs import terminate_as_interrupt
+
+    with terminate_as_interrupt():
+        for ds in sets:
+            for f in ds.files:
+                if on_file:
+                    on_file(f)
+                report.files.append((f.path, _fetch_one(f, root, src, progress)))
     partial = root / _PARTIAL
     if partial.is_dir() and not any(p.is_file() for p in partial.rglob("*")):
         shutil.rmtree(partial, ignore_errors=True)
