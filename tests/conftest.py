@@ -1,12 +1,14 @@
-"""Shared fixtures: deterministic hypothesis settings and the data folder."""
+"""Shared fixtures: deterministic hypothesis settings, the Graph Challenge folders (the data
+itself is found by :mod:`tests.datafiles`) and a dask cluster."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from tests.datafiles import GC_FIXTURE_IMAGES, GC_FIXTURE_LAYERS, fetch_hint, gc_folder, gc_full
 
 # Fixed seeds: hypothesis draws the same examples on every run and machine.
 settings.register_profile(
@@ -15,29 +17,22 @@ settings.register_profile(
 )
 settings.load_profile("symdnn")
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def data_dir() -> Path:
-    """``$SYMDNN_DATA`` or ``../shared/data`` beside the project root."""
-    return Path(os.environ.get("SYMDNN_DATA", ROOT.parent / "shared" / "data"))
-
 
 @pytest.fixture
-def shared_data() -> Path:
-    d = data_dir()
-    if not d.is_dir():
-        pytest.skip(f"data folder {d} not found (set SYMDNN_DATA to the shared data folder)")
+def gc_dir() -> Path:
+    """The full Graph Challenge folder, ``$SYMDNN_DATA/graphchallenge`` (120 layers; flat or
+    official layout); skips without it."""
+    d = gc_full()
+    if d is None:
+        pytest.skip(fetch_hint("graphchallenge"))
     return d
 
 
 @pytest.fixture
-def gc_dir(shared_data) -> Path:
-    """The shared Graph Challenge folder (1024 neurons, 120 layers, 1200 images)."""
-    d = shared_data / "graphchallenge"
-    if not d.is_dir():
-        pytest.skip(f"{d} not found")
-    return d
+def gc_data() -> Path:
+    """A Graph Challenge folder of at least 12 layers and 155 images: the full one where
+    ``$SYMDNN_DATA`` has it, else ``tests/data/graphchallenge``."""
+    return gc_folder(GC_FIXTURE_LAYERS, GC_FIXTURE_IMAGES)
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from symdnn.audit import Run, audit_graph_challenge, audit_network
 from symdnn.audit.foreign import MissingDependency, scipy_layer, torch_layer
 from symdnn.cli import main
 from symdnn.domains import round_exact, round_ratio, ulp_distance
+from tests.datafiles import GC_FIXTURE, gc_images, gc_layer
 from tests.netgen import random_net
 
 
@@ -232,18 +233,29 @@ def test_ulp_distance_counts_representable_values():
 
 # ------------------------------------------------------------------ the Graph Challenge
 def test_graph_challenge_audit_counts_against_an_independent_run(gc_dir):
+    audit_against_an_independent_run(gc_dir, layers=120, images=300)
+
+
+def test_graph_challenge_audit_of_the_fixture_against_an_independent_run():
+    """12 layers, 155 images: the categories of the fixture's truth, which its generator
+    derived with Fractions."""
+    js = audit_against_an_independent_run(GC_FIXTURE, layers=12, images=155)
+    assert js["exact_categories"] == [152, 153, 155]
+
+
+def audit_against_an_independent_run(folder, *, layers, images) -> dict:
     from symdnn.io import read_images, read_layer
 
-    rep = audit_graph_challenge(str(gc_dir), formats=["fp64"], layers=120, images=300)
+    rep = audit_graph_challenge(str(folder), formats=["fp64"], layers=layers, images=images)
     js = rep.to_json()
     assert js["exact_matches_truth"] and js["runs"]["fp64"]["categories_match_truth"]
     # independent: exact layers 1..3 in Python fractions-free integers (16^3 * 5 scaling), fp64
     # in plain scipy; count pre-activations exactly zero and positive in fp64, at layer 3
-    Y = read_images(gc_dir / "sparse-images-1024_subset.mtx", 1024)[:300].astype(np.int64)
+    Y = read_images(gc_images(folder), 1024)[:images].astype(np.int64)
     Yf = Y.astype(np.float64)
     Ye, s = Y.copy(), 1
     for l in range(1, 4):
-        N = read_layer(gc_dir / "neuron1024" / f"n1024-l{l}.tsv.gz", 1024).N
+        N = read_layer(gc_layer(folder, l), 1024).N
         Z = (Ye @ N).tocsr()  # exact: numerators over 16 s
         s16 = 16 * s
         num = Z.data * 10 - 3 * s16  # pre-activation = num / (10 * 16 s)
@@ -266,6 +278,7 @@ def test_graph_challenge_audit_counts_against_an_independent_run(gc_dir):
         Zf.data[Zf.data > 32] = 32
         Zf.eliminate_zeros()
         Yf = Zf
+    return js
 
 
 def test_threshold_audit_finds_the_shift_rounding_the_bias_causes(tmp_path, capsys):

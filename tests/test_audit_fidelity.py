@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from symdnn.audit import Run, audit_graph_challenge, audit_network
 from symdnn.engines import exact as EX
 from symdnn.io import read_images, read_layer
+from tests.datafiles import gc_images, gc_layer
 from tests.test_audit import dyadic_net
 
 
@@ -32,13 +33,13 @@ def reference_rule(W, bias, Y):
 def exact_pre_activations(gc_dir, layers, images):
     """Per layer, the sorted keys (row * 1024 + neuron) of the exact pre-activations and
     their signs, from the exact engine (checked against a Fraction oracle elsewhere)."""
-    Y0 = read_images(gc_dir / "sparse-images-1024_subset.mtx", 1024)[:images].tocsr()
+    Y0 = read_images(gc_images(gc_dir), 1024)[:images].tocsr()
     Y0.sort_indices()
     st = EX.start(Y0.indptr.astype(np.int64), Y0.indices.astype(np.int64),
                   Y0.data.astype(np.int64), 1, Y0.shape)
     out = []
     for l in range(1, layers + 1):
-        g = read_layer(gc_dir / "neuron1024" / f"n1024-l{l}.tsv.gz", 1024)
+        g = read_layer(gc_layer(gc_dir, l), 1024)
         lay = EX.ExactLayer(g.N, g.d, np.full(1024, -3, dtype=object), 10)
         st, info = EX.step(st, lay, rule="nonzero", cap=(32, 1), record=True)
         ptr, idx, num, _ = info.pre
@@ -59,7 +60,7 @@ def test_the_audit_counts_what_the_run_does_on_its_own(gc_dir):
     own_zero_to_pos, own_flips = [], []
     unsorted_seen = False
     for l in range(1, L + 1):
-        g = read_layer(gc_dir / "neuron1024" / f"n1024-l{l}.tsv.gz", 1024)
+        g = read_layer(gc_layer(gc_dir, l), 1024)
         W = sp.csr_matrix((g.N.data * 0.0625, g.N.indices, g.N.indptr), shape=g.N.shape)
         Y = reference_rule(W, bias, Y)
         unsorted_seen |= not Y.has_sorted_indices
@@ -123,7 +124,7 @@ def test_graphblas_and_scipy_runs_audited_as_they_run_on_their_own(gc_dir):
         Y = sp.csr_matrix(Y0.astype(np.float64))
         counts = []
         for l in range(1, L + 1):
-            g = read_layer(gc_dir / "neuron1024" / f"n1024-l{l}.tsv.gz", 1024)
+            g = read_layer(gc_layer(gc_dir, l), 1024)
             W = sp.csr_matrix((g.N.data * 0.0625, g.N.indices, g.N.indptr), shape=g.N.shape)
             Y = fn(W, np.full(1024, b), Y)
             active = _active_keys(Y, images)

@@ -269,15 +269,15 @@ def test_two_layer_words_beta_4_5_fail_in_fp8_and_say_where():
 
 
 # -------------------------------------------------------------------- the Graph Challenge
-def test_graph_challenge_exact_zeros_are_at_risk_in_every_format(gc_dir):
+def test_graph_challenge_exact_zeros_are_at_risk_in_every_format(gc_data):
     """Every pre-activation that is exactly zero is at risk in every format: the bias -3/10
     is not exact in any of them. Counted independently by the audit."""
     from symdnn.audit import audit_graph_challenge
 
-    rep = audit_graph_challenge(str(gc_dir), formats=[], layers=6, images=60).to_json()
+    rep = audit_graph_challenge(str(gc_data), formats=[], layers=6, images=60).to_json()
     zeros = rep["exact_zero"]
     assert sum(zeros) > 0
-    cert = certify_graph_challenge(str(gc_dir), layers=6, images=60, detail=True,
+    cert = certify_graph_challenge(str(gc_data), layers=6, images=60, detail=True,
                                    formats=["fp64", "fp32", "fp16", "bf16"])
     for fc in cert.formats:
         for l, v in enumerate(fc.layers):
@@ -290,8 +290,8 @@ def test_graph_challenge_exact_zeros_are_at_risk_in_every_format(gc_dir):
     assert not js["certified"] and js["smallest_certified"] is None
 
 
-def test_graph_challenge_json_keys(gc_dir):
-    cert = certify_graph_challenge(str(gc_dir), layers=3, images=20, formats=["fp64"])
+def test_graph_challenge_json_keys(gc_data):
+    cert = certify_graph_challenge(str(gc_data), layers=3, images=20, formats=["fp64"])
     js = json.loads(json.dumps(cert.to_json()))
     assert len(js["min_margin"]) == 3 and all(isinstance(m, str) for m in js["min_margin"])
     f = js["formats"]["fp64"]
@@ -327,7 +327,7 @@ def test_the_model_runs_do_flip_decisions_at_risk():
 
 
 # ---------------------------------------------------------------------- the command line
-def test_cli_certify_exit_status_json_and_bad_targets(tmp_path, capsys, gc_dir):
+def test_cli_certify_exit_status_json_and_bad_targets(tmp_path, capsys, gc_data):
     from symdnn.cli import main
 
     net = tmp_path / "words"
@@ -343,12 +343,12 @@ def test_cli_certify_exit_status_json_and_bad_targets(tmp_path, capsys, gc_dir):
     capsys.readouterr()
     assert main(["certify", str(net), "--json", str(out)]) == 2  # never overwritten
     assert "exists" in capsys.readouterr().err
-    assert main(["certify", "graph-challenge", str(gc_dir), "--layers", "2", "--images",
+    assert main(["certify", "graph-challenge", str(gc_data), "--layers", "2", "--images",
                  "10", "--formats", "fp64", "--json", "-"]) == 1
     js = json.loads(capsys.readouterr().out)
     assert js["min_margin"] == ["1/80", "1/80"]
     for bad, msg in ((["certify", "graph-challenge"], "needs DATA_DIR"),
-                     (["certify", str(net), str(gc_dir)], "only for TARGET"),
+                     (["certify", str(net), str(gc_data)], "only for TARGET"),
                      (["certify", str(net), "--layers", "3"], "only for TARGET"),
                      (["certify", str(net), "--formats", "int8"], "unknown format"),
                      (["certify", str(tmp_path / "none")], "cannot read")):

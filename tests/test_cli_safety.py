@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from symdnn.cli import main
+from tests.datafiles import GC_FIXTURE, full_file
 
 
 def _tree(root: Path) -> dict:
@@ -198,8 +199,8 @@ def test_nonsense_counts_are_usage_errors(argv, tmp_path, capsys):
     assert not (tmp_path / "OUT").exists()
 
 
-def test_images_beyond_the_file_are_an_error(shared_data, capsys):
-    gc = shared_data / "graphchallenge"
+def test_images_beyond_the_file_are_an_error(capsys):
+    gc = GC_FIXTURE  # 155 images
     assert main(["graph-challenge", str(gc), "--images", "5000", "--layers", "1",
                  "--quiet"]) == 2
     assert "5000 images asked for" in capsys.readouterr().err
@@ -352,11 +353,11 @@ def test_grade_rounds_decimal_results_once_into_the_format(suite, tmp_path, caps
                  "fp32"]) == 0
 
 
-def test_stray_byte_matrixmarket_file_exits_2_not_a_signal(shared_data, tmp_path):
+def test_stray_byte_matrixmarket_file_exits_2_not_a_signal(tmp_path):
     """scipy's mmread segfaults on such a file; the command must answer with exit 2."""
     import shutil
 
-    gc = shared_data / "graphchallenge"
+    gc = GC_FIXTURE
     data = tmp_path / "gc"
     (data / "neuron1024").mkdir(parents=True)
     layer = next((gc / "neuron1024").glob("n1024-l1.tsv*"))
@@ -451,8 +452,8 @@ def test_accumulating_in_fp8_is_refused_cleanly(net, capsys):
         c.net.infer(c.inputs, arith="fp16", accumulate="fp8_e4m3")
 
 
-def test_mnist_counts_beyond_the_file_are_errors(shared_data, tmp_path, capsys):
-    imgs = shared_data / "mnist" / "t10k-images-idx3-ubyte.gz"
+def test_mnist_counts_beyond_the_file_are_errors(tmp_path, capsys):
+    imgs = full_file("mnist/t10k-images-idx3-ubyte.gz")
     for extra in (["--start", "10000"], ["--count", "10001"], ["--start", "9999", "--count", "5"]):
         assert main(["build", "--mnist", str(imgs), "--out", str(tmp_path / "m")] + extra) == 2
         assert "holds 10000" in capsys.readouterr().err

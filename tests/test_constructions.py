@@ -26,6 +26,7 @@ from symdnn.constructions import (
 from symdnn.data import words
 from symdnn.io.idx import read_idx, write_idx
 from symdnn.verification import FORMULATIONS
+from tests.datafiles import full_file
 
 # The paper, section V, verbatim: the 37 words and the first- and second-letter lists of Fig. 6
 F12 = ("ad ah am as at be by do go ha he hi ie if in it me mr ms my no of oh ok on or pc pm re "
@@ -127,11 +128,9 @@ def test_combinatoric_collapse_two_ways_and_count():
 
 # ------------------------------------------------------------------ real MNIST
 @pytest.fixture
-def mnist_files(shared_data):
-    d = shared_data / "mnist"
-    if not (d / "t10k-images-idx3-ubyte.gz").is_file():
-        pytest.skip(f"MNIST files not found in {d}")
-    return d / "t10k-images-idx3-ubyte.gz", d / "t10k-labels-idx1-ubyte.gz"
+def mnist_files():
+    return (full_file("mnist/t10k-images-idx3-ubyte.gz"),
+            full_file("mnist/t10k-labels-idx1-ubyte.gz"))
 
 
 def test_first_1000_mnist_images_exact_or_reported_precisely(mnist_files):

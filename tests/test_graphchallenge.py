@@ -1,5 +1,6 @@
 """Graph Challenge files and runs: exact and float runs against the official truth on the
-shared data, readers and writers, errors that name the file and line, and the CLI."""
+full data and against the truth of tests/data (derived with Fractions by its generator),
+readers and writers, errors that name the file and line, and the CLI."""
 
 from __future__ import annotations
 
@@ -24,10 +25,11 @@ from symdnn.io import (
     write_images,
     write_layer,
 )
+from tests.datafiles import GC_FIXTURE, gc_images, gc_layer
 
 
 def test_exact_run_matches_the_official_truth(gc_dir):
-    r = run_challenge(str(gc_dir), arith="exact")
+    r = run_challenge(str(gc_dir), arith="exact", images=1200)
     assert r.images == 1200 and len(r.categories) == 19
     assert r.matches is True
     assert r.categories[:3].tolist() == [287, 295, 386]
@@ -40,13 +42,29 @@ def test_fp64_and_fp32_runs_keep_the_categories(gc_dir, arith):
 
 
 def test_subset_truth_files_agree(gc_dir):
+    subset = gc_dir / "neuron1024-l120-categories_subset.mtx"
+    if not subset.is_file():
+        pytest.skip(f"needs {subset.name} (LAGraph's truth for the first 1200 images, "
+                    "data/dnn_data) in $SYMDNN_DATA/graphchallenge")
     full = read_categories(gc_dir / "neuron1024-l120-categories.tsv")
-    subset = read_categories(gc_dir / "neuron1024-l120-categories_subset.mtx")
+    subset = read_categories(subset)
     assert np.array_equal(full[full <= 1200], subset) and len(subset) == 19
 
 
-def test_layer_values_are_read_exactly(gc_dir):
-    g = read_layer(gc_dir / "neuron1024" / "n1024-l1.tsv.gz", 1024)
+def test_exact_run_matches_the_fixture_truth():
+    r = run_challenge(str(GC_FIXTURE), layers=12, arith="exact")
+    assert r.images == 155 and r.categories.tolist() == [152, 153, 155]
+    assert r.matches is True
+    assert {p for ps in r.paths for p in ps.split("+")} <= {"float64", "int64"}
+
+
+@pytest.mark.parametrize("arith", ["fp64", "fp32"])
+def test_fp64_and_fp32_runs_keep_the_fixture_categories(arith):
+    assert run_challenge(str(GC_FIXTURE), layers=12, arith=arith).matches is True
+
+
+def test_layer_values_are_read_exactly(gc_data):
+    g = read_layer(gc_layer(gc_data, 1), 1024)
     assert g.d == 16 and set(g.N.data.tolist()) == {1}
     assert g.values == {"6.250000e-02": Fraction(1, 16)}
     assert np.all(np.diff(g.N.indptr) == 32)
@@ -115,17 +133,32 @@ def test_missing_layer_is_named(tmp_path):
 
 
 # ------------------------------------------------------------------ command line
+def make_official_layout(folder: Path, truth: Path, out: Path, *, layers: int,
+                         images: int) -> Path:
+    """The official folder layout over a data folder's layer files and first images."""
+    (out / "DNN").mkdir()
+    os.symlink(gc_layer(folder, 1).parent, out / "DNN" / "neuron1024")
+    (out / "MNIST").mkdir()
+    write_images(out / "MNIST" / "sparse-images-1024.tsv",
+                 read_images(gc_images(folder), 1024)[:images])
+    t = read_categories(truth)
+    write_categories(out / "DNN" / f"neuron1024-l{layers}-categories.tsv", t[t <= images])
+    return out
+
+
 @pytest.fixture
 def official_layout(gc_dir, tmp_path) -> Path:
-    """The official folder layout over the shared layer files and the first 60 images."""
-    (tmp_path / "DNN").mkdir()
-    os.symlink(gc_dir / "neuron1024", tmp_path / "DNN" / "neuron1024")
-    (tmp_path / "MNIST").mkdir()
-    write_images(tmp_path / "MNIST" / "sparse-images-1024.tsv",
-                 read_images(gc_dir / "sparse-images-1024_subset.mtx", 1024)[:300])
-    truth = read_categories(gc_dir / "neuron1024-l120-categories.tsv")
-    write_categories(tmp_path / "DNN" / "neuron1024-l120-categories.tsv", truth[truth <= 300])
-    return tmp_path
+    """The official folder layout over the full layer files and the first 300 images."""
+    truth = next(p for p in (gc_dir / "neuron1024-l120-categories.tsv",
+                             gc_dir / "DNN" / "neuron1024-l120-categories.tsv") if p.is_file())
+    return make_official_layout(gc_dir, truth, tmp_path, layers=120, images=300)
+
+
+@pytest.fixture
+def official_fixture_layout(tmp_path) -> Path:
+    """The same over the fixture's 12 layers and 155 images."""
+    return make_official_layout(GC_FIXTURE, GC_FIXTURE / "neuron1024-l12-categories_subset.tsv",
+                                tmp_path, layers=12, images=155)
 
 
 def test_cli_graph_challenge_match(official_layout, capsys):
@@ -139,6 +172,21 @@ def test_cli_graph_challenge_mismatch_exits_1(official_layout, capsys):
                      np.array([287, 296]))
     assert main(["graph-challenge", str(official_layout), "--quiet"]) == 1
     assert "MISMATCH: missing [296], extra [295]" in capsys.readouterr().out
+
+
+def test_cli_graph_challenge_match_on_the_fixture(official_fixture_layout, capsys):
+    assert main(["graph-challenge", str(official_fixture_layout), "--layers", "12",
+                 "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "categories (3): 152, 153, 155" in out and "MATCH" in out
+
+
+def test_cli_graph_challenge_mismatch_on_the_fixture_exits_1(official_fixture_layout, capsys):
+    write_categories(official_fixture_layout / "DNN" / "neuron1024-l12-categories.tsv",
+                     np.array([152, 154]))
+    assert main(["graph-challenge", str(official_fixture_layout), "--layers", "12",
+                 "--quiet"]) == 1
+    assert "MISMATCH: missing [154], extra [153, 155]" in capsys.readouterr().out
 
 
 def test_cli_graph_challenge_bad_folder_exits_2(tmp_path, capsys):

@@ -12,10 +12,9 @@ from symdnn.challenge import run_challenge
 from symdnn.engines import exact as EX
 from symdnn.errors import SymdnnError
 from symdnn.parallel import ChunkPool, merge_states, resolve_threads, row_chunks
-from tests.conftest import data_dir
+from tests.datafiles import gc_folder, needs_gc
 
-GC = data_dir() / "graphchallenge"
-needs_gc = pytest.mark.skipif(not GC.is_dir(), reason="Graph Challenge data not found")
+GC = gc_folder()  # the full data where $SYMDNN_DATA has it, else tests/data
 
 
 def _values(st):
@@ -28,7 +27,7 @@ def _values(st):
                     (Fraction(int(v), st.s) for v in st.ints()), strict=True))
 
 
-@needs_gc
+@needs_gc(12, 150)
 @pytest.mark.parametrize("threads", [3, pytest.param(2, marks=pytest.mark.slow),
                                      pytest.param(7, marks=pytest.mark.slow)])
 def test_exact_graph_challenge_identical_on_any_number_of_threads(threads):
@@ -39,7 +38,7 @@ def test_exact_graph_challenge_identical_on_any_number_of_threads(threads):
     assert {p for ps in many.paths for p in ps.split("+")} <= {"float64", "int64", "limbs"}
 
 
-@needs_gc
+@needs_gc(12, 150)
 @pytest.mark.parametrize("arith", ["fp32", pytest.param("fp64", marks=pytest.mark.slow),
                                    pytest.param("fp16", marks=pytest.mark.slow), "bf16"])
 def test_float_graph_challenge_identical_bit_for_bit(arith):
@@ -52,7 +51,7 @@ def test_float_graph_challenge_identical_bit_for_bit(arith):
     assert one.categories.tolist() == many.categories.tolist()
 
 
-@needs_gc
+@needs_gc(2, 7)
 @pytest.mark.parametrize("layers, images, threads", [(1, 5, 5), (2, 7, 3), (1, 2, 2)])
 def test_chunks_whose_denominators_differ(layers, images, threads):
     """The engine divides out what a chunk's values share, so chunks may end with different
@@ -64,14 +63,14 @@ def test_chunks_whose_denominators_differ(layers, images, threads):
     assert one.categories.tolist() == many.categories.tolist()
 
 
-@needs_gc
+@needs_gc(12, 3)
 def test_more_threads_than_images():
     one = run_challenge(str(GC), layers=12, images=3, threads=1, kernel="scipy")
     many = run_challenge(str(GC), layers=12, images=3, threads=8, kernel="scipy")
     assert many.threads == 8 and _values(one.final) == _values(many.final)
 
 
-@needs_gc
+@needs_gc(120, 3)
 @pytest.mark.slow
 def test_more_threads_than_images_and_the_truth():
     r = run_challenge(str(GC), layers=120, images=3, threads=8)
@@ -145,7 +144,7 @@ def test_graphblas_kernel_identical_on_every_path():
         assert _values(got) == _values(ref)
 
 
-@needs_gc
+@needs_gc(12, 150)
 def test_graphblas_kernel_on_the_graph_challenge():
     pytest.importorskip("graphblas")
     one = run_challenge(str(GC), layers=12, images=150, threads=1, kernel="scipy")
@@ -203,7 +202,7 @@ def test_cli_generate(capsys):
 
 
 # ------------------------------------------------------------------ dask.distributed
-@needs_gc
+@needs_gc(12, 150)
 def test_dask_runs_equal_the_local_run(dask_address):
     for arith in ("exact", "fp32"):
         local = run_challenge(str(GC), layers=12, images=150, arith=arith, threads=1,

@@ -15,10 +15,9 @@ from symdnn.audit import Run, audit_graph_challenge, audit_network
 from symdnn.cli import main
 from symdnn.errors import SymdnnError
 from symdnn.parallel import Broadcast
-from tests.conftest import data_dir
+from tests.datafiles import gc_folder, needs_gc
 
-GC = data_dir() / "graphchallenge"
-needs_gc = pytest.mark.skipif(not GC.is_dir(), reason="Graph Challenge data not found")
+GC = gc_folder()  # the full data where $SYMDNN_DATA has it, else tests/data
 
 
 def _report(rep):
@@ -36,7 +35,7 @@ def gc_one():
     return _report(audit_graph_challenge(str(GC), layers=30, images=37, threads=1))
 
 
-@needs_gc
+@needs_gc(30, 37)
 @pytest.mark.parametrize("threads", [2, 5])
 def test_graph_challenge_audit_identical_on_any_number_of_threads(gc_one, threads):
     got = _report(audit_graph_challenge(str(GC), layers=30, images=37, threads=threads))
@@ -49,13 +48,13 @@ def test_graph_challenge_audit_identical_on_any_number_of_threads(gc_one, thread
     assert any(m is not None for r in runs for m in r["min_margin_correct"])
 
 
-@needs_gc
+@needs_gc(30, 37)
 def test_graph_challenge_audit_over_dask(gc_one, dask_address):
     got = _report(audit_graph_challenge(str(GC), layers=30, images=37, dask=dask_address))
     assert got == gc_one
 
 
-@needs_gc
+@needs_gc(8, 23)
 def test_run_folders_are_read_by_row_chunks(tmp_path):
     """An implementation's output files (here symdnn's fp16 run, dumped) audited in chunks:
     each chunk reads its rows of every file; the report is the single-chunk one."""
@@ -71,7 +70,7 @@ def test_run_folders_are_read_by_row_chunks(tmp_path):
     assert _report(one)["runs"]["impl"]["totals"]["spurious"] > 0
 
 
-@needs_gc
+@needs_gc(3, 9)
 def test_a_bad_run_file_is_refused_as_without_threads(tmp_path):
     dump = tmp_path / "dump"
     main(["audit", "graph-challenge", str(GC), "--layers", "3", "--images", "9", "--formats",
@@ -163,7 +162,7 @@ def test_broadcast_failure_reaches_every_tap():
         list(b)
 
 
-@needs_gc
+@needs_gc(12, 30)
 def test_a_failing_chunk_does_not_hang_the_others(monkeypatch):
     """One chunk raises at layer 3: the audit fails with its error, promptly."""
     import symdnn.audit.runner as R
@@ -196,7 +195,7 @@ def _suite_files(root):
     return out
 
 
-@needs_gc
+@needs_gc(6)  # every image the folder holds
 def test_suite_build_identical_on_threads_and_dask(tmp_path, dask_address):
     args = ["suite", "build", str(GC), "--neurons", "1024", "--layers", "6", "--formats",
             "fp32,bf16", "--quiet"]
@@ -232,7 +231,7 @@ def test_cli_refuses_a_malformed_dask_address(cmd, tmp_path):
     assert not (tmp_path / "s").exists()
 
 
-@needs_gc
+@needs_gc(4, 17)
 def test_cli_audit_threads(tmp_path, capsys):
     out = tmp_path / "r.json"
     code = main(["audit", "graph-challenge", str(GC), "--layers", "4", "--images", "17",
@@ -243,7 +242,7 @@ def test_cli_audit_threads(tmp_path, capsys):
     assert np.all(np.diff(j["exact_categories"]) > 0)
 
 
-@needs_gc
+@needs_gc(6, 20)
 def test_int8_runs_in_one_chunk_and_refuses_dask():
     """int8 scales each layer's activations by the whole batch's largest (found by review:
     row chunks each had their own scale, and the report changed with --threads)."""
@@ -276,7 +275,7 @@ def test_broadcast_needs_a_positive_lead():
         Broadcast(iter(()), 2, ahead=0)
 
 
-@needs_gc
+@needs_gc(2, 4)
 def test_dask_refuses_a_dump(tmp_path, capsys):
     assert main(["audit", "graph-challenge", str(GC), "--layers", "2", "--images", "4",
                  "--formats", "fp32", "--dump", str(tmp_path / "d"), "--dask",

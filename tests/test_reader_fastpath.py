@@ -22,6 +22,7 @@ import scipy.sparse as sp
 import symdnn.io.graphchallenge as gc
 from symdnn import ParseError
 from symdnn.io.text import exact_number, read_bytes
+from tests.datafiles import gc_layer
 
 
 def read_both(path: Path, n: int | None, monkeypatch) -> tuple[object, bool]:
@@ -306,11 +307,8 @@ def test_seeded_random_files(tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------------- the official files
-def test_official_layers(shared_data, monkeypatch):
-    folder = shared_data / "graphchallenge" / "neuron1024"
-    if not folder.is_dir():
-        pytest.skip(f"{folder} not found")
+def test_official_layers(gc_data, monkeypatch):
     for layer in (1, 2, 3):
-        got, took = read_both(folder / f"n1024-l{layer}.tsv.gz", 1024, monkeypatch)
+        got, took = read_both(gc_layer(gc_data, layer), 1024, monkeypatch)
         assert took and got[0] == "layer"
         assert got[1] == (1024, 1024) and len(got[5]) == 32768

@@ -15,7 +15,6 @@ from __future__ import annotations
 import gzip
 import json
 import math
-import os
 import re
 import struct
 import subprocess
@@ -34,6 +33,7 @@ from symdnn.io import read_categories, read_images, read_layer
 from symdnn.io.idx import read_idx
 from symdnn.io.mtx import read_mtx
 from symdnn.io.netdir import read_network, write_network
+from tests.datafiles import data_file
 
 MAX_DIM = 2**24
 LIMIT = 2**62
@@ -512,12 +512,8 @@ def test_network_folder(base_net, data):
 
 @pytest.fixture(scope="module")
 def official_images() -> Path:
-    root = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
-    src = Path(os.environ.get("SYMDNN_DATA", root)) / "graphchallenge" / \
-        "sparse-images-1024_subset.mtx"
-    if not src.is_file():
-        pytest.skip(f"{src} not found (set SYMDNN_DATA to the shared data folder)")
-    return src
+    """The 1200-image subset where $SYMDNN_DATA has it, else the fixture's 155 images."""
+    return data_file("graphchallenge/sparse-images-1024_subset.mtx")
 
 
 @settings(max_examples=30)
@@ -563,10 +559,8 @@ def test_stray_byte_mtx_in_a_child_process_raises_parse_error(tmp_path):
     assert "symdnn.errors.ParseError" in proc.stderr and f"{p}:4:" in proc.stderr
 
 
-def test_official_image_file_with_a_stray_byte_in_a_child_process(tmp_path, shared_data):
-    src = shared_data / "graphchallenge" / "sparse-images-1024_subset.mtx"
-    if not src.is_file():
-        pytest.skip(f"{src} not found")
+def test_official_image_file_with_a_stray_byte_in_a_child_process(tmp_path, official_images):
+    src = official_images
     p = tmp_path / "img.mtx"
     p.write_bytes(src.read_bytes().rstrip(b"\n") + b"x")
     proc = _child(p)

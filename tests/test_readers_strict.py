@@ -24,6 +24,7 @@ from symdnn.io import read_categories, read_images, read_layer
 from symdnn.io.idx import read_idx, write_idx
 from symdnn.io.mtx import read_mtx
 from symdnn.io.netdir import read_network, write_network
+from tests.datafiles import GC_FIXTURE
 
 PATTERN = "%%MatrixMarket matrix coordinate pattern general\n"
 REAL = "%%MatrixMarket matrix coordinate real general\n"
@@ -159,13 +160,20 @@ class TestImages:
         p = write(tmp_path, "img.mtx", f"{PATTERN}2 4 2\n1 1\n2 4x")
         fails(read_images, p, 4, "column index is not an integer: '4x'")
 
-    def test_stray_byte_at_the_end_of_the_official_image_file(self, tmp_path, shared_data):
-        src = shared_data / "graphchallenge" / "sparse-images-1024_subset.mtx"
+    def test_stray_byte_at_the_end_of_the_official_image_file(self, tmp_path, gc_dir):
+        src = gc_dir / "sparse-images-1024_subset.mtx"
         if not src.is_file():
-            pytest.skip(f"{src} not found")
+            pytest.skip(f"needs {src.name} (LAGraph's first 1200 images, data/dnn_data) in "
+                        "$SYMDNN_DATA/graphchallenge")
         p = tmp_path / "img.mtx"
         p.write_bytes(src.read_bytes().rstrip(b"\n") + b"x")
         fails(lambda q: read_images(q, 1024), p, 122721, "not an integer")
+
+    def test_stray_byte_at_the_end_of_the_fixture_image_file(self, tmp_path):
+        src = GC_FIXTURE / "sparse-images-1024_subset.mtx"  # 7 lines, then 16265 entries
+        p = tmp_path / "img.mtx"
+        p.write_bytes(src.read_bytes().rstrip(b"\n") + b"x")
+        fails(lambda q: read_images(q, 1024), p, 16272, "not an integer")
 
     def test_stray_byte_in_a_truth_mtx_file(self, tmp_path):
         p = write(tmp_path, "t.mtx", f"{PATTERN}9 1 2\n3 1\n5 1x")

@@ -182,11 +182,9 @@ def test_an_iso_product_from_graphblas(monkeypatch):
 
 def test_the_graph_challenge_values_equal_the_scipy_engine():
     from symdnn.challenge import run_challenge
-    from tests.conftest import data_dir
+    from tests.datafiles import gc_folder
 
-    gc = data_dir() / "graphchallenge"
-    if not gc.is_dir():
-        pytest.skip("Graph Challenge data not found")
+    gc = gc_folder(layers=20, images=60)
     a = run_challenge(str(gc), layers=20, images=60, kernel="graphblas")
     b = run_challenge(str(gc), layers=20, images=60, kernel="scipy", threads=1)
     assert a.paths == b.paths and _values(a.final) == _values(b.final)
