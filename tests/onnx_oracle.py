@@ -1,7 +1,8 @@
-"""A plain-Fraction evaluator of the shared data's feed-forward ONNX graphs, for tests.
+"""A plain-Fraction evaluator of the test data's feed-forward ONNX graphs, for tests.
 
-Independent of :mod:`symdnn.witness.graph`: the ``onnx`` package reads the (trusted, shared)
-file, weights become ``Fraction(float)``, tensors are object arrays of ``Fraction``.
+Independent of :mod:`symdnn.witness.graph`: the ``onnx`` package reads the (trusted, published)
+file, gunzipped where it is gzipped, weights become ``Fraction(float)``, tensors are object
+arrays of ``Fraction``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from tests.datafiles import read_bytes
+
 __all__ = ["fraction_eval"]
 
 
@@ -23,9 +26,9 @@ def _fr(a: np.ndarray) -> np.ndarray:
 
 
 def fraction_eval(path: Path, x: list[F]) -> list[F]:
-    """The feed-forward graphs of the shared data, evaluated with Fractions (the onnx
+    """The feed-forward graphs of the test data, evaluated with Fractions (the onnx
     package reads the trusted file)."""
-    m = onnx.load(str(path))
+    m = onnx.load_model_from_string(read_bytes(path))
     env = {t.name: _fr(numpy_helper.to_array(t)) for t in m.graph.initializer}
     inp = next(i for i in m.graph.input if i.name not in env)
     shape = [d.dim_value or 1 for d in inp.type.tensor_type.shape.dim]

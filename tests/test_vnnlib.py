@@ -1,15 +1,15 @@
 """VNN-LIB properties and VNN-COMP counterexamples, read exactly (issue 15, its readers).
 
-The shared VNN-COMP data is read and checked against values taken from the files by a
-regular expression written here (not the parser), every number as the exact rational it
-writes; malformed files must give a ParseError naming the file and the line, never another
-exception, however deep or large they are.
+The VNN-COMP data (tests/data, and the full benchmarks where $SYMDNN_DATA has them) is read
+and checked against values taken from the files by a regular expression written here (not
+the parser), every number as the exact rational it writes; malformed files must give a
+ParseError naming the file and the line, never another exception, however deep or large
+they are.
 """
 
 from __future__ import annotations
 
 import gzip
-import os
 import re
 from fractions import Fraction as F
 from pathlib import Path
@@ -25,11 +25,13 @@ from symdnn.io.vnnlib import (
     read_counterexample,
     read_vnnlib,
 )
+from tests.datafiles import FIXTURES, data_file, full_file, read_text
 
-ROOT = Path(os.environ.get("SYMDNN_DATA", Path(__file__).resolve().parents[2] / "shared" /
-                           "data")) / "vnncomp"
-needs_data = pytest.mark.skipif(not ROOT.is_dir(), reason=f"{ROOT} not found (SYMDNN_DATA)")
 BOUND = re.compile(r"\(assert \((<=|>=) (X_\d+) ([-+0-9.eE]+)\)\)")
+ACAS = "vnncomp/benchmarks/acasxu/vnnlib"
+# the three mn_bab counterexamples of ACAS Xu prop_2 that tests/data ships
+CES = [f"vnncomp/results/mn_bab/acasxu/ACASXU_run2a_{n}_batch_2000_prop_2.counterexample.gz"
+       for n in ("1_2", "2_1", "2_2")]
 
 
 def _bounds_by_regex(text: str) -> dict:
@@ -39,22 +41,45 @@ def _bounds_by_regex(text: str) -> dict:
     return lo, hi
 
 
-@needs_data
-def test_every_shared_property_parses():
-    files = sorted(ROOT.glob("benchmarks/*/vnnlib/*.vnnlib")) + \
-        sorted(ROOT.glob("benchmarks/test/*.vnnlib"))
-    assert len(files) == 16
+def _listed_properties(category: Path) -> set[str]:
+    """The properties a benchmark's instances csv names (its second column), as file names
+    without ``.gz``: what the folder must hold, read without the parser."""
+    (csv,) = sorted(category.glob("*instances.csv"))
+    names = {line.split(",")[1].strip() for line in csv.read_text().splitlines() if line}
+    return {Path(n).name for n in names}
+
+
+def _properties(category: Path) -> list[Path]:
+    return sorted(p for p in category.rglob("*") if p.name.endswith((".vnnlib", ".vnnlib.gz")))
+
+
+def test_every_property_of_the_fixtures_parses():
+    files = [p for c in ("acasxu", "mnist_fc", "test")
+             for p in _properties(FIXTURES / "vnncomp" / "benchmarks" / c)]
+    assert len(files) == 8  # acasxu prop_2 and prop_6, two of mnist_fc, the test category's 4
     for f in files:
         p = read_vnnlib(f)
         assert p.inputs and p.outputs and p.assertions, f
 
 
-@needs_data
+@pytest.mark.parametrize("category, count", [("acasxu", 10), ("mnist_fc", None), ("test", 4)])
+def test_every_property_of_the_full_benchmarks_parses(category, count):
+    """Every property the benchmark's instances name is there and parses: ACAS Xu has 10, the
+    test category 4, mnist_fc as many as the fetched instances list."""
+    folder = full_file(f"vnncomp/benchmarks/{category}")
+    files = _properties(folder)
+    assert {f.name.removesuffix(".gz") for f in files} == _listed_properties(folder)
+    assert count is None or len(files) == count
+    for f in files:
+        p = read_vnnlib(f)
+        assert p.inputs and p.outputs and p.assertions, f
+
+
 def test_acas_xu_property_2_exactly():
-    f = ROOT / "benchmarks/acasxu/vnnlib/prop_2.vnnlib"
+    f = data_file(f"{ACAS}/prop_2.vnnlib")
     p = read_vnnlib(f)
     assert p.inputs == [f"X_{i}" for i in range(5)] and len(p.outputs) == 5
-    lo, hi = _bounds_by_regex(f.read_text())
+    lo, hi = _bounds_by_regex(read_text(f))
     assert p.input_box() == [(lo[x], hi[x]) for x in p.inputs]
     assert p.input_box()[0] == (F(3, 5), F("0.679857769"))
     # unsafe if COC (Y_0) is maximal: Y_i <= Y_0 for i = 1..4
@@ -72,9 +97,8 @@ def test_acas_xu_property_2_exactly():
     assert not p.holds_inputs(env)
 
 
-@needs_data
 def test_acas_xu_property_6_is_a_disjunction_of_two_boxes():
-    p = read_vnnlib(ROOT / "benchmarks/acasxu/vnnlib/prop_6.vnnlib")
+    p = read_vnnlib(data_file(f"{ACAS}/prop_6.vnnlib"))
     assert p.input_box() is None
     (ins,) = p.input_assertions
     assert isinstance(ins, Or) and len(ins.parts) == 2
@@ -86,12 +110,11 @@ def test_acas_xu_property_6_is_a_disjunction_of_two_boxes():
     assert not p.holds_inputs(env)       # between them
 
 
-@needs_data
 def test_mnist_property_has_784_bounds_and_one_disjunction():
-    f = ROOT / "benchmarks/mnist_fc/vnnlib/prop_0_0.03.vnnlib"
+    f = data_file("vnncomp/benchmarks/mnist_fc/vnnlib/prop_0_0.03.vnnlib")
     p = read_vnnlib(f)
     assert len(p.inputs) == 784 and len(p.outputs) == 10
-    lo, hi = _bounds_by_regex(f.read_text())
+    lo, hi = _bounds_by_regex(read_text(f))
     assert p.input_box() == [(lo[x], hi[x]) for x in p.inputs]
     (out,) = p.output_assertions
     assert isinstance(out, Or) and len(out.parts) == 9
@@ -102,11 +125,12 @@ def test_mnist_property_has_784_bounds_and_one_disjunction():
     assert p.holds(env)      # Y_7 >= Y_4
 
 
-@needs_data
-def test_the_shared_counterexamples_exactly():
-    files = sorted(ROOT.glob("results/*/*/*.counterexample.gz"))
-    assert len(files) == 3
-    p = read_vnnlib(ROOT / "benchmarks/acasxu/vnnlib/prop_2.vnnlib")
+def test_the_shipped_counterexamples_exactly():
+    files = sorted((FIXTURES / "vnncomp" / "results").glob("*/*/*.counterexample.gz"))
+    assert [f"vnncomp/results/{f.relative_to(FIXTURES / 'vnncomp' / 'results')}"
+            for f in files] == CES
+    files = [data_file(c) for c in CES]  # the same files in the full results, if fetched
+    p = read_vnnlib(data_file(f"{ACAS}/prop_2.vnnlib"))
     for f in files:
         text = gzip.open(f, "rt").read()
         want = {n: F(v) for n, v in re.findall(r"\((\w+) ([-+0-9.eE]+)\)", text)}

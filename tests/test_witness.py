@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -26,19 +25,30 @@ from symdnn.io.vnnlib import parse_counterexample, parse_vnnlib, read_counterexa
 from symdnn.witness import import_onnx
 from symdnn.witness.batch import COLUMNS, replay_results
 from symdnn.witness.replay import replay, robustness, vnncomp_replay
+from tests.datafiles import FIXTURES, data_file, read_bytes
 from tests.onnx_oracle import fraction_eval
 from tests.oracle import bits_to_fraction, round_fraction
 
-DATA = Path(os.environ.get("SYMDNN_DATA", Path(__file__).resolve().parents[2] / "shared" /
-                           "data")) / "vnncomp"
-BENCH, RESULTS = DATA / "benchmarks", DATA / "results"
-ACAS = BENCH / "acasxu"
-CES = sorted((RESULTS / "mn_bab" / "acasxu").glob("*.counterexample.gz"))
-PROP2 = ACAS / "vnnlib" / "prop_2.vnnlib"
+# Each file is looked up in $SYMDNN_DATA, then in tests/data (tests.datafiles), where
+# ACAS Xu's networks and properties are gzipped as the competition ships them.
+ACAS = "vnncomp/benchmarks/acasxu"
+# the three real counterexamples of one tool in VNN-COMP 2022, all to ACAS Xu's prop_2
+CES = [data_file(f"vnncomp/results/mn_bab/acasxu/ACASXU_run2a_{n}_batch_2000_prop_2"
+                 ".counterexample.gz") for n in ("1_2", "2_1", "2_2")]
+PROP2 = data_file(f"{ACAS}/vnnlib/prop_2.vnnlib")
+
+
+def acas_net(n: str) -> Path:
+    return data_file(f"{ACAS}/onnx/ACASXU_run2a_{n}_batch_2000.onnx")
 
 
 def net_of(ce: Path) -> Path:
-    return ACAS / "onnx" / (ce.name.split("_prop_")[0] + ".onnx")
+    return data_file(f"{ACAS}/onnx/{ce.name.split('_prop_')[0]}.onnx")
+
+
+def vnncomp_test(name: str) -> Path:
+    """A network or property of the VNN-COMP test category."""
+    return data_file(f"vnncomp/benchmarks/test/{name}")
 
 
 def f32(v: F) -> F:
@@ -168,7 +178,7 @@ def test_violating_by_a_hair_is_genuine(graphs):
 def test_float32_rounding_of_the_input_decides():
     # test_nano is y = relu(x / 2): at x = 0.1 as written y = 0.05 exactly, but a float32
     # implementation is fed float32(0.1) > 0.1
-    g = import_onnx(BENCH / "test" / "test_nano.onnx")
+    g = import_onnx(vnncomp_test("test_nano.onnx"))
     prop = ("(declare-const X_0 Real) (declare-const Y_0 Real) (assert (>= X_0 -1)) "
             "(assert (<= X_0 1)) (assert (<= Y_0 0.05))")
     w = _replay(g, prop, [F("0.1")])
@@ -183,8 +193,8 @@ def test_float32_rounding_of_the_input_decides():
 
 def test_disjunction_of_input_boxes():
     # ACAS Xu prop_6: two boxes differing in the sign of X_1
-    g = import_onnx(ACAS / "onnx" / "ACASXU_run2a_1_1_batch_2000.onnx")
-    prop = read_vnnlib(ACAS / "vnnlib" / "prop_6.vnnlib")
+    g = import_onnx(acas_net("1_1"))
+    prop = read_vnnlib(data_file(f"{ACAS}/vnnlib/prop_6.vnnlib"))
     base = [F("0.3"), F("0.2"), F("-0.4995"), F(0), F(0)]
     for x1, inside in ((F("0.2"), True), (F("-0.2"), True), (F(0), False)):
         xs = base[:]
@@ -199,16 +209,15 @@ def test_disjunction_of_input_boxes():
                    for k in (0, 1)]
         assert w.input_margin == max(margins)
         # prop_6's outputs are a disjunction too: some Y_j <= Y_0, robustness the greatest
-        y = fraction_eval(ACAS / "onnx" / "ACASXU_run2a_1_1_batch_2000.onnx",
-                          [f32(v) for v in xs])
+        y = fraction_eval(acas_net("1_1"), [f32(v) for v in xs])
         assert w.outputs == y and w.margin == max(y[0] - y[j] for j in range(1, 5))
         assert w.violates is (w.margin >= 0)
 
 
 @pytest.mark.slow
 def test_output_disjunction_on_mnist():
-    net = BENCH / "mnist_fc" / "onnx" / "mnist-net_256x2.onnx"
-    prop = read_vnnlib(BENCH / "mnist_fc" / "vnnlib" / "prop_0_0.03.vnnlib")
+    net = data_file("vnncomp/benchmarks/mnist_fc/onnx/mnist-net_256x2.onnx")
+    prop = read_vnnlib(data_file("vnncomp/benchmarks/mnist_fc/vnnlib/prop_0_0.03.vnnlib"))
     box = prop.input_box()
     xs = [(lo + hi) / 2 for lo, hi in box]  # the box's centre: the image itself
     w = replay(import_onnx(net), prop, parse_counterexample(ce_text([dec(v) for v in xs])))
@@ -231,7 +240,7 @@ def test_written_outputs_that_differ_from_the_network():
 
 
 def test_sizes_must_agree():
-    g = import_onnx(ACAS / "onnx" / "ACASXU_run2a_1_1_batch_2000.onnx")
+    g = import_onnx(acas_net("1_1"))
     from symdnn.errors import SymdnnError
 
     with pytest.raises(SymdnnError, match="4 inputs, the network takes 5"):
@@ -319,10 +328,11 @@ def _results_tree(tmp_path: Path) -> tuple[Path, Path]:
     bench = tmp_path / "bench" / "acasxu"
     (bench / "onnx").mkdir(parents=True)
     (bench / "vnnlib").mkdir()
-    for n in ("1_1", "1_2", "1_3", "2_1", "2_2"):
-        shutil.copy(ACAS / "onnx" / f"ACASXU_run2a_{n}_batch_2000.onnx", bench / "onnx")
-    shutil.copy(PROP2, bench / "vnnlib")
-    (bench / "vnnlib" / "prop_2x.vnnlib").write_text(PROP2.read_text())
+    for n in ("1_1", "1_2", "1_3", "2_1", "2_2"):  # gunzipped: this tree holds plain files
+        (bench / "onnx" / f"ACASXU_run2a_{n}_batch_2000.onnx").write_bytes(
+            read_bytes(acas_net(n)))
+    (bench / "vnnlib" / "prop_2.vnnlib").write_bytes(read_bytes(PROP2))
+    (bench / "vnnlib" / "prop_2x.vnnlib").write_bytes(read_bytes(PROP2))
     return tmp_path / "results", tmp_path / "bench"
 
 
@@ -349,8 +359,8 @@ def test_batch_mode_rows_summary_and_files(tmp_path, capsys):
     assert lines[0].split(",") == COLUMNS and len(lines) == 7
 
 
-def test_batch_on_the_shared_data():
-    r = replay_results(RESULTS, BENCH)
+def test_batch_on_the_shipped_results():
+    r = replay_results(FIXTURES / "vnncomp" / "results", FIXTURES / "vnncomp" / "benchmarks")
     assert len(r.rows) == 3 and len(r.genuine) == 3 and not r.errors
     assert {row["network"] for row in r.rows} == {p.name.split("_prop_")[0] for p in CES}
 
@@ -386,7 +396,7 @@ def test_interrupted_batch_leaves_no_files(tmp_path):
 def _test_points(n: int):
     import random
 
-    box = read_vnnlib(BENCH / "test" / "test_prop.vnnlib").input_box()
+    box = read_vnnlib(vnncomp_test("test_prop.vnnlib")).input_box()
     rng = random.Random(1)
     return [[lo + (hi - lo) * F(rng.randint(0, 1000), 1000) for lo, hi in box]
             for _ in range(n)]
@@ -398,8 +408,8 @@ def _test_prop_margin(y):
 
 
 def test_known_answers_sat_has_a_genuine_witness_unsat_has_none():
-    prop = read_vnnlib(BENCH / "test" / "test_prop.vnnlib")
-    sat, unsat = BENCH / "test" / "test_sat.onnx", BENCH / "test" / "test_unsat.onnx"
+    prop = read_vnnlib(vnncomp_test("test_prop.vnnlib"))
+    sat, unsat = vnncomp_test("test_sat.onnx"), vnncomp_test("test_unsat.onnx")
     x = _test_points(1)[0]
     w = replay(import_onnx(sat), prop, parse_counterexample(ce_text(x)))
     y = fraction_eval(sat, [f32(v) for v in x])
@@ -416,7 +426,7 @@ def test_known_answers_sat_has_a_genuine_witness_unsat_has_none():
 # ------------------------------------------------------------------ found by review
 def test_a_mixed_assertion_decides_as_the_same_atoms_apart():
     # y = x / 2 (test_nano); x = 0.2 is on the box's boundary as written, float32(0.2) is not
-    g = import_onnx(BENCH / "test" / "test_nano.onnx")
+    g = import_onnx(vnncomp_test("test_nano.onnx"))
     head = "(declare-const X_0 Real) (declare-const Y_0 Real) "
     apart = head + "(assert (>= X_0 0)) (assert (<= X_0 0.2)) (assert (>= Y_0 0.1))"
     mixed = head + "(assert (and (>= X_0 0) (<= X_0 0.2) (>= Y_0 0.1)))"
@@ -456,9 +466,9 @@ def test_a_name_that_splits_two_ways_is_an_error_row(tmp_path):
     (bench / "onnx").mkdir(parents=True)
     (bench / "vnnlib").mkdir()
     for net in ("n", "n_a"):
-        shutil.copy(net_of(CES[0]), bench / "onnx" / f"{net}.onnx")
+        (bench / "onnx" / f"{net}.onnx").write_bytes(read_bytes(net_of(CES[0])))
     for prop in ("a_b", "b"):
-        shutil.copy(PROP2, bench / "vnnlib" / f"{prop}.vnnlib")
+        (bench / "vnnlib" / f"{prop}.vnnlib").write_bytes(read_bytes(PROP2))
     r = replay_results(tmp_path / "r", tmp_path / "b", onnxruntime=False)
     assert len(r.rows) == 1 and "splits two ways" in r.rows[0]["error"]
 
@@ -471,7 +481,7 @@ def test_json_holds_values_beyond_float_and_4300_digits(tmp_path, capsys):
     ce = tmp_path / "c.counterexample"
     ce.write_text("((X_0 1e-5000))")
     out = tmp_path / "w.json"
-    assert main(["witness", str(BENCH / "test" / "test_nano.onnx"), str(prop), str(ce),
+    assert main(["witness", str(vnncomp_test("test_nano.onnx")), str(prop), str(ce),
                  "--json", str(out)]) == 0
     doc = json.loads(out.read_text())
     assert doc["input_margin"] == "1/1" + "0" * 5000  # X_0 >= 0 by exactly 1e-5000
@@ -536,7 +546,7 @@ def test_a_hair_above_a_float32_tie_and_past_2_to_the_64():
     """1 + 2^-24 + 1e-30 lies a hair above the midpoint of 1 and 1 + 2^-23: one correct
     rounding gives 1 + 2^-23; the checker's decimal -> float64 -> float32 loses the hair
     and ties to even, 1. And an input of 2^70 + 1/3 stays exact through the network."""
-    g = import_onnx(BENCH / "test" / "test_nano.onnx")  # y = relu(x / 2)
+    g = import_onnx(vnncomp_test("test_nano.onnx"))  # y = relu(x / 2)
     x = 1 + F(1, 2 ** 24) + F(1, 10 ** 30)
     head = "(declare-const X_0 Real) (declare-const Y_0 Real) (assert (<= X_0 1e30)) "
     w = _replay(g, head + f"(assert (>= Y_0 {exact_dec(F(1, 2) + F(1, 2 ** 25))}))", [x])
