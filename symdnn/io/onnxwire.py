@@ -528,7 +528,7 @@ def read_model(path: Any) -> Model:
 
     Examples
     --------
-    >>> m = read_model("../shared/data/vnncomp/benchmarks/test/test_nano.onnx")
+    >>> m = read_model(TEST_NANO)  # tests/data/vnncomp/benchmarks/test/test_nano.onnx
     >>> [n.op_type for n in m.graph.nodes], m.opset
     (['MatMul', 'Relu'], 14)
     """
@@ -546,7 +546,7 @@ def read_tensor(path: Any) -> TensorData:
 
     Examples
     --------
-    >>> t = read_tensor("../shared/data/onnx-node/test_relu/test_data_set_0/input_0.pb")
+    >>> t = read_tensor(RELU_INPUT)  # onnx's node test test_relu: test_data_set_0/input_0.pb
     >>> t.type_name, t.dims
     ('float32', (3, 4, 5))
     """
@@ -564,7 +564,7 @@ def to_onnx_proto(model: Model) -> Any:
 
     Examples
     --------
-    >>> m = read_model("../shared/data/vnncomp/benchmarks/test/test_nano.onnx")
+    >>> m = read_model(TEST_NANO)  # tests/data/vnncomp/benchmarks/test/test_nano.onnx
     >>> [n.op_type for n in to_onnx_proto(m).graph.node]
     ['MatMul', 'Relu']
     """

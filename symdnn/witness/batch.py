@@ -65,8 +65,8 @@ def find_counterexamples(results: Any) -> list[Counterexample]:
 
     Examples
     --------
-    >>> [(c.tool, c.category, c.name) for c in
-    ...  find_counterexamples("../shared/data/vnncomp/results")][0]
+    >>> # VNNCOMP_RESULTS: tests/data/vnncomp/results (three counterexamples of one tool)
+    >>> [(c.tool, c.category, c.name) for c in find_counterexamples(VNNCOMP_RESULTS)][0]
     ('mn_bab', 'acasxu', 'ACASXU_run2a_1_2_batch_2000_prop_2')
     """
     root = Path(results)
@@ -178,7 +178,8 @@ def replay_results(results: Any, benchmarks: Any, *, onnxruntime: bool = True,
 
     Examples
     --------
-    >>> r = replay_results("../shared/data/vnncomp/results", "../shared/data/vnncomp/benchmarks")
+    >>> # VNNCOMP_RESULTS and VNNCOMP_BENCHMARKS: tests/data/vnncomp/results and benchmarks
+    >>> r = replay_results(VNNCOMP_RESULTS, VNNCOMP_BENCHMARKS)
     >>> len(r.rows), len(r.genuine)
     (3, 3)
     """

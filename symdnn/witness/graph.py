@@ -18,7 +18,7 @@ the node.
 
 Examples
 --------
->>> g = import_onnx("../shared/data/vnncomp/benchmarks/test/test_nano.onnx")
+>>> g = import_onnx(TEST_NANO)  # tests/data/vnncomp/benchmarks/test/test_nano.onnx
 >>> g.input_names, g.input_shape, g.ops
 (['model_in'], (1,), ['MatMul', 'Relu'])
 >>> g([Fraction(1, 10)]).fractions()
@@ -853,8 +853,8 @@ def import_onnx(path: Any) -> ExactGraph:
 
     Examples
     --------
-    >>> g = import_onnx("../shared/data/vnncomp/benchmarks/acasxu/onnx/"
-    ...                 "ACASXU_run2a_1_1_batch_2000.onnx")
+    >>> # ACASXU_1_1: tests/data/vnncomp/benchmarks/acasxu/onnx/ACASXU_run2a_1_1_batch_2000.onnx.gz
+    >>> g = import_onnx(ACASXU_1_1)
     >>> g.input_shape, g.ops.count("MatMul"), g.ops.count("Relu")
     ((1, 1, 1, 5), 7, 6)
     """

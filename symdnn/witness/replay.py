@@ -125,7 +125,7 @@ def onnxruntime_outputs(graph: ExactGraph, x: np.ndarray) -> np.ndarray | None:
     Examples
     --------
     >>> from symdnn.witness import import_onnx
-    >>> g = import_onnx("../shared/data/vnncomp/benchmarks/test/test_nano.onnx")
+    >>> g = import_onnx(TEST_NANO)  # tests/data/vnncomp/benchmarks/test/test_nano.onnx
     >>> onnxruntime_outputs(g, np.array([0.25])).tolist()
     [0.125]
     """
@@ -365,7 +365,7 @@ def replay(graph: ExactGraph, prop: Property, ce: Counterexample, *,
     --------
     >>> from symdnn.io.vnnlib import parse_counterexample, parse_vnnlib
     >>> from symdnn.witness import import_onnx
-    >>> g = import_onnx("../shared/data/vnncomp/benchmarks/test/test_nano.onnx")
+    >>> g = import_onnx(TEST_NANO)  # tests/data/vnncomp/benchmarks/test/test_nano.onnx
     >>> p = parse_vnnlib('''(declare-const X_0 Real) (declare-const Y_0 Real)
     ...     (assert (>= X_0 -1)) (assert (<= X_0 1)) (assert (<= Y_0 0.05))''')
     >>> w = replay(g, p, parse_counterexample("((X_0 0.1))"), onnxruntime=False)
