@@ -537,3 +537,21 @@ def test_cli_list_path_and_unknown_names(monkeypatch, tmp_path, capsys):
     assert main(["data", "fetch", "no-such-set"]) == 2
     assert "no data set 'no-such-set'" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+def test_the_witness_command_reads_what_fetch_writes(monkeypatch, tmp_path, capsys):
+    """The real registry rows of the VNN-COMP files shipped in tests/data, fetched with --from
+    (so every file passes the registry's sha256), then refereed from the data root."""
+    rows = [f for name in ("vnncomp-acasxu", "vnncomp-results", "vnncomp-test")
+            for f in DATASETS[name].files if (TESTS_DATA / f.path).is_file()]
+    if not any(f.path.startswith("vnncomp/results/") for f in rows):
+        pytest.skip("tests/data holds no VNN-COMP counterexample")
+    _register(monkeypatch, "t-vnn", "vnncomp", *rows)
+    assert main(["data", "fetch", "t-vnn", "--to", str(tmp_path), "--from", str(TESTS_DATA),
+                 "--quiet"]) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "vnncomp")
+    assert main(["witness", "--results", str(tmp_path / "vnncomp" / "results"),
+                 "--benchmarks", str(tmp_path / "vnncomp" / "benchmarks"), "--no-onnxruntime",
+                 "--json", str(tmp_path / "w.json"), "--quiet"]) == 0
+    doc = json.loads((tmp_path / "w.json").read_text())
+    assert (doc["counterexamples"], doc["genuine"], doc["errors"]) == (3, 3, 0)
