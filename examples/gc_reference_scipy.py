@@ -4,7 +4,7 @@ run-folder layout that ``symdnn audit --run`` reads. From the repository root, o
 Graph Challenge cut shipped with the tests:
 
     python examples/gc_reference_scipy.py tests/data/graphchallenge run-fp32 --dtype float32
-    symdnn audit graph-challenge tests/data/graphchallenge --layers 6 --run mine=run-fp32:fp32
+    symdnn audit graph-challenge tests/data/graphchallenge --layers 12 --run mine=run-fp32:fp32
 
 DATA is a Graph Challenge folder: the flat layout of the shipped cut, or the official one that
 ``symdnn data fetch graphchallenge-1024`` writes (``symdnn data path graphchallenge-1024``

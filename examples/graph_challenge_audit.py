@@ -3,7 +3,7 @@ write the report (JSON, Markdown, plots) to a new folder.
 
 Run, from the repository root, on the small Graph Challenge cut shipped with the tests:
 
-    python examples/graph_challenge_audit.py tests/data/graphchallenge gc-audit --layers 6
+    python examples/graph_challenge_audit.py tests/data/graphchallenge gc-audit --layers 12
 
 or, after ``symdnn data fetch graphchallenge-1024``, on the official network (120 layers by
 default; DATA_DIR defaults to the folder ``symdnn data path graphchallenge-1024`` prints):
