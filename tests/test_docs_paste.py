@@ -13,6 +13,8 @@ the path. The conventions the pages follow (docs/testing.md says them for reader
   cluster or the reader's own files); such blocks are counted by reason, and only their shell
   syntax is checked (``bash -n``).
 
+Each ```python block of the same pages runs on its own in a fresh interpreter and must exit 0.
+
 Marked slow: ``python -m pytest -m slow tests/test_docs_paste.py``.
 """
 
@@ -88,8 +90,8 @@ def pages() -> list[Path]:
     return order
 
 
-def blocks(path: Path) -> list[Block]:
-    """The ```bash blocks of a Markdown page (also inside list items)."""
+def blocks(path: Path, language: str = "bash") -> list[Block]:
+    """The ```bash (or other ``language``) blocks of a Markdown page, also inside list items."""
     out: list[Block] = []
     lines = path.read_text(encoding="utf-8").splitlines()
     i = 0
@@ -102,7 +104,7 @@ def blocks(path: Path) -> list[Block]:
         j = start
         while j < len(lines) and lines[j].strip() != "```":
             j += 1
-        if lang == "bash":
+        if lang == language:
             body = tuple(ln[len(indent):] if ln.startswith(indent) else ln.lstrip()
                          for ln in lines[start:j])
             out.append(Block(str(path.relative_to(ROOT)), start + 1, body))
@@ -163,6 +165,20 @@ def test_every_page_is_listed_in_the_index():
     listed = {p.name for p in pages()}
     missing = sorted(p.name for p in DOCS.glob("*.md") if p.name not in listed)
     assert not missing, f"docs/index.md does not link to: {', '.join(missing)}"
+
+
+def test_python_blocks_run(tmp_path):
+    work, env = _workspace(tmp_path)
+    failures = []
+    found = [b for page in pages() for b in blocks(page, "python")]
+    assert found, "no ```python block found"
+    for block in found:
+        r = subprocess.run([sys.executable, "-c", "\n".join(block.lines)], cwd=work, env=env,
+                           capture_output=True, text=True, timeout=_TIMEOUT)
+        if r.returncode:
+            failures.append(f"{block.page}:{block.line}: exit {r.returncode}\n"
+                            + "\n".join(r.stderr.strip().splitlines()[-6:]))
+    assert not failures, "\n".join(failures)
 
 
 def test_docs_paste_in_order_into_one_fresh_folder(tmp_path):
