@@ -43,7 +43,8 @@ from tests.datafiles import (
 from tests.onnx_oracle import _fr, fraction_eval
 from tests.oracle import bits_to_fraction, round_fraction
 
-onnx = pytest.importorskip("onnx")
+onnx = pytest.importorskip("onnx", reason="the importer is checked against onnx and its node "
+                           "tests: pip install 'symdnn[test]'")
 from onnx import helper, numpy_helper  # noqa: E402
 
 # the networks: in $SYMDNN_DATA where it has them, else in tests/data (ACAS Xu and mnist_fc
