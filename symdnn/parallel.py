@@ -412,7 +412,7 @@ def dask_client(dask: str | bool) -> tuple[Any, Any]:
     >>> dask_client("foo://nowhere:1")
     Traceback (most recent call last):
     ...
-    symdnn.errors.SymdnnError: --dask 'foo://nowhere:1': cannot reach the scheduler (...)
+    symdnn.errors.SymdnnError: dask='foo://nowhere:1': cannot reach the scheduler (...)
     """
     try:
         from distributed import Client, LocalCluster
