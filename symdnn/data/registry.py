@@ -114,8 +114,8 @@ _ABOUT = {
     "vnncomp-acasxu": ("vnncomp/benchmarks/acasxu",
                        "VNN-COMP ACAS Xu: 45 networks, 10 properties", "VNN-COMP 2022", _VNN),
     "vnncomp-mnist_fc": ("vnncomp/benchmarks/mnist_fc",
-                         "VNN-COMP mnist_fc: 3 networks, the properties of the 2022 "
-                         "counterexamples", "VNN-COMP 2022", _VNN),
+                         "VNN-COMP mnist_fc: 3 networks, 30 properties", "VNN-COMP 2022",
+                         _VNN),
     "vnncomp-test": ("vnncomp/benchmarks/test",
                      "VNN-COMP test networks with known answers", "VNN-COMP 2021", _VNN),
     "vnncomp-results": ("vnncomp/results",
