@@ -1,4 +1,4 @@
-"""The propagation rule of precision certificates (issue 14), step by step.
+"""The propagation rule of precision certificates, step by step.
 
 The model (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., 2002, sec. 2.2
 and ch. 3). An implementation stores weights, biases, inputs and activations in a binary

@@ -1,4 +1,4 @@
-"""Every core: a batch of inputs split into chunks of rows that run concurrently (issue 16).
+"""Every core: a batch of inputs split into chunks of rows that run concurrently.
 
 Each input row of a network runs independently of the others, so the batch is cut into
 contiguous chunks, one per thread, and every layer steps all the chunks at once. Where

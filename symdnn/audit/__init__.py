@@ -1,5 +1,5 @@
 """Cross-check floating-point runs against exact arithmetic and report precisely where and why
-they depart from the truth (issue 6): ReLU decisions that flip, exact zeros that turn positive,
+they depart from the truth: ReLU decisions that flip, exact zeros that turn positive,
 caps, categories, ulps; for symdnn's own formats, int8, or any foreign implementation."""
 
 from __future__ import annotations

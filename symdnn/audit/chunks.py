@@ -1,6 +1,6 @@
 """An audit on every core, or over a dask cluster: the inputs cut into row chunks, each chunk
 audited in lockstep by :func:`~symdnn.audit.runner.run_lockstep`, and the findings merged
-into exactly what one lockstep over the whole batch finds (issue 16).
+into exactly what one lockstep over the whole batch finds.
 
 Every finding of a layer is a count, a maximum, a minimum or a histogram over its entries,
 or the first few examples of a kind in key order (row-major), so chunks of consecutive rows

@@ -1,4 +1,4 @@
-"""Float thresholds against exact ones (issue 6).
+"""Float thresholds against exact ones.
 
 For a float format, the perturbation r itself must be a value of the format. For fp16, bf16
 and fp8 every representable r in [0, 2] is enumerated (from the bit patterns: 16,384 values for

@@ -1,4 +1,4 @@
-"""Precision certificates (issue 14): which float formats reproduce every decision of a
+"""Precision certificates: which float formats reproduce every decision of a
 network on given inputs, for any order of summation.
 
 For every layer, input and neuron, the exact margin of each decision (``|z|`` at the ReLU,
@@ -179,8 +179,8 @@ def certify_graph_challenge(data_dir: str, *,
 
 
 class _CallableModule(types.ModuleType):
-    """``symdnn.certify(net, inputs, formats=...)`` is :func:`certify` (the name issue 14
-    gives it), while ``symdnn.certify.certify_graph_challenge`` and the rest stay reachable."""
+    """``symdnn.certify(net, inputs, formats=...)`` is :func:`certify` (the short name),
+    while ``symdnn.certify.certify_graph_challenge`` and the rest stay reachable."""
 
     def __call__(self, net: Any, inputs: Any, **kwargs: Any) -> Certificate:
         return certify(net, inputs, **kwargs)

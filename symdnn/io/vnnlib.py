@@ -1,4 +1,4 @@
-"""VNN-LIB properties and VNN-COMP counterexamples, read exactly (the first part of issue 15).
+"""VNN-LIB properties and VNN-COMP counterexamples, read exactly.
 
 A VNN-LIB property (the subset VNN-COMP uses) declares its inputs ``X_0 .. X_{n-1}`` and
 outputs ``Y_0 .. Y_{m-1}`` as ``Real`` and asserts formulas built from ``<=`` and ``>=`` over

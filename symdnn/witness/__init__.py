@@ -1,4 +1,4 @@
-"""Exact replay of neural-network verifiers' counterexamples (issue 15).
+"""Exact replay of neural-network verifiers' counterexamples.
 
 * :mod:`symdnn.witness.graph`: ONNX graphs imported and evaluated exactly;
 * :mod:`symdnn.witness.replay`: one counterexample replayed exactly, against its property;
