@@ -21,6 +21,11 @@ __all__ = [
     "OutputError",
     "DataError",
     "ArgumentError",
+    "MissingDependency",
+    "SchemeError",
+    "SymbolicSignError",
+    "GraphError",
+    "ValueDependentError",
 ]
 
 
@@ -90,3 +95,24 @@ class DataError(SymdnnError, ValueError):
 class ArgumentError(SymdnnError, ValueError):
     """An argument whose value cannot be used; the message names the parameter as the API
     does (``fail_on='x'``), and the command line shows it as its option (``--fail-on 'x'``)."""
+
+
+class MissingDependency(SymdnnError, ImportError):
+    """An optional package symdnn needs for this adapter is not installed."""
+
+
+class SchemeError(SymdnnError, ValueError):
+    """A scheme that cannot build an exact network for the given words."""
+
+
+class SymbolicSignError(SymdnnError, ValueError):
+    """The sign of a symbolic pre-activation cannot be decided, so the ReLU cannot be applied."""
+
+
+class GraphError(SymdnnError, ValueError):
+    """An ONNX graph that cannot be imported or evaluated exactly; names the node."""
+
+
+class ValueDependentError(GraphError):
+    """A failure that depends on the values, not the graph (a division by zero, a value too
+    large to hold): the import's dry run on zeros ignores it."""

@@ -33,17 +33,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from symdnn.errors import DomainError, SymdnnError
+from symdnn.errors import DomainError, MissingDependency, SymdnnError
 
 __all__ = ["MissingDependency", "scipy_layer", "graphblas_layer", "torch_layer",
            "torch_sparse_layer", "read_onnx", "write_onnx", "onnx_network"]
 
 #: float format names accepted by the per-layer adapters, and their NumPy dtypes
 _FORMATS = {"fp64": np.float64, "float64": np.float64, "fp32": np.float32, "float32": np.float32}
-
-
-class MissingDependency(SymdnnError, ImportError):
-    """An optional package symdnn needs for this adapter is not installed."""
 
 
 def _need(module: str, pip_name: str) -> Any:
