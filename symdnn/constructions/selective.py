@@ -26,16 +26,12 @@ from typing import Any
 
 from symdnn.assoc import AssocArray
 from symdnn.constructions.base import Construction
-from symdnn.errors import SymdnnError
+from symdnn.errors import SchemeError, SymdnnError
 from symdnn.network import SparseDNN
 
 __all__ = ["parse_scheme", "builtin_scheme", "selective", "SCHEMES"]
 
 SCHEMES = ("single", "pairs", "chain", "three2")
-
-
-class SchemeError(SymdnnError, ValueError):
-    """A scheme that cannot build an exact network for the given words."""
 
 
 def builtin_scheme(name: str, n: int) -> list[list[tuple[int, ...]]]:

@@ -15,13 +15,9 @@ import sympy
 
 from symdnn.domains import Domain, FloatDomain, narrow
 from symdnn.engines.symbolic import signs
-from symdnn.errors import SymdnnError
+from symdnn.errors import SymbolicSignError
 
 __all__ = ["SymbolicSignError", "run_reference"]
-
-
-class SymbolicSignError(SymdnnError, ValueError):
-    """The sign of a symbolic pre-activation cannot be decided, so the ReLU cannot be applied."""
 
 
 def box_range(e: Any, bounds: dict) -> tuple[Any, Any] | None:

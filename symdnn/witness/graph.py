@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from symdnn.errors import SymdnnError
+from symdnn.errors import GraphError, ValueDependentError
 from symdnn.io.onnxwire import ELEM_TYPES, MAX_RANK, Model, Node, TensorData, read_model, type_name
 
 __all__ = ["Exact", "ExactGraph", "import_onnx", "OPERATORS", "exact_tensor", "to_elem_type"]
@@ -56,15 +56,6 @@ MAX_OPSET = 25
 _FLOAT_FORMATS = {1: "fp32", 10: "fp16", 11: "fp64"}
 _INT_TYPES = {2, 3, 4, 5, 6, 7, 12, 13}
 _BOOL = 9
-
-
-class GraphError(SymdnnError, ValueError):
-    """An ONNX graph that cannot be imported or evaluated exactly; names the node."""
-
-
-class ValueDependentError(GraphError):
-    """A failure that depends on the values, not the graph (a division by zero, a value too
-    large to hold): the import's dry run on zeros ignores it."""
 
 
 # ------------------------------------------------------------------------ exact tensors
