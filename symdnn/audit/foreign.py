@@ -358,80 +358,317 @@ def torch_sparse_layer(dtype: str = "float32", *, rule: str = "nonzero",
 
 
 def read_onnx(path: str, *, bias_rule: str = "all") -> Any:
-    """Read an ONNX model of dense layers into an exact :class:`~symdnn.SparseDNN`.
+    """Read an ONNX model of dense ReLU layers into an exact :class:`~symdnn.SparseDNN`.
 
-    Supported graph: a chain of ``MatMul(x, W)`` or ``Gemm(x, W[, b])`` (``transB`` honoured),
-    optional ``Add(., b)``, then ``Relu`` or ``Clip(0, ymax)``, repeated. Weights become exact
-    dyadic rationals; zero weights are not stored. Neurons are keyed ``(layer, index)``, the
-    inputs ``(0, index)``; the network uses the row convention ``Y W``.
+    The graph is matched as it is connected, not in file order: from its one input (the
+    graph inputs that are not initializers) the data must flow through every node, each
+    node reading the value the previous one wrote and nothing else that is not an
+    initializer, no value feeding two nodes, to the one graph output. Along that chain,
+    every layer is::
+
+        MatMul(x, W) | Gemm(x, W[, C])     the weights (Gemm: transB honoured)
+        Add(., b) | Add(b, .)  (any number) the bias: C and every b, summed exactly
+        Relu | Clip  (one or more)          the activation
+
+    ``W`` is a float matrix, ``C`` and ``b`` are floats broadcast along the layer's outputs
+    (shape ``()``, ``(1,)``, ``(n,)``, ``(1, 1)`` or ``(1, n)``), and every weight, bias and
+    bound an initializer of finite values. Each becomes the dyadic rational it is; the biases
+    of one layer are summed as rationals. Zero weights and biases are not stored. Neurons are
+    keyed ``(layer, index)``, the inputs ``(0, index)``; the network uses the row convention
+    ``Y W`` and ``bias_rule``.
+
+    symdnn's activation is ``min(max(z, 0), YMAX)`` on every layer, with one ``YMAX`` (or
+    none) for the whole network, so the activations of a layer must come to exactly that:
+    ``Relu`` is ``[0, +inf)``, ``Clip(min, max)`` is ``[min, max]`` (bounds as inputs, or as
+    attributes before opset 11; an absent bound is unbounded), and a run of them composes
+    exactly into the intersection of their intervals (``Relu`` then ``Clip(max=6)`` is
+    ``[0, 6]``). That interval must start at 0, and every layer must end at the same cap.
 
     The file is decoded in pure Python (:func:`symdnn.io.onnxwire.read_model`): no C parser
     sees it, and the ``onnx`` package is not needed. For any other feed-forward graph, see
     :func:`symdnn.witness.import_onnx`.
+
+    Parameters
+    ----------
+    path : path
+        The ``.onnx`` file.
+    bias_rule : {"all", "nonzero"}
+        The network's bias rule. ONNX's ``Add`` is ``"all"``; ``"nonzero"`` reads the same
+        weights into a Graph Challenge network, which computes something else.
+
+    Returns
+    -------
+    SparseDNN
+        One layer per ``MatMul``/``Gemm``, in the domain QQ, ``ymax`` the common cap.
 
     Raises
     ------
     ParseError
         For a malformed file, naming it.
     SymdnnError
-        For an operator outside the supported set, naming it and its node.
+        Naming the node (``node <index> (<op> '<name>')``) or the value at fault, for:
+
+        * an operator outside MatMul, Gemm, Add, Relu and Clip of the default domain;
+        * a graph that is not one chain: not exactly one input and one output, a value read
+          by two nodes (a branch) or by none, the graph output read by a node, a node off
+          the chain, a value written twice or over an initializer, a node reading the chain's
+          value at the wrong operand or twice;
+        * a weight, bias or Clip bound that is not an initializer, not float, not finite,
+          or of a shape outside the above (a weight whose rows do not match the previous
+          layer's outputs or the graph input); ``Gemm`` with ``transA`` or alpha or beta
+          other than 1; ``MatMul(W, x)``;
+        * a layer with no ``Relu``/``Clip`` after it, the last layer included (symdnn's
+          networks apply ReLU on every layer: a linear output layer is refused, never read
+          with a ReLU);
+        * activations whose interval does not start at exactly 0 (``Clip(min=0.5)``, a
+          ``Clip`` with a negative or no lower bound and no ``Relu``) or is empty;
+        * layers with different caps (``Clip`` maxima, or a cap on some layers only): symdnn
+          has one ``YMAX`` for the whole network.
     """
     from symdnn.assoc import AssocArray
     from symdnn.io.onnxwire import read_model
     from symdnn.network import SparseDNN
 
     model = read_model(path)
-    consts = {n: t.array for n, t in model.graph.initializers.items()}
-    Ws: list = []
-    biases: list = []
-    ymax = None
-    for node in model.graph.nodes:
-        op = node.op_type
-        attrs = {k: a.value for k, a in node.attributes.items()}
-        if op in ("MatMul", "Gemm"):
-            W = consts.get(node.inputs[1]) if len(node.inputs) > 1 else None
-            if W is None:
-                raise SymdnnError(f"{node.label}: the weight is not a constant initializer")
-            if op == "Gemm" and attrs.get("transB", 0):
-                W = W.T
-            if op == "Gemm" and (attrs.get("alpha", 1.0) != 1 or attrs.get("beta", 1.0) != 1
-                                 or attrs.get("transA", 0)):
-                raise SymdnnError(f"{node.label}: Gemm alpha/beta other than 1, or transA")
-            if W.ndim != 2 or W.dtype.kind != "f":
-                raise SymdnnError(f"{node.label}: the weight must be a float matrix")
-            Ws.append(np.asarray(W, dtype=np.float64))
-            bias = consts.get(node.inputs[2]) if op == "Gemm" and len(node.inputs) > 2 \
-                else None
-            if op == "Gemm" and len(node.inputs) > 2 and node.inputs[2] and bias is None:
-                raise SymdnnError(f"{node.label}: the bias is not a constant initializer")
-            biases.append(None if bias is None else np.asarray(bias, dtype=np.float64))
-        elif op == "Add":
-            b = consts.get(node.inputs[1], consts.get(node.inputs[0]))
-            if b is None or not Ws:
-                raise SymdnnError(f"{node.label}: Add needs a constant bias after a MatMul")
-            prev = biases[-1]
-            biases[-1] = np.asarray(b, dtype=np.float64) + (0 if prev is None else prev)
-        elif op == "Relu":
-            continue
-        elif op == "Clip":
-            hi = consts.get(node.inputs[2]) if len(node.inputs) > 2 else attrs.get("max")
-            if hi is not None:
-                ymax = float(np.asarray(hi).reshape(-1)[0])
-        else:
+    graph = model.graph
+    for node in graph.nodes:
+        if node.op_type not in _ONNX_OPS or node.domain not in ("", "ai.onnx"):
+            op = node.op_type if node.domain in ("", "ai.onnx") else \
+                f"{node.domain}.{node.op_type}"
             raise SymdnnError(f"{node.label}: operator {op} is not supported "
                               "(MatMul, Gemm, Add, Relu, Clip)")
+    chain = _onnx_chain(graph)
+    layers = _onnx_layers(chain, graph, model.opset)
+    cap, cap_node = layers[0][2], layers[0][3]
+    for l, (_, _, hi, node) in enumerate(layers):
+        if (hi is None) != (cap is None) or hi != cap:
+            def say(c: Any) -> str:
+                return "no cap" if c is None else f"the cap {c}"
+            raise SymdnnError(
+                f"{node.label}: layer {l} has {say(hi)} but layer 0 has {say(cap)} "
+                f"({cap_node.label}); symdnn's networks have one cap YMAX for all layers")
     arrays, bias_dicts = [], []
-    for l, W in enumerate(Ws):
+    for l, (W, bias, _, _) in enumerate(layers):
         r, c = np.nonzero(W)
         arrays.append(AssocArray.from_triples(
             [(l, int(i)) for i in r], [(l + 1, int(j)) for j in c], W[r, c], domain="QQ"))
-        b = biases[l]
-        bias_dicts.append({} if b is None else
-                          {(l + 1, int(j)): v for j, v in enumerate(b.tolist()) if v != 0})
-    neurons = [[(0, i) for i in range(Ws[0].shape[0])]] + \
-        [[(l + 1, j) for j in range(W.shape[1])] for l, W in enumerate(Ws)]
+        bias_dicts.append({(l + 1, j): v for j, v in enumerate(bias) if v != 0})
+    neurons = [[(0, i) for i in range(layers[0][0].shape[0])]] + \
+        [[(l + 1, j) for j in range(W.shape[1])] for l, (W, _, _, _) in enumerate(layers)]
     return SparseDNN.from_layers(arrays, bias_dicts, convention="row", bias_rule=bias_rule,
-                                 ymax=ymax, domain="QQ", neurons=neurons)
+                                 ymax=cap, domain="QQ", neurons=neurons)
+
+
+#: the operators :func:`read_onnx` reads
+_ONNX_OPS = ("MatMul", "Gemm", "Add", "Relu", "Clip")
+
+
+def _onnx_chain(graph: Any) -> list:
+    """``[(node, x), ...]``: the nodes of ``graph`` in data order, ``x`` the value each reads,
+    checked to form one chain from the graph's one input to its one output."""
+    consts = graph.initializers
+    feeds = [v.name for v in graph.inputs if v.name not in consts]
+    if len(feeds) != 1 or len(graph.outputs) != 1:
+        raise SymdnnError(
+            f"the graph has {len(feeds)} inputs besides its initializers {feeds[:3]} and "
+            f"{len(graph.outputs)} outputs; read_onnx reads a chain from one input to one "
+            "output")
+    x, out = feeds[0], graph.outputs[0].name
+    readers: dict[str, list] = {}
+    writer: dict[str, Any] = {}
+    for node in graph.nodes:
+        written = [o for o in node.outputs if o]
+        if len(written) != 1:
+            raise SymdnnError(f"{node.label}: writes {len(written)} values, not one")
+        for name in dict.fromkeys(i for i in node.inputs if i):
+            readers.setdefault(name, []).append(node)
+        name = written[0]
+        if name in writer or name in consts or name == x:
+            what = (f"{writer[name].label} writes" if name in writer else
+                    "is an initializer" if name in consts else "is the graph input")
+            raise SymdnnError(f"{node.label}: writes {name!r}, which {what} too")
+        writer[name] = node
+    chain: list = []
+    while x != out:
+        nxt = readers.get(x, [])
+        src = writer[x].label if x in writer else "the graph input"
+        if len(nxt) != 1:
+            if not nxt:
+                raise SymdnnError(f"{src}: its value {x!r} is read by no node and is not the "
+                                  f"graph output {out!r}")
+            raise SymdnnError(
+                f"{src}: its value {x!r} is read by {len(nxt)} nodes "
+                f"({', '.join(n.label for n in nxt)}); read_onnx reads a chain, each value "
+                "read by the next node only")
+        chain.append((nxt[0], x))
+        x = [o for o in nxt[0].outputs if o][0]
+    if readers.get(out):
+        raise SymdnnError(f"{readers[out][0].label}: reads the graph output {out!r}, which "
+                          "must be the last value of the chain")
+    on = {id(n) for n, _ in chain}
+    for node in graph.nodes:
+        if id(node) not in on:
+            raise SymdnnError(f"{node.label}: not on the chain from the graph input "
+                              f"{feeds[0]!r} to the output {out!r}")
+    if not chain:
+        raise SymdnnError(f"the graph output {out!r} is its input: no layer to read")
+    return chain
+
+
+def _onnx_const(node: Any, name: str, consts: dict, what: str) -> np.ndarray:
+    """The initializer ``name`` that ``node`` reads as its ``what``: float, finite."""
+    if name not in consts:
+        raise SymdnnError(f"{node.label}: its {what} {name!r} is not a constant initializer")
+    a = consts[name].array
+    if a.dtype.kind != "f" or not np.isfinite(a).all():
+        raise SymdnnError(f"{node.label}: its {what} {name!r} must be finite floats, not "
+                          f"{'non-finite values' if a.dtype.kind == 'f' else a.dtype}")
+    return a
+
+
+def _onnx_bias(node: Any, a: np.ndarray, n: int, what: str) -> list:
+    """The exact values of bias ``a`` broadcast over ``n`` outputs."""
+    from symdnn.domains import QQ
+
+    if a.ndim > 2 or a.size not in (1, n) or (a.ndim == 2 and a.shape[0] != 1):
+        raise SymdnnError(f"{node.label}: its {what} has shape {list(a.shape)}, not one value "
+                          f"or one per output ({n}) along the last axis")
+    vals = [QQ.convert(v) for v in a.reshape(-1).tolist()]  # a float is a dyadic rational
+    return vals * n if len(vals) == 1 else vals
+
+
+def _onnx_bound(node: Any, value: Any) -> Any:
+    """A Clip bound as the rational it is, or None when absent."""
+    from symdnn.domains import QQ
+
+    if value is None:
+        return None
+    a = np.asarray(value)
+    if a.size != 1 or a.dtype.kind != "f" or not np.isfinite(a).all():
+        raise SymdnnError(f"{node.label}: a Clip bound must be one finite float, not "
+                          f"{a.reshape(-1)[:3].tolist()} ({a.dtype})")
+    return QQ.convert(a.reshape(-1)[0].item())
+
+
+def _onnx_layers(chain: list, graph: Any, opset: int) -> list:
+    """``[(W, bias, cap, node), ...]`` from the chain: ``W`` inputs x outputs (float64),
+    ``bias`` the exact sum per output, ``cap`` the layer's cap (None: none) and ``node`` the
+    activation that sets it."""
+    from symdnn.domains import QQ
+
+    consts = graph.initializers
+    layers: list = []
+    i = 0
+    while i < len(chain):
+        node, x = chain[i]
+        ins = list(node.inputs)
+        if node.op_type not in ("MatMul", "Gemm"):
+            after = f" after layer {len(layers) - 1}'s activation" if layers else ""
+            raise SymdnnError(f"{node.label}: {node.op_type}{after}; a layer starts with MatMul "
+                              "or Gemm (MatMul|Gemm, Add*, then Relu or Clip)")
+        if ins[0] != x or x in ins[1:]:
+            raise SymdnnError(f"{node.label}: reads {x!r} as an operand other than its first "
+                              f"(inputs {ins}); read_onnx reads x W, the weight second")
+        attrs = {k: a.value for k, a in node.attributes.items()}
+        if len(ins) < 2 or len(ins) > (3 if node.op_type == "Gemm" else 2):
+            raise SymdnnError(f"{node.label}: has {len(ins)} inputs")
+        W = _onnx_const(node, ins[1], consts, "weight")
+        if node.op_type == "Gemm":
+            if attrs.get("alpha", 1.0) != 1 or attrs.get("beta", 1.0) != 1 \
+                    or attrs.get("transA", 0):
+                raise SymdnnError(f"{node.label}: Gemm alpha/beta other than 1, or transA")
+            if attrs.get("transB", 0):
+                W = W.T
+        if W.ndim != 2:
+            raise SymdnnError(f"{node.label}: the weight must be a matrix, not of shape "
+                              f"{list(W.shape)}")
+        k, n = W.shape
+        if layers and layers[-1][0].shape[1] != k:
+            raise SymdnnError(f"{node.label}: the weight has {k} rows but the previous layer "
+                              f"has {layers[-1][0].shape[1]} outputs")
+        bias = [QQ.convert(0)] * n
+        if node.op_type == "Gemm" and len(ins) > 2 and ins[2]:
+            bias = _onnx_bias(node, _onnx_const(node, ins[2], consts, "bias C"), n, "bias C")
+        i += 1
+        while i < len(chain) and chain[i][0].op_type == "Add":
+            add, x = chain[i]
+            other = [v for v in add.inputs if v != x]
+            if len(add.inputs) != 2 or len(other) != 1:
+                raise SymdnnError(f"{add.label}: Add must read {x!r} and one constant bias")
+            b = _onnx_bias(add, _onnx_const(add, other[0], consts, "bias"), n, "bias")
+            bias = [u + v for u, v in zip(bias, b, strict=True)]  # rationals: exact
+            i += 1
+        lo = hi = lo_node = hi_node = None  # the interval [lo, hi] (None: unbounded)
+        acts = []
+        while i < len(chain) and chain[i][0].op_type in ("Relu", "Clip"):
+            act, x = chain[i]
+            acts.append(act)
+            if act.inputs[0] != x or x in act.inputs[1:]:
+                raise SymdnnError(f"{act.label}: must read {x!r} as its first input only")
+            if act.op_type == "Relu":
+                if len(act.inputs) != 1:
+                    raise SymdnnError(f"{act.label}: Relu has {len(act.inputs)} inputs")
+                a, b = QQ.convert(0), None
+            else:
+                a, b = _onnx_clip_bounds(act, consts, opset)
+            if a is not None and (lo is None or a > lo):
+                lo, lo_node = a, act
+            if b is not None and (hi is None or b < hi):
+                hi, hi_node = b, act
+            i += 1
+        if not acts:
+            last = chain[i - 1][0]
+            if i == len(chain):
+                raise SymdnnError(
+                    f"{last.label}: the last layer has no Relu or Clip after it; symdnn's "
+                    "networks apply ReLU on every layer, so a linear output layer cannot be "
+                    "read")
+            raise SymdnnError(
+                f"{chain[i][0].label}: starts layer {len(layers) + 1} but layer "
+                f"{len(layers)} (ending at {last.label}) has no Relu or Clip; symdnn's "
+                "networks apply ReLU on every layer")
+        if lo is None:
+            raise SymdnnError(f"{acts[-1].label}: the activation of layer {len(layers)} has no "
+                              "lower bound; symdnn's activation is ReLU, min(max(z, 0), YMAX)")
+        if lo != 0:
+            raise SymdnnError(
+                f"{lo_node.label}: the activation of layer {len(layers)} starts at {lo}, not "
+                "0; symdnn's activation is ReLU, min(max(z, 0), YMAX)")
+        if hi is not None and hi < lo:
+            raise SymdnnError(f"{hi_node.label}: the activation of layer {len(layers)} is "
+                              f"the empty interval [{lo}, {hi}]")
+        layers.append((np.asarray(W, dtype=np.float64), bias, hi, hi_node or acts[-1]))
+    _onnx_check_ends(graph, layers, chain)
+    return layers
+
+
+def _onnx_clip_bounds(node: Any, consts: dict, opset: int) -> tuple:
+    """``(min, max)`` of a Clip, exact, None where absent: inputs from opset 11 on,
+    attributes before."""
+    attrs = {k: a.value for k, a in node.attributes.items()}
+    if opset < 11:
+        if len(node.inputs) > 1 or set(attrs) - {"min", "max"}:
+            raise SymdnnError(f"{node.label}: Clip before opset 11 takes its bounds as the "
+                              "attributes min and max only")
+        return _onnx_bound(node, attrs.get("min")), _onnx_bound(node, attrs.get("max"))
+    if attrs or len(node.inputs) > 3:
+        raise SymdnnError(f"{node.label}: Clip from opset 11 on takes its bounds as inputs")
+    names = list(node.inputs[1:]) + ["", ""]
+    return tuple(_onnx_bound(node, None if not nm else _onnx_const(node, nm, consts, what))
+                 for nm, what in zip(names[:2], ("min", "max"), strict=True))
+
+
+def _onnx_check_ends(graph: Any, layers: list, chain: list) -> None:
+    """Refuse a graph input or output whose declared width differs from the layers'."""
+    ends = ((graph.inputs, chain[0][1], layers[0][0].shape[0], "input", chain[0][0]),
+            (graph.outputs, graph.outputs[0].name, layers[-1][0].shape[1], "output",
+             chain[-1][0]))
+    for infos, name, width, what, node in ends:
+        info = next(v for v in infos if v.name == name)
+        last = info.shape[-1] if info.shape else None
+        if isinstance(last, int) and last != width:
+            raise SymdnnError(f"{node.label}: the graph {what} {name!r} has {last} features "
+                              f"but the layer has {width}")
 
 
 #: ONNX element types of the formats :func:`write_onnx` writes
