@@ -35,19 +35,27 @@ def fraction_eval(path: Path, x: list[F]) -> list[F]:
     env[inp.name] = np.array(x, dtype=object).reshape(shape)
     for n in m.graph.node:
         a = {x.name: helper.get_attribute_value(x) for x in n.attribute}
-        i = [env[k] for k in n.input]
+        i = [env[k] if k else None for k in n.input]  # "": an omitted optional input
         if n.op_type == "MatMul":
             r = np.matmul(i[0], i[1])
         elif n.op_type == "Gemm":
             A = i[0].T if a.get("transA") else i[0]
             B = i[1].T if a.get("transB") else i[1]
-            r = F(a.get("alpha", 1.0)) * np.matmul(A, B) + F(a.get("beta", 1.0)) * i[2]
+            C = i[2] if len(i) > 2 and i[2] is not None else F(0)
+            r = F(a.get("alpha", 1.0)) * np.matmul(A, B) + F(a.get("beta", 1.0)) * C
         elif n.op_type == "Add":
             r = i[0] + i[1]
         elif n.op_type == "Sub":
             r = i[0] - i[1]
         elif n.op_type == "Relu":
             r = np.where(i[0] > 0, i[0], F(0))
+        elif n.op_type == "Clip":  # np.clip: min, then max (so max wins when min > max)
+            lo, hi = (i + [None, None])[1:3] if len(i) > 1 else (a.get("min"), a.get("max"))
+            r = i[0]
+            for bound, past in ((lo, np.less), (hi, np.greater)):
+                if bound is not None:  # an input's 0-d array, or an attribute's float
+                    b = F(np.asarray(bound, dtype=object).reshape(-1)[0])
+                    r = np.where(past(r, b), b, r)
         elif n.op_type == "Flatten":
             ax = a.get("axis", 1)
             r = i[0].reshape(math.prod(i[0].shape[:ax]), -1)
