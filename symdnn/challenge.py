@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from symdnn.domains import FloatDomain, get_domain, round_exact
 from symdnn.engines import exact as EX
 from symdnn.engines.floating import float_step
-from symdnn.errors import SymdnnError
+from symdnn.errors import ArgumentError
 from symdnn.io.graphchallenge import (
     BIAS,
     find_challenge_files,
@@ -183,8 +183,8 @@ def challenge_network(data_dir: Any, neurons: int, layers: int) -> ChallengeNetw
         return ChallengeNetwork(read_bias_file(bias_file, layers), "all", None,
                                 f"per-layer biases from {bias_file}")
     if neurons not in BIAS:
-        raise SymdnnError(f"no official bias for {neurons} neurons (known: {sorted(BIAS)}) "
-                          f"and no bias.tsv in {data_dir}")
+        raise ArgumentError(f"no official bias for {neurons} neurons (known: {sorted(BIAS)}) "
+                            f"and no bias.tsv in {data_dir}")
     return ChallengeNetwork([BIAS[neurons]] * layers, "nonzero", Fraction(YMAX),
                             f"official bias {BIAS[neurons]} on nonzero entries, cap {YMAX}")
 
@@ -192,9 +192,9 @@ def challenge_network(data_dir: Any, neurons: int, layers: int) -> ChallengeNetw
 def _check_counts(neurons: int, layers: int, images: int | None) -> None:
     for name, v in (("neurons", neurons), ("layers", layers)):
         if not isinstance(v, int | np.integer) or v < 1:
-            raise SymdnnError(f"{name} must be a positive integer, not {v!r}")
+            raise ArgumentError(f"{name} must be a positive integer, not {v!r}")
     if images is not None and (not isinstance(images, int | np.integer) or images < 1):
-        raise SymdnnError(f"images must be a positive integer, not {images!r}")
+        raise ArgumentError(f"images must be a positive integer, not {images!r}")
 
 
 def load_challenge(data_dir: str, neurons: int, layers: int,
@@ -206,8 +206,8 @@ def load_challenge(data_dir: str, neurons: int, layers: int,
     Y0 = read_images(files.images, neurons)
     if images is not None:
         if images > Y0.shape[0]:
-            raise SymdnnError(f"{images} images asked for, but {files.images} holds "
-                              f"{Y0.shape[0]}")
+            raise ArgumentError(f"{images} images asked for, but {files.images} holds "
+                                f"{Y0.shape[0]}")
         Y0 = Y0[:images]
     truth = None
     if files.truth is not None:
@@ -288,12 +288,12 @@ def run_challenge(data_dir: str | None = None, *, neurons: int = 1024, layers: i
         from symdnn.generators.radixnet import parse_generate, radixnet_inputs, radixnet_layers
 
         if data_dir is not None:
-            raise SymdnnError("give a data folder or a network to generate (generate=...), "
-                              "not both")
+            raise ArgumentError("give a data folder or a network to generate (generate=...), "
+                                "not both")
         neurons, layers, seed = parse_generate(generate)
         if neurons not in BIAS:
-            raise SymdnnError(f"generate=: no official bias for {neurons} neurons (known: "
-                              f"{sorted(BIAS)})")
+            raise ArgumentError(f"generate=: no official bias for {neurons} neurons (known: "
+                                f"{sorted(BIAS)})")
         _check_counts(neurons, layers, images)
         Y0, truth = radixnet_inputs(neurons, images or 64, seed=seed), None
         net = ChallengeNetwork([BIAS[neurons]] * layers, "nonzero", Fraction(YMAX),
@@ -301,7 +301,7 @@ def run_challenge(data_dir: str | None = None, *, neurons: int = 1024, layers: i
         source: Any = radixnet_layers(neurons, layers)
     else:
         if data_dir is None:
-            raise SymdnnError("give a data folder, or a network to generate")
+            raise ArgumentError("give a data folder, or a network to generate")
         files, Y0, truth = load_challenge(data_dir, neurons, layers, images)
         net = challenge_network(data_dir, neurons, layers)
         source = (read_layer(p, neurons) for p in files.layers)
@@ -328,7 +328,7 @@ def run_challenge(data_dir: str | None = None, *, neurons: int = 1024, layers: i
     else:
         dom = get_domain(arith)
         if not isinstance(dom, FloatDomain):
-            raise SymdnnError(f"arith must be 'exact' or a float format, not {arith!r}")
+            raise ArgumentError(f"arith must be 'exact' or a float format, not {arith!r}")
         acc = get_domain(accumulate) if accumulate else dom
         store = np.float32 if dom.name == "fp32" else np.float64
         Yf = sp.csr_matrix(Y0, dtype=store)

@@ -21,6 +21,7 @@ __all__ = [
     "OutputError",
     "DataError",
     "ArgumentError",
+    "ArgumentTypeError",
     "MissingDependency",
     "SchemeError",
     "SymbolicSignError",
@@ -95,6 +96,11 @@ class DataError(SymdnnError, ValueError):
 class ArgumentError(SymdnnError, ValueError):
     """An argument whose value cannot be used; the message names the parameter as the API
     does (``fail_on='x'``), and the command line shows it as its option (``--fail-on 'x'``)."""
+
+
+class ArgumentTypeError(SymdnnError, TypeError):
+    """An argument of a type that cannot be used (an ``AssocArray`` expected, a plain value
+    given); the message names the parameter or the operation."""
 
 
 class MissingDependency(SymdnnError, ImportError):

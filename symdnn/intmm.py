@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from symdnn.errors import SymdnnError
+from symdnn.errors import ArgumentError
 
 __all__ = ["IntCSR", "product_bound", "choose_path", "spgemm_int", "expand_products"]
 
@@ -152,7 +152,7 @@ def spgemm_int(A: IntCSR, B: IntCSR, *, path: str | None = None) -> tuple[IntCSR
     if path is None:
         path = allowed
     elif order.index(path) < order.index(allowed):
-        raise SymdnnError(
+        raise ArgumentError(
             f"path {path!r} cannot hold this product exactly (bound {bound} needs {allowed!r})"
         )
     if path == "object":

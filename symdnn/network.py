@@ -19,7 +19,7 @@ import numpy as np
 
 from symdnn.assoc import AssocArray
 from symdnn.domains import QQ, Domain, get_domain
-from symdnn.errors import KeyMismatch, SymdnnError
+from symdnn.errors import ArgumentError, ArgumentTypeError, KeyMismatch
 
 __all__ = ["Layer", "SparseDNN", "exact_bias"]
 
@@ -131,11 +131,11 @@ class SparseDNN:
             names a neuron outside the given ``neurons``.
         """
         if convention not in ("column", "row"):
-            raise ValueError(f"convention must be 'column' or 'row', not {convention!r}")
+            raise ArgumentError(f"convention must be 'column' or 'row', not {convention!r}")
         if bias_rule not in ("all", "nonzero"):
-            raise ValueError(f"bias_rule must be 'all' or 'nonzero', not {bias_rule!r}")
+            raise ArgumentError(f"bias_rule must be 'all' or 'nonzero', not {bias_rule!r}")
         if not weights:
-            raise SymdnnError("a network needs at least one layer")
+            raise ArgumentError("a network needs at least one layer")
         dom = get_domain(domain) if domain is not None else weights[0].domain
         if dom.name == "ZZ":
             dom = QQ
@@ -229,4 +229,4 @@ def _bias_dict(given: Any, outputs: tuple, dom: Domain, lnum: int) -> dict:
     if np.ndim(given) == 0:
         v = dom.convert(given)
         return {} if v == 0 else {k: v for k in outputs}
-    raise TypeError(f"bias of layer {lnum}: give a dict, an AssocArray or one value")
+    raise ArgumentTypeError(f"bias of layer {lnum}: give a dict, an AssocArray or one value")

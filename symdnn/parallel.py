@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from symdnn.errors import SymdnnError
+from symdnn.errors import ArgumentError, SymdnnError
 
 __all__ = ["available_cores", "resolve_threads", "row_chunks", "merge_states",
            "ChunkPool", "resolve_kernel", "graphblas_threads", "KERNELS", "ExactBatch",
@@ -64,7 +64,7 @@ def resolve_threads(threads: int | None) -> int:
     if threads is None:
         return available_cores()
     if isinstance(threads, bool) or not isinstance(threads, int | np.integer) or threads < 1:
-        raise SymdnnError(f"threads must be a positive integer, not {threads!r}")
+        raise ArgumentError(f"threads must be a positive integer, not {threads!r}")
     return int(threads)
 
 
@@ -79,7 +79,7 @@ def resolve_kernel(kernel: str | None) -> str:
     """
     kernel = kernel or "auto"
     if kernel not in KERNELS:
-        raise SymdnnError(f"kernel must be one of {', '.join(KERNELS)}, not {kernel!r}")
+        raise ArgumentError(f"kernel must be one of {', '.join(KERNELS)}, not {kernel!r}")
     if kernel == "scipy":
         return kernel
     try:
@@ -311,7 +311,7 @@ class Broadcast:
 
     def __init__(self, items: Iterable[Any], n: int, ahead: int = 2):
         if isinstance(ahead, bool) or not isinstance(ahead, int) or ahead < 1:
-            raise ValueError(f"ahead must be a positive integer, not {ahead!r}")
+            raise ArgumentError(f"ahead must be a positive integer, not {ahead!r}")
         self._source = iter(items)
         self._cond = threading.Condition()
         self._buf: dict[int, Any] = {}

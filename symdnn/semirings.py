@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from symdnn.errors import UnknownSemiring
+from symdnn.errors import ArgumentError, UnknownSemiring
 
 __all__ = [
     "Monoid",
@@ -137,11 +137,11 @@ def register(semiring: Semiring) -> Semiring:
 
     Raises
     ------
-    ValueError
+    ArgumentError
         If another semiring of that name is registered already.
     """
     if semiring.name in _REGISTRY and _REGISTRY[semiring.name] != semiring:
-        raise ValueError(f"a different semiring named {semiring.name!r} is registered already")
+        raise ArgumentError(f"a different semiring named {semiring.name!r} is registered already")
     _REGISTRY[semiring.name] = semiring
     return semiring
 

@@ -39,7 +39,7 @@ import scipy.sparse as sp
 
 from symdnn.checker import CHECKER
 from symdnn.engines import exact as EX
-from symdnn.errors import ParseError, SymdnnError
+from symdnn.errors import ArgumentError, ParseError, SymdnnError
 from symdnn.integrity import (
     FORMAT,
     canonical_json,
@@ -93,7 +93,7 @@ def _gc_source(path: Path, neurons: int | None, layers: int | None,
     from symdnn.io.graphchallenge import find_challenge_files, read_images, read_layer
 
     if neurons is None or layers is None:
-        raise SymdnnError("a Graph Challenge folder needs neurons=N and layers=L")
+        raise ArgumentError("a Graph Challenge folder needs neurons=N and layers=L")
     from symdnn.challenge import challenge_network
 
     files = find_challenge_files(path, neurons, layers)
@@ -123,7 +123,7 @@ def _netdir_source(path: Path, inputs_file: str | None) -> _Source:
     if inputs_file is not None:
         Y0 = AssocArray.read_tsv(inputs_file, domain="QQ")
     if Y0 is None:
-        raise SymdnnError(f"{path} has no inputs.tsv: give inputs=FILE")
+        raise ArgumentError(f"{path} has no inputs.tsv: give inputs=FILE")
     Yb = _batch_view(net, Y0)
     batch = Yb.row()
     indptr, indices, (vals, order) = _csr_over(Yb, batch, net.inputs)
@@ -215,10 +215,10 @@ def build_suite(source: str | os.PathLike, out: str | os.PathLike, *,
 
     formats = tuple(formats)
     if not formats:
-        raise SymdnnError("no float formats given")
+        raise ArgumentError("no float formats given")
     for f in formats:
         if f not in FORMATS:
-            raise SymdnnError(f"unknown float format {f!r}; known: {', '.join(FORMATS)}")
+            raise ArgumentError(f"unknown float format {f!r}; known: {', '.join(FORMATS)}")
     src_path = Path(source)
     if not src_path.is_dir():
         raise ParseError("no such network folder", path=str(source))
@@ -694,7 +694,7 @@ def _result_value(text: str, fmt: str | None) -> Any:
             return Fraction(v)
         return float(narrow(np.array([v]), fmt)[0])
     if text.lower().lstrip("+-") in ("inf", "infinity", "nan"):
-        raise ValueError(text)
+        raise ParseError(text)
     q = Fraction(text)
     return q if fmt is None else float(round_exact(q, fmt))
 

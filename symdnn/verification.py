@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from symdnn.assoc import AssocArray
+from symdnn.errors import ArgumentError
 
 __all__ = ["Failure", "Verification", "verify", "FORMULATIONS"]
 
@@ -110,7 +111,7 @@ def _output(construction, formulation: str, chunk: int | None) -> AssocArray:
 
     if formulation in ("standard", "oscillating", "collapsed"):
         return getattr(formulations, formulation)(net, Y0)
-    raise ValueError(f"formulation must be one of {FORMULATIONS}, not {formulation!r}")
+    raise ArgumentError(f"formulation must be one of {FORMULATIONS}, not {formulation!r}")
 
 
 def _silent_reasons(construction, cats: list) -> dict:

@@ -23,7 +23,7 @@ import numpy as np
 from symdnn import intmm
 from symdnn.assoc import AssocArray
 from symdnn.domains.rational import as_object, compact, mul
-from symdnn.errors import SymdnnError
+from symdnn.errors import ArgumentError, KeyMismatch, SymdnnError
 
 __all__ = ["Interval", "Piece", "Breakpoint", "Trace", "piecewise", "merge"]
 
@@ -146,6 +146,10 @@ def piecewise(net: Any, base: AssocArray, features: list, *, r_lo: Any = 0,
     SymdnnError
         For a network with the bias rule ``"nonzero"`` (its bias switches off where the
         product crosses zero, so the network is not continuous in r) or not in QQ.
+    ArgumentError
+        When ``features`` does not give one feature per column of ``base``.
+    KeyMismatch
+        When a feature is not an input of the network.
 
     Examples
     --------
@@ -165,7 +169,7 @@ def piecewise(net: Any, base: AssocArray, features: list, *, r_lo: Any = 0,
         raise SymdnnError(f"the piecewise analysis needs a QQ network, not {net.domain.name}")
     starts = base.col()
     if len(features) != len(starts):
-        raise SymdnnError(f"{len(starts)} inputs but {len(features)} perturbed features")
+        raise ArgumentError(f"{len(starts)} inputs but {len(features)} perturbed features")
     fpos = {k: i for i, k in enumerate(net.inputs)}
     Yb = base.T
     indptr, indices, (vals, order) = _csr_over(Yb, starts, net.inputs)
@@ -179,7 +183,7 @@ def piecewise(net: Any, base: AssocArray, features: list, *, r_lo: Any = 0,
     f_idx = np.array([fpos.get(f, -1) for f in features], dtype=np.int64)
     if (f_idx < 0).any():
         bad = features[int(np.flatnonzero(f_idx < 0)[0])]
-        raise SymdnnError(f"feature {bad!r} is not an input of the network")
+        raise KeyMismatch(f"feature {bad!r} is not an input of the network")
     hit = indices == f_idx[rows]
     A[hit] = 0
     B[hit] = s

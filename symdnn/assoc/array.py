@@ -32,7 +32,14 @@ from symdnn.domains import (
     get_domain,
     round_values,
 )
-from symdnn.errors import DomainMismatch, KeyMismatch, KeyTypeError, SemiringMismatch
+from symdnn.errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    DomainMismatch,
+    KeyMismatch,
+    KeyTypeError,
+    SemiringMismatch,
+)
 from symdnn.semirings import Semiring
 
 __all__ = ["AssocArray", "infer_domain", "default_semiring"]
@@ -119,8 +126,8 @@ class AssocArray:
     __hash__ = None  # type: ignore[assignment]
 
     def __init__(self) -> None:
-        raise TypeError("build an AssocArray with from_triples, from_dict, identity, eye, ones "
-                        "or one of the from_* conversions")
+        raise ArgumentTypeError("build an AssocArray with from_triples, from_dict, identity, eye, "
+                                "ones or one of the from_* conversions")
 
     @classmethod
     def _new(cls, store: K.Store, domain: Domain, semiring: Semiring) -> AssocArray:
@@ -307,7 +314,7 @@ class AssocArray:
     def _binary_setup(self, other: AssocArray, semiring: str | Semiring | None,
                       what: str) -> Semiring:
         if not isinstance(other, AssocArray):
-            raise TypeError(f"{what} needs an AssocArray, not {type(other).__name__}")
+            raise ArgumentTypeError(f"{what} needs an AssocArray, not {type(other).__name__}")
         if self._domain is not other._domain:
             raise DomainMismatch(
                 f"{what} of arrays in domains {self._domain.name} and {other._domain.name}; "
@@ -487,7 +494,7 @@ class AssocArray:
             return AssocArray._new(store, dom, self._semiring)
         if axis == 0:
             return self.transpose().reduce(1, monoid=monoid, key=key).transpose()
-        raise ValueError(f"axis must be 0, 1 or None, not {axis!r}")
+        raise ArgumentError(f"axis must be 0, 1 or None, not {axis!r}")
 
     # ---------------------------------------------------------------- selection
     def __getitem__(self, index: tuple) -> AssocArray | Any:
@@ -505,7 +512,7 @@ class AssocArray:
         3
         """
         if not isinstance(index, tuple) or len(index) != 2:
-            raise TypeError("index an AssocArray with A[rows, cols]")
+            raise ArgumentTypeError("index an AssocArray with A[rows, cols]")
         rsel, csel = index
         if _is_single(rsel) and _is_single(csel):
             return self.get(rsel, csel)

@@ -24,7 +24,7 @@ import numpy as np
 from symdnn import intmm
 from symdnn.domains import Domain, FloatDomain, RationalDomain, RatVec
 from symdnn.domains.rational import LIMIT, compact, maxabs, mul, reduce_common
-from symdnn.errors import DomainError, DomainMismatch, DuplicateKeyError
+from symdnn.errors import ArgumentError, DomainError, DomainMismatch, DuplicateKeyError
 from symdnn.semirings import Semiring
 
 __all__ = ["Store", "canonical", "ewise_union", "ewise_intersect", "spgemm", "check_values"]
@@ -127,7 +127,7 @@ def canonical(rows: tuple, cols: tuple, ri: np.ndarray, ci: np.ndarray, vals: An
             elif dup == "last":
                 pick = np.r_[starts[1:] - 1, len(ri) - 1]
             else:
-                raise ValueError(f"dup must be 'error', 'add', 'first' or 'last', not {dup!r}")
+                raise ArgumentError(f"dup must be 'error', 'add', 'first' or 'last', not {dup!r}")
             ri, ci = ri[pick], ci[pick]
             if dup != "add":
                 vals = domain.take(vals, pick)

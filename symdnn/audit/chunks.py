@@ -25,7 +25,7 @@ import numpy as np
 
 from symdnn.audit.compare import COUNTS, EXAMPLES, LayerFindings
 from symdnn.audit.runner import Run, RunResult, _integer_input, run_lockstep
-from symdnn.errors import SymdnnError
+from symdnn.errors import ArgumentError
 
 __all__ = ["lockstep", "merge_lockstep", "merge_findings", "chunkable"]
 
@@ -189,7 +189,7 @@ def dask_lockstep(dask: str | bool, fn: Callable[..., tuple], n: int, runs: list
 
     why = whole or chunkable(runs, on_layer)
     if why:
-        raise SymdnnError(f"dask= cannot cut this audit into chunks ({why}): leave it out")
+        raise ArgumentError(f"dask= cannot cut this audit into chunks ({why}): leave it out")
     parts, chunks, _ = dask_map(dask, _on_worker, n, fn=fn, runs=runs, batch_rows=n, kw=kw)
     return merge_lockstep(parts, chunks, runs)
 

@@ -66,7 +66,7 @@ from typing import Any
 import numpy as np
 
 from symdnn.domains import get_format, narrow, round_rationals
-from symdnn.errors import ParseError, SymdnnError
+from symdnn.errors import ArgumentError, ParseError
 from symdnn.io.text import (
     MAX_EXPONENT,
     check_utf8,
@@ -414,7 +414,7 @@ def _npy_header(fh: Any, path: str, key: str) -> tuple[tuple, np.dtype, int]:
         elif version == (2, 0):
             shp, fortran, dtype = npf.read_array_header_2_0(fh)
         else:
-            raise ValueError(f"unsupported .npy version {version}")
+            raise ParseError(f"unsupported .npy version {version}")
     except (ValueError, OSError, EOFError, SyntaxError, TypeError) as exc:
         raise ParseError(f"array {key!r}: not a valid .npy array ({exc})", path=path) from None
     if fortran and len(shp) > 1:
@@ -562,7 +562,7 @@ def write_run_layer(folder: str | os.PathLike, kind: str, l: int, keys: np.ndarr
     import scipy.sparse as sp
 
     if kind not in ("layer", "pre"):
-        raise SymdnnError(f"kind {kind!r}: layer or pre")
+        raise ArgumentError(f"kind {kind!r}: layer or pre")
     R, n = int(shape[0]), int(shape[1])
     keys = np.asarray(keys, dtype=np.int64)
     rows, cols = keys // max(n, 1), keys % max(n, 1)
@@ -578,7 +578,7 @@ def write_run_layer(folder: str | os.PathLike, kind: str, l: int, keys: np.ndarr
                                           strict=True))
         p.write_text(text, encoding="ascii")
     else:
-        raise SymdnnError(f"form {form!r}: npz or tsv")
+        raise ArgumentError(f"form {form!r}: npz or tsv")
     return p
 
 
@@ -608,7 +608,7 @@ def dump_runs(path: str | os.PathLike, *, form: str = "npz", force: bool = False
     from symdnn.io.outputs import output_folder
 
     if form not in ("npz", "tsv"):
-        raise SymdnnError(f"dump form {form!r}: npz or tsv")
+        raise ArgumentError(f"dump form {form!r}: npz or tsv")
     with output_folder(path, "audit-dump", force=force, inputs=inputs, what="--dump") as tmp:
         runs: dict = {}
 

@@ -39,7 +39,7 @@ from symdnn.audit.quant import int8_step, quantize_weights
 from symdnn.domains import FloatDomain, get_domain, round_ratio
 from symdnn.engines import exact as EX
 from symdnn.engines.floating import float_step
-from symdnn.errors import SymdnnError
+from symdnn.errors import ArgumentError, DomainError, SymdnnError
 
 __all__ = ["Run", "RunResult", "AuditLayer", "run_lockstep", "entries"]
 
@@ -60,7 +60,7 @@ class Run:
     def format(cls, fmt: str, accumulate: str | None = None) -> Run:
         dom = get_domain(fmt)
         if not isinstance(dom, FloatDomain):
-            raise SymdnnError(f"{fmt!r} is not a float format")
+            raise ArgumentError(f"{fmt!r} is not a float format")
         acc = accumulate or fmt
         name = fmt if acc == fmt else f"{fmt}+acc_{acc}"
         return cls(name, "float", fmt, acc)
@@ -87,8 +87,8 @@ class Run:
 def _float_format(fmt: str) -> str:
     dom = get_domain(fmt)
     if not isinstance(dom, FloatDomain):
-        raise SymdnnError(f"{fmt!r} is not a float format (fp64, fp32, fp16, bf16, fp8_e4m3, "
-                          "fp8_e5m2)")
+        raise ArgumentError(f"{fmt!r} is not a float format (fp64, fp32, fp16, bf16, fp8_e4m3, "
+                            "fp8_e5m2)")
     return dom.name
 
 
@@ -258,7 +258,7 @@ def _integer_input(Y0_num: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, tup
     data = np.asarray(M.data)
     if data.dtype.kind == "f":
         if data.size and (np.any(data != np.round(data)) or np.max(np.abs(data)) > 2.0**53):
-            raise SymdnnError("audit inputs must be integer numerators: a float matrix may "
+            raise DomainError("audit inputs must be integer numerators: a float matrix may "
                               "only hold integers below 2**53 (pass a tuple for larger ones)")
         data = data.astype(np.int64)
     return M.indptr.astype(np.int64), M.indices.astype(np.int64), data, M.shape

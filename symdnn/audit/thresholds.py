@@ -26,6 +26,7 @@ import scipy.sparse as sp
 
 from symdnn.domains import FloatDomain, get_domain
 from symdnn.engines.floating import float_step
+from symdnn.errors import ArgumentError
 
 __all__ = ["representable_grid", "threshold_audit"]
 
@@ -42,7 +43,7 @@ def representable_grid(fmt: str, lo: float = 0.0, hi: float = 2.0) -> np.ndarray
     dom = get_domain(fmt)
     bits = 8 * dom.dtype.itemsize
     if bits > 16:
-        raise ValueError(f"{fmt} has too many values to enumerate")
+        raise ArgumentError(f"{fmt} has too many values to enumerate")
     u = np.uint16 if bits == 16 else np.uint8
     with np.errstate(invalid="ignore"):
         v = np.arange(1 << bits, dtype=np.int64).astype(u).view(dom.dtype).astype(np.float64)

@@ -22,7 +22,7 @@ from typing import Any
 
 from symdnn.certify.bounds import Arith
 from symdnn.certify.report import Certificate, FormatCertificate, LayerMargin
-from symdnn.errors import SymdnnError
+from symdnn.errors import ArgumentError, SymdnnError
 
 __all__ = ["certify", "certify_graph_challenge", "Certificate", "FormatCertificate",
            "LayerMargin", "Arith", "ariths"]
@@ -48,11 +48,11 @@ def ariths(formats: Sequence[str], accumulate: str | None = None) -> list[Arith]
     if isinstance(formats, str):
         formats = [f.strip() for f in formats.split(",") if f.strip()]
     if not formats:
-        raise SymdnnError("no format to certify")
+        raise ArgumentError("no format to certify")
     for f in formats:
         if f not in FORMATS:
-            raise SymdnnError(f"cannot certify {f!r}: a float format is needed "
-                              f"({', '.join(FORMATS)})")
+            raise ArgumentError(f"cannot certify {f!r}: a float format is needed "
+                                f"({', '.join(FORMATS)})")
         if accumulate == "same":
             acc = f
         elif accumulate is None:
@@ -60,16 +60,16 @@ def ariths(formats: Sequence[str], accumulate: str | None = None) -> list[Arith]
         else:
             acc = accumulate
             if accumulate not in FORMATS:
-                raise SymdnnError(f"unknown accumulation format {accumulate!r}")
+                raise ArgumentError(f"unknown accumulation format {accumulate!r}")
         fa, aa = get_format(f), get_format(acc)
         if aa.precision < fa.precision:  # never accumulate narrower than the format
             acc, aa = f, fa
         if aa.emin > fa.emin or aa.max_finite < fa.max_finite:
-            raise SymdnnError(f"cannot accumulate {f} in {acc}: its exponent range is "
-                              f"narrower (an accumulation format holds every {f} value)")
+            raise ArgumentError(f"cannot accumulate {f} in {acc}: its exponent range is "
+                                f"narrower (an accumulation format holds every {f} value)")
         out.append(Arith.of(f, acc))
     if len({a.fmt.name for a in out}) != len(out):
-        raise SymdnnError(f"a format is asked for twice: {', '.join(formats)}")
+        raise ArgumentError(f"a format is asked for twice: {', '.join(formats)}")
     return out
 
 
@@ -132,7 +132,7 @@ def certify(net: Any, inputs: Any, *, formats: Sequence[str] | str | None = DEFA
         raise SymdnnError(f"the cap YMAX must be positive, not {cap}")
     layers, Ynum, s, batch = network_layers(net, inputs, batch)
     if len(batch) == 0:
-        raise SymdnnError("no inputs: a certificate over no inputs would say nothing")
+        raise ArgumentError("no inputs: a certificate over no inputs would say nothing")
     info = {"name": name, "layers": net.depth, "neurons": len(net.outputs),
             "inputs": len(batch), "bias_rule": net.bias_rule,
             "cap": None if cap is None else str(cap)}

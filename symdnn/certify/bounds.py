@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from symdnn.domains.floats import FloatFormat, get_format, round_ratio
+from symdnn.errors import ArgumentError
 
 __all__ = ["Arith", "add_up", "inflate", "floor_pos", "ratio_bounds", "ratio_lo",
            "up_fraction", "v2_floats", "v2_ratios", "less_exact", "NEG", "POS"]
@@ -64,7 +65,7 @@ def inflate(x: np.ndarray, n: int) -> np.ndarray:
     """
     c = 1.0 + (2 * max(int(n), 1) + 4) * 2.0 ** -53
     if c - 1.0 > 0.25:
-        raise ValueError(f"{n} terms in one sum: too many for float64 bound arithmetic")
+        raise ArgumentError(f"{n} terms in one sum: too many for float64 bound arithmetic")
     with np.errstate(over="ignore"):
         return np.asarray(x, dtype=np.float64) * c
 
@@ -290,7 +291,7 @@ class Arith:
         f = get_format(fmt)
         a = get_format(acc) if acc else f
         if a.precision < f.precision or a.emin > f.emin:
-            raise ValueError(f"accumulation format {a.name} is narrower than {f.name}")
+            raise ArgumentError(f"accumulation format {a.name} is narrower than {f.name}")
         return cls(f, a)
 
     @property

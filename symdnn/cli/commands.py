@@ -20,7 +20,7 @@ from symdnn.cli.support import (
     parse_formats,
     parse_run_specs,
 )
-from symdnn.errors import SymdnnError
+from symdnn.errors import ArgumentError
 
 __all__: list[str] = []
 
@@ -40,15 +40,15 @@ def _challenge_target(args: argparse.Namespace, command: str) -> bool:
     it (a network folder brings its own inputs and takes neither)."""
     gc = args.target == "graph-challenge"
     if gc and args.data_dir is None:
-        raise SymdnnError(f"{command} graph-challenge needs DATA_DIR")
+        raise ArgumentError(f"{command} graph-challenge needs DATA_DIR")
     if not gc:
         if args.data_dir is not None:
-            raise SymdnnError(f"DATA_DIR {args.data_dir!r} is only for TARGET "
-                              "graph-challenge; a network folder brings its own inputs")
+            raise ArgumentError(f"DATA_DIR {args.data_dir!r} is only for TARGET "
+                                "graph-challenge; a network folder brings its own inputs")
         given = [o for o, v in (("--neurons", args.neurons), ("--layers", args.layers),
                                 ("--images", args.images)) if v is not None]
         if given:
-            raise SymdnnError(f"{', '.join(given)}: only for TARGET graph-challenge")
+            raise ArgumentError(f"{', '.join(given)}: only for TARGET graph-challenge")
     return gc
 
 
@@ -57,12 +57,12 @@ def _cmd_infer(args: argparse.Namespace) -> int:
     from symdnn.io.netdir import read_network
 
     if args.accumulate and args.arith == "exact":
-        raise SymdnnError("--accumulate is for float --arith runs; exact arithmetic has none")
+        raise ArgumentError("--accumulate is for float --arith runs; exact arithmetic has none")
     output_file(args.out, args, "--out")
     net, info = read_network(args.dir)
     Y0 = AssocArray.read_tsv(args.inputs, domain="QQ") if args.inputs else info["inputs"]
     if Y0 is None:
-        raise SymdnnError(f"{args.dir} has no inputs.tsv: give --inputs FILE")
+        raise ArgumentError(f"{args.dir} has no inputs.tsv: give --inputs FILE")
     res = net.infer(Y0, arith=args.arith, accumulate=args.accumulate)
     out = res.output if net.convention == "column" else res.output.T
     best: dict = {}
@@ -126,7 +126,7 @@ def _cmd_suite_grade(args: argparse.Namespace) -> int:
     from symdnn.suite import grade_suite
 
     if args.fmt is None and args.max_ulp:
-        raise SymdnnError("--max-ulp needs --format (without it outputs are compared exactly)")
+        raise ArgumentError("--max-ulp needs --format (without it outputs are compared exactly)")
     output_file(args.json, args, "--json")
     grade = grade_suite(args.dir, args.results, fmt=args.fmt, max_ulp=args.max_ulp)
     if args.json is not None:
@@ -140,9 +140,9 @@ def _cmd_generate_radixnet(args: argparse.Namespace) -> int:
     from symdnn.generators import generate_radixnet
 
     if (args.radices is None) != (args.kron is None):
-        raise SymdnnError("give --radices and --kron together, or neither")
+        raise ArgumentError("give --radices and --kron together, or neither")
     if args.style != "exact" and args.beta != 1:
-        raise SymdnnError("--beta is for --style exact (the official style has a fixed bias)")
+        raise ArgumentError("--beta is for --style exact (the official style has a fixed bias)")
     _check_folder(args.out, "radixnet", args)
     out = generate_radixnet(args.out, neurons=args.neurons, layers=args.layers,
                             radices=args.radices, kron=args.kron, style=args.style,
@@ -165,22 +165,22 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         formats = parse_formats("fp64,fp32,fp16,bf16" if args.formats is None else args.formats,
                                 allow=("int8",))
     if args.dump and not formats:
-        raise SymdnnError("--dump writes symdnn's own runs: ask for some with --formats")
+        raise ArgumentError("--dump writes symdnn's own runs: ask for some with --formats")
     if args.dump_format != "npz" and not args.dump:
-        raise SymdnnError("--dump-format is for --dump DIR")
+        raise ArgumentError("--dump-format is for --dump DIR")
     own = default_runs(formats, args.accumulate)
     specs = parse_run_specs(args.run, [r.name for r in own])
     args.run_paths = [p for _, p, _ in specs]
     if not own and not specs:
-        raise SymdnnError("nothing to audit: give --formats, --run, or both")
+        raise ArgumentError("nothing to audit: give --formats, --run, or both")
     try:
         policy = parse_policy(args.fail_on if args.fail_on is not None else ["categories"])
     except ValueError as exc:
-        raise SymdnnError(str(exc)) from None
+        raise ArgumentError(str(exc)) from None
     gc = _challenge_target(args, "audit")
     if gc and args.thresholds:
-        raise SymdnnError("--thresholds applies to network folders built by 'symdnn build', "
-                          "not to the Graph Challenge")
+        raise ArgumentError("--thresholds applies to network folders built by 'symdnn build', "
+                            "not to the Graph Challenge")
     distinct_outputs(args.json, args.report, args.dump)
     output_file(args.json, args, "--json")
     if args.report:
@@ -267,16 +267,16 @@ def _cmd_witness(args: argparse.Namespace) -> int:
     single = [args.net, args.prop, args.counterexample]
     if args.results is not None or args.benchmarks is not None:
         if any(single):
-            raise SymdnnError("give NET.onnx PROP.vnnlib CE_FILE, or --results and "
-                              "--benchmarks, not both")
+            raise ArgumentError("give NET.onnx PROP.vnnlib CE_FILE, or --results and "
+                                "--benchmarks, not both")
         if args.results is None or args.benchmarks is None:
-            raise SymdnnError("--results and --benchmarks go together")
+            raise ArgumentError("--results and --benchmarks go together")
         return _witness_batch(args)
     if not all(single):
-        raise SymdnnError("give NET.onnx PROP.vnnlib CE_FILE (or --results RESULTS_DIR "
-                          "--benchmarks BENCH_DIR)")
+        raise ArgumentError("give NET.onnx PROP.vnnlib CE_FILE (or --results RESULTS_DIR "
+                            "--benchmarks BENCH_DIR)")
     if args.csv is not None:
-        raise SymdnnError("--csv is for --results (one row per counterexample)")
+        raise ArgumentError("--csv is for --results (one row per counterexample)")
     from symdnn.io.vnnlib import read_counterexample, read_vnnlib
     from symdnn.witness import import_onnx
     from symdnn.witness.replay import replay
@@ -301,8 +301,8 @@ def _witness_batch(args: argparse.Namespace) -> int:
 
     distinct_outputs(args.json, args.csv)
     if args.json == "-":
-        raise SymdnnError("with --results, give --json a FILE (the Markdown summary goes "
-                          "to stdout)")
+        raise ArgumentError("with --results, give --json a FILE (the Markdown summary goes "
+                            "to stdout)")
     output_file(args.json, args, "--json")
     output_file(args.csv, args, "--csv")
     report = replay_results(args.results, args.benchmarks,
@@ -327,7 +327,7 @@ def _cmd_threshold(args: argparse.Namespace) -> int:
     from symdnn.constructions import build_construction, load_construction
 
     if (args.dir is None) == (args.words is None and args.builtin is None):
-        raise SymdnnError("give a network folder DIR, or --words FILE or --builtin NAME")
+        raise ArgumentError("give a network folder DIR, or --words FILE or --builtin NAME")
     distinct_outputs(args.csv, args.markdown, args.plot, args.json)
     for path, what, sfx in ((args.csv, "--csv", None), (args.markdown, "--markdown", None),
                             (args.plot, "--plot", PLOTS), (args.json, "--json", None)):
@@ -391,12 +391,12 @@ def _cmd_build(args: argparse.Namespace) -> int:
                                    ("--start", args.start, 0),
                                    ("--contained", args.contained, "report")) if v != d]
         if stray:
-            raise SymdnnError(f"{', '.join(stray)}: only for --mnist")
+            raise ArgumentError(f"{', '.join(stray)}: only for --mnist")
     elif args.scheme != "single" or args.beta != "1":
-        raise SymdnnError("--scheme and --beta are for word and combinatoric networks, not "
-                          "--mnist")
+        raise ArgumentError("--scheme and --beta are for word and combinatoric networks, not "
+                            "--mnist")
     if args.combinatoric is None and args.layers != 2:
-        raise SymdnnError("--layers is only for --combinatoric")
+        raise ArgumentError("--layers is only for --combinatoric")
     distinct_outputs(args.out, args.plot)
     _check_folder(args.out, "network", args)
     output_file(args.plot, args, "--plot", suffixes=PLOTS)
@@ -440,16 +440,16 @@ def _cmd_graph_challenge(args: argparse.Namespace) -> int:
     from symdnn.challenge import run_challenge
 
     if args.accumulate and args.arith == "exact":
-        raise SymdnnError("--accumulate is for float --arith runs; exact arithmetic has none")
+        raise ArgumentError("--accumulate is for float --arith runs; exact arithmetic has none")
     output_file(args.json, args, "--json")
     if args.data_dir is not None and args.generate is not None:
-        raise SymdnnError("give DATA_DIR or --generate radixnet:NEURONS:LAYERS[:SEED], "
-                          "not both")
+        raise ArgumentError("give DATA_DIR or --generate radixnet:NEURONS:LAYERS[:SEED], "
+                            "not both")
     if args.data_dir is None and args.generate is None:
-        raise SymdnnError("give DATA_DIR, or --generate radixnet:NEURONS:LAYERS[:SEED]")
+        raise ArgumentError("give DATA_DIR, or --generate radixnet:NEURONS:LAYERS[:SEED]")
     if args.generate and (args.neurons or args.layers):
-        raise SymdnnError("--generate gives the width and depth itself "
-                          "(radixnet:NEURONS:LAYERS); leave out --neurons and --layers")
+        raise ArgumentError("--generate gives the width and depth itself "
+                            "(radixnet:NEURONS:LAYERS); leave out --neurons and --layers")
     size = {} if args.generate else {"neurons": args.neurons or 1024,
                                      "layers": args.layers or 120}
     result = run_challenge(args.data_dir, **size, generate=args.generate,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
-from symdnn.errors import SymdnnError
+from symdnn.errors import ArgumentError, OutputError
 
 __all__ = ["Progress", "Status", "positive_int", "nonneg_int", "exact_number", "density",
            "int_list", "parse_betas", "parse_formats", "emit_json", "output_file",
@@ -94,12 +94,12 @@ def parse_betas(text: str) -> list[str] | str:
     """
     parts = [p.strip() for p in text.split(",")]
     if not parts or any(not p for p in parts):
-        raise SymdnnError(f"--beta: give exact numbers separated by commas, not {text!r}")
+        raise ArgumentError(f"--beta: give exact numbers separated by commas, not {text!r}")
     for p in parts:
         try:
             Fraction(p)
         except (ValueError, ZeroDivisionError):
-            raise SymdnnError(f"--beta: not a finite exact number: {p!r}") from None
+            raise ArgumentError(f"--beta: not a finite exact number: {p!r}") from None
     return parts[0] if len(parts) == 1 else parts
 
 
@@ -109,13 +109,13 @@ def parse_formats(text: str, *, allow: tuple = ()) -> list[str]:
 
     names = [f.strip() for f in text.split(",") if f.strip()]
     if not names:
-        raise SymdnnError(f"--formats: no formats given (known: {', '.join(FORMATS)})")
+        raise ArgumentError(f"--formats: no formats given (known: {', '.join(FORMATS)})")
     for f in names:
         if f not in FORMATS and f not in allow:
-            raise SymdnnError(f"--formats: unknown format {f!r} (known: "
-                              f"{', '.join(list(FORMATS) + list(allow))})")
+            raise ArgumentError(f"--formats: unknown format {f!r} (known: "
+                                f"{', '.join(list(FORMATS) + list(allow))})")
     if len(set(names)) != len(names):
-        raise SymdnnError(f"--formats: a format is given twice in {text!r}")
+        raise ArgumentError(f"--formats: a format is given twice in {text!r}")
     return names
 
 
@@ -154,22 +154,22 @@ def parse_run_specs(items: list[str] | None, taken: list[str]) -> list[tuple[str
         name, sep, rest = item.partition("=")
         name = name.strip()
         if not sep or not name or not rest:
-            raise SymdnnError(f"--run {item!r}: write NAME=PATH or NAME=PATH:FORMAT")
+            raise ArgumentError(f"--run {item!r}: write NAME=PATH or NAME=PATH:FORMAT")
         path, fmt = rest, "fp64"
         head, colon, tail = rest.rpartition(":")
         if colon and tail in FORMATS:
             path, fmt = head, tail
         elif colon and tail and "/" not in tail and tail.lower().startswith(("fp", "bf")):
-            raise SymdnnError(f"--run {item!r}: unknown format {tail!r} (known: "
-                              f"{', '.join(FORMATS)})")
+            raise ArgumentError(f"--run {item!r}: unknown format {tail!r} (known: "
+                                f"{', '.join(FORMATS)})")
         if not path:
-            raise SymdnnError(f"--run {item!r}: no folder given")
+            raise ArgumentError(f"--run {item!r}: no folder given")
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}", name):
-            raise SymdnnError(f"--run {item!r}: a run name is letters, digits and _ . + - "
-                              "(at most 64, starting with a letter or digit)")
+            raise ArgumentError(f"--run {item!r}: a run name is letters, digits and _ . + - "
+                                "(at most 64, starting with a letter or digit)")
         if name in taken or name in [o[0] for o in out]:
-            raise SymdnnError(f"--run {item!r}: the run name {name!r} is already taken; give "
-                              "each run its own name")
+            raise ArgumentError(f"--run {item!r}: the run name {name!r} is already taken; give "
+                                "each run its own name")
         out.append((name, path, fmt))
     return out
 
@@ -183,7 +183,7 @@ def distinct_outputs(*paths: str | None) -> None:
     for i, a in enumerate(given):
         for b in given[i + 1:]:
             if a == b or a in b.parents or b in a.parents:
-                raise SymdnnError(f"two outputs of this command are the same path or one "
+                raise OutputError(f"two outputs of this command are the same path or one "
                                   f"holds the other: {str(a)!r} and {str(b)!r}")
 
 

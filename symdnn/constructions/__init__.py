@@ -22,10 +22,10 @@ def build_construction(*, words: str | None = None, builtin: str | None = None,
     ``builtin`` (a bundled list), ``sizes`` (``"2,2,2,2"``) or ``mnist`` (an IDX file)."""
     from symdnn.data import read_words
     from symdnn.data import words as bundled
-    from symdnn.errors import SymdnnError
+    from symdnn.errors import ArgumentError
 
     if sum(x is not None for x in (words, builtin, sizes, mnist)) != 1:
-        raise SymdnnError("give exactly one of words, builtin, sizes or mnist")
+        raise ArgumentError("give exactly one of words, builtin, sizes or mnist")
     if words is not None or builtin is not None:
         ws = read_words(words) if words is not None else bundled(builtin)
         return selective(ws, scheme, betas)
@@ -33,9 +33,9 @@ def build_construction(*, words: str | None = None, builtin: str | None = None,
         try:
             ns = [int(s) for s in sizes.split(",")]
         except ValueError:
-            raise SymdnnError(f"feature set sizes must be integers: {sizes!r}") from None
+            raise ArgumentError(f"feature set sizes must be integers: {sizes!r}") from None
         if any(n < 1 for n in ns):
-            raise SymdnnError(f"feature set sizes must be positive: {sizes!r}")
+            raise ArgumentError(f"feature set sizes must be positive: {sizes!r}")
         sets = [[f"{i}{chr(97 + j)}" if n <= 26 else f"{i}:{j}" for j in range(n)]
                 for i, n in enumerate(ns, 1)]
         return combinatoric(sets, betas, layers=layers)
@@ -57,12 +57,12 @@ def load_construction(folder: str) -> Construction:
     >>> load_construction(str(d)).verify().identity
     True
     """
-    from symdnn.errors import SymdnnError
+    from symdnn.errors import ArgumentError
     from symdnn.io.netdir import read_network
 
     net, info = read_network(folder)
     if info["inputs"] is None:
-        raise SymdnnError(f"{folder} has no inputs.tsv: it was not written by symdnn build")
+        raise ArgumentError(f"{folder} has no inputs.tsv: it was not written by symdnn build")
     meta = info["meta"]
     return Construction(meta.get("construction", "network"), net, info["inputs"],
                         info["expected"], tuple(net.outputs), tuple(net.inputs), meta)

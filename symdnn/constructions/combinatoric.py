@@ -16,7 +16,7 @@ from typing import Any
 
 from symdnn.assoc import AssocArray
 from symdnn.constructions.base import Construction
-from symdnn.errors import SymdnnError
+from symdnn.errors import ArgumentError
 from symdnn.network import SparseDNN
 
 __all__ = ["combinatoric", "collapse"]
@@ -78,7 +78,7 @@ def collapse(W1: AssocArray, W0: AssocArray, *, how: str = "zero_norm") -> Assoc
         return (W1 @ W0).zero_norm().convert_to(W0.domain)
     if how == "max_times":
         return W1.mxm(W0, semiring="max_times").with_semiring("plus_times")
-    raise ValueError(f"how must be 'zero_norm' or 'max_times', not {how!r}")
+    raise ArgumentError(f"how must be 'zero_norm' or 'max_times', not {how!r}")
 
 
 def combinatoric(feature_sets: Sequence[Sequence[Any]], betas: Any = 1, *, layers: int = 2,
@@ -95,7 +95,7 @@ def combinatoric(feature_sets: Sequence[Sequence[Any]], betas: Any = 1, *, layer
 
     Raises
     ------
-    SymdnnError
+    ArgumentError
         For no sets, an empty set, or a key that appears twice.
 
     Examples
@@ -108,21 +108,21 @@ def combinatoric(feature_sets: Sequence[Sequence[Any]], betas: Any = 1, *, layer
     """
     sets = [list(dict.fromkeys(s)) for s in feature_sets]
     if not sets:
-        raise SymdnnError("no feature sets given")
+        raise ArgumentError("no feature sets given")
     seen: dict = {}
     for i, s in enumerate(sets):
         if not s:
-            raise SymdnnError(f"feature set {i} is empty")
+            raise ArgumentError(f"feature set {i} is empty")
         for k in s:
             if k in seen:
-                raise SymdnnError(f"feature {k!r} appears in sets {seen[k]} and {i}: feature "
-                                  "sets must be distinctly labeled")
+                raise ArgumentError(f"feature {k!r} appears in sets {seen[k]} and {i}: feature "
+                                    "sets must be distinctly labeled")
             seen[k] = i
     if layers not in (1, 2):
-        raise SymdnnError(f"layers must be 1 or 2, not {layers}")
+        raise ArgumentError(f"layers must be 1 or 2, not {layers}")
     beta_list = list(betas) if isinstance(betas, list | tuple) else [betas] * layers
     if len(beta_list) != layers:
-        raise SymdnnError(f"{layers} layers but {len(beta_list)} betas")
+        raise ArgumentError(f"{layers} layers but {len(beta_list)} betas")
     pairs = [sets[i:i + 2] for i in range(0, len(sets), 2)]
     W0 = None
     for p in pairs:

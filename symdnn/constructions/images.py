@@ -23,7 +23,7 @@ import scipy.sparse as sp
 
 from symdnn.assoc import AssocArray
 from symdnn.constructions.base import Construction
-from symdnn.errors import SymdnnError
+from symdnn.errors import ArgumentError, ParseError
 from symdnn.io.idx import read_idx
 from symdnn.network import SparseDNN
 
@@ -37,7 +37,7 @@ def binarize_mnist(raw: np.ndarray) -> np.ndarray:
 
     Raises
     ------
-    SymdnnError
+    ArgumentError
         If the images are not N x 28 x 28 bytes.
 
     Examples
@@ -51,9 +51,9 @@ def binarize_mnist(raw: np.ndarray) -> np.ndarray:
     """
     raw = np.asarray(raw)
     if raw.ndim != 3 or raw.shape[1:] != (28, 28):
-        raise SymdnnError(f"MNIST images must be N x 28 x 28, not {raw.shape}")
+        raise ArgumentError(f"MNIST images must be N x 28 x 28, not {raw.shape}")
     if raw.dtype != np.uint8:
-        raise SymdnnError(f"MNIST images must be bytes (uint8), not {raw.dtype}")
+        raise ArgumentError(f"MNIST images must be bytes (uint8), not {raw.dtype}")
     return raw[:, 1:27, 1:27].astype(np.int64) * 2 > 255
 
 
@@ -105,7 +105,7 @@ def images(imgs: np.ndarray, labels: Sequence[Any] | None = None, *, beta: Any =
 
     Raises
     ------
-    SymdnnError
+    ArgumentError
         For non-binary values, images larger than 26 x 26 or not 2-D, labels of the wrong
         length, or an unknown ``contained`` policy.
 
@@ -122,21 +122,21 @@ def images(imgs: np.ndarray, labels: Sequence[Any] | None = None, *, beta: Any =
     """
     imgs = np.asarray(imgs)
     if imgs.ndim != 3:
-        raise SymdnnError(f"images must be an N x H x W array, not shape {imgs.shape}")
+        raise ArgumentError(f"images must be an N x H x W array, not shape {imgs.shape}")
     n, h, w = imgs.shape
     if h > 26 or w > 26 or h == 0 or w == 0:
-        raise SymdnnError(f"images must be at most 26 x 26 to key pixels by two letters, not "
-                          f"{h} x {w} (trim MNIST with binarize_mnist)")
+        raise ArgumentError(f"images must be at most 26 x 26 to key pixels by two letters, not "
+                            f"{h} x {w} (trim MNIST with binarize_mnist)")
     if imgs.dtype != bool:
         bad = ~np.isin(imgs, (0, 1))
         if bad.any():
             i = int(np.argwhere(bad)[0][0])
-            raise SymdnnError(f"image {start + i} is not binary: values must be 0 or 1")
+            raise ArgumentError(f"image {start + i} is not binary: values must be 0 or 1")
         imgs = imgs.astype(bool)
     if labels is not None and len(labels) != n:
-        raise SymdnnError(f"{n} images but {len(labels)} labels")
+        raise ArgumentError(f"{n} images but {len(labels)} labels")
     if contained not in ("report", "drop"):
-        raise SymdnnError(f"contained must be 'report' or 'drop', not {contained!r}")
+        raise ArgumentError(f"contained must be 'report' or 'drop', not {contained!r}")
     keys = [f"{start + i:05d}" + (f":{labels[i]}" if labels is not None else "")
             for i in range(n)]
     pairs = contained_pairs(imgs)
@@ -182,21 +182,21 @@ def mnist(images_path: str | os.PathLike, labels_path: str | os.PathLike | None 
     """
     raw = read_idx(images_path)
     if raw.ndim != 3:
-        raise SymdnnError(f"{images_path}: images must be a 3-dimensional IDX array, not "
-                          f"shape {raw.shape}")
+        raise ParseError(f"{images_path}: images must be a 3-dimensional IDX array, not "
+                         f"shape {raw.shape}")
     if start < 0 or (count is not None and count < 1):
-        raise SymdnnError(f"start must be >= 0 and count >= 1, not {start} and {count}")
+        raise ArgumentError(f"start must be >= 0 and count >= 1, not {start} and {count}")
     if start >= len(raw):
-        raise SymdnnError(f"start {start}: {images_path} holds {len(raw)} images")
+        raise ArgumentError(f"start {start}: {images_path} holds {len(raw)} images")
     stop = len(raw) if count is None else start + count
     if stop > len(raw):
-        raise SymdnnError(f"{count} images from {start} asked for, but {images_path} holds "
-                          f"{len(raw)}")
+        raise ArgumentError(f"{count} images from {start} asked for, but {images_path} holds "
+                            f"{len(raw)}")
     raw = raw[start:stop]
     labels = None
     if labels_path is not None:
         lab = read_idx(labels_path)
         if lab.ndim != 1:
-            raise SymdnnError(f"labels must be one-dimensional, not shape {lab.shape}")
+            raise ParseError(f"labels must be one-dimensional, not shape {lab.shape}")
         labels = [int(x) for x in lab[start:stop]]
     return images(binarize_mnist(raw), labels, start=start, **kw)

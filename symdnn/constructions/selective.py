@@ -26,7 +26,7 @@ from typing import Any
 
 from symdnn.assoc import AssocArray
 from symdnn.constructions.base import Construction
-from symdnn.errors import SchemeError, SymdnnError
+from symdnn.errors import ArgumentError, SchemeError
 from symdnn.network import SparseDNN
 
 __all__ = ["parse_scheme", "builtin_scheme", "selective", "SCHEMES"]
@@ -144,9 +144,11 @@ def selective(words: Sequence[str], scheme: Any = "single", betas: Any = 1, *,
 
     Raises
     ------
-    SymdnnError
-        For an empty list, words of mixed length, duplicate words, or a scheme that does not
-        fit (see :func:`parse_scheme`).
+    ArgumentError
+        For an empty list, words of mixed length, duplicate words, or a number of betas that
+        is not the scheme's number of layers.
+    SchemeError
+        For a scheme that does not fit (see :func:`parse_scheme`).
 
     Examples
     --------
@@ -159,24 +161,24 @@ def selective(words: Sequence[str], scheme: Any = "single", betas: Any = 1, *,
     """
     words = list(words)
     if not words:
-        raise SymdnnError("the word list is empty")
+        raise ArgumentError("the word list is empty")
     n = len(words[0])
     odd = [w for w in words if len(w) != n]
     if odd:
-        raise SymdnnError(f"words must share one length: {words[0]!r} has {n} letters but "
-                          f"{odd[0]!r} has {len(odd[0])}")
+        raise ArgumentError(f"words must share one length: {words[0]!r} has {n} letters but "
+                            f"{odd[0]!r} has {len(odd[0])}")
     if n == 0:
-        raise SymdnnError("words must have at least one letter")
+        raise ArgumentError("words must have at least one letter")
     seen: set = set()
     for w in words:
         if w in seen:
-            raise SymdnnError(f"duplicate category {w!r}")
+            raise ArgumentError(f"duplicate category {w!r}")
         seen.add(w)
     layers = parse_scheme(scheme, n)
     L = len(layers)
     beta_list = list(betas) if isinstance(betas, list | tuple) else [betas] * L
     if len(beta_list) != L:
-        raise SymdnnError(f"scheme has {L} layers but {len(beta_list)} betas were given")
+        raise ArgumentError(f"scheme has {L} layers but {len(beta_list)} betas were given")
     feats = sorted({_feature(p, w[p - 1], n) for w in words for p in range(1, n + 1)})
 
     def neuron(lnum: int, g: tuple, w: str) -> str:

@@ -38,9 +38,9 @@ def words(name: str = "words2") -> list[str]:
     (37, ['ad', 'ah', 'am'])
     """
     if name not in BUNDLED:
-        from symdnn.errors import SymdnnError
+        from symdnn.errors import ArgumentError
 
-        raise SymdnnError(f"no bundled word list {name!r}; bundled: {', '.join(BUNDLED)}")
+        raise ArgumentError(f"no bundled word list {name!r}; bundled: {', '.join(BUNDLED)}")
     text = resources.files(__name__).joinpath(f"{name}.txt").read_text(encoding="utf-8")
     return _parse(text)
 

@@ -35,7 +35,13 @@ from symdnn.domains.rational import RatVec, reduce_common
 from symdnn.engines import exact as EX
 from symdnn.engines.floating import float_step
 from symdnn.engines.reference import SymbolicSignError, run_reference
-from symdnn.errors import DomainMismatch, KeyMismatch, SymdnnError
+from symdnn.errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    DomainMismatch,
+    KeyMismatch,
+    KeyTypeError,
+)
 from symdnn.semirings import plus_times
 
 __all__ = ["infer", "InferenceResult", "LayerRecord", "SymbolicSignError", "compile_exact"]
@@ -88,14 +94,14 @@ def _arith_domain(arith: str):
         return SYM
     dom = get_domain(arith)
     if not isinstance(dom, FloatDomain):
-        raise SymdnnError(f"arith must be 'exact', 'symbolic' or a float format, not {arith!r}")
+        raise ArgumentError(f"arith must be 'exact', 'symbolic' or a float format, not {arith!r}")
     return dom
 
 
 def _batch_view(net, Y0: AssocArray) -> AssocArray:
     """Y0 as batch x input features, restricted to the features layer 0 reads."""
     if not isinstance(Y0, AssocArray):
-        raise TypeError(f"Y0 must be an AssocArray, not {type(Y0).__name__}")
+        raise ArgumentTypeError(f"Y0 must be an AssocArray, not {type(Y0).__name__}")
     Yb = Y0 if net.convention == "row" else Y0.T
     unknown = set(Yb.col()) - set(net.inputs)
     if unknown:
@@ -114,15 +120,15 @@ def batch_keys(Yb: AssocArray, given: Any = None) -> tuple:
     if len(set(keys)) != len(keys):
         seen: set = set()
         dup = next(k for k in keys if k in seen or seen.add(k))
-        raise SymdnnError(f"batch key {dup!r} is given twice")
+        raise ArgumentError(f"batch key {dup!r} is given twice")
     missing = set(Yb.row()) - set(keys)
     if missing:
-        raise SymdnnError(f"the inputs hold batch keys not in batch=: "
+        raise KeyMismatch(f"the inputs hold batch keys not in batch=: "
                           f"{sorted(missing, key=repr)[:3]}")
     try:
         return tuple(sorted(keys))
     except TypeError:
-        raise SymdnnError("batch keys must be of one sortable type") from None
+        raise KeyTypeError("batch keys must be of one sortable type") from None
 
 
 def _csr_over(A: AssocArray, rows: tuple, cols: tuple) -> tuple[np.ndarray, np.ndarray, Any]:
@@ -253,7 +259,7 @@ def infer(net, Y0: AssocArray, *, arith: str = "exact", engine: str = "fast",
     """
     dom = _arith_domain(arith)
     if engine not in ("fast", "reference"):
-        raise SymdnnError(f"engine must be 'fast' or 'reference', not {engine!r}")
+        raise ArgumentError(f"engine must be 'fast' or 'reference', not {engine!r}")
     if dom.is_exact and not (net.domain.is_exact and Y0.domain.is_exact):
         raise DomainMismatch(
             f"exact inference of a {net.domain.name} network on {Y0.domain.name} inputs: "
@@ -265,7 +271,7 @@ def infer(net, Y0: AssocArray, *, arith: str = "exact", engine: str = "fast",
         return _infer_reference(net, Yb, batch, dom, accumulate, record, relu, arith, bounds)
     if dom is QQ:
         if chunk is not None and record:
-            raise SymdnnError("record=True keeps every layer: run it without chunk=")
+            raise ArgumentError("record=True keeps every layer: run it without chunk=")
         return _infer_exact(net, Yb, batch, record, arith, chunk)
     return _infer_float(net, Yb, batch, dom, accumulate, record, arith)
 
@@ -355,8 +361,8 @@ def compile_float(net, dom: FloatDomain,
 def _infer_float(net, Yb, batch, dom, accumulate, record, arith) -> InferenceResult:
     acc = get_domain(accumulate) if accumulate else dom
     if acc.name not in ("fp32", "fp64", dom.name):
-        raise SymdnnError(f"accumulate must be fp32, fp64 or the format itself ({dom.name}), "
-                          f"not {acc.name}: scipy has no {acc.name} kernel")
+        raise ArgumentError(f"accumulate must be fp32, fp64 or the format itself ({dom.name}), "
+                            f"not {acc.name}: scipy has no {acc.name} kernel")
     indptr, indices, (vals, order) = _csr_over(Yb, batch, net.inputs)
     yv = round_vec(Yb.domain.take(vals, order), Yb.domain, dom).astype(np.float64)
     Y = sp.csr_matrix((yv, indices, indptr), shape=(len(batch), len(net.inputs)))

@@ -31,6 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from symdnn.engines import limbs as LB
+from symdnn.errors import DomainError
 
 __all__ = ["ExactLayer", "ExactState", "step", "start", "values_of"]
 
@@ -162,9 +163,9 @@ class ExactLayer:
 def _float_ints(data: np.ndarray) -> np.ndarray:
     """Integer-valued floats as int64 (refusing any that is not an integer)."""
     if data.size and (not np.all(np.isfinite(data)) or np.any(data != np.round(data))):
-        raise ValueError("exact layer weights must be integer numerators")
+        raise DomainError("exact layer weights must be integer numerators")
     if data.size and np.max(np.abs(data)) >= 2.0**62:
-        raise ValueError("exact layer weights of 2**62 or more must be given as Python ints")
+        raise DomainError("exact layer weights of 2**62 or more must be given as Python ints")
     return data.astype(np.int64)
 
 

@@ -40,7 +40,7 @@ from typing import Any
 import sympy
 from sympy.core.relational import Relational
 
-from symdnn.errors import SymdnnError
+from symdnn.errors import ArgumentError
 
 __all__ = ["ALL", "signs", "normalize_bounds"]
 
@@ -64,7 +64,7 @@ def normalize_bounds(bounds: dict | None) -> dict:
 
     Raises
     ------
-    SymdnnError
+    ArgumentError
         When a bound is not an exact rational or ``lo > hi``.
     """
     out: dict = {}
@@ -74,9 +74,9 @@ def normalize_bounds(bounds: dict | None) -> dict:
             lo, hi = (sympy.Rational(str(x)) if not isinstance(x, sympy.Rational) else x
                       for x in v)
         except (TypeError, ValueError, sympy.SympifyError) as exc:
-            raise SymdnnError(f"bounds for {s}: {v!r} is not a pair of exact rationals") from exc
+            raise ArgumentError(f"bounds for {s}: {v!r} is not a pair of exact rationals") from exc
         if lo > hi:
-            raise SymdnnError(f"bounds for {s}: the interval [{lo}, {hi}] is empty")
+            raise ArgumentError(f"bounds for {s}: the interval [{lo}, {hi}] is empty")
         out[s] = (lo, hi)
     return out
 

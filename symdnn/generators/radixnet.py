@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from symdnn.errors import SymdnnError
+from symdnn.errors import ArgumentError, SymdnnError
 
 __all__ = ["default_radices", "radixnet_layer", "generate_radixnet", "radixnet_layers",
            "radixnet_inputs", "parse_generate"]
@@ -39,11 +39,11 @@ def default_radices(neurons: int, fan_in: int = 32) -> tuple[tuple[int, ...], in
     """
     b = fan_in // 2
     if fan_in % 2 or b < 1 or neurons % b:
-        raise SymdnnError(f"cannot make {neurons} neurons with {fan_in} inputs each")
+        raise ArgumentError(f"cannot make {neurons} neurons with {fan_in} inputs each")
     base = neurons // b
     k = base.bit_length() - 1
     if 1 << k != base or k < 1:
-        raise SymdnnError(f"{neurons} / {b} = {base} is not a power of two")
+        raise ArgumentError(f"{neurons} / {b} = {base} is not a power of two")
     return (2,) * k, b
 
 
@@ -58,7 +58,7 @@ def radixnet_layer(radices: Sequence[int], kron: int, layer: int) -> sp.csr_matr
     """
     radices = list(radices)
     if not radices or any(r < 1 for r in radices) or kron < 1:
-        raise SymdnnError("radices and the Kronecker factor must be positive")
+        raise ArgumentError("radices and the Kronecker factor must be positive")
     base = int(np.prod(radices))
     i = layer % len(radices)
     r, stride = radices[i], int(np.prod(radices[:i]))
@@ -109,26 +109,26 @@ def generate_radixnet(out: str | os.PathLike, *, neurons: int = 1024, layers: in
     for name, v, lo in (("neurons", neurons, 1), ("layers", layers, 1), ("inputs", inputs, 1),
                         ("seed", seed, 0)):
         if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < lo:
-            raise SymdnnError(f"{name} must be an integer >= {lo}, not {v!r}")
+            raise ArgumentError(f"{name} must be an integer >= {lo}, not {v!r}")
     if not (isinstance(density, int | float) and 0 < density <= 1):
-        raise SymdnnError(f"density must lie in (0, 1], not {density!r}")
+        raise ArgumentError(f"density must lie in (0, 1], not {density!r}")
     if style not in ("graph-challenge", "exact"):
-        raise SymdnnError(f"style must be 'graph-challenge' or 'exact', not {style!r}")
+        raise ArgumentError(f"style must be 'graph-challenge' or 'exact', not {style!r}")
     if radices is None or kron is None:
         if radices is not None or kron is not None:
-            raise SymdnnError("give both radices and kron, or neither")
+            raise ArgumentError("give both radices and kron, or neither")
         radices, kron = default_radices(neurons)
     if not radices or any(int(r) < 1 for r in radices) or int(kron) < 1:
-        raise SymdnnError("radices and the Kronecker factor must be positive")
+        raise ArgumentError("radices and the Kronecker factor must be positive")
     if int(np.prod(radices)) * kron != neurons:
-        raise SymdnnError(f"radices {tuple(radices)} x {kron} give "
-                          f"{int(np.prod(radices)) * kron} neurons, not {neurons}")
+        raise ArgumentError(f"radices {tuple(radices)} x {kron} give "
+                            f"{int(np.prod(radices)) * kron} neurons, not {neurons}")
     if style == "graph-challenge" and neurons not in BIAS:
-        raise SymdnnError(f"no official bias for {neurons} neurons; use style='exact'")
+        raise ArgumentError(f"no official bias for {neurons} neurons; use style='exact'")
     beta = Fraction(beta)
     if inputs * neurons > 1 << 31:
-        raise SymdnnError(f"{inputs} inputs x {neurons} neurons: the random inputs would take "
-                          "more memory than this generator allows (2**31 entries)")
+        raise ArgumentError(f"{inputs} inputs x {neurons} neurons: the random inputs would take "
+                            "more memory than this generator allows (2**31 entries)")
     import shutil
 
     fan_in = int(radices[0]) * kron
@@ -172,16 +172,16 @@ def parse_generate(spec: str) -> tuple[int, int, int]:
     parts = spec.split(":")
     if parts[0] != "radixnet" or len(parts) not in (3, 4) or any(
             p != p.strip() or not p for p in parts):
-        raise SymdnnError(f"generate={spec!r}: write radixnet:NEURONS:LAYERS[:SEED]")
+        raise ArgumentError(f"generate={spec!r}: write radixnet:NEURONS:LAYERS[:SEED]")
     try:
         vals = [int(p) for p in parts[1:]]
     except ValueError:
-        raise SymdnnError(f"generate={spec!r}: NEURONS, LAYERS and SEED are integers") \
+        raise ArgumentError(f"generate={spec!r}: NEURONS, LAYERS and SEED are integers") \
             from None
     neurons, layers = vals[0], vals[1]
     seed = vals[2] if len(vals) == 3 else 0
     if neurons < 2 or layers < 1 or seed < 0:
-        raise SymdnnError(f"generate={spec!r}: NEURONS >= 2, LAYERS >= 1, SEED >= 0")
+        raise ArgumentError(f"generate={spec!r}: NEURONS >= 2, LAYERS >= 1, SEED >= 0")
     default_radices(neurons)  # refuses a width it cannot make
     return neurons, layers, seed
 
@@ -216,7 +216,7 @@ def radixnet_inputs(neurons: int, inputs: int, *, seed: int = 0,
     (3, 1024)
     """
     if inputs * neurons > 1 << 31:
-        raise SymdnnError(f"{inputs} inputs x {neurons} neurons: more than 2**31 entries")
+        raise ArgumentError(f"{inputs} inputs x {neurons} neurons: more than 2**31 entries")
     rng = np.random.default_rng(seed)
     Y = sp.csr_matrix((rng.random((inputs, neurons)) < density).astype(np.int64))
     Y.sort_indices()

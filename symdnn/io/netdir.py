@@ -39,27 +39,27 @@ def _enc(key: Any, mode: str) -> str:
 
 
 def _dec(text: str, mode: str) -> Any:
-    """The key a text field encodes; ValueError (with a message) for one that is not a key."""
+    """The key a text field encodes; ParseError (with a message) for one that is not a key."""
     if mode == "str":
         return text
     try:
         raw = json.loads(text, parse_constant=_no_constant)
     except RecursionError:
-        raise ValueError("a key nested too deeply") from None
+        raise ParseError("a key nested too deeply") from None
     except ValueError as exc:
-        raise ValueError(f"{text[:40]!r} is not a JSON key: {exc}") from None
+        raise ParseError(f"{text[:40]!r} is not a JSON key: {exc}") from None
 
     def tup(v: Any, depth: int = 0) -> Any:
         if isinstance(v, list):
             return tuple(tup(x, depth + 1) for x in v)
         if isinstance(v, str | int | float | bool) and depth < 100:
             return v
-        raise ValueError(f"{text[:40]!r}: a key is a string, a number or a list of them")
+        raise ParseError(f"{text[:40]!r}: a key is a string, a number or a list of them")
     return tup(raw)
 
 
 def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed")
+    raise ParseError(f"{name} is not allowed")
 
 
 def _mode(keys: list) -> str:
@@ -262,7 +262,7 @@ def _load_json(spec: Path) -> Any:
         out: dict = {}
         for k, v in items:
             if k in out:
-                raise ValueError(f"repeated key {k!r}")
+                raise ParseError(f"repeated key {k!r}")
             out[k] = v
         return out
 

@@ -37,7 +37,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from symdnn.errors import ParseError
+from symdnn.errors import DomainError, ParseError
 
 __all__ = [
     "MAX_EXPONENT", "MAX_DIM", "MAX_MAGNITUDE", "Fields", "read_bytes", "check_utf8",
@@ -323,7 +323,7 @@ def exact_number(text: str, *, ratio: bool = True) -> Fraction:
 
     Raises
     ------
-    ValueError
+    DomainError
         With a message saying what is wrong (not a number, infinite or NaN, an exponent beyond
         :data:`MAX_EXPONENT`, too many digits, a zero denominator).
 
@@ -333,22 +333,22 @@ def exact_number(text: str, *, ratio: bool = True) -> Fraction:
     (Fraction(1, 16), Fraction(-1, 3), Fraction(3, 10))
     """
     if len(text) > _MAX_DIGITS:
-        raise ValueError(f"{text[:20]}... has too many digits")
+        raise DomainError(f"{text[:20]}... has too many digits")
     m = _DECIMAL.match(text)
     if m:
         if m.group(2) is not None and abs(int(m.group(2))) > MAX_EXPONENT:
-            raise ValueError(f"{text!r}: the exponent is beyond +-{MAX_EXPONENT}")
+            raise DomainError(f"{text!r}: the exponent is beyond +-{MAX_EXPONENT}")
         return Fraction(text)
     if ratio and _RATIO.match(text):
         num, den = text.split("/")
         if int(den) == 0:
-            raise ValueError(f"{text!r} has a zero denominator")
+            raise DomainError(f"{text!r} has a zero denominator")
         return Fraction(int(num), int(den))
     if text.lower() in _NONFINITE:
-        raise ValueError(f"{text!r} is not finite (values must be finite numbers)")
+        raise DomainError(f"{text!r} is not finite (values must be finite numbers)")
     what = "a decimal or p/q" if ratio else "a decimal"
     shown = text if len(text) <= 40 else text[:37] + "..."
-    raise ValueError(f"{shown!r} is not {what} number")
+    raise DomainError(f"{shown!r} is not {what} number")
 
 
 def first_repeat(keys: np.ndarray) -> tuple[int, int] | None:
@@ -399,17 +399,17 @@ def _check_symbolic_text(text: str) -> None:
     import sympy
 
     if len(text) > 10_000:
-        raise ValueError("the expression is longer than 10000 characters")
+        raise DomainError("the expression is longer than 10000 characters")
     if not _SYM_CHARS.match(text) or "__" in text or _SYM_ATTR.search(text):
-        raise ValueError(f"{text[:40]!r} is not a symbolic value (only names, numbers, "
-                         "+ - * / ^ ** ( ) , and comparisons)")
+        raise DomainError(f"{text[:40]!r} is not a symbolic value (only names, numbers, "
+                          "+ - * / ^ ** ( ) , and comparisons)")
     for name in _IDENT.findall(text):
         if name in SYM_NAMES:
             continue
         if name in _NOT_FINITE_NAMES:
-            raise ValueError(f"{text[:40]!r} is not finite (values must be finite)")
+            raise DomainError(f"{text[:40]!r} is not finite (values must be finite)")
         if keyword.iskeyword(name) or hasattr(builtins, name) or hasattr(sympy, name):
-            raise ValueError(f"the name {name!r} is not allowed in a symbolic value")
+            raise DomainError(f"the name {name!r} is not allowed in a symbolic value")
 
 
 def domain_value(dom: object, text: str) -> object:
@@ -422,8 +422,8 @@ def domain_value(dom: object, text: str) -> object:
 
     Raises
     ------
-    ValueError
-        (or :class:`~symdnn.errors.DomainError`) with a message saying what is wrong.
+    DomainError
+        With a message saying what is wrong.
     """
     from symdnn.domains import FloatDomain, RationalDomain
 
@@ -431,19 +431,19 @@ def domain_value(dom: object, text: str) -> object:
     if isinstance(dom, RationalDomain):
         q = exact_number(s)
         if dom.name == "ZZ" and q.denominator != 1:
-            raise ValueError(f"{s[:40]!r} is not an integer (domain ZZ)")
+            raise DomainError(f"{s[:40]!r} is not an integer (domain ZZ)")
         return dom.convert(q)
     if isinstance(dom, FloatDomain):
         exact_number(s)
         v = dom.convert(s)
         if not np.isfinite(float(v)):
-            raise ValueError(f"{s[:40]!r} is beyond the range of {dom.name}")
+            raise DomainError(f"{s[:40]!r} is beyond the range of {dom.name}")
         return v
     kind = getattr(dom, "kind", None)
     if kind == "bool":
         table = {"0": False, "1": True, "false": False, "true": True}
         if s.lower() not in table:
-            raise ValueError(f"{s[:40]!r} is not a boolean (0, 1, true or false)")
+            raise DomainError(f"{s[:40]!r} is not a boolean (0, 1, true or false)")
         return dom.convert(table[s.lower()])
     if getattr(dom, "name", None) == "SYM":
         import sympy
@@ -452,11 +452,11 @@ def domain_value(dom: object, text: str) -> object:
         try:
             v = dom.convert(s)
         except Exception as exc:  # sympify raises many kinds; untrusted text stops here
-            raise ValueError(f"{s[:40]!r} is not a SymPy expression: {exc}") from None
+            raise DomainError(f"{s[:40]!r} is not a SymPy expression: {exc}") from None
         if isinstance(v, sympy.Basic) and v.has(sympy.oo, -sympy.oo, sympy.zoo, sympy.nan):
-            raise ValueError(f"{s[:40]!r} is not finite (values must be finite)")
+            raise DomainError(f"{s[:40]!r} is not finite (values must be finite)")
         return v
     try:
         return dom.convert(s)
     except Exception as exc:
-        raise ValueError(f"{s[:40]!r} is not a value of domain {dom}: {exc}") from None
+        raise DomainError(f"{s[:40]!r} is not a value of domain {dom}: {exc}") from None

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from symdnn.errors import SymdnnError
+from symdnn.errors import ArgumentError, SymdnnError
 
 __all__ = ["BatchReport", "replay_results", "find_counterexamples", "COLUMNS"]
 
@@ -71,7 +71,7 @@ def find_counterexamples(results: Any) -> list[Counterexample]:
     """
     root = Path(results)
     if not root.is_dir():
-        raise SymdnnError(f"results={str(results)!r} is not a folder")
+        raise ArgumentError(f"results={str(results)!r} is not a folder")
     out = []
     for tool in sorted(p for p in root.iterdir() if p.is_dir()):
         for cat in sorted(p for p in tool.iterdir() if p.is_dir()):
@@ -189,7 +189,7 @@ def replay_results(results: Any, benchmarks: Any, *, onnxruntime: bool = True,
 
     bench = Path(benchmarks)
     if not bench.is_dir():
-        raise SymdnnError(f"benchmarks={str(benchmarks)!r} is not a folder")
+        raise ArgumentError(f"benchmarks={str(benchmarks)!r} is not a folder")
     found = find_counterexamples(results)
     report = BatchReport()
     nets: dict[str, dict[str, Path]] = {}

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from symdnn.errors import SymdnnError
+from symdnn.errors import ArgumentError, ArgumentTypeError, DomainError, SymdnnError
 from symdnn.io.onnxwire import to_onnx_proto
 from symdnn.io.vnnlib import And, Atom, Counterexample, Or, Property
 from symdnn.witness.graph import Exact, ExactGraph, exact_tensor
@@ -87,7 +87,7 @@ def robustness(formula: Any, env: dict[str, Fraction], keep: Any = None) -> Frac
         return min((robustness(p, env, keep) for p in formula.parts), default=_INF)
     if isinstance(formula, Or):
         return max((robustness(p, env, keep) for p in formula.parts), default=-_INF)
-    raise TypeError(f"not a formula: {formula!r}")  # pragma: no cover
+    raise ArgumentTypeError(f"not a formula: {formula!r}")  # pragma: no cover
 
 
 def _holds_float(formula: Any, x: dict[str, float], tol: float) -> bool:
@@ -358,8 +358,12 @@ def replay(graph: ExactGraph, prop: Property, ce: Counterexample, *,
 
     Raises
     ------
-    SymdnnError
+    ArgumentError
         When the counterexample, the property and the network do not agree in size.
+    DomainError
+        When a counterexample's input overflows the network's input format.
+    SymdnnError
+        When the network's input is not a float tensor.
 
     Examples
     --------
@@ -377,10 +381,10 @@ def replay(graph: ExactGraph, prop: Property, ce: Counterexample, *,
     n_in = math.prod(graph.input_shape)
     x = list(ce.inputs)
     if len(x) != n_in:
-        raise SymdnnError(f"the counterexample has {len(x)} inputs, the network takes {n_in}")
+        raise ArgumentError(f"the counterexample has {len(x)} inputs, the network takes {n_in}")
     if len(prop.inputs) != n_in:
-        raise SymdnnError(f"the property declares {len(prop.inputs)} inputs, the network "
-                          f"takes {n_in}")
+        raise ArgumentError(f"the property declares {len(prop.inputs)} inputs, the network "
+                            f"takes {n_in}")
     from symdnn.domains.floats import round_rationals
 
     elem = graph.elem_of(graph.input_names[0])
@@ -394,12 +398,12 @@ def replay(graph: ExactGraph, prop: Property, ce: Counterexample, *,
     t_written = exact_tensor(x)
     x32 = np.asarray(round_rationals(t_written.num, t_written.den, fmt[0])).astype(fmt[2])
     if not np.isfinite(x32).all():
-        raise SymdnnError(f"an input overflows {fmt[1]}")
+        raise DomainError(f"an input overflows {fmt[1]}")
     y32 = graph(exact_tensor(x32)).flat()
     yw = graph(Exact(t_written.num, t_written.den)).flat()
     if len(prop.outputs) != len(y32):
-        raise SymdnnError(f"the property declares {len(prop.outputs)} outputs, the network "
-                          f"has {len(y32)}")
+        raise ArgumentError(f"the property declares {len(prop.outputs)} outputs, the network "
+                            f"has {len(y32)}")
     x32f = [Fraction(float(v)) for v in x32]
 
     def env(xs: list, ys: list) -> dict:
