@@ -584,7 +584,8 @@ def write_run_layer(folder: str | os.PathLike, kind: str, l: int, keys: np.ndarr
 
 @contextmanager
 def dump_runs(path: str | os.PathLike, *, form: str = "npz", force: bool = False,
-              inputs: Sequence[str | os.PathLike] = ()) -> Iterator[Callable]:
+              inputs: Sequence[str | os.PathLike] = (),
+              what: str = "output folder") -> Iterator[Callable]:
     """A new folder holding symdnn's own float runs in the run-folder layout: yields the
     ``on_layer`` callback for :func:`symdnn.audit.audit_graph_challenge` and
     :func:`symdnn.audit.audit_network`, which writes ``{path}/{run}/layer-{l}.{form}`` and
@@ -592,6 +593,7 @@ def dump_runs(path: str | os.PathLike, *, form: str = "npz", force: bool = False
     folder is written to a temporary sibling and renamed into place only when the block ends
     without an error (see :func:`symdnn.io.outputs.output_folder`); ``runs.json`` in it
     names each run's format, to audit it back with ``--run NAME={path}/NAME:FORMAT``.
+    ``what`` names the folder in error messages (the command line passes ``"--dump"``).
 
     Examples
     --------
@@ -609,7 +611,7 @@ def dump_runs(path: str | os.PathLike, *, form: str = "npz", force: bool = False
 
     if form not in ("npz", "tsv"):
         raise ArgumentError(f"dump form {form!r}: npz or tsv")
-    with output_folder(path, "audit-dump", force=force, inputs=inputs, what="--dump") as tmp:
+    with output_folder(path, "audit-dump", force=force, inputs=inputs, what=what) as tmp:
         runs: dict = {}
 
         def on_layer(l: int, run: Any, pre: tuple | None, post: tuple, shape: tuple) -> None:

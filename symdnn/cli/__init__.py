@@ -31,7 +31,7 @@ def build_parser():
 OPTION_OF = {"force": "--force", "dask": "--dask", "generate": "--generate",
              "fail_on": "--fail-on", "results": "--results", "benchmarks": "--benchmarks",
              "neurons": "--neurons", "layers": "--layers", "inputs": "--inputs",
-             "source": "--from"}
+             "source": "--from", "style": "--style"}
 _API_WORD = re.compile(r"\b(" + "|".join(OPTION_OF) + r")=(True\b|\.\.\.)?")
 
 

@@ -202,7 +202,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
             on_layer = stack.enter_context(dump_runs(args.dump, form=args.dump_format,
                                                      force=args.force,
-                                                     inputs=input_paths(args)))
+                                                     inputs=input_paths(args),
+                                                     what="--dump"))
         if gc:
             report = audit_graph_challenge(args.data_dir, neurons=args.neurons or 1024,
                                            layers=args.layers or 120, images=args.images,
