@@ -98,10 +98,14 @@ def _arith_domain(arith: str):
     return dom
 
 
-def _batch_view(net, Y0: AssocArray) -> AssocArray:
-    """Y0 as batch x input features, restricted to the features layer 0 reads."""
+def _need_assoc(Y0: Any) -> None:
     if not isinstance(Y0, AssocArray):
         raise ArgumentTypeError(f"Y0 must be an AssocArray, not {type(Y0).__name__}")
+
+
+def _batch_view(net, Y0: AssocArray) -> AssocArray:
+    """Y0 as batch x input features, restricted to the features layer 0 reads."""
+    _need_assoc(Y0)
     Yb = Y0 if net.convention == "row" else Y0.T
     unknown = set(Yb.col()) - set(net.inputs)
     if unknown:
@@ -260,6 +264,7 @@ def infer(net, Y0: AssocArray, *, arith: str = "exact", engine: str = "fast",
     dom = _arith_domain(arith)
     if engine not in ("fast", "reference"):
         raise ArgumentError(f"engine must be 'fast' or 'reference', not {engine!r}")
+    _need_assoc(Y0)
     if dom.is_exact and not (net.domain.is_exact and Y0.domain.is_exact):
         raise DomainMismatch(
             f"exact inference of a {net.domain.name} network on {Y0.domain.name} inputs: "
