@@ -26,10 +26,7 @@ NOT_LIBRARY = {"symdnn.checker.check", "symdnn.cli.__main__"}
 
 #: Files whose argument checks still raise built-in exceptions, with the reason. Remove an
 #: entry as soon as its file is converted.
-PENDING = {
-    "audit/foreign.py": "read_onnx is being rewritten in parallel; its rule=/dtype=/layout= "
-                        "checks move to ArgumentError once that lands",
-}
+PENDING: dict[str, str] = {}
 
 
 def _library_modules() -> list[str]:

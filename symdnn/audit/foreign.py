@@ -33,7 +33,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from symdnn.errors import DomainError, MissingDependency, SymdnnError
+from symdnn.errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    DomainError,
+    MissingDependency,
+    SymdnnError,
+)
 
 __all__ = ["MissingDependency", "scipy_layer", "graphblas_layer", "torch_layer",
            "torch_sparse_layer", "read_onnx", "write_onnx", "onnx_network"]
@@ -54,18 +60,18 @@ def _need(module: str, pip_name: str) -> Any:
 
 def _check_rule(rule: str) -> None:
     if rule not in ("nonzero", "all"):
-        raise ValueError(f"rule must be 'nonzero' or 'all', not {rule!r}")
+        raise ArgumentError(f"rule must be 'nonzero' or 'all', not {rule!r}")
 
 
 def _np_dtype(dtype: Any) -> type:
     """float64 or float32 from a format name (``"fp64"``, ``"float32"``, ...) or a dtype."""
     if isinstance(dtype, str):
         if dtype not in _FORMATS:
-            raise ValueError(f"dtype must be one of {sorted(_FORMATS)}, not {dtype!r}")
+            raise ArgumentError(f"dtype must be one of {sorted(_FORMATS)}, not {dtype!r}")
         return _FORMATS[dtype]
     dt = np.dtype(dtype)
     if dt not in (np.float64, np.float32):
-        raise ValueError(f"dtype must be float64 or float32, not {dt}")
+        raise ArgumentError(f"dtype must be float64 or float32, not {dt}")
     return dt.type
 
 
@@ -218,12 +224,12 @@ def graphblas_layer(dtype: str = "fp64", *, rule: str = "nonzero",
         elif sp.issparse(Y):
             Yg = from_scipy(Y, "Y")
         else:
-            raise TypeError(f"graphblas_layer: Y must be a scipy sparse matrix or a "
+            raise ArgumentTypeError(f"graphblas_layer: Y must be a scipy sparse matrix or a "
                             f"graphblas.Matrix, not {type(Y).__name__}")
         Wg = from_scipy(W, "W")
         b = _cast_exact(np.asarray(bias, dtype=np.float64).ravel(), dt, "bias")
         if b.shape[0] != Wg.ncols:
-            raise SymdnnError(f"graphblas_layer: bias has {b.shape[0]} values for "
+            raise ArgumentError(f"graphblas_layer: bias has {b.shape[0]} values for "
                               f"{Wg.ncols} output neurons")
         Z = Yg.mxm(Wg, times).new()
         if rule == "nonzero":
@@ -310,7 +316,7 @@ def torch_sparse_layer(dtype: str = "float32", *, rule: str = "nonzero",
 
     _check_rule(rule)
     if layout not in ("csr", "coo"):
-        raise ValueError(f"layout must be 'csr' or 'coo', not {layout!r}")
+        raise ArgumentError(f"layout must be 'csr' or 'coo', not {layout!r}")
     dt = _np_dtype(dtype)
     tdt = torch.float64 if dt is np.float64 else torch.float32
 
@@ -322,8 +328,8 @@ def torch_sparse_layer(dtype: str = "float32", *, rule: str = "nonzero",
                 M = M.to_sparse_coo()
             return M.coalesce().to(tdt)  # new tensors, or M itself unmodified
         if not sp.issparse(M):
-            raise TypeError(f"torch_sparse_layer: {what} must be a scipy sparse matrix or a "
-                            f"torch tensor, not {type(M).__name__}")
+            raise ArgumentTypeError(f"torch_sparse_layer: {what} must be a scipy sparse matrix "
+                                    f"or a torch tensor, not {type(M).__name__}")
         C = M.tocoo()  # read only: the arrays below are new
         idx = torch.from_numpy(np.vstack([C.row, C.col]).astype(np.int64))
         vals = torch.from_numpy(_cast_exact(C.data, dt, what))
@@ -334,7 +340,7 @@ def torch_sparse_layer(dtype: str = "float32", *, rule: str = "nonzero",
         b = torch.from_numpy(_cast_exact(np.asarray(bias, dtype=np.float64).ravel(), dt,
                                          "bias"))
         if b.shape[0] != Wt.shape[1]:
-            raise SymdnnError(f"torch_sparse_layer: bias has {b.shape[0]} values for "
+            raise ArgumentError(f"torch_sparse_layer: bias has {b.shape[0]} values for "
                               f"{Wt.shape[1]} output neurons")
         Z = torch.sparse.mm(Yt, Wt).coalesce()
         if rule == "nonzero":
@@ -754,7 +760,7 @@ def write_onnx(net: Any, path: str | os.PathLike, *, dtype: str = "float32") -> 
     from symdnn.domains import round_exact, round_values
 
     if dtype not in _ONNX_FORMATS:
-        raise ValueError(f"dtype must be one of {sorted(_ONNX_FORMATS)}, not {dtype!r}")
+        raise ArgumentError(f"dtype must be one of {sorted(_ONNX_FORMATS)}, not {dtype!r}")
     fmt, ndt, elem = _ONNX_FORMATS[dtype]
     if net.bias_rule != "all":
         raise SymdnnError(
