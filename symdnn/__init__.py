@@ -23,6 +23,7 @@ Which float formats reproduce every decision of a network, for any summation ord
 from __future__ import annotations
 
 from symdnn import certify, semirings
+from symdnn._version import __version__
 from symdnn.assoc import AssocArray, Prefix
 from symdnn.domains import (
     BF16,
@@ -57,8 +58,6 @@ from symdnn.errors import (
 from symdnn.laws import LawReport, check_laws
 from symdnn.network import SparseDNN
 from symdnn.verification import Verification, verify
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AssocArray", "Prefix", "SparseDNN", "infer", "InferenceResult", "SymbolicSignError",

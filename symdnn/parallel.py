@@ -86,7 +86,7 @@ def resolve_kernel(kernel: str | None) -> str:
         import graphblas  # noqa: F401
     except ImportError:
         if kernel == "graphblas":
-            from symdnn.audit.foreign import MissingDependency
+            from symdnn.errors import MissingDependency
 
             raise MissingDependency("the graphblas kernel needs python-graphblas: pip install "
                                     "python-graphblas") from None
@@ -417,7 +417,7 @@ def dask_client(dask: str | bool) -> tuple[Any, Any]:
     try:
         from distributed import Client, LocalCluster
     except ImportError:
-        from symdnn.audit.foreign import MissingDependency
+        from symdnn.errors import MissingDependency
 
         raise MissingDependency("dask= needs dask.distributed: pip install 'symdnn[dask]'") \
             from None

@@ -60,7 +60,7 @@ def _versions() -> dict:
     import scipy
     import sympy
 
-    from symdnn import __version__
+    from symdnn._version import __version__
 
     return {"symdnn": __version__, "python": platform.python_version(), "numpy": np.__version__,
             "scipy": scipy.__version__, "sympy": sympy.__version__,

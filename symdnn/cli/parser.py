@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from symdnn import __version__
+from symdnn._version import __version__
 from symdnn.cli import commands as C
 from symdnn.cli.support import (
     HelpFormatter,

@@ -242,7 +242,7 @@ def output_folder(path: str | os.PathLike, kind: str, *, force: bool = False,
     ...
     symdnn.errors.OutputError: output folder '...mine' is not empty and was not written by ...
     """
-    from symdnn import __version__
+    from symdnn._version import __version__
 
     out = _resolve(path, what)
     _check_inputs(out, inputs, what)
