@@ -55,6 +55,7 @@ from symdnn.errors import (
     UnknownDomain,
     UnknownSemiring,
 )
+from symdnn.io import triples as _triples  # noqa: F401 (registers AssocArray.read/write_tsv)
 from symdnn.laws import LawReport, check_laws
 from symdnn.network import SparseDNN
 from symdnn.verification import Verification, verify

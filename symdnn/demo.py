@@ -110,10 +110,10 @@ def _full_demo(out: str) -> tuple[bool, str]:
     import time
 
     from symdnn.analysis import analyze
-    from symdnn.assoc.convert import atomic_write
     from symdnn.audit import audit_network
     from symdnn.audit.thresholds import threshold_audit
     from symdnn.constructions import selective
+    from symdnn.io.outputs import atomic_write
     from symdnn.plotting import spy
 
     t0 = time.perf_counter()

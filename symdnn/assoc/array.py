@@ -8,7 +8,7 @@ failed operation leaves its operands as they were.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -39,10 +39,24 @@ from symdnn.errors import (
     KeyMismatch,
     KeyTypeError,
     SemiringMismatch,
+    SymdnnError,
 )
 from symdnn.semirings import Semiring
 
 __all__ = ["AssocArray", "infer_domain", "default_semiring"]
+
+#: File formats of a whole array, by method name (``read_tsv``, ``write_tsv``). They live in
+#: :mod:`symdnn.io`, which sits above this package, and register themselves here when imported
+#: (``import symdnn`` imports them), so :class:`AssocArray` names them without importing io.
+FILE_FORMATS: dict[str, Callable[..., Any]] = {}
+
+
+def _file_format(name: str) -> Callable[..., Any]:
+    try:
+        return FILE_FORMATS[name]
+    except KeyError:
+        raise SymdnnError(f"AssocArray.{name} is provided by symdnn.io.triples, which is not "
+                          "imported; import symdnn first") from None
 
 
 def default_semiring(domain: Domain) -> Semiring:
@@ -701,16 +715,12 @@ class AssocArray:
 
     @classmethod
     def read_tsv(cls, path: Any, **kw: Any) -> AssocArray:
-        """Read TSV triples exactly; see :func:`symdnn.assoc.convert.read_tsv`."""
-        from symdnn.assoc.convert import read_tsv
-
-        return read_tsv(path, **kw)
+        """Read TSV triples exactly; see :func:`symdnn.io.triples.read_tsv`."""
+        return _file_format("read_tsv")(path, **kw)
 
     def write_tsv(self, path: Any) -> None:
-        """Write TSV triples atomically; see :func:`symdnn.assoc.convert.write_tsv`."""
-        from symdnn.assoc.convert import write_tsv
-
-        write_tsv(self, path)
+        """Write TSV triples atomically; see :func:`symdnn.io.triples.write_tsv`."""
+        _file_format("write_tsv")(self, path)
 
     def __repr__(self) -> str:
         from symdnn.assoc.printing import render

@@ -1,5 +1,5 @@
 """Conversions between associative arrays and other representations: scipy.sparse, SymPy
-matrices, networkx graphs and TSV triple files.
+matrices and networkx graphs. (TSV triple files are file formats: :mod:`symdnn.io.triples`.)
 
 Each conversion comes as a symmetric pair (``to_scipy``/``from_scipy``, ...). Exact values never
 pass through a float unless a float type is asked for, and then each value is rounded once,
@@ -8,31 +8,17 @@ correctly (:func:`symdnn.round_exact`).
 
 from __future__ import annotations
 
-import gzip
-import io
-import os
-import tempfile
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from symdnn.assoc.array import AssocArray
-from symdnn.domains import (
-    SYM,
-    Domain,
-    FloatDomain,
-    RationalDomain,
-    get_domain,
-    narrow,
-    round_values,
-)
-from symdnn.errors import DomainError, DomainMismatch, KeyTypeError, OutputError, ParseError
+from symdnn.domains import SYM, Domain, FloatDomain, RationalDomain, narrow, round_values
+from symdnn.errors import DomainError, DomainMismatch, KeyTypeError
 
 __all__ = [
     "to_scipy", "from_scipy", "to_sympy", "from_sympy", "to_networkx", "from_networkx",
-    "read_tsv", "write_tsv", "atomic_write",
 ]
 
 _NP_FORMATS = {np.dtype(np.float64): "fp64", np.dtype(np.float32): "fp32",
@@ -226,118 +212,3 @@ def from_networkx(G: Any, *, weight: str | None = "weight", domain: str | Domain
         cols.append(v)
         vals.append(1 if weight is None else data.get(weight, 1))
     return AssocArray.from_triples(rows, cols, vals, domain=domain, semiring=semiring)
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[io.TextIOBase], None], *,
-                 compress: bool | None = None) -> None:
-    """Write a text file atomically: to a temporary file in the same folder, then rename.
-
-    A failure part-way (or SIGINT/SIGTERM) leaves any previous file untouched and no partial
-    file behind; the file gets the mode the umask gives. Whether an existing file may be
-    replaced at all is the caller's decision (see :func:`symdnn.io.outputs.check_output_file`).
-    """
-    from symdnn.io.outputs import terminate_as_interrupt, umask_mode
-
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise OutputError(f"{path!r} is a folder; give a file name")
-    folder = os.path.dirname(os.path.abspath(path))
-    compress = path.endswith(".gz") if compress is None else compress
-    with terminate_as_interrupt():
-        try:
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-",
-                                       suffix=os.path.basename(path))
-        except OSError as exc:
-            raise OutputError(f"cannot write {path!r}: {exc.strerror or exc}") from None
-        try:
-            with os.fdopen(fd, "wb") as raw:
-                if compress:
-                    with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz, \
-                            io.TextIOWrapper(gz, encoding="utf-8", newline="\n") as fh:
-                        write(fh)
-                else:
-                    with io.TextIOWrapper(raw, encoding="utf-8", newline="\n") as fh:
-                        write(fh)
-            os.chmod(tmp, umask_mode("file"))  # mkstemp makes 0600 whatever the umask
-            os.replace(tmp, path)
-        except BaseException:
-            from symdnn.io.outputs import _remove
-
-            _remove(Path(tmp))
-            raise
-
-
-def read_tsv(path: str | os.PathLike, *, domain: str | Domain = "QQ",
-             key_type: Callable[[str], Any] = str, semiring: Any = None,
-             dup: str = "error") -> AssocArray:
-    """Read a file of ``row<TAB>col<TAB>value`` lines (``.gz`` is decompressed).
-
-    Blank lines and lines starting with ``#`` are skipped; every other line holds exactly
-    three tab-separated fields. Values are read exactly: in ``QQ``, ``0.3`` is 3/10 and
-    ``6.25e-02`` is 1/16; they must be finite (see :func:`symdnn.io.text.domain_value`).
-    ``key_type`` converts the key strings (``int`` for numbered neurons). The file must be
-    UTF-8 and, when named ``.gz``, a complete gzip stream.
-
-    Raises
-    ------
-    ParseError
-        Naming the file and line of a malformed line, key or value, of bytes that are not
-        UTF-8, or (under ``dup="error"``) of a repeated (row, col) pair, with the line of its
-        first occurrence; naming the file for a missing file or a corrupt gzip stream.
-    """
-    from symdnn.errors import DuplicateKeyError
-    from symdnn.io.text import domain_value, tsv_lines
-
-    path = os.fspath(path)
-    dom = get_domain(domain)
-    rows, cols, vals = [], [], []
-    seen: dict = {}
-    for lineno, parts in tsv_lines(path, 3, comment="#", verb="open"):
-        try:
-            r, c = key_type(parts[0]), key_type(parts[1])
-            first = seen.get((r, c)) if dup == "error" else None
-        except (TypeError, ValueError) as exc:
-            raise ParseError(f"bad key: {exc}", path=path, line=lineno) from None
-        if first is not None:
-            raise ParseError(f"repeated entry ({r!r}, {c!r}), first on line {first}",
-                             path=path, line=lineno)
-        try:
-            v = domain_value(dom, parts[2])
-        except ValueError as exc:
-            raise ParseError(f"bad value {parts[2][:40]!r}: {exc}", path=path,
-                             line=lineno) from None
-        if dup == "error":
-            seen[r, c] = lineno
-        rows.append(r)
-        cols.append(c)
-        vals.append(v)
-    try:
-        return AssocArray.from_triples(rows, cols, vals, domain=dom, semiring=semiring,
-                                       dup=dup)
-    except (KeyTypeError, DuplicateKeyError, DomainError) as exc:
-        raise ParseError(str(exc), path=path) from None
-
-
-def write_tsv(A: AssocArray, path: str | os.PathLike) -> None:
-    """Write ``row<TAB>col<TAB>value`` lines, exact values as ``p/q``, atomically.
-
-    Raises
-    ------
-    KeyTypeError
-        For keys that do not survive a round trip through text (tuples, or strings holding a
-        tab or newline).
-    """
-    dom = A.domain
-
-    def check(k: Any) -> str:
-        if isinstance(k, tuple) or (isinstance(k, str) and any(ch in k for ch in "\t\r\n")):
-            raise KeyTypeError(f"key {k!r} cannot be written to a TSV triple file")
-        return str(k)
-
-    def write(fh: io.TextIOBase) -> None:
-        for r, c, v in A.triples():
-            fh.write(f"{check(r)}\t{check(c)}\t{dom.format(v)}\n")
-
-    atomic_write(path, write)
-
-

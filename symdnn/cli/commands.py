@@ -297,7 +297,7 @@ def _cmd_witness(args: argparse.Namespace) -> int:
 
 
 def _witness_batch(args: argparse.Namespace) -> int:
-    from symdnn.assoc.convert import atomic_write
+    from symdnn.io.outputs import atomic_write
     from symdnn.witness.batch import replay_results
 
     distinct_outputs(args.json, args.csv)
@@ -324,8 +324,8 @@ def _witness_batch(args: argparse.Namespace) -> int:
 
 def _cmd_threshold(args: argparse.Namespace) -> int:
     from symdnn.analysis import analyze
-    from symdnn.assoc.convert import atomic_write
     from symdnn.constructions import build_construction, load_construction
+    from symdnn.io.outputs import atomic_write
 
     if (args.dir is None) == (args.words is None and args.builtin is None):
         raise ArgumentError("give a network folder DIR, or --words FILE or --builtin NAME")

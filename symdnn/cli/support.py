@@ -193,7 +193,7 @@ def emit_json(doc: Any, dest: str | None, args: argparse.Namespace) -> None:
     if dest == "-":
         print(text)
         return
-    from symdnn.assoc.convert import atomic_write
+    from symdnn.io.outputs import atomic_write
 
     output_file(dest, args, "--json")
     atomic_write(dest, lambda fh: fh.write(text + "\n"))

@@ -43,9 +43,9 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from symdnn.assoc.convert import atomic_write
 from symdnn.errors import ParseError
 from symdnn.io.mtx import read_mtx
+from symdnn.io.outputs import atomic_write
 from symdnn.io.text import (
     MAX_DIM,
     MAX_MAGNITUDE,

@@ -16,8 +16,8 @@ import zlib
 
 import numpy as np
 
-from symdnn.assoc.convert import atomic_write
 from symdnn.errors import ParseError
+from symdnn.io.outputs import atomic_write
 
 __all__ = ["read_idx", "write_idx"]
 

@@ -19,20 +19,23 @@ Rules, for every command and API function that writes:
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import os
 import secrets
 import shutil
 import signal
+import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from symdnn.errors import OutputError
 
 __all__ = ["MARKER", "OutputError", "output_folder", "output_file_path", "check_output_folder",
-           "check_output_file", "umask_mode", "terminate_as_interrupt"]
+           "check_output_file", "umask_mode", "terminate_as_interrupt", "atomic_write"]
 
 #: The marker file in every output folder: ``{"kind": ..., "symdnn": version}``.
 MARKER = ".symdnn-output.json"
@@ -364,3 +367,38 @@ def check_output_file(path: str | os.PathLike, *, force: bool = False,
         if not force:
             raise OutputError(f"{what} {text!r} exists; force=True replaces it")
     return out
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[io.TextIOBase], None], *,
+                 compress: bool | None = None) -> None:
+    """Write a text file atomically: to a temporary file in the same folder, then rename.
+
+    A failure part-way (or SIGINT/SIGTERM) leaves any previous file untouched and no partial
+    file behind; the file gets the mode the umask gives. Whether an existing file may be
+    replaced at all is the caller's decision (see :func:`check_output_file`).
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise OutputError(f"{path!r} is a folder; give a file name")
+    folder = os.path.dirname(os.path.abspath(path))
+    compress = path.endswith(".gz") if compress is None else compress
+    with terminate_as_interrupt():
+        try:
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-",
+                                       suffix=os.path.basename(path))
+        except OSError as exc:
+            raise OutputError(f"cannot write {path!r}: {exc.strerror or exc}") from None
+        try:
+            with os.fdopen(fd, "wb") as raw:
+                if compress:
+                    with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz, \
+                            io.TextIOWrapper(gz, encoding="utf-8", newline="\n") as fh:
+                        write(fh)
+                else:
+                    with io.TextIOWrapper(raw, encoding="utf-8", newline="\n") as fh:
+                        write(fh)
+            os.chmod(tmp, umask_mode("file"))  # mkstemp makes 0600 whatever the umask
+            os.replace(tmp, path)
+        except BaseException:
+            _remove(Path(tmp))
+            raise

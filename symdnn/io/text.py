@@ -6,7 +6,7 @@ here hands a file to a C parser: the bytes are decoded strictly as UTF-8, split 
 ``\\n`` (a ``\\r`` before it is accepted), and every line must hold exactly the number of
 fields its format says. In Graph Challenge and MatrixMarket files fields are separated by runs
 of ASCII blanks (space or tab; ``\\v``, ``\\f``, ``\\r`` count as blanks too); in TSV files
-with text keys (network folders, :func:`symdnn.assoc.convert.read_tsv`) by single tabs, as a
+with text keys (network folders, :func:`symdnn.io.triples.read_tsv`) by single tabs, as a
 key may hold spaces.
 
 The work is vectorised with NumPy over the split tokens; the offending line is located only
