@@ -61,6 +61,24 @@ class ChallengeResult:
             return None
         return bool(np.array_equal(self.categories, self.truth))
 
+    def to_json(self) -> dict:
+        """The keys of ``symdnn graph-challenge --json``: the run, its categories (1-based
+        image numbers) and ``matches`` (null when there is no truth file)."""
+        return {"arith": self.arith, "neurons": self.neurons, "layers": self.layers,
+                "images": self.images, "seconds": self.seconds,
+                "threads": self.threads, "workers": self.workers or "local",
+                "kernel": self.kernel if self.arith == "exact" else None,
+                "paths": self.paths,
+                "categories": [int(c) for c in self.categories],
+                "truth": None if self.truth is None else [int(t) for t in self.truth],
+                "matches": self.matches}
+
+    def to_markdown(self) -> str:
+        """The run and its verdict in Markdown."""
+        from symdnn.results import markdown_from_text
+
+        return markdown_from_text("symdnn graph-challenge", self.summary())
+
     def summary(self) -> str:
         """A few lines for people: count, categories, and the verdict."""
         cats = ", ".join(str(int(c)) for c in self.categories[:40])

@@ -31,7 +31,23 @@ class DemoResult:
     Y1: AssocArray
     is_identity: bool
 
+    def summary(self) -> str:
+        """One line: whether ``Y1`` is the identity, exactly."""
+        return (f"symdnn demo: Y1 == I({len(self.W0.row())} categories), exactly: "
+                f"{self.is_identity}")
+
+    def to_json(self) -> dict:
+        """The sizes of ``W0`` and the verdict."""
+        return {"categories": len(self.W0.row()), "features": len(self.W0.col()),
+                "entries": int(self.W0.nnz), "is_identity": bool(self.is_identity)}
+
     def report(self) -> str:
+        """The same as :meth:`to_markdown` (its older name)."""
+        return self.to_markdown()
+
+    def to_markdown(self) -> str:
+        """What the demo computed, for people: ``W0``, ``W0 Y0`` and ``Y1`` on the first five
+        categories, and the verdict."""
         n = len(self.W0.row())
         sample = self.W0.row()[:5]
         lines = [

@@ -332,6 +332,39 @@ class SuiteCheck:
     checked: list[str]
     checker: dict | None = None  # the shipped check.py: exit status, verdict, output
 
+    @property
+    def own_problems(self) -> list[str]:
+        """The problems symdnn's own verification found (not the shipped checker's)."""
+        return [p for p in self.problems if not p.startswith("check.py: ")]
+
+    def to_json(self) -> dict:
+        """``verified`` (both sides), symdnn's own verdict, and what ``check.py`` said."""
+        own = self.own_problems
+        return {"verified": self.ok, "symdnn": {"verified": not own, "checked": self.checked,
+                                                "problems": own},
+                "check.py": self.checker}
+
+    def summary(self) -> str:
+        """symdnn's verdict and its problems, then check.py's (its first 12 lines of output
+        when it failed)."""
+        own, ck = self.own_problems, self.checker
+        lines = [("symdnn: VERIFIED: " if not own else "symdnn: FAILED: ")
+                 + "; ".join(self.checked)]
+        lines += [f"  {p}" for p in own]
+        if ck is None:
+            lines.append("check.py: not run (--no-checker)")
+        else:
+            lines.append(f"check.py: {ck['verdict']} (exit {ck['exit']})")
+            if ck["exit"] != 0:
+                lines += [f"  | {line}" for line in ck["output"].splitlines()[:12]]
+        return "\n".join(lines)
+
+    def to_markdown(self) -> str:
+        """Both verdicts in Markdown."""
+        from symdnn.results import markdown_from_text
+
+        return markdown_from_text("symdnn suite verify", self.summary())
+
 
 def verify_suite(folder: str | os.PathLike,
                  progress: Callable[[int, int], None] | None = None, *,
@@ -670,7 +703,14 @@ class Grade:
                 "off": [{k: (v if isinstance(v, int | float | None) else str(v))
                          for k, v in o.items()} for o in self.off]}
 
+    def to_markdown(self) -> str:
+        """The verdict and every output that is off, in Markdown."""
+        from symdnn.results import markdown_from_text
+
+        return markdown_from_text("symdnn suite grade", self.summary(limit=len(self.off)))
+
     def summary(self, limit: int = 10) -> str:
+        """The verdict, then the first ``limit`` outputs that are off."""
         head = (f"{'PASS' if self.ok else 'FAIL'}: {self.compared} outputs compared"
                 f"{' in ' + self.fmt if self.fmt else ' exactly'}; {len(self.off)} off; "
                 f"categories {'match' if self.categories_match else 'DIFFER'}")

@@ -89,6 +89,12 @@ class Verification:
             lines.append(f"  ... and {len(self.failures) - limit} more")
         return "\n".join(lines)
 
+    def to_markdown(self) -> str:
+        """The verdict and every failure in Markdown."""
+        from symdnn.results import markdown_from_text
+
+        return markdown_from_text("symdnn verify", self.summary(limit=len(self.failures)))
+
     def to_json(self) -> dict:
         """A JSON-ready dict (exact values as strings)."""
         return {

@@ -194,6 +194,27 @@ class ThresholdReport:
             "warning": warning,
         }
 
+    def summary(self, limit: int = 5) -> str:
+        """How many pairs, the r_d values found, and whether the closed form agrees (the
+        first ``limit`` pairs where it does not)."""
+        if self.withheld:
+            return f"NOT an exact solution: no thresholds are given for it: {self.reason}"
+        counts: dict = {}
+        for p in self.pairs:
+            counts[str(p.r_d)] = counts.get(str(p.r_d), 0) + 1
+        judged = [p for p in self.pairs if p.agrees is not None]
+        agree = sum(bool(p.agrees) for p in judged)
+        alarms = sum(bool(p.false_alarm) for p in self.pairs)
+        lines = [f"{len(self.pairs)} (category, feature) pairs in {self.seconds:.2f} s; "
+                 + (f"betas {', '.join(map(str, self.betas))}" if self.has_closed_form
+                    else "explicit biases (no closed form)"),
+                 "r_d: " + ", ".join(f"{k} x{n}" for k, n in sorted(counts.items())),
+                 f"closed form agrees on {agree} of {len(judged)} pairs; false alarms on "
+                 f"{alarms}"]
+        lines += [f"  {p.category!r} {p.feature!r}: r_d {p.r_d}, closed form {p.closed_form}: "
+                  f"{p.note}" for p in [p for p in judged if not p.agrees][:limit]]
+        return "\n".join(lines)
+
     def to_csv(self) -> str:
         """One row per pair, sortable by category and feature."""
         buf = io.StringIO()

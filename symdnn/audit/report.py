@@ -165,6 +165,16 @@ class AuditReport:
                         out.append(f"{res.run.name}: {kind} {v} > {lim:g}")
         return out
 
+    def summary(self) -> str:
+        """One line: the network, and per run whether its categories equal the exact ones."""
+        runs = "; ".join(
+            f"{res.run.name}: categories "
+            + {None: "not compared", True: "= exact", False: "DIFFER from exact"}[
+                self.run_json(res)["categories_match_exact"]]
+            for res in self.runs)
+        return (f"audit {self.network.get('name', 'network')}: {len(self.runs)} run"
+                f"{'s' if len(self.runs) != 1 else ''}" + (f"; {runs}" if runs else ""))
+
     def to_markdown(self) -> str:
         """A summary a person reads first."""
         n = self.network

@@ -184,6 +184,12 @@ class Certificate:
             "examples": self._examples(f),
         }
 
+    def to_markdown(self) -> str:
+        """The verdict per format and the smallest margins, in Markdown."""
+        from symdnn.results import markdown_from_text
+
+        return markdown_from_text("symdnn certify", self.summary())
+
     def summary(self) -> str:
         """A few lines for people: the verdict per format and the smallest margins."""
         name = self.info.get("name", "network")

@@ -14,16 +14,18 @@ from symdnn.data.fetcher import FetchReport, fetch, find_in, verify_file
 from symdnn.data.registry import (
     DATASETS,
     DataFile,
+    DataListing,
     Dataset,
     data_root,
     dataset,
     dataset_path,
     is_fetched,
+    listing,
 )
 
 __all__ = ["words", "read_words", "BUNDLED", "DATASETS", "DataFile", "Dataset", "data_root",
            "dataset", "dataset_path", "is_fetched", "fetch", "verify_file", "find_in",
-           "FetchReport"]
+           "FetchReport", "DataListing", "listing"]
 
 BUNDLED = ("words2", "words3", "words4")
 

@@ -58,6 +58,17 @@ class FetchReport:
         return (f"{len(self.files)} files in {self.root}: " +
                 ", ".join(f"{v} {k}" for k, v in counts.items()))
 
+    def to_json(self) -> dict:
+        """``root`` and ``files``: each file's path under the root and what happened."""
+        return {"root": str(self.root),
+                "files": [{"path": p, "status": s} for p, s in self.files]}
+
+    def to_markdown(self) -> str:
+        """The summary and one row per file, in Markdown."""
+        rows = [f"| {p} | {s} |" for p, s in self.files]
+        return "\n".join(["# symdnn data fetch", "", self.summary(), "",
+                          "| file | status |", "|---|---|", *rows, ""])
+
 
 # ---------------------------------------------------------------------------- the checks
 

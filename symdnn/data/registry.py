@@ -12,14 +12,14 @@ under the root at its registry ``path``, which is also the layout symdnn's comma
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 from symdnn.errors import DataError
 
 __all__ = ["DataFile", "Dataset", "DATASETS", "data_root", "dataset_path", "dataset",
-           "is_fetched", "CHECKS", "KINDS"]
+           "is_fetched", "CHECKS", "KINDS", "DataListing", "listing"]
 
 #: The checksum kinds a registry row may name.
 CHECKS = ("sha256", "md5", "gunzip-sha256", "gunzip-gitblob")
@@ -229,3 +229,84 @@ FETCHED_MARK = ".symdnn-fetched.json"
 def _network_folder(f: DataFile) -> str:
     """``neuron1024`` for ``.../neuron1024.tar.gz``."""
     return f.name.removesuffix(".tar.gz")
+
+
+def _size(n: int | None) -> str:
+    """A size for people: ``"?"`` when unknown, else B, kB, MB or GB."""
+    if n is None:
+        return "?"
+    x = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if x < 1000 or unit == "GB":
+            return f"{x:.0f} {unit}" if unit == "B" else f"{x:.1f} {unit}"
+        x /= 1000
+    return f"{n} B"  # unreachable
+
+
+@dataclass
+class DataListing:
+    """Every data set of the registry, with whether its files are in place (see
+    :func:`listing`).
+
+    Attributes
+    ----------
+    root : Path
+        The data root looked at.
+    rows : list of dict
+        Per data set: ``name``, ``size``, ``files``, ``fetched`` (how many are in place),
+        ``status`` (``fetched``, ``partly`` or ``no``), ``where``, ``source``, ``title``,
+        ``licence``.
+    chosen : bool
+        The root was given (not taken from ``$SYMDNN_DATA`` or the cache).
+    """
+
+    root: Path
+    rows: list[dict] = field(default_factory=list)
+    chosen: bool = False
+
+    def to_json(self) -> dict:
+        """``root`` and ``datasets`` (the rows)."""
+        return {"root": str(self.root), "datasets": self.rows}
+
+    def summary(self) -> str:
+        """The root, then a table: name, size, fetched, source, and on a second line where."""
+        lines = [f"data root: {self.root}"
+                 + ("" if self.chosen else "  (set SYMDNN_DATA to change it)"),
+                 f"{'name':<21} {'size':>9} {'fetched':>9}  source / where"]
+        for r in self.rows:
+            got = r["status"] if r["status"] != "partly" else f"{r['fetched']}/{r['files']}"
+            lines.append(f"{r['name']:<21} {_size(r['size']):>9} {got:>9}  {r['source']}")
+            lines.append(f"{'':<21} {'':>9} {'':>9}  {r['where']}")
+        lines.append("sizes '?': the registry does not know every size; the files are checked "
+                     "by format and line count on arrival")
+        return "\n".join(lines)
+
+    def to_markdown(self) -> str:
+        """One table row per data set."""
+        rows = [f"| {r['name']} | {_size(r['size'])} | {r['status']} | {r['source']} | "
+                f"{r['where']} |" for r in self.rows]
+        return "\n".join(["# symdnn data", "", f"data root: {self.root}", "",
+                          "| name | size | fetched | source | where |", "|---|---|---|---|---|",
+                          *rows, ""])
+
+
+def listing(root: str | os.PathLike | None = None) -> DataListing:
+    """Every data set of the registry: its size and source, how many of its files are in
+    place under the data root, and the folder symdnn's commands read.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> ls = listing(tempfile.mkdtemp())
+    >>> ls.rows[0]["name"], ls.rows[0]["status"]
+    ('graphchallenge-1024', 'no')
+    """
+    where = data_root(root)
+    rows = []
+    for ds in DATASETS.values():
+        have = sum(is_fetched(f, where) for f in ds.files)
+        rows.append({"name": ds.name, "size": ds.size, "files": len(ds.files),
+                     "fetched": have, "status": "fetched" if have == len(ds.files) else
+                     ("partly" if have else "no"), "where": str(dataset_path(ds.name, where)),
+                     "source": ds.source, "title": ds.title, "licence": ds.licence})
+    return DataListing(where, rows, chosen=root is not None and os.fspath(root) != "")

@@ -86,6 +86,21 @@ class InferenceResult:
         """Batch keys whose output has any nonzero entry (the Graph Challenge's categories)."""
         return self.output.row() if self.convention == "row" else self.output.col()
 
+    def winners(self) -> list[tuple[Any, Any, int]]:
+        """Per batch key, in batch order: ``(key, winner, nonzero)``, where ``winner`` is the
+        output neuron holding the largest output when that output is positive and no other
+        neuron ties it (else None), and ``nonzero`` is how many outputs are nonzero."""
+        out = self.output if self.convention == "column" else self.output.T
+        best: dict = {}
+        for r, c, v in out.triples():
+            best.setdefault(c, []).append((v, r))
+        rows = []
+        for key in self.batch:
+            vals = sorted(best.get(key, []), key=lambda t: t[0], reverse=True)
+            unique = vals and vals[0][0] > 0 and (len(vals) == 1 or vals[1][0] < vals[0][0])
+            rows.append((key, vals[0][1] if unique else None, len(vals)))
+        return rows
+
 
 def _arith_domain(arith: str):
     if arith == "exact":

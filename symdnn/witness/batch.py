@@ -136,7 +136,17 @@ class BatchReport:
             w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in COLUMNS})
         return buf.getvalue()
 
+    def summary(self) -> str:
+        """One line: how many counterexamples, how many genuine, and the rest."""
+        return (f"{len(self.rows)} counterexamples: {len(self.genuine)} genuine, "
+                f"{len(self.not_genuine)} not genuine, {len(self.tolerance_only)} accepted "
+                f"only thanks to the tolerance, {len(self.errors)} could not be replayed")
+
     def markdown(self) -> str:
+        """The same as :meth:`to_markdown` (its older name)."""
+        return self.to_markdown()
+
+    def to_markdown(self) -> str:
         """The Markdown summary: how many are genuine, which were accepted only thanks to
         the tolerance, which are not genuine, and which could not be replayed."""
         n = len(self.rows)

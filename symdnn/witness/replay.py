@@ -291,6 +291,15 @@ class Witness:
             "reason": self.reason(),
         }
 
+    def to_markdown(self) -> str:
+        """The verdict, the margins and the VNN-COMP replay, in Markdown."""
+        j = self.to_json()
+        rows = [f"| {k} | {j[k]} |" for k in ("genuine", "input_in_box", "violates", "margin",
+                                               "input_margin", "vnncomp_verdict",
+                                               "accepted_by_tolerance")]
+        return "\n".join(["# symdnn witness", "", self.summary(), "", "| | |", "|---|---|",
+                          *rows, ""])
+
     def summary(self) -> str:
         """One line for a person."""
         import os

@@ -1,0 +1,134 @@
+"""The one result protocol, and the one function that renders a result.
+
+Every result symdnn hands back (a verification, a threshold report, an audit, a certificate,
+a witness and a batch of them, a suite check and a grade, a Graph Challenge run, a data fetch,
+the demo) offers the same three views, so a command only chooses which one to render and where:
+
+``summary()``
+    The verdict for people, as text. Its first line is the verdict on its own; a result whose
+    verdict needs detail (the failing categories, one line per format) lists it on the lines
+    after.
+``to_json()``
+    A JSON-ready dict: only ``str``, ``int``, ``float``, ``bool``, ``None``, lists and dicts
+    with string keys; exact numbers as rational strings ``"p/q"``. Its keys are documented
+    in ``docs/*.md`` and do not change.
+``to_markdown()``
+    The full report in Markdown.
+
+:func:`render` writes one of the three to stdout (``"-"``) or atomically to a file, which it
+replaces only with ``force`` (like coverage.py's ``render_report``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from symdnn.errors import ArgumentError
+
+__all__ = ["Result", "FORMATS", "render", "rendered", "markdown_from_text"]
+
+#: What :func:`render` can write: the ``summary()`` text, the Markdown report, or the JSON.
+FORMATS = ("text", "markdown", "json")
+
+
+@runtime_checkable
+class Result(Protocol):
+    """What every result of symdnn offers (see the module docstring)."""
+
+    def summary(self) -> str:
+        """The verdict for people; the first line is the verdict on its own."""
+        ...
+
+    def to_json(self) -> dict:
+        """A JSON-ready dict (exact numbers as rational strings)."""
+        ...
+
+    def to_markdown(self) -> str:
+        """The full report in Markdown."""
+        ...
+
+
+def rendered(result: Result, fmt: str = "text") -> str:
+    """The text :func:`render` writes for ``result`` in ``fmt`` (without the final newline).
+
+    JSON is indented by one space; a value ``json`` cannot write is written as its ``str``.
+
+    Examples
+    --------
+    >>> from symdnn.constructions import selective
+    >>> v = selective(["ad", "be"]).verify()
+    >>> rendered(v, "json").splitlines()[1]
+    ' "exact": true,'
+    """
+    if fmt == "json":
+        return json.dumps(result.to_json(), indent=1, default=str)
+    if fmt == "markdown":
+        return result.to_markdown()
+    if fmt == "text":
+        return result.summary()
+    raise ArgumentError(f"fmt must be one of {', '.join(FORMATS)}, not {fmt!r}")
+
+
+def render(result: Result, fmt: str = "text", dest: str | os.PathLike = "-", *,
+           force: bool = False, inputs: Sequence[str | os.PathLike] = (),
+           what: str = "output file") -> Path | None:
+    """Write ``result`` as ``fmt`` (``"text"``, ``"markdown"`` or ``"json"``) to ``dest``.
+
+    ``dest`` ``"-"`` is stdout. Otherwise the file is written atomically (all or nothing),
+    and an existing file is replaced only with ``force``; ``inputs`` are paths the output may
+    not be, hold or lie in, and ``what`` names the output in errors (see
+    :func:`symdnn.io.outputs.check_output_file`). Every render ends with a newline.
+
+    Returns
+    -------
+    Path or None
+        The file written, None for stdout.
+
+    Raises
+    ------
+    OutputError
+        ``dest`` exists and ``force`` is not given, or cannot be written.
+
+    Examples
+    --------
+    >>> from symdnn.constructions import selective
+    >>> render(selective(["ad", "be"]).verify(), "text")  # doctest: +ELLIPSIS
+    exact: Y_L is the identity over 2 categories [fast, ... s]
+    """
+    text = rendered(result, fmt)
+    if os.fspath(dest) == "-":
+        sys.stdout.write(text + "\n")  # as print() writes it
+        return None
+    if not text.endswith("\n"):
+        text += "\n"
+    from symdnn.io.outputs import atomic_write, check_output_file
+
+    check_output_file(dest, force=force, inputs=inputs, what=what)
+    atomic_write(dest, lambda fh: fh.write(text))
+    return Path(dest)
+
+
+def markdown_from_text(title: str, text: str) -> str:
+    r"""A Markdown report from a summary's text: ``title`` as the heading, the verdict line as
+    a paragraph, and each further line as a list item.
+
+    Examples
+    --------
+    >>> print(markdown_from_text("verify", "NOT exact: 1 of 2\n  'ab' (silent): dies"))
+    # verify
+    <BLANKLINE>
+    NOT exact: 1 of 2
+    <BLANKLINE>
+    - 'ab' (silent): dies
+    <BLANKLINE>
+    """
+    head, *rest = text.splitlines() or [""]
+    lines = [f"# {title}", "", head, ""]
+    if rest:
+        lines += [f"- {line.strip()}" for line in rest if line.strip()] + [""]
+    return "\n".join(lines)
