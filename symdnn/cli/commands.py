@@ -13,7 +13,7 @@ from symdnn.cli.support import (
     Status,
     call_progress,
     distinct_outputs,
-    emit_json,
+    emit,
     input_paths,
     output_file,
     parse_betas,
@@ -64,16 +64,8 @@ def _cmd_infer(args: argparse.Namespace) -> int:
     if Y0 is None:
         raise ArgumentError(f"{args.dir} has no inputs.tsv: give --inputs FILE")
     res = net.infer(Y0, arith=args.arith, accumulate=args.accumulate)
-    out = res.output if net.convention == "column" else res.output.T
-    best: dict = {}
-    for r, c, v in out.triples():
-        best.setdefault(c, []).append((v, r))
-    inputs = Y0.col() if net.convention == "column" else Y0.row()
-    for key in inputs:
-        vals = sorted(best.get(key, []), key=lambda t: t[0], reverse=True)
-        top = vals[0] if vals and vals[0][0] > 0 and (len(vals) == 1 or vals[1][0] < vals[0][0]) \
-            else None
-        print(f"{key}\t{top[1] if top else '-'}\t{len(vals)} outputs nonzero")
+    for key, winner, nonzero in res.winners():
+        print(f"{key}\t{'-' if winner is None else winner}\t{nonzero} outputs nonzero")
     if args.out:
         res.output.write_tsv(args.out)
         print(f"wrote {args.out}", file=sys.stderr)
@@ -101,24 +93,10 @@ def _cmd_suite_verify(args: argparse.Namespace) -> int:
     output_file(args.json, args, "--json")
     check = verify_suite(args.dir, progress=call_progress(args.quiet, "suite verify"),
                          digest=args.digest, checker=not args.no_checker)
-    ck = check.checker
-    own = [p for p in check.problems if not p.startswith("check.py: ")]
     if args.json is not None:
-        emit_json({"verified": check.ok, "symdnn": {"verified": not own, "checked": check.checked,
-                                                     "problems": own},
-                   "check.py": ck}, args.json, args)
+        emit(check, "json", args.json, args)
     if args.json != "-":
-        print(("symdnn: VERIFIED: " if not own else "symdnn: FAILED: ")
-              + "; ".join(check.checked))
-        for p in own:
-            print(f"  {p}")
-        if ck is None:
-            print("check.py: not run (--no-checker)")
-        else:
-            print(f"check.py: {ck['verdict']} (exit {ck['exit']})")
-            if ck["exit"] != 0:
-                for line in ck["output"].splitlines()[:12]:
-                    print(f"  | {line}")
+        emit(check, "text", "-", args)
     return EXIT["ok"] if check.ok else EXIT["check_failed"]
 
 
@@ -130,9 +108,9 @@ def _cmd_suite_grade(args: argparse.Namespace) -> int:
     output_file(args.json, args, "--json")
     grade = grade_suite(args.dir, args.results, fmt=args.fmt, max_ulp=args.max_ulp)
     if args.json is not None:
-        emit_json(grade.to_json(), args.json, args)
+        emit(grade, "json", args.json, args)
     if args.json != "-":
-        print(grade.summary())
+        emit(grade, "text", "-", args)
     return EXIT["ok"] if grade.ok else EXIT["check_failed"]
 
 
@@ -228,11 +206,11 @@ def _cmd_audit(args: argparse.Namespace) -> int:
             for p in report.write(args.report, force=args.force):
                 print(f"wrote {p}", file=sys.stderr)
         if args.json is not None:
-            emit_json(report.to_json(), args.json, args)
+            emit(report, "json", args.json, args)
     if args.dump:
         print(f"wrote {args.dump}", file=sys.stderr)
     if args.json != "-":
-        print(report.to_markdown())
+        emit(report, "markdown", "-", args)
     bad = report.violations(policy)
     for line in bad:
         print(f"policy violated: {line}", file=sys.stderr)
@@ -258,9 +236,9 @@ def _cmd_certify(args: argparse.Namespace) -> int:
         cert = certify(c.net, c.inputs, formats=formats, accumulate=args.accumulate,
                        name=args.target, progress=progress)
     if args.json is not None:
-        emit_json(cert.to_json(), args.json, args)
+        emit(cert, "json", args.json, args)
     if args.json != "-":
-        print(cert.summary())
+        emit(cert, "text", "-", args)
     return EXIT["ok"] if cert.certified else EXIT["check_failed"]
 
 
@@ -290,9 +268,9 @@ def _cmd_witness(args: argparse.Namespace) -> int:
                labels={"network": args.net, "property": args.prop,
                        "counterexample": args.counterexample})
     if args.json is not None:
-        emit_json(w.to_json(), args.json, args)
+        emit(w, "json", args.json, args)
     if args.json != "-":
-        print(w.summary())
+        emit(w, "text", "-", args)
     return EXIT["ok"] if w.genuine else EXIT["check_failed"]
 
 
@@ -311,12 +289,12 @@ def _witness_batch(args: argparse.Namespace) -> int:
                             progress=None if args.quiet else Progress("witness",
                                                                       "counterexamples"))
     if args.json is not None:
-        emit_json(report.to_json(), args.json, args)
+        emit(report, "json", args.json, args)
     if args.csv is not None:
         text = report.to_csv()
         atomic_write(args.csv, lambda fh: fh.write(text))
         print(f"wrote {args.csv}", file=sys.stderr)
-    print(report.markdown())
+    emit(report, "markdown", "-", args)
     if not report.rows:
         return EXIT["nothing_to_check"]
     return EXIT["ok"] if len(report.genuine) == len(report.rows) else EXIT["check_failed"]
@@ -343,7 +321,7 @@ def _cmd_threshold(args: argparse.Namespace) -> int:
         report = analyze(c, exact_only=not args.force)
     if report.withheld:
         if args.json is not None:
-            emit_json(report.to_json(), args.json, args)
+            emit(report, "json", args.json, args)
         print(f"symdnn threshold: NOT an exact solution: {report.reason}\nno thresholds for "
               "a network that is not an exact solution (see 'symdnn verify'); --force gives "
               "them anyway, flagged", file=sys.stderr)
@@ -351,34 +329,20 @@ def _cmd_threshold(args: argparse.Namespace) -> int:
     if args.csv:
         atomic_write(args.csv, lambda fh: fh.write(report.to_csv()))
     if args.markdown:
-        atomic_write(args.markdown, lambda fh: fh.write(report.to_markdown()))
+        emit(report, "markdown", args.markdown, args, "--markdown", say=False)
     if args.plot:
         report.plot(args.plot)
     if not report.exact:
         print(f"WARNING: NOT an exact solution, thresholds given only because of --force: "
               f"{report.reason}", file=sys.stderr)
     if args.json is not None:
-        emit_json(report.to_json(), args.json, args)
+        emit(report, "json", args.json, args)
         if args.json == "-":
             return EXIT["ok"]
     if not report.exact:
         print("WARNING: NOT an exact solution (the model problem fails; see 'symdnn verify'). "
               "These thresholds do not describe an exact network (--force).")
-    counts: dict = {}
-    for p in report.pairs:
-        counts[str(p.r_d)] = counts.get(str(p.r_d), 0) + 1
-    judged = [p for p in report.pairs if p.agrees is not None]
-    agree = sum(bool(p.agrees) for p in judged)
-    alarms = sum(bool(p.false_alarm) for p in report.pairs)
-    print(f"{len(report.pairs)} (category, feature) pairs in {report.seconds:.2f} s; "
-          + (f"betas {', '.join(map(str, report.betas))}" if report.has_closed_form
-             else "explicit biases (no closed form)"))
-    print("r_d: " + ", ".join(f"{k} x{n}" for k, n in sorted(counts.items())))
-    print(f"closed form agrees on {agree} of {len(judged)} pairs; false alarms on "
-          f"{alarms}")
-    for p in [p for p in judged if not p.agrees][:5]:
-        print(f"  {p.category!r} {p.feature!r}: r_d {p.r_d}, closed form {p.closed_form}: "
-              f"{p.note}")
+    emit(report, "text", "-", args)
     return EXIT["ok"]
 
 
@@ -431,9 +395,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     with Status("verify", f"{len(c.categories)} categories", quiet=args.quiet):
         v = c.verify(formulation=args.formulation)
     if args.json is not None:
-        emit_json(v.to_json(), args.json, args)
+        emit(v, "json", args.json, args)
     if args.json != "-":
-        print(v.summary())
+        emit(v, "text", "-", args)
     return EXIT["ok"] if v.exact else EXIT["check_failed"]
 
 
@@ -458,16 +422,9 @@ def _cmd_graph_challenge(args: argparse.Namespace) -> int:
                            threads=args.threads, kernel=args.kernel, dask=args.dask,
                            progress=call_progress(args.quiet, f"graph-challenge {args.arith}"))
     if args.json is not None:
-        emit_json({"arith": result.arith, "neurons": result.neurons, "layers": result.layers,
-                   "images": result.images, "seconds": result.seconds,
-                   "threads": result.threads, "workers": result.workers or "local",
-                   "kernel": result.kernel if result.arith == "exact" else None,
-                   "paths": result.paths,
-                   "categories": [int(c) for c in result.categories],
-                   "truth": None if result.truth is None else [int(t) for t in result.truth],
-                   "matches": result.matches}, args.json, args)
+        emit(result, "json", args.json, args)
     if args.json != "-":
-        print(result.summary())
+        emit(result, "text", "-", args)
     if result.matches is None:
         return EXIT["nothing_to_check"]
     return EXIT["ok"] if result.matches else EXIT["check_failed"]
@@ -477,7 +434,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from symdnn.demo import full_demo, run_demo
 
     _check_folder(args.out, "demo", args)
-    print(run_demo().report())
+    emit(run_demo(), "markdown", "-", args)
     with Status("demo", "thresholds, Fig. 10 and the float audit", quiet=args.quiet):
         ok, path = full_demo(args.out, force=args.force)
     print(f"\nthresholds, Fig. 10 and the float audit: {'all checks pass' if ok else 'FAILED'}")

@@ -5,43 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 
-from symdnn.cli.support import EXIT, HelpFormatter, Progress, emit_json
+from symdnn.cli.support import EXIT, HelpFormatter, Progress, emit
 
 __all__ = ["add_data_parser"]
 
 
-def _size(n: int | None) -> str:
-    if n is None:
-        return "?"
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000  # type: ignore[assignment]
-    return f"{n} B"  # unreachable
-
-
 def _cmd_list(args: argparse.Namespace) -> int:
-    from symdnn.data import DATASETS, data_root, dataset_path, is_fetched
+    from symdnn.data import listing
 
-    root = data_root(args.to)
-    rows = []
-    for ds in DATASETS.values():
-        have = sum(is_fetched(f, root) for f in ds.files)
-        rows.append({"name": ds.name, "size": ds.size, "files": len(ds.files),
-                     "fetched": have, "status": "fetched" if have == len(ds.files) else
-                     ("partly" if have else "no"), "where": str(dataset_path(ds.name, root)),
-                     "source": ds.source, "title": ds.title, "licence": ds.licence})
+    found = listing(args.to)
     if args.json:
-        emit_json({"root": str(root), "datasets": rows}, args.json, args)
+        emit(found, "json", args.json, args)
         return EXIT["ok"]
-    print(f"data root: {root}" + ("" if args.to else "  (set SYMDNN_DATA to change it)"))
-    print(f"{'name':<21} {'size':>9} {'fetched':>9}  source / where")
-    for r in rows:
-        got = r["status"] if r["status"] != "partly" else f"{r['fetched']}/{r['files']}"
-        print(f"{r['name']:<21} {_size(r['size']):>9} {got:>9}  {r['source']}")
-        print(f"{'':<21} {'':>9} {'':>9}  {r['where']}")
-    print("sizes '?': the registry does not know every size; the files are checked by "
-          "format and line count on arrival")
+    emit(found, "text", "-", args)
     return EXIT["ok"]
 
 
@@ -85,7 +61,7 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     if not args.quiet:
-        print(report.summary(), file=sys.stderr)
+        print(report.summary(), file=sys.stderr)  # stdout is for the folders
     for name in dict.fromkeys(args.names):
         print(data_root(args.to) / dataset(name).folder)
     return EXIT["ok"]

@@ -4,7 +4,6 @@ file outputs that never overwrite what they did not create."""
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 import time
@@ -15,7 +14,7 @@ from typing import Any
 from symdnn.errors import ArgumentError, OutputError
 
 __all__ = ["Progress", "Status", "positive_int", "nonneg_int", "exact_number", "density",
-           "int_list", "parse_betas", "parse_formats", "emit_json", "output_file",
+           "int_list", "parse_betas", "parse_formats", "emit", "output_file",
            "HelpFormatter", "EXIT"]
 
 #: Exit statuses of every command.
@@ -187,17 +186,16 @@ def distinct_outputs(*paths: str | None) -> None:
                                   f"holds the other: {str(a)!r} and {str(b)!r}")
 
 
-def emit_json(doc: Any, dest: str | None, args: argparse.Namespace) -> None:
-    """Write ``doc`` as JSON to stdout (``dest`` ``"-"``) or atomically to a file."""
-    text = json.dumps(doc, indent=1, default=str)
-    if dest == "-":
-        print(text)
-        return
-    from symdnn.io.outputs import atomic_write
+def emit(result: Any, fmt: str, dest: str, args: argparse.Namespace, what: str = "--json", *,
+         say: bool = True) -> None:
+    """Render ``result`` (:func:`symdnn.results.render`) to stdout (``dest`` ``"-"``) or to
+    a file, which only ``--force`` replaces; ``say``: name the file written on stderr."""
+    from symdnn.results import render
 
-    output_file(dest, args, "--json")
-    atomic_write(dest, lambda fh: fh.write(text + "\n"))
-    print(f"wrote {dest}", file=sys.stderr)
+    written = render(result, fmt, dest, force=getattr(args, "force", False),
+                     inputs=input_paths(args), what=what)
+    if written is not None and say:
+        print(f"wrote {dest}", file=sys.stderr)
 
 
 class Progress:
