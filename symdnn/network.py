@@ -11,17 +11,20 @@ it only where ``W_l y_l`` is nonzero.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from symdnn.assoc import AssocArray
 from symdnn.domains import QQ, Domain, get_domain
-from symdnn.errors import ArgumentError, ArgumentTypeError, KeyMismatch
+from symdnn.errors import ArgumentError, ArgumentTypeError, KeyMismatch, ParseError, SymdnnError
+from symdnn.io.netdir import read_network_parts, write_network
 
-__all__ = ["Layer", "SparseDNN", "exact_bias"]
+__all__ = ["Layer", "SparseDNN", "exact_bias", "read_network", "write_network"]
 
 
 @dataclass(frozen=True)
@@ -212,6 +215,28 @@ class SparseDNN:
         from symdnn.engines import infer
 
         return infer(self, Y0, **kw)
+
+
+def read_network(folder: str | os.PathLike) -> tuple[SparseDNN, dict]:
+    """Read a network folder (written by :func:`write_network`): ``(net, info)`` with ``info``
+    holding ``inputs`` and ``expected`` (AssocArrays or None) and ``meta``.
+
+    The folder is read by :func:`symdnn.io.netdir.read_network_parts`, whose docstring states
+    the reading policy; this function builds the network from what it read.
+
+    Raises
+    ------
+    ParseError
+        For a missing or malformed ``network.json`` (naming the file and the key) or data
+        file (naming the file and line), or a network that does not fit together.
+    """
+    parts, info = read_network_parts(folder)
+    try:
+        net = SparseDNN.from_layers(**parts)
+    except SymdnnError as exc:
+        raise ParseError(f"the network does not fit together: {exc}",
+                         path=str(Path(folder) / "network.json")) from None
+    return net, info
 
 
 def _bias_dict(given: Any, outputs: tuple, dom: Domain, lnum: int) -> dict:

@@ -116,7 +116,7 @@ def _netdir_source(path: Path, inputs_file: str | None) -> _Source:
     from symdnn.assoc import AssocArray
     from symdnn.domains.rational import RatVec
     from symdnn.engines import _as_integers, _batch_view, _csr_over, compile_exact
-    from symdnn.io.netdir import read_network
+    from symdnn.network import read_network
 
     net, info = read_network(path)
     Y0 = info["inputs"]

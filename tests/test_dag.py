@@ -44,7 +44,6 @@ RANK = {name: i for i, level in enumerate(LEVELS) for name in level}
 
 #: arrows that still climb, each with what remains to be done; empty when the DAG holds
 KNOWN: set[tuple[str, str]] = {
-    ("io", "network"),  # io/netdir.py builds a SparseDNN: network must build it
     ("analysis", "plotting"),  # ThresholdReport.plot draws: the drawing belongs in plotting
     ("audit", "plotting"),  # AuditReport.plot draws: the drawing belongs in plotting
 }

@@ -23,7 +23,7 @@ from symdnn.constructions import selective
 from symdnn.io import read_categories, read_images, read_layer
 from symdnn.io.idx import read_idx, write_idx
 from symdnn.io.mtx import read_mtx
-from symdnn.io.netdir import read_network, write_network
+from symdnn.network import read_network, write_network
 from tests.datafiles import GC_FIXTURE
 
 PATTERN = "%%MatrixMarket matrix coordinate pattern general\n"

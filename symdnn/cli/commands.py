@@ -54,7 +54,7 @@ def _challenge_target(args: argparse.Namespace, command: str) -> bool:
 
 def _cmd_infer(args: argparse.Namespace) -> int:
     from symdnn.assoc import AssocArray
-    from symdnn.io.netdir import read_network
+    from symdnn.network import read_network
 
     if args.accumulate and args.arith == "exact":
         raise ArgumentError("--accumulate is for float --arith runs; exact arithmetic has none")

@@ -58,7 +58,7 @@ def load_construction(folder: str) -> Construction:
     True
     """
     from symdnn.errors import ArgumentError
-    from symdnn.io.netdir import read_network
+    from symdnn.network import read_network
 
     net, info = read_network(folder)
     if info["inputs"] is None:

@@ -12,6 +12,9 @@ Layout::
 Keys are written as text when they are strings, else as JSON (tuples become lists); the key
 encoding is recorded in ``network.json``. The folder is written to a temporary sibling and
 renamed into place, so a failure never leaves a half-written network.
+
+This module reads a folder into plain parts (:func:`read_network_parts`); building the network
+from them is :func:`symdnn.network.read_network`'s job, as ``network`` sits above ``io``.
 """
 
 from __future__ import annotations
@@ -25,9 +28,8 @@ from symdnn.assoc import AssocArray
 from symdnn.domains import get_domain
 from symdnn.errors import ParseError, SymdnnError
 from symdnn.io.text import domain_value, read_text, tsv_lines
-from symdnn.network import SparseDNN
 
-__all__ = ["write_network", "read_network", "FORMAT"]
+__all__ = ["write_network", "read_network_parts", "FORMAT"]
 
 FORMAT = "symdnn-network/1"
 
@@ -131,10 +133,11 @@ def _read_bias(path: Path, mode: str, dom: Any, outputs: set, lnum: int) -> dict
     return bias
 
 
-def write_network(folder: str | os.PathLike, net: SparseDNN, *, inputs: AssocArray | None = None,
+def write_network(folder: str | os.PathLike, net: Any, *, inputs: AssocArray | None = None,
                   expected: AssocArray | None = None, meta: dict | None = None,
                   force: bool = False) -> Path:
-    """Write a network (and optionally its inputs and expected outputs) as a folder.
+    """Write a network (a :class:`~symdnn.network.SparseDNN`, and optionally its inputs and
+    expected outputs) as a folder.
 
     Returns the folder's path. The folder must be absent or empty, or hold an earlier network
     written by symdnn (replaced only with ``force=True``, once the new one is complete); see
@@ -148,6 +151,7 @@ def write_network(folder: str | os.PathLike, net: SparseDNN, *, inputs: AssocArr
     >>> d = write_network(pathlib.Path(tempfile.mkdtemp()) / "net", c.net, inputs=c.inputs)
     >>> sorted(p.name for p in d.iterdir())
     ['.symdnn-output.json', 'W0.tsv', 'b0.tsv', 'inputs.tsv', 'network.json']
+    >>> from symdnn.network import read_network
     >>> net, info = read_network(d)
     >>> net.layers[0].bias == c.net.layers[0].bias, info["inputs"].isequal(c.inputs)
     (True, True)
@@ -276,9 +280,11 @@ def _load_json(spec: Path) -> Any:
                          path=str(spec)) from None
 
 
-def read_network(folder: str | os.PathLike) -> tuple[SparseDNN, dict]:
-    """Read a network folder: ``(net, info)`` with ``info`` holding ``inputs`` and ``expected``
-    (AssocArrays or None) and ``meta``.
+def read_network_parts(folder: str | os.PathLike) -> tuple[dict, dict]:
+    """Read a network folder as plain parts: ``(parts, info)``, with ``parts`` the keyword
+    arguments of :meth:`SparseDNN.from_layers <symdnn.network.SparseDNN.from_layers>` and
+    ``info`` holding ``inputs`` and ``expected`` (AssocArrays or None) and ``meta``.
+    :func:`symdnn.network.read_network` builds the network from them.
 
     Reading policy: ``network.json`` must be UTF-8 JSON (no repeated keys, no NaN/Infinity)
     with every key of the layout and its type (``format``, ``domain``, ``convention``,
@@ -295,7 +301,7 @@ def read_network(folder: str | os.PathLike) -> tuple[SparseDNN, dict]:
     ------
     ParseError
         For a missing or malformed ``network.json`` (naming the file and the key) or data
-        file (naming the file and line), or a network that does not fit together.
+        file (naming the file and line).
     """
     folder = Path(folder)
     spec = folder / "network.json"
@@ -354,10 +360,6 @@ def read_network(folder: str | os.PathLike) -> tuple[SparseDNN, dict]:
         info[name] = _read_triples(p, mode, domain, rows=rows, cols=cols,
                                    what="input features" if name == "inputs"
                                    else "output neurons")
-    try:
-        net = SparseDNN.from_layers(Ws, biases, betas=betas, convention=convention,
-                                    bias_rule=bias_rule, ymax=ymax, domain=domain,
-                                    neurons=neurons)
-    except SymdnnError as exc:
-        raise ParseError(f"the network does not fit together: {exc}", path=str(spec)) from None
-    return net, info
+    parts = {"weights": Ws, "biases": biases, "betas": betas, "convention": convention,
+             "bias_rule": bias_rule, "ymax": ymax, "domain": domain, "neurons": neurons}
+    return parts, info
