@@ -22,6 +22,7 @@ from pathlib import Path
 
 from symdnn import SymdnnError
 from symdnn.audit import audit_graph_challenge
+from symdnn.plotting import plot_audit
 
 
 def fail(message: str) -> None:
@@ -56,7 +57,7 @@ def main() -> None:
     try:
         report = audit_graph_challenge(str(data), formats=["fp64", "fp32", "fp16", "bf16"],
                                        layers=args.layers, images=args.images)
-        for path in report.write(args.out):
+        for path in report.write(args.out, figures=plot_audit):
             print("wrote", path)
     except SymdnnError as exc:
         fail(str(exc))

@@ -20,7 +20,7 @@ from pathlib import Path
 from symdnn.analysis import analyze
 from symdnn.constructions import combinatoric, mnist, selective
 from symdnn.data import words
-from symdnn.plotting import draw_network, draw_subdnn, spy
+from symdnn.plotting import draw_network, draw_subdnn, plot_thresholds, spy
 
 
 def mnist_folder() -> Path:
@@ -66,10 +66,11 @@ def main(out: str = "figures") -> None:
     for scheme in ("single", "three2", "chain"):
         draw_subdnn(selective(cats, scheme).net, "cat", "1c", d / f"fig9_{scheme}.png",
                     title=f"Fig. 9 ({scheme}): sub-DNN of 'cat', in red what 1c reaches")
-    analyze(selective(words("words2"), "single", [0])).plot(
-        str(d / "fig10_left.png"), title="Fig. 10 (left): one layer, beta = 0")
-    analyze(selective(words("words4"), "pairs", ["4/5", 1])).plot(
-        str(d / "fig10_right.png"), title="Fig. 10 (right): two layers, beta = (4/5, 1)")
+    plot_thresholds(analyze(selective(words("words2"), "single", [0])),
+                    str(d / "fig10_left.png"), title="Fig. 10 (left): one layer, beta = 0")
+    plot_thresholds(analyze(selective(words("words4"), "pairs", ["4/5", 1])),
+                    str(d / "fig10_right.png"),
+                    title="Fig. 10 (right): two layers, beta = (4/5, 1)")
     print(f"wrote {len(figs) * 2 + 6} files to {d}/")
 
 

@@ -130,7 +130,7 @@ def _full_demo(out: str) -> tuple[bool, str]:
     from symdnn.audit.thresholds import threshold_audit
     from symdnn.constructions import selective
     from symdnn.io.outputs import atomic_write
-    from symdnn.plotting import spy
+    from symdnn.plotting import plot_audit, plot_thresholds, spy
 
     t0 = time.perf_counter()
     algebra = run_demo()
@@ -140,16 +140,16 @@ def _full_demo(out: str) -> tuple[bool, str]:
         title="Fig. 6: W0 over the 37 two-letter words")
     rd1 = analyze(two, verify=False)
     left = analyze(selective(words("words2"), "single", [0]))
-    left.plot(os.path.join(out, "fig10-left.png"),
-              title="Fig. 10 (left): one layer, beta = 0")
+    plot_thresholds(left, os.path.join(out, "fig10-left.png"),
+                    title="Fig. 10 (left): one layer, beta = 0")
     right = analyze(selective(words("words4"), "pairs", ["4/5", 1]))
-    right.plot(os.path.join(out, "fig10-right.png"),
-               title="Fig. 10 (right): two layers, beta = (4/5, 1)")
+    plot_thresholds(right, os.path.join(out, "fig10-right.png"),
+                    title="Fig. 10 (right): two layers, beta = (4/5, 1)")
     c310 = selective(words("words2"), "single", ["3/10"])
     audit = audit_network(c310.net, c310.inputs, formats=["fp32", "fp16", "bf16"],
                           name="two-letter words, beta = 3/10")
     audit.thresholds = threshold_audit(c310, ["fp32", "fp16", "bf16"])
-    audit.plot(out)
+    plot_audit(audit, out)
     checks = {
         "Y1 is the identity over the oscillating semirings": algebra.is_identity,
         "the verifier finds Y_L = I": ver.identity,

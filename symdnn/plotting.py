@@ -1,6 +1,7 @@
-"""Figures: labeled spy plots of weight arrays (the paper's Figs. 3-8) and layered drawings of
-networks. matplotlib is imported only when a figure is made, with the Agg backend; the file
-type follows the extension (``.png``, ``.svg``, ``.pdf``)."""
+"""Figures: labeled spy plots of weight arrays (the paper's Figs. 3-8), layered drawings of
+networks, and the plots of results (threshold curves, audit findings). matplotlib is imported
+only when a figure is made, with the Agg backend; the file type follows the extension
+(``.png``, ``.svg``, ``.pdf``). Nothing else in symdnn imports this module."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["spy", "draw_network", "draw_subdnn"]
+__all__ = ["spy", "draw_network", "draw_subdnn", "plot_thresholds", "plot_audit"]
 
 #: arrays with at most this many row and column keys get every key on the axes
 LABEL_LIMIT = 60
@@ -198,3 +199,108 @@ def draw_subdnn(net: Any, category: Any, feature: Any, path: str | os.PathLike, 
     fig.tight_layout()
     save_figure(fig, path)
     plt.close(fig)
+
+
+def plot_thresholds(report: Any, path: str | os.PathLike, *, title: str | None = None) -> None:
+    """P_d(r) in blue and P_fa(r) in red, averaged over the pairs of a
+    :class:`~symdnn.analysis.ThresholdReport` (the paper's Fig. 10)."""
+    plt = _pyplot()
+    xs, pd, pfa = report.curves()
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    xf = [float(x) for x in xs]
+    for vals, style in ((pd, dict(color="tab:blue", linewidth=3, label="$P_d(r)$")),
+                        (pfa, dict(color="tab:red", linewidth=1.5, linestyle="--",
+                                   label="$P_{fa}(r)$"))):
+        ax.step(xf, list(vals) + [vals[-1]], where="post", **style)
+    ax.set_xlim(0, 2)
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_xlabel("r")
+    ax.set_ylabel("probability")
+    ax.legend(loc="center right")
+    ax.set_title(title or (f"betas {', '.join(map(str, report.betas))}"
+                           if report.has_closed_form else "explicit biases")
+                 + ("" if report.exact else "  (NOT exact)"))
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def _count_axis(ax, top: float, empty: str) -> None:
+    """A count axis from 0 (never negative) to above the largest count (never clipped),
+    logarithmic beyond 1; ``empty`` is written across an axis with nothing to show."""
+    ax.set_yscale("symlog", linthresh=1)
+    ax.set_ylim(0, max(2.0, 2.0 * top))
+    if top == 0:
+        ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center",
+                fontsize=11, color="dimgray")
+
+
+def plot_audit(report: Any, folder: str) -> list[str]:
+    """``findings_per_layer.png`` and ``ulp_histogram.png`` of an
+    :class:`~symdnn.audit.AuditReport` in ``folder``; their paths.
+
+    Pass it to :meth:`AuditReport.write <symdnn.audit.AuditReport.write>` as ``figures`` to
+    put the plots in the report folder (as ``symdnn audit --report`` does)."""
+    plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
+    from symdnn.audit.report import _bin_labels
+
+
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    fig, ax = plt.subplots(figsize=(8, 4))
+    L = len(report.exact_zero)
+    x = np.arange(1, L + 1)
+    ax.plot(x, report.exact_zero, color="black", marker="o", ms=3, label="exact zeros")
+    top = max(report.exact_zero, default=0)
+    for res in report.runs:
+        js = report.run_json(res)
+        for kind, style in (("zero_to_pos", "-"), ("sign_flip", "--")):
+            vals = js[kind]
+            known = [v for v in vals if v is not None]
+            if known:  # layers a foreign run did not provide are gaps
+                ys = np.array([np.nan if v is None else v for v in vals], dtype=float)
+                ax.plot(x[:len(vals)], ys, style, marker="o", ms=3,
+                        label=f"{res.run.name} {kind}")
+                top = max(top, max(known))
+    last = max([i + 1 for res in report.runs for ly in res.layers
+                for i in [ly.layer - 1] if any(v for k, v in ly.counts.items()
+                                               if k not in ("exact_pre",) and v)] +
+               [i + 1 for i, z in enumerate(report.exact_zero) if z], default=L)
+    ax.set_xlim(0.5, min(L, last + 5) + 0.5)
+    ax.set_xlabel(f"layer (no findings after layer {last})" if last < L else "layer")
+    ax.set_ylabel("count")
+    _count_axis(ax, top, "no findings: every decision as in exact arithmetic")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if top:
+        ax.legend(fontsize=7, ncol=2)
+    ax.set_title("findings per layer")
+    fig.tight_layout()
+    p = os.path.join(folder, "findings_per_layer.png")
+    save_figure(fig, p)
+    plt.close(fig)
+    paths.append(p)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    labels = _bin_labels()
+    w = 0.8 / max(len(report.runs), 1)
+    top = 0
+    for i, res in enumerate(report.runs):
+        hist = report.run_json(res)["ulp_histogram"]
+        if hist:
+            ax.bar(np.arange(len(labels)) + i * w, list(hist.values()), width=w,
+                   label=res.run.name)
+            top = max(top, max(hist.values()))
+    ax.set_xticks(np.arange(len(labels)) + 0.4)
+    ax.set_xticklabels(labels, rotation=45, fontsize=7)
+    _count_axis(ax, top, "no activation nonzero in both runs to compare")
+    ax.set_xlabel("ulps from the correctly rounded exact activation")
+    ax.set_ylabel("activations")
+    if top:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    p = os.path.join(folder, "ulp_histogram.png")
+    save_figure(fig, p)
+    plt.close(fig)
+    paths.append(p)
+    return paths

@@ -43,10 +43,7 @@ LEVELS: list[set[str]] = [
 RANK = {name: i for i, level in enumerate(LEVELS) for name in level}
 
 #: arrows that still climb, each with what remains to be done; empty when the DAG holds
-KNOWN: set[tuple[str, str]] = {
-    ("analysis", "plotting"),  # ThresholdReport.plot draws: the drawing belongs in plotting
-    ("audit", "plotting"),  # AuditReport.plot draws: the drawing belongs in plotting
-}
+KNOWN: set[tuple[str, str]] = set()
 
 
 def _unit(path: pathlib.Path) -> str:

@@ -20,6 +20,7 @@ from symdnn.analysis import analyze, beta_symbols, closed_form, piecewise, suppo
 from symdnn.cli import main
 from symdnn.constructions import Construction, selective
 from symdnn.data import words
+from symdnn.plotting import plot_thresholds
 from tests.netgen import random_net
 
 b0, b1, b2 = beta_symbols(3)
@@ -175,7 +176,7 @@ def test_formats(tmp_path):
     assert csv_text.splitlines()[0].startswith("category,feature,r_d")
     assert "ab,1a,1/2,1/2" in csv_text
     assert "| ab | 1a | 1/2 |" in rep.to_markdown()
-    rep.plot(str(tmp_path / "f.svg"))
+    plot_thresholds(rep, str(tmp_path / "f.svg"))
     assert "<svg" in (tmp_path / "f.svg").read_text()
 
 

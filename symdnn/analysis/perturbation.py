@@ -257,32 +257,6 @@ class ThresholdReport:
             pfa.append(sum(any(m in iv for iv in p.false_alarm) for p in self.pairs) / n)
         return xs, pd, pfa
 
-    def plot(self, path: str, *, title: str | None = None) -> None:
-        """P_d(r) in blue and P_fa(r) in red, averaged over the pairs (the paper's Fig. 10)."""
-        from symdnn.plotting import _pyplot
-
-        plt = _pyplot()
-        xs, pd, pfa = self.curves()
-        fig, ax = plt.subplots(figsize=(5, 3.4))
-        xf = [float(x) for x in xs]
-        for vals, style in ((pd, dict(color="tab:blue", linewidth=3, label="$P_d(r)$")),
-                            (pfa, dict(color="tab:red", linewidth=1.5, linestyle="--",
-                                       label="$P_{fa}(r)$"))):
-            ax.step(xf, list(vals) + [vals[-1]], where="post", **style)
-        ax.set_xlim(0, 2)
-        ax.set_ylim(-0.05, 1.05)
-        ax.set_xlabel("r")
-        ax.set_ylabel("probability")
-        ax.legend(loc="center right")
-        ax.set_title(title or (f"betas {', '.join(map(str, self.betas))}"
-                               if self.has_closed_form else "explicit biases")
-                     + ("" if self.exact else "  (NOT exact)"))
-        fig.tight_layout()
-        from symdnn.plotting import save_figure
-
-        save_figure(fig, path)
-        plt.close(fig)
-
 
 def analyze(construction: Any, *, pairs: list | None = None, verify: Any = True,
             exact_only: bool = False, r_lo: Any = 0, r_hi: Any = 2) -> ThresholdReport:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,16 +70,6 @@ def parse_policy(items: list[str]) -> list[tuple[str, float]]:
             raise ArgumentError(f"fail_on={it!r}: the limit must be a finite number >= 0")
         out.append((kind, limit))
     return out
-
-
-def _count_axis(ax, top: float, empty: str) -> None:
-    """A count axis from 0 (never negative) to above the largest count (never clipped),
-    logarithmic beyond 1; ``empty`` is written across an axis with nothing to show."""
-    ax.set_yscale("symlog", linthresh=1)
-    ax.set_ylim(0, max(2.0, 2.0 * top))
-    if top == 0:
-        ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center",
-                fontsize=11, color="dimgray")
 
 
 @dataclass
@@ -224,81 +215,21 @@ class AuditReport:
                              f"{e['exact']}, float {e['float']!r})")
         return "\n".join(lines) + "\n"
 
-    def plot(self, folder: str) -> list[str]:
-        """``findings_per_layer.png`` and ``ulp_histogram.png`` in ``folder``."""
-        from symdnn.plotting import _pyplot, save_figure
-
-        plt = _pyplot()
-        from matplotlib.ticker import MaxNLocator
-
-        os.makedirs(folder, exist_ok=True)
-        paths = []
-        fig, ax = plt.subplots(figsize=(8, 4))
-        L = len(self.exact_zero)
-        x = np.arange(1, L + 1)
-        ax.plot(x, self.exact_zero, color="black", marker="o", ms=3, label="exact zeros")
-        top = max(self.exact_zero, default=0)
-        for res in self.runs:
-            js = self.run_json(res)
-            for kind, style in (("zero_to_pos", "-"), ("sign_flip", "--")):
-                vals = js[kind]
-                known = [v for v in vals if v is not None]
-                if known:  # layers a foreign run did not provide are gaps
-                    ys = np.array([np.nan if v is None else v for v in vals], dtype=float)
-                    ax.plot(x[:len(vals)], ys, style, marker="o", ms=3,
-                            label=f"{res.run.name} {kind}")
-                    top = max(top, max(known))
-        last = max([i + 1 for res in self.runs for ly in res.layers
-                    for i in [ly.layer - 1] if any(v for k, v in ly.counts.items()
-                                                   if k not in ("exact_pre",) and v)] +
-                   [i + 1 for i, z in enumerate(self.exact_zero) if z], default=L)
-        ax.set_xlim(0.5, min(L, last + 5) + 0.5)
-        ax.set_xlabel(f"layer (no findings after layer {last})" if last < L else "layer")
-        ax.set_ylabel("count")
-        _count_axis(ax, top, "no findings: every decision as in exact arithmetic")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        if top:
-            ax.legend(fontsize=7, ncol=2)
-        ax.set_title("findings per layer")
-        fig.tight_layout()
-        p = os.path.join(folder, "findings_per_layer.png")
-        save_figure(fig, p)
-        plt.close(fig)
-        paths.append(p)
-        fig, ax = plt.subplots(figsize=(8, 4))
-        labels = _bin_labels()
-        w = 0.8 / max(len(self.runs), 1)
-        top = 0
-        for i, res in enumerate(self.runs):
-            hist = self.run_json(res)["ulp_histogram"]
-            if hist:
-                ax.bar(np.arange(len(labels)) + i * w, list(hist.values()), width=w,
-                       label=res.run.name)
-                top = max(top, max(hist.values()))
-        ax.set_xticks(np.arange(len(labels)) + 0.4)
-        ax.set_xticklabels(labels, rotation=45, fontsize=7)
-        _count_axis(ax, top, "no activation nonzero in both runs to compare")
-        ax.set_xlabel("ulps from the correctly rounded exact activation")
-        ax.set_ylabel("activations")
-        if top:
-            ax.legend(fontsize=7)
-        fig.tight_layout()
-        p = os.path.join(folder, "ulp_histogram.png")
-        save_figure(fig, p)
-        plt.close(fig)
-        paths.append(p)
-        return paths
-
-    def write(self, folder: str, *, force: bool = False) -> list[str]:
+    def write(self, folder: str, *, force: bool = False,
+              figures: Callable[[AuditReport, str], list[str]] | None = None) -> list[str]:
         """``report.json``, ``report.md`` and the plots in a new folder, written to a
         temporary sibling and renamed when complete (``folder`` must be absent, empty, or an
-        earlier audit report, replaced only with ``force=True``)."""
+        earlier audit report, replaced only with ``force=True``).
+
+        The plots are drawn by ``figures(report, folder)`` (give
+        :func:`symdnn.plotting.plot_audit`, as ``symdnn audit --report`` does; plotting sits
+        above audit, so this module cannot name it); without it, no plots."""
         from symdnn.io.outputs import output_folder
 
         with output_folder(folder, "audit-report", force=force) as tmp:
             js = json.dumps(self.to_json(), indent=1)
             (tmp / "report.json").write_text(js + "\n", encoding="utf-8")
             (tmp / "report.md").write_text(self.to_markdown(), encoding="utf-8")
-            names = ["report.json", "report.md"] + [os.path.basename(p)
-                                                    for p in self.plot(str(tmp))]
+            plots = figures(self, str(tmp)) if figures is not None else []
+            names = ["report.json", "report.md"] + [os.path.basename(p) for p in plots]
         return [os.path.join(folder, n) for n in names]

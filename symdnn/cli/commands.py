@@ -203,7 +203,9 @@ def _cmd_audit(args: argparse.Namespace) -> int:
                     c, [f for f in formats if f != "int8"],
                     accumulate=None if args.accumulate in (None, "same") else args.accumulate)
         if args.report:
-            for p in report.write(args.report, force=args.force):
+            from symdnn.plotting import plot_audit
+
+            for p in report.write(args.report, force=args.force, figures=plot_audit):
                 print(f"wrote {p}", file=sys.stderr)
         if args.json is not None:
             emit(report, "json", args.json, args)
@@ -331,7 +333,9 @@ def _cmd_threshold(args: argparse.Namespace) -> int:
     if args.markdown:
         emit(report, "markdown", args.markdown, args, "--markdown", say=False)
     if args.plot:
-        report.plot(args.plot)
+        from symdnn.plotting import plot_thresholds
+
+        plot_thresholds(report, args.plot)
     if not report.exact:
         print(f"WARNING: NOT an exact solution, thresholds given only because of --force: "
               f"{report.reason}", file=sys.stderr)
