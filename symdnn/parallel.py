@@ -23,7 +23,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from symdnn.errors import ArgumentError, SymdnnError
+from symdnn._optional import require
+from symdnn.errors import ArgumentError, MissingDependency, SymdnnError
 
 __all__ = ["available_cores", "resolve_threads", "row_chunks", "merge_states",
            "ChunkPool", "resolve_kernel", "graphblas_threads", "KERNELS", "ExactBatch",
@@ -83,13 +84,11 @@ def resolve_kernel(kernel: str | None) -> str:
     if kernel == "scipy":
         return kernel
     try:
-        import graphblas  # noqa: F401
-    except ImportError:
+        require("graphblas", "graphblas", what="the graphblas kernel",
+                package="python-graphblas", pip="python-graphblas")
+    except MissingDependency:
         if kernel == "graphblas":
-            from symdnn.errors import MissingDependency
-
-            raise MissingDependency("the graphblas kernel needs python-graphblas: pip install "
-                                    "python-graphblas") from None
+            raise
         return "scipy"
     return "graphblas"
 
@@ -114,15 +113,15 @@ class graphblas_threads:
         self.old = None
 
     def __enter__(self) -> graphblas_threads:
-        import graphblas as gb
-
+        gb = require("graphblas", "graphblas", what="graphblas_threads",
+                     package="python-graphblas")
         self.old = gb.ss.config["nthreads"]
         gb.ss.config["nthreads"] = self.n
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        import graphblas as gb
-
+        gb = require("graphblas", "graphblas", what="graphblas_threads",
+                     package="python-graphblas")
         gb.ss.config["nthreads"] = self.old
 
 
@@ -414,13 +413,8 @@ def dask_client(dask: str | bool) -> tuple[Any, Any]:
     ...
     symdnn.errors.SymdnnError: dask='foo://nowhere:1': cannot reach the scheduler (...)
     """
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        from symdnn.errors import MissingDependency
-
-        raise MissingDependency("dask= needs dask.distributed: pip install 'symdnn[dask]'") \
-            from None
+    distributed = require("distributed", "dask", what="dask=", package="dask.distributed")
+    Client, LocalCluster = distributed.Client, distributed.LocalCluster
     if dask is True or dask == "":
         cluster = LocalCluster(n_workers=available_cores(), threads_per_worker=1,
                                processes=True, dashboard_address=None)

@@ -221,16 +221,11 @@ def test_dask_runs_equal_the_local_run(dask_address):
 
 
 def test_dask_missing_is_a_clear_error(monkeypatch):
-    import builtins
+    import sys
 
-    real = builtins.__import__
-
-    def fake(name, *a, **k):
-        if name.split(".")[0] in ("distributed", "dask"):
-            raise ImportError(f"No module named {name!r}")
-        return real(name, *a, **k)
-
-    monkeypatch.setattr(builtins, "__import__", fake)
+    # None in sys.modules makes any import of it (import statement or importlib) fail
+    for name in ("distributed", "dask"):
+        monkeypatch.setitem(sys.modules, name, None)
     with pytest.raises(SymdnnError, match=r"pip install 'symdnn\[dask\]'"):
         run_challenge(generate="radixnet:1024:2", dask=True)
 

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from symdnn._optional import require
 from symdnn.engines import limbs as LB
 from symdnn.errors import DomainError
 
@@ -272,10 +273,15 @@ def _rows_filter(indptr: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return ck[indptr]
 
 
+def _graphblas() -> Any:
+    """python-graphblas, for the graphblas kernel, or a MissingDependency saying so."""
+    return require("graphblas", "graphblas", what="the graphblas kernel",
+                   package="python-graphblas")
+
+
 def _graphblas_weights(lay: ExactLayer, f1: int, dt: Any) -> Any:
     """``f1 NW`` as a GraphBLAS matrix (float64 or int64), converted once per layer and kept."""
-    import graphblas as gb
-
+    gb = _graphblas()
     key = ("graphblas", f1, np.dtype(dt).str)
     if key not in lay._cache:
         lay._cache.setdefault(key, gb.io.from_scipy_sparse(lay.weights(f1, dt)))
@@ -285,9 +291,8 @@ def _graphblas_weights(lay: ExactLayer, f1: int, dt: Any) -> Any:
 def _graphblas_product(Y: sp.csr_matrix, lay: ExactLayer, f1: int, dt: Any) -> sp.csr_matrix:
     """``Y (f1 NW)`` by SuiteSparse:GraphBLAS (``plus_times`` over FP64 or INT64), as a scipy
     CSR matrix."""
-    import graphblas as gb
-    from graphblas import semiring
-
+    gb = _graphblas()
+    semiring = gb.semiring
     gdt = gb.dtypes.FP64 if dt is np.float64 else gb.dtypes.INT64
     A = gb.io.from_scipy_sparse(Y).mxm(_graphblas_weights(lay, f1, dt),
                                        semiring.plus_times[gdt]).new()

@@ -42,6 +42,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from symdnn.engines import exact as EX
+from symdnn.engines.exact import _graphblas
 
 __all__ = ["Resident", "advance", "as_state", "to_resident"]
 
@@ -69,8 +70,7 @@ class Resident:
 
 
 def _gb_type(kind: str) -> Any:
-    import graphblas as gb
-
+    gb = _graphblas()
     return gb.dtypes.FP64 if kind == "float64" else gb.dtypes.INT64
 
 
@@ -87,8 +87,7 @@ def to_resident(st: EX.ExactState) -> Resident | None:
     ...                      1, (1, 1))) is None
     True
     """
-    import graphblas as gb
-
+    gb = _graphblas()
     if st.kind == "limbs":
         return None
     dt = np.float64 if st.kind == "float64" else np.int64
@@ -98,8 +97,7 @@ def to_resident(st: EX.ExactState) -> Resident | None:
 
 def as_state(st: Resident | EX.ExactState) -> EX.ExactState:
     """An engine state (:class:`~symdnn.engines.exact.ExactState`) of either form."""
-    import graphblas as gb
-
+    gb = _graphblas()
     if isinstance(st, EX.ExactState):
         return st
     A = gb.io.to_scipy_sparse(st.M, format="csr")
@@ -122,9 +120,8 @@ def _uniform_bias(lay: EX.ExactLayer) -> tuple[bool, int | None]:
 def _step(r: Resident, lay: EX.ExactLayer, rule: str,
           cap: tuple[int, int] | None) -> tuple[Resident, EX.StepInfo] | None:
     """One layer in GraphBLAS, or None when it is not one this module takes."""
-    import graphblas as gb
-    from graphblas import semiring
-
+    gb = _graphblas()
+    semiring = gb.semiring
     uniform, nb0 = _uniform_bias(lay)
     if not lay.small or not uniform or (rule == "all" and lay.nb_pos):
         return None
