@@ -334,7 +334,7 @@ def test_suite_with_a_missing_file_fails_or_errs_cleanly(suite, capsys):
 def test_suite_listing_a_path_outside_it_is_refused(suite, capsys):
     man = json.loads((suite / "manifest.json").read_text())
     man["files"]["../../../../../../etc/hostname"] = "0" * 64
-    from symdnn.integrity import canonical_json
+    from symdnn.suite.integrity import canonical_json
 
     (suite / "manifest.json").write_bytes(canonical_json(man))
     assert main(["suite", "verify", str(suite), "--quiet"]) == 1

@@ -23,8 +23,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent / "symdnn"
 #: DESIGN.md -- errors < domains, semirings < assoc < io < network, engines < analysis, audit,
 #: certify, witness, suite < plotting, cli -- refined where the packages use each other.
 LEVELS: list[set[str]] = [
-    {"errors", "_version", "checker"},  # checker imports nothing from symdnn at all
-    {"intmm", "integrity", "_optional"},  # _optional imports errors, so sits just above it
+    {"errors", "_version"},
+    {"intmm", "_optional"},  # _optional imports errors, so sits just above it
     {"domains", "semirings"},
     {"assoc", "laws"},
     {"io", "formulations"},

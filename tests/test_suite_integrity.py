@@ -18,10 +18,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from symdnn.checker import CHECKER
 from symdnn.cli import main
-from symdnn.integrity import canonical_json, root_digest
-from symdnn.suite import verify_suite
+from symdnn.suite import root_digest, verify_suite
+from symdnn.suite.build import CHECKER
+from symdnn.suite.integrity import canonical_json
 
 
 def _checker_module():

@@ -42,9 +42,10 @@ from typing import Any
 import numpy as np
 
 from symdnn.errors import ArgumentError, ArgumentTypeError, DomainError, SymdnnError
+from symdnn.io.onnx_graph import ExactGraph
+from symdnn.io.onnx_tensor import Exact, exact_tensor
 from symdnn.io.onnxwire import to_onnx_proto
 from symdnn.io.vnnlib import And, Atom, Counterexample, Or, Property
-from symdnn.witness.graph import Exact, ExactGraph, exact_tensor
 
 __all__ = ["Witness", "replay", "robustness", "vnncomp_replay", "onnxruntime_outputs",
            "TOLERANCE", "RTOL"]

@@ -1,0 +1,385 @@
+"""Verifying a certified suite two independent ways: symdnn recomputes every expected file
+exactly from the suite's own network and inputs and checks every hash; the suite's shipped
+``check.py`` (standard library only) runs in a subprocess."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from symdnn.engines import exact as EX
+from symdnn.errors import ParseError, SymdnnError
+from symdnn.suite.build import CHECKER, _coo, _netdir_source
+from symdnn.suite.integrity import load_manifest, root_digest, structure_problems
+
+__all__ = ["SuiteCheck", "verify_suite", "run_checker"]
+
+
+@dataclass
+class SuiteCheck:
+    """The outcome of :func:`verify_suite`."""
+
+    ok: bool
+    problems: list[str]
+    checked: list[str]
+    checker: dict | None = None  # the shipped check.py: exit status, verdict, output
+
+    @property
+    def own_problems(self) -> list[str]:
+        """The problems symdnn's own verification found (not the shipped checker's)."""
+        return [p for p in self.problems if not p.startswith("check.py: ")]
+
+    def to_json(self) -> dict:
+        """``verified`` (both sides), symdnn's own verdict, and what ``check.py`` said."""
+        own = self.own_problems
+        return {"verified": self.ok, "symdnn": {"verified": not own, "checked": self.checked,
+                                                "problems": own},
+                "check.py": self.checker}
+
+    def summary(self) -> str:
+        """symdnn's verdict and its problems, then check.py's (its first 12 lines of output
+        when it failed)."""
+        own, ck = self.own_problems, self.checker
+        lines = [("symdnn: VERIFIED: " if not own else "symdnn: FAILED: ")
+                 + "; ".join(self.checked)]
+        lines += [f"  {p}" for p in own]
+        if ck is None:
+            lines.append("check.py: not run (--no-checker)")
+        else:
+            lines.append(f"check.py: {ck['verdict']} (exit {ck['exit']})")
+            if ck["exit"] != 0:
+                lines += [f"  | {line}" for line in ck["output"].splitlines()[:12]]
+        return "\n".join(lines)
+
+    def to_markdown(self) -> str:
+        """Both verdicts in Markdown."""
+        from symdnn.results import markdown_from_text
+
+        return markdown_from_text("symdnn suite verify", self.summary())
+
+
+def verify_suite(folder: str | os.PathLike,
+                 progress: Callable[[int, int], None] | None = None, *,
+                 digest: str | None = None, checker: bool = True) -> SuiteCheck:
+    r"""Check a suite two independent ways: symdnn's own verification, and the suite's shipped
+    ``check.py`` (standard library only) run in a subprocess.
+
+    symdnn's side checks the manifest (canonical, every field understood), every file's
+    sha256 and that the folder holds exactly the listed files (no path outside it, no symbolic
+    link), that the parameters agree with the files, and recomputes every expected file exactly
+    from the suite's own network and inputs. ``digest`` (the root digest printed by
+    ``symdnn suite build``) is compared with the sha256 of the manifest. ``checker=False``
+    skips the shipped checker (pure Python: slow on large suites).
+
+    Examples
+    --------
+    See :func:`build_suite`; a changed file fails with its name:
+
+    >>> import tempfile, pathlib
+    >>> from symdnn.constructions import selective
+    >>> from symdnn.io.netdir import write_network
+    >>> from symdnn.suite import build_suite
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> c = selective(["ad", "be"])
+    >>> _ = write_network(d / "net", c.net, inputs=c.inputs)
+    >>> s = build_suite(d / "net", d / "suite", formats=("fp32",))
+    >>> _ = (s / "categories.tsv").write_text("1\n")
+    >>> check = verify_suite(s)
+    >>> for problem in check.problems:
+    ...     print(problem)
+    categories.tsv: sha256 differs from the manifest
+    categories.tsv: differs from the recomputed categories
+    check.py: FAILED (exit 1)
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise ParseError("no such suite folder", path=str(root))
+    man = load_manifest(root)
+    try:
+        check = _verify(root, man, progress)
+    except (KeyError, ValueError, TypeError, IndexError, UnicodeDecodeError) as exc:
+        if isinstance(exc, SymdnnError):
+            raise
+        raise ParseError(f"malformed suite: {type(exc).__name__}: {exc}",
+                         path=str(root)) from None
+    except OSError as exc:
+        raise ParseError(f"cannot read {exc.filename or 'a suite file'}: "
+                         f"{exc.strerror or exc}", path=str(root)) from None
+    if digest is not None:
+        got = root_digest(root)
+        if digest.strip().lower() != got:
+            check.problems.insert(0, f"manifest.json: root digest {got} is not the recorded "
+                                     f"{digest.strip().lower()}")
+        else:
+            check.checked.insert(0, "root digest")
+    shipped = root / "check.py"
+    foreign = shipped.is_file() and not shipped.is_symlink() and \
+        CHECKER.read_bytes() != shipped.read_bytes()
+    if foreign:
+        # never run code a suite brings: a checker that is not symdnn's is not independent
+        # evidence, and could do anything on this machine
+        check.problems.append("check.py: not the checker symdnn ships (not run); read it, and "
+                              "run it yourself if you trust it")
+    elif checker:
+        check.checker = run_checker(root)
+        if check.checker["exit"] != 0:
+            check.problems.append(f"check.py: {check.checker['verdict']} (exit "
+                                  f"{check.checker['exit']})")
+    check.ok = not check.problems
+    return check
+
+
+def run_checker(root: str | os.PathLike, timeout: float | None = None) -> dict:
+    """Run the suite's own ``check.py`` in a fresh interpreter (``python -I``: no user site,
+    no environment, nothing importable but the standard library); its exit status, verdict
+    (``VERIFIED``, ``FAILED``, ``UNREADABLE``) and output.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> run_checker(pathlib.Path(tempfile.mkdtemp()))["verdict"]   # a folder with no check.py
+    'MISSING'
+    """
+    import subprocess
+    import sys
+
+    root = Path(root)
+    if not (root / "check.py").is_file() or (root / "check.py").is_symlink():
+        return {"exit": 2, "verdict": "MISSING", "output": "the suite has no check.py"}
+    try:
+        proc = subprocess.run([sys.executable, "-I", "check.py"], cwd=root,
+                              capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return {"exit": 2, "verdict": "TIMEOUT", "output": ""}
+    out = (proc.stdout + proc.stderr).decode("utf-8", "replace").strip()
+    verdict = {0: "VERIFIED", 1: "FAILED"}.get(proc.returncode, "UNREADABLE")
+    return {"exit": proc.returncode, "verdict": verdict, "output": out}
+
+
+def _verify(root: Path, man: dict, progress) -> SuiteCheck:
+    problems = structure_problems(root, man)
+    checked = [f"{len(man['files'])} file hashes"]
+    try:
+        _recompute(root, man, progress, problems, checked)
+    except (ParseError, OSError, KeyError, ValueError, TypeError, IndexError) as exc:
+        if not problems:
+            raise
+        # the files already disagree with the manifest: say what could not be recomputed
+        problems.append(f"not recomputed: {exc}")
+    return SuiteCheck(not problems, problems, checked)
+
+
+def _recompute(root: Path, man: dict, progress, problems: list, checked: list) -> None:
+    """Recompute every layer exactly from the suite's own files and compare the expected
+    files (appends to ``problems`` and ``checked``)."""
+    from symdnn.domains import round_ratio
+    from symdnn.io.graphchallenge import read_layer
+
+    par = man["parameters"]
+    n, L = par["neurons"], par["layers"]
+    (xp, xi, xn, xshape), Xs = _exact_images(root / "inputs.tsv", par["inputs"],
+                                              par["features"])
+    st = EX.start(xp, xi, xn, Xs, xshape)
+    cap = None if par["cap"] is None else (Fraction(par["cap"]).numerator,
+                                            Fraction(par["cap"]).denominator)
+    per_neuron: dict = {}
+    bias_file = root / "network" / "bias.tsv"
+    if bias_file.is_file():
+        width = max(sh[1] for sh in man["shapes"].values())
+        for (l, j), (lineno, rest) in _keyed(bias_file, 3, (L, width),
+                                             ("layer", "neuron")).items():
+            if j > man["shapes"][str(l)][1]:
+                raise ParseError(f"neuron {j} beyond layer {l}'s {man['shapes'][str(l)][1]}",
+                                 path=str(bias_file), line=lineno)
+            per_neuron.setdefault(l, {})[j - 1] = _exact_value(rest[0], bias_file, lineno)
+    for l in range(1, L + 1):
+        path = root / "network" / f"n{n}-l{l}.tsv"
+        g = read_layer(path, n)
+        rows_in, cols_out = man["shapes"][str(l)]
+        N = g.N[:rows_in, :cols_out].tocsr()
+        if N.nnz != g.N.nnz:
+            problems.append(f"network/n{n}-l{l}.tsv: weights outside the layer's shape "
+                            f"{rows_in} x {cols_out}")
+        b_all = man["values"].get(f"bias{l}")
+        width = N.shape[1]
+        if b_all is not None:
+            b = Fraction(b_all)
+            nb, db = np.full(width, b.numerator, dtype=object), b.denominator
+        elif l in per_neuron:
+            fr = [per_neuron[l].get(j, Fraction(0)) for j in range(width)]
+            db = int(np.lcm.reduce([f.denominator for f in fr]))
+            nb = np.array([f.numerator * (db // f.denominator) for f in fr], dtype=object)
+        else:
+            nb, db = None, 1
+        st, _ = EX.step(st, EX.ExactLayer(N, g.d, nb, db), rule=par["bias_rule"], cap=cap)
+        if progress:
+            progress(l, L)
+    checked.append(f"{L} layers recomputed exactly")
+    ptr, idx, num, s = EX.values_of(st)
+    rows = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
+    last = man["shapes"][str(L)][1]
+    exact_file = root / "expected" / "exact.tsv"
+    want = {k: _exact_value(rest[0], exact_file, lineno) for k, (lineno, rest) in
+            _keyed(exact_file, 3, (par["inputs"], last), ("image", "neuron")).items()}
+    got = {(int(r) + 1, int(c) + 1): Fraction(int(v), s)
+           for r, c, v in zip(rows, idx, num, strict=True)}
+    if got != want:
+        diff = sorted(set(got.items()) ^ set(want.items()))[:3]
+        problems.append(f"expected/exact.tsv: {len(set(got.items()) ^ set(want.items()))} "
+                        f"entries differ from the recomputation, e.g. {diff}")
+    checked.append(f"{len(want)} exact outputs")
+    for fmt in par["formats"]:
+        rounded = round_ratio(np.asarray(num), s, fmt).astype(np.float64)
+        mine = {(int(r) + 1, int(c) + 1): float(v).hex()
+                for r, c, v in zip(rows, idx, rounded, strict=True)}
+        fpath = root / "expected" / f"{fmt}.tsv"
+        theirs = {}
+        for k, (lineno, (hx, dec)) in _keyed(fpath, 4, (par["inputs"], last),
+                                             ("image", "neuron")).items():
+            try:
+                v = float.fromhex(hx)
+            except (ValueError, OverflowError):
+                raise ParseError(f"not a hex float: {hx!r}", path=str(fpath),
+                                 line=lineno) from None
+            if v.hex() != hx or repr(v) != dec:
+                problems.append(f"expected/{fmt}.tsv:{lineno}: {hx} {dec} is not a value "
+                                "written as float.hex() and repr()")
+            theirs[k] = hx
+        if mine != theirs:
+            problems.append(f"expected/{fmt}.tsv: differs from the correctly rounded exact "
+                            "outputs")
+        checked.append(f"{len(theirs)} {fmt} outputs")
+    cats = [int(c) for c in np.flatnonzero(np.diff(ptr)) + 1]
+    cpath = root / "categories.tsv"
+    listed = [_index(parts[0], par["inputs"], cpath, lineno, "image")
+              for lineno, parts in _suite_lines(cpath, 1)]
+    if cats != listed:
+        problems.append("categories.tsv: differs from the recomputed categories")
+    if (root / "thresholds.csv").is_file():
+        from symdnn.analysis import analyze
+        from symdnn.constructions import load_construction
+
+        if not _source_is_network(root, man):
+            problems.append("source/: not the network of this suite (its layers, biases or "
+                            "inputs differ from network/ and inputs.tsv), so thresholds.csv "
+                            "does not describe it")
+            return
+        rep = analyze(load_construction(str(root / "source")), exact_only=True)
+        if rep.withheld:
+            problems.append(f"thresholds.csv: the network is not an exact solution "
+                            f"({rep.reason})")
+        elif rep.to_csv() != (root / "thresholds.csv").read_text(encoding="utf-8"):
+            problems.append("thresholds.csv: differs from the recomputed thresholds")
+        checked.append(f"{len(rep.pairs)} thresholds")
+
+
+def _suite_lines(path: Path, fields: int) -> list[tuple[int, list[str]]]:
+    """The non-blank lines of a suite file, each exactly ``fields`` tab-separated fields."""
+    from symdnn.io.text import tsv_lines
+
+    return list(tsv_lines(str(path), fields))
+
+
+def _index(text: str, limit: int, path: Path, lineno: int, what: str) -> int:
+    if not text.isascii() or not text.isdigit():
+        raise ParseError(f"{what} {text!r} is not a 1-based index", path=str(path), line=lineno)
+    v = int(text)
+    if not 1 <= v <= limit:
+        raise ParseError(f"{what} {v} outside 1..{limit}", path=str(path), line=lineno)
+    return v
+
+
+def _exact_value(text: str, path: Path, lineno: int) -> Fraction:
+    try:
+        return Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise ParseError(f"not a finite exact number: {text!r}", path=str(path),
+                         line=lineno) from None
+
+
+def _keyed(path: Path, fields: int, limits: tuple[int, int],
+           what: tuple[str, str]) -> dict:
+    """``{(i, j): (lineno, rest of the fields)}`` with a repeated key an error."""
+    out: dict = {}
+    for lineno, parts in _suite_lines(path, fields):
+        key = (_index(parts[0], limits[0], path, lineno, what[0]),
+               _index(parts[1], limits[1], path, lineno, what[1]))
+        if key in out:
+            raise ParseError(f"{what[0]} {key[0]}, {what[1]} {key[1]} given twice (first on "
+                             f"line {out[key][0]})", path=str(path), line=lineno)
+        out[key] = (lineno, parts[2:])
+    return out
+
+
+def _entries(M: Any, d: int) -> dict:
+    """``{(row, col): value}`` of an integer CSR matrix (scipy or IntCSR) over ``d``."""
+    rows = np.repeat(np.arange(len(M.indptr) - 1), np.diff(M.indptr))
+    return {(int(i), int(j)): Fraction(int(v), d)
+            for i, j, v in zip(rows, M.indices, M.data, strict=True) if v != 0}
+
+
+def _source_is_network(root: Path, man: dict) -> bool:
+    """Whether ``source/`` (the build folder a suite came from) is exactly the network and
+    inputs that the suite's own files certify."""
+    from symdnn.io.graphchallenge import read_layer
+
+    src = _netdir_source(root / "source", None)
+    par = man["parameters"]
+    if src.rule != par["bias_rule"] or \
+            (None if src.cap is None else str(src.cap)) != par["cap"]:
+        return False
+    (xp, xi, xn, _), xs = _exact_images(root / "inputs.tsv", par["inputs"], par["features"])
+    X = src.inputs.tocsr()
+    X.sort_indices()
+    mine = {(int(r), int(c)): Fraction(int(v), src.inputs_s) for r, c, v in zip(*_coo(X),
+                                                                               strict=True)}
+    rows = np.repeat(np.arange(len(xp) - 1), np.diff(xp))
+    theirs = {(int(r), int(c)): Fraction(int(v), xs) for r, c, v in zip(rows, xi, xn,
+                                                                        strict=True)}
+    if mine != theirs:
+        return False
+    layers = list(src.stream())
+    if len(layers) != par["layers"]:
+        return False
+    for l, (N, d, nb, db) in enumerate(layers, 1):
+        g = read_layer(root / "network" / f"n{par['neurons']}-l{l}.tsv", par["neurons"])
+        r, c = man["shapes"][str(l)]
+        if tuple(N.shape) != (r, c) or _entries(N, d) != _entries(g.N, g.d):
+            return False
+        b_all = man["values"].get(f"bias{l}")
+        srcb = [Fraction(0)] * c if nb is None else [Fraction(int(v), db) for v in nb]
+        if b_all is not None and any(b != Fraction(b_all) for b in srcb):
+            return False
+    return True
+
+
+def _read_exact_tsv(path: Path) -> dict:
+    """``{(image, neuron): value text}`` of an expected file (3 fields exact, 4 rounded)."""
+    fields = 3 if path.name == "exact.tsv" else 4
+    return {k: rest[0] for k, (_, rest) in
+            _keyed(path, fields, (1 << 62, 1 << 62), ("image", "neuron")).items()}
+
+
+def _exact_images(path: Path, n_rows: int, n_cols: int) -> tuple[Any, int]:
+    """Inputs with exact (possibly fractional) values: ``(indptr, indices, numerators,
+    shape)`` over one common denominator ``s``, numerators of any size."""
+    import math
+
+    from symdnn.domains.rational import ints
+
+    entries = _keyed(path, 3, (n_rows, n_cols), ("image", "feature"))
+    keys = sorted(entries)
+    vals = [_exact_value(entries[k][1][0], path, entries[k][0]) for k in keys]
+    s = math.lcm(*[v.denominator for v in vals]) if vals else 1
+    nums = ints([v.numerator * (s // v.denominator) for v in vals])
+    rows = np.array([k[0] - 1 for k in keys], dtype=np.int64)
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    indices = np.array([k[1] - 1 for k in keys], dtype=np.int64)
+    return (indptr, indices, nums, (n_rows, n_cols)), s
