@@ -17,9 +17,10 @@ import pytest
 import scipy.sparse as sp
 
 from symdnn.audit import Run, audit_network
-from symdnn.audit.files import RunFolder, dump_runs, read_run_file, write_run_layer
+from symdnn.audit.files import dump_runs
 from symdnn.cli import main
 from symdnn.errors import ParseError
+from symdnn.io.runfiles import RunFolder, read_run_file, write_run_layer
 from tests.oracle import round_value
 from tests.test_audit import dyadic_net
 

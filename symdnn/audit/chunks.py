@@ -60,7 +60,7 @@ def _rows_input(Y0_num: Any, a: int, b: int) -> tuple:
 
 def _chunk_runs(runs: list[Run], a: int, b: int, n: int) -> list[Run]:
     """The runs as one chunk sees them: a run folder read for rows ``a .. b - 1`` only."""
-    from symdnn.audit.files import RunFolder
+    from symdnn.io.runfiles import RunFolder
 
     out = []
     for r in runs:

@@ -202,7 +202,7 @@ class AuditReport:
         for res in self.runs:
             js = self.run_json(res)
             if js["layers_provided"] != "all":
-                from symdnn.audit.files import _ranges
+                from symdnn.io.runfiles import _ranges
 
                 lines.append(f"\n{res.run.name}: layers provided {_ranges(js['layers_provided'])}"
                              f" of {len(res.layers)}; its totals are over those")

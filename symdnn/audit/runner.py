@@ -16,7 +16,7 @@ A run is one of:
   ``fn(Y0) -> [Y_1, ..., Y_L]`` or just ``Y_L`` (the layers not returned are reported as not
   provided);
 * ``Run.files(folder, fmt)``: an implementation's own output files (see
-  :mod:`symdnn.audit.files`): any subset of layers, the last one required.
+  :mod:`symdnn.io.runfiles`): any subset of layers, the last one required.
 
 What a foreign run returns for a layer may be a scipy sparse matrix or array, a NumPy array,
 a ``graphblas.Matrix`` or a torch tensor (dense or sparse), batch x outputs; :func:`entries`
@@ -80,7 +80,7 @@ class Run:
     @classmethod
     def files(cls, folder: Any, fmt: str = "fp64", name: str = "files") -> Run:
         """The outputs an implementation wrote to ``folder`` (a path, or a
-        :class:`~symdnn.audit.files.RunFolder`), computed in ``fmt``."""
+        :class:`~symdnn.io.runfiles.RunFolder`), computed in ``fmt``."""
         return cls(name, "files", _float_format(fmt), None, None, "files", folder)
 
 
@@ -312,7 +312,7 @@ def run_lockstep(layers: Iterable[AuditLayer], Y0_num: Any, s0: int, runs: list[
                                   f"{len(net_outputs[r.name])} layers; expected {total} "
                                   "(every layer) or 1 (the last)")
         elif r.kind == "files":
-            from symdnn.audit.files import RunFolder
+            from symdnn.io.runfiles import RunFolder
 
             if not isinstance(r.folder, RunFolder):
                 r.folder = RunFolder(r.folder, fmt=r.fmt, name=r.name)

@@ -168,7 +168,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
         check_output_folder(args.dump, "audit-dump", force=args.force,
                             inputs=input_paths(args), what="--dump")
-    from symdnn.audit.files import RunFolder
+    from symdnn.io.runfiles import RunFolder
 
     runs = own + [Run.files(RunFolder(path, fmt=fmt, name=name), fmt, name)
                   for name, path, fmt in specs]
