@@ -391,8 +391,10 @@ def read_onnx(path: str, *, bias_rule: str = "all") -> Any:
     ``[0, 6]``). That interval must start at 0, and every layer must end at the same cap.
 
     The file is decoded in pure Python (:func:`symdnn.io.onnxwire.read_model`): no C parser
-    sees it, and the ``onnx`` package is not needed. For any other feed-forward graph, see
-    :func:`symdnn.witness.import_onnx`.
+    sees it, and the ``onnx`` package is not needed. The graph is validated as the witness
+    referee validates it (:class:`symdnn.io.onnx_graph.OnnxGraph`: each operator's attributes
+    and inputs in the model's opset, one output per node, no name written twice), then matched
+    as above. For any other feed-forward graph, see :func:`symdnn.witness.import_onnx`.
 
     Parameters
     ----------
@@ -414,7 +416,11 @@ def read_onnx(path: str, *, bias_rule: str = "all") -> Any:
     SymdnnError
         Naming the node (``node <index> (<op> '<name>')``) or the value at fault, for:
 
-        * an operator outside MatMul, Gemm, Add, Relu and Clip of the default domain;
+        * an operator outside MatMul, Gemm, Add, Relu and Clip of the default domain, or one
+          the graph's validation refuses (an attribute or a number of inputs the operator
+          does not take in the model's opset, a node writing other than one value, a value
+          written twice or over an input or initializer, a value read that nothing computes:
+          a :class:`~symdnn.errors.GraphError`);
         * a graph that is not one chain: not exactly one input and one output, a value read
           by two nodes (a branch) or by none, the graph output read by a node, a node off
           the chain, a value written twice or over an initializer, a node reading the chain's
@@ -432,19 +438,22 @@ def read_onnx(path: str, *, bias_rule: str = "all") -> Any:
           has one ``YMAX`` for the whole network.
     """
     from symdnn.assoc import AssocArray
+    from symdnn.io.onnx_graph import OnnxGraph
     from symdnn.io.onnxwire import read_model
     from symdnn.network import SparseDNN
 
     model = read_model(path)
-    graph = model.graph
-    for node in graph.nodes:
+    for node in model.graph.nodes:
         if node.op_type not in _ONNX_OPS or node.domain not in ("", "ai.onnx"):
             op = node.op_type if node.domain in ("", "ai.onnx") else \
                 f"{node.domain}.{node.op_type}"
             raise SymdnnError(f"{node.label}: operator {op} is not supported "
                               "(MatMul, Gemm, Add, Relu, Clip)")
+    # the operators' opsets, attributes and arity, one output per node, no name written
+    # twice: validated as the witness referee validates them; the order is the data's
+    graph = OnnxGraph(model, ordered=False)
     chain = _onnx_chain(graph)
-    layers = _onnx_layers(chain, graph, model.opset)
+    layers = _onnx_layers(chain, graph, graph.opset)
     cap, cap_node = layers[0][2], layers[0][3]
     for l, (_, _, hi, node) in enumerate(layers):
         if (hi is None) != (cap is None) or hi != cap:
@@ -470,8 +479,10 @@ _ONNX_OPS = ("MatMul", "Gemm", "Add", "Relu", "Clip")
 
 
 def _onnx_chain(graph: Any) -> list:
-    """``[(node, x), ...]``: the nodes of ``graph`` in data order, ``x`` the value each reads,
-    checked to form one chain from the graph's one input to its one output."""
+    """``[(node, x), ...]``: the nodes of the validated ``graph`` (an
+    :class:`~symdnn.io.onnx_graph.OnnxGraph`: each node writes one value, no value is written
+    twice) in data order, ``x`` the value each reads, checked to form one chain from the
+    graph's one input to its one output."""
     consts = graph.initializers
     feeds = [v.name for v in graph.inputs if v.name not in consts]
     if len(feeds) != 1 or len(graph.outputs) != 1:
@@ -483,17 +494,9 @@ def _onnx_chain(graph: Any) -> list:
     readers: dict[str, list] = {}
     writer: dict[str, Any] = {}
     for node in graph.nodes:
-        written = [o for o in node.outputs if o]
-        if len(written) != 1:
-            raise SymdnnError(f"{node.label}: writes {len(written)} values, not one")
         for name in dict.fromkeys(i for i in node.inputs if i):
             readers.setdefault(name, []).append(node)
-        name = written[0]
-        if name in writer or name in consts or name == x:
-            what = (f"{writer[name].label} writes" if name in writer else
-                    "is an initializer" if name in consts else "is the graph input")
-            raise SymdnnError(f"{node.label}: writes {name!r}, which {what} too")
-        writer[name] = node
+        writer[node.outputs[0]] = node
     chain: list = []
     while x != out:
         nxt = readers.get(x, [])
@@ -576,8 +579,6 @@ def _onnx_layers(chain: list, graph: Any, opset: int) -> list:
             raise SymdnnError(f"{node.label}: reads {x!r} as an operand other than its first "
                               f"(inputs {ins}); read_onnx reads x W, the weight second")
         attrs = {k: a.value for k, a in node.attributes.items()}
-        if len(ins) < 2 or len(ins) > (3 if node.op_type == "Gemm" else 2):
-            raise SymdnnError(f"{node.label}: has {len(ins)} inputs")
         W = _onnx_const(node, ins[1], consts, "weight")
         if node.op_type == "Gemm":
             if attrs.get("alpha", 1.0) != 1 or attrs.get("beta", 1.0) != 1 \
@@ -612,8 +613,6 @@ def _onnx_layers(chain: list, graph: Any, opset: int) -> list:
             if act.inputs[0] != x or x in act.inputs[1:]:
                 raise SymdnnError(f"{act.label}: must read {x!r} as its first input only")
             if act.op_type == "Relu":
-                if len(act.inputs) != 1:
-                    raise SymdnnError(f"{act.label}: Relu has {len(act.inputs)} inputs")
                 a, b = QQ.convert(0), None
             else:
                 a, b = _onnx_clip_bounds(act, consts, opset)
@@ -650,15 +649,10 @@ def _onnx_layers(chain: list, graph: Any, opset: int) -> list:
 
 def _onnx_clip_bounds(node: Any, consts: dict, opset: int) -> tuple:
     """``(min, max)`` of a Clip, exact, None where absent: inputs from opset 11 on,
-    attributes before."""
+    attributes before (the graph's validation has refused any other form)."""
     attrs = {k: a.value for k, a in node.attributes.items()}
     if opset < 11:
-        if len(node.inputs) > 1 or set(attrs) - {"min", "max"}:
-            raise SymdnnError(f"{node.label}: Clip before opset 11 takes its bounds as the "
-                              "attributes min and max only")
         return _onnx_bound(node, attrs.get("min")), _onnx_bound(node, attrs.get("max"))
-    if attrs or len(node.inputs) > 3:
-        raise SymdnnError(f"{node.label}: Clip from opset 11 on takes its bounds as inputs")
     names = list(node.inputs[1:]) + ["", ""]
     return tuple(_onnx_bound(node, None if not nm else _onnx_const(node, nm, consts, what))
                  for nm, what in zip(names[:2], ("min", "max"), strict=True))

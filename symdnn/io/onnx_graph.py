@@ -48,37 +48,58 @@ from symdnn.io.onnx_tensor import (
 )
 from symdnn.io.onnxwire import ELEM_TYPES, Model, read_model, type_name
 
-__all__ = ["ExactGraph", "import_onnx"]
+__all__ = ["OnnxGraph", "ExactGraph", "import_onnx"]
 
 
-class ExactGraph:
-    """An imported ONNX graph, evaluated exactly (see :func:`import_onnx`).
+class OnnxGraph:
+    """A model's graph, validated: every node an operator of the registry in the model's opset
+    (its attributes, kinds and arity checked), one named output per node, no name written
+    twice or over an input or initializer, every value read computed somewhere, a declared
+    input of a supported type and size. No tensor is converted or evaluated.
+
+    Parameters
+    ----------
+    model : Model
+        What :func:`symdnn.io.onnxwire.read_model` read.
+    ordered : bool
+        Whether every node must come after the nodes it reads (ONNX's rule, and what
+        :class:`ExactGraph` evaluates); ``False`` leaves the order to a reader that follows
+        the data, as :func:`symdnn.audit.foreign.read_onnx` does.
 
     Attributes
     ----------
     model : Model
-        What the decoder read.
-    input_names, output_names : list of str
+    nodes : list of Node
+        The nodes, in file order.
+    initializers : dict
+        Name -> :class:`~symdnn.io.onnxwire.TensorData`.
+    inputs, outputs : list of ValueInfo
         The runtime inputs (graph inputs without an initializer) and the outputs.
-    input_shape : tuple of int
-        The shape of the first input, a symbolic or missing dimension taken as 1 (as VNN-COMP
-        does).
+    input_names, output_names : list of str
+    runs : list of type
+        The :class:`~symdnn.io.onnx_ops.OpRun` class that evaluates each node.
+
+    Raises
+    ------
+    GraphError
+        Naming the node, for anything above.
     """
 
-    def __init__(self, model: Model):
+    def __init__(self, model: Model, *, ordered: bool = True):
         self.model = model
         self.opset = model.opset
         g = model.graph
         self.path = model.path
-        self.consts = {n: const_of(t, f"initializer {n!r}") for n, t in g.initializers.items()}
+        self.nodes = list(g.nodes)
+        self.initializers = g.initializers
         self.inputs = [v for v in g.inputs if v.name not in g.initializers]
         self.outputs = list(g.outputs)
         self.input_names = [v.name for v in self.inputs]
         self.output_names = [v.name for v in self.outputs]
         self.ops = [n.op_type for n in g.nodes]
-        self._validate()
+        self._validate(ordered)
 
-    def _validate(self) -> None:
+    def _validate(self, ordered: bool) -> None:
         g = self.model.graph
         if self.model.has_functions and any(n.op_type not in OPERATORS for n in g.nodes):
             raise GraphError("the model defines local functions, which are not supported")
@@ -89,9 +110,9 @@ class ExactGraph:
         if not 1 <= self.opset <= MAX_OPSET:
             raise GraphError(f"opset {self.opset} of the default domain is not supported "
                              f"(1 to {MAX_OPSET})")
-        known = set(self.consts) | set(self.input_names)
+        known = set(self.initializers) | set(self.input_names)
         runs: list[type[OpRun]] = []
-        if len(known) != len(self.consts) + len(self.input_names):
+        if len(known) != len(self.initializers) + len(self.input_names):
             raise GraphError("a graph input has the name of an initializer twice over")
         for node in g.nodes:
             if node.domain not in ("", "ai.onnx"):
@@ -101,7 +122,7 @@ class ExactGraph:
                 raise GraphError(f"{node.label}: operator {node.op_type} is not supported "
                                  f"(supported: {', '.join(sorted(OPERATORS))})")
             runs.append(check_node(node, self.opset))
-            for name in node.inputs:
+            for name in node.inputs if ordered else ():
                 if name and name not in known:
                     raise GraphError(f"{node.label}: input {name!r} is not computed before "
                                      "it (nodes must be in topological order)")
@@ -111,6 +132,10 @@ class ExactGraph:
                 raise GraphError(f"{node.label}: its output {node.outputs[0]!r} is already "
                                  "the name of an input, an initializer or another output")
             known.add(node.outputs[0])
+        for node in () if ordered else g.nodes:
+            for name in node.inputs:
+                if name and name not in known:
+                    raise GraphError(f"{node.label}: input {name!r} is never computed")
         for v in self.outputs:
             if v.name not in known:
                 raise GraphError(f"graph output {v.name!r} is never computed")
@@ -125,7 +150,7 @@ class ExactGraph:
             for name in node.inputs:
                 last[name] = i
         self._last_use = last
-        self._runs = runs
+        self.runs = runs
 
     def shape_of(self, name: str) -> tuple[int, ...]:
         """The declared shape of an input, symbolic or missing dimensions taken as 1."""
@@ -141,6 +166,29 @@ class ExactGraph:
     def elem_of(self, name: str) -> int:
         v = self.inputs[self.input_names.index(name)]
         return v.elem_type if v.elem_type is not None else 1
+
+
+class ExactGraph(OnnxGraph):
+    """An imported ONNX graph, validated (:class:`OnnxGraph`, nodes in topological order) and
+    evaluated exactly (see :func:`import_onnx`).
+
+    Attributes
+    ----------
+    model : Model
+        What the decoder read.
+    consts : dict
+        Initializer name -> its exact value.
+    input_names, output_names : list of str
+        The runtime inputs (graph inputs without an initializer) and the outputs.
+    input_shape : tuple of int
+        The shape of the first input, a symbolic or missing dimension taken as 1 (as VNN-COMP
+        does).
+    """
+
+    def __init__(self, model: Model):
+        self.consts = {n: const_of(t, f"initializer {n!r}")
+                       for n, t in model.graph.initializers.items()}
+        super().__init__(model)
 
     def run(self, feeds: dict[str, Any]) -> dict[str, Exact]:
         """Evaluate the graph exactly.
@@ -172,7 +220,7 @@ class ExactGraph:
             env[name] = self._feed(name, feeds[name])
         keep = set(self.output_names) | set(self.consts)
         live = sum(t.num.size for t in env.values())
-        for i, (node, op) in enumerate(zip(self.model.graph.nodes, self._runs, strict=True)):
+        for i, (node, op) in enumerate(zip(self.nodes, self.runs, strict=True)):
             out = op.run(node, [env[n] if n else None for n in node.inputs])
             check_size(out.shape, node)
             check_bits(out, node.label)
