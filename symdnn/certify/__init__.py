@@ -14,8 +14,6 @@ proved in ``proofs/proof_certificate.py``.
 
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
@@ -177,13 +175,3 @@ def certify_graph_challenge(data_dir: str, *,
                            cap=net.cap, batch=batch, info=info, progress=progress,
                            total=layers, detail=detail)
 
-
-class _CallableModule(types.ModuleType):
-    """``symdnn.certify(net, inputs, formats=...)`` is :func:`certify` (the short name),
-    while ``symdnn.certify.certify_graph_challenge`` and the rest stay reachable."""
-
-    def __call__(self, net: Any, inputs: Any, **kwargs: Any) -> Certificate:
-        return certify(net, inputs, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
