@@ -5,7 +5,7 @@ Every bound is an upper bound computed in float64. A single operation is rounded
 :func:`add_up` (the nearest result, then one step towards infinity, never below the exact
 result, subnormals included); a short expression of nonnegative terms, or a sparse product
 computed by scipy, is inflated afterwards by a factor that covers every rounding on the way
-(:func:`inflate`, and ``_up`` in :mod:`symdnn.certify.layer`). Product operands are first
+(:func:`inflate`, and ``_up`` in :mod:`symdnn.certify.phases`). Product operands are first
 raised to at least ``2**-400``
 (:func:`floor_pos`), which only makes an upper bound larger and keeps every product and sum
 far from float64's underflow. Exact rationals enter through :func:`ratio_bounds` (the
@@ -344,20 +344,9 @@ class Arith:
         """``gamma_n = n u / (1 - n u)`` for the accumulation format, upward (``inf`` where
         ``n u >= 1``), for an integer array ``n``."""
         n = np.asarray(n, dtype=np.int64)
-        key = (self.acc.name, n.tobytes())
-        if key in _GAMMA:
-            return _GAMMA[key]
         out = np.zeros(n.shape, dtype=np.float64)
         u = Fraction(1, 2 ** self.acc.precision)
         for k in np.unique(n).tolist():
             nu = k * u
             out[n == k] = INF if nu >= 1 else up_fraction(nu / (1 - nu))
-        if len(_GAMMA) > 64:
-            _GAMMA.clear()
-        _GAMMA[key] = out
-        out.setflags(write=False)
         return out
-
-
-#: gamma_n per accumulation format and column counts (layers repeat their fan-in)
-_GAMMA: dict = {}

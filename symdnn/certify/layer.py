@@ -1,4 +1,5 @@
-"""One layer of a precision certificate: exact margins, rigorous error bounds, verdicts.
+"""One layer of a precision certificate: exact margins, the weights in a format, the
+layer's pattern of products (the bounds and verdicts themselves: :mod:`symdnn.certify.phases`).
 
 The error model and the propagation rule are stated in ``docs/certificates.md`` and proved in
 ``proofs/proof_certificate.py``. In short, for one neuron ``j`` of one input, with ``y`` the
@@ -28,8 +29,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from symdnn.certify.bounds import (
-    FLOOR,
-    NEG,
     POS,
     Arith,
     add_up,
@@ -43,7 +42,7 @@ from symdnn.certify.bounds import (
     v2_ratios,
 )
 
-__all__ = ["ExactView", "FormatWeights", "LayerVerdict", "certify_layer", "exact_view",
+__all__ = ["BoundCache", "ExactView", "FormatWeights", "LayerVerdict", "exact_view",
            "format_weights", "input_error", "same_weights", "layer_pattern", "LayerPattern",
            "KINDS"]
 
@@ -207,20 +206,31 @@ class _LazyRows:
         return self._v
 
 
-_GE: dict = {}
+@dataclass
+class BoundCache:
+    """What one certificate run remembers across its layers and formats (networks repeat
+    their fan-in and their biases layer after layer): ``gamma_n`` with the underflow terms
+    per accumulation format and fan-in, and the bias parts per bias and format. The run
+    makes one and passes it along; nothing is remembered at module level, so two runs (or
+    threads) never share or clear each other's entries."""
+
+    gamma_eta: dict = field(default_factory=dict)
+    bias: dict = field(default_factory=dict)
 
 
-def _gamma_eta(ar: Arith, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``gamma_n`` and the underflow term ``n eta (1 + gamma_n)`` per neuron (remembered)."""
+def _gamma_eta(ar: Arith, n: np.ndarray, cache: BoundCache) -> tuple[np.ndarray, np.ndarray]:
+    """``gamma_n`` and the underflow term ``n eta (1 + gamma_n)`` per neuron (remembered in
+    ``cache``)."""
     key = (ar.acc.name, n.tobytes())
-    if key not in _GE:
+    memo = cache.gamma_eta
+    if key not in memo:
         gam = ar.gamma(n)
         with np.errstate(over="ignore", invalid="ignore"):
             eta = np.nan_to_num(n * ar.eta_a * (1.0 + gam), nan=INF)
-        if len(_GE) > 64:
-            _GE.clear()
-        _GE[key] = (gam, eta)
-    return _GE[key]
+        if len(memo) > 64:
+            memo.clear()
+        memo[key] = (gam, eta)
+    return memo[key]
 
 
 @dataclass
@@ -289,12 +299,14 @@ def same_weights(A: sp.csr_matrix, B: sp.csr_matrix) -> bool:
 
 def format_weights(lay: Any, What: sp.csr_matrix, bhat: np.ndarray | None, ar: Arith,
                    cap: Fraction | None, cap_f: float | None,
-                   like: FormatWeights | None = None) -> FormatWeights:
+                   like: FormatWeights | None = None,
+                   cache: BoundCache | None = None) -> FormatWeights:
     """The :class:`FormatWeights` of an exact layer ``lay`` whose weights an implementation
     in ``ar`` holds as ``What`` (float values of the format, same shape) and bias ``bhat``.
     ``like``: the weights of another format whose ``What`` is the same (see
-    :func:`same_weights`); its weight part is reused."""
-    babs, dbias, qb = _bias_parts(lay, bhat)
+    :func:`same_weights`); its weight part is reused. ``cache``: the run's
+    :class:`BoundCache` (a fresh one when not given)."""
+    babs, dbias, qb = _bias_parts(lay, bhat, BoundCache() if cache is None else cache)
     dcap = 0.0 if cap is None else _err(cap_f, cap.numerator, cap.denominator)
     if like is not None:
         return FormatWeights(like.Wab, like.dW, like.n, like.qW, babs, dbias, qb, dcap, cap_f)
@@ -345,12 +357,10 @@ def format_weights(lay: Any, What: sp.csr_matrix, bhat: np.ndarray | None, ar: A
     return FormatWeights(Wab, dW, n, qW, babs, dbias, qb, dcap, cap_f)
 
 
-_BIAS_MEMO: dict = {}
-
-
-def _bias_parts(lay: Any, bhat: np.ndarray | None) -> tuple:
+def _bias_parts(lay: Any, bhat: np.ndarray | None, cache: BoundCache) -> tuple:
     """``(|bhat|, |bhat - b| upward, lowest set bit of bhat)``, or Nones without a bias
-    (remembered for the last few biases: networks repeat them layer after layer)."""
+    (remembered in ``cache`` for the last few biases: networks repeat them layer after
+    layer)."""
     if lay.nb is None:
         return None, None, None
     nb = np.asarray(lay.nb)
@@ -358,13 +368,13 @@ def _bias_parts(lay: Any, bhat: np.ndarray | None) -> tuple:
     if nb.size <= 1 << 16:
         key = (lay.db, nb.shape, tuple(nb.ravel().tolist()),
                np.asarray(bhat, dtype=np.float64).tobytes())
-        if key in _BIAS_MEMO:
-            return _BIAS_MEMO[key]
+        if key in cache.bias:
+            return cache.bias[key]
     out = _bias_parts_of(lay, bhat)
     if key is not None:
-        if len(_BIAS_MEMO) > 16:
-            _BIAS_MEMO.clear()
-        _BIAS_MEMO[key] = out
+        if len(cache.bias) > 16:
+            cache.bias.clear()
+        cache.bias[key] = out
     return out
 
 
@@ -575,206 +585,6 @@ def layer_pattern(ex: ExactView, fws: list[FormatWeights], errs: list[sp.csr_mat
     return LayerPattern(U, rows, cols, at, has_a, zabs, products)
 
 
-def certify_layer(ex: ExactView, fw: FormatWeights, pat: LayerPattern, k: int, ar: Arith,
-                  *, examples: int = 10, detail: bool = False
-                  ) -> tuple[sp.csr_matrix, LayerVerdict]:
-    """Bound every decision of one layer in one arithmetic (format ``k`` of the
-    :class:`LayerPattern`); returns the error bound carried into the next layer (a CSR
-    matrix of upward float64 bounds, no stored zeros) and the :class:`LayerVerdict`.
-    ``detail`` keeps every decision at risk (``risky_keys``), every decision's bound
-    (``bounds``: kind -> (keys, bounds)) and the bound carried out (``error_out``) in the
-    verdict: for tests and small networks."""
-    R, n_out = ex.shape
-    U, rows, cols, at, has_a = pat.U, pat.rows, pat.cols, pat.at, pat.has_a
-    py, pe, pd = pat.products[k]
-    M = py + pe
-    D = pe + pd
-    has_b = fw.babs is not None
-    two_d = has_b and np.ndim(fw.babs) == 2
-
-    def per(x: np.ndarray) -> Any:
-        """A per-neuron (or per-position) array at ``U``; a scalar when it is constant."""
-        if x.ndim == 1 and len(x) and (x == x[0]).all():
-            return x[0]
-        return x[rows, cols] if x.ndim == 2 else x[cols]
-
-    if has_b:
-        babs, dbias, qb = per(fw.babs), per(fw.db), per(fw.qb)
-    else:
-        babs = dbias = 0.0
-        qb = POS
-    # sums of n products: gamma_n (any order) and products that may underflow
-    n_col = fw.n + (1 if ex.dense else 0)
-    gam, eta_col = _gamma_eta(ar, n_col)
-    g = per(gam)
-    # products that underflow (eta each at most, then through at most n more roundings, so
-    # times (1 + gamma_n)): none where there are no products
-    eta = np.where(M > 0, per(eta_col), 0.0)
-    if ex.dense:  # the n products alone (an implementation that adds the bias after)
-        gam0, eta0_col = _gamma_eta(ar, fw.n)
-    zabs = pat.zabs
-    F = 1.0 + (2 * _DEPTH + 4) * 2.0 ** -53
-    qW = per(fw.qW)
-
-    def below(x: np.ndarray, with_b: bool, cand: np.ndarray) -> np.ndarray:
-        """``cand & (x < 2**(Q + p))`` and ``x`` finite in both formats, ``Q`` the lowest
-        set bit of the inputs times weights (and of the bias ``with_b``): a sum of multiples
-        of ``2**Q`` below ``2**(Q + p)`` is exact in both formats."""
-        out = np.zeros(len(x), dtype=bool)
-        i = np.flatnonzero(cand)
-        if len(i) == 0:
-            return out
-        if pat.qrow is None:
-            pat.qrow = ex.qY.values()[rows]
-            pat.dyadic = pat.qrow > NEG
-        cand = cand & pat.dyadic  # a row with a value that is not dyadic is never exact
-        i = np.flatnonzero(cand)
-        if len(i) == 0:
-            return out
-        every = len(i) == len(x)
-        qr = pat.qrow if every else pat.qrow[i]
-        q = qr + (qW if np.ndim(qW) == 0 else (qW if every else qW[i]))
-        np.clip(q, NEG, POS, out=q)
-        if with_b:
-            q = np.minimum(q, qb if np.ndim(qb) == 0 else (qb if every else qb[i]))
-        xi = x if every else x[i]
-        # x < 2**(q + p): frexp's exponent e has 2**(e - 1) <= x < 2**e (x = 0 is below)
-        e2 = np.frexp(xi)[1]
-        out[i] = (q >= ar.qmin) & ((e2 <= q + ar.p) | (xi == 0)) & (xi <= ar.max_finite)
-        return out
-
-    with np.errstate(over="ignore"):
-        if ex.dense:
-            # the bias summed with the products, in any order: n + 1 terms ...
-            Mb = M + babs
-            exact_z = below(Mb, True, (D == 0) & (dbias == 0))
-            t = D + dbias + g * Mb + eta
-            if not ar.same:
-                t = t + ar.u_f * (zabs + t) + ar.eta_f
-            # ... or added to the sum of the products (which may be stored in F first)
-            g0 = per(gam0)
-            eta0 = np.where(M > 0, per(eta0_col), 0.0)
-            ts = D + g0 * M + eta0
-            if not ar.same:
-                ts = ts + ar.u_f * (M + ts) + ar.eta_f
-            tb = ts + dbias
-            tb = tb + ar.u_z * (zabs + tb) + (0.0 if ar.same else ar.eta_f)
-            t = np.maximum(t, tb)
-            E_z = np.where(exact_z, 0.0, _up(t, F))
-            E_z = np.where(M == 0, dbias, E_z)  # no products: the bias alone, as stored
-            E_s = E_z
-        else:
-            exact_s = below(M, False, D == 0) | (M == 0)  # an empty sum is exactly 0
-            t = D + g * M + eta
-            if not ar.same:  # the sum may be stored in the format before the bias is added
-                t = t + ar.u_f * (M + t) + ar.eta_f
-            E_s = _up(t, F)
-            if exact_s.any():
-                E_s[exact_s] = 0.0
-            if has_b:
-                base = E_s + dbias
-                t = base + ar.u_z * (zabs + base) + (0.0 if ar.same else ar.eta_f)
-                E_z = _up(t, F)
-                if not (np.ndim(dbias) == 0 and dbias > 0):  # else the bias is never exact
-                    exact_z = below(M + babs, True, exact_s & (dbias == 0))
-                    if exact_z.any():
-                        E_z[exact_z] = 0.0
-            else:
-                E_z = E_s
-        # anything that may overflow in the formats is unbounded (first on the maxima)
-        top = (np.max(M, initial=0.0) * (1.0 + np.max(g, initial=0.0))
-               + np.max(babs, initial=0.0) + np.max(E_z, initial=0.0)) * F
-        if not top < ar.max_finite:  # NaN included
-            overflow = (M * (1.0 + g) + babs + E_z) * F >= ar.max_finite
-            E_s = np.where(overflow, INF, E_s)
-            E_z = np.where(overflow, INF, E_z)
-        else:
-            overflow = None
-    verdict = LayerVerdict(ex.layer, ex.s)
-    if detail:
-        verdict.risky_keys = {}
-    risky: list = []
-    Ez_a, Es_a = E_z[at], E_s[at]
-    # is W y nonzero? (certain where the sum's bound is below |W y|, or zero)
-    if has_b and not ex.dense:
-        nz_a = _certified(Es_a, ex.bias_m, ex.s)
-    else:
-        nz_a = np.ones(len(at), dtype=bool)
-    pos = ex.pos
-    relu_a = _certified(Ez_a, ex.relu_m, ex.s) & (nz_a | ~pos)
-    no_a = ~has_a
-    extra = np.flatnonzero(no_a & ((py > 0) | (E_s > 0))) if not ex.dense else \
-        np.zeros(0, dtype=np.int64)
-    if has_b and not ex.dense:
-        _count(verdict, "relu", ex.keys, relu_a, Ez_a, ex.relu_m[1], risky)
-    elif not ex.dense:  # no bias: W y that cancels to zero is a pre-activation of 0
-        _count(verdict, "relu", np.r_[ex.keys, U[extra]], np.r_[relu_a, E_s[extra] == 0],
-               np.r_[Ez_a, E_s[extra]], np.r_[ex.relu_m[1], np.zeros(len(extra), int)],
-               risky)
-    else:
-        _count(verdict, "relu", ex.keys, relu_a, Ez_a, ex.relu_m[1], risky)
-    cap_a = np.ones(len(at), dtype=bool)
-    if ex.capv is not None:
-        Ec = Ez_a + fw.dcap if fw.dcap else Ez_a
-        if fw.dcap:
-            Ec = np.nextafter(Ec, INF)
-        ok = _certified(Ec, ex.cap_m, ex.s) & (nz_a | ~ex.over)
-        cap_a = np.where(pos, ok, True)
-        _count(verdict, "cap", ex.keys_pos, ok[pos], Ec[pos], ex.cap_num_pos, risky)
-    if has_b and not ex.dense:
-        _count(verdict, "bias_rule", ex.keys, nz_a, Es_a, ex.bias_m[1], risky)
-        if len(extra):  # where W y is exactly 0: a margin of 0
-            _count(verdict, "bias_rule", U[extra], E_s[extra] == 0, E_s[extra],
-                   np.zeros(len(extra), dtype=np.int64), risky)
-    cancel = np.flatnonzero(no_a & (py > 0)) if not ex.dense else np.zeros(0, np.int64)
-    verdict.zero_margin = int(U[cancel[0]]) if len(cancel) else None
-    # the error carried out: zero where the decision is certain and exact, else Lipschitz
-    e_out = E_z.copy()
-    inactive = relu_a & ~pos
-    e_a = np.where(inactive, 0.0, Ez_a)
-    if ex.capv is not None:
-        capped = pos & ex.over & cap_a & nz_a
-        e_a = np.where(capped, fw.dcap, _up(e_a + fw.dcap, F) if fw.dcap else e_a)
-    risk_a = ~nz_a & ~inactive
-    if risk_a.any():  # the implementation may output 0 instead: the exact value counts
-        vhi = np.minimum(np.where(pos, ex.relu_hi, 0.0), ex.cap_hi)
-        e_a = np.where(risk_a, np.maximum(e_a, _up(vhi + fw.dcap, F)), e_a)
-    e_out[at] = e_a
-    if not ex.dense:
-        if has_b:  # exact output 0; the implementation may add the bias to a nonzero sum
-            bh = ex.b_hi[rows[no_a], cols[no_a]] if two_d else ex.b_hi[cols[no_a]]
-            t = np.nextafter(bh + E_z[no_a], INF)  # <= 0: no float output is positive
-            e_out[no_a] = np.where(E_s[no_a] == 0, 0.0, np.maximum(t, 0.0))
-        else:
-            e_out[no_a] = E_s[no_a]
-    if overflow is not None:
-        e_out = np.where(overflow, INF, e_out)
-    nan = np.isnan(e_out)  # never let a NaN read as "no error"
-    if nan.any():
-        e_out[nan] = INF
-    keep = e_out > 0
-    verdict.max_error = float(e_out.max()) if len(e_out) else 0.0
-    ptr = np.zeros(R + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows[keep], minlength=R), out=ptr[1:])
-    e_next = sp.csr_matrix((np.maximum(e_out[keep], FLOOR), cols[keep], ptr),
-                           shape=(R, n_out))  # positive entries, raised to the floor
-    if detail:
-        verdict.error_out = (U[keep], e_out[keep])
-    risky.sort(key=lambda r: (r[0], KINDS.index(r[1])))
-    verdict.examples = risky[:examples]
-    return e_next, verdict
-
-
-#: added to every bound that is not zero: covers a last product that underflowed
-_TINY = 2.0 ** -1060
-
-
-def _up(t: np.ndarray, F: float) -> np.ndarray:
-    """An upper bound from ``t`` computed with at most ``_DEPTH`` roundings of nonnegative
-    values: ``t F`` plus a tiny absolute term; exactly zero stays zero (every term was)."""
-    return np.where(t > 0, t * F + _TINY, t)
-
-
 def _fits(a: np.ndarray) -> bool:
     return len(a) == 0 or max(abs(int(a.min())), abs(int(a.max()))) < 2 ** 62
 
@@ -789,19 +599,3 @@ def _positive(x: np.ndarray) -> np.ndarray:
     if x.dtype == object:
         return np.array([int(v) > 0 for v in x], dtype=bool)
     return x > 0
-
-
-def _count(verdict: LayerVerdict, kind: str, keys: np.ndarray, ok: np.ndarray,
-           bound: np.ndarray, margin: np.ndarray, risky: list) -> None:
-    """Add decisions of one kind to the verdict (counts accumulate over calls)."""
-    verdict.decisions[kind] = verdict.decisions.get(kind, 0) + int(len(keys))
-    bad = np.flatnonzero(~ok)
-    verdict.at_risk[kind] = verdict.at_risk.get(kind, 0) + int(len(bad))
-    verdict.exact[kind] = verdict.exact.get(kind, 0) + int((bound == 0).sum())
-    if verdict.risky_keys is not None:
-        old = verdict.risky_keys.get(kind, np.zeros(0, dtype=np.int64))
-        verdict.risky_keys[kind] = np.r_[old, np.asarray(keys)[bad]]
-        ok_, ob = verdict.bounds.get(kind, (np.zeros(0, np.int64), np.zeros(0)))
-        verdict.bounds[kind] = (np.r_[ok_, np.asarray(keys)], np.r_[ob, bound])
-    for i in bad[:10].tolist():
-        risky.append((int(keys[i]), kind, abs(int(margin[i])), float(bound[i])))

@@ -15,13 +15,14 @@ from symdnn.audit.compare import _cap_in
 from symdnn.audit.runner import AuditLayer, _integer_input
 from symdnn.certify.bounds import Arith, add_up, floor_pos, ratio_bounds
 from symdnn.certify.layer import (
-    certify_layer,
+    BoundCache,
     exact_view,
     format_weights,
     input_error,
     layer_pattern,
     same_weights,
 )
+from symdnn.certify.phases import certify_layer
 from symdnn.certify.report import Certificate, FormatCertificate, LayerMargin
 from symdnn.domains.floats import round_ratio
 from symdnn.engines import exact as EX
@@ -155,6 +156,7 @@ def run_certificate(layers: Iterable[AuditLayer], Y0_num: Any, s0: int, ariths: 
     t_exact = 0.0
     neurons: tuple = ()
     names: list[tuple] = []
+    cache = BoundCache()  # this run's memory of gamma_n and biases, across layers
     for l, lay in enumerate(layers, 1):
         t = time.perf_counter()
         prev = st
@@ -169,12 +171,13 @@ def run_certificate(layers: Iterable[AuditLayer], Y0_num: Any, s0: int, ariths: 
             W, b = lay.float_weights(ar.fmt.name)
             cap_f = None if cap is None else _cap_in(cap, ar.fmt.name)
             like = next((f for Wp, f in held if same_weights(Wp, W)), None)
-            held.append((W, format_weights(lay.exact, W, b, ar, cap, cap_f, like=like)))
+            held.append((W, format_weights(lay.exact, W, b, ar, cap, cap_f, like=like,
+                                           cache=cache)))
         fws = [f for _, f in held]
         pat = layer_pattern(ex, fws, errs)
         for i, ar in enumerate(ariths):
             errs[i], verdict = certify_layer(ex, fws[i], pat, i, ar, examples=examples,
-                                             detail=detail)
+                                             detail=detail, cache=cache)
             fcs[i].layers.append(verdict)
             if verdict.zero_margin is not None:
                 m = margins[-1]
