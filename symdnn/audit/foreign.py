@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from symdnn._optional import require
 from symdnn.errors import (
     ArgumentError,
     ArgumentTypeError,
@@ -748,7 +749,7 @@ def write_onnx(net: Any, path: str | os.PathLike, *, dtype: str = "float32") -> 
     >>> float(back.ymax), [float(v) for v in back.layers[0].bias.values()]
     (32.0, [-0.5])
     """
-    onnx = _need("onnx", "onnx")
+    onnx = require("onnx", "onnx", what="this adapter", pip="onnx")
     from onnx import helper, numpy_helper
 
     from symdnn.domains import round_exact, round_values
@@ -840,8 +841,8 @@ def onnx_network(path: str, *, every_layer: bool = False) -> Callable:
     MissingDependency
         If onnxruntime (or, with ``every_layer``, onnx) is not installed.
     """
-    ort = _need("onnxruntime", "onnxruntime")
-    onnx = _need("onnx", "onnx")
+    ort = require("onnxruntime", "onnx", what="this adapter", pip="onnxruntime")
+    onnx = require("onnx", "onnx", what="this adapter", pip="onnx")
     from symdnn.io.onnxwire import read_model, to_onnx_proto
 
     # onnxruntime parses bytes written from what the pure-Python decoder read, never the file
