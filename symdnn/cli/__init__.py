@@ -8,103 +8,11 @@ closed pipe ends the command quietly (status 141, as a shell reports SIGPIPE).
 
 from __future__ import annotations
 
-import os
-import re
-import sys
-from collections.abc import Sequence
-
-from symdnn.errors import SymdnnError
+from symdnn.cli.entry import (
+    OPTION_OF,  # noqa: F401 (not in __all__, importable as before)
+    build_parser,
+    cli_words,  # noqa: F401 (not in __all__, importable as before)
+    main,
+)
 
 __all__ = ["main", "build_parser"]
-
-
-def build_parser():
-    """The ``symdnn`` argument parser (see :mod:`symdnn.cli.parser`)."""
-    from symdnn.cli.parser import build_parser as _build
-
-    return _build()
-
-
-#: The library's parameter names in messages, and the options that set them on the command
-#: line: a library message says ``force=True`` or ``dask='tcp://h:1'``, the CLI user reads
-#: ``--force`` or ``--dask 'tcp://h:1'``.
-OPTION_OF = {"force": "--force", "dask": "--dask", "generate": "--generate",
-             "fail_on": "--fail-on", "results": "--results", "benchmarks": "--benchmarks",
-             "neurons": "--neurons", "layers": "--layers", "inputs": "--inputs",
-             "source": "--from", "style": "--style"}
-_API_WORD = re.compile(r"\b(" + "|".join(OPTION_OF) + r")=(True\b|\.\.\.)?")
-
-
-def cli_words(message: str) -> str:
-    """A library message in the command line's words.
-
-    Examples
-    --------
-    >>> cli_words("'out' exists; force=True replaces it")
-    "'out' exists; --force replaces it"
-    >>> cli_words("fail_on='max_ulp:x': the limit 'x' is not a number")
-    "--fail-on 'max_ulp:x': the limit 'x' is not a number"
-    >>> cli_words("a Graph Challenge folder needs neurons=N and layers=L")
-    'a Graph Challenge folder needs --neurons N and --layers L'
-    """
-    def option(m: re.Match) -> str:
-        return OPTION_OF[m.group(1)] + ("" if m.group(2) or m.end() == len(message) or
-                                        message[m.end()] in " ,;:)" else " ")
-
-    return _API_WORD.sub(option, message)
-
-
-def _silence_stdout() -> None:
-    """After a closed pipe: point stdout at /dev/null so that the interpreter's final flush
-    does not complain."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``symdnn`` console script; returns the exit status."""
-    from symdnn.cli.support import EXIT
-
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except KeyboardInterrupt:
-        return EXIT["interrupted"]
-    if not getattr(args, "command", None):
-        parser.print_help(sys.stderr)
-        print("\nsymdnn: error: give a COMMAND", file=sys.stderr)
-        return EXIT["bad_input"]
-    name = args.command + "".join(f" {getattr(args, a)}" for a in ("suite_command",
-                                                                   "gen_command",
-                                                                   "data_command")
-                                  if getattr(args, a, None))
-    try:
-        return int(args.func(args))
-    except SymdnnError as exc:
-        print(f"symdnn {name}: error: {cli_words(str(exc))}", file=sys.stderr)
-        return EXIT["bad_input"]
-    except BrokenPipeError:
-        _silence_stdout()
-        return EXIT["broken_pipe"]
-    except KeyboardInterrupt:
-        print(f"\nsymdnn {name}: interrupted; nothing was left half-written",
-              file=sys.stderr)
-        return EXIT["interrupted"]
-    except OSError as exc:  # a file that vanished, a full disk, a folder we may not read
-        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        print(f"symdnn {name}: error: {where}{exc.strerror or exc}", file=sys.stderr)
-        return EXIT["bad_input"]
-    except MemoryError:
-        print(f"symdnn {name}: error: out of memory (try fewer inputs or --images)",
-              file=sys.stderr)
-        return EXIT["internal"]
-    except Exception as exc:  # a bug: say so, and how to report it
-        if args.debug:
-            raise
-        print(f"symdnn {name}: internal error: {type(exc).__name__}: {exc}\n"
-              "This is a bug in symdnn; please report it with the command line "
-              "(run again with 'symdnn --debug ...' for the traceback).", file=sys.stderr)
-        return EXIT["internal"]
