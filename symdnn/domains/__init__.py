@@ -30,7 +30,19 @@ from symdnn.domains.floats import (
 )
 from symdnn.domains.other import UNIVERSE, BoolDomain, SetDomain, SymbolicDomain
 from symdnn.domains.rational import QQ, ZZ, RationalDomain, RatVec, exact_parts
-from symdnn.errors import UnknownDomain
+from symdnn.domains.registry import (
+    BF16,
+    BOOL,
+    FP8_E4M3,
+    FP8_E5M2,
+    FP16,
+    FP32,
+    FP64,
+    SET,
+    SYM,
+    domain_names,
+    get_domain,
+)
 
 __all__ = [
     "Domain", "Infinity", "POS_INF", "NEG_INF", "RatVec", "RationalDomain", "ZZ", "QQ",
@@ -39,43 +51,3 @@ __all__ = [
     "round_rationals", "round_values", "narrow", "ulp_distance", "exact_parts",
     "get_domain", "domain_names", "FP64", "FP32", "FP16", "BF16", "FP8_E4M3", "FP8_E5M2",
 ]
-
-SYM = SymbolicDomain()
-BOOL = BoolDomain()
-SET = SetDomain()
-FP64, FP32, FP16, BF16, FP8_E4M3, FP8_E5M2 = (FloatDomain(n) for n in FORMATS)
-
-_DOMAINS: dict[str, Domain] = {
-    d.name: d for d in (ZZ, QQ, SYM, BOOL, SET, FP64, FP32, FP16, BF16, FP8_E4M3, FP8_E5M2)
-}
-_ALIASES = {"symbolic": "SYM", "float64": "fp64", "float32": "fp32", "float16": "fp16",
-            "bfloat16": "bf16", "int": "ZZ", "rational": "QQ", "bool": "BOOL", "set": "SET"}
-
-
-def get_domain(name: str | Domain) -> Domain:
-    """Look a domain up by name (``"QQ"``, ``"fp16"``, ``"SYM"``, ...).
-
-    Raises
-    ------
-    UnknownDomain
-        For an unknown name; the message lists the known ones.
-
-    Examples
-    --------
-    >>> get_domain("float16"), get_domain("rational"), get_domain("SYM")
-    (fp16, QQ, SYM)
-    """
-    if isinstance(name, Domain):
-        return name
-    key = _ALIASES.get(name, name) if isinstance(name, str) else name
-    try:
-        return _DOMAINS[key]
-    except (KeyError, TypeError):
-        raise UnknownDomain(
-            f"unknown domain {name!r}; known domains: {', '.join(_DOMAINS)}"
-        ) from None
-
-
-def domain_names() -> list[str]:
-    """Names of every domain."""
-    return list(_DOMAINS)
