@@ -5,67 +5,11 @@
 from __future__ import annotations
 
 from symdnn.constructions.base import Construction
+from symdnn.constructions.build import build_construction, load_construction
 from symdnn.constructions.combinatoric import collapse, combinatoric
 from symdnn.constructions.images import binarize_mnist, contained_pairs, images, mnist
 from symdnn.constructions.selective import SCHEMES, builtin_scheme, parse_scheme, selective
 
 __all__ = ["Construction", "selective", "combinatoric", "collapse", "images", "mnist",
-           "binarize_mnist", "contained_pairs", "parse_scheme", "builtin_scheme", "SCHEMES"]
-
-
-def build_construction(*, words: str | None = None, builtin: str | None = None,
-                       sizes: str | None = None, mnist: str | None = None,
-                       labels: str | None = None, count: int | None = None, start: int = 0,
-                       contained: str = "report", scheme: str = "single", betas: object = "1",
-                       layers: int = 2) -> Construction:
-    """The construction that ``symdnn build`` names: exactly one of ``words`` (a file),
-    ``builtin`` (a bundled list), ``sizes`` (``"2,2,2,2"``) or ``mnist`` (an IDX file)."""
-    from symdnn.data import read_words
-    from symdnn.data import words as bundled
-    from symdnn.errors import ArgumentError
-
-    if sum(x is not None for x in (words, builtin, sizes, mnist)) != 1:
-        raise ArgumentError("give exactly one of words, builtin, sizes or mnist")
-    if words is not None or builtin is not None:
-        ws = read_words(words) if words is not None else bundled(builtin)
-        return selective(ws, scheme, betas)
-    if sizes is not None:
-        try:
-            ns = [int(s) for s in sizes.split(",")]
-        except ValueError:
-            raise ArgumentError(f"feature set sizes must be integers: {sizes!r}") from None
-        if any(n < 1 for n in ns):
-            raise ArgumentError(f"feature set sizes must be positive: {sizes!r}")
-        sets = [[f"{i}{chr(97 + j)}" if n <= 26 else f"{i}:{j}" for j in range(n)]
-                for i, n in enumerate(ns, 1)]
-        return combinatoric(sets, betas, layers=layers)
-    beta = betas if isinstance(betas, str) else betas[0]
-    return globals()["mnist"](mnist, labels, count=count, start=start, contained=contained,
-                              beta=beta)
-
-
-def load_construction(folder: str) -> Construction:
-    """A network folder written by ``symdnn build``, as a Construction (its model-problem
-    inputs are required).
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> from symdnn.io.netdir import write_network
-    >>> c = build_construction(builtin="words2")
-    >>> d = write_network(os.path.join(tempfile.mkdtemp(), "n"), c.net, inputs=c.inputs)
-    >>> load_construction(str(d)).verify().identity
-    True
-    """
-    from symdnn.errors import ArgumentError
-    from symdnn.network import read_network
-
-    net, info = read_network(folder)
-    if info["inputs"] is None:
-        raise ArgumentError(f"{folder} has no inputs.tsv: it was not written by symdnn build")
-    meta = info["meta"]
-    return Construction(meta.get("construction", "network"), net, info["inputs"],
-                        info["expected"], tuple(net.outputs), tuple(net.inputs), meta)
-
-
-__all__ += ["build_construction", "load_construction"]
+           "binarize_mnist", "contained_pairs", "parse_scheme", "builtin_scheme", "SCHEMES",
+           "build_construction", "load_construction"]
