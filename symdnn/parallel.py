@@ -15,6 +15,7 @@ values may carry a different common denominator; :func:`merge_states` brings the
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -24,6 +25,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from symdnn._optional import require
+from symdnn.engines import exact as EX
+from symdnn.engines.resident import advance, as_state
 from symdnn.errors import ArgumentError, MissingDependency, SymdnnError
 
 __all__ = ["available_cores", "resolve_threads", "row_chunks", "merge_states",
@@ -188,10 +191,6 @@ def merge_states(states: Sequence[Any]) -> Any:
     >>> m.s, [int(v) for v in m.ints()], m.indptr.tolist()
     (6, [3, 2], [0, 1, 2])
     """
-    import math
-
-    from symdnn.engines import exact as EX
-
     if len(states) == 1:
         return states[0]
     den = math.lcm(*(st.s for st in states))
@@ -237,8 +236,6 @@ class ExactBatch:
 
     def __init__(self, indptr: Any, indices: Any, numerators: Any, s: int, shape: tuple, *,
                  threads: int | None = None, kernel: str | None = None):
-        from symdnn.engines import exact as EX
-
         self.threads = resolve_threads(threads)
         self.kernel = resolve_kernel(kernel)
         indptr = np.asarray(indptr, dtype=np.int64)
@@ -258,11 +255,7 @@ class ExactBatch:
     def step(self, lay: Any, *, rule: str, cap: tuple[int, int] | None) -> str:
         """One layer; returns the path the chunks took (``"float64"``, or several joined by
         ``+`` when chunks took different ones)."""
-        from symdnn.engines import exact as EX
-
         if self.kernel == "graphblas":
-            from symdnn.engines.resident import advance
-
             outs = [advance(self.states[0], lay, rule=rule, cap=cap)]
         elif lay.nb is not None and lay.nb.ndim == 2 and len(self.chunks) > 1:
             # a bias for each input (B_l): each chunk gets the rows of its own inputs
@@ -277,8 +270,6 @@ class ExactBatch:
 
     def state(self) -> Any:
         """The whole batch as one :class:`~symdnn.engines.exact.ExactState`."""
-        from symdnn.engines.resident import as_state
-
         return merge_states([as_state(st) for st in self.states])
 
     def close(self) -> None:
