@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,8 @@ import scipy.sparse as sp
 from symdnn.domains import FloatDomain, get_domain, round_exact
 from symdnn.engines import exact as EX
 from symdnn.engines.floating import float_step
-from symdnn.errors import ArgumentError
+from symdnn.errors import ArgumentError, ParseError
+from symdnn.generators.radixnet import parse_generate, radixnet_inputs, radixnet_layers
 from symdnn.io.graphchallenge import (
     BIAS,
     find_challenge_files,
@@ -29,7 +31,17 @@ from symdnn.io.graphchallenge import (
     read_images,
     read_layer,
 )
-from symdnn.parallel import row_chunks
+from symdnn.parallel import (
+    ChunkPool,
+    ExactBatch,
+    dask_map,
+    merge_states,
+    resolve_kernel,
+    resolve_threads,
+    row_chunks,
+    wants_dask,
+)
+from symdnn.results import markdown_from_text
 
 __all__ = ["ChallengeResult", "ChallengeNetwork", "run_challenge", "load_challenge",
            "challenge_network", "read_bias_file", "YMAX"]
@@ -75,8 +87,6 @@ class ChallengeResult:
 
     def to_markdown(self) -> str:
         """The run and its verdict in Markdown."""
-        from symdnn.results import markdown_from_text
-
         return markdown_from_text("symdnn graph-challenge", self.summary())
 
     def summary(self) -> str:
@@ -140,10 +150,6 @@ def read_bias_file(path: Any, layers: int) -> list[Fraction]:
     ...
     symdnn.errors.ParseError: ...bias.tsv: no bias for layer 3 (of 3)
     """
-    from pathlib import Path
-
-    from symdnn.errors import ParseError
-
     path = Path(path)
     try:
         text = path.read_bytes().decode("utf-8")
@@ -194,8 +200,6 @@ def challenge_network(data_dir: Any, neurons: int, layers: int) -> ChallengeNetw
     >>> net.rule, net.cap, [str(b) for b in net.biases]
     ('all', None, ['-31', '-31'])
     """
-    from pathlib import Path
-
     bias_file = Path(data_dir) / "bias.tsv"
     if bias_file.is_file():
         return ChallengeNetwork(read_bias_file(bias_file, layers), "all", None,
@@ -294,8 +298,6 @@ def run_challenge(data_dir: str | None = None, *, neurons: int = 1024, layers: i
     >>> r.categories.tolist(), r.matches          # no truth file here: None
     ([2, 3, 4, 5], None)
     """
-    from symdnn.parallel import ChunkPool, ExactBatch, resolve_kernel, resolve_threads, wants_dask
-
     if wants_dask(dask):
         return _run_dask(dask, dict(data_dir=data_dir, neurons=neurons, layers=layers,
                                     images=images, arith=arith, accumulate=accumulate,
@@ -303,8 +305,6 @@ def run_challenge(data_dir: str | None = None, *, neurons: int = 1024, layers: i
     workers = resolve_threads(threads)
     kern = resolve_kernel(kernel) if arith == "exact" else "scipy"
     if generate is not None:
-        from symdnn.generators.radixnet import parse_generate, radixnet_inputs, radixnet_layers
-
         if data_dir is not None:
             raise ArgumentError("give a data folder or a network to generate (generate=...), "
                                 "not both")
@@ -371,12 +371,8 @@ def run_challenge(data_dir: str | None = None, *, neurons: int = 1024, layers: i
 
 def _run_dask(dask: str | bool, kw: dict, progress: Callable | None) -> ChallengeResult:
     """:func:`run_challenge` with chunks of images as tasks of a dask cluster."""
-    from symdnn.parallel import dask_map, merge_states
-
     t0 = time.perf_counter()
     if kw["generate"]:
-        from symdnn.generators.radixnet import parse_generate
-
         n_img, truth = kw["images"] or 64, None
         neurons, layers, _ = parse_generate(kw["generate"])
     else:
