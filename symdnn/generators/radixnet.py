@@ -15,6 +15,7 @@ depend on depth.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -23,6 +24,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from symdnn.errors import ArgumentError, SymdnnError
+from symdnn.io.graphchallenge import BIAS, GCLayer, write_images, write_layer
+from symdnn.io.outputs import output_folder
 
 __all__ = ["default_radices", "radixnet_layer", "generate_radixnet", "radixnet_layers",
            "radixnet_inputs", "parse_generate"]
@@ -103,9 +106,6 @@ def generate_radixnet(out: str | os.PathLike, *, neurons: int = 1024, layers: in
     >>> sorted(os.listdir(d / "DNN" / "neuron1024"))
     ['n1024-l1.tsv', 'n1024-l2.tsv']
     """
-    from symdnn.io.graphchallenge import BIAS, write_images, write_layer
-    from symdnn.io.outputs import output_folder
-
     for name, v, lo in (("neurons", neurons, 1), ("layers", layers, 1), ("inputs", inputs, 1),
                         ("seed", seed, 0)):
         if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < lo:
@@ -129,7 +129,6 @@ def generate_radixnet(out: str | os.PathLike, *, neurons: int = 1024, layers: in
     if inputs * neurons > 1 << 31:
         raise ArgumentError(f"{inputs} inputs x {neurons} neurons: the random inputs would take "
                             "more memory than this generator allows (2**31 entries)")
-    import shutil
 
     fan_in = int(radices[0]) * kron
     need = layers * neurons * fan_in * 20  # about 20 bytes a weight line
@@ -197,8 +196,6 @@ def radixnet_layers(neurons: int, layers: int, *, style: str = "graph-challenge"
     >>> g.N.shape, g.N.nnz, g.d, g.values
     ((1024, 1024), 32768, 16, {'0.0625': Fraction(1, 16)})
     """
-    from symdnn.io.graphchallenge import GCLayer
-
     radices, kron = default_radices(neurons)
     d, text = (16, "0.0625") if style == "graph-challenge" else (1, "1")
     for l in range(layers):
