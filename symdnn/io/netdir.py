@@ -27,6 +27,7 @@ from typing import Any
 from symdnn.assoc import AssocArray
 from symdnn.domains import get_domain
 from symdnn.errors import ParseError, SymdnnError
+from symdnn.io.outputs import output_folder
 from symdnn.io.text import domain_value, read_text, tsv_lines
 
 __all__ = ["write_network", "read_network_parts", "FORMAT"]
@@ -156,8 +157,6 @@ def write_network(folder: str | os.PathLike, net: Any, *, inputs: AssocArray | N
     >>> net.layers[0].bias == c.net.layers[0].bias, info["inputs"].isequal(c.inputs)
     (True, True)
     """
-    from symdnn.io.outputs import output_folder
-
     full = [lnum for lnum, ly in enumerate(net.layers) if ly.B is not None]
     if full:
         raise SymdnnError(f"layer {full[0]} has a full bias array B_l (a bias per neuron and "
