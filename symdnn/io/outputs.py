@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from symdnn._version import __version__
 from symdnn.errors import OutputError
 
 __all__ = ["MARKER", "OutputError", "output_folder", "output_file_path", "check_output_folder",
@@ -245,8 +246,6 @@ def output_folder(path: str | os.PathLike, kind: str, *, force: bool = False,
     ...
     symdnn.errors.OutputError: output folder '...mine' is not empty and was not written by ...
     """
-    from symdnn._version import __version__
-
     out = _resolve(path, what)
     _check_inputs(out, inputs, what)
     replace = _prepare_folder(out, kind, force, what)
