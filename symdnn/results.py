@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from symdnn.errors import ArgumentError
+from symdnn.io.outputs import atomic_write, check_output_file
 
 __all__ = ["Result", "FORMATS", "render", "rendered", "markdown_from_text"]
 
@@ -106,7 +107,6 @@ def render(result: Result, fmt: str = "text", dest: str | os.PathLike = "-", *,
         return None
     if not text.endswith("\n"):
         text += "\n"
-    from symdnn.io.outputs import atomic_write, check_output_file
 
     check_output_file(dest, force=force, inputs=inputs, what=what)
     atomic_write(dest, lambda fh: fh.write(text))
