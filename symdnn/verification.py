@@ -13,8 +13,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from symdnn import formulations
 from symdnn.assoc import AssocArray
 from symdnn.errors import ArgumentError
+from symdnn.results import markdown_from_text
 
 __all__ = ["Failure", "Verification", "verify", "FORMULATIONS"]
 
@@ -91,8 +93,6 @@ class Verification:
 
     def to_markdown(self) -> str:
         """The verdict and every failure in Markdown."""
-        from symdnn.results import markdown_from_text
-
         return markdown_from_text("symdnn verify", self.summary(limit=len(self.failures)))
 
     def to_json(self) -> dict:
@@ -113,7 +113,6 @@ def _output(construction, formulation: str, chunk: int | None) -> AssocArray:
         return net.infer(Y0, chunk=chunk).output
     if formulation == "reference":
         return net.infer(Y0, engine="reference").output
-    from symdnn import formulations
 
     if formulation in ("standard", "oscillating", "collapsed"):
         return getattr(formulations, formulation)(net, Y0)
