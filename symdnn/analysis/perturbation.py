@@ -32,6 +32,8 @@ import sympy
 from symdnn.analysis.piecewise import Interval, Piece, merge, piecewise
 from symdnn.analysis.subdnn import layered_graph, support
 from symdnn.analysis.thresholds import closed_form
+from symdnn.assoc import AssocArray
+from symdnn.domains import QQ
 
 __all__ = ["PairResult", "ThresholdReport", "analyze", "selected_interval"]
 
@@ -68,8 +70,6 @@ def selected_interval(piece: Piece, cat: Any) -> Interval | None:
 
 
 def _q(x: Any) -> flint.fmpq:
-    from symdnn.domains import QQ
-
     return QQ.convert(x)
 
 
@@ -305,7 +305,6 @@ def analyze(construction: Any, *, pairs: list | None = None, verify: Any = True,
         return ThresholdReport(exact, [], betas, time.perf_counter() - t0, ver,
                                dict(construction.params), withheld=True)
     explicit = [l for l, b in enumerate(betas) if b is None]
-    from symdnn.assoc import AssocArray
 
     cols = [f"p{i:07d}" for i in range(len(pairs))]
     rows, ccs = [], []
