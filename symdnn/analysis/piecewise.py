@@ -22,7 +22,9 @@ import numpy as np
 
 from symdnn import intmm
 from symdnn.assoc import AssocArray
-from symdnn.domains.rational import as_object, compact, mul
+from symdnn.domains import QQ
+from symdnn.domains.rational import RatVec, as_object, compact, mul
+from symdnn.engines import _as_integers, _csr_over, compile_exact
 from symdnn.errors import ArgumentError, KeyMismatch, SymdnnError
 
 __all__ = ["Interval", "Piece", "Breakpoint", "Trace", "piecewise", "merge"]
@@ -42,8 +44,6 @@ class Interval:
                 f"{']' if self.hi_closed else ')'}")
 
     def __contains__(self, r: Any) -> bool:
-        from symdnn.domains import QQ
-
         r = QQ.convert(r)
         above = r > self.lo or (self.lo_closed and r == self.lo)
         below = r < self.hi or (self.hi_closed and r == self.hi)
@@ -110,8 +110,6 @@ def _frac(p: Any, q: Any) -> flint.fmpq:
 
 
 def _q(x: Any) -> flint.fmpq:
-    from symdnn.domains import QQ
-
     return QQ.convert(x)
 
 
@@ -160,9 +158,6 @@ def piecewise(net: Any, base: AssocArray, features: list, *, r_lo: Any = 0,
     ...  for p in t.pieces]
     [('0', '1', {}), ('1', '2', {'ad': ('-1', '1')})]
     """
-    from symdnn.domains.rational import RatVec
-    from symdnn.engines import _as_integers, _csr_over, compile_exact
-
     if net.bias_rule != "all":
         raise SymdnnError("the piecewise analysis needs the bias rule 'all'")
     if net.domain.name != "QQ":
