@@ -36,6 +36,7 @@ from fractions import Fraction
 from typing import Any
 
 from symdnn.errors import ParseError
+from symdnn.io.text import check_utf8, exact_number, read_bytes
 
 __all__ = ["Linear", "Atom", "And", "Or", "Property", "Counterexample", "parse_vnnlib",
            "read_vnnlib", "parse_counterexample", "read_counterexample", "MAX_DEPTH"]
@@ -218,8 +219,6 @@ def _sexprs(text: str, path: str | None) -> list[tuple[Any, int]]:
 
 
 def _number(tok: str, path: str | None, line: int) -> Fraction:
-    from symdnn.io.text import exact_number
-
     try:
         return exact_number(tok, ratio=False)
     except ValueError as exc:
@@ -366,8 +365,6 @@ def parse_vnnlib(text: str, *, path: str | None = None) -> Property:
 
 
 def _read_text(path: Any) -> tuple[str, str]:
-    from symdnn.io.text import check_utf8, read_bytes
-
     p = str(path)
     data = read_bytes(p, limit=MAX_BYTES)
     check_utf8(data, p)
