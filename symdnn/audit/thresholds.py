@@ -24,7 +24,9 @@ import flint
 import numpy as np
 import scipy.sparse as sp
 
+from symdnn.analysis import analyze
 from symdnn.domains import FloatDomain, get_domain
+from symdnn.engines import compile_float
 from symdnn.engines.floating import float_step
 from symdnn.errors import ArgumentError
 
@@ -137,9 +139,6 @@ def threshold_audit(construction: Any, formats: list[str], *, report: Any = None
     >>> p["exact_grid_r_d"], p["agrees"]      # exactly, 717/1024 > 7/10 is selected
     ('1433/2048', False)
     """
-    from symdnn.analysis import analyze
-    from symdnn.engines import compile_float
-
     net = construction.net
     if report is None:
         report = analyze(construction, verify=False)
