@@ -8,6 +8,7 @@ float and reference engines, and the result types (:class:`InferenceResult`,
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,8 +162,6 @@ def _csr_over(A: AssocArray, rows: tuple, cols: tuple) -> tuple[np.ndarray, np.n
 
 
 def _as_integers(vec: RatVec) -> tuple[np.ndarray, int]:
-    import math
-
     dens = np.unique(vec.den)
     D = math.lcm(*[int(d) for d in dens]) if len(dens) else 1
     if D == 1:
