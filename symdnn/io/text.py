@@ -26,8 +26,10 @@ Shared policy:
 
 from __future__ import annotations
 
+import builtins
 import gzip
 import io
+import keyword
 import os
 import re
 import stat
@@ -36,7 +38,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
+import sympy
 
+from symdnn.domains import FloatDomain, RationalDomain
 from symdnn.errors import DomainError, ParseError
 
 __all__ = [
@@ -393,11 +397,6 @@ _NOT_FINITE_NAMES = frozenset({"oo", "zoo", "nan", "inf", "Infinity", "NaN"})
 def _check_symbolic_text(text: str) -> None:
     """Refuse text that SymPy's ``sympify`` (an ``eval``) should not see: only arithmetic,
     comparisons, calls of :data:`SYM_NAMES` and symbol names pass."""
-    import builtins
-    import keyword
-
-    import sympy
-
     if len(text) > 10_000:
         raise DomainError("the expression is longer than 10000 characters")
     if not _SYM_CHARS.match(text) or "__" in text or _SYM_ATTR.search(text):
@@ -425,8 +424,6 @@ def domain_value(dom: object, text: str) -> object:
     DomainError
         With a message saying what is wrong.
     """
-    from symdnn.domains import FloatDomain, RationalDomain
-
     s = text.strip()
     if isinstance(dom, RationalDomain):
         q = exact_number(s)
@@ -446,8 +443,6 @@ def domain_value(dom: object, text: str) -> object:
             raise DomainError(f"{s[:40]!r} is not a boolean (0, 1, true or false)")
         return dom.convert(table[s.lower()])
     if getattr(dom, "name", None) == "SYM":
-        import sympy
-
         _check_symbolic_text(s)
         try:
             v = dom.convert(s)
