@@ -8,6 +8,7 @@ failed operation leaves its operands as they were.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -15,7 +16,8 @@ import numpy as np
 
 from symdnn import semirings as _sr
 from symdnn.assoc import kernels as K
-from symdnn.assoc.keys import merge_keys, normalize_key, select, sorted_keys
+from symdnn.assoc.keys import Prefix, merge_keys, normalize_key, select, sorted_keys
+from symdnn.assoc.printing import render
 from symdnn.domains import (
     BOOL,
     FORMATS,
@@ -643,8 +645,6 @@ class AssocArray:
                 abs_tol: float = 0.0) -> bool:
         """Tolerant comparison in float64 (for float runs; exact paths use :meth:`isequal`).
         Entries present in one array only are compared with 0."""
-        import math
-
         da = {(r, c): v for r, c, v in self.triples()}
         db = {(r, c): v for r, c, v in other.triples()}
         for k in set(da) | set(db):
@@ -723,8 +723,6 @@ class AssocArray:
         _file_format("write_tsv")(self, path)
 
     def __repr__(self) -> str:
-        from symdnn.assoc.printing import render
-
         return render(self)
 
     def _store(self) -> K.Store:
@@ -732,8 +730,6 @@ class AssocArray:
 
 
 def _is_single(sel: Any) -> bool:
-    from symdnn.assoc.keys import Prefix
-
     return not isinstance(sel, slice | list | set | frozenset | np.ndarray | range | Prefix)
 
 
