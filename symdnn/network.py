@@ -21,6 +21,7 @@ import numpy as np
 
 from symdnn.assoc import AssocArray
 from symdnn.domains import QQ, Domain, get_domain
+from symdnn.engines import infer
 from symdnn.errors import ArgumentError, ArgumentTypeError, KeyMismatch, ParseError, SymdnnError
 from symdnn.io.netdir import read_network_parts, write_network
 
@@ -212,8 +213,6 @@ class SparseDNN:
 
     def infer(self, Y0: Any, **kw: Any) -> Any:
         """Run the network; see :func:`symdnn.engines.infer` for the options."""
-        from symdnn.engines import infer
-
         return infer(self, Y0, **kw)
 
 
