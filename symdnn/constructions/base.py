@@ -7,6 +7,7 @@ from typing import Any
 
 from symdnn.assoc import AssocArray
 from symdnn.network import SparseDNN
+from symdnn.verification import verify
 
 __all__ = ["Construction"]
 
@@ -43,8 +44,6 @@ class Construction:
 
     def verify(self, **kw: Any):
         """Run the model problem and check ``Y_L``; see :func:`symdnn.verify`."""
-        from symdnn.verification import verify
-
         return verify(self, **kw)
 
     def feature_sets(self) -> dict:
