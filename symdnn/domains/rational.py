@@ -19,6 +19,7 @@ from typing import Any
 
 import flint
 import numpy as np
+import sympy
 
 from symdnn.domains.base import NEG_INF, POS_INF, Domain, Infinity, segment_lengths
 from symdnn.errors import DomainError
@@ -184,8 +185,6 @@ def exact_parts(value: Any) -> tuple[int, int] | Infinity:
         return f.numerator, f.denominator
     mod = type(value).__module__ or ""
     if mod.startswith("sympy"):
-        import sympy
-
         if value == sympy.oo:
             return POS_INF
         if value == -sympy.oo:
