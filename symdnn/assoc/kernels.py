@@ -20,6 +20,7 @@ import math
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from symdnn import intmm
 from symdnn.domains import Domain, FloatDomain, RationalDomain, RatVec
@@ -231,8 +232,6 @@ def spgemm(A: Store, B: Store, domain: Domain, semiring: Semiring) -> Store:
                          vals, domain, semiring, presorted=True)
     if semiring.name == "plus_times" and isinstance(domain, FloatDomain) and \
             domain.name in ("fp64", "fp32"):
-        import scipy.sparse as sp
-
         Am = sp.csr_matrix((a_vals, a_idx, a_ptr), shape=shape_a)
         Bm = sp.csr_matrix((B.vals, B.indices, B.indptr), shape=shape_b)
         C = (Am @ Bm).tocsc().tocsr()  # sorted column indices in two linear passes
