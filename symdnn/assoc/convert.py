@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
+import sympy
 
 from symdnn.assoc.array import AssocArray
 from symdnn.domains import SYM, Domain, FloatDomain, RationalDomain, narrow, round_values
@@ -46,8 +48,6 @@ def to_scipy(A: AssocArray, *, dtype: Any = None, format: str = "csr") -> tuple[
     >>> M.toarray().ravel().tolist(), rows, cols
     ([0.3333333432674408, 2.0], ('a', 'b'), ('x',))
     """
-    import scipy.sparse as sp
-
     s = A._store()
     dom = A.domain
     if isinstance(dom, FloatDomain) and dtype is None:
@@ -100,8 +100,6 @@ def from_scipy(M: Any, rows: Sequence[Any] | None = None, cols: Sequence[Any] | 
     >>> A.to_dict()
     {'a': {'y': 1/2}, 'b': {'x': 1/4}}
     """
-    import scipy.sparse as sp
-
     C = sp.coo_matrix(M)
     n, m = C.shape
     rows = list(range(n)) if rows is None else list(rows)
@@ -140,8 +138,6 @@ def to_sympy(A: AssocArray) -> tuple[Any, tuple, tuple]:
     >>> to_sympy(A)[0]
     Matrix([[2/3]])
     """
-    import sympy
-
     if A.domain.kind != "numeric":
         raise DomainMismatch(f"SymPy matrices hold numbers, not {A.domain.name} values")
     nr, nc = A.shape
