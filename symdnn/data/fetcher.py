@@ -18,12 +18,14 @@ import os
 import re
 import shutil
 import tarfile
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from symdnn.data.registry import FETCHED_MARK, DataFile, _network_folder, data_root, dataset
 from symdnn.errors import DataError
+from symdnn.io.outputs import terminate_as_interrupt
 
 __all__ = ["fetch", "verify_file", "FetchReport", "find_in"]
 
@@ -383,8 +385,6 @@ def _pooch_hash(f: DataFile) -> str | None:
 def _unpack_network(f: DataFile, archive: Path, *, remove: bool) -> None:
     """Unpack ``neuronN.tar.gz`` beside itself into ``neuronN/`` (through a temporary
     sibling), mark the folder as fetched, and remove the archive when ``remove``."""
-    import tempfile
-
     net = archive.parent / _network_folder(f)
     stage = Path(tempfile.mkdtemp(prefix=f".tmp-{net.name}-", dir=archive.parent))
     try:
@@ -515,7 +515,6 @@ def fetch(names: Iterable[str], *, to: str | os.PathLike | None = None,
     src = Path(source) if source is not None else None
     if src is not None and not src.is_dir():
         raise DataError(f"{src}: no such folder to copy from", path=str(src))
-    from symdnn.io.outputs import terminate_as_interrupt
 
     with terminate_as_interrupt():
         for ds in sets:
