@@ -8,6 +8,10 @@ from symdnn.constructions.base import Construction
 from symdnn.constructions.combinatoric import combinatoric
 from symdnn.constructions.images import mnist as mnist_construction
 from symdnn.constructions.selective import selective
+from symdnn.data import read_words
+from symdnn.data import words as bundled
+from symdnn.errors import ArgumentError
+from symdnn.network import read_network
 
 __all__ = ["build_construction", "load_construction"]
 
@@ -19,10 +23,6 @@ def build_construction(*, words: str | None = None, builtin: str | None = None,
                        layers: int = 2) -> Construction:
     """The construction that ``symdnn build`` names: exactly one of ``words`` (a file),
     ``builtin`` (a bundled list), ``sizes`` (``"2,2,2,2"``) or ``mnist`` (an IDX file)."""
-    from symdnn.data import read_words
-    from symdnn.data import words as bundled
-    from symdnn.errors import ArgumentError
-
     if sum(x is not None for x in (words, builtin, sizes, mnist)) != 1:
         raise ArgumentError("give exactly one of words, builtin, sizes or mnist")
     if words is not None or builtin is not None:
@@ -56,9 +56,6 @@ def load_construction(folder: str) -> Construction:
     >>> load_construction(str(d)).verify().identity
     True
     """
-    from symdnn.errors import ArgumentError
-    from symdnn.network import read_network
-
     net, info = read_network(folder)
     if info["inputs"] is None:
         raise ArgumentError(f"{folder} has no inputs.tsv: it was not written by symdnn build")
