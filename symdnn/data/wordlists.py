@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from importlib import resources
 
+from symdnn.errors import ArgumentError, ParseError
+
 __all__ = ["BUNDLED", "words", "read_words"]
 
 BUNDLED = ("words2", "words3", "words4")
@@ -20,8 +22,6 @@ def words(name: str = "words2") -> list[str]:
     (37, ['ad', 'ah', 'am'])
     """
     if name not in BUNDLED:
-        from symdnn.errors import ArgumentError
-
         raise ArgumentError(f"no bundled word list {name!r}; bundled: {', '.join(BUNDLED)}")
     text = resources.files("symdnn.data").joinpath(f"{name}.txt").read_text(encoding="utf-8")
     return _parse(text)
@@ -47,8 +47,6 @@ def read_words(path: str) -> list[str]:
     >>> read_words(p)
     ['abcd', 'bcde']
     """
-    from symdnn.errors import ParseError
-
     try:
         with open(path, "rb") as fh:
             raw = fh.read()
