@@ -15,7 +15,20 @@ import numpy as np
 from symdnn.audit.chunks import _rows_input, dask_lockstep, lockstep
 from symdnn.audit.report import AuditReport
 from symdnn.audit.runner import AuditLayer, Run, run_lockstep
+from symdnn.challenge import challenge_network, float_layer, load_challenge
 from symdnn.domains import get_domain, round_exact
+from symdnn.domains.rational import RatVec
+from symdnn.engines import (
+    _as_integers,
+    _batch_view,
+    _csr_over,
+    batch_keys,
+    compile_exact,
+    compile_float,
+)
+from symdnn.engines.exact import ExactLayer
+from symdnn.io.graphchallenge import read_layer
+from symdnn.io.prefetch import prefetched
 from symdnn.parallel import wants_dask
 
 __all__ = ["audit_graph_challenge", "audit_network", "challenge_layers", "network_layers",
@@ -65,8 +78,6 @@ def audit_graph_challenge(data_dir: str, *, formats: list[str] = ("fp64", "fp32"
     The report is the same either way but for its seconds (:mod:`symdnn.audit.chunks`
     says what runs in one chunk regardless).
     """
-    from symdnn.challenge import challenge_network, load_challenge
-
     files, Y0, t = load_challenge(data_dir, neurons, layers, images)
     net = challenge_network(data_dir, neurons, layers)  # the network graph-challenge runs
     n_img = Y0.shape[0]
@@ -113,8 +124,6 @@ def challenge_lockstep(*, data_dir: str, neurons: int, layers: int, images: int 
     >>> rows.tolist(), len(results[0].layers)       # rows of the chunk, from 0
     ([0, 1, 2], 2)
     """
-    from symdnn.challenge import challenge_network, load_challenge
-
     files, Y0, _ = load_challenge(data_dir, neurons, layers, images)
     net = challenge_network(data_dir, neurons, layers)
     a, b = rows
@@ -201,11 +210,6 @@ def challenge_layers(files: Any, net: Any, neurons: int) -> Iterator[AuditLayer]
     """The layers of a Graph Challenge network, read from its files one at a time (the next
     is read while this one runs: memory two layers ahead at most), each exact and, on
     demand, in any float format (weights and bias rounded once each)."""
-    from symdnn.challenge import float_layer
-    from symdnn.engines.exact import ExactLayer
-    from symdnn.io.graphchallenge import read_layer
-    from symdnn.io.prefetch import prefetched
-
     keys = tuple(range(1, neurons + 1))
     read = prefetched(lambda p: read_layer(p, neurons), files.layers)
     for g, bias in zip(read, net.biases, strict=True):
@@ -232,16 +236,6 @@ def network_layers(net: Any, Y0: Any, batch: Any = None) -> tuple[list, tuple, i
     """The layers of a :class:`~symdnn.SparseDNN` (exact and, on demand, in any float
     format) and its inputs ``Y0`` as integer numerators over one denominator, never rounded:
     ``(layers, (indptr, indices, numerators, shape), s, batch keys)``."""
-    from symdnn.domains.rational import RatVec
-    from symdnn.engines import (
-        _as_integers,
-        _batch_view,
-        _csr_over,
-        batch_keys,
-        compile_exact,
-        compile_float,
-    )
-
     Yb = _batch_view(net, Y0)
     batch = batch_keys(Yb, batch)
     indptr, indices, (vals, order) = _csr_over(Yb, batch, net.inputs)
