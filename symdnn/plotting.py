@@ -10,6 +10,12 @@ from typing import Any
 
 import numpy as np
 
+from symdnn.analysis import reached, support
+from symdnn.assoc.printing import format_key
+from symdnn.audit.report import _bin_labels
+from symdnn.errors import OutputError
+from symdnn.io.outputs import output_file_path
+
 __all__ = ["spy", "draw_network", "draw_subdnn", "plot_thresholds", "plot_audit"]
 
 #: arrays with at most this many row and column keys get every key on the axes
@@ -31,11 +37,6 @@ PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 def save_figure(fig: Any, path: Any) -> None:
     """Save a figure atomically (a temporary sibling renamed on success, so a failed or
     interrupted write leaves the old file, or none), in a format matplotlib writes."""
-    import os
-
-    from symdnn.errors import OutputError
-    from symdnn.io.outputs import output_file_path
-
     suffix = os.path.splitext(os.fspath(path))[1].lower()
     if suffix not in PLOT_SUFFIXES:
         raise OutputError(f"{os.fspath(path)!r}: a figure's file name must end in "
@@ -45,8 +46,6 @@ def save_figure(fig: Any, path: Any) -> None:
 
 
 def _text(key: Any) -> str:
-    from symdnn.assoc.printing import format_key
-
     return format_key(key)
 
 
@@ -171,8 +170,6 @@ def draw_subdnn(net: Any, category: Any, feature: Any, path: str | os.PathLike, 
     >>> os.path.getsize(p) > 0
     True
     """
-    from symdnn.analysis import reached, support
-
     plt = _pyplot()
     sub = support(net, category)
     hit = reached(sub, feature)
@@ -243,8 +240,6 @@ def plot_audit(report: Any, folder: str) -> list[str]:
     put the plots in the report folder (as ``symdnn audit --report`` does)."""
     plt = _pyplot()
     from matplotlib.ticker import MaxNLocator
-
-    from symdnn.audit.report import _bin_labels
 
 
     os.makedirs(folder, exist_ok=True)
