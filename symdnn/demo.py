@@ -13,10 +13,17 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 
+from symdnn.analysis import analyze
 from symdnn.assoc import AssocArray
+from symdnn.audit import audit_network
+from symdnn.audit.thresholds import threshold_audit
+from symdnn.constructions import selective
 from symdnn.data import words
+from symdnn.io.outputs import atomic_write, output_folder
+from symdnn.plotting import plot_audit, plot_thresholds, spy
 
 __all__ = ["DemoResult", "two_letter_layer", "run_demo", "full_demo"]
 
@@ -115,23 +122,12 @@ def full_demo(out: str = "symdnn-demo", *, force: bool = False) -> tuple[bool, s
     ``out`` must be absent, empty, or an earlier demo folder (replaced only with
     ``force=True``); it is written to a temporary sibling and renamed when complete.
     """
-    from symdnn.io.outputs import output_folder
-
     with output_folder(out, "demo", force=force) as tmp:
         ok, _ = _full_demo(str(tmp))
     return ok, os.path.join(out, "report.md")
 
 
 def _full_demo(out: str) -> tuple[bool, str]:
-    import time
-
-    from symdnn.analysis import analyze
-    from symdnn.audit import audit_network
-    from symdnn.audit.thresholds import threshold_audit
-    from symdnn.constructions import selective
-    from symdnn.io.outputs import atomic_write
-    from symdnn.plotting import plot_audit, plot_thresholds, spy
-
     t0 = time.perf_counter()
     algebra = run_demo()
     two = selective(words("words2"))
