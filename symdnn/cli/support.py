@@ -4,14 +4,19 @@ file outputs that never overwrite what they did not create."""
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
 from collections.abc import Callable
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
+from symdnn.domains import FORMATS
 from symdnn.errors import ArgumentError, OutputError
+from symdnn.io.outputs import check_output_file
+from symdnn.results import render
 
 __all__ = ["Progress", "Status", "positive_int", "nonneg_int", "exact_number", "density",
            "int_list", "parse_betas", "parse_formats", "emit", "output_file",
@@ -104,8 +109,6 @@ def parse_betas(text: str) -> list[str] | str:
 
 def parse_formats(text: str, *, allow: tuple = ()) -> list[str]:
     """Comma-separated float format names (plus any in ``allow``), at least one, each known."""
-    from symdnn.domains import FORMATS
-
     names = [f.strip() for f in text.split(",") if f.strip()]
     if not names:
         raise ArgumentError(f"--formats: no formats given (known: {', '.join(FORMATS)})")
@@ -123,7 +126,6 @@ def output_file(path: str | None, args: argparse.Namespace, what: str, *,
     """Check an output file option before any work is done (``None`` passes through)."""
     if path is None or path == "-":
         return path
-    from symdnn.io.outputs import check_output_file
 
     inputs = input_paths(args)
     check_output_file(path, force=getattr(args, "force", False), inputs=inputs,
@@ -146,8 +148,6 @@ def parse_run_specs(items: list[str] | None, taken: list[str]) -> list[tuple[str
     """``--run NAME=PATH[:FORMAT]`` options as ``(name, path, format)``; the format is fp64
     unless the text after the last colon names one. ``taken`` are the names of symdnn's own
     runs, which a foreign run may not reuse."""
-    from symdnn.domains import FORMATS
-
     out: list[tuple[str, str, str]] = []
     for item in items or []:
         name, sep, rest = item.partition("=")
@@ -175,9 +175,6 @@ def parse_run_specs(items: list[str] | None, taken: list[str]) -> list[tuple[str
 
 def distinct_outputs(*paths: str | None) -> None:
     """Two outputs of one command must not be the same path, nor one inside the other."""
-    import os
-    from pathlib import Path
-
     given = [Path(os.path.abspath(p)) for p in paths if p not in (None, "-")]
     for i, a in enumerate(given):
         for b in given[i + 1:]:
@@ -190,8 +187,6 @@ def emit(result: Any, fmt: str, dest: str, args: argparse.Namespace, what: str =
          say: bool = True) -> None:
     """Render ``result`` (:func:`symdnn.results.render`) to stdout (``dest`` ``"-"``) or to
     a file, which only ``--force`` replaces; ``say``: name the file written on stderr."""
-    from symdnn.results import render
-
     written = render(result, fmt, dest, force=getattr(args, "force", False),
                      inputs=input_paths(args), what=what)
     if written is not None and say:
