@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
+from symdnn.cli.parser import EXIT_TEXT
 from symdnn.cli.support import EXIT, HelpFormatter, Progress, emit
+from symdnn.data import data_root, dataset, dataset_path, fetch, listing
+from symdnn.errors import DataError
 
 __all__ = ["add_data_parser"]
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from symdnn.data import listing
-
     found = listing(args.to)
     if args.json:
         emit(found, "json", args.json, args)
@@ -22,16 +23,11 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_path(args: argparse.Namespace) -> int:
-    from symdnn.data import data_root, dataset_path
-
     print(dataset_path(args.name, args.to) if args.name else data_root(args.to))
     return EXIT["ok"]
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    from symdnn.data import data_root, dataset, fetch
-    from symdnn.errors import DataError
-
     for name in args.names:
         dataset(name)  # an unknown name is bad input before anything is fetched
     bar = None if args.quiet else Progress("fetch", unit="bytes")
@@ -69,8 +65,6 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
 def add_data_parser(sub: argparse._SubParsersAction) -> None:
     """Add ``symdnn data`` and its three actions to the command parser."""
-    from symdnn.cli.parser import EXIT_TEXT
-
     data = sub.add_parser(
         "data", help="list, fetch and locate the real data sets (Graph Challenge, MNIST, "
                      "VNN-COMP)",
