@@ -26,6 +26,8 @@ import numpy as np
 from symdnn.audit.compare import COUNTS, EXAMPLES, LayerFindings
 from symdnn.audit.runner import Run, RunResult, _integer_input, run_lockstep
 from symdnn.errors import ArgumentError
+from symdnn.io.runfiles import RunFolder
+from symdnn.parallel import Broadcast, ChunkPool, dask_map, resolve_threads, row_chunks
 
 __all__ = ["lockstep", "merge_lockstep", "merge_findings", "chunkable"]
 
@@ -60,8 +62,6 @@ def _rows_input(Y0_num: Any, a: int, b: int) -> tuple:
 
 def _chunk_runs(runs: list[Run], a: int, b: int, n: int) -> list[Run]:
     """The runs as one chunk sees them: a run folder read for rows ``a .. b - 1`` only."""
-    from symdnn.io.runfiles import RunFolder
-
     out = []
     for r in runs:
         if r.kind == "files":
@@ -152,8 +152,6 @@ def lockstep(layers: Iterable[Any], Y0_num: Any, s0: int, runs: list[Run], *, ru
     >>> one[0] == two[0], one[3][0].layers[0].to_json() == two[3][0].layers[0].to_json()
     (True, True)
     """
-    from symdnn.parallel import Broadcast, ChunkPool, resolve_threads, row_chunks
-
     n = len(batch)
     workers = resolve_threads(threads)
     if whole or chunkable(runs, on_layer) or workers == 1 or n < 2:
@@ -185,8 +183,6 @@ def dask_lockstep(dask: str | bool, fn: Callable[..., tuple], n: int, runs: list
     """``fn(**kw, runs=..., rows=(a, b))`` (a lockstep over rows ``a .. b - 1``) for one
     chunk per worker of a dask cluster, merged; refused for what must run in one chunk
     (``whole``, or :func:`chunkable`)."""
-    from symdnn.parallel import dask_map
-
     why = whole or chunkable(runs, on_layer)
     if why:
         raise ArgumentError(f"dask= cannot cut this audit into chunks ({why}): leave it out")
