@@ -33,6 +33,8 @@ import numpy as np
 from symdnn.audit.compare import COUNTS, ULP_BINS
 from symdnn.audit.runner import RunResult
 from symdnn.errors import ArgumentError
+from symdnn.io.outputs import output_folder
+from symdnn.io.runfiles import _ranges
 
 __all__ = ["AuditReport", "POLICY_KINDS", "parse_policy"]
 
@@ -202,8 +204,6 @@ class AuditReport:
         for res in self.runs:
             js = self.run_json(res)
             if js["layers_provided"] != "all":
-                from symdnn.io.runfiles import _ranges
-
                 lines.append(f"\n{res.run.name}: layers provided {_ranges(js['layers_provided'])}"
                              f" of {len(res.layers)}; its totals are over those")
         for res in self.runs:
@@ -224,8 +224,6 @@ class AuditReport:
         The plots are drawn by ``figures(report, folder)`` (give
         :func:`symdnn.plotting.plot_audit`, as ``symdnn audit --report`` does; plotting sits
         above audit, so this module cannot name it); without it, no plots."""
-        from symdnn.io.outputs import output_folder
-
         with output_folder(folder, "audit-report", force=force) as tmp:
             js = json.dumps(self.to_json(), indent=1)
             (tmp / "report.json").write_text(js + "\n", encoding="utf-8")
