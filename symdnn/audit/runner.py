@@ -40,6 +40,7 @@ from symdnn.domains import FloatDomain, get_domain, round_ratio
 from symdnn.engines import exact as EX
 from symdnn.engines.floating import float_step
 from symdnn.errors import ArgumentError, DomainError, SymdnnError
+from symdnn.io.runfiles import RunFolder
 
 __all__ = ["Run", "RunResult", "AuditLayer", "run_lockstep", "entries"]
 
@@ -312,8 +313,6 @@ def run_lockstep(layers: Iterable[AuditLayer], Y0_num: Any, s0: int, runs: list[
                                   f"{len(net_outputs[r.name])} layers; expected {total} "
                                   "(every layer) or 1 (the last)")
         elif r.kind == "files":
-            from symdnn.io.runfiles import RunFolder
-
             if not isinstance(r.folder, RunFolder):
                 r.folder = RunFolder(r.folder, fmt=r.fmt, name=r.name)
             r.folder.check(total, (len(batch), None))
