@@ -9,6 +9,8 @@ import re
 import sys
 from collections.abc import Sequence
 
+from symdnn.cli.parser import build_parser as _build
+from symdnn.cli.support import EXIT
 from symdnn.errors import SymdnnError
 
 __all__ = ["main", "build_parser", "cli_words", "OPTION_OF"]
@@ -16,8 +18,6 @@ __all__ = ["main", "build_parser", "cli_words", "OPTION_OF"]
 
 def build_parser():
     """The ``symdnn`` argument parser (see :mod:`symdnn.cli.parser`)."""
-    from symdnn.cli.parser import build_parser as _build
-
     return _build()
 
 
@@ -62,8 +62,6 @@ def _silence_stdout() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``symdnn`` console script; returns the exit status."""
-    from symdnn.cli.support import EXIT
-
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
