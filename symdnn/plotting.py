@@ -200,7 +200,20 @@ def draw_subdnn(net: Any, category: Any, feature: Any, path: str | os.PathLike, 
 
 def plot_thresholds(report: Any, path: str | os.PathLike, *, title: str | None = None) -> None:
     """P_d(r) in blue and P_fa(r) in red, averaged over the pairs of a
-    :class:`~symdnn.analysis.ThresholdReport` (the paper's Fig. 10)."""
+    :class:`~symdnn.analysis.ThresholdReport` (the paper's Fig. 10).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from symdnn.analysis import analyze
+    >>> from symdnn.constructions import selective
+    >>> report = analyze(selective(["able", "acid", "aged"], "pairs", ["4/5", 1]))
+    >>> out = Path(tempfile.mkdtemp()) / "fig10.png"
+    >>> plot_thresholds(report, out)
+    >>> out.read_bytes()[1:4]
+    b'PNG'
+    """
     plt = _pyplot()
     xs, pd, pfa = report.curves()
     fig, ax = plt.subplots(figsize=(5, 3.4))

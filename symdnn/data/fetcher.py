@@ -48,6 +48,12 @@ class FetchReport:
     files : list of (str, str)
         ``(path under the root, what happened)``: ``"downloaded"``, ``"copied"`` or
         ``"present"`` (already in place and checked again).
+
+    Examples
+    --------
+    >>> r = FetchReport(Path("/data"), [("mnist/a.gz", "copied"), ("mnist/b.gz", "present")])
+    >>> r.summary()
+    '2 files in /data: 0 downloaded, 1 copied, 1 present'
     """
 
     root: Path

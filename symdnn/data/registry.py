@@ -47,6 +47,12 @@ class DataFile:
         The number of lines of its (gunzipped) text, when known.
     kind : str
         The format it must have on arrival (see :data:`KINDS`).
+
+    Examples
+    --------
+    >>> f = dataset("graphchallenge-1024").files[-1]
+    >>> f.name, f.lines, f.verified_by
+    ('neuron1024-l1920-categories.tsv', 1812, 'gc-truth format, 1812 lines')
     """
 
     dataset: str
@@ -83,6 +89,12 @@ class Dataset:
     title, source, licence : str
         One line each, for ``symdnn data list`` and the docs.
     files : tuple of DataFile
+
+    Examples
+    --------
+    >>> ds = dataset("vnncomp-acasxu")
+    >>> ds.folder, len(ds.files), ds.size
+    ('vnncomp/benchmarks/acasxu', 56, 2316268)
     """
 
     name: str
@@ -215,6 +227,12 @@ def is_fetched(f: DataFile, root: str | os.PathLike | None = None) -> bool:
     """Whether file ``f`` is in place under the root (a network archive: unpacked).
 
     This looks only at what is there; :func:`symdnn.data.fetch` checks the contents.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> is_fetched(dataset("mnist").files[0], tempfile.mkdtemp())
+    False
     """
     target = data_root(root) / f.path
     if f.kind == "gc-network":
@@ -258,6 +276,13 @@ class DataListing:
         ``licence``.
     chosen : bool
         The root was given (not taken from ``$SYMDNN_DATA`` or the cache).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> ls = listing(tempfile.mkdtemp())
+    >>> sorted(ls.to_json()), ls.summary().splitlines()[1].split()[:3]
+    (['datasets', 'root'], ['name', 'size', 'fetched'])
     """
 
     root: Path
