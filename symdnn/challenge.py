@@ -12,29 +12,26 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from symdnn.domains import FloatDomain, get_domain, round_exact
-from symdnn.engines import exact as EX
+from symdnn.domains import FloatDomain, get_domain, round_ratio
 from symdnn.engines.floating import float_step
-from symdnn.errors import ArgumentError, ParseError
-from symdnn.generators.radixnet import parse_generate, radixnet_inputs, radixnet_layers
-from symdnn.io.graphchallenge import (
-    BIAS,
-    find_challenge_files,
-    read_categories,
-    read_images,
-    read_layer,
+from symdnn.engines.stream import LayerStream
+from symdnn.errors import ArgumentError
+from symdnn.io.gcnetwork import (
+    YMAX,
+    ChallengeNetwork,
+    challenge_network,
+    load_challenge,
+    read_bias_file,
 )
 from symdnn.parallel import (
     ChunkPool,
-    ExactBatch,
     dask_map,
+    exact_pass,
     merge_states,
     resolve_kernel,
     resolve_threads,
@@ -43,10 +40,10 @@ from symdnn.parallel import (
 )
 from symdnn.results import markdown_from_text
 
-__all__ = ["ChallengeResult", "ChallengeNetwork", "run_challenge", "load_challenge",
-           "challenge_network", "read_bias_file", "YMAX"]
-
-YMAX = 32
+# ChallengeNetwork, challenge_network, load_challenge, read_bias_file and YMAX live in
+# symdnn.io.gcnetwork and are importable from here as before
+__all__ = ["ChallengeResult", "run_challenge", "run_stream", "ChallengeNetwork",
+           "load_challenge", "challenge_network", "read_bias_file", "YMAX"]
 
 
 @dataclass
@@ -116,128 +113,6 @@ class ChallengeResult:
         return "\n".join(lines)
 
 
-@dataclass
-class ChallengeNetwork:
-    """What a challenge folder's network computes besides its weights: the bias of every
-    layer, the bias rule and the cap.
-
-    The official networks: the width's official bias on the nonzero entries of ``Y W``, cap
-    32. A folder with a ``bias.tsv`` (``layer<TAB>bias`` for every layer, written by
-    ``symdnn generate radixnet --style exact``): those biases on every neuron, no cap. Every
-    command that reads a challenge folder (``graph-challenge``, ``audit``, ``suite build``)
-    runs this same network.
-    """
-
-    biases: list[Fraction]
-    rule: str
-    cap: Fraction | None
-    source: str
-
-
-def read_bias_file(path: Any, layers: int) -> list[Fraction]:
-    r"""Read a ``bias.tsv``: one ``layer<TAB>value`` line for each layer 1..``layers``, values
-    exact. Raises :class:`~symdnn.errors.ParseError` naming the file and line.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> p = os.path.join(tempfile.mkdtemp(), "bias.tsv")
-    >>> _ = open(p, "w").write("1\t-31/2\n2\t-15\n")
-    >>> read_bias_file(p, 2)
-    [Fraction(-31, 2), Fraction(-15, 1)]
-    >>> read_bias_file(p, 3)
-    Traceback (most recent call last):
-    ...
-    symdnn.errors.ParseError: ...bias.tsv: no bias for layer 3 (of 3)
-    """
-    path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise ParseError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[:exc.start].count(b"\n") + 1
-        raise ParseError("not UTF-8 text", path=str(path), line=line) from None
-    found: dict[int, Fraction] = {}
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        parts = line.split()
-        if len(parts) != 2:
-            raise ParseError(f"expected 2 fields (layer, bias), found {len(parts)}",
-                             path=str(path), line=lineno)
-        try:
-            l = int(parts[0])
-        except ValueError:
-            raise ParseError(f"not a layer number: {parts[0]!r}", path=str(path),
-                             line=lineno) from None
-        try:
-            v = Fraction(parts[1])
-        except (ValueError, ZeroDivisionError):
-            raise ParseError(f"not an exact number: {parts[1]!r}", path=str(path),
-                             line=lineno) from None
-        if not 1 <= l <= layers:
-            raise ParseError(f"layer {l} outside 1..{layers}", path=str(path), line=lineno)
-        if l in found:
-            raise ParseError(f"layer {l} given twice", path=str(path), line=lineno)
-        found[l] = v
-    missing = [l for l in range(1, layers + 1) if l not in found]
-    if missing:
-        raise ParseError(f"no bias for layer {missing[0]} (of {layers})", path=str(path))
-    return [found[l] for l in range(1, layers + 1)]
-
-
-def challenge_network(data_dir: Any, neurons: int, layers: int) -> ChallengeNetwork:
-    """The biases, rule and cap of the network in a challenge folder (see
-    :class:`ChallengeNetwork`).
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from symdnn.generators import generate_radixnet
-    >>> d = generate_radixnet(tempfile.mkdtemp() + "/rx", layers=2, inputs=1, style="exact")
-    >>> net = challenge_network(d, 1024, 2)
-    >>> net.rule, net.cap, [str(b) for b in net.biases]
-    ('all', None, ['-31', '-31'])
-    """
-    bias_file = Path(data_dir) / "bias.tsv"
-    if bias_file.is_file():
-        return ChallengeNetwork(read_bias_file(bias_file, layers), "all", None,
-                                f"per-layer biases from {bias_file}")
-    if neurons not in BIAS:
-        raise ArgumentError(f"no official bias for {neurons} neurons (known: {sorted(BIAS)}) "
-                            f"and no bias.tsv in {data_dir}")
-    return ChallengeNetwork([BIAS[neurons]] * layers, "nonzero", Fraction(YMAX),
-                            f"official bias {BIAS[neurons]} on nonzero entries, cap {YMAX}")
-
-
-def _check_counts(neurons: int, layers: int, images: int | None) -> None:
-    for name, v in (("neurons", neurons), ("layers", layers)):
-        if not isinstance(v, int | np.integer) or v < 1:
-            raise ArgumentError(f"{name} must be a positive integer, not {v!r}")
-    if images is not None and (not isinstance(images, int | np.integer) or images < 1):
-        raise ArgumentError(f"images must be a positive integer, not {images!r}")
-
-
-def load_challenge(data_dir: str, neurons: int, layers: int,
-                   images: int | None) -> tuple[Any, sp.csr_matrix, np.ndarray | None]:
-    """The files of a configuration, its input images (the first ``images``), and the truth
-    restricted to them (None without a truth file)."""
-    _check_counts(neurons, layers, images)
-    files = find_challenge_files(data_dir, neurons, layers)
-    Y0 = read_images(files.images, neurons)
-    if images is not None:
-        if images > Y0.shape[0]:
-            raise ArgumentError(f"{images} images asked for, but {files.images} holds "
-                                f"{Y0.shape[0]}")
-        Y0 = Y0[:images]
-    truth = None
-    if files.truth is not None:
-        t = read_categories(files.truth)
-        truth = t[t <= Y0.shape[0]]
-    return files, Y0, truth
-
-
 def run_challenge(data_dir: str | None = None, *, neurons: int = 1024, layers: int = 120,
                   images: int | None = None, arith: str = "exact",
                   accumulate: str | None = None, threads: int | None = None,
@@ -298,113 +173,98 @@ def run_challenge(data_dir: str | None = None, *, neurons: int = 1024, layers: i
     >>> r.categories.tolist(), r.matches          # no truth file here: None
     ([2, 3, 4, 5], None)
     """
+    if generate is not None and data_dir is not None:
+        raise ArgumentError("give a data folder or a network to generate (generate=...), "
+                            "not both")
+    if generate is None and data_dir is None:
+        raise ArgumentError("give a data folder, or a network to generate")
+    if arith != "exact" and not isinstance(get_domain(arith), FloatDomain):
+        raise ArgumentError(f"arith must be 'exact' or a float format, not {arith!r}")
+    resolve_threads(threads)
+    if arith == "exact":
+        resolve_kernel(kernel)
+    stream = LayerStream.from_radixnet(generate, images=images) if generate is not None else \
+        LayerStream.from_graph_challenge(data_dir, neurons=neurons, layers=layers,
+                                         images=images)
+    truth = stream.truth
     if wants_dask(dask):
-        return _run_dask(dask, dict(data_dir=data_dir, neurons=neurons, layers=layers,
-                                    images=images, arith=arith, accumulate=accumulate,
-                                    kernel=kernel, generate=generate), progress)
+        return _run_dask(dask, stream, arith, accumulate, kernel, truth, progress)
+    if rows is not None:
+        stream = stream.rows(*rows)
+    return run_stream(stream, arith=arith, accumulate=accumulate, threads=threads,
+                      kernel=kernel, truth=truth, progress=progress)
+
+
+def run_stream(stream: LayerStream, *, arith: str = "exact", accumulate: str | None = None,
+               threads: int | None = None, kernel: str | None = None,
+               truth: np.ndarray | None = None, rows: tuple[int, int] | None = None,
+               progress: Callable[[int, int], None] | None = None) -> ChallengeResult:
+    """The Graph Challenge run of a Graph Challenge :class:`~symdnn.engines.LayerStream`
+    (see :func:`run_challenge` for the parameters); ``rows`` runs its inputs ``rows[0] ..
+    rows[1] - 1`` only (what one dask task runs).
+
+    Examples
+    --------
+    >>> st = LayerStream.from_radixnet("radixnet:1024:3:1", images=6)
+    >>> r = run_stream(st, arith="fp32")
+    >>> r.categories.tolist() == run_stream(st).categories.tolist()
+    True
+    """
+    if rows is not None:
+        stream = stream.rows(*rows)
     workers = resolve_threads(threads)
     kern = resolve_kernel(kernel) if arith == "exact" else "scipy"
-    if generate is not None:
-        if data_dir is not None:
-            raise ArgumentError("give a data folder or a network to generate (generate=...), "
-                                "not both")
-        neurons, layers, seed = parse_generate(generate)
-        if neurons not in BIAS:
-            raise ArgumentError(f"generate=: no official bias for {neurons} neurons (known: "
-                                f"{sorted(BIAS)})")
-        _check_counts(neurons, layers, images)
-        Y0, truth = radixnet_inputs(neurons, images or 64, seed=seed), None
-        net = ChallengeNetwork([BIAS[neurons]] * layers, "nonzero", Fraction(YMAX),
-                               f"generated RadiX-Net, official bias {BIAS[neurons]}")
-        source: Any = radixnet_layers(neurons, layers)
-    else:
-        if data_dir is None:
-            raise ArgumentError("give a data folder, or a network to generate")
-        files, Y0, truth = load_challenge(data_dir, neurons, layers, images)
-        net = challenge_network(data_dir, neurons, layers)
-        source = (read_layer(p, neurons) for p in files.layers)
-    if rows is not None:
-        Y0 = Y0[rows[0]:rows[1]]
-    n_img = Y0.shape[0]
+    neurons, layers = stream.width, stream.depth
     t0 = time.perf_counter()
     paths: list[str] = []
     if arith == "exact":
-        Y0 = Y0.tocsr()
-        Y0.sort_indices()
-        cap = None if net.cap is None else (net.cap.numerator, net.cap.denominator)
-        with ExactBatch(Y0.indptr, Y0.indices, Y0.data.astype(np.int64), 1, Y0.shape,
-                        threads=workers, kernel=kern) as batch:
-            for l, g in enumerate(source, 1):
-                bias = net.biases[l - 1]
-                nb = np.full(neurons, bias.numerator, dtype=object)
-                paths.append(batch.step(EX.ExactLayer(g.N, g.d, nb, bias.denominator),
-                                        rule=net.rule, cap=cap))
-                if progress:
-                    progress(l, layers)
-            final = batch.state()
-        rows = np.flatnonzero(np.diff(final.indptr))
+        final, paths = exact_pass(stream, threads=workers, kernel=kern, progress=progress)
     else:
         dom = get_domain(arith)
-        if not isinstance(dom, FloatDomain):
-            raise ArgumentError(f"arith must be 'exact' or a float format, not {arith!r}")
         acc = get_domain(accumulate) if accumulate else dom
         store = np.float32 if dom.name == "fp32" else np.float64
-        Yf = sp.csr_matrix(Y0, dtype=store)
-        chunks = row_chunks(n_img, workers)
+        indptr, indices, nums, shape = stream.inputs
+        vals = round_ratio(nums, stream.scale, dom.name).astype(store)  # one rounding each
+        Yf = sp.csr_matrix((vals, indices, indptr), shape=shape)
+        chunks = row_chunks(Yf.shape[0], workers)
         Ys = [Yf[a:b] for a, b in chunks]
-        cap_f = None if net.cap is None else float(round_exact(net.cap, dom.format_))
+        cap_f = stream.cap_in(dom.name)
         with ChunkPool(len(chunks)) as pool:
-            for l, g in enumerate(source, 1):
-                W = float_layer(g, dom)
-                b = np.full(neurons, round_exact(net.biases[l - 1], dom.format_),
-                            dtype=dom.dtype)
-                Ys = pool.map(lambda Y, W=W, b=b: float_step(Y, W, b, rule=net.rule, cap=cap_f,
-                                                             dom=dom, acc=acc)[0], Ys)
+            for l, lay in enumerate(stream.layers(), 1):
+                W, b64 = lay.float_weights(dom.name)
+                b = b64.astype(dom.dtype)  # values of the format: exact
+                Ys = pool.map(lambda Y, W=W, b=b: float_step(Y, W, b, rule=stream.rule,
+                                                             cap=cap_f, dom=dom, acc=acc)[0],
+                              Ys)
                 if progress:
                     progress(l, layers)
         final = sp.vstack(Ys, format="csr") if len(Ys) > 1 else Ys[0]
-        rows = np.flatnonzero(np.diff(final.indptr))
-    seconds = time.perf_counter() - t0
-    return ChallengeResult(rows.astype(np.int64) + 1, truth, arith, neurons, layers, n_img,
-                           seconds, paths, final, threads=workers, kernel=kern)
+    cats = np.flatnonzero(np.diff(final.indptr))
+    return ChallengeResult(cats.astype(np.int64) + 1, truth, arith, neurons, layers,
+                           len(stream.batch), time.perf_counter() - t0, paths, final,
+                           threads=workers, kernel=kern)
 
 
-def _run_dask(dask: str | bool, kw: dict, progress: Callable | None) -> ChallengeResult:
-    """:func:`run_challenge` with chunks of images as tasks of a dask cluster."""
+def _run_dask(dask: str | bool, stream: LayerStream, arith: str, accumulate: str | None,
+              kernel: str | None, truth: np.ndarray | None,
+              progress: Callable | None) -> ChallengeResult:
+    """:func:`run_stream` with chunks of images as tasks of a dask cluster, each remaking the
+    stream (reading the folder's files itself, or making the network in memory)."""
     t0 = time.perf_counter()
-    if kw["generate"]:
-        n_img, truth = kw["images"] or 64, None
-        neurons, layers, _ = parse_generate(kw["generate"])
-    else:
-        neurons, layers = kw["neurons"], kw["layers"]
-        _, Y0, truth = load_challenge(kw["data_dir"], neurons, layers, kw["images"])
-        n_img = Y0.shape[0]
-    parts, chunks, workers = dask_map(dask, run_challenge, n_img, **kw, threads=1)
+    parts, chunks, workers = dask_map(dask, run_stream, len(stream.batch), stream=stream,
+                                      arith=arith, accumulate=accumulate, kernel=kernel,
+                                      threads=1)
     if progress:
-        progress(layers, layers)
+        progress(stream.depth, stream.depth)
     rows = np.concatenate([r.categories - 1 + c[0] for r, c in zip(parts, chunks,
                                                                      strict=True)])
-    if kw["arith"] == "exact":
+    if arith == "exact":
         final = merge_states([r.final for r in parts])
     else:
         final = sp.vstack([r.final for r in parts], format="csr")
     paths = ["+".join(dict.fromkeys(p for r in parts for p in r.paths[l].split("+")))
-             for l in range(len(parts[0].paths))] if kw["arith"] == "exact" else []
-    return ChallengeResult(rows.astype(np.int64) + 1, truth, kw["arith"], neurons, layers,
-                           n_img, time.perf_counter() - t0, paths, final, threads=workers,
-                           kernel=parts[0].kernel, workers=f"dask, {workers} workers")
-
-
-def float_layer(g: Any, dom: FloatDomain) -> sp.csr_matrix:
-    """A layer's weights in a float format: each distinct decimal string rounded once."""
-    store = np.float32 if dom.name == "fp32" else np.float64
-    by_num = {}
-    for s, f in g.values.items():
-        num = int(f * g.d)
-        # a decimal string parsed as a float64 is one correct rounding; p/q is rounded here
-        by_num[num] = float(s) if dom.name == "fp64" and "/" not in s else \
-            float(round_exact(Fraction(f), dom.format_))
-    nums = g.N.data
-    uniq, inv = np.unique(nums, return_inverse=True)
-    data = np.array([by_num[int(u)] for u in uniq], dtype=store)[inv]
-    return sp.csr_matrix((data, g.N.indices, g.N.indptr), shape=g.N.shape)
+             for l in range(len(parts[0].paths))] if arith == "exact" else []
+    return ChallengeResult(rows.astype(np.int64) + 1, truth, arith, stream.width,
+                           stream.depth, len(stream.batch), time.perf_counter() - t0, paths,
+                           final, threads=workers, kernel=parts[0].kernel,
+                           workers=f"dask, {workers} workers")

@@ -27,11 +27,12 @@ import numpy as np
 from symdnn._optional import require
 from symdnn.engines import exact as EX
 from symdnn.engines.resident import advance, as_state
+from symdnn.engines.stream import LayerStream
 from symdnn.errors import ArgumentError, MissingDependency, SymdnnError
 
 __all__ = ["available_cores", "resolve_threads", "row_chunks", "merge_states",
            "ChunkPool", "resolve_kernel", "graphblas_threads", "KERNELS", "ExactBatch",
-           "Broadcast", "Tap", "dask_client", "dask_map", "wants_dask"]
+           "exact_pass", "Broadcast", "Tap", "dask_client", "dask_map", "wants_dask"]
 
 #: the sparse-product kernels of the exact engine's float64 and int64 paths
 KERNELS = ("auto", "scipy", "graphblas")
@@ -252,6 +253,13 @@ class ExactBatch:
         if self._gb is not None:
             self._gb.__enter__()
 
+    @classmethod
+    def of(cls, stream: LayerStream, *, threads: int | None = None,
+           kernel: str | None = None) -> ExactBatch:
+        """The inputs of a :class:`~symdnn.engines.LayerStream`, ready to step."""
+        indptr, indices, nums, shape = stream.inputs
+        return cls(indptr, indices, nums, stream.scale, shape, threads=threads, kernel=kernel)
+
     def step(self, lay: Any, *, rule: str, cap: tuple[int, int] | None) -> str:
         """One layer; returns the path the chunks took (``"float64"``, or several joined by
         ``+`` when chunks took different ones)."""
@@ -283,6 +291,33 @@ class ExactBatch:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def exact_pass(stream: LayerStream, *, threads: int | None = None, kernel: str | None = None,
+               rows: tuple[int, int] | None = None,
+               progress: Callable[[int, int], None] | None = None) -> tuple[Any, list[str]]:
+    """The exact outputs of a stream's network on its inputs (or on its inputs ``rows[0] ..
+    rows[1] - 1`` alone: what one dask task runs), stepped by :class:`ExactBatch`:
+    ``(ExactState, paths)``, the path each layer took.
+
+    Examples
+    --------
+    >>> from symdnn.engines import LayerStream
+    >>> st = LayerStream.from_radixnet("radixnet:1024:2", images=6)
+    >>> whole, paths = exact_pass(st, threads=2, kernel="scipy")
+    >>> part, _ = exact_pass(st, rows=(4, 6), threads=1, kernel="scipy")
+    >>> part.shape, paths
+    ((2, 1024), ['float64', 'float64'])
+    """
+    if rows is not None:
+        stream = stream.rows(*rows)
+    paths = []
+    with ExactBatch.of(stream, threads=threads, kernel=kernel) as batch:
+        for l, lay in enumerate(stream.layers(), 1):
+            paths.append(batch.step(lay.exact, rule=stream.rule, cap=stream.cap_pair))
+            if progress:
+                progress(l, stream.depth)
+        return batch.state(), paths
 
 
 class Broadcast:

@@ -23,8 +23,8 @@ import numpy as np
 from symdnn import intmm
 from symdnn.assoc import AssocArray
 from symdnn.domains import QQ
-from symdnn.domains.rational import RatVec, as_object, compact, mul
-from symdnn.engines import _as_integers, _csr_over, compile_exact
+from symdnn.domains.rational import as_object, compact, mul
+from symdnn.engines import compile_exact, exact_numerators
 from symdnn.errors import ArgumentError, KeyMismatch, SymdnnError
 
 __all__ = ["Interval", "Piece", "Breakpoint", "Trace", "piecewise", "merge"]
@@ -167,8 +167,7 @@ def piecewise(net: Any, base: AssocArray, features: list, *, r_lo: Any = 0,
         raise ArgumentError(f"{len(starts)} inputs but {len(features)} perturbed features")
     fpos = {k: i for i, k in enumerate(net.inputs)}
     Yb = base.T
-    indptr, indices, (vals, order) = _csr_over(Yb, starts, net.inputs)
-    nums, s = _as_integers(RatVec(vals.num[order], vals.den[order]))
+    (indptr, indices, nums, _), s = exact_numerators(Yb, starts, net.inputs)
     A = compact(np.asarray(nums, dtype=object).copy())
     B = np.zeros(len(A), dtype=np.int64)
     # the perturbed feature: value r = 0 + 1 r (over s: B = s)

@@ -4,21 +4,13 @@ caps, categories, ulps; for symdnn's own formats, int8, or any foreign implement
 
 from __future__ import annotations
 
-from symdnn.audit.api import (
-    audit_graph_challenge,
-    audit_network,
-    challenge_layers,
-    challenge_lockstep,  # noqa: F401 (not in __all__, importable as before)
-    default_runs,
-    network_layers,
-    network_lockstep,  # noqa: F401 (not in __all__, importable as before)
-)
+from symdnn.audit.api import audit_graph_challenge, audit_network, audit_stream, default_runs
 from symdnn.audit.compare import LayerFindings, compare_layer
 from symdnn.audit.report import POLICY_KINDS, AuditReport, parse_policy
-from symdnn.audit.runner import AuditLayer, Run, RunResult
+from symdnn.audit.runner import Lockstep, Run, RunResult
 
 __all__ = [
-    "Run", "RunResult", "AuditReport", "AuditLayer", "LayerFindings", "audit_graph_challenge",
-    "audit_network", "challenge_layers", "network_layers", "compare_layer", "parse_policy",
+    "Run", "RunResult", "Lockstep", "AuditReport", "LayerFindings", "audit_stream",
+    "audit_graph_challenge", "audit_network", "compare_layer", "parse_policy",
     "POLICY_KINDS", "default_runs",
 ]

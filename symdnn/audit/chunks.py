@@ -18,18 +18,20 @@ implementation's code is called with the whole batch, as it would be on its own)
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from symdnn.audit.compare import COUNTS, EXAMPLES, LayerFindings
-from symdnn.audit.runner import Run, RunResult, _integer_input, run_lockstep
+from symdnn.audit.runner import Lockstep, Run, RunResult, run_lockstep
+from symdnn.engines.stream import LayerStream
 from symdnn.errors import ArgumentError
 from symdnn.io.runfiles import RunFolder
 from symdnn.parallel import Broadcast, ChunkPool, dask_map, resolve_threads, row_chunks
 
-__all__ = ["lockstep", "merge_lockstep", "merge_findings", "chunkable"]
+__all__ = ["lockstep", "dask_lockstep", "chunk_lockstep", "merge_lockstep",
+           "merge_findings", "chunkable"]
 
 #: the order in which compare_layer records the kinds of examples
 KINDS = ("zero_to_pos", "zero_to_neg", "sign_flip", "spurious_pos", "ulp")
@@ -52,12 +54,6 @@ def chunkable(runs: list[Run], on_layer: Any = None) -> str | None:
     if on_layer is not None:
         return "the runs are dumped as they run"
     return None
-
-
-def _rows_input(Y0_num: Any, a: int, b: int) -> tuple:
-    indptr, indices, nums, shape = _integer_input(Y0_num)
-    lo, hi = indptr[a], indptr[b]
-    return (indptr[a:b + 1] - lo, indices[lo:hi], nums[lo:hi], (b - a, shape[1]))
 
 
 def _chunk_runs(runs: list[Run], a: int, b: int, n: int) -> list[Run]:
@@ -101,22 +97,21 @@ def merge_findings(parts: list[LayerFindings]) -> LayerFindings:
     return out
 
 
-def merge_lockstep(parts: list[tuple], chunks: list[tuple[int, int]], runs: list[Run]
-                   ) -> tuple[list, list, np.ndarray, list[RunResult], float]:
+def merge_lockstep(parts: list[Lockstep], chunks: list[tuple[int, int]],
+                   runs: list[Run]) -> Lockstep:
     """The results of :func:`~symdnn.audit.runner.run_lockstep` on consecutive row chunks
     as one result over the whole batch (the runs' seconds are added up)."""
     if len(parts) == 1:
-        ez, ep, rows, res, sec = parts[0]
-        for r, run in zip(res, runs, strict=True):
+        for r, run in zip(parts[0].results, runs, strict=True):
             r.run = run
-        return ez, ep, rows, res, sec
-    ez = [int(sum(x)) for x in zip(*(p[0] for p in parts), strict=True)]
-    ep = [int(sum(x)) for x in zip(*(p[1] for p in parts), strict=True)]
-    rows = np.concatenate([np.asarray(p[2], dtype=np.int64) + a
+        return parts[0]
+    ez = [int(sum(x)) for x in zip(*(p.exact_zero for p in parts), strict=True)]
+    ep = [int(sum(x)) for x in zip(*(p.exact_pre for p in parts), strict=True)]
+    rows = np.concatenate([np.asarray(p.exact_rows, dtype=np.int64) + a
                            for p, (a, _) in zip(parts, chunks, strict=True)])
     results = []
     for i, run in enumerate(runs):
-        mine = [p[3][i] for p in parts]
+        mine = [p.results[i] for p in parts]
         res = RunResult(run)
         res.layers = [merge_findings(list(ls)) for ls in zip(*(m.layers for m in mine),
                                                                 strict=True)]
@@ -128,45 +123,41 @@ def merge_lockstep(parts: list[tuple], chunks: list[tuple[int, int]], runs: list
                           "examples": [e for m in mine for e in m.argmax["examples"]][:10]}
         res.seconds = sum(m.seconds for m in mine)
         results.append(res)
-    return ez, ep, rows, results, sum(p[4] for p in parts)
+    return Lockstep(ez, ep, rows, results, sum(p.exact_seconds for p in parts))
 
 
-def lockstep(layers: Iterable[Any], Y0_num: Any, s0: int, runs: list[Run], *, rule: str,
-             cap: Any, batch: tuple, inputs: tuple, total: int | None,
+def lockstep(stream: LayerStream, runs: list[Run], *,
              progress: Callable[[int, int], None] | None = None, on_layer: Any = None,
-             threads: int | None = None, whole: str | None = None) -> tuple:
-    """:func:`~symdnn.audit.runner.run_lockstep` on ``threads`` row chunks at once (default:
-    every core), sharing one stream of ``layers``; the same result. ``whole`` (or
-    :func:`chunkable`) names a reason to run in one chunk.
+             threads: int | None = None) -> Lockstep:
+    """:func:`~symdnn.audit.runner.run_lockstep` on ``threads`` row chunks of the stream at
+    once (default: every core), sharing one pass over its layers; the same result. What
+    :func:`chunkable` names, or a network with a bias for each input, runs in one chunk.
 
     Examples
     --------
-    >>> from symdnn.audit import network_layers
     >>> from symdnn.constructions import selective
     >>> c = selective(["ab", "cd", "ae", "bf"], "single", ["1/3"])
-    >>> layers, Y, s, batch = network_layers(c.net, c.inputs)
-    >>> kw = dict(rule=c.net.bias_rule, cap=None, batch=batch, inputs=c.net.inputs,
-    ...           total=c.net.depth)
-    >>> one = lockstep(layers, Y, s, [Run.format("fp16")], threads=1, **kw)
-    >>> two = lockstep(layers, Y, s, [Run.format("fp16")], threads=2, **kw)
-    >>> one[0] == two[0], one[3][0].layers[0].to_json() == two[3][0].layers[0].to_json()
-    (True, True)
+    >>> st = LayerStream.from_network(c.net, c.inputs)
+    >>> one = lockstep(st, [Run.format("fp16")], threads=1)
+    >>> two = lockstep(st, [Run.format("fp16")], threads=2)
+    >>> one.exact_zero == two.exact_zero
+    True
+    >>> one.results[0].layers[0].to_json() == two.results[0].layers[0].to_json()
+    True
     """
-    n = len(batch)
+    n = len(stream.batch)
     workers = resolve_threads(threads)
-    if whole or chunkable(runs, on_layer) or workers == 1 or n < 2:
-        return run_lockstep(layers, Y0_num, s0, runs, rule=rule, cap=cap, batch=batch,
-                            inputs=inputs, progress=progress, total=total, on_layer=on_layer)
+    if stream.per_input_bias or chunkable(runs, on_layer) or workers == 1 or n < 2:
+        return run_lockstep(stream, runs, progress=progress, on_layer=on_layer)
     chunks = row_chunks(n, workers)
-    hub = Broadcast(layers, len(chunks))
+    hub = Broadcast(stream.layers(), len(chunks))
 
-    def one(k: int) -> tuple:
+    def one(k: int) -> Lockstep:
         a, b = chunks[k]
         tap = hub.taps[k]
         try:
-            out = run_lockstep(tap, _rows_input(Y0_num, a, b), s0, _chunk_runs(runs, a, b, n),
-                               rule=rule, cap=cap, batch=batch[a:b], inputs=inputs,
-                               progress=progress if k == 0 else None, total=total)
+            out = run_lockstep(stream.rows(a, b), _chunk_runs(runs, a, b, n), layers=tap,
+                               progress=progress if k == 0 else None)
         except BaseException as exc:
             tap.close(exc)  # stop the other chunks too
             raise
@@ -178,19 +169,30 @@ def lockstep(layers: Iterable[Any], Y0_num: Any, s0: int, runs: list[Run], *, ru
     return merge_lockstep(parts, chunks, runs)
 
 
-def dask_lockstep(dask: str | bool, fn: Callable[..., tuple], n: int, runs: list[Run], *,
-                  on_layer: Any = None, whole: str | None = None, **kw: Any) -> tuple:
-    """``fn(**kw, runs=..., rows=(a, b))`` (a lockstep over rows ``a .. b - 1``) for one
-    chunk per worker of a dask cluster, merged; refused for what must run in one chunk
-    (``whole``, or :func:`chunkable`)."""
-    why = whole or chunkable(runs, on_layer)
+def dask_lockstep(dask: str | bool, stream: LayerStream, runs: list[Run], *,
+                  on_layer: Any = None) -> Lockstep:
+    """One chunk of the stream's inputs for each worker of a dask cluster, each remaking the
+    stream from its recipe (a folder's layers read there), merged; refused for what must
+    run in one chunk."""
+    why = ("a network with a bias for each input" if stream.per_input_bias else None) or \
+        chunkable(runs, on_layer)
     if why:
         raise ArgumentError(f"dask= cannot cut this audit into chunks ({why}): leave it out")
-    parts, chunks, _ = dask_map(dask, _on_worker, n, fn=fn, runs=runs, batch_rows=n, kw=kw)
+    n = len(stream.batch)
+    parts, chunks, _ = dask_map(dask, chunk_lockstep, n, stream=stream, runs=runs)
     return merge_lockstep(parts, chunks, runs)
 
 
-def _on_worker(*, fn: Callable, runs: list[Run], batch_rows: int, kw: dict,
-               rows: tuple[int, int]) -> tuple:
+def chunk_lockstep(*, stream: LayerStream, runs: list[Run], rows: tuple[int, int]) -> Lockstep:
+    """The lockstep of the inputs ``rows[0] .. rows[1] - 1`` of ``stream`` alone (what one
+    dask task runs).
+
+    Examples
+    --------
+    >>> st = LayerStream.from_radixnet("radixnet:1024:2", images=6)
+    >>> part = chunk_lockstep(stream=st, runs=[Run.format("fp32")], rows=(2, 5))
+    >>> part.exact_rows.tolist(), len(part.results[0].layers)   # rows of the chunk, from 0
+    ([0, 1, 2], 2)
+    """
     a, b = rows
-    return fn(**kw, runs=_chunk_runs(runs, a, b, batch_rows), rows=rows)
+    return run_lockstep(stream.rows(a, b), _chunk_runs(runs, a, b, len(stream.batch)))

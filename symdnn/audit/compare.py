@@ -29,7 +29,6 @@ bias: with the Graph Challenge rule, the nonzero entries of ``Y W``):
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -106,12 +105,6 @@ def _lookup(keys: np.ndarray, where: np.ndarray) -> tuple[np.ndarray, np.ndarray
     pos = np.searchsorted(keys, where)
     pos_c = np.minimum(pos, len(keys) - 1)
     return pos_c, keys[pos_c] == where
-
-
-@functools.lru_cache(maxsize=64)
-def _cap_in(cap: Fraction, fmt: str) -> float:
-    """YMAX rounded into a run's format."""
-    return float(round_exact(cap, fmt))
 
 
 class ExactSide:
@@ -212,7 +205,7 @@ def compare_layer(layer: int, width: int, exact_pre: tuple | ExactSide,
             over_e = ex.over_cap
             # the run caps where its value exceeds YMAX as rounded into its own format; a value
             # equal to that rounded cap is the capped value whichever way it was decided
-            cap_run = _cap_in(cap, fmt)
+            cap_run = float(round_exact(cap, fmt))  # YMAX in the run's format
             flip_c = np.where(over_e, v < cap_run, v > cap_run)
             if found is not None:
                 flip_c &= found

@@ -28,21 +28,21 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from symdnn.audit.compare import ExactSide, LayerFindings, _cap_in, compare_layer
+from symdnn.audit.compare import ExactSide, LayerFindings, compare_layer
 from symdnn.audit.quant import int8_step, quantize_weights
 from symdnn.domains import FloatDomain, get_domain, round_ratio
 from symdnn.engines import exact as EX
 from symdnn.engines.floating import float_step
-from symdnn.errors import ArgumentError, DomainError, SymdnnError
+from symdnn.engines.stream import LayerStream, StreamLayer
+from symdnn.errors import ArgumentError, SymdnnError
 from symdnn.io.runfiles import RunFolder
 
-__all__ = ["Run", "RunResult", "AuditLayer", "run_lockstep", "entries"]
+__all__ = ["Run", "RunResult", "Lockstep", "run_lockstep", "entries"]
 
 
 @dataclass
@@ -105,13 +105,28 @@ class RunResult:
 
 
 @dataclass
-class AuditLayer:
-    """What the runner needs of one layer: the exact integer layer and, per float format, the
-    weights and bias rounded into it (``float_weights(fmt) -> (W, bias)``)."""
+class Lockstep:
+    """What one lockstep of the exact run and the float runs found.
 
-    exact: EX.ExactLayer
-    float_weights: Callable[[str], tuple[sp.csr_matrix, np.ndarray | None]]
-    neurons: tuple
+    Attributes
+    ----------
+    exact_zero : list of int
+        Per layer, the exact pre-activations that are zero.
+    exact_pre : list of int
+        Per layer, the number of exact pre-activations (the entries of ``Y W``).
+    exact_rows : numpy.ndarray
+        The inputs (0-based rows) with a nonzero exact output: the exact categories.
+    results : list of RunResult
+        The findings of each run, in the order of the runs.
+    exact_seconds : float
+        The time the exact run took.
+    """
+
+    exact_zero: list[int]
+    exact_pre: list[int]
+    exact_rows: np.ndarray
+    results: list[RunResult]
+    exact_seconds: float
 
 
 def _keys(indptr: np.ndarray, indices: np.ndarray, width: int) -> np.ndarray:
@@ -247,24 +262,6 @@ def _argmax_keys(keys: np.ndarray, vals: np.ndarray, rows: int, width: int) -> n
     return out
 
 
-def _integer_input(Y0_num: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple]:
-    """``(indptr, indices, numerators, shape)`` of the input numerators, with the numerators
-    as int64 or Python ints (never rounded): a scipy matrix of integers, or such a tuple."""
-    if isinstance(Y0_num, tuple):
-        indptr, indices, nums, shape = Y0_num
-        return (np.asarray(indptr, dtype=np.int64), np.asarray(indices, dtype=np.int64),
-                np.asarray(nums), tuple(shape))
-    M = Y0_num.tocsr(copy=True)
-    M.sort_indices()
-    data = np.asarray(M.data)
-    if data.dtype.kind == "f":
-        if data.size and (np.any(data != np.round(data)) or np.max(np.abs(data)) > 2.0**53):
-            raise DomainError("audit inputs must be integer numerators: a float matrix may "
-                              "only hold integers below 2**53 (pass a tuple for larger ones)")
-        data = data.astype(np.int64)
-    return M.indptr.astype(np.int64), M.indices.astype(np.int64), data, M.shape
-
-
 def _not_provided(l: int) -> LayerFindings:
     ly = LayerFindings(l, {}, provided=False)
     ly.max_ulp = None
@@ -272,24 +269,35 @@ def _not_provided(l: int) -> LayerFindings:
     return ly
 
 
-def run_lockstep(layers: Iterable[AuditLayer], Y0_num: Any, s0: int, runs: list[Run],
-                 *, rule: str, cap: Fraction | None, batch: tuple, inputs: tuple,
+def run_lockstep(stream: LayerStream, runs: list[Run], *,
+                 layers: Iterable[StreamLayer] | None = None,
                  progress: Callable[[int, int], None] | None = None,
-                 total: int | None = None,
                  on_layer: Callable[[int, Run, tuple | None, tuple, tuple], None] | None = None,
-                 ) -> tuple[list, list, np.ndarray, list[RunResult], float]:
-    """Run the exact network and every run together; returns ``(exact_zero, exact_pre,
-    exact_categories, results, exact_seconds)``.
+                 ) -> Lockstep:
+    """Run the exact network of ``stream`` and every run together, layer by layer.
 
-    ``Y0_num`` holds the input numerators over ``s0``: a scipy matrix of integers, or
-    ``(indptr, indices, numerators, shape)`` with int64 or Python-int numerators. The exact
-    run starts from them as they are; each float run from their correct rounding into its
-    format. ``on_layer(l, run, pre, post, shape)`` is called for every layer a run provides,
-    with its pre-activations (``(keys, values)`` or None) and activations (``(keys,
-    values)``), for example to write them out."""
-    indptr0, indices0, nums0, shape0 = _integer_input(Y0_num)
+    The exact run starts from the stream's input numerators as they are; each float run
+    from their correct rounding into its format. ``layers`` replaces ``stream.layers()``
+    (the same layers, shared with other chunks: see :mod:`symdnn.audit.chunks`).
+    ``on_layer(l, run, pre, post, shape)`` is called for every layer a run provides, with its
+    pre-activations (``(keys, values)`` or None) and activations (``(keys, values)``), for
+    example to write them out.
+
+    Examples
+    --------
+    >>> from symdnn.constructions import selective
+    >>> from symdnn.engines import LayerStream
+    >>> c = selective(["ab", "cd", "ae", "bf"], "single", ["1/3"])
+    >>> found = run_lockstep(LayerStream.from_network(c.net, c.inputs), [Run.format("bf16")])
+    >>> found.exact_pre, found.exact_rows.tolist(), found.results[0].layers[0].max_ulp
+    ([16], [0, 1, 2, 3], 1)
+    """
+    indptr0, indices0, nums0, shape0 = stream.inputs
+    s0, rule, cap, batch = stream.scale, stream.rule, stream.cap, stream.batch
+    inputs, total = stream.input_keys, stream.depth
     st = EX.start(indptr0, indices0, nums0, s0, shape0)
-    cap_t = None if cap is None else (cap.numerator, cap.denominator)
+    cap_t = stream.cap_pair
+    layers = stream.layers() if layers is None else layers
     results = [RunResult(r) for r in runs]
     states: list[Any] = []
     quant: dict = {}
@@ -344,7 +352,7 @@ def run_lockstep(layers: Iterable[AuditLayer], Y0_num: Any, s0: int, runs: list[
             if r.kind == "float":
                 W, b = lay.float_weights(r.fmt)
                 dom = get_domain(r.fmt)
-                cap_r = None if cap is None else _cap_in(cap, r.fmt)
+                cap_r = stream.cap_in(r.fmt)
                 Y, pre = float_step(states[i], W, b, rule=rule, cap=cap_r, dom=dom,
                                     acc=get_domain(r.accumulate), record=True)
                 states[i] = Y
@@ -359,7 +367,7 @@ def run_lockstep(layers: Iterable[AuditLayer], Y0_num: Any, s0: int, runs: list[
                     quant.clear()
                     quant[key] = quantize_weights(W)
                 Wq, s_w = quant[key]
-                cap_f = None if cap is None else _cap_in(cap, "fp32")
+                cap_f = stream.cap_in("fp32")
                 Y, pre = int8_step(states[i], Wq, s_w, b, rule=rule, cap=cap_f)
                 states[i] = Y
                 res.seconds += time.perf_counter() - t
@@ -415,4 +423,4 @@ def run_lockstep(layers: Iterable[AuditLayer], Y0_num: Any, s0: int, runs: list[
                                     "exact": None if e_arg[j] < 0 else str(out_names[e_arg[j]]),
                                     "float": None if f_arg[j] < 0 else str(out_names[f_arg[j]])}
                                    for j in changed[:10]]}
-    return exact_zero, exact_pre, exact_rows, results, exact_seconds
+    return Lockstep(exact_zero, exact_pre, exact_rows, results, exact_seconds)

@@ -4,15 +4,13 @@ alongside it layer by layer, and the final decisions (category and argmax) of ev
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from symdnn.audit.compare import _cap_in
-from symdnn.audit.runner import AuditLayer, _integer_input
 from symdnn.certify.bounds import Arith, add_up, floor_pos, ratio_bounds
 from symdnn.certify.layer import (
     BoundCache,
@@ -26,6 +24,7 @@ from symdnn.certify.phases import certify_layer
 from symdnn.certify.report import Certificate, FormatCertificate, LayerMargin
 from symdnn.domains.floats import round_ratio
 from symdnn.engines import exact as EX
+from symdnn.engines.stream import LayerStream
 
 __all__ = ["run_certificate"]
 
@@ -139,17 +138,17 @@ def _final(st: Any, e: sp.csr_matrix) -> dict:
             "nonzero": exact_rows, "error": err_row}
 
 
-def run_certificate(layers: Iterable[AuditLayer], Y0_num: Any, s0: int, ariths: list[Arith],
-                    *, rule: str, cap: Fraction | None, batch: tuple, info: dict,
-                    progress: Callable[[int, int], None] | None = None,
-                    total: int | None = None, examples: int = 10,
+def run_certificate(stream: LayerStream, ariths: list[Arith], *,
+                    progress: Callable[[int, int], None] | None = None, examples: int = 10,
                     detail: bool = False) -> Certificate:
-    """Certify every arithmetic in ``ariths`` on the inputs ``Y0_num / s0`` (integer
-    numerators as for :func:`symdnn.audit.runner.run_lockstep`), layer by layer."""
+    """Certify every arithmetic in ``ariths`` on the network and inputs of ``stream``, layer
+    by layer (the exact run once, every format's bounds carried alongside it)."""
     t0 = time.perf_counter()
-    indptr0, indices0, nums0, shape0 = _integer_input(Y0_num)
+    indptr0, indices0, nums0, shape0 = stream.inputs
+    s0, rule, cap, batch = stream.scale, stream.rule, stream.cap, stream.batch
+    total = stream.depth
     st = EX.start(indptr0, indices0, nums0, s0, shape0)
-    cap_t = None if cap is None else (cap.numerator, cap.denominator)
+    cap_t = stream.cap_pair
     errs = [_input_error(nums0, indptr0, indices0, s0, shape0, ar) for ar in ariths]
     fcs = [FormatCertificate(ar) for ar in ariths]
     margins: list[LayerMargin] = []
@@ -157,7 +156,7 @@ def run_certificate(layers: Iterable[AuditLayer], Y0_num: Any, s0: int, ariths: 
     neurons: tuple = ()
     names: list[tuple] = []
     cache = BoundCache()  # this run's memory of gamma_n and biases, across layers
-    for l, lay in enumerate(layers, 1):
+    for l, lay in enumerate(stream.layers(), 1):
         t = time.perf_counter()
         prev = st
         st, rec = EX.step(st, lay.exact, rule=rule, cap=cap_t, record=True)
@@ -169,7 +168,7 @@ def run_certificate(layers: Iterable[AuditLayer], Y0_num: Any, s0: int, ariths: 
         held: list = []  # (What, FormatWeights) of the formats done in this layer
         for ar in ariths:
             W, b = lay.float_weights(ar.fmt.name)
-            cap_f = None if cap is None else _cap_in(cap, ar.fmt.name)
+            cap_f = stream.cap_in(ar.fmt.name)
             like = next((f for Wp, f in held if same_weights(Wp, W)), None)
             held.append((W, format_weights(lay.exact, W, b, ar, cap, cap_f, like=like,
                                            cache=cache)))
@@ -190,6 +189,6 @@ def run_certificate(layers: Iterable[AuditLayer], Y0_num: Any, s0: int, ariths: 
     for i, fc in enumerate(fcs):
         fc.final = _final(st, errs[i])
     seconds = {"total": time.perf_counter() - t0, "exact": t_exact}
-    cert = Certificate(info, margins, fcs, batch, neurons, seconds)
+    cert = Certificate(dict(stream.info), margins, fcs, batch, neurons, seconds)
     cert.neuron_names = names
     return cert

@@ -13,20 +13,19 @@ convention, with its bias rule and cap.
 
 from __future__ import annotations
 
-# compile_float, batch_keys, round_vec and the helpers audit, analysis and suite build on are
-# importable from here as before, though not in __all__
+# compile_float, batch_keys and round_vec are importable from here as before, though not in
+# __all__
 from symdnn.engines.inference import (
     InferenceResult,
     LayerRecord,
     SymbolicSignError,
-    _as_integers,  # noqa: F401
-    _batch_view,  # noqa: F401
-    _csr_over,  # noqa: F401
     batch_keys,  # noqa: F401
     compile_exact,
     compile_float,  # noqa: F401
     infer,
     round_vec,  # noqa: F401
 )
+from symdnn.engines.stream import LayerStream, StreamLayer, exact_numerators
 
-__all__ = ["infer", "InferenceResult", "LayerRecord", "SymbolicSignError", "compile_exact"]
+__all__ = ["infer", "InferenceResult", "LayerRecord", "SymbolicSignError", "compile_exact",
+           "LayerStream", "StreamLayer", "exact_numerators"]

@@ -9,13 +9,16 @@ format, in input-key order. Bias, ReLU and cap are applied in the format.
 
 from __future__ import annotations
 
+from fractions import Fraction
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 
 from symdnn import intmm
-from symdnn.domains import FloatDomain, narrow
+from symdnn.domains import FloatDomain, narrow, round_exact
 
-__all__ = ["float_step"]
+__all__ = ["float_step", "float_layer"]
 
 
 def _spgemm_in_format(Y: sp.csr_matrix, W: sp.csr_matrix, dom: FloatDomain) -> sp.csr_matrix:
@@ -84,3 +87,18 @@ def float_step(Y: sp.csr_matrix, W: sp.csr_matrix, bias: np.ndarray | None, *, r
         vals = np.minimum(vals, dt.type(cap)).astype(dt)
     out = sp.csr_matrix((vals.astype(store), indices[keep], ck[indptr]), shape=(R, n_out))
     return out, pre
+
+
+def float_layer(g: Any, dom: FloatDomain) -> sp.csr_matrix:
+    """A layer's weights in a float format: each distinct decimal string rounded once."""
+    store = np.float32 if dom.name == "fp32" else np.float64
+    by_num = {}
+    for s, f in g.values.items():
+        num = int(f * g.d)
+        # a decimal string parsed as a float64 is one correct rounding; p/q is rounded here
+        by_num[num] = float(s) if dom.name == "fp64" and "/" not in s else \
+            float(round_exact(Fraction(f), dom.format_))
+    nums = g.N.data
+    uniq, inv = np.unique(nums, return_inverse=True)
+    data = np.array([by_num[int(u)] for u in uniq], dtype=store)[inv]
+    return sp.csr_matrix((data, g.N.indices, g.N.indptr), shape=g.N.shape)

@@ -39,6 +39,7 @@ import os
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -331,21 +332,34 @@ def _format_exact(f: Fraction) -> str:
     return ("-" if f < 0 else "") + text
 
 
-def write_layer(path: str | os.PathLike, N: sp.spmatrix, d: int = 1) -> None:
+def write_layer(path: str | os.PathLike, N: Any, d: int = 1) -> None:
     """Write a layer (integer numerators over ``d``) as official 1-based triples, atomically.
 
-    Values are written as exact decimals when they have one (``0.0625``), else ``p/q``.
+    ``N`` is a scipy sparse matrix, or any CSR matrix of integers of any size (``indptr``,
+    ``indices``, ``data``: the exact engine's :class:`~symdnn.engines.exact.IntCSR`). Values
+    are written as exact decimals when they have one (``0.0625``), else ``p/q``.
+
+    Examples
+    --------
+    >>> import tempfile, os, scipy.sparse as sp
+    >>> p = os.path.join(tempfile.mkdtemp(), "n2-l1.tsv")
+    >>> write_layer(p, sp.csr_matrix([[0, 1], [3, 0]]), 16)
+    >>> [line.split() for line in open(p)]
+    [['2', '1', '0.1875'], ['1', '2', '0.0625']]
     """
-    C = sp.coo_matrix(N)
-    order = np.lexsort((C.row, C.col))
+    if sp.issparse(N):
+        N = sp.csr_matrix(N)
+    indptr, indices, data = np.asarray(N.indptr), np.asarray(N.indices), np.asarray(N.data)
+    rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    order = np.lexsort((rows, indices))
     cache: dict = {}
 
     def write(fh: io.TextIOBase) -> None:
         for i in order:
-            v = int(C.data[i])
+            v = int(data[i])
             if v not in cache:
                 cache[v] = _format_exact(Fraction(v, d))
-            fh.write(f"{C.row[i] + 1}\t{C.col[i] + 1}\t{cache[v]}\n")
+            fh.write(f"{rows[i] + 1}\t{indices[i] + 1}\t{cache[v]}\n")
 
     atomic_write(path, write)
 

@@ -30,20 +30,31 @@ import platform
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import flint
+import ml_dtypes
 import numpy as np
-import scipy.sparse as sp
+import scipy
+import sympy
 
+from symdnn._version import __version__
+from symdnn.analysis import analyze
+from symdnn.assoc import AssocArray
+from symdnn.constructions import load_construction
+from symdnn.domains import FORMATS, round_ratio
 from symdnn.engines import exact as EX
+from symdnn.engines.stream import LayerStream
 from symdnn.errors import ArgumentError, ParseError
-from symdnn.parallel import ExactBatch, wants_dask
+from symdnn.io.graphchallenge import _format_exact, write_layer
+from symdnn.io.outputs import output_folder
+from symdnn.network import read_network
+from symdnn.parallel import ExactBatch, dask_map, exact_pass, merge_states, wants_dask
 from symdnn.suite.integrity import FORMAT, canonical_json, sha256_file
 
-__all__ = ["CHECKER", "build_suite", "suite_exact_rows"]
+__all__ = ["CHECKER", "build_suite", "suite_stream"]
 
 #: The standalone checker's source (standard library only, imports nothing from symdnn),
 #: copied byte for byte into every suite as ``check.py``; see docs/suite-format.md.
@@ -51,13 +62,6 @@ CHECKER = Path(__file__).with_name("check.py")
 
 
 def _versions() -> dict:
-    import flint
-    import ml_dtypes
-    import scipy
-    import sympy
-
-    from symdnn._version import __version__
-
     return {"symdnn": __version__, "python": platform.python_version(), "numpy": np.__version__,
             "scipy": scipy.__version__, "sympy": sympy.__version__,
             "python-flint": flint.__version__, "ml_dtypes": ml_dtypes.__version__}
@@ -68,105 +72,28 @@ def _write_lines(path: Path, lines: Any) -> None:
         fh.writelines(lines)
 
 
-@dataclass
-class _Source:
-    """A network to certify, as a stream of integer layers (row convention)."""
-
-    neurons: int
-    layers: int
-    rule: str
-    cap: Fraction | None
-    inputs: sp.csr_matrix        # integer numerators over inputs_s
-    inputs_s: int
-    stream: Callable             # () -> iterator of (N int CSR, d, nb object array | None, db)
-    keys: list | None = None     # per layer 0..L, the neuron keys (named networks)
-    meta: dict = field(default_factory=dict)
-    netdir: Path | None = None
-
-
-def _gc_source(path: Path, neurons: int | None, layers: int | None,
-               inputs_file: str | None) -> _Source:
-    from symdnn.io.graphchallenge import find_challenge_files, read_images, read_layer
-
+def suite_stream(source: Path, neurons: int | None, layers: int | None,
+                 inputs: str | None) -> LayerStream:
+    """The stream a suite is built from: a network folder (``symdnn build``, with its
+    ``inputs.tsv`` or the file ``inputs``) or a Graph Challenge folder (``neurons`` and
+    ``layers`` needed)."""
+    if (source / "network.json").is_file():
+        net, info = read_network(source)
+        Y0 = info["inputs"]
+        if inputs is not None:
+            Y0 = AssocArray.read_tsv(inputs, domain="QQ")
+        if Y0 is None:
+            raise ArgumentError(f"{source} has no inputs.tsv: give inputs=FILE")
+        stream = LayerStream.from_network(net, Y0)
+        stream.info["source"] = {"source": "symdnn build folder", **info["meta"]}
+        return stream
     if neurons is None or layers is None:
         raise ArgumentError("a Graph Challenge folder needs neurons=N and layers=L")
-    from symdnn.challenge import challenge_network
-
-    files = find_challenge_files(path, neurons, layers)
-    Y0 = read_images(inputs_file or files.images, neurons)
-    net = challenge_network(path, neurons, layers)  # the network graph-challenge runs
-
-    def stream():
-        for l, p in enumerate(files.layers, 1):
-            g = read_layer(p, neurons)
-            b = net.biases[l - 1]
-            yield g.N, g.d, np.full(neurons, b.numerator, dtype=object), b.denominator
-
-    official = net.rule == "nonzero"
-    return _Source(neurons, layers, net.rule, net.cap, Y0, 1, stream,
-                   meta={"source": "graph-challenge layout", "layout": files.layout,
-                         "bias": str(net.biases[0]) if official else None})
-
-
-def _netdir_source(path: Path, inputs_file: str | None) -> _Source:
-    from symdnn.assoc import AssocArray
-    from symdnn.domains.rational import RatVec
-    from symdnn.engines import _as_integers, _batch_view, _csr_over, compile_exact
-    from symdnn.network import read_network
-
-    net, info = read_network(path)
-    Y0 = info["inputs"]
-    if inputs_file is not None:
-        Y0 = AssocArray.read_tsv(inputs_file, domain="QQ")
-    if Y0 is None:
-        raise ArgumentError(f"{path} has no inputs.tsv: give inputs=FILE")
-    Yb = _batch_view(net, Y0)
-    batch = Yb.row()
-    indptr, indices, (vals, order) = _csr_over(Yb, batch, net.inputs)
-    nums, s = _as_integers(RatVec(vals.num[order], vals.den[order]))
-    X = sp.csr_matrix((np.asarray(nums, dtype=object).astype(np.int64), indices, indptr),
-                      shape=(len(batch), len(net.inputs)))
-    compiled = compile_exact(net, batch)
-    widths = {len(net.inputs)} | {len(ly.outputs) for ly in net.layers}
-
-    def stream():
-        for lay in compiled:
-            yield lay.NW, lay.dW, lay.nb, lay.db
-
-    keys = [list(batch), list(net.inputs)] + [list(ly.outputs) for ly in net.layers]
-    cap = None if net.ymax is None else Fraction(int(net.ymax.p), int(net.ymax.q))
-    return _Source(max(widths), net.depth, net.bias_rule, cap, X, s, stream, keys,
-                   {"source": "symdnn build folder", **info["meta"]}, path)
-
-
-def suite_exact_rows(source: str, *, neurons: int | None, layers: int | None,
-                     inputs: str | None, rows: tuple[int, int]) -> EX.ExactState:
-    """The exact outputs of the inputs ``rows[0] .. rows[1] - 1`` of a suite's network (what
-    one dask task of :func:`build_suite` computes), the network read from ``source``.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from symdnn.generators import generate_radixnet
-    >>> d = generate_radixnet(tempfile.mkdtemp(), neurons=1024, layers=2, inputs=6)
-    >>> st = suite_exact_rows(str(d), neurons=1024, layers=2, inputs=None, rows=(4, 6))
-    >>> st.shape, st.nnz > 0                 # the last two inputs alone
-    ((2, 1024), True)
-    """
-    path = Path(source)
-    src = _netdir_source(path, inputs) if (path / "network.json").is_file() else \
-        _gc_source(path, neurons, layers, inputs)
-    a, b = rows
-    X = src.inputs.tocsr()[a:b]
-    X.sort_indices()
-    cap = None if src.cap is None else (src.cap.numerator, src.cap.denominator)
-    with ExactBatch(X.indptr, X.indices, X.data.astype(np.int64), src.inputs_s, X.shape,
-                    threads=1) as batch:
-        for N, d, nb, db in src.stream():
-            if nb is not None and nb.ndim == 2:  # a bias for each input: this chunk's rows
-                nb = nb[a:b]
-            batch.step(EX.ExactLayer(N, d, nb, db), rule=src.rule, cap=cap)
-        return batch.state()
+    stream = LayerStream.from_graph_challenge(source, neurons=neurons, layers=layers,
+                                              inputs=inputs)
+    stream.info["source"] = {"source": "graph-challenge layout", "layout": stream.files.layout,
+                             "bias": stream.info["bias"] if stream.rule == "nonzero" else None}
+    return stream
 
 
 def build_suite(source: str | os.PathLike, out: str | os.PathLike, *,
@@ -207,9 +134,6 @@ def build_suite(source: str | os.PathLike, out: str | os.PathLike, *,
     >>> grade_suite(suite, suite / "expected" / "exact.tsv").ok
     True
     """
-    from symdnn.domains import FORMATS, round_ratio
-    from symdnn.io.graphchallenge import _format_exact, write_layer
-
     formats = tuple(formats)
     if not formats:
         raise ArgumentError("no float formats given")
@@ -219,37 +143,35 @@ def build_suite(source: str | os.PathLike, out: str | os.PathLike, *,
     src_path = Path(source)
     if not src_path.is_dir():
         raise ParseError("no such network folder", path=str(source))
-    src = _netdir_source(src_path, inputs) if (src_path / "network.json").is_file() else \
-        _gc_source(src_path, neurons, layers, inputs)
-    from symdnn.io.outputs import output_folder
-
+    src = suite_stream(src_path, neurons, layers, inputs)
+    netdir = src_path if src.kind == "network" else None
     out = Path(out)
     with contextlib.ExitStack() as stack:
         tmp = stack.enter_context(output_folder(
             out, "suite", force=force, inputs=[p for p in (source, inputs) if p is not None]))
         (tmp / "network").mkdir()
         (tmp / "expected").mkdir()
-        X = src.inputs.tocsr()
-        X.sort_indices()
+        n_in, n_features = src.inputs[3]
         _write_lines(tmp / "inputs.tsv", (
-            f"{r + 1}\t{c + 1}\t{_format_exact(Fraction(int(v), src.inputs_s))}\n"
-            for r, c, v in zip(*_coo(X), strict=True)))
-        cap = None if src.cap is None else (src.cap.numerator, src.cap.denominator)
+            f"{r + 1}\t{c + 1}\t{_format_exact(Fraction(int(v), src.scale))}\n"
+            for r, c, v in zip(*src.input_entries(), strict=True)))
         far = wants_dask(dask)
         if far:  # the workers run the network on their chunks; here it is only written
-            from symdnn.parallel import dask_map, merge_states
-
-            parts, _, _ = dask_map(dask, suite_exact_rows, X.shape[0], source=str(source),
-                                   neurons=neurons, layers=layers, inputs=inputs)
-            final = merge_states(parts)
-        batch = stack.enter_context(ExactBatch(
-            X.indptr, X.indices, X.data.astype(np.int64), src.inputs_s, X.shape,
-            threads=1 if far else threads))
+            parts, _, _ = dask_map(dask, exact_pass, n_in, stream=src)
+            final = merge_states([state for state, _ in parts])
+        batch = stack.enter_context(ExactBatch.of(src, threads=1 if far else threads))
         values: dict = {}
         shapes: dict = {}
         bias_lines = []
-        n = src.neurons
-        for l, (N, d, nb, db) in enumerate(src.stream(), 1):
+        keys = [src.input_keys]
+        n = src.width
+        for l, lay in enumerate(src.layers(), 1):
+            N, d, nb, db = lay.exact.NW, lay.exact.dW, lay.exact.nb, lay.exact.db
+            if N.dtype == object:  # read_layer, which verifies the suite, stops at 2**62
+                raise ArgumentError(f"layer {l}: a weight's numerator over the layer's common "
+                                    f"denominator {d} reaches 2**62; a suite's layer files "
+                                    "hold numerators below 2**62")
+            keys.append(lay.neurons)
             write_layer(tmp / "network" / f"n{n}-l{l}.tsv", N, d)
             shapes[str(l)] = [int(N.shape[0]), int(N.shape[1])]
             values[str(l)] = {_format_exact(Fraction(int(v), d)): str(Fraction(int(v), d))
@@ -262,19 +184,19 @@ def build_suite(source: str | os.PathLike, out: str | os.PathLike, *,
                     bias_lines += [f"{l}\t{j + 1}\t{Fraction(int(v), db)}\n"
                                    for j, v in enumerate(nb) if v != 0]
             if not far:
-                batch.step(EX.ExactLayer(N, d, nb, db), rule=src.rule, cap=cap)
+                batch.step(lay.exact, rule=src.rule, cap=src.cap_pair)
             if progress:
-                progress(l, src.layers)
+                progress(l, src.depth)
         if bias_lines:
             _write_lines(tmp / "network" / "bias.tsv", bias_lines)
-        if src.keys is not None:
-            for l, ks in enumerate(src.keys[1:]):
+        if netdir is not None:  # a network's neurons have names
+            for l, ks in enumerate(keys):
                 _write_lines(tmp / "network" / f"keys-l{l}.tsv",
                              (f"{i + 1}\t{json.dumps(k if not isinstance(k, tuple) else list(k))}\n"
                               for i, k in enumerate(ks)))
             _write_lines(tmp / "network" / "keys-inputs.tsv",
                          (f"{i + 1}\t{json.dumps(k if not isinstance(k, tuple) else list(k))}\n"
-                          for i, k in enumerate(src.keys[0])))
+                          for i, k in enumerate(src.batch)))
         ptr, idx, num, s = EX.values_of(final if far else batch.state())
         rows = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
         _write_lines(tmp / "expected" / "exact.tsv", (
@@ -287,34 +209,27 @@ def build_suite(source: str | os.PathLike, out: str | os.PathLike, *,
                 for r, c, v in zip(rows, idx, rounded, strict=True)))
         cats = np.flatnonzero(np.diff(ptr)) + 1
         _write_lines(tmp / "categories.tsv", (f"{c}\n" for c in cats))
-        if src.netdir is not None and src.meta.get("construction") == "selective":
-            from symdnn.analysis import analyze
-            from symdnn.constructions import load_construction
-
+        if netdir is not None and src.info["source"].get("construction") == "selective":
             # thresholds only for an exact solution (never for a network that is not one)
-            rep = analyze(load_construction(str(src.netdir)), exact_only=True)
+            rep = analyze(load_construction(str(netdir)), exact_only=True)
             if not rep.withheld:
                 (tmp / "thresholds.csv").write_text(rep.to_csv(), encoding="utf-8")
-        if src.netdir is not None:
-            shutil.copytree(src.netdir, tmp / "source")
+        if netdir is not None:
+            shutil.copytree(netdir, tmp / "source")
         shutil.copyfile(CHECKER, tmp / "check.py")  # the independent checker
         files = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*"))
                  if p.is_file()}
         manifest = {
             "format": FORMAT, "generator": f"symdnn {_versions()['symdnn']}",
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "parameters": {"neurons": n, "layers": src.layers, "inputs": int(X.shape[0]),
-                           "features": int(X.shape[1]),
+            "parameters": {"neurons": n, "layers": src.depth, "inputs": int(n_in),
+                           "features": int(n_features),
                            "bias_rule": src.rule,
                            "cap": None if src.cap is None else str(src.cap),
                            "formats": list(formats), "convention": "row",
-                           "source": json.loads(json.dumps(src.meta, default=str))},
+                           "source": json.loads(json.dumps(src.info["source"],
+                                                           default=str))},
             "values": values, "shapes": shapes, "versions": _versions(), "files": files,
         }
         (tmp / "manifest.json").write_bytes(canonical_json(manifest))
     return out
-
-
-def _coo(X: sp.csr_matrix) -> tuple:
-    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-    return rows, X.indices, X.data

@@ -15,7 +15,7 @@ import numpy as np
 
 from symdnn.engines import exact as EX
 from symdnn.errors import ParseError, SymdnnError
-from symdnn.suite.build import CHECKER, _coo, _netdir_source
+from symdnn.suite.build import CHECKER, suite_stream
 from symdnn.suite.integrity import load_manifest, root_digest, structure_problems
 
 __all__ = ["SuiteCheck", "verify_suite", "run_checker"]
@@ -329,25 +329,24 @@ def _source_is_network(root: Path, man: dict) -> bool:
     inputs that the suite's own files certify."""
     from symdnn.io.graphchallenge import read_layer
 
-    src = _netdir_source(root / "source", None)
+    src = suite_stream(root / "source", None, None, None)
     par = man["parameters"]
     if src.rule != par["bias_rule"] or \
             (None if src.cap is None else str(src.cap)) != par["cap"]:
         return False
     (xp, xi, xn, _), xs = _exact_images(root / "inputs.tsv", par["inputs"], par["features"])
-    X = src.inputs.tocsr()
-    X.sort_indices()
-    mine = {(int(r), int(c)): Fraction(int(v), src.inputs_s) for r, c, v in zip(*_coo(X),
-                                                                               strict=True)}
+    mine = {(int(r), int(c)): Fraction(int(v), src.scale)
+            for r, c, v in zip(*src.input_entries(), strict=True)}
     rows = np.repeat(np.arange(len(xp) - 1), np.diff(xp))
     theirs = {(int(r), int(c)): Fraction(int(v), xs) for r, c, v in zip(rows, xi, xn,
                                                                         strict=True)}
     if mine != theirs:
         return False
-    layers = list(src.stream())
+    layers = [ly.exact for ly in src.layers()]
     if len(layers) != par["layers"]:
         return False
-    for l, (N, d, nb, db) in enumerate(layers, 1):
+    for l, ly in enumerate(layers, 1):
+        N, d, nb, db = ly.NW, ly.dW, ly.nb, ly.db
         g = read_layer(root / "network" / f"n{par['neurons']}-l{l}.tsv", par["neurons"])
         r, c = man["shapes"][str(l)]
         if tuple(N.shape) != (r, c) or _entries(N, d) != _entries(g.N, g.d):
