@@ -26,6 +26,7 @@ from symdnn.domains import QQ
 from symdnn.domains.rational import as_object, compact, mul
 from symdnn.engines import compile_exact, exact_numerators
 from symdnn.errors import ArgumentError, KeyMismatch, SymdnnError
+from symdnn.network import SparseDNN
 
 __all__ = ["Interval", "Piece", "Breakpoint", "Trace", "piecewise", "merge"]
 
@@ -122,7 +123,7 @@ def _spread(indptr: np.ndarray, src_cols: np.ndarray) -> tuple[np.ndarray, np.nd
     return starts + offs, new_ptr
 
 
-def piecewise(net: Any, base: AssocArray, features: list, *, r_lo: Any = 0,
+def piecewise(net: SparseDNN, base: AssocArray, features: list, *, r_lo: Any = 0,
               r_hi: Any = 2) -> list[Trace]:
     """Evaluate the network exactly as a piecewise-linear function of r, for many starts.
 

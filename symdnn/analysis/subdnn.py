@@ -16,11 +16,12 @@ import networkx as nx
 
 from symdnn.assoc import AssocArray
 from symdnn.errors import KeyMismatch
+from symdnn.network import SparseDNN
 
 __all__ = ["layered_graph", "SubDNN", "support", "reached"]
 
 
-def layered_graph(net: Any) -> nx.DiGraph:
+def layered_graph(net: SparseDNN) -> nx.DiGraph:
     """The network as a directed graph of ``(layer, key)`` nodes with ``weight`` on edges.
 
     Examples
@@ -71,7 +72,7 @@ class SubDNN:
         return cache[layer]
 
 
-def support(net: Any, category: Any, G: nx.DiGraph | None = None) -> SubDNN:
+def support(net: SparseDNN, category: Any, G: nx.DiGraph | None = None) -> SubDNN:
     """The sub-DNN supporting ``category``, walking back from it.
 
     Examples

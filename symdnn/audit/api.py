@@ -9,10 +9,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from symdnn.assoc import AssocArray
 from symdnn.audit.chunks import dask_lockstep, lockstep
 from symdnn.audit.report import AuditReport
 from symdnn.audit.runner import Run
 from symdnn.engines.stream import LayerStream
+from symdnn.network import SparseDNN
 from symdnn.parallel import wants_dask
 
 __all__ = ["audit_stream", "audit_graph_challenge", "audit_network", "default_runs"]
@@ -135,7 +137,8 @@ def audit_graph_challenge(data_dir: str, *, formats: list[str] = ("fp64", "fp32"
                         progress=progress, on_layer=on_layer, threads=threads, dask=dask)
 
 
-def audit_network(net: Any, Y0: Any, *, formats: list[str] = ("fp64", "fp32", "fp16", "bf16"),
+def audit_network(net: SparseDNN, Y0: AssocArray, *,
+                  formats: list[str] = ("fp64", "fp32", "fp16", "bf16"),
                   accumulate: str | None = None, runs: list[Run] | None = None,
                   name: str = "network", batch: Any = None,
                   progress: Callable[[int, int], None] | None = None,

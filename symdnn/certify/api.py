@@ -8,12 +8,14 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
 
+from symdnn.assoc import AssocArray
 from symdnn.certify.bounds import Arith
 from symdnn.certify.report import Certificate
 from symdnn.certify.run import run_certificate
 from symdnn.domains.floats import FORMATS, get_format
 from symdnn.engines.stream import LayerStream
 from symdnn.errors import ArgumentError, SymdnnError
+from symdnn.network import SparseDNN
 
 __all__ = ["certify", "certify_stream", "certify_graph_challenge", "ariths", "DEFAULT_FORMATS"]
 
@@ -61,7 +63,8 @@ def ariths(formats: Sequence[str], accumulate: str | None = None) -> list[Arith]
     return out
 
 
-def certify(net: Any, inputs: Any, *, formats: Sequence[str] | str | None = DEFAULT_FORMATS,
+def certify(net: SparseDNN, inputs: AssocArray, *,
+            formats: Sequence[str] | str | None = DEFAULT_FORMATS,
             accumulate: str | None = None, batch: Any = None, name: str = "network",
             progress: Callable[[int, int], None] | None = None,
             detail: bool = False) -> Certificate:
