@@ -23,11 +23,11 @@ from symdnn.domains import Domain, FloatDomain, get_domain
 from symdnn.errors import DomainMismatch
 from symdnn.semirings import Semiring
 
-__all__ = ["LAWS", "Counterexample", "LawReport", "check_laws"]
+__all__ = ["LAWS", "LawViolation", "LawReport", "check_laws"]
 
 
 @dataclass(frozen=True)
-class Counterexample:
+class LawViolation:
     """One instance where a law fails: ``lhs != rhs`` for these operands."""
 
     law: str
@@ -43,7 +43,7 @@ class LawReport:
     semiring: str
     domain: str
     checked: dict[str, int] = field(default_factory=dict)
-    counterexamples: list[Counterexample] = field(default_factory=list)
+    counterexamples: list[LawViolation] = field(default_factory=list)
 
     @property
     def holds(self) -> bool:
@@ -167,6 +167,6 @@ def check_laws(semiring: str | Semiring, domain: str | Domain, *, samples: int =
         lhs_l, rhs_l = dom.to_list(lhs), dom.to_list(rhs)
         op_l = [dom.to_list(o) for o in ops]
         for i in np.flatnonzero(~ok):
-            report.counterexamples.append(Counterexample(
+            report.counterexamples.append(LawViolation(
                 name, tuple(o[i] for o in op_l), lhs_l[i], rhs_l[i]))
     return report
