@@ -16,9 +16,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,10 +25,10 @@ import scipy.sparse as sp
 from symdnn._optional import require
 from symdnn.assoc import AssocArray
 from symdnn.domains import QQ, round_exact, round_values
-from symdnn.errors import ArgumentError, OutputError, SymdnnError
+from symdnn.errors import ArgumentError, SymdnnError
 from symdnn.io.onnx_graph import OnnxGraph
 from symdnn.io.onnxwire import read_model, to_onnx_proto
-from symdnn.io.outputs import _remove, terminate_as_interrupt, umask_mode
+from symdnn.io.outputs import atomic_write
 from symdnn.network import SparseDNN
 
 __all__ = ["read_onnx", "write_onnx", "onnx_network"]
@@ -337,26 +335,6 @@ def _onnx_check_ends(graph: Any, layers: list, chain: list) -> None:
 _ONNX_FORMATS = {"float32": ("fp32", np.float32, 1), "float64": ("fp64", np.float64, 11)}
 
 
-def _write_bytes_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to a temporary sibling of ``path``, then rename it over ``path``."""
-    if os.path.isdir(path):
-        raise OutputError(f"{path!r} is a folder; give a file name")
-    folder = os.path.dirname(os.path.abspath(path))
-    with terminate_as_interrupt():
-        try:
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-        except OSError as exc:
-            raise OutputError(f"cannot write {path!r}: {exc.strerror or exc}") from None
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.chmod(tmp, umask_mode("file"))  # mkstemp makes 0600 whatever the umask
-            os.replace(tmp, path)
-        except BaseException:
-            _remove(Path(tmp))
-            raise
-
-
 def write_onnx(net: Any, path: str | os.PathLike, *, dtype: str = "float32") -> str:
     """Write a :class:`~symdnn.SparseDNN` as an ONNX model of dense layers.
 
@@ -462,7 +440,7 @@ def write_onnx(net: Any, path: str | os.PathLike, *, dtype: str = "float32") -> 
     model.ir_version = 7  # the IR of opset 13: readable by runtimes from ONNX 1.8 on
     onnx.checker.check_model(model)
     path = os.fspath(path)
-    _write_bytes_atomic(path, model.SerializeToString())
+    atomic_write(path, model.SerializeToString())
     return path
 
 

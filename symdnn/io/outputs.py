@@ -368,13 +368,24 @@ def check_output_file(path: str | os.PathLike, *, force: bool = False,
     return out
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[io.TextIOBase], None], *,
+def atomic_write(path: str | os.PathLike, write: Callable[[io.TextIOBase], None] | bytes, *,
                  compress: bool | None = None) -> None:
-    """Write a text file atomically: to a temporary file in the same folder, then rename.
+    r"""Write a file atomically: to a temporary file in the same folder, then rename.
 
-    A failure part-way (or SIGINT/SIGTERM) leaves any previous file untouched and no partial
-    file behind; the file gets the mode the umask gives. Whether an existing file may be
-    replaced at all is the caller's decision (see :func:`check_output_file`).
+    ``write`` is called with a UTF-8 text stream (gzipped when ``path`` ends in ``.gz`` or
+    ``compress`` says so), or is the file's bytes. A failure part-way (or SIGINT/SIGTERM)
+    leaves any previous file untouched and no partial file behind; the file gets the mode
+    the umask gives. Whether an existing file may be replaced at all is the caller's decision
+    (see :func:`check_output_file`).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "a.txt")
+    >>> atomic_write(p, lambda fh: fh.write("one\n"))
+    >>> atomic_write(p + ".bin", b"\x00\x01")
+    >>> open(p).read(), open(p + ".bin", "rb").read(), sorted(os.listdir(os.path.dirname(p)))
+    ('one\n', b'\x00\x01', ['a.txt', 'a.txt.bin'])
     """
     path = os.fspath(path)
     if os.path.isdir(path):
@@ -389,7 +400,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[io.TextIOBase], None]
             raise OutputError(f"cannot write {path!r}: {exc.strerror or exc}") from None
         try:
             with os.fdopen(fd, "wb") as raw:
-                if compress:
+                if isinstance(write, bytes):
+                    raw.write(write)
+                elif compress:
                     with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz, \
                             io.TextIOWrapper(gz, encoding="utf-8", newline="\n") as fh:
                         write(fh)
