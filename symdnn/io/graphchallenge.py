@@ -66,6 +66,7 @@ from symdnn.io.text import (
 __all__ = [
     "GCLayer", "ChallengeFiles", "find_challenge_files", "read_layer", "write_layer",
     "read_images", "write_images", "read_categories", "write_categories", "BIAS",
+    "format_exact",
 ]
 
 #: the official bias per network width
@@ -313,8 +314,17 @@ def _layer_matrix(r: np.ndarray, c: np.ndarray, nums: list[int], t: _Triples, wi
     return N
 
 
-def _format_exact(f: Fraction) -> str:
-    """Shortest exact decimal when the value has one, else ``p/q``."""
+def format_exact(f: Fraction) -> str:
+    """The shortest exact decimal of ``f`` when it has one, else ``p/q``: the text the layer
+    and suite files hold.
+
+    Examples
+    --------
+    >>> format_exact(Fraction(1, 16)), format_exact(Fraction(-3, 10)), format_exact(Fraction(1, 3))
+    ('0.0625', '-0.3', '1/3')
+    >>> format_exact(Fraction(2**70)), format_exact(Fraction(1, 2**10))
+    ('1180591620717411303424', '0.0009765625')
+    """
     q = f.denominator
     twos = fives = 0
     while q % 2 == 0:
@@ -358,7 +368,7 @@ def write_layer(path: str | os.PathLike, N: Any, d: int = 1) -> None:
         for i in order:
             v = int(data[i])
             if v not in cache:
-                cache[v] = _format_exact(Fraction(v, d))
+                cache[v] = format_exact(Fraction(v, d))
             fh.write(f"{rows[i] + 1}\t{indices[i] + 1}\t{cache[v]}\n")
 
     atomic_write(path, write)

@@ -48,7 +48,7 @@ from symdnn.domains import FORMATS, round_ratio
 from symdnn.engines import exact as EX
 from symdnn.engines.stream import LayerStream
 from symdnn.errors import ArgumentError, ParseError
-from symdnn.io.graphchallenge import _format_exact, write_layer
+from symdnn.io.graphchallenge import format_exact, write_layer
 from symdnn.io.outputs import output_folder
 from symdnn.network import read_network
 from symdnn.parallel import ExactBatch, dask_map, exact_pass, merge_states, wants_dask
@@ -153,7 +153,7 @@ def build_suite(source: str | os.PathLike, out: str | os.PathLike, *,
         (tmp / "expected").mkdir()
         n_in, n_features = src.inputs[3]
         _write_lines(tmp / "inputs.tsv", (
-            f"{r + 1}\t{c + 1}\t{_format_exact(Fraction(int(v), src.scale))}\n"
+            f"{r + 1}\t{c + 1}\t{format_exact(Fraction(int(v), src.scale))}\n"
             for r, c, v in zip(*src.input_entries(), strict=True)))
         far = wants_dask(dask)
         if far:  # the workers run the network on their chunks; here it is only written
@@ -174,7 +174,7 @@ def build_suite(source: str | os.PathLike, out: str | os.PathLike, *,
             keys.append(lay.neurons)
             write_layer(tmp / "network" / f"n{n}-l{l}.tsv", N, d)
             shapes[str(l)] = [int(N.shape[0]), int(N.shape[1])]
-            values[str(l)] = {_format_exact(Fraction(int(v), d)): str(Fraction(int(v), d))
+            values[str(l)] = {format_exact(Fraction(int(v), d)): str(Fraction(int(v), d))
                               for v in np.unique(np.asarray(N.data, dtype=object))}
             if nb is not None:
                 uniq = {Fraction(int(v), db) for v in nb}
