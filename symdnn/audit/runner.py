@@ -349,26 +349,20 @@ def run_lockstep(stream: LayerStream, runs: list[Run], *,
             r = res.run
             t = time.perf_counter()
             run_pre = None
-            if r.kind == "float":
-                W, b = lay.float_weights(r.fmt)
-                dom = get_domain(r.fmt)
-                cap_r = stream.cap_in(r.fmt)
-                Y, pre = float_step(states[i], W, b, rule=rule, cap=cap_r, dom=dom,
-                                    acc=get_domain(r.accumulate), record=True)
-                states[i] = Y
-                res.seconds += time.perf_counter() - t
-                run_pre = _sorted(_keys(pre[0], pre[1], width), np.asarray(pre[2]))
-                run_post = _sorted(_keys(Y.indptr, Y.indices, width),
-                                   Y.data.astype(np.float64))
-            elif r.kind == "int8":
-                W, b = lay.float_weights("fp32")
-                key = (l, "w")
-                if key not in quant:
-                    quant.clear()
-                    quant[key] = quantize_weights(W)
-                Wq, s_w = quant[key]
-                cap_f = stream.cap_in("fp32")
-                Y, pre = int8_step(states[i], Wq, s_w, b, rule=rule, cap=cap_f)
+            if r.kind in ("float", "int8"):  # symdnn's own runs: pre-activations too
+                if r.kind == "float":
+                    W, b = lay.float_weights(r.fmt)
+                    Y, pre = float_step(states[i], W, b, rule=rule, cap=stream.cap_in(r.fmt),
+                                        dom=get_domain(r.fmt), acc=get_domain(r.accumulate),
+                                        record=True)
+                else:
+                    W, b = lay.float_weights("fp32")
+                    if l not in quant:
+                        quant.clear()
+                        quant[l] = quantize_weights(W)
+                    Wq, s_w = quant[l]
+                    Y, pre = int8_step(states[i], Wq, s_w, b, rule=rule,
+                                       cap=stream.cap_in("fp32"))
                 states[i] = Y
                 res.seconds += time.perf_counter() - t
                 run_pre = _sorted(_keys(pre[0], pre[1], width), np.asarray(pre[2]))
