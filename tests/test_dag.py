@@ -135,3 +135,13 @@ def test_io_registers_the_array_file_methods():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=ROOT.parent)
     assert out.stdout.strip() == "['read_tsv', 'write_tsv']"
+
+
+def test_assoc_registers_the_array_conversions():
+    """array imports nothing from convert (convert imports array); convert registers
+    AssocArray.to_scipy ... from_networkx, and symdnn.assoc imports it."""
+    code = "from symdnn.assoc.array import CONVERSIONS; print(sorted(CONVERSIONS))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT.parent)
+    assert out.stdout.strip() == str(sorted(["to_scipy", "from_scipy", "to_sympy", "from_sympy",
+                                             "to_networkx", "from_networkx"]))

@@ -52,13 +52,27 @@ __all__ = ["AssocArray", "infer_domain", "default_semiring"]
 #: (``import symdnn`` imports them), so :class:`AssocArray` names them without importing io.
 FILE_FORMATS: dict[str, Callable[..., Any]] = {}
 
+#: Conversions to and from scipy.sparse, SymPy and networkx, by method name (``to_scipy``,
+#: ``from_scipy``, ...). They live in :mod:`symdnn.assoc.convert`, which imports this module,
+#: and register themselves here when imported (``symdnn.assoc`` imports it), so
+#: :class:`AssocArray` names them without importing convert back.
+CONVERSIONS: dict[str, Callable[..., Any]] = {}
+
+
+def _provided(table: dict[str, Callable[..., Any]], name: str, module: str) -> Callable[..., Any]:
+    try:
+        return table[name]
+    except KeyError:
+        raise SymdnnError(f"AssocArray.{name} is provided by {module}, which is not "
+                          "imported; import symdnn first") from None
+
 
 def _file_format(name: str) -> Callable[..., Any]:
-    try:
-        return FILE_FORMATS[name]
-    except KeyError:
-        raise SymdnnError(f"AssocArray.{name} is provided by symdnn.io.triples, which is not "
-                          "imported; import symdnn first") from None
+    return _provided(FILE_FORMATS, name, "symdnn.io.triples")
+
+
+def _conversion(name: str) -> Callable[..., Any]:
+    return _provided(CONVERSIONS, name, "symdnn.assoc.convert")
 
 
 def default_semiring(domain: Domain) -> Semiring:
@@ -673,45 +687,33 @@ class AssocArray:
 
     def to_scipy(self, *, dtype: Any = None, format: str = "csr") -> tuple[Any, tuple, tuple]:
         """``(matrix, rows, cols)``; see :func:`symdnn.assoc.convert.to_scipy`."""
-        from symdnn.assoc.convert import to_scipy
-
-        return to_scipy(self, dtype=dtype, format=format)
+        return _conversion("to_scipy")(self, dtype=dtype, format=format)
 
     @classmethod
     def from_scipy(cls, M: Any, rows: Sequence[Any] | None = None,
                    cols: Sequence[Any] | None = None, **kw: Any) -> AssocArray:
         """From a scipy.sparse matrix; see :func:`symdnn.assoc.convert.from_scipy`."""
-        from symdnn.assoc.convert import from_scipy
-
-        return from_scipy(M, rows, cols, **kw)
+        return _conversion("from_scipy")(M, rows, cols, **kw)
 
     def to_sympy(self) -> tuple[Any, tuple, tuple]:
         """``(sympy.Matrix, rows, cols)``; see :func:`symdnn.assoc.convert.to_sympy`."""
-        from symdnn.assoc.convert import to_sympy
-
-        return to_sympy(self)
+        return _conversion("to_sympy")(self)
 
     @classmethod
     def from_sympy(cls, M: Any, rows: Sequence[Any] | None = None,
                    cols: Sequence[Any] | None = None, **kw: Any) -> AssocArray:
         """From a SymPy matrix; see :func:`symdnn.assoc.convert.from_sympy`."""
-        from symdnn.assoc.convert import from_sympy
-
-        return from_sympy(M, rows, cols, **kw)
+        return _conversion("from_sympy")(M, rows, cols, **kw)
 
     def to_networkx(self, *, weight: str = "weight") -> Any:
         """A ``networkx.DiGraph`` with edges ``row -> col``; see
         :func:`symdnn.assoc.convert.to_networkx`."""
-        from symdnn.assoc.convert import to_networkx
-
-        return to_networkx(self, weight=weight)
+        return _conversion("to_networkx")(self, weight=weight)
 
     @classmethod
     def from_networkx(cls, G: Any, **kw: Any) -> AssocArray:
         """From a networkx graph; see :func:`symdnn.assoc.convert.from_networkx`."""
-        from symdnn.assoc.convert import from_networkx
-
-        return from_networkx(G, **kw)
+        return _conversion("from_networkx")(G, **kw)
 
     @classmethod
     def read_tsv(cls, path: Any, **kw: Any) -> AssocArray:

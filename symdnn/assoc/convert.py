@@ -4,6 +4,11 @@ matrices and networkx graphs. (TSV triple files are file formats: :mod:`symdnn.i
 Each conversion comes as a symmetric pair (``to_scipy``/``from_scipy``, ...). Exact values never
 pass through a float unless a float type is asked for, and then each value is rounded once,
 correctly (:func:`symdnn.round_exact`).
+
+The :class:`~symdnn.assoc.AssocArray` methods of the same names (``A.to_scipy()``,
+``AssocArray.from_scipy(M)``, ...) are these functions: this module imports the array class,
+so it registers them with it (:data:`symdnn.assoc.array.CONVERSIONS`) when imported, which
+``symdnn.assoc`` does.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 import sympy
 
+from symdnn.assoc import array as _array
 from symdnn.assoc.array import AssocArray
 from symdnn.domains import SYM, Domain, FloatDomain, RationalDomain, narrow, round_values
 from symdnn.errors import DomainError, DomainMismatch, KeyTypeError
@@ -208,3 +214,9 @@ def from_networkx(G: Any, *, weight: str | None = "weight", domain: str | Domain
         cols.append(v)
         vals.append(1 if weight is None else data.get(weight, 1))
     return AssocArray.from_triples(rows, cols, vals, domain=domain, semiring=semiring)
+
+
+# the AssocArray methods of the same names delegate here (symdnn.assoc imports this module)
+_array.CONVERSIONS.update(to_scipy=to_scipy, from_scipy=from_scipy, to_sympy=to_sympy,
+                          from_sympy=from_sympy, to_networkx=to_networkx,
+                          from_networkx=from_networkx)
