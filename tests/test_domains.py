@@ -4,6 +4,7 @@ the overflow-free integer storage, infinities, and the symbolic, boolean and set
 from __future__ import annotations
 
 import math
+import pickle
 from fractions import Fraction
 
 import flint
@@ -23,6 +24,7 @@ from symdnn.domains import (
     SYM,
     UNIVERSE,
     ZZ,
+    domain_names,
     exact_parts,
     get_domain,
 )
@@ -192,3 +194,16 @@ class TestSymbolic:
     def test_max_of_numbers_is_exact(self):
         v = SYM.from_list(["1/3", "1/4"])
         assert SYM.to_list(SYM.reduceat("max", v, np.array([0]))) == [sympy.Rational(1, 3)]
+
+
+class TestPickle:
+    @pytest.mark.parametrize("name", domain_names())
+    def test_a_domain_unpickles_as_the_one_instance(self, name):
+        d = get_domain(name)
+        for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+            assert pickle.loads(pickle.dumps(d, protocol=protocol)) is d
+
+    def test_a_domain_pickles_as_get_domain_of_its_name(self):
+        # the format pickles made by earlier versions have, so either reads the other's
+        assert b"symdnn.domains.registry" in pickle.dumps(QQ)
+        assert QQ.__reduce__() == (get_domain, ("QQ",))

@@ -10,6 +10,7 @@ NumPy float scalars, ``frozenset``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,12 @@ import numpy as np
 from symdnn.errors import DomainError
 
 __all__ = ["Domain", "Infinity", "POS_INF", "NEG_INF", "segment_lengths"]
+
+#: How a domain is found again by name when unpickled: ``"get_domain"``, the function
+#: :func:`symdnn.domains.get_domain`. It lives in :mod:`symdnn.domains.registry`, which imports
+#: this module, and registers itself here when imported (``symdnn.domains`` imports it), so
+#: :meth:`Domain.__reduce__` names it without importing the registry back.
+LOOKUP: dict[str, Callable[[str], Any]] = {}
 
 
 class Infinity:
@@ -128,8 +135,12 @@ class Domain:
         return self.name
 
     def __reduce__(self):
-        from symdnn.domains import get_domain
-
+        # pickled as ``get_domain(name)``: unpickling gives back the one instance of the domain
+        try:
+            get_domain = LOOKUP["get_domain"]
+        except KeyError:
+            raise DomainError("domains are unpickled by symdnn.domains.registry.get_domain, "
+                              "which is not imported; import symdnn first") from None
         return (get_domain, (self.name,))
 
     # -- scalars ---------------------------------------------------------------------------

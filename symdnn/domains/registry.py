@@ -4,6 +4,7 @@ and :func:`domain_names`. :mod:`symdnn.domains` re-exports them."""
 
 from __future__ import annotations
 
+from symdnn.domains import base as _base
 from symdnn.domains.base import Domain
 from symdnn.domains.floats import FORMATS, FloatDomain
 from symdnn.domains.other import BoolDomain, SetDomain, SymbolicDomain
@@ -52,3 +53,7 @@ def get_domain(name: str | Domain) -> Domain:
 def domain_names() -> list[str]:
     """Names of every domain."""
     return list(_DOMAINS)
+
+
+# Domain.__reduce__ pickles a domain as get_domain(name) (base.py sits below this module)
+_base.LOOKUP["get_domain"] = get_domain
