@@ -34,7 +34,7 @@ from symdnn.audit.compare import COUNTS, ULP_BINS
 from symdnn.audit.runner import RunResult
 from symdnn.errors import ArgumentError
 from symdnn.io.outputs import output_folder
-from symdnn.io.runfiles import _ranges
+from symdnn.io.runfiles import layer_ranges
 
 __all__ = ["AuditReport", "POLICY_KINDS", "parse_policy"]
 
@@ -204,8 +204,9 @@ class AuditReport:
         for res in self.runs:
             js = self.run_json(res)
             if js["layers_provided"] != "all":
-                lines.append(f"\n{res.run.name}: layers provided {_ranges(js['layers_provided'])}"
-                             f" of {len(res.layers)}; its totals are over those")
+                given = layer_ranges(js["layers_provided"])
+                lines.append(f"\n{res.run.name}: layers provided {given} of {len(res.layers)}; "
+                             "its totals are over those")
         for res in self.runs:
             js = self.run_json(res)
             if js["first_departure"]:

@@ -53,6 +53,7 @@ True
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import re
@@ -62,9 +63,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
+from numpy.lib import format as npf
 
 from symdnn.domains import get_format, narrow, round_rationals
 from symdnn.errors import ArgumentError, ParseError
+from symdnn.io.mtx import read_mtx
 from symdnn.io.text import (
     MAX_EXPONENT,
     check_utf8,
@@ -74,7 +78,7 @@ from symdnn.io.text import (
     split_fields,
 )
 
-__all__ = ["RunFolder", "write_run_layer", "FORMS", "read_run_file"]
+__all__ = ["RunFolder", "write_run_layer", "FORMS", "read_run_file", "layer_ranges"]
 
 #: the file forms a run folder may use, in the order they are looked for
 FORMS = ("tsv", "tsv.gz", "mtx", "mtx.gz", "npz")
@@ -151,7 +155,7 @@ class RunFolder:
             given = self.layers
             raise ParseError(f"the last layer's activations are missing: add layer-{layers}"
                              ".tsv (or .tsv.gz, .mtx, .npz); the categories need it"
-                             + (f" (found layers {_ranges(given)})" if given else
+                             + (f" (found layers {layer_ranges(given)})" if given else
                                 " (found no layer files)"), path=str(self.path))
 
     #: ``(a, b, n)``: only the input rows ``a .. b - 1`` of ``n`` are read (see :meth:`rows`)
@@ -171,8 +175,6 @@ class RunFolder:
         >>> keys.tolist(), vals.tolist()          # row 3 of 3, as row 1 of 1
         ([0], [0.25])
         """
-        import copy
-
         view = copy.copy(self)
         view.window = (a, b, n)
         return view
@@ -201,7 +203,26 @@ def _rows_of(kv: tuple, lo: int, hi: int) -> tuple:
     return keys[i:j] - lo, vals[i:j]
 
 
-def _ranges(xs: list[int]) -> str:
+def layer_ranges(xs: list[int]) -> str:
+    """Layer numbers as text, each run of consecutive numbers as ``first-last``.
+
+    Parameters
+    ----------
+    xs : list of int
+        The numbers, in increasing order (as :attr:`RunFolder.layers` gives them).
+
+    Returns
+    -------
+    str
+        The runs, separated by ``", "``; empty for no numbers.
+
+    Examples
+    --------
+    >>> layer_ranges([1, 2, 3, 5, 7, 8])
+    '1-3, 5, 7-8'
+    >>> layer_ranges([4]), layer_ranges([])
+    ('4', '')
+    """
     out, i = [], 0
     while i < len(xs):
         j = i
@@ -372,8 +393,6 @@ def _hex_value(m: re.Match, f: Any, tok: bytes, path: str, line: Any) -> float:
 
 
 def _read_mtx(path: str, shape: tuple, fmt: str) -> tuple:
-    from symdnn.io.mtx import read_mtx
-
     m = read_mtx(path, limit=_size_limit(shape))
     if tuple(m.shape) != tuple(int(x) for x in shape):
         raise ParseError(f"a {m.shape[0]} x {m.shape[1]} matrix; this layer is "
@@ -403,8 +422,6 @@ _NPZ_KEYS = {"data", "indices", "indptr", "format", "shape"}
 
 
 def _npy_header(fh: Any, path: str, key: str) -> tuple[tuple, np.dtype, int]:
-    from numpy.lib import format as npf
-
     try:
         version = npf.read_magic(fh)
         if version == (1, 0):
@@ -557,8 +574,6 @@ def write_run_layer(folder: str | os.PathLike, kind: str, l: int, keys: np.ndarr
     >>> p.read_text().splitlines()
     ['1\\t2\\t0x1.0000000000000p-1', '2\\t1\\t0x1.8000000000000p+1']
     """
-    import scipy.sparse as sp
-
     if kind not in ("layer", "pre"):
         raise ArgumentError(f"kind {kind!r}: layer or pre")
     R, n = int(shape[0]), int(shape[1])
