@@ -18,13 +18,15 @@ import sys
 from fractions import Fraction as F
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from symdnn.cli import main
+from symdnn.errors import MissingDependency
 from symdnn.io.vnnlib import parse_counterexample, parse_vnnlib, read_counterexample, read_vnnlib
 from symdnn.witness import import_onnx
 from symdnn.witness.batch import COLUMNS, replay_results
-from symdnn.witness.replay import replay, robustness, vnncomp_replay
+from symdnn.witness.replay import onnxruntime_outputs, replay, robustness, vnncomp_replay
 from tests.datafiles import FIXTURES, data_file, read_bytes
 from tests.onnx_oracle import fraction_eval
 from tests.oracle import bits_to_fraction, round_fraction
@@ -456,6 +458,20 @@ def test_onnxruntime_refusing_a_model_is_reported_not_a_crash(tmp_path, capsys):
     assert "onnxruntime" in w.onnxruntime_error and "invalid dimensions" in w.onnxruntime_error
     assert main(["witness", str(p), str(prop), str(ce)]) == 0
     assert "not replayed (onnxruntime cannot run" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("missing", ["onnxruntime", "onnx"])
+def test_a_missing_onnxruntime_names_the_extra_and_the_exact_replay_goes_on(monkeypatch,
+                                                                              missing):
+    g = import_onnx(vnncomp_test("test_nano.onnx"))  # a fresh graph: no session made yet
+    monkeypatch.setitem(sys.modules, missing, None)
+    with pytest.raises(MissingDependency, match=rf"needs {missing}: pip install 'symdnn\[onnx\]'"):
+        onnxruntime_outputs(g, np.array([0.25]))
+    w = _replay(g, "(declare-const X_0 Real) (declare-const Y_0 Real) (assert (<= X_0 1)) "
+                   "(assert (>= Y_0 0))", [F(1, 2)])
+    assert w.genuine and w.vnncomp_verdict is None and w.outputs_onnxruntime is None
+    assert w.onnxruntime_error.endswith(f"needs {missing}: pip install 'symdnn[onnx]'")
+    assert f"VNN-COMP replay: not replayed ({w.onnxruntime_error})" in w.summary()
 
 
 def test_a_name_that_splits_two_ways_is_an_error_row(tmp_path):

@@ -34,7 +34,9 @@ from typing import Any
 
 import numpy as np
 
+from symdnn._optional import require
 from symdnn.errors import ParseError
+from symdnn.io.text import read_bytes
 
 __all__ = ["TensorData", "Attribute", "Node", "ValueInfo", "Graph", "Model", "read_model",
            "parse_model", "read_tensor", "parse_tensor", "to_onnx_proto", "ELEM_TYPES",
@@ -493,8 +495,6 @@ def parse_model(data: bytes, *, path: str | None = None) -> Model:
 
 def _read_bytes(path: Any, limit: int) -> tuple[bytes, str]:
     """A regular file's bytes, gunzipped (by its name or its first bytes), at most ``limit``."""
-    from symdnn.io.text import read_bytes
-
     p = str(path)
     data = read_bytes(p, limit=limit)
     if data[:2] == b"\x1f\x8b":
@@ -559,8 +559,9 @@ def to_onnx_proto(model: Model) -> Any:
 
     Hand onnxruntime (or any other C parser) this, serialized, never the untrusted file: the
     bytes it then parses are ones the ``onnx`` package wrote from checked values. Needs the
-    ``onnx`` package; a node with a graph attribute (``If``, ``Loop``), never decoded, is
-    refused.
+    ``onnx`` package (a :class:`~symdnn.errors.MissingDependency` naming the ``onnx`` extra
+    when it is not installed); a node with a graph attribute (``If``, ``Loop``), never
+    decoded, is refused.
 
     Examples
     --------
@@ -568,7 +569,7 @@ def to_onnx_proto(model: Model) -> Any:
     >>> [n.op_type for n in to_onnx_proto(m).graph.node]
     ['MatMul', 'Relu']
     """
-    import onnx
+    onnx = require("onnx", "onnx", what="to_onnx_proto")
     from onnx import helper, numpy_helper
 
     g = model.graph

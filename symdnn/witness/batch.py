@@ -12,6 +12,7 @@ imported once.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import os
 from collections.abc import Callable
@@ -20,6 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from symdnn.errors import ArgumentError, SymdnnError
+from symdnn.io.vnnlib import read_counterexample, read_vnnlib
+from symdnn.witness import graph as _graph
+from symdnn.witness import replay as _replay
+
+# the modules are imported, not their functions: _graph.import_onnx and _replay.replay are
+# looked up each time a batch runs, so a caller (or a test) that replaces one is obeyed
 
 __all__ = ["BatchReport", "replay_results", "find_counterexamples", "COLUMNS"]
 
@@ -87,8 +94,6 @@ def _empty(path: Path) -> bool:
     if path.stat().st_size == 0:
         return True
     if path.name.endswith(".gz"):
-        import gzip
-
         try:
             with gzip.open(path, "rb") as fh:
                 return not fh.read(4096).strip()
@@ -193,10 +198,6 @@ def replay_results(results: Any, benchmarks: Any, *, onnxruntime: bool = True,
     >>> len(r.rows), len(r.genuine)
     (3, 3)
     """
-    from symdnn.io.vnnlib import read_counterexample, read_vnnlib
-    from symdnn.witness.graph import import_onnx
-    from symdnn.witness.replay import replay
-
     bench = Path(benchmarks)
     if not bench.is_dir():
         raise ArgumentError(f"benchmarks={str(benchmarks)!r} is not a folder")
@@ -224,13 +225,13 @@ def replay_results(results: Any, benchmarks: Any, *, onnxruntime: bool = True,
             npath, ppath = nets[c.category][net], props[c.category][prop]
             if npath not in graphs:
                 try:
-                    graphs[npath] = import_onnx(npath)
+                    graphs[npath] = _graph.import_onnx(npath)
                 except SymdnnError as exc:  # remembered: not imported again for each one
                     graphs[npath] = exc
             if isinstance(graphs[npath], SymdnnError):
                 raise graphs[npath]
-            w = replay(graphs[npath], read_vnnlib(ppath), read_counterexample(c.path),
-                       onnxruntime=onnxruntime, labels=row)
+            w = _replay.replay(graphs[npath], read_vnnlib(ppath), read_counterexample(c.path),
+                               onnxruntime=onnxruntime, labels=row)
             row = w.to_json()
             row["error"] = None
         except SymdnnError as exc:

@@ -35,16 +35,20 @@ atoms are evaluated with the outputs); for ``input_in_box`` its output atoms cou
 from __future__ import annotations
 
 import math
+import os
+import sys
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
+from symdnn._optional import require
+from symdnn.domains.floats import round_rationals
 from symdnn.errors import ArgumentError, ArgumentTypeError, DomainError, SymdnnError
 from symdnn.io.onnx_graph import ExactGraph
 from symdnn.io.onnx_tensor import Exact, exact_tensor
-from symdnn.io.onnxwire import to_onnx_proto
+from symdnn.io.onnxwire import to_onnx_proto, type_name
 from symdnn.io.vnnlib import And, Atom, Counterexample, Or, Property
 
 __all__ = ["Witness", "replay", "robustness", "vnncomp_replay", "onnxruntime_outputs",
@@ -112,14 +116,15 @@ def _holds_float(formula: Any, x: dict[str, float], tol: float) -> bool:
 
 
 # ------------------------------------------------------------------------ onnxruntime
-def onnxruntime_outputs(graph: ExactGraph, x: np.ndarray) -> np.ndarray | None:
+def onnxruntime_outputs(graph: ExactGraph, x: np.ndarray) -> np.ndarray:
     """The first output of onnxruntime (CPU) at ``x`` (cast to the model's input type, as
-    the competition's checker does), flat; None when onnxruntime or onnx is not installed.
-    The session is made once per graph, from the model written back by
-    :func:`~symdnn.io.onnxwire.to_onnx_proto`.
+    the competition's checker does), flat. The session is made once per graph, from the
+    model written back by :func:`~symdnn.io.onnxwire.to_onnx_proto`.
 
     Raises
     ------
+    MissingDependency
+        When onnxruntime or onnx is not installed (naming the ``onnx`` extra).
     SymdnnError
         When onnxruntime refuses the model or fails to run it (its message is kept).
 
@@ -132,12 +137,8 @@ def onnxruntime_outputs(graph: ExactGraph, x: np.ndarray) -> np.ndarray | None:
     """
     sess = getattr(graph, "_ort_session", None)
     if sess is None:
-        try:
-            import onnxruntime as ort
-
-            model = to_onnx_proto(graph.model)
-        except ImportError:
-            return None
+        ort = require("onnxruntime", "onnx", what="the VNN-COMP replay")
+        model = to_onnx_proto(graph.model)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = 1
         opts.inter_op_num_threads = 1
@@ -212,8 +213,6 @@ def _s(v: Any) -> Any:
     printing integers of more than 4300 digits is lifted for it), or null for none/inf."""
     if v is None or isinstance(v, float) and math.isinf(v):
         return None
-    import sys
-
     old = sys.get_int_max_str_digits()
     sys.set_int_max_str_digits(0)
     try:
@@ -303,8 +302,6 @@ class Witness:
 
     def summary(self) -> str:
         """One line for a person."""
-        import os
-
         name = " ".join(os.path.basename(str(self.labels[k])) for k in ("network", "property")
                         if self.labels.get(k))
         verdict = "GENUINE" if self.genuine else "NOT GENUINE"
@@ -358,7 +355,8 @@ def replay(graph: ExactGraph, prop: Property, ce: Counterexample, *,
         The verifier's counterexample (:func:`~symdnn.io.vnnlib.read_counterexample`).
     onnxruntime : bool
         Also replay it in onnxruntime float32 (``outputs_onnxruntime`` and
-        ``vnncomp_verdict``; None when onnxruntime is not installed).
+        ``vnncomp_verdict``; None when onnxruntime is not installed, or refuses the model,
+        and then ``onnxruntime_error`` says why).
     labels : dict, optional
         Carried into the JSON (tool, category, network, property, files).
 
@@ -395,14 +393,10 @@ def replay(graph: ExactGraph, prop: Property, ce: Counterexample, *,
     if len(prop.inputs) != n_in:
         raise ArgumentError(f"the property declares {len(prop.inputs)} inputs, the network "
                             f"takes {n_in}")
-    from symdnn.domains.floats import round_rationals
-
     elem = graph.elem_of(graph.input_names[0])
     fmt = {1: ("fp32", "float32", np.float32), 10: ("fp16", "float16", np.float16),
            11: ("fp64", "float64", np.float64)}.get(elem)
     if fmt is None:
-        from symdnn.io.onnxwire import type_name
-
         raise SymdnnError(f"the network's input is {type_name(elem)}; a counterexample's "
                           "decimals are replayed into a float input only")
     t_written = exact_tensor(x)
