@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from symdnn.errors import ArgumentError
+from symdnn.io.outputs import output_folder
 from symdnn.io.runfiles import FORMS, RunFolder, read_run_file, write_run_layer
 
 __all__ = ["RunFolder", "write_run_layer", "dump_runs", "FORMS", "read_run_file"]
@@ -41,8 +42,6 @@ def dump_runs(path: str | os.PathLike, *, form: str = "npz", force: bool = False
     >>> sorted(os.listdir(os.path.join(out, "fp16+acc_fp32")))
     ['layer-1.tsv', 'pre-1.tsv']
     """
-    from symdnn.io.outputs import output_folder
-
     if form not in ("npz", "tsv"):
         raise ArgumentError(f"dump form {form!r}: npz or tsv")
     with output_folder(path, "audit-dump", force=force, inputs=inputs, what=what) as tmp:

@@ -11,6 +11,7 @@ import numpy as np
 
 from symdnn.certify.bounds import Arith
 from symdnn.certify.layer import KINDS, LayerVerdict
+from symdnn.results import markdown_from_text
 
 __all__ = ["Certificate", "FormatCertificate", "LayerMargin"]
 
@@ -186,8 +187,6 @@ class Certificate:
 
     def to_markdown(self) -> str:
         """The verdict per format and the smallest margins, in Markdown."""
-        from symdnn.results import markdown_from_text
-
         return markdown_from_text("symdnn certify", self.summary())
 
     def summary(self) -> str:

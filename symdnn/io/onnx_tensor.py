@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from symdnn.domains.floats import round_rationals
+from symdnn.domains.rational import dyadic_vec
 from symdnn.errors import GraphError, ValueDependentError
 from symdnn.io.onnxwire import ELEM_TYPES, MAX_RANK, Node, TensorData, type_name
 
@@ -131,8 +133,6 @@ def _float_fraction(v: float) -> Fraction:
 def _from_floats(arr: np.ndarray, elem: int) -> Exact:
     """Floats as the dyadic rationals they store (:func:`symdnn.domains.rational.dyadic_vec`,
     each in lowest terms), over their common denominator: the largest power of two."""
-    from symdnn.domains.rational import dyadic_vec
-
     x = np.asarray(arr).astype(np.float64)
     flat = x.reshape(-1)
     if not np.isfinite(flat).all():
@@ -162,8 +162,6 @@ def to_elem_type(t: Exact, elem: int | None = None) -> np.ndarray:
     >>> to_elem_type(exact_tensor([Fraction(1, 3)]), 1)
     array([0.33333334], dtype=float32)
     """
-    from symdnn.domains.floats import round_rationals
-
     elem = t.elem if elem is None else elem
     if elem in FLOAT_FORMATS:
         flat = t.num.reshape(-1)

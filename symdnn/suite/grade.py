@@ -10,7 +10,10 @@ from typing import Any
 
 import numpy as np
 
+from symdnn.domains import narrow, round_exact, ulp_distance
 from symdnn.errors import ParseError
+from symdnn.io.text import read_text
+from symdnn.results import markdown_from_text
 from symdnn.suite.verify import _read_exact_tsv
 
 __all__ = ["Grade", "grade_suite"]
@@ -35,8 +38,6 @@ class Grade:
 
     def to_markdown(self) -> str:
         """The verdict and every output that is off, in Markdown."""
-        from symdnn.results import markdown_from_text
-
         return markdown_from_text("symdnn suite grade", self.summary(limit=len(self.off)))
 
     def summary(self, limit: int = 10) -> str:
@@ -56,8 +57,6 @@ class Grade:
 def _result_value(text: str, fmt: str | None) -> Any:
     """An implementation's output value: exact (``fmt`` None), else rounded once, correctly,
     into ``fmt`` from the exact value the decimal or hex string spells."""
-    from symdnn.domains import narrow, round_exact
-
     if "0x" in text.lower():
         v = float.fromhex(text)
         if fmt is None:
@@ -77,12 +76,8 @@ def grade_suite(folder: str | os.PathLike, results: str | os.PathLike, *,
     With ``fmt``, each output must be within ``max_ulp`` ulps of the correctly rounded
     expected value in that format; without, it must equal the exact output.
     """
-    from symdnn.domains import ulp_distance
-
     root = Path(folder)
     got: dict = {}
-    from symdnn.io.text import read_text
-
     path = Path(results)
     text = read_text(str(path))
     first_line: dict = {}

@@ -4,7 +4,10 @@ exactly from the suite's own network and inputs and checks every hash; the suite
 
 from __future__ import annotations
 
+import math
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -13,8 +16,15 @@ from typing import Any
 
 import numpy as np
 
+from symdnn.analysis import analyze
+from symdnn.constructions import load_construction
+from symdnn.domains import round_ratio
+from symdnn.domains.rational import ints
 from symdnn.engines import exact as EX
 from symdnn.errors import ParseError, SymdnnError
+from symdnn.io.graphchallenge import read_layer
+from symdnn.io.text import tsv_lines
+from symdnn.results import markdown_from_text
 from symdnn.suite.build import CHECKER, suite_stream
 from symdnn.suite.integrity import load_manifest, root_digest, structure_problems
 
@@ -59,8 +69,6 @@ class SuiteCheck:
 
     def to_markdown(self) -> str:
         """Both verdicts in Markdown."""
-        from symdnn.results import markdown_from_text
-
         return markdown_from_text("symdnn suite verify", self.summary())
 
 
@@ -146,9 +154,6 @@ def run_checker(root: str | os.PathLike, timeout: float | None = None) -> dict:
     >>> run_checker(pathlib.Path(tempfile.mkdtemp()))["verdict"]   # a folder with no check.py
     'MISSING'
     """
-    import subprocess
-    import sys
-
     root = Path(root)
     if not (root / "check.py").is_file() or (root / "check.py").is_symlink():
         return {"exit": 2, "verdict": "MISSING", "output": "the suite has no check.py"}
@@ -178,9 +183,6 @@ def _verify(root: Path, man: dict, progress) -> SuiteCheck:
 def _recompute(root: Path, man: dict, progress, problems: list, checked: list) -> None:
     """Recompute every layer exactly from the suite's own files and compare the expected
     files (appends to ``problems`` and ``checked``)."""
-    from symdnn.domains import round_ratio
-    from symdnn.io.graphchallenge import read_layer
-
     par = man["parameters"]
     n, L = par["neurons"], par["layers"]
     (xp, xi, xn, xshape), Xs = _exact_images(root / "inputs.tsv", par["inputs"],
@@ -262,9 +264,6 @@ def _recompute(root: Path, man: dict, progress, problems: list, checked: list) -
     if cats != listed:
         problems.append("categories.tsv: differs from the recomputed categories")
     if (root / "thresholds.csv").is_file():
-        from symdnn.analysis import analyze
-        from symdnn.constructions import load_construction
-
         if not _source_is_network(root, man):
             problems.append("source/: not the network of this suite (its layers, biases or "
                             "inputs differ from network/ and inputs.tsv), so thresholds.csv "
@@ -281,8 +280,6 @@ def _recompute(root: Path, man: dict, progress, problems: list, checked: list) -
 
 def _suite_lines(path: Path, fields: int) -> list[tuple[int, list[str]]]:
     """The non-blank lines of a suite file, each exactly ``fields`` tab-separated fields."""
-    from symdnn.io.text import tsv_lines
-
     return list(tsv_lines(str(path), fields))
 
 
@@ -327,8 +324,6 @@ def _entries(M: Any, d: int) -> dict:
 def _source_is_network(root: Path, man: dict) -> bool:
     """Whether ``source/`` (the build folder a suite came from) is exactly the network and
     inputs that the suite's own files certify."""
-    from symdnn.io.graphchallenge import read_layer
-
     src = suite_stream(root / "source", None, None, None)
     par = man["parameters"]
     if src.rule != par["bias_rule"] or \
@@ -368,10 +363,6 @@ def _read_exact_tsv(path: Path) -> dict:
 def _exact_images(path: Path, n_rows: int, n_cols: int) -> tuple[Any, int]:
     """Inputs with exact (possibly fractional) values: ``(indptr, indices, numerators,
     shape)`` over one common denominator ``s``, numerators of any size."""
-    import math
-
-    from symdnn.domains.rational import ints
-
     entries = _keyed(path, 3, (n_rows, n_cols), ("image", "feature"))
     keys = sorted(entries)
     vals = [_exact_value(entries[k][1][0], path, entries[k][0]) for k in keys]
