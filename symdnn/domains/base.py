@@ -161,18 +161,24 @@ class Domain:
         """A vector from a list of values, each converted with :meth:`convert`."""
         raise NotImplementedError
 
+    # The vector plumbing below serves every domain whose vectors are NumPy arrays (floats,
+    # booleans, Python objects); QQ, whose vectors are numerator/denominator pairs, overrides it.
+
     def to_list(self, vec: Any) -> list[Any]:
         """The elements of a vector, as a list."""
-        raise NotImplementedError
+        return list(vec)
 
     def size(self, vec: Any) -> int:
-        raise NotImplementedError
+        """The number of elements of a vector."""
+        return len(vec)
 
     def take(self, vec: Any, idx: np.ndarray) -> Any:
-        raise NotImplementedError
+        """The elements at positions ``idx``, as a vector."""
+        return vec[idx]
 
     def concat(self, vecs: list[Any]) -> Any:
-        raise NotImplementedError
+        """The vectors one after the other, as one vector."""
+        return np.concatenate(vecs) if vecs else self.from_list([])
 
     def repeat(self, element: Any, n: int) -> Any:
         """A vector of ``n`` copies of one element."""

@@ -583,18 +583,6 @@ class FloatDomain(Domain):
             x = x.astype(np.int64)
         return narrow(x, self.format_).ravel()
 
-    def to_list(self, vec: np.ndarray) -> list[Any]:
-        return list(vec)
-
-    def size(self, vec: np.ndarray) -> int:
-        return len(vec)
-
-    def take(self, vec: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        return vec[idx]
-
-    def concat(self, vecs: list[np.ndarray]) -> np.ndarray:
-        return np.concatenate(vecs) if vecs else np.zeros(0, dtype=self.dtype)
-
     def binop(self, op: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         if op not in _OPS:
             raise self._unsupported(op)

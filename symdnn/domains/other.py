@@ -29,18 +29,6 @@ class _ObjectDomain(Domain):
     def from_list(self, values: list[Any]) -> np.ndarray:
         return _objects(self.convert(v) for v in values)
 
-    def to_list(self, vec: np.ndarray) -> list[Any]:
-        return list(vec)
-
-    def size(self, vec: np.ndarray) -> int:
-        return len(vec)
-
-    def take(self, vec: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        return vec[idx]
-
-    def concat(self, vecs: list[np.ndarray]) -> np.ndarray:
-        return np.concatenate(vecs) if vecs else _objects([])
-
     def _ufunc(self, op: str) -> np.ufunc:
         raise NotImplementedError
 
@@ -169,15 +157,6 @@ class BoolDomain(Domain):
 
     def to_list(self, vec: np.ndarray) -> list[Any]:
         return [bool(v) for v in vec]
-
-    def size(self, vec: np.ndarray) -> int:
-        return len(vec)
-
-    def take(self, vec: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        return vec[idx]
-
-    def concat(self, vecs: list[np.ndarray]) -> np.ndarray:
-        return np.concatenate(vecs) if vecs else np.zeros(0, dtype=bool)
 
     def _ufunc(self, op: str) -> np.ufunc:
         table = {"or": np.logical_or, "and": np.logical_and}
