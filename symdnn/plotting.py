@@ -12,7 +12,7 @@ import numpy as np
 
 from symdnn.analysis import reached, support
 from symdnn.assoc.printing import format_key
-from symdnn.audit.report import _bin_labels
+from symdnn.audit.report import ulp_bin_labels
 from symdnn.errors import OutputError
 from symdnn.io.outputs import output_file_path
 
@@ -290,7 +290,7 @@ def plot_audit(report: Any, folder: str) -> list[str]:
     plt.close(fig)
     paths.append(p)
     fig, ax = plt.subplots(figsize=(8, 4))
-    labels = _bin_labels()
+    labels = ulp_bin_labels()
     w = 0.8 / max(len(report.runs), 1)
     top = 0
     for i, res in enumerate(report.runs):

@@ -43,7 +43,14 @@ POLICY_KINDS = ("categories", "truth", "sign_flip", "zero_to_pos", "zero_to_neg"
                 "missing", "spurious", "spurious_pos", "max_ulp")
 
 
-def _bin_labels() -> list[str]:
+def ulp_bin_labels() -> list[str]:
+    """The labels of the ulp histogram's bins, as the audit's JSON and figures name them.
+
+    Examples
+    --------
+    >>> ulp_bin_labels()[:4], ulp_bin_labels()[-1]
+    (['0', '1', '2-3', '4-7'], '>=1048576')
+    """
     labels, lo = [], 0
     for hi in ULP_BINS:
         labels.append(str(hi) if hi == lo else f"{lo}-{hi}")
@@ -115,7 +122,7 @@ class AuditReport:
             "min_margin_correct": [None if ly.min_margin_correct is None
                                    else str(ly.min_margin_correct) for ly in res.layers],
             "totals": {**totals, "max_ulp": max((ly.max_ulp for ly in given), default=0)},
-            "ulp_histogram": dict(zip(_bin_labels(), [int(x) for x in hist], strict=True))
+            "ulp_histogram": dict(zip(ulp_bin_labels(), [int(x) for x in hist], strict=True))
             if len(hist) else {},
             "categories": cats,
             "categories_match_exact": None if cats is None else cats == self.exact_categories,

@@ -60,14 +60,17 @@ def _index(folder: Path, sub: str, suffix: str) -> dict[str, Path]:
 
 
 @dataclass
-class Counterexample:
+class CounterexampleFile:
+    """A counterexample file a verifier wrote in a VNN-COMP results tree: the tool, the
+    benchmark category, the file, and the instance name (its stem)."""
+
     tool: str
     category: str
     path: Path
     name: str
 
 
-def find_counterexamples(results: Any) -> list[Counterexample]:
+def find_counterexamples(results: Any) -> list[CounterexampleFile]:
     """The ``<tool>/<category>/*.counterexample[.gz]`` files of a results folder, sorted.
 
     Examples
@@ -85,7 +88,7 @@ def find_counterexamples(results: Any) -> list[Counterexample]:
             for f in sorted(cat.iterdir()):
                 stem = _strip(f.name, _CE_SUFFIXES)
                 if stem is not None and f.is_file():
-                    out.append(Counterexample(tool.name, cat.name, f, stem))
+                    out.append(CounterexampleFile(tool.name, cat.name, f, stem))
     return out
 
 
