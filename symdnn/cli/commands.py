@@ -7,6 +7,13 @@ import argparse
 import contextlib
 import sys
 
+from symdnn.analysis import analyze
+from symdnn.assoc import AssocArray
+from symdnn.audit import Run, audit_graph_challenge, audit_network, default_runs, parse_policy
+from symdnn.audit.files import dump_runs
+from symdnn.audit.thresholds import threshold_audit
+from symdnn.certify import certify, certify_graph_challenge
+from symdnn.challenge import run_challenge
 from symdnn.cli.support import (
     EXIT,
     Progress,
@@ -20,7 +27,19 @@ from symdnn.cli.support import (
     parse_formats,
     parse_run_specs,
 )
+from symdnn.constructions import build_construction, load_construction
+from symdnn.demo import full_demo, run_demo
 from symdnn.errors import ArgumentError
+from symdnn.generators import generate_radixnet
+from symdnn.io.netdir import write_network
+from symdnn.io.outputs import atomic_write, check_output_folder
+from symdnn.io.runfiles import RunFolder
+from symdnn.io.vnnlib import read_counterexample, read_vnnlib
+from symdnn.network import read_network
+from symdnn.suite import build_suite, grade_suite, root_digest, verify_suite
+from symdnn.witness import import_onnx
+from symdnn.witness.batch import replay_results
+from symdnn.witness.replay import replay
 
 __all__: list[str] = []
 
@@ -28,8 +47,6 @@ PLOTS = (".png", ".svg", ".pdf")
 
 
 def _check_folder(path: str, kind: str, args: argparse.Namespace, *inputs: str | None) -> None:
-    from symdnn.io.outputs import check_output_folder
-
     check_output_folder(path, kind, force=args.force,
                         inputs=[i for i in inputs if i] + input_paths(args),
                         what="--out" if kind != "audit-report" else "--report")
@@ -53,9 +70,6 @@ def _challenge_target(args: argparse.Namespace, command: str) -> bool:
 
 
 def _cmd_infer(args: argparse.Namespace) -> int:
-    from symdnn.assoc import AssocArray
-    from symdnn.network import read_network
-
     if args.accumulate and args.arith == "exact":
         raise ArgumentError("--accumulate is for float --arith runs; exact arithmetic has none")
     output_file(args.out, args, "--out")
@@ -73,8 +87,6 @@ def _cmd_infer(args: argparse.Namespace) -> int:
 
 
 def _cmd_suite_build(args: argparse.Namespace) -> int:
-    from symdnn.suite import build_suite, root_digest
-
     formats = parse_formats(args.formats)
     _check_folder(args.out, "suite", args, args.net_dir, args.inputs)
     out = build_suite(args.net_dir, args.out, formats=tuple(formats), neurons=args.neurons,
@@ -88,8 +100,6 @@ def _cmd_suite_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_suite_verify(args: argparse.Namespace) -> int:
-    from symdnn.suite import verify_suite
-
     output_file(args.json, args, "--json")
     check = verify_suite(args.dir, progress=call_progress(args.quiet, "suite verify"),
                          digest=args.digest, checker=not args.no_checker)
@@ -101,8 +111,6 @@ def _cmd_suite_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_suite_grade(args: argparse.Namespace) -> int:
-    from symdnn.suite import grade_suite
-
     if args.fmt is None and args.max_ulp:
         raise ArgumentError("--max-ulp needs --format (without it outputs are compared exactly)")
     output_file(args.json, args, "--json")
@@ -115,8 +123,6 @@ def _cmd_suite_grade(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate_radixnet(args: argparse.Namespace) -> int:
-    from symdnn.generators import generate_radixnet
-
     if (args.radices is None) != (args.kron is None):
         raise ArgumentError("give --radices and --kron together, or neither")
     if args.style != "exact" and args.beta != 1:
@@ -132,9 +138,6 @@ def _cmd_generate_radixnet(args: argparse.Namespace) -> int:
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
-    from symdnn.audit import Run, audit_graph_challenge, audit_network, default_runs, parse_policy
-    from symdnn.constructions import load_construction
-
     if args.formats is not None and args.formats.strip() == "none":
         formats = []
     elif args.formats is None and args.run:
@@ -164,20 +167,14 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     if args.report:
         _check_folder(args.report, "audit-report", args, args.target, args.data_dir)
     if args.dump:
-        from symdnn.io.outputs import check_output_folder
-
         check_output_folder(args.dump, "audit-dump", force=args.force,
                             inputs=input_paths(args), what="--dump")
-    from symdnn.io.runfiles import RunFolder
-
     runs = own + [Run.files(RunFolder(path, fmt=fmt, name=name), fmt, name)
                   for name, path, fmt in specs]
     progress = call_progress(args.quiet, "audit")
     with contextlib.ExitStack() as stack:
         on_layer = None
         if args.dump:
-            from symdnn.audit.files import dump_runs
-
             on_layer = stack.enter_context(dump_runs(args.dump, form=args.dump_format,
                                                      force=args.force,
                                                      inputs=input_paths(args),
@@ -195,8 +192,6 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         # every other output is written while the dump is still a temporary folder, and the
         # dump (the largest) is renamed into place last, when the block ends
         if not gc and args.thresholds:
-            from symdnn.audit.thresholds import threshold_audit
-
             with Status("audit", "thresholds at every representable r",
                         quiet=args.quiet):
                 report.thresholds = threshold_audit(
@@ -220,8 +215,6 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _cmd_certify(args: argparse.Namespace) -> int:
-    from symdnn.certify import certify, certify_graph_challenge
-
     formats = parse_formats(args.formats)
     gc = _challenge_target(args, "certify")
     output_file(args.json, args, "--json")
@@ -232,8 +225,6 @@ def _cmd_certify(args: argparse.Namespace) -> int:
                                        images=args.images, accumulate=args.accumulate,
                                        progress=progress)
     else:
-        from symdnn.constructions import load_construction
-
         c = load_construction(args.target)
         cert = certify(c.net, c.inputs, formats=formats, accumulate=args.accumulate,
                        name=args.target, progress=progress)
@@ -258,10 +249,6 @@ def _cmd_witness(args: argparse.Namespace) -> int:
                             "--benchmarks BENCH_DIR)")
     if args.csv is not None:
         raise ArgumentError("--csv is for --results (one row per counterexample)")
-    from symdnn.io.vnnlib import read_counterexample, read_vnnlib
-    from symdnn.witness import import_onnx
-    from symdnn.witness.replay import replay
-
     output_file(args.json, args, "--json")
     graph = import_onnx(args.net)
     prop = read_vnnlib(args.prop)
@@ -277,9 +264,6 @@ def _cmd_witness(args: argparse.Namespace) -> int:
 
 
 def _witness_batch(args: argparse.Namespace) -> int:
-    from symdnn.io.outputs import atomic_write
-    from symdnn.witness.batch import replay_results
-
     distinct_outputs(args.json, args.csv)
     if args.json == "-":
         raise ArgumentError("with --results, give --json a FILE (the Markdown summary goes "
@@ -303,10 +287,6 @@ def _witness_batch(args: argparse.Namespace) -> int:
 
 
 def _cmd_threshold(args: argparse.Namespace) -> int:
-    from symdnn.analysis import analyze
-    from symdnn.constructions import build_construction, load_construction
-    from symdnn.io.outputs import atomic_write
-
     if (args.dir is None) == (args.words is None and args.builtin is None):
         raise ArgumentError("give a network folder DIR, or --words FILE or --builtin NAME")
     distinct_outputs(args.csv, args.markdown, args.plot, args.json)
@@ -351,9 +331,6 @@ def _cmd_threshold(args: argparse.Namespace) -> int:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from symdnn.constructions import build_construction
-    from symdnn.io.netdir import write_network
-
     betas = parse_betas(args.beta)
     if args.mnist is None:
         stray = [o for o, v, d in (("--labels", args.labels, None), ("--count", args.count, None),
@@ -392,8 +369,6 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from symdnn.constructions import load_construction
-
     output_file(args.json, args, "--json")
     c = load_construction(args.dir)
     with Status("verify", f"{len(c.categories)} categories", quiet=args.quiet):
@@ -406,8 +381,6 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_graph_challenge(args: argparse.Namespace) -> int:
-    from symdnn.challenge import run_challenge
-
     if args.accumulate and args.arith == "exact":
         raise ArgumentError("--accumulate is for float --arith runs; exact arithmetic has none")
     output_file(args.json, args, "--json")
@@ -435,8 +408,6 @@ def _cmd_graph_challenge(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from symdnn.demo import full_demo, run_demo
-
     _check_folder(args.out, "demo", args)
     emit(run_demo(), "markdown", "-", args)
     with Status("demo", "thresholds, Fig. 10 and the float audit", quiet=args.quiet):

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from symdnn.cli.parser import EXIT_TEXT
-from symdnn.cli.support import EXIT, HelpFormatter, Progress, emit
+from symdnn.cli.support import EXIT, EXIT_TEXT, HelpFormatter, Progress, emit
 from symdnn.data import data_root, dataset, dataset_path, fetch, listing
 from symdnn.errors import DataError
 

@@ -7,7 +7,9 @@ import argparse
 
 from symdnn._version import __version__
 from symdnn.cli import commands as C
+from symdnn.cli.data import add_data_parser
 from symdnn.cli.support import (
+    EXIT_TEXT,
     HelpFormatter,
     density,
     exact_number,
@@ -22,8 +24,6 @@ ARITHS = ["exact", "fp64", "fp32", "fp16", "bf16", "fp8_e4m3", "fp8_e5m2"]
 #: formats scipy accumulates in (a run in fp16, bf16 or fp8 accumulates in its own format
 #: when --accumulate is not given)
 ACCUMULATE = ["fp64", "fp32"]
-EXIT_TEXT = ("Exit status: 0 success, 1 a check failed, 2 bad input or usage, 3 nothing to "
-             "check against, 4 internal error (please report), 130 interrupted.")
 
 
 def _sub(sub: argparse._SubParsersAction, name: str, help: str, description: str,
@@ -422,8 +422,6 @@ def build_parser() -> argparse.ArgumentParser:
                          "--force)")
     _force(gr, "generated networks")
     _quiet(gr)
-
-    from symdnn.cli.data import add_data_parser
 
     add_data_parser(sub)
     return parser

@@ -20,11 +20,16 @@ from symdnn.results import render
 
 __all__ = ["Progress", "Status", "positive_int", "nonneg_int", "exact_number", "density",
            "int_list", "parse_betas", "parse_formats", "emit", "output_file",
-           "HelpFormatter", "EXIT"]
+           "HelpFormatter", "EXIT", "EXIT_TEXT"]
 
 #: Exit statuses of every command.
 EXIT = {"ok": 0, "check_failed": 1, "bad_input": 2, "nothing_to_check": 3, "internal": 4,
         "interrupted": 130, "broken_pipe": 141}
+#: The epilog of every command's help: what :data:`EXIT` means (here, not in
+#: :mod:`symdnn.cli.parser`, so that :mod:`symdnn.cli.data` can use it without importing
+#: the parser that imports it)
+EXIT_TEXT = ("Exit status: 0 success, 1 a check failed, 2 bad input or usage, 3 nothing to "
+             "check against, 4 internal error (please report), 130 interrupted.")
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
