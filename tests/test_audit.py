@@ -304,6 +304,27 @@ def test_threshold_audit_finds_the_shift_rounding_the_bias_causes(tmp_path, caps
     assert js["runs"]["fp16+acc_fp32"]["argmax_changes"] == 0
 
 
+def test_thresholds_accumulate_as_the_runs_do(tmp_path, capsys):
+    """--accumulate same made the runs accumulate in fp16 while the threshold audit of the same
+    command accumulated in fp32 (the CLI mapped "same" to the default): each format's
+    thresholds must be computed in the arithmetic of its run, and int8 has none."""
+    assert main(["build", "--words", _words(tmp_path), "--beta", "3/10", "--out",
+                 str(tmp_path / "n")]) == 0
+    for acc, runs in ((["--accumulate", "same"], {"fp16": "fp16", "bf16": "bf16"}),
+                      ([], {"fp16+acc_fp32": "fp32", "bf16+acc_fp32": "fp32"}),
+                      (["--accumulate", "fp64"], {"fp16+acc_fp64": "fp64",
+                                                  "bf16+acc_fp64": "fp64"})):
+        capsys.readouterr()
+        main(["audit", str(tmp_path / "n"), "--formats", "fp16,bf16,int8", "--thresholds",
+              "--quiet", "--json", "-", *acc])
+        js = json.loads(capsys.readouterr().out)
+        assert set(js["runs"]) == set(runs) | {"int8"}
+        assert {f: t["accumulate"] for f, t in js["thresholds"].items()} == \
+            {"fp16": list(runs.values())[0], "bf16": list(runs.values())[1]}
+        for name, a in runs.items():
+            assert js["runs"][name]["accumulate"] == a
+
+
 def _words(tmp_path) -> str:
     (tmp_path / "w.txt").write_text("ad\nbe\n")
     return str(tmp_path / "w.txt")

@@ -13,6 +13,7 @@ from symdnn.assoc import AssocArray
 from symdnn.audit.chunks import dask_lockstep, lockstep
 from symdnn.audit.report import AuditReport
 from symdnn.audit.runner import Run
+from symdnn.domains import accumulation_format
 from symdnn.engines.stream import LayerStream
 from symdnn.network import SparseDNN
 from symdnn.parallel import wants_dask
@@ -30,12 +31,7 @@ def default_runs(formats: list[str], accumulate: str | None = None,
         if f == "int8":
             runs.append(Run.int8())
             continue
-        acc = accumulate
-        if acc == "same":
-            acc = f
-        elif acc is None:
-            acc = f if f in ("fp64", "fp32") else "fp32"
-        runs.append(Run.format(f, acc))
+        runs.append(Run.format(f, accumulation_format(f, accumulate)))
     if int8 and not any(r.kind == "int8" for r in runs):
         runs.append(Run.int8())
     return runs

@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from symdnn.analysis import analyze
-from symdnn.domains import FloatDomain, get_domain
+from symdnn.domains import FORMATS, accumulation_format, get_domain
 from symdnn.engines import compile_float
 from symdnn.engines.floating import float_step
 from symdnn.errors import ArgumentError
@@ -123,6 +123,11 @@ def threshold_audit(construction: Any, formats: list[str], *, report: Any = None
                     accumulate: str | None = None, chunk_rows: int = 400_000) -> dict:
     """Float r_d and P_d against exact, per format; see the module notes.
 
+    Each format accumulates as the audit's runs of it do
+    (:func:`symdnn.domains.accumulation_format`: ``accumulate`` when given, the format itself
+    for ``"same"``, else fp32 for the formats narrower than fp32); formats that are not float
+    formats (``int8``) have no float thresholds and are left out.
+
     Returns ``{format: {"grid": n, "pairs": [...], "agree": k, "mismatched_points": m}}`` with,
     per pair, the exact r_d, the exact r_d read off the grid and the float r_d (exact rationals
     as strings), ``agrees`` (the float decision equals the exact one at every grid value
@@ -147,10 +152,10 @@ def threshold_audit(construction: Any, formats: list[str], *, report: Any = None
     cpos = {k: i for i, k in enumerate(net.outputs)}
     out: dict = {}
     for fmt in formats:
-        dom = get_domain(fmt)
-        if not isinstance(dom, FloatDomain):
+        if fmt not in FORMATS:  # int8 and other non-float runs have no float thresholds
             continue
-        acc = get_domain(accumulate or (fmt if fmt in ("fp64", "fp32") else "fp32"))
+        dom = get_domain(fmt)
+        acc = get_domain(accumulation_format(fmt, accumulate))
         layers = compile_float(net, dom)
         cap = None if net.ymax is None else float(net.ymax)
         if dom.dtype.itemsize <= 2:

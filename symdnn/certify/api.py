@@ -12,7 +12,7 @@ from symdnn.assoc import AssocArray
 from symdnn.certify.bounds import Arith
 from symdnn.certify.report import Certificate
 from symdnn.certify.run import run_certificate
-from symdnn.domains.floats import FORMATS, get_format
+from symdnn.domains.floats import FORMATS, accumulation_format, get_format
 from symdnn.engines.stream import LayerStream
 from symdnn.errors import ArgumentError, SymdnnError
 from symdnn.network import SparseDNN
@@ -43,14 +43,9 @@ def ariths(formats: Sequence[str], accumulate: str | None = None) -> list[Arith]
         if f not in FORMATS:
             raise ArgumentError(f"cannot certify {f!r}: a float format is needed "
                                 f"({', '.join(FORMATS)})")
-        if accumulate == "same":
-            acc = f
-        elif accumulate is None:
-            acc = f if f in ("fp64", "fp32") else "fp32"
-        else:
-            acc = accumulate
-            if accumulate not in FORMATS:
-                raise ArgumentError(f"unknown accumulation format {accumulate!r}")
+        if accumulate not in (None, "same") and accumulate not in FORMATS:
+            raise ArgumentError(f"unknown accumulation format {accumulate!r}")
+        acc = accumulation_format(f, accumulate)
         fa, aa = get_format(f), get_format(acc)
         if aa.precision < fa.precision:  # never accumulate narrower than the format
             acc, aa = f, fa

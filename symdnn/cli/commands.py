@@ -19,6 +19,7 @@ from symdnn.cli.support import (
     Progress,
     Status,
     call_progress,
+    cli_words,
     distinct_outputs,
     emit,
     input_paths,
@@ -27,11 +28,10 @@ from symdnn.cli.support import (
     parse_formats,
     parse_run_specs,
 )
-from symdnn.constructions import build_construction, load_construction
+from symdnn.constructions import build_construction, load_construction, write_construction
 from symdnn.demo import full_demo, run_demo
 from symdnn.errors import ArgumentError
 from symdnn.generators import generate_radixnet
-from symdnn.io.netdir import write_network
 from symdnn.io.outputs import atomic_write, check_output_folder
 from symdnn.io.runfiles import RunFolder
 from symdnn.io.vnnlib import read_counterexample, read_vnnlib
@@ -194,9 +194,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         if not gc and args.thresholds:
             with Status("audit", "thresholds at every representable r",
                         quiet=args.quiet):
-                report.thresholds = threshold_audit(
-                    c, [f for f in formats if f != "int8"],
-                    accumulate=None if args.accumulate in (None, "same") else args.accumulate)
+                report.thresholds = threshold_audit(c, formats, accumulate=args.accumulate)
         if args.report:
             from symdnn.plotting import plot_audit
 
@@ -351,15 +349,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
                                mnist=args.mnist, labels=args.labels, count=args.count,
                                start=args.start, contained=args.contained, scheme=args.scheme,
                                betas=betas, layers=args.layers)
-    write_network(args.out, c.net, inputs=c.inputs, expected=c.expected,
-                  meta={"construction": c.name, **c.params}, force=args.force)
-    depth = c.net.depth
-    print(f"wrote {args.out}: {c.name}, {len(c.categories)} categories, "
-          f"{len(c.features)} features, {depth} layer{'s' if depth != 1 else ''}, "
-          f"{sum(ly.W.nnz for ly in c.net.layers)} weights")
-    if c.params.get("contained"):
-        print(f"note: {len(c.params['contained'])} pairs of images where one is contained in "
-              "the other: the solution cannot be exact (use --contained drop)")
+    write_construction(c, args.out, force=args.force)
+    print(f"wrote {args.out}: {cli_words(c.summary())}")
     if args.plot:
         from symdnn.plotting import spy
 

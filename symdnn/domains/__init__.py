@@ -20,6 +20,7 @@ from symdnn.domains.floats import (
     FORMATS,
     FloatDomain,
     FloatFormat,
+    accumulation_format,
     get_format,
     narrow,
     round_exact,
@@ -49,5 +50,6 @@ __all__ = [
     "SymbolicDomain", "SYM", "BoolDomain", "BOOL", "SetDomain", "SET", "UNIVERSE",
     "FloatDomain", "FloatFormat", "FORMATS", "get_format", "round_exact", "round_ratio",
     "round_rationals", "round_values", "narrow", "ulp_distance", "exact_parts",
+    "accumulation_format",
     "get_domain", "domain_names", "FP64", "FP32", "FP16", "BF16", "FP8_E4M3", "FP8_E5M2",
 ]

@@ -31,7 +31,7 @@ from symdnn.domains.rational import RatVec, exact_parts
 from symdnn.errors import DomainError, UnknownDomain
 
 __all__ = ["FloatFormat", "FORMATS", "get_format", "round_exact", "round_rationals", "round_ratio",
-           "narrow", "round_values", "ulp_distance", "FloatDomain"]
+           "narrow", "round_values", "ulp_distance", "FloatDomain", "accumulation_format"]
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,27 @@ FORMATS: dict[str, FloatFormat] = {
         _make("fp8_e5m2", ml_dtypes.float8_e5m2, True),
     )
 }
+
+
+def accumulation_format(fmt: str, accumulate: str | None = None) -> str:
+    """The format a computation in ``fmt`` accumulates in: ``accumulate`` when given,
+    ``fmt`` itself for ``"same"``, and by default ``fmt`` for fp64 and fp32 and fp32 for the
+    narrower formats (their products are exact there; scipy has no kernels for them).
+
+    The audit's runs, the threshold audit and the certificates all ask this one function.
+
+    Examples
+    --------
+    >>> accumulation_format("bf16"), accumulation_format("bf16", "same")
+    ('fp32', 'bf16')
+    >>> accumulation_format("fp64"), accumulation_format("fp16", "fp64")
+    ('fp64', 'fp64')
+    """
+    if accumulate == "same":
+        return fmt
+    if accumulate is None:
+        return fmt if fmt in ("fp64", "fp32") else "fp32"
+    return accumulate
 
 
 def get_format(fmt: str | FloatFormat) -> FloatFormat:
