@@ -5,12 +5,11 @@ in the command line's words (:func:`cli_words`). :mod:`symdnn.cli` re-exports it
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Sequence
 
 from symdnn.cli.parser import build_parser as _build
-from symdnn.cli.support import EXIT
+from symdnn.cli.support import EXIT, OPTION_OF, cli_words
 from symdnn.errors import SymdnnError
 
 __all__ = ["main", "build_parser", "cli_words", "OPTION_OF"]
@@ -19,35 +18,6 @@ __all__ = ["main", "build_parser", "cli_words", "OPTION_OF"]
 def build_parser():
     """The ``symdnn`` argument parser (see :mod:`symdnn.cli.parser`)."""
     return _build()
-
-
-#: The library's parameter names in messages, and the options that set them on the command
-#: line: a library message says ``force=True`` or ``dask='tcp://h:1'``, the CLI user reads
-#: ``--force`` or ``--dask 'tcp://h:1'``.
-OPTION_OF = {"force": "--force", "dask": "--dask", "generate": "--generate",
-             "fail_on": "--fail-on", "results": "--results", "benchmarks": "--benchmarks",
-             "neurons": "--neurons", "layers": "--layers", "inputs": "--inputs",
-             "source": "--from", "style": "--style"}
-_API_WORD = re.compile(r"\b(" + "|".join(OPTION_OF) + r")=(True\b|\.\.\.)?")
-
-
-def cli_words(message: str) -> str:
-    """A library message in the command line's words.
-
-    Examples
-    --------
-    >>> cli_words("'out' exists; force=True replaces it")
-    "'out' exists; --force replaces it"
-    >>> cli_words("fail_on='max_ulp:x': the limit 'x' is not a number")
-    "--fail-on 'max_ulp:x': the limit 'x' is not a number"
-    >>> cli_words("a Graph Challenge folder needs neurons=N and layers=L")
-    'a Graph Challenge folder needs --neurons N and --layers L'
-    """
-    def option(m: re.Match) -> str:
-        return OPTION_OF[m.group(1)] + ("" if m.group(2) or m.end() == len(message) or
-                                        message[m.end()] in " ,;:)" else " ")
-
-    return _API_WORD.sub(option, message)
 
 
 def _silence_stdout() -> None:

@@ -18,9 +18,39 @@ from symdnn.errors import ArgumentError, OutputError
 from symdnn.io.outputs import check_output_file
 from symdnn.results import render
 
-__all__ = ["Progress", "Status", "positive_int", "nonneg_int", "exact_number", "density",
-           "int_list", "parse_betas", "parse_formats", "emit", "output_file",
-           "HelpFormatter", "EXIT", "EXIT_TEXT"]
+__all__ = ["OPTION_OF", "cli_words", "Progress", "Status", "positive_int", "nonneg_int",
+           "exact_number", "density", "int_list", "parse_betas", "parse_formats", "emit",
+           "output_file", "HelpFormatter", "EXIT", "EXIT_TEXT"]
+
+
+#: The library's parameter names in messages, and the options that set them on the command
+#: line: a library message says ``force=True`` or ``dask='tcp://h:1'``, the CLI user reads
+#: ``--force`` or ``--dask 'tcp://h:1'``.
+OPTION_OF = {"force": "--force", "dask": "--dask", "generate": "--generate",
+             "fail_on": "--fail-on", "results": "--results", "benchmarks": "--benchmarks",
+             "neurons": "--neurons", "layers": "--layers", "inputs": "--inputs",
+             "source": "--from", "style": "--style", "contained": "--contained"}
+_API_WORD = re.compile(r"\b(" + "|".join(OPTION_OF) + r")=(True\b|\.\.\.)?")
+
+
+def cli_words(message: str) -> str:
+    """A library message in the command line's words.
+
+    Examples
+    --------
+    >>> cli_words("'out' exists; force=True replaces it")
+    "'out' exists; --force replaces it"
+    >>> cli_words("fail_on='max_ulp:x': the limit 'x' is not a number")
+    "--fail-on 'max_ulp:x': the limit 'x' is not a number"
+    >>> cli_words("a Graph Challenge folder needs neurons=N and layers=L")
+    'a Graph Challenge folder needs --neurons N and --layers L'
+    """
+    def option(m: re.Match) -> str:
+        return OPTION_OF[m.group(1)] + ("" if m.group(2) or m.end() == len(message) or
+                                        message[m.end()] in " ,;:)" else " ")
+
+    return _API_WORD.sub(option, message)
+
 
 #: Exit statuses of every command.
 EXIT = {"ok": 0, "check_failed": 1, "bad_input": 2, "nothing_to_check": 3, "internal": 4,

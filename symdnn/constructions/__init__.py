@@ -5,11 +5,11 @@
 from __future__ import annotations
 
 from symdnn.constructions.base import Construction
-from symdnn.constructions.build import build_construction, load_construction
+from symdnn.constructions.build import build_construction, load_construction, write_construction
 from symdnn.constructions.combinatoric import collapse, combinatoric
 from symdnn.constructions.images import binarize_mnist, contained_pairs, images, mnist
 from symdnn.constructions.selective import SCHEMES, builtin_scheme, parse_scheme, selective
 
 __all__ = ["Construction", "selective", "combinatoric", "collapse", "images", "mnist",
            "binarize_mnist", "contained_pairs", "parse_scheme", "builtin_scheme", "SCHEMES",
-           "build_construction", "load_construction"]
+           "build_construction", "load_construction", "write_construction"]

@@ -46,6 +46,27 @@ class Construction:
         """Run the model problem and check ``Y_L``; see :func:`symdnn.verify`."""
         return verify(self, **kw)
 
+    def summary(self) -> str:
+        """What was built, in a line: the construction, its categories, features, layers and
+        weights; a second line when some images contain others (the solution cannot be
+        exact).
+
+        Examples
+        --------
+        >>> from symdnn.constructions import selective
+        >>> print(selective(["ad", "be", "cf"], "single", ["1"]).summary())
+        selective, 3 categories, 6 features, 1 layer, 6 weights
+        """
+        depth = self.net.depth
+        lines = [f"{self.name}, {len(self.categories)} categories, {len(self.features)} "
+                 f"features, {depth} layer{'s' if depth != 1 else ''}, "
+                 f"{sum(ly.W.nnz for ly in self.net.layers)} weights"]
+        if self.params.get("contained"):
+            lines.append(f"note: {len(self.params['contained'])} pairs of images where one is "
+                         "contained in the other: the solution cannot be exact (use "
+                         "contained=drop)")
+        return "\n".join(lines)
+
     def feature_sets(self) -> dict:
         """``{category: frozenset of its input features}`` (the columns of ``inputs``)."""
         out: dict = {}

@@ -4,6 +4,9 @@ them."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from symdnn.constructions.base import Construction
 from symdnn.constructions.combinatoric import combinatoric
 from symdnn.constructions.images import mnist as mnist_construction
@@ -11,6 +14,7 @@ from symdnn.constructions.selective import selective
 from symdnn.data import read_words
 from symdnn.data import words as bundled
 from symdnn.errors import ArgumentError
+from symdnn.io.netdir import write_network
 from symdnn.network import read_network
 
 __all__ = ["build_construction", "load_construction"]
@@ -41,6 +45,24 @@ def build_construction(*, words: str | None = None, builtin: str | None = None,
     beta = betas if isinstance(betas, str) else betas[0]
     return mnist_construction(mnist, labels, count=count, start=start, contained=contained,
                               beta=beta)
+
+
+def write_construction(c: Construction, folder: str | os.PathLike, *,
+                       force: bool = False) -> Path:
+    """Write a construction as the network folder :func:`load_construction` reads back (the
+    network, the model problem's inputs, the expected outputs, and what built it).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> c = build_construction(builtin="words2")
+    >>> d = write_construction(c, os.path.join(tempfile.mkdtemp(), "n"))
+    >>> back = load_construction(str(d))
+    >>> back.name == c.name, back.params == {"construction": c.name, **c.params}
+    (True, True)
+    """
+    return write_network(folder, c.net, inputs=c.inputs, expected=c.expected,
+                         meta={"construction": c.name, **c.params}, force=force)
 
 
 def load_construction(folder: str) -> Construction:
