@@ -34,7 +34,7 @@ from symdnn.io.outputs import atomic_write, check_output_file
 __all__ = ["Result", "FORMATS", "render", "rendered", "markdown_from_text"]
 
 #: What :func:`render` can write: the ``summary()`` text, the Markdown report, or the JSON.
-FORMATS = ("text", "markdown", "json")
+FORMATS = ("text", "markdown", "json", "csv")
 
 
 @runtime_checkable
@@ -72,13 +72,18 @@ def rendered(result: Result, fmt: str = "text") -> str:
         return result.to_markdown()
     if fmt == "text":
         return result.summary()
+    if fmt == "csv":
+        if not hasattr(result, "to_csv"):
+            raise ArgumentError(f"a {type(result).__name__} has no CSV form")
+        return result.to_csv()
     raise ArgumentError(f"fmt must be one of {', '.join(FORMATS)}, not {fmt!r}")
 
 
 def render(result: Result, fmt: str = "text", dest: str | os.PathLike = "-", *,
            force: bool = False, inputs: Sequence[str | os.PathLike] = (),
            what: str = "output file") -> Path | None:
-    """Write ``result`` as ``fmt`` (``"text"``, ``"markdown"`` or ``"json"``) to ``dest``.
+    """Write ``result`` as ``fmt`` (``"text"``, ``"markdown"``, ``"json"``, or ``"csv"`` for
+    the results that have a table: threshold reports, witness reports) to ``dest``.
 
     ``dest`` ``"-"`` is stdout. Otherwise the file is written atomically (all or nothing),
     and an existing file is replaced only with ``force``; ``inputs`` are paths the output may

@@ -32,7 +32,7 @@ from symdnn.constructions import build_construction, load_construction, write_co
 from symdnn.demo import full_demo, run_demo
 from symdnn.errors import ArgumentError
 from symdnn.generators import generate_radixnet
-from symdnn.io.outputs import atomic_write, check_output_folder
+from symdnn.io.outputs import check_output_folder
 from symdnn.io.runfiles import RunFolder
 from symdnn.io.vnnlib import read_counterexample, read_vnnlib
 from symdnn.network import read_network
@@ -275,9 +275,7 @@ def _witness_batch(args: argparse.Namespace) -> int:
     if args.json is not None:
         emit(report, "json", args.json, args)
     if args.csv is not None:
-        text = report.to_csv()
-        atomic_write(args.csv, lambda fh: fh.write(text))
-        print(f"wrote {args.csv}", file=sys.stderr)
+        emit(report, "csv", args.csv, args, "--csv")
     emit(report, "markdown", "-", args)
     if not report.rows:
         return EXIT["nothing_to_check"]
@@ -307,7 +305,7 @@ def _cmd_threshold(args: argparse.Namespace) -> int:
               "them anyway, flagged", file=sys.stderr)
         return EXIT["check_failed"]
     if args.csv:
-        atomic_write(args.csv, lambda fh: fh.write(report.to_csv()))
+        emit(report, "csv", args.csv, args, "--csv", say=False)
     if args.markdown:
         emit(report, "markdown", args.markdown, args, "--markdown", say=False)
     if args.plot:
