@@ -187,10 +187,12 @@ def run_challenge(data_dir: str | None = None, *, neurons: int = 1024, layers: i
         LayerStream.from_graph_challenge(data_dir, neurons=neurons, layers=layers,
                                          images=images)
     truth = stream.truth
+    if rows is not None:  # the images rows[0] + 1 .. rows[1], and their truth
+        stream = stream.rows(*rows)
+        a, b = stream.window
+        truth = None if truth is None else truth[(truth > a) & (truth <= b)]
     if wants_dask(dask):
         return _run_dask(dask, stream, arith, accumulate, kernel, truth, progress)
-    if rows is not None:
-        stream = stream.rows(*rows)
     return run_stream(stream, arith=arith, accumulate=accumulate, threads=threads,
                       kernel=kernel, truth=truth, progress=progress)
 
@@ -200,8 +202,11 @@ def run_stream(stream: LayerStream, *, arith: str = "exact", accumulate: str | N
                truth: np.ndarray | None = None, rows: tuple[int, int] | None = None,
                progress: Callable[[int, int], None] | None = None) -> ChallengeResult:
     """The Graph Challenge run of a Graph Challenge :class:`~symdnn.engines.LayerStream`
-    (see :func:`run_challenge` for the parameters); ``rows`` runs its inputs ``rows[0] ..
-    rows[1] - 1`` only (what one dask task runs).
+    (:meth:`~symdnn.engines.LayerStream.from_graph_challenge` or
+    :meth:`~symdnn.engines.LayerStream.from_radixnet`; see :func:`run_challenge` for the
+    parameters); ``rows`` runs its inputs ``rows[0] .. rows[1] - 1`` only (what one dask task
+    runs). The categories are image numbers (the stream's batch keys), whatever the rows;
+    ``truth`` is compared with them as given.
 
     Examples
     --------
@@ -210,6 +215,9 @@ def run_stream(stream: LayerStream, *, arith: str = "exact", accumulate: str | N
     >>> r.categories.tolist() == run_stream(st).categories.tolist()
     True
     """
+    if stream.kind == "network":
+        raise ArgumentError("run_stream runs the Graph Challenge's networks (a folder, or a "
+                            "RadiX-Net made in memory); for a SparseDNN use symdnn.infer")
     if rows is not None:
         stream = stream.rows(*rows)
     workers = resolve_threads(threads)
@@ -239,8 +247,8 @@ def run_stream(stream: LayerStream, *, arith: str = "exact", accumulate: str | N
                 if progress:
                     progress(l, layers)
         final = sp.vstack(Ys, format="csr") if len(Ys) > 1 else Ys[0]
-    cats = np.flatnonzero(np.diff(final.indptr))
-    return ChallengeResult(cats.astype(np.int64) + 1, truth, arith, neurons, layers,
+    cats = np.asarray(stream.batch, dtype=np.int64)[np.flatnonzero(np.diff(final.indptr))]
+    return ChallengeResult(cats, truth, arith, neurons, layers,
                            len(stream.batch), time.perf_counter() - t0, paths, final,
                            threads=workers, kernel=kern)
 
@@ -256,15 +264,14 @@ def _run_dask(dask: str | bool, stream: LayerStream, arith: str, accumulate: str
                                       threads=1)
     if progress:
         progress(stream.depth, stream.depth)
-    rows = np.concatenate([r.categories - 1 + c[0] for r, c in zip(parts, chunks,
-                                                                     strict=True)])
+    rows = np.concatenate([r.categories for r in parts])  # image numbers, in order
     if arith == "exact":
         final = merge_states([r.final for r in parts])
     else:
         final = sp.vstack([r.final for r in parts], format="csr")
     paths = ["+".join(dict.fromkeys(p for r in parts for p in r.paths[l].split("+")))
              for l in range(len(parts[0].paths))] if arith == "exact" else []
-    return ChallengeResult(rows.astype(np.int64) + 1, truth, arith, stream.width,
+    return ChallengeResult(rows.astype(np.int64), truth, arith, stream.width,
                            stream.depth, len(stream.batch), time.perf_counter() - t0, paths,
                            final, threads=workers, kernel=parts[0].kernel,
                            workers=f"dask, {workers} workers")

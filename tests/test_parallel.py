@@ -220,6 +220,14 @@ def test_dask_runs_equal_the_local_run(dask_address):
                                                        images=20).final)
 
 
+@needs_gc(12, 155)
+def test_dask_runs_the_rows_asked_for(dask_address):
+    """rows= was ignored under dask (the whole batch ran), and numbered its categories from
+    the chunk while keeping the whole truth (a false MISMATCH)."""
+    far = run_challenge(str(GC), layers=12, rows=(140, 155), dask=dask_address)
+    assert far.images == 15 and far.categories.tolist() == [152, 153, 155] and far.matches
+
+
 def test_dask_missing_is_a_clear_error(monkeypatch):
     import sys
 

@@ -216,3 +216,85 @@ def test_a_suite_keeps_inputs_beyond_int64(tmp_path):
         for k, v in forward(weights, BIASES, INPUTS[b]).items():
             expect[(r, ("u", "v").index(k) + 1)] = v
     assert got == expect
+
+
+# ---- what a hostile review of the stream found (each failed before its fix) ---------------
+
+def test_the_recipe_holds_the_resolved_batch_keys_not_the_callers_object():
+    """A stream sent to a worker must be the stream here: the recipe once kept the caller's
+    batch= object, so an iterator failed to pickle and a list changed after the fact gave the
+    worker other rows (and a silently different dask audit)."""
+    net, Y = _net(WEIGHTS, BIASES), _inputs(INPUTS)
+    keys = ["x1", "x2", "x3", "x4"]  # x4: an all-zero input
+    st = LayerStream.from_network(net, Y, batch=keys)
+    keys.insert(0, "x0")
+    back = pickle.loads(pickle.dumps(st.rows(1, 3)))
+    assert back.batch == st.rows(1, 3).batch == ("x2", "x3")
+    it = LayerStream.from_network(net, Y, batch=iter(["x3", "x1", "x2"]))
+    assert pickle.loads(pickle.dumps(it)).batch == it.batch == ("x1", "x2", "x3")
+
+
+def test_a_suite_of_a_challenge_folder_does_not_read_its_truth(tmp_path):
+    import shutil
+
+    folder = tmp_path / "gc"
+    shutil.copytree(GC_SMALL, folder)
+    truth = next(folder.glob("*categories*"))
+    truth.write_text("152\nxyz\n")  # unreadable, and a suite has no use for it
+    suite = build_suite(folder, tmp_path / "suite", formats=("fp32",), neurons=1024,
+                        layers=12, threads=1)
+    assert verify_suite(suite).ok
+    with pytest.raises(SymdnnError, match=r"categories.*:2: "):
+        LayerStream.from_graph_challenge(folder, layers=12)       # the run does read it
+
+
+def test_images_beyond_an_inputs_file_are_refused(tmp_path):
+    import scipy.sparse as sp
+
+    from symdnn.io import write_images
+
+    p = tmp_path / "in.tsv"
+    write_images(p, sp.csr_matrix(np.eye(3, 1024, dtype=np.int64)))
+    assert LayerStream.from_graph_challenge(GC_SMALL, layers=1, inputs=p, images=2).batch == (1, 2)
+    with pytest.raises(ArgumentError, match="4 images asked for, but .*in.tsv holds 3"):
+        LayerStream.from_graph_challenge(GC_SMALL, layers=1, inputs=p, images=4)
+
+
+def test_certify_stream_refuses_what_certify_refuses():
+    from symdnn.errors import DomainError
+
+    W = [{("a", "p"): Fraction(1)}]
+    capped = _net(W, [{"p": Fraction(1, 2)}], ymax="0")
+    with pytest.raises(SymdnnError, match="the cap YMAX must be positive, not 0"):
+        certify_stream(LayerStream.from_network(capped, _inputs({"i": {"a": Fraction(1)}})),
+                       ["fp16"])
+    floaty = SparseDNN.from_layers([AssocArray.from_triples(["a"], ["p"], [0.5],
+                                                            domain="fp64")], [{"p": 0.25}],
+                                   convention="row", domain="fp64")
+    with pytest.raises(DomainError, match="needs an exact network .* not one over fp64"):
+        LayerStream.from_network(floaty, AssocArray.from_triples(["i"], ["a"], [1.0],
+                                                                 domain="fp64"))
+
+
+def test_run_stream_is_for_challenge_streams_and_rows_keep_image_numbers():
+    from symdnn.challenge import run_challenge, run_stream
+
+    st = LayerStream.from_network(_net(WEIGHTS, BIASES), _inputs(INPUTS))
+    with pytest.raises(ArgumentError, match="for a SparseDNN use symdnn.infer"):
+        run_stream(st)
+    whole = run_challenge(str(GC_SMALL), layers=12, threads=1, kernel="scipy")
+    assert whole.categories.tolist() == [152, 153, 155] and whole.matches
+    part = run_challenge(str(GC_SMALL), layers=12, rows=(150, 155), threads=1,
+                         kernel="scipy")
+    assert part.categories.tolist() == [152, 153, 155] and part.matches  # image numbers
+    early = run_challenge(str(GC_SMALL), layers=12, rows=(0, 151), threads=2, kernel="scipy")
+    assert early.categories.tolist() == [] and early.matches
+
+
+def test_rows_must_be_integers():
+    st = LayerStream.from_radixnet("radixnet:1024:1", images=4)
+    for a, b in ((1.0, 3), (True, 3), ("1", 3), (None, 2)):
+        with pytest.raises(ArgumentError, match="rows must be two integers"):
+            st.rows(a, b)
+    assert st.rows(np.int64(1), np.int32(3)).window == (1, 3)
+    assert type(st.rows(np.int64(1), 3).window[0]) is int

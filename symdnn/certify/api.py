@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from fractions import Fraction
 from typing import Any
 
 from symdnn.assoc import AssocArray
@@ -110,9 +109,6 @@ def certify(net: SparseDNN, inputs: AssocArray, *,
     if not net.domain.is_exact:
         raise SymdnnError(f"certify needs an exact network (integers, rationals), not one "
                           f"over {net.domain.name}")
-    cap = None if net.ymax is None else Fraction(int(net.ymax.p), int(net.ymax.q))
-    if cap is not None and cap <= 0:
-        raise SymdnnError(f"the cap YMAX must be positive, not {cap}")
     stream = LayerStream.from_network(net, inputs, batch=batch, name=name)
     return certify_stream(stream, formats, accumulate=accumulate, progress=progress,
                           detail=detail)
@@ -133,6 +129,8 @@ def certify_stream(stream: LayerStream, formats: Sequence[str] | str | None = DE
     (True, 'Graph Challenge 1024 neurons')
     """
     ars = ariths(DEFAULT_FORMATS if formats is None else formats, accumulate)
+    if stream.cap is not None and stream.cap <= 0:
+        raise SymdnnError(f"the cap YMAX must be positive, not {stream.cap}")
     if len(stream.batch) == 0:
         raise ArgumentError("no inputs: a certificate over no inputs would say nothing")
     return run_certificate(stream, ars, progress=progress, detail=detail)

@@ -24,6 +24,7 @@ and reads the layer files itself.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -44,7 +45,7 @@ from symdnn.engines.inference import (
     compile_exact,
     compile_float,
 )
-from symdnn.errors import ArgumentError, SymdnnError
+from symdnn.errors import ArgumentError, DomainError, SymdnnError
 from symdnn.generators.radixnet import parse_generate, radixnet_inputs, radixnet_layers
 from symdnn.io.gcnetwork import (
     YMAX,
@@ -53,7 +54,7 @@ from symdnn.io.gcnetwork import (
     check_counts,
     load_challenge,
 )
-from symdnn.io.graphchallenge import BIAS, find_challenge_files, read_images, read_layer
+from symdnn.io.graphchallenge import BIAS, read_layer
 from symdnn.io.prefetch import prefetched
 
 __all__ = ["LayerStream", "StreamLayer", "exact_numerators"]
@@ -190,6 +191,9 @@ class LayerStream:
         """The stream of a :class:`~symdnn.SparseDNN` on ``inputs`` (an AssocArray in the
         network's convention). ``batch`` lists the batch keys when some input is all zero
         (see :func:`symdnn.infer`)."""
+        if not net.domain.is_exact:
+            raise DomainError(f"a layer stream needs an exact network (integers, rationals), "
+                              f"not one over {net.domain.name}")
         Yb = _batch_view(net, inputs)
         keys = tuple(batch_keys(Yb, batch))
         Ynum, s = exact_numerators(Yb, keys, net.inputs)
@@ -213,18 +217,19 @@ class LayerStream:
         width = max([len(net.inputs)] + [len(ly.outputs) for ly in net.layers])
         return cls(Ynum, s, net.bias_rule, cap, keys, tuple(net.inputs), net.depth, width,
                    info, "network", lambda: iter(layers),
-                   recipe=("network", net, inputs, batch, name),
+                   recipe=("network", net, inputs, keys, name),  # the keys as resolved
                    per_input_bias=any(ly.nb is not None and np.ndim(ly.nb) == 2
                                       for ly in exact))
 
     @classmethod
     def from_graph_challenge(cls, data_dir: Any, *, neurons: int = 1024, layers: int = 120,
-                             images: int | None = None,
-                             inputs: Any = None) -> LayerStream:
+                             images: int | None = None, inputs: Any = None,
+                             truth: bool = True) -> LayerStream:
         """The stream of a Graph Challenge folder (official or flat layout, or one
         ``symdnn generate radixnet`` wrote): its first ``images`` inputs (or those of the
         file ``inputs``), the network :func:`~symdnn.io.gcnetwork.challenge_network`
         describes, the layers read one file at a time (the next read while this one runs).
+        ``truth=False`` leaves the folder's truth file unread (``stream.truth`` is None).
 
         Examples
         --------
@@ -235,19 +240,15 @@ class LayerStream:
         >>> st.rule, st.cap, st.info["bias"], st.batch
         ('nonzero', Fraction(32, 1), '-3/10', (1, 2, 3))
         """
-        if inputs is None:
-            files, Y0, truth = load_challenge(str(data_dir), neurons, layers, images)
-        else:  # another inputs file: no truth for it
-            check_counts(neurons, layers, images)
-            files, Y0, truth = find_challenge_files(data_dir, neurons, layers), \
-                read_images(inputs, neurons)[:images], None
+        files, Y0, found = load_challenge(str(data_dir), neurons, layers, images,
+                                          inputs=inputs, truth=truth)
         net = challenge_network(data_dir, neurons, layers)  # the network graph-challenge runs
         paths = files.layers
         stream = cls._challenge(Y0, net, neurons, layers,
                                 lambda: prefetched(lambda p: read_layer(p, neurons), paths),
                                 "graph-challenge", ("graph-challenge", str(data_dir), neurons,
-                                                    layers, images, inputs))
-        stream.truth, stream.files = truth, files
+                                                    layers, images, inputs, truth))
+        stream.truth, stream.files = found, files
         return stream
 
     @classmethod
@@ -365,6 +366,12 @@ class LayerStream:
         ((4, 5), (2, 1024), (3, 5))
         """
         n = len(self.batch)
+        try:
+            if isinstance(a, bool) or isinstance(b, bool):
+                raise TypeError
+            a, b = operator.index(a), operator.index(b)
+        except TypeError:
+            raise ArgumentError(f"rows must be two integers, not {a!r} and {b!r}") from None
         if not (0 <= a <= b <= n):
             raise ArgumentError(f"rows {a}..{b} outside the stream's {n} inputs")
         indptr, indices, nums, shape = self.inputs
@@ -389,9 +396,9 @@ def _remake(recipe: tuple, window: tuple[int, int] | None) -> LayerStream:
         net, inputs, batch, name = args
         st = LayerStream.from_network(net, inputs, batch=batch, name=name)
     elif kind == "graph-challenge":
-        data_dir, neurons, layers, images, inputs = args
+        data_dir, neurons, layers, images, inputs, truth = args
         st = LayerStream.from_graph_challenge(data_dir, neurons=neurons, layers=layers,
-                                              images=images, inputs=inputs)
+                                              images=images, inputs=inputs, truth=truth)
     else:
         spec, images = args
         st = LayerStream.from_radixnet(spec, images=images)

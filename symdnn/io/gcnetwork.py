@@ -130,20 +130,39 @@ def check_counts(neurons: int, layers: int, images: int | None) -> None:
         raise ArgumentError(f"images must be a positive integer, not {images!r}")
 
 
-def load_challenge(data_dir: str, neurons: int, layers: int,
-                   images: int | None) -> tuple[Any, sp.csr_matrix, np.ndarray | None]:
-    """The files of a configuration, its input images (the first ``images``), and the truth
-    restricted to them (None without a truth file)."""
+def load_challenge(data_dir: str, neurons: int, layers: int, images: int | None, *,
+                   inputs: Any = None,
+                   truth: bool = True) -> tuple[Any, sp.csr_matrix, np.ndarray | None]:
+    """The files of a configuration, its input images (the first ``images`` of the folder's
+    image file, or of the file ``inputs``), and the truth restricted to them (None without a
+    truth file, for another inputs file, or when ``truth`` is False: then the truth file is
+    not read at all).
+
+    Raises
+    ------
+    ArgumentError
+        When ``images`` asks for more images than the file holds.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from symdnn.generators import generate_radixnet
+    >>> d = generate_radixnet(tempfile.mkdtemp(), neurons=1024, layers=2, inputs=4)
+    >>> files, Y0, t = load_challenge(d, 1024, 2, 3)
+    >>> Y0.shape, t
+    ((3, 1024), None)
+    """
     check_counts(neurons, layers, images)
     files = find_challenge_files(data_dir, neurons, layers)
-    Y0 = read_images(files.images, neurons)
+    source = files.images if inputs is None else inputs
+    Y0 = read_images(source, neurons)
     if images is not None:
         if images > Y0.shape[0]:
-            raise ArgumentError(f"{images} images asked for, but {files.images} holds "
+            raise ArgumentError(f"{images} images asked for, but {source} holds "
                                 f"{Y0.shape[0]}")
         Y0 = Y0[:images]
-    truth = None
-    if files.truth is not None:
+    found = None
+    if truth and inputs is None and files.truth is not None:
         t = read_categories(files.truth)
-        truth = t[t <= Y0.shape[0]]
-    return files, Y0, truth
+        found = t[t <= Y0.shape[0]]
+    return files, Y0, found

@@ -90,7 +90,7 @@ def suite_stream(source: Path, neurons: int | None, layers: int | None,
     if neurons is None or layers is None:
         raise ArgumentError("a Graph Challenge folder needs neurons=N and layers=L")
     stream = LayerStream.from_graph_challenge(source, neurons=neurons, layers=layers,
-                                              inputs=inputs)
+                                              inputs=inputs, truth=False)  # a suite has none
     stream.info["source"] = {"source": "graph-challenge layout", "layout": stream.files.layout,
                              "bias": stream.info["bias"] if stream.rule == "nonzero" else None}
     return stream
@@ -157,7 +157,7 @@ def build_suite(source: str | os.PathLike, out: str | os.PathLike, *,
             for r, c, v in zip(*src.input_entries(), strict=True)))
         far = wants_dask(dask)
         if far:  # the workers run the network on their chunks; here it is only written
-            parts, _, _ = dask_map(dask, exact_pass, n_in, stream=src)
+            parts, _, _ = dask_map(dask, exact_pass, n_in, stream=src, threads=1)
             final = merge_states([state for state, _ in parts])
         batch = stack.enter_context(ExactBatch.of(src, threads=1 if far else threads))
         values: dict = {}
