@@ -22,6 +22,7 @@ replaces only with ``force`` (like coverage.py's ``render_report``).
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -31,7 +32,7 @@ from typing import Protocol, runtime_checkable
 from symdnn.errors import ArgumentError
 from symdnn.io.outputs import atomic_write, check_output_file
 
-__all__ = ["Result", "FORMATS", "render", "rendered", "markdown_from_text"]
+__all__ = ["Result", "FORMATS", "render", "rendered", "json_text", "markdown_from_text"]
 
 #: What :func:`render` can write: the ``summary()`` text, the Markdown report, or the JSON.
 FORMATS = ("text", "markdown", "json", "csv")
@@ -54,6 +55,35 @@ class Result(Protocol):
         ...
 
 
+def json_text(doc: object) -> str:
+    """``doc`` as strict JSON text, indented by one space: a float that is not finite (an
+    overflow to infinity in a narrow format, a NaN) is written as the string ``"inf"``,
+    ``"-inf"`` or ``"nan"`` (JSON has no such numbers; ``NaN`` would make the file
+    unreadable to strict parsers), and a value ``json`` cannot write as its ``str``.
+
+    Examples
+    --------
+    >>> print(json_text({"max_abs_err": float("inf"), "float": [1.5, float("nan")]}))
+    {
+     "max_abs_err": "inf",
+     "float": [
+      1.5,
+      "nan"
+     ]
+    }
+    """
+    def safe(x: object) -> object:
+        if isinstance(x, float) and not math.isfinite(x):
+            return repr(x)
+        if isinstance(x, dict):
+            return {k: safe(v) for k, v in x.items()}
+        if isinstance(x, list | tuple):
+            return [safe(v) for v in x]
+        return x
+
+    return json.dumps(safe(doc), indent=1, default=str, allow_nan=False)
+
+
 def rendered(result: Result, fmt: str = "text") -> str:
     """The text :func:`render` writes for ``result`` in ``fmt`` (without the final newline).
 
@@ -67,7 +97,7 @@ def rendered(result: Result, fmt: str = "text") -> str:
     ' "exact": true,'
     """
     if fmt == "json":
-        return json.dumps(result.to_json(), indent=1, default=str)
+        return json_text(result.to_json())
     if fmt == "markdown":
         return result.to_markdown()
     if fmt == "text":

@@ -254,3 +254,30 @@ def test_data_listing_marks_what_is_in_place(tmp_path):
     assert found.chosen and [r["name"] for r in found.rows] == list(DATASETS)
     assert {r["status"] for r in found.rows} == {"no"}
     assert "(set SYMDNN_DATA" not in found.summary().splitlines()[0]
+
+
+def test_audit_json_is_strict_json_when_a_run_overflows(tmp_path):
+    """fp16 overflows to inf (60000 * 2 > 65504) and inf - inf is NaN: the audit's JSON once
+    held the tokens Infinity and NaN, which strict JSON parsers refuse."""
+    import json
+
+    from symdnn import AssocArray, SparseDNN
+    from symdnn.audit import audit_network
+    from symdnn.results import rendered
+
+    W0 = AssocArray.from_triples(["a", "a"], ["p", "q"], ["60000", "60000"], domain="QQ")
+    W1 = AssocArray.from_triples(["p", "q"], ["u", "u"], ["1", "-1"], domain="QQ")
+    net = SparseDNN.from_layers([W0, W1], [{"p": "0"}, {"u": "1"}], convention="row",
+                                domain="QQ")
+    Y = AssocArray.from_triples(["i"], ["a"], ["2"], domain="QQ")
+    rep = audit_network(net, Y, formats=["fp16"], accumulate="same", threads=1)
+
+    def refuse(token):
+        raise ValueError(f"not JSON: {token}")
+
+    text = rendered(rep, "json")
+    doc = json.loads(text, parse_constant=refuse)
+    run = doc["runs"]["fp16"]
+    assert "inf" in json.dumps(run)          # the overflow is reported, as a string
+    rep.write(tmp_path / "rep")
+    json.loads((tmp_path / "rep" / "report.json").read_text(), parse_constant=refuse)

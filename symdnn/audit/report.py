@@ -22,7 +22,6 @@ exact ones, see :mod:`symdnn.audit.thresholds`); ``seconds``.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from symdnn.audit.runner import RunResult
 from symdnn.errors import ArgumentError
 from symdnn.io.outputs import output_folder
 from symdnn.io.runfiles import layer_ranges
+from symdnn.results import json_text
 
 __all__ = ["AuditReport", "POLICY_KINDS", "parse_policy"]
 
@@ -233,7 +233,7 @@ class AuditReport:
         :func:`symdnn.plotting.plot_audit`, as ``symdnn audit --report`` does; plotting sits
         above audit, so this module cannot name it); without it, no plots."""
         with output_folder(folder, "audit-report", force=force) as tmp:
-            js = json.dumps(self.to_json(), indent=1)
+            js = json_text(self.to_json())
             (tmp / "report.json").write_text(js + "\n", encoding="utf-8")
             (tmp / "report.md").write_text(self.to_markdown(), encoding="utf-8")
             plots = figures(self, str(tmp)) if figures is not None else []
