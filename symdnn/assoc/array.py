@@ -374,10 +374,16 @@ class AssocArray:
         >>> A.ewise_add(B, semiring="max_plus").to_dict()
         {'a': {'x': 1}, 'b': {'y': 5}}
         """
-        sr = self._binary_setup(other, semiring, "element-wise add")
+        return self._ewise(other, semiring, "element-wise add", K.ewise_union, "add")
+
+    def _ewise(self, other: AssocArray, semiring: str | Semiring | None, what: str,
+               kernel: Callable, monoid: str) -> AssocArray:
+        """``kernel`` (union or intersection of the patterns) with the semiring's ``monoid``
+        (``"add"`` or ``"mul"``), over the merged row and column keys."""
+        sr = self._binary_setup(other, semiring, what)
         rows = merge_keys(self._s.rows, other._s.rows, "row")
         cols = merge_keys(self._s.cols, other._s.cols, "column")
-        store = K.ewise_union(self._s, other._s, rows, cols, sr.add.op, self._domain, sr)
+        store = kernel(self._s, other._s, rows, cols, getattr(sr, monoid).op, self._domain, sr)
         return AssocArray._new(store, self._domain, sr)
 
     def ewise_mult(self, other: AssocArray, semiring: str | Semiring | None = None) -> AssocArray:
@@ -390,11 +396,7 @@ class AssocArray:
         >>> (A * B).to_dict()
         {'a': {'x': 10}}
         """
-        sr = self._binary_setup(other, semiring, "element-wise multiply")
-        rows = merge_keys(self._s.rows, other._s.rows, "row")
-        cols = merge_keys(self._s.cols, other._s.cols, "column")
-        store = K.ewise_intersect(self._s, other._s, rows, cols, sr.mul.op, self._domain, sr)
-        return AssocArray._new(store, self._domain, sr)
+        return self._ewise(other, semiring, "element-wise multiply", K.ewise_intersect, "mul")
 
     def mxm(self, other: AssocArray, semiring: str | Semiring | None = None) -> AssocArray:
         """Array multiply ``C(i,j) = (+)_k A(i,k) (x) B(k,j)``, inner keys aligned by key.

@@ -36,6 +36,7 @@ from symdnn.io.outputs import check_output_folder
 from symdnn.io.runfiles import RunFolder
 from symdnn.io.vnnlib import read_counterexample, read_vnnlib
 from symdnn.network import read_network
+from symdnn.results import Result
 from symdnn.suite import build_suite, grade_suite, root_digest, verify_suite
 from symdnn.witness import import_onnx
 from symdnn.witness.batch import replay_results
@@ -50,6 +51,18 @@ def _check_folder(path: str, kind: str, args: argparse.Namespace, *inputs: str |
     check_output_folder(path, kind, force=args.force,
                         inputs=[i for i in inputs if i] + input_paths(args),
                         what="--out" if kind != "audit-report" else "--report")
+
+
+def _rendered(result: Result, args: argparse.Namespace, *, ok: bool | None) -> int:
+    """Render a result: as JSON where ``--json`` says, as text on stdout unless the JSON went
+    there; then the exit status of ``ok`` (None: there was nothing to check)."""
+    if args.json is not None:
+        emit(result, "json", args.json, args)
+    if args.json != "-":
+        emit(result, "text", "-", args)
+    if ok is None:
+        return EXIT["nothing_to_check"]
+    return EXIT["ok"] if ok else EXIT["check_failed"]
 
 
 def _challenge_target(args: argparse.Namespace, command: str) -> bool:
@@ -103,11 +116,7 @@ def _cmd_suite_verify(args: argparse.Namespace) -> int:
     output_file(args.json, args, "--json")
     check = verify_suite(args.dir, progress=call_progress(args.quiet, "suite verify"),
                          digest=args.digest, checker=not args.no_checker)
-    if args.json is not None:
-        emit(check, "json", args.json, args)
-    if args.json != "-":
-        emit(check, "text", "-", args)
-    return EXIT["ok"] if check.ok else EXIT["check_failed"]
+    return _rendered(check, args, ok=check.ok)
 
 
 def _cmd_suite_grade(args: argparse.Namespace) -> int:
@@ -115,11 +124,7 @@ def _cmd_suite_grade(args: argparse.Namespace) -> int:
         raise ArgumentError("--max-ulp needs --format (without it outputs are compared exactly)")
     output_file(args.json, args, "--json")
     grade = grade_suite(args.dir, args.results, fmt=args.fmt, max_ulp=args.max_ulp)
-    if args.json is not None:
-        emit(grade, "json", args.json, args)
-    if args.json != "-":
-        emit(grade, "text", "-", args)
-    return EXIT["ok"] if grade.ok else EXIT["check_failed"]
+    return _rendered(grade, args, ok=grade.ok)
 
 
 def _cmd_generate_radixnet(args: argparse.Namespace) -> int:
@@ -226,11 +231,7 @@ def _cmd_certify(args: argparse.Namespace) -> int:
         c = load_construction(args.target)
         cert = certify(c.net, c.inputs, formats=formats, accumulate=args.accumulate,
                        name=args.target, progress=progress)
-    if args.json is not None:
-        emit(cert, "json", args.json, args)
-    if args.json != "-":
-        emit(cert, "text", "-", args)
-    return EXIT["ok"] if cert.certified else EXIT["check_failed"]
+    return _rendered(cert, args, ok=cert.certified)
 
 
 def _cmd_witness(args: argparse.Namespace) -> int:
@@ -254,11 +255,7 @@ def _cmd_witness(args: argparse.Namespace) -> int:
     w = replay(graph, prop, ce, onnxruntime=not args.no_onnxruntime,
                labels={"network": args.net, "property": args.prop,
                        "counterexample": args.counterexample})
-    if args.json is not None:
-        emit(w, "json", args.json, args)
-    if args.json != "-":
-        emit(w, "text", "-", args)
-    return EXIT["ok"] if w.genuine else EXIT["check_failed"]
+    return _rendered(w, args, ok=w.genuine)
 
 
 def _witness_batch(args: argparse.Namespace) -> int:
@@ -362,11 +359,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     c = load_construction(args.dir)
     with Status("verify", f"{len(c.categories)} categories", quiet=args.quiet):
         v = c.verify(formulation=args.formulation)
-    if args.json is not None:
-        emit(v, "json", args.json, args)
-    if args.json != "-":
-        emit(v, "text", "-", args)
-    return EXIT["ok"] if v.exact else EXIT["check_failed"]
+    return _rendered(v, args, ok=v.exact)
 
 
 def _cmd_graph_challenge(args: argparse.Namespace) -> int:
@@ -387,13 +380,7 @@ def _cmd_graph_challenge(args: argparse.Namespace) -> int:
                            images=args.images, arith=args.arith, accumulate=args.accumulate,
                            threads=args.threads, kernel=args.kernel, dask=args.dask,
                            progress=call_progress(args.quiet, f"graph-challenge {args.arith}"))
-    if args.json is not None:
-        emit(result, "json", args.json, args)
-    if args.json != "-":
-        emit(result, "text", "-", args)
-    if result.matches is None:
-        return EXIT["nothing_to_check"]
-    return EXIT["ok"] if result.matches else EXIT["check_failed"]
+    return _rendered(result, args, ok=result.matches)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
