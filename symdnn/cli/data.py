@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from symdnn.cli.support import EXIT, EXIT_TEXT, HelpFormatter, Progress, emit
+from symdnn.cli.support import EXIT, EXIT_TEXT, HelpFormatter, Progress, command_group, emit
 from symdnn.data import data_root, dataset, dataset_path, fetch, listing
 from symdnn.errors import DataError
 
@@ -64,15 +64,13 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
 def add_data_parser(sub: argparse._SubParsersAction) -> None:
     """Add ``symdnn data`` and its three actions to the command parser."""
-    data = sub.add_parser(
-        "data", help="list, fetch and locate the real data sets (Graph Challenge, MNIST, "
-                     "VNN-COMP)",
-        formatter_class=HelpFormatter, epilog=EXIT_TEXT,
-        description="The data sets symdnn works on, from their official sources, each file "
-                    "checked on arrival against symdnn's registry (sha256 or md5 where "
-                    "known, else size, line count and format). The data root is "
-                    "$SYMDNN_DATA when set, else the OS cache folder for symdnn.")
-    ds = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    ds = command_group(
+        sub, "data", "list, fetch and locate the real data sets (Graph Challenge, MNIST, "
+        "VNN-COMP)",
+        "The data sets symdnn works on, from their official sources, each file checked on "
+        "arrival against symdnn's registry (sha256 or md5 where known, else size, line count "
+        "and format). The data root is $SYMDNN_DATA when set, else the OS cache folder for "
+        "symdnn.", "data_command", "ACTION")
 
     def to_option(p: argparse.ArgumentParser) -> None:
         p.add_argument("--to", metavar="DIR", default=None,

@@ -11,6 +11,7 @@ from symdnn.cli.data import add_data_parser
 from symdnn.cli.support import (
     EXIT_TEXT,
     HelpFormatter,
+    command_group,
     density,
     exact_number,
     int_list,
@@ -334,13 +335,11 @@ def build_parser() -> argparse.ArgumentParser:
     inf.add_argument("--out", metavar="FILE", help="write the outputs here (TSV triples)")
     _force(inf, "output files")
 
-    suite = sub.add_parser(
-        "suite", help="build, verify and grade certified reference suites",
-        formatter_class=HelpFormatter, epilog=EXIT_TEXT,
-        description="Certified reference suites: a network, inputs, exact outputs, correctly "
-                    "rounded outputs per float format, categories, thresholds where defined, "
-                    "and a manifest with the sha256 of every file.")
-    ss = suite.add_subparsers(dest="suite_command", metavar="ACTION", required=True)
+    ss = command_group(
+        sub, "suite", "build, verify and grade certified reference suites",
+        "Certified reference suites: a network, inputs, exact outputs, correctly rounded "
+        "outputs per float format, categories, thresholds where defined, and a manifest with "
+        "the sha256 of every file.", "suite_command", "ACTION")
     sb = _sub(ss, "build", "write a suite for a network",
               "NET_DIR is a folder written by 'symdnn build' or a Graph Challenge folder "
               "(give --neurons and --layers). The suite goes to a new folder OUT, never the "
@@ -391,12 +390,11 @@ def build_parser() -> argparse.ArgumentParser:
     _json(sg)
     _force(sg, "output files")
 
-    gen = sub.add_parser("generate", help="generate large networks, streamed to disk",
-                         formatter_class=HelpFormatter, epilog=EXIT_TEXT,
-                         description="Write a RadiX-Net-style network (mixed-radix layers "
-                                     "extended by a Kronecker product) in the Graph Challenge "
-                                     "layout, layer by layer, with random 0/1 inputs.")
-    gs = gen.add_subparsers(dest="gen_command", metavar="KIND", required=True)
+    gs = command_group(
+        sub, "generate", "generate large networks, streamed to disk",
+        "Write a RadiX-Net-style network (mixed-radix layers extended by a Kronecker product) "
+        "in the Graph Challenge layout, layer by layer, with random 0/1 inputs.",
+        "gen_command", "KIND")
     gr = _sub(gs, "radixnet", "a RadiX-Net-style network",
               "Write DNN/neuronN/nN-l{1..L}.tsv and MNIST/sparse-images-N.tsv to a new folder "
               "OUT (about 20 bytes per weight: 1024 x 120 is about 80 MB, 4096 x 480 about "

@@ -20,7 +20,7 @@ from symdnn.results import render
 
 __all__ = ["OPTION_OF", "cli_words", "Progress", "Status", "positive_int", "nonneg_int",
            "exact_number", "density", "int_list", "parse_betas", "parse_formats", "emit",
-           "output_file", "HelpFormatter", "EXIT", "EXIT_TEXT"]
+           "output_file", "HelpFormatter", "EXIT", "EXIT_TEXT", "command_group"]
 
 
 #: The library's parameter names in messages, and the options that set them on the command
@@ -312,3 +312,13 @@ class Status:
 def call_progress(quiet: bool, label: str) -> Callable[[int, int], None] | None:
     """A :class:`Progress` unless ``--quiet``."""
     return None if quiet else Progress(label)
+
+
+def command_group(sub: argparse._SubParsersAction, name: str, help: str, description: str,
+                  dest: str, metavar: str) -> argparse._SubParsersAction:
+    """A command made of actions (``symdnn suite build``, ``symdnn data fetch``): its parser,
+    with the help, description and exit codes every command shows, and the subparsers its
+    actions are added to (one is required)."""
+    p = sub.add_parser(name, help=help, description=description, epilog=EXIT_TEXT,
+                       formatter_class=HelpFormatter)
+    return p.add_subparsers(dest=dest, metavar=metavar, required=True)
