@@ -138,10 +138,19 @@ def exact_view(layer: int, st: Any, info: Any, lay: Any, rule: str,
         cols = keys % n_out
         bb = nbs[keys // n_out, cols] if nbs.ndim == 2 else nbs[cols]
         a = P - bb if P.dtype == bb.dtype else P.astype(object) - bb
+    dense = rule == "all" and lay.nb is not None
+    if not dense:
+        # The exact engine may record W y = 0 where no product reaches the neuron (its limb
+        # path records every neuron of a row under rule "all"). Such an entry is no
+        # decision here: a cancellation is one of the pattern's positions without an exact
+        # entry (margin 0, see layer_verdicts), an empty sum is 0 in every implementation.
+        # So the view is the same whichever path the engine took.
+        nz = _nonzero(a)
+        if not nz.all():
+            keys, P, a = keys[nz], P[nz], a[nz]
     z = st.ints()
     qY = _LazyRows(z, st)
     capv = None if cap is None else cap[0] * (s_new // cap[1])
-    dense = rule == "all" and lay.nb is not None
     ex = ExactView(layer, (R, n_out), s_new, keys, P, a, _LazyAbs(z, st), qY, f2, lay.nb,
                    lay.db, capv, dense)
     w = np.asarray(lay.NW.data)
@@ -599,3 +608,9 @@ def _positive(x: np.ndarray) -> np.ndarray:
     if x.dtype == object:
         return np.array([int(v) > 0 for v in x], dtype=bool)
     return x > 0
+
+
+def _nonzero(x: np.ndarray) -> np.ndarray:
+    if x.dtype == object:
+        return np.array([int(v) != 0 for v in x], dtype=bool)
+    return x != 0

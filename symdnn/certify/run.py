@@ -43,32 +43,27 @@ def _input_error(nums: np.ndarray, indptr: np.ndarray, indices: np.ndarray, s: i
 
 
 def _margins(ex: Any) -> LayerMargin:
-    """The smallest exact margin of the layer's decisions (format independent) and where."""
+    """The smallest exact margin of the layer's decisions (format independent) and where:
+    the numerators of the :class:`~symdnn.certify.layer.ExactView`'s margins, int64 or
+    Python ints of any size (a cap or a bias scaled to the layer's denominator may pass
+    int64 where the pre-activations do not)."""
     best: list = []
     n_out = ex.shape[1]
-    P = ex.P
-    if len(P):
-        ab = np.abs(P) if P.dtype != object else np.array([abs(int(v)) for v in P],
-                                                          dtype=object)
-        i = int(np.argmin(ab))
-        best.append((int(ab[i]), int(ex.keys[i]), "relu"))
-        if ex.capv is not None:
-            pos = np.flatnonzero(P > 0) if P.dtype != object else np.flatnonzero(
-                np.array([int(v) > 0 for v in P], dtype=bool))
-            if len(pos):
-                d = [abs(int(v) - ex.capv) for v in P[pos].tolist()] if P.dtype == object \
-                    else np.abs(P[pos] - ex.capv)
-                j = int(np.argmin(d))
-                best.append((int(d[j]), int(ex.keys[pos[j]]), "cap"))
-        if ex.nb is not None and not ex.dense:
-            aa = np.abs(ex.a) if ex.a.dtype != object else np.array(
-                [abs(int(v)) for v in ex.a], dtype=object)
-            k = int(np.argmin(aa))
-            best.append((int(aa[k]), int(ex.keys[k]), "bias_rule"))
+    if len(ex.P):
+        for kind, m, where in (("relu", ex.relu_m, None), ("cap", ex.cap_m, ex.pos),
+                               ("bias_rule", ex.bias_m, None)):
+            if not m:
+                continue
+            num = m[1] if where is None else m[1][where]
+            keys = ex.keys if where is None else ex.keys[where]
+            if len(num):
+                i = int(np.argmin(num))
+                best.append((int(num[i]), int(keys[i]), kind))
     if not best:
-        return LayerMargin(ex.layer, None, None, None, None, len(P))
+        return LayerMargin(ex.layer, None, None, None, None, len(ex.P))
     num, key, kind = min(best, key=lambda t: (t[0], ("relu", "cap", "bias_rule").index(t[2])))
-    return LayerMargin(ex.layer, Fraction(num, ex.s), key // n_out, key % n_out, kind, len(P))
+    return LayerMargin(ex.layer, Fraction(num, ex.s), key // n_out, key % n_out, kind,
+                       len(ex.P))
 
 
 def _row_max(v: np.ndarray, where: np.ndarray, rows: np.ndarray, R: int) -> np.ndarray:
