@@ -25,7 +25,34 @@ from symdnn.engines import infer
 from symdnn.errors import ArgumentError, ArgumentTypeError, KeyMismatch, ParseError, SymdnnError
 from symdnn.io.netdir import read_network_parts, write_network
 
-__all__ = ["Layer", "SparseDNN", "exact_bias", "read_network", "write_network"]
+__all__ = ["Layer", "FullBias", "SparseDNN", "exact_bias", "read_network", "write_network"]
+
+
+@dataclass(frozen=True)
+class FullBias:
+    """Says that an associative array is a full bias ``B_l``: a value per neuron and input
+    (neurons x inputs in the column convention, inputs x neurons in the row convention);
+    an input it does not list gets no bias.
+
+    A plain AssocArray bias is read by its shape (see :meth:`SparseDNN.from_layers`), which
+    cannot tell a ``B_l`` over one input from a bias per neuron; ``FullBias`` can.
+
+    Examples
+    --------
+    >>> W = AssocArray.from_triples(["p", "q"], ["a", "a"], 1)
+    >>> B = AssocArray.from_triples(["p"], ["i1"], 2)          # only input i1, only neuron p
+    >>> net = SparseDNN.from_layers([W], [FullBias(B)])
+    >>> Y0 = AssocArray.from_triples(["a", "a"], ["i1", "i2"], 1)
+    >>> net.infer(Y0).output.to_dict()
+    {'p': {'i1': 3, 'i2': 1}, 'q': {'i1': 1, 'i2': 1}}
+    """
+
+    B: AssocArray
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.B, AssocArray):
+            raise ArgumentTypeError(f"FullBias holds an AssocArray, not a "
+                                    f"{type(self.B).__name__}")
 
 
 @dataclass(frozen=True)
@@ -109,10 +136,12 @@ class SparseDNN:
         weights : sequence of AssocArray
             ``W_0 ... W_{L-1}`` in the chosen convention.
         biases : sequence, optional
-            Per layer a dict ``{neuron: value}``, an AssocArray with one column (column
-            convention) or one row (row convention), one value for every output neuron, or a
-            full ``B_l`` as an AssocArray over neurons and inputs (inputs it does not list get
-            no bias).
+            Per layer one of: a dict ``{neuron: value}``; one value for every output neuron;
+            a :class:`FullBias` ``B_l`` (a value per neuron and input; inputs it does not
+            list get no bias); or a plain AssocArray, read by its shape: with one column
+            (column convention) or one row (row convention) it is a bias per neuron (the
+            other key is ignored), any other shape is a full ``B_l``. A ``B_l`` over a single
+            input has the shape of a bias per neuron: give it as ``FullBias(B)``.
         betas : sequence, optional
             Per layer the beta of the exact-solution rule ``b = beta |W 1|_0 - W 1``; used for
             layers whose bias is not given.
@@ -171,11 +200,13 @@ class SparseDNN:
             full = None
             if given is None and beta is not None:
                 bias = exact_bias(W, beta, convention=convention)
-            elif isinstance(given, AssocArray) and min(given.shape) > 1:
-                full = given if given.domain is dom else given.convert_to(dom)
+            elif isinstance(given, FullBias) or (isinstance(given, AssocArray) and
+                                                  not _per_neuron(given, convention)):
+                full = given.B if isinstance(given, FullBias) else given
+                full = full if full.domain is dom else full.convert_to(dom)
                 bias = {}
             else:
-                bias = _bias_dict(given, outputs, dom, lnum)
+                bias = _bias_dict(given, outputs, dom, lnum, convention)
             extra = set(bias) if full is None else set(
                 full.row() if convention == "column" else full.col())
             if neurons is not None and extra - set(outputs):
@@ -230,6 +261,9 @@ def read_network(folder: str | os.PathLike) -> tuple[SparseDNN, dict]:
         file (naming the file and line), or a network that does not fit together.
     """
     parts, info = read_network_parts(folder)
+    # the folder says which layers hold a full B_l (an AssocArray among the parts)
+    parts["biases"] = [FullBias(b) if isinstance(b, AssocArray) else b
+                       for b in parts["biases"]]
     try:
         net = SparseDNN.from_layers(**parts)
     except SymdnnError as exc:
@@ -238,19 +272,24 @@ def read_network(folder: str | os.PathLike) -> tuple[SparseDNN, dict]:
     return net, info
 
 
-def _bias_dict(given: Any, outputs: tuple, dom: Domain, lnum: int) -> dict:
+def _per_neuron(given: AssocArray, convention: str) -> bool:
+    """Whether a plain AssocArray bias has the shape of a bias per neuron: one column in the
+    column convention, one row in the row convention (or no entries at all)."""
+    r, c = given.shape
+    return given.nnz == 0 or (c == 1 if convention == "column" else r == 1)
+
+
+def _bias_dict(given: Any, outputs: tuple, dom: Domain, lnum: int, convention: str) -> dict:
     if given is None:
         return {}
     if isinstance(given, dict):
         return {k: dom.convert(v) for k, v in given.items() if dom.convert(v) != 0}
-    if isinstance(given, AssocArray):
-        r, c = given.shape
-        if c == 1:
+    if isinstance(given, AssocArray):  # one column (column convention) or one row (row)
+        if convention == "column":
             return {k: dom.convert(v) for k, _, v in given.triples()}
-        if r == 1:
-            return {k: dom.convert(v) for _, k, v in given.triples()}
-        raise KeyMismatch(f"bias of layer {lnum} must be one column or one row, not {r} x {c}")
+        return {k: dom.convert(v) for _, k, v in given.triples()}
     if np.ndim(given) == 0:
         v = dom.convert(given)
         return {} if v == 0 else {k: v for k in outputs}
-    raise ArgumentTypeError(f"bias of layer {lnum}: give a dict, an AssocArray or one value")
+    raise ArgumentTypeError(f"bias of layer {lnum}: give a dict, an AssocArray, a FullBias "
+                            "or one value")

@@ -6,6 +6,11 @@ Layout::
     network.json      what built it, convention, bias rule, cap, key encoding, per-layer files
     W0.tsv ...        weights, one ``row<TAB>col<TAB>value`` line per entry (exact: "p/q")
     b0.tsv ...        biases, ``neuron<TAB>value``
+    B0.tsv ...        a full bias B_l (a value per neuron and input), in the network's
+                      convention (``neuron<TAB>input<TAB>value`` in the column convention,
+                      ``input<TAB>neuron<TAB>value`` in the row one), for the layers that have
+                      one (their ``full_bias`` in ``network.json``; the format is then
+                      ``symdnn-network/2``, which older readers refuse instead of misreading)
     inputs.tsv        the model problem's inputs Y0 (features x categories), when known
     expected.tsv      the expected Y_L, when known
 
@@ -30,9 +35,11 @@ from symdnn.errors import ParseError, SymdnnError
 from symdnn.io.outputs import output_folder
 from symdnn.io.text import domain_value, read_text, tsv_lines
 
-__all__ = ["write_network", "read_network_parts", "FORMAT"]
+__all__ = ["write_network", "read_network_parts", "FORMAT", "FORMAT_FULL_BIAS"]
 
 FORMAT = "symdnn-network/1"
+#: The format of a folder with a full bias ``B_l`` in some layer (``full_bias`` files).
+FORMAT_FULL_BIAS = "symdnn-network/2"
 
 
 def _enc(key: Any, mode: str) -> str:
@@ -157,15 +164,12 @@ def write_network(folder: str | os.PathLike, net: Any, *, inputs: AssocArray | N
     >>> net.layers[0].bias == c.net.layers[0].bias, info["inputs"].isequal(c.inputs)
     (True, True)
     """
-    full = [lnum for lnum, ly in enumerate(net.layers) if ly.B is not None]
-    if full:
-        raise SymdnnError(f"layer {full[0]} has a full bias array B_l (a bias per neuron and "
-                          "input), which a network folder cannot hold; give one bias per "
-                          "neuron")
     folder = Path(folder)
     keys: list = list(net.inputs)
     for ly in net.layers:
         keys.extend(ly.outputs)
+        if ly.B is not None:
+            keys.extend(ly.B.col() if net.convention == "column" else ly.B.row())
     if inputs is not None:
         keys.extend(inputs.col())
     mode = _mode(keys)
@@ -180,8 +184,13 @@ def write_network(folder: str | os.PathLike, net: Any, *, inputs: AssocArray | N
             layers.append({"weights": f"W{lnum}.tsv", "bias": f"b{lnum}.tsv",
                            "beta": None if ly.beta is None else str(ly.beta),
                            "neurons": [_enc(k, mode) for k in ly.outputs]})
+            if ly.B is not None:
+                _write_triples(tmp / f"B{lnum}.tsv", ly.B, mode)
+                layers[-1]["full_bias"] = f"B{lnum}.tsv"
+        full = any(ly.B is not None for ly in net.layers)
         doc = {
-            "format": FORMAT, "domain": net.domain.name, "convention": net.convention,
+            "format": FORMAT_FULL_BIAS if full else FORMAT, "domain": net.domain.name,
+            "convention": net.convention,
             "bias_rule": net.bias_rule, "ymax": None if net.ymax is None else str(net.ymax),
             "keys": mode, "inputs_neurons": [_enc(k, mode) for k in net.inputs],
             "layers": layers, "meta": meta or {},
@@ -285,6 +294,11 @@ def read_network_parts(folder: str | os.PathLike) -> tuple[dict, dict]:
     ``info`` holding ``inputs`` and ``expected`` (AssocArrays or None) and ``meta``.
     :func:`symdnn.network.read_network` builds the network from them.
 
+    A layer's bias is a dict ``{neuron: value}``, or, for a layer with a full bias
+    (``full_bias``), the AssocArray ``B_l``: :func:`symdnn.network.read_network` passes it
+    on as a :class:`~symdnn.network.FullBias`, since a plain AssocArray over one input
+    would read as a bias per neuron.
+
     Reading policy: ``network.json`` must be UTF-8 JSON (no repeated keys, no NaN/Infinity)
     with every key of the layout and its type (``format``, ``domain``, ``convention``,
     ``bias_rule``, ``keys``, ``ymax``, ``inputs_neurons``, ``layers`` with ``weights``,
@@ -309,8 +323,9 @@ def read_network_parts(folder: str | os.PathLike) -> tuple[dict, dict]:
     if not isinstance(doc, dict):
         raise ParseError("must hold a JSON object", path=str(spec))
     fmt = S.get(doc, "format", (str,))
-    if fmt != FORMAT:
-        raise ParseError(f"format is {fmt!r}, expected {FORMAT!r}", path=str(spec))
+    if fmt not in (FORMAT, FORMAT_FULL_BIAS):
+        raise ParseError(f"format is {fmt!r}, expected {FORMAT!r} or {FORMAT_FULL_BIAS!r}",
+                         path=str(spec))
     domain = S.get(doc, "domain", (str,))
     try:
         dom = get_domain(domain)
@@ -349,7 +364,18 @@ def read_network_parts(folder: str | os.PathLike) -> tuple[dict, dict]:
         rows, cols = (outs_set, ins_set) if convention == "column" else (ins_set, outs_set)
         Ws.append(_read_triples(wpath, mode, domain, rows=rows, cols=cols,
                                 what=f"neurons of layer {lnum}"))
-        biases.append(_read_bias(bpath, mode, dom, outs_set, lnum))
+        bias = _read_bias(bpath, mode, dom, outs_set, lnum)
+        if "full_bias" in ly:
+            if fmt != FORMAT_FULL_BIAS:
+                raise S.error(f"{where}full_bias", f"needs format {FORMAT_FULL_BIAS!r}")
+            Bpath = S.member(folder, ly, "full_bias", where=where)
+            if bias:
+                raise S.error(f"{where}full_bias", "a layer has a bias per neuron or a full "
+                              "bias, not both")
+            rows, cols = (outs_set, None) if convention == "column" else (None, outs_set)
+            bias = _read_triples(Bpath, mode, domain, rows=rows, cols=cols,
+                                 what=f"neurons of layer {lnum}")
+        biases.append(bias)
     info = {"meta": meta, "inputs": None, "expected": None}
     for name, keys in (("inputs", set(neurons[0])), ("expected", set(neurons[-1]))):
         p = S.member(folder, doc, name, optional=True)
