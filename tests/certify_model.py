@@ -22,6 +22,7 @@ it is zero the neuron outputs 0, else the bias is added, rounded into ``acc`` an
 
 from __future__ import annotations
 
+import itertools
 import random
 from fractions import Fraction
 
@@ -38,6 +39,18 @@ def _rnd(v, fmt: str):
 
 def _add(a, b, fmt: str):
     return _rnd(O._xadd(a, b), fmt)
+
+
+def _relu_cap(z, capf):
+    """ReLU, then the cap as the format holds it: a cap that overflowed to infinity caps
+    nothing; one that is NaN (fp8_e4m3 has no infinity) makes every positive output NaN
+    (an implementation's ``min`` may return either operand)."""
+    h = z if O._xpos(z) else Fraction(0)
+    if capf is None or h == 0:
+        return h
+    if isinstance(capf, str):
+        return h if capf == O.INF else O.NAN
+    return capf if O._xgt(h, capf) else h
 
 
 def _combine(terms: list, order: str, fmt: str, rng: random.Random):
@@ -112,10 +125,111 @@ def run(layers: list, inputs: dict, *, fmt: str, acc: str | None = None, rule: s
                     else:
                         z = _rnd(O._xadd(s, bo), fmt)
                 pre[lnum][(b, o)] = z
-                h = z if O._xpos(z) else Fraction(0)
-                if capf is not None and O._xgt(h, capf):
-                    h = capf
-                new[o] = h
+                new[o] = _relu_cap(z, capf)
             post[lnum].update({(b, o): v for o, v in new.items()})
             y = {k: v for k, v in new.items() if v != 0}
     return {"pre": pre, "post": post}
+
+
+# ------------------------------------------------------------------ every order, exhaustively
+def all_sums(terms: list, fmt: str) -> set:
+    """Every value a sum of ``terms`` can take in ``fmt`` arithmetic, over every order and
+    every tree (each addition rounded into ``fmt``; addition is commutative, so the trees
+    are the ways to split the terms into two groups, recursively). For a few terms only:
+    five terms have 105 trees."""
+    terms = list(terms)
+    if not terms:
+        return {Fraction(0)}
+    memo: dict = {}
+
+    def rec(idx: tuple) -> set:
+        if len(idx) == 1:
+            return {terms[idx[0]]}
+        if idx in memo:
+            return memo[idx]
+        out = set()
+        first, rest = idx[0], idx[1:]
+        for mask in range(1 << len(rest)):  # the group holding the first term
+            left = (first,) + tuple(r for k, r in enumerate(rest) if mask >> k & 1)
+            right = tuple(r for k, r in enumerate(rest) if not mask >> k & 1)
+            if not right:
+                continue
+            for a in rec(left):
+                for b in rec(right):
+                    out.add(_add(a, b, fmt))
+        memo[idx] = out
+        return out
+
+    return rec(tuple(range(len(terms))))
+
+
+def _neuron_options(terms: list, bo, rule: str, fmt: str, A: str) -> set:
+    """Every pre-activation the model of :func:`run` allows for one neuron (``None``: rule
+    ``"nonzero"`` saw a zero sum and output 0 without a pre-activation)."""
+    out: set = set()
+    sums = all_sums(terms, A)
+    stored = sums | ({_rnd(s, fmt) for s in sums} if A != fmt else set())
+    if rule == "all":
+        if bo is None:
+            return {_rnd(s, fmt) for s in sums}
+        out |= {_rnd(s, fmt) for s in all_sums(terms + [bo], A)}  # the bias a leaf
+        for s in stored:  # or added to the sum
+            out.add(_rnd(_add(s, bo, A), fmt))
+            out.add(_rnd(O._xadd(s, bo), fmt))
+        return out
+    for s in stored:
+        if s == 0:
+            out.add(None)
+        elif bo is None:
+            out.add(_rnd(s, fmt))
+        else:
+            out.add(_rnd(_add(s, bo, A), fmt))
+            out.add(_rnd(O._xadd(s, bo), fmt))
+    return out
+
+
+def all_runs(layers: list, inputs: dict, *, fmt: str, acc: str | None = None,
+             rule: str = "all", cap: Fraction | None = None, key, limit: int = 2000
+             ) -> tuple[list, bool]:
+    """Every float run of the model of :func:`run` on the input ``key`` alone: every
+    summation order and tree of every neuron, every choice of where the bias goes and of
+    storing the sum, combined over the neurons and layers. ``(runs, complete)``: the runs in
+    the form :func:`run` returns (rows other than ``key`` absent), and whether they are all
+    of them (False when more than ``limit`` distinct runs were cut to ``limit``)."""
+    A = acc or fmt
+    parts = [O._layer_parts(layer) for layer in layers]
+    capf = None if cap is None else _rnd(Fraction(cap), fmt)
+    y0 = {k: _rnd(Fraction(v), fmt) for k, v in inputs.get(key, {}).items() if v != 0}
+    paths = [((), (), y0)]  # (pre per layer, post per layer, the layer's input)
+    complete = True
+    for incoming, bias, outs in parts:
+        inc = {o: [(i, _rnd(Fraction(w), fmt)) for i, w in lst] for o, lst in incoming.items()}
+        bz = {o: _rnd(Fraction(v), fmt) for o, v in bias.items()}
+        nxt: dict = {}
+        for pre, post, y in paths:
+            opts = []
+            for o in outs:
+                terms = [_rnd(O._xmul(w, y[i]), A) for i, w in inc.get(o, ()) if i in y]
+                zs = sorted(_neuron_options(terms, bz.get(o), rule, fmt, A), key=repr)
+                opts.append([(o, z) for z in zs])
+            for combo in itertools.product(*opts):
+                p, q = {}, {}
+                for o, z in combo:
+                    h = Fraction(0)
+                    if z is not None:
+                        p[(key, o)] = z
+                        h = _relu_cap(z, capf)
+                    q[(key, o)] = h
+                sig = (pre + (tuple(sorted(p.items(), key=repr)),),
+                       post + (tuple(sorted(q.items(), key=repr)),))
+                if sig not in nxt:
+                    nxt[sig] = {o: v for (_, o), v in q.items() if v != 0}
+                if len(nxt) >= limit:
+                    complete = False
+                    break
+            if not complete:
+                break
+        paths = [(pre, post, y) for (pre, post), y in nxt.items()]
+    runs = [{"pre": [dict(p) for p in pre], "post": [dict(q) for q in post]}
+            for pre, post, _ in paths]
+    return runs, complete

@@ -81,69 +81,98 @@ def _val(v) -> Fraction | str:
     return v if isinstance(v, str) else Fraction(v)
 
 
-def check_runs(s: H.NetSpec, fmt: str, acc: str | None, runs: int = 12) -> dict:
-    """Every float run of the model against the certificate; returns what was seen."""
+def check_runs(s: H.NetSpec, fmt: str, acc: str | None, runs: int = 12, *,
+               exhaustive: bool = False, limit: int = 2000) -> dict:
+    """Every float run of the model against the certificate; returns what was seen.
+    ``runs`` random orders and trees of the whole batch; with ``exhaustive``, also every
+    order and tree of every neuron (:func:`tests.certify_model.all_runs`, one input at a
+    time, at most ``limit`` distinct runs each; ``seen["complete"]`` says whether every run
+    was checked)."""
     net, Y0 = build(s)
     cert = certify(net, Y0, formats=[fmt], accumulate=acc, batch=s.batch, detail=True)
     fc = cert[fmt]
     ar = fc.arith
     exact = O.evaluate(s.layers, s.inputs, rule=s.rule, cap=s.cap, batch=s.batch)
-    seen = {"flips": 0, "checked": 0}
+    seen = {"flips": 0, "checked": 0, "runs": 0, "complete": True}
     for r in range(runs):
         order = CM.ORDERS[r % 3]
         fl = CM.run(s.layers, s.inputs, fmt=ar.fmt.name, acc=ar.acc.name, rule=s.rule,
                     cap=s.cap, batch=s.batch, order=order, seed=1000 * r + 7)
-        for l, v in enumerate(fc.layers):
-            key = _keys_of(cert, l)
-            risky = {k: set(np.asarray(x).tolist()) for k, x in v.risky_keys.items()}
-            bound = dict(zip(np.asarray(v.error_out[0]).tolist(),
-                             np.asarray(v.error_out[1]).tolist(), strict=True))
-            capf = None if s.cap is None else O.round_value(s.cap, ar.fmt.name)
-            for (b, o), k in key.items():
-                y_ex = exact.post[l][b].get(o, Fraction(0))
-                y_fl = _val(fl["post"][l].get((b, o), Fraction(0)))
-                e = bound.get(k, 0.0)
-                where = f"{fmt}/{acc} {order} run {r}, layer {l + 1}, {b}, {o}"
-                if isinstance(y_fl, str) or e == float("inf"):
-                    assert e == float("inf"), f"{where}: {y_fl} but bound {e}"
-                    continue
-                assert abs(y_fl - y_ex) <= Fraction(e), \
-                    f"{where}: |{float(y_fl)} - {float(y_ex)}| > bound {e}"
-                seen["checked"] += 1
-                z_ex = exact.pre[l].get(b, {}).get(o)
-                z_fl = fl["pre"][l].get((b, o))
-                if z_ex is not None and k not in risky.get("relu", ()):
-                    assert (y_fl > 0) == (z_ex > 0), f"{where}: ReLU flipped, certified"
-                if z_ex is not None and s.cap is not None and z_ex > 0 and \
-                        k not in risky.get("cap", ()):
-                    capped_fl = z_fl is not None and not isinstance(z_fl, str) and \
-                        z_fl >= capf
-                    assert capped_fl == (z_ex >= s.cap), f"{where}: cap flipped, certified"
-                if s.rule == "nonzero" and k not in risky.get("bias_rule", ()) and \
-                        "bias_rule" in risky:
-                    assert (z_fl is not None) == (z_ex is not None), \
-                        f"{where}: bias rule flipped, certified"
-                if z_ex is not None and (y_fl > 0) != (z_ex > 0):
-                    seen["flips"] += 1
-        # the final decisions: category (a nonzero output) and the argmax set
-        last = len(fc.layers) - 1
-        names = cert.neuron_names[last]
-        for i, b in enumerate(cert.batch):
-            ex_row = [exact.post[last][b].get(o, Fraction(0)) for o in names]
-            fl_row = [_val(fl["post"][last].get((b, o), Fraction(0))) for o in names]
-            if any(isinstance(x, str) for x in fl_row):
-                assert not fc.final["category_ok"][i]
-                continue
-            if fc.final["category_ok"][i]:
-                assert any(x > 0 for x in fl_row) == any(x > 0 for x in ex_row), \
-                    f"{fmt}: category of {b} flipped, certified"
-            if fc.final["argmax_ok"][i] and any(x > 0 for x in ex_row):
-                top_ex = {j for j, x in enumerate(ex_row) if x == max(ex_row)}
-                top_fl = {j for j, x in enumerate(fl_row) if x == max(fl_row)}
-                assert top_fl == top_ex, f"{fmt}: argmax of {b} changed, certified"
+        _check_run(cert, s, exact, fl, s.batch, f"{fmt}/{acc} {order} run {r}", seen)
+    if exhaustive:
+        for b in s.batch:
+            fls, complete = CM.all_runs(s.layers, s.inputs, fmt=ar.fmt.name,
+                                        acc=ar.acc.name, rule=s.rule, cap=s.cap, key=b,
+                                        limit=limit)
+            seen["complete"] &= complete
+            for r, fl in enumerate(fls):
+                _check_run(cert, s, exact, fl, [b], f"{fmt}/{acc} every order, run {r}",
+                           seen)
     seen["certified"] = fc.certified
     seen["at_risk"] = sum(fc.at_risk)
     return seen
+
+
+def _check_run(cert, s: H.NetSpec, exact, fl: dict, rows: list, name: str,
+               seen: dict) -> None:
+    """One float run ``fl`` (of the inputs ``rows``) against the certificate: every output
+    within its bound, every certified decision as in exact arithmetic."""
+    fmt = cert.formats[0].arith.fmt.name
+    fc = cert.formats[0]
+    ar = fc.arith
+    seen["runs"] += 1
+    for l, v in enumerate(fc.layers):
+        key = _keys_of(cert, l)
+        risky = {k: set(np.asarray(x).tolist()) for k, x in v.risky_keys.items()}
+        bound = dict(zip(np.asarray(v.error_out[0]).tolist(),
+                         np.asarray(v.error_out[1]).tolist(), strict=True))
+        capf = None if s.cap is None else O.round_value(s.cap, ar.fmt.name)
+        for (b, o), k in key.items():
+            if b not in rows:
+                continue
+            y_ex = exact.post[l][b].get(o, Fraction(0))
+            y_fl = _val(fl["post"][l].get((b, o), Fraction(0)))
+            e = bound.get(k, 0.0)
+            where = f"{name}, layer {l + 1}, {b}, {o}"
+            if isinstance(y_fl, str) or e == float("inf"):
+                assert e == float("inf"), f"{where}: {y_fl} but bound {e}"
+                continue
+            assert abs(y_fl - y_ex) <= Fraction(e), \
+                f"{where}: |{float(y_fl)} - {float(y_ex)}| > bound {e}"
+            seen["checked"] += 1
+            z_ex = exact.pre[l].get(b, {}).get(o)
+            z_fl = fl["pre"][l].get((b, o))
+            if z_ex is not None and k not in risky.get("relu", ()):
+                assert (y_fl > 0) == (z_ex > 0), f"{where}: ReLU flipped, certified"
+            if z_ex is not None and s.cap is not None and z_ex > 0 and \
+                    k not in risky.get("cap", ()):
+                capped_fl = z_fl is not None and not isinstance(z_fl, str) and \
+                    z_fl >= capf
+                assert capped_fl == (z_ex >= s.cap), f"{where}: cap flipped, certified"
+            if s.rule == "nonzero" and k not in risky.get("bias_rule", ()) and \
+                    "bias_rule" in risky:
+                assert (z_fl is not None) == (z_ex is not None), \
+                    f"{where}: bias rule flipped, certified"
+            if z_ex is not None and (y_fl > 0) != (z_ex > 0):
+                seen["flips"] += 1
+    # the final decisions: category (a nonzero output) and the argmax set
+    last = len(fc.layers) - 1
+    names = cert.neuron_names[last]
+    for i, b in enumerate(cert.batch):
+        if b not in rows:
+            continue
+        ex_row = [exact.post[last][b].get(o, Fraction(0)) for o in names]
+        fl_row = [_val(fl["post"][last].get((b, o), Fraction(0))) for o in names]
+        if fc.final["category_ok"][i]:  # an output that overflowed is nonzero too
+            assert any(O._xpos(x) for x in fl_row) == any(x > 0 for x in ex_row), \
+                f"{fmt}: category of {b} flipped, certified"
+        if any(isinstance(x, str) for x in fl_row):
+            assert not fc.final["argmax_ok"][i], f"{fmt}: argmax of {b} overflowed, certified"
+            continue
+        if fc.final["argmax_ok"][i] and any(x > 0 for x in ex_row):
+            top_ex = {j for j, x in enumerate(ex_row) if x == max(ex_row)}
+            top_fl = {j for j, x in enumerate(fl_row) if x == max(fl_row)}
+            assert top_fl == top_ex, f"{fmt}: argmax of {b} changed, certified"
 
 
 # ------------------------------------------------------------------- soundness, any order
