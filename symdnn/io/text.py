@@ -29,6 +29,7 @@ from __future__ import annotations
 import builtins
 import gzip
 import io
+import json
 import keyword
 import os
 import re
@@ -47,7 +48,7 @@ __all__ = [
     "MAX_EXPONENT", "MAX_DIM", "MAX_MAGNITUDE", "Fields", "read_bytes", "check_utf8",
     "read_text", "text_lines", "split_fields", "try_int_column", "int_column", "check_bounds",
     "exact_number", "first_repeat", "show_number", "check_path", "line_of_offset",
-    "domain_value", "SYM_NAMES",
+    "domain_value", "SYM_NAMES", "MAX_DIGITS", "MAX_NESTING", "strict_json",
 ]
 
 #: the largest decimal exponent an exact value may carry (``1e10000`` is fine, ``1e99999``
@@ -65,7 +66,15 @@ _DECIMAL = re.compile(r"([+-]?)(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE]([+-]?[0-9]+))
 _RATIO = re.compile(r"[+-]?[0-9]+/[0-9]+\Z")
 _NONFINITE = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "nan", "+nan",
               "-nan", "oo", "-oo", "+oo"}
-_MAX_DIGITS = 4000  # below Python's 4300-digit limit on int(str)
+#: the most characters an exact value (and digits a JSON integer) may have: below Python's
+#: 4300-digit limit on ``int(str)``, so that no reader meets that limit's ValueError
+MAX_DIGITS = 4000
+_MAX_DIGITS = MAX_DIGITS
+#: the deepest nesting of arrays and objects a JSON document read by :func:`strict_json` may
+#: have (a suite manifest needs 5; 100,000 would exhaust the stack of a recursive reader)
+MAX_NESTING = 64
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
 
 
 def read_bytes(path: str, *, verb: str = "read", limit: int | None = None) -> bytes:
@@ -353,6 +362,56 @@ def exact_number(text: str, *, ratio: bool = True) -> Fraction:
     what = "a decimal or p/q" if ratio else "a decimal"
     shown = text if len(text) <= 40 else text[:37] + "..."
     raise DomainError(f"{shown!r} is not {what} number")
+
+
+def strict_json(text: str, *, path: str | None = None) -> object:
+    """A JSON document read with the limits of :func:`exact_number`: no ``NaN`` or
+    ``Infinity``, no float that overflows (``1e400``), no integer of more than
+    :data:`MAX_DIGITS` digits, nesting at most :data:`MAX_NESTING` deep (checked before the
+    document is parsed).
+
+    ``symdnn/suite/check.py`` holds the standard-library twin of this function; the two
+    accept and refuse the same documents (tests/test_suite_bounded.py).
+
+    Raises
+    ------
+    ParseError
+        Naming ``path`` and what is wrong.
+
+    Examples
+    --------
+    >>> strict_json('{"a":[1,"x"]}')
+    {'a': [1, 'x']}
+    >>> strict_json('{"a":NaN}', path="m.json")
+    Traceback (most recent call last):
+    ...
+    symdnn.errors.ParseError: m.json: not JSON: NaN is not a finite number
+    """
+    depth = deepest = 0
+    for ch in _JSON_BRACKET.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if ch in "[{" else -1
+        deepest = max(deepest, depth)
+    if deepest > MAX_NESTING:
+        raise ParseError(f"not JSON: nested deeper than {MAX_NESTING}", path=path)
+
+    def constant(name: str) -> object:
+        raise ValueError(f"{name} is not a finite number")
+
+    def integer(digits: str) -> int:
+        if len(digits.lstrip("-")) > MAX_DIGITS:
+            raise ValueError(f"an integer of more than {MAX_DIGITS} digits")
+        return int(digits)
+
+    def real(spelled: str) -> float:
+        v = float(spelled) if len(spelled) <= MAX_DIGITS else float("inf")
+        if v in (float("inf"), float("-inf")):
+            raise ValueError(f"{spelled[:20]!r} is beyond the range of a float")
+        return v
+
+    try:
+        return json.loads(text, parse_constant=constant, parse_int=integer, parse_float=real)
+    except (ValueError, RecursionError) as exc:
+        raise ParseError(f"not JSON: {exc}", path=path) from None
 
 
 def first_repeat(keys: np.ndarray) -> tuple[int, int] | None:

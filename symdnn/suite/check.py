@@ -12,10 +12,10 @@ cannot be read. The file format is described in docs/suite-format.md of symdnn.
 """
 
 import argparse
-import gzip
 import hashlib
 import json
 import os
+import re
 import sys
 from fractions import Fraction
 
@@ -33,8 +33,82 @@ PARAMETERS = ("neurons", "layers", "inputs", "features", "bias_rule", "cap", "fo
               "convention", "source")
 
 
+# The limits every symdnn reader applies (symdnn.io.text): an exact value has at most
+# MAX_DIGITS characters and a decimal exponent at most MAX_EXPONENT in magnitude, a JSON
+# integer at most MAX_DIGITS digits, JSON nesting at most MAX_NESTING; MAX_WORK bounds the
+# neurons a layer with one bias for every neuron (rule "all") makes nonzero in every image.
+MAX_EXPONENT = 10_000
+MAX_DIGITS = 4000
+MAX_NESTING = 64
+MAX_WORK = 1 << 24
+_DECIMAL = re.compile(r"([+-]?)(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?\Z")
+_RATIO = re.compile(r"[+-]?[0-9]+/[0-9]+\Z")
+_CANONICAL = re.compile(r"-?[0-9]+(?:/[0-9]+)?\Z")
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
 class Unreadable(Exception):
     """The suite cannot be read (exit status 2)."""
+
+
+def exact_number(text):
+    """The Fraction an exact value spells: an integer, ``p/q``, or a decimal with an optional
+    exponent, in ASCII; ValueError saying why for anything else (the twin of symdnn's
+    ``symdnn.io.text.exact_number``: both accept and refuse the same strings)."""
+    if len(text) > MAX_DIGITS:
+        raise ValueError(f"more than {MAX_DIGITS} characters")
+    m = _DECIMAL.match(text)
+    if m:
+        if m.group(2) is not None and abs(int(m.group(2))) > MAX_EXPONENT:
+            raise ValueError(f"the exponent is beyond +-{MAX_EXPONENT}")
+        return Fraction(text)
+    if _RATIO.match(text):
+        num, den = text.split("/")
+        if int(den) == 0:
+            raise ValueError("a zero denominator")
+        return Fraction(int(num), int(den))
+    raise ValueError("not a decimal or p/q number")
+
+
+def canonical_number(text):
+    """The Fraction of an exact value written as ``str(Fraction)`` does: ``p/q`` in lowest
+    terms or an integer; ValueError for any other spelling."""
+    q = exact_number(text)
+    if not _CANONICAL.match(text) or str(q) != text:
+        raise ValueError(f"not written as {q} (an integer or p/q in lowest terms)")
+    return q
+
+
+def strict_json(text):
+    """A JSON document with the limits above (no NaN or Infinity, no float that overflows,
+    no integer of more than MAX_DIGITS digits, nesting checked before parsing); ValueError
+    saying why (the twin of ``symdnn.io.text.strict_json``)."""
+    depth = deepest = 0
+    for ch in _JSON_BRACKET.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if ch in "[{" else -1
+        deepest = max(deepest, depth)
+    if deepest > MAX_NESTING:
+        raise ValueError(f"nested deeper than {MAX_NESTING}")
+
+    def constant(name):
+        raise ValueError(f"{name} is not a finite number")
+
+    def integer(digits):
+        if len(digits.lstrip("-")) > MAX_DIGITS:
+            raise ValueError(f"an integer of more than {MAX_DIGITS} digits")
+        return int(digits)
+
+    def real(spelled):
+        v = float(spelled) if len(spelled) <= MAX_DIGITS else float("inf")
+        if v in (float("inf"), float("-inf")):
+            raise ValueError(f"{spelled[:20]!r} is beyond the range of a float")
+        return v
+
+    try:
+        return json.loads(text, parse_constant=constant, parse_int=integer, parse_float=real)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 def round_bits(x, fmt):
@@ -103,61 +177,85 @@ def is_nan_bits(bits, fmt):
         (mag >> fbits) == (1 << ebits) - 1 and mag & ((1 << fbits) - 1) != 0
 
 
-def read_lines(path, fields):
-    """Non-blank lines of a text file (``.gz`` too), each split into exactly ``fields``."""
+def read_lines(path, fields, rel):
+    """Non-blank lines of a suite text file, each exactly ``fields`` tab-separated fields:
+    strict UTF-8, split on ``\\n`` only, a blank line is an empty one, and a ``\\r`` is an
+    error (lines end in ``\\n``)."""
     try:
-        raw = gzip.decompress(open(path, "rb").read()) if path.endswith(".gz") else \
-            open(path, "rb").read()
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise Unreadable(f"{rel}: cannot read: {exc.strerror or exc}") from None
+    try:
         text = raw.decode("utf-8")
-    except (OSError, EOFError, ValueError) as exc:
-        raise Unreadable(f"{path}: cannot read: {exc}") from None
+    except UnicodeDecodeError as exc:
+        lineno = raw.count(b"\n", 0, exc.start) + 1
+        raise Unreadable(f"{rel}:{lineno}: not UTF-8") from None
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
     out = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
+    for lineno, line in enumerate(lines, 1):
+        if line == "":
             continue
+        if "\r" in line:
+            raise Unreadable(f"{rel}:{lineno}: a carriage return (lines end in \\n only)")
         parts = line.split("\t")
         if len(parts) != fields:
-            raise Unreadable(f"{path}:{lineno}: expected {fields} tab-separated fields")
+            raise Unreadable(f"{rel}:{lineno}: expected {fields} tab-separated fields, found "
+                             f"{len(parts)}")
         out.append((lineno, parts))
     return out
 
 
 def keyed(path, fields, limits, rel):
-    """``{(i, j): rest of the fields}`` of a file whose lines are keyed by two indices; a
-    repeated key is unreadable (two lines could be read two ways)."""
+    """``{(i, j): (line number, rest of the fields)}`` of a file whose lines are keyed by
+    two indices; a repeated key is unreadable (two lines could be read two ways)."""
     out = {}
-    for lineno, parts in read_lines(path, fields):
+    for lineno, parts in read_lines(path, fields, rel):
         where = f"{rel}:{lineno}"
         key = (index(parts[0], limits[0], where), index(parts[1], limits[1], where))
         if key in out:
-            raise Unreadable(f"{where}: {key} given twice")
-        out[key] = parts[2:]
+            raise Unreadable(f"{where}: {key} given twice (first on line {out[key][0]})")
+        out[key] = (lineno, parts[2:])
     return out
 
 
 def exact(text, where):
     try:
-        return Fraction(text)
-    except (ValueError, ZeroDivisionError):
-        raise Unreadable(f"{where}: not an exact number: {text!r}") from None
+        return exact_number(text)
+    except ValueError as exc:
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise Unreadable(f"{where}: {shown!r} is not an exact number: {exc}") from None
 
 
 def index(text, limit, where):
-    if not (text.isascii() and text.isdigit()):
-        raise Unreadable(f"{where}: not an index: {text!r}")
+    if not (text.isascii() and text.isdigit()) or len(text) > MAX_DIGITS:
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise Unreadable(f"{where}: not an index: {shown!r}")
     i = int(text)
     if not 1 <= i <= limit:
-        raise Unreadable(f"{where}: index {i} outside 1..{limit}")
+        raise Unreadable(f"{where}: index {i if len(text) <= 40 else text[:37] + '...'} "
+                         f"outside 1..{limit}")
     return i
 
 
 def validate(man):
-    """Every manifest field of the type and in the range the format says."""
+    """Every manifest field of the type and in the range the format says, and every exact
+    value in it readable."""
     par = man["parameters"]
 
     def need(ok, what):
         if not ok:
             raise Unreadable(f"manifest.json: {what}")
+
+    def number(text, what, read=exact_number):
+        need(isinstance(text, str), f"{what} must be an exact number as a string")
+        try:
+            return read(text)
+        except ValueError as exc:
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            raise Unreadable(f"manifest.json: {what} = {shown!r}: {exc}") from None
 
     for key in ("generator", "created"):
         need(isinstance(man[key], str), f"{key} must be a string")
@@ -171,20 +269,29 @@ def validate(man):
              f"parameters.{key} out of range")
     need(par["bias_rule"] in ("all", "nonzero"), "bias_rule is 'all' or 'nonzero'")
     need(par["convention"] == "row", "convention is 'row'")
-    need(par["cap"] is None or isinstance(par["cap"], str), "cap is null or a string")
+    if par["cap"] is not None:
+        number(par["cap"], "parameters.cap")
     need(isinstance(par["source"], dict), "source is an object")
     fm = par["formats"]
-    need(isinstance(fm, list) and len(set(fm)) == len(fm) and all(f in FORMATS for f in fm),
-         "formats are distinct known formats")
+    need(isinstance(fm, list) and all(isinstance(f, str) and f in FORMATS for f in fm) and
+         len(set(fm)) == len(fm), "formats are distinct known formats")
+    need(all(isinstance(d, str) and len(d) == 64 and all(c in "0123456789abcdef" for c in d)
+             for d in man["files"].values()), "files map paths to sha256 in hex")
+    need(len(man["files"]) >= par["layers"], "parameters.layers is more than the files")
+    for key, vals in man["values"].items():
+        if key.startswith("bias"):
+            number(vals, f"values[{key!r}]")
+            continue
+        need(isinstance(vals, dict), f"values[{key!r}] maps spellings to exact strings")
+        for spelled, value in vals.items():
+            number(spelled, f"values[{key!r}] spelling")
+            number(value, f"values[{key!r}][{spelled!r}]", canonical_number)
     for l in range(1, par["layers"] + 1):
         sh = man["shapes"].get(str(l))
         need(isinstance(sh, list) and len(sh) == 2 and
              all(type(v) is int and 1 <= v <= par["neurons"] for v in sh),
              f"shapes[{l}] is [inputs, outputs] within the width")
-        vals = man["values"].get(str(l))
-        need(isinstance(vals, dict) and all(isinstance(a, str) and isinstance(b, str)
-                                            for a, b in vals.items()),
-             f"values[{l}] maps spellings to exact strings")
+        need(isinstance(man["values"].get(str(l)), dict), f"values[{l}] is missing")
     layer_files = {f"network/n{par['neurons']}-l{l}.tsv" for l in range(1, par["layers"] + 1)}
     for rel in man["files"]:
         if rel.startswith("network/n") and rel.endswith(".tsv") and rel not in layer_files:
@@ -192,45 +299,78 @@ def validate(man):
 
 
 def check_files(root, man, problems):
-    """sha256 of every listed file; nothing unlisted; nothing outside the folder."""
+    """sha256 of every listed file; nothing unlisted; nothing outside the folder; a folder
+    that cannot be listed is a problem (its files could be anything)."""
     listed = man["files"]
     for rel, digest in sorted(listed.items()):
         parts = rel.split("/")
         path = os.path.join(root, *parts)
-        if rel.startswith("/") or ".." in parts or "" in parts or "\\" in rel:
-            problems.append(f"{rel}: a path outside the suite")
+        if rel.startswith("/") or "\\" in rel or any(p in ("", ".", "..") for p in parts):
+            problems.append(f"{rel}: a path outside the suite, or not written plainly (an "
+                            "absolute path, or a '.', '..' or empty segment)")
         elif any(os.path.islink(os.path.join(root, *parts[:k])) for k in range(1, len(parts) + 1)):
             problems.append(f"{rel}: a symbolic link")
         elif not os.path.isfile(path):
             problems.append(f"{rel}: missing")
         else:
-            with open(path, "rb") as fh:
-                if hashlib.sha256(fh.read()).hexdigest() != digest:
-                    problems.append(f"{rel}: sha256 differs from the manifest")
-    for dirpath, dirnames, filenames in os.walk(root):
+            try:
+                with open(path, "rb") as fh:
+                    if hashlib.sha256(fh.read()).hexdigest() != digest:
+                        problems.append(f"{rel}: sha256 differs from the manifest")
+            except OSError as exc:
+                problems.append(f"{rel}: cannot be read: {exc.strerror or exc}")
+
+    def unreadable(exc):
+        where = os.path.relpath(exc.filename or root, root).replace(os.sep, "/")
+        problems.append(f"{where}: cannot be read ({exc.strerror or exc}), so the folder "
+                        "may hold files the manifest does not list")
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
         for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
             rel = os.path.relpath(os.path.join(dirpath, name), root).replace(os.sep, "/")
             if rel not in listed and rel not in ("manifest.json", ".symdnn-output.json"):
                 problems.append(f"{rel}: in the folder but not in the manifest")
 
 
-def run_network(root, man):
-    """The exact outputs ``{(image, neuron): Fraction}``, recomputed entry by entry."""
+def read_inputs(root, man):
+    """``{image: {feature: Fraction}}`` of inputs.tsv, after checking the work estimate: the
+    images that have no line are all-zero images, computed once for all of them."""
+    par = man["parameters"]
+    y = {}
+    for (i, f), (lineno, (v,)) in keyed(os.path.join(root, "inputs.tsv"), 3,
+                                        (par["inputs"], par["features"]),
+                                        "inputs.tsv").items():
+        y.setdefault(i, {})[f] = exact(v, f"inputs.tsv:{lineno}")
+    if par["bias_rule"] == "all":
+        dense = sum(man["shapes"][str(l)][1] for l in range(1, par["layers"] + 1)
+                    if f"bias{l}" in man["values"])
+        work = (len(y) + 1) * dense
+        if work > MAX_WORK:
+            raise Unreadable(f"manifest.json: a one-value bias on every neuron of layers "
+                             f"{dense} neurons wide in all, for {len(y) + 1} distinct images, "
+                             f"is {work} neuron values, more than the {MAX_WORK} a checker "
+                             "computes")
+    return y
+
+
+def run_network(root, man, problems):
+    """The exact outputs: ``({image: {neuron: Fraction}}, {neuron: Fraction})``, the rows of
+    the images whose outputs differ from those of an all-zero image, and the all-zero
+    image's row (which every other image 1..inputs has), recomputed entry by entry."""
     par = man["parameters"]
     n, L = par["neurons"], par["layers"]
     rule = par["bias_rule"]
-    cap = None if par["cap"] is None else exact(par["cap"], "manifest cap")
-    y = {}  # image -> {feature: Fraction}
-    for (i, f), (v,) in keyed(os.path.join(root, "inputs.tsv"), 3,
-                              (par["inputs"], par["features"]), "inputs.tsv").items():
-        y.setdefault(i, {})[f] = exact(v, f"inputs.tsv image {i} feature {f}")
+    cap = None if par["cap"] is None else exact(par["cap"], "manifest.json: parameters.cap")
+    rows = read_inputs(root, man)  # image -> {feature: Fraction}
+    zero = {}  # the row of every image not in rows
     per_neuron = {}
     bias_file = os.path.join(root, "network", "bias.tsv")
     if os.path.isfile(bias_file):
-        for (l, j), (v,) in keyed(bias_file, 3, (L, n), "network/bias.tsv").items():
+        for (l, j), (lineno, (v,)) in keyed(bias_file, 3, (L, n), "network/bias.tsv").items():
             if f"bias{l}" in man["values"] or j > man["shapes"][str(l)][1]:
-                raise Unreadable(f"network/bias.tsv: layer {l} neuron {j} has no such bias")
-            per_neuron.setdefault(l, {})[j] = exact(v, "network/bias.tsv")
+                raise Unreadable(f"network/bias.tsv:{lineno}: layer {l} neuron {j} has no "
+                                 "such bias")
+            per_neuron.setdefault(l, {})[j] = exact(v, f"network/bias.tsv:{lineno}")
     for l in range(1, L + 1):
         rows_in, cols_out = man["shapes"][str(l)]
         name = f"network/n{n}-l{l}.tsv"
@@ -238,48 +378,61 @@ def run_network(root, man):
         w = {}  # input neuron -> [(output neuron, weight numerator)]
         dens = set()
         seen = set()
-        for (i, j), (v,) in keyed(os.path.join(root, *name.split("/")), 3,
-                                  (rows_in, cols_out), name).items():
-            q = exact(v, name)
-            if spelled.get(v) != str(q):
-                raise Unreadable(f"{name}: {v!r} is {q}, the manifest says {spelled.get(v)!r}")
+        for (i, j), (lineno, (v,)) in keyed(os.path.join(root, *name.split("/")), 3,
+                                            (rows_in, cols_out), name).items():
+            q = exact(v, f"{name}:{lineno}")
+            if v not in spelled or canonical_number(spelled[v]) != q:
+                raise Unreadable(f"{name}:{lineno}: {v!r} is {q}, the manifest says "
+                                 f"{spelled.get(v)!r}")
             seen.add(v)
             w.setdefault(i, []).append((j, q))
             dens.add(q.denominator)
         if seen != set(spelled):
-            raise Unreadable(f"manifest.json: values[{l}] lists spellings {name} does not use")
+            problems.append(f"manifest.json: values[{l}] lists spellings {name} does not use")
         D = 1
         for d in dens:
             D = D * d // _gcd(D, d)
         w = {i: [(j, (q * D).numerator) for j, q in row] for i, row in w.items()}
-        if f"bias{l}" in man["values"]:
-            b = exact(man["values"][f"bias{l}"], f"manifest bias{l}")
-            bias = {j: b for j in range(1, cols_out + 1)}
+        if f"bias{l}" in man["values"]:  # one bias for every neuron
+            b_all = exact(man["values"][f"bias{l}"], f"manifest.json: values['bias{l}']")
+            bias, lit = {}, range(1, cols_out + 1) if b_all > 0 else ()
         else:
-            bias = per_neuron.get(l, {})
-        y_next = {}
-        for img in range(1, par["inputs"] + 1):
-            acts = y.get(img, {})
-            s = 1  # every activation and weight of this image as an integer over s
-            for v in acts.values():
-                s = s * v.denominator // _gcd(s, v.denominator)
-            ints = {f: (v * s).numerator for f, v in acts.items()}
-            z = {}  # W y as integers over s * D
-            for f, a in ints.items():
-                for j, wq in w.get(f, ()):
-                    z[j] = z.get(j, 0) + a * wq
-            out = {}
-            for j in range(1, cols_out + 1):
-                wy = Fraction(z.get(j, 0), s * D)
-                if rule == "nonzero" and wy == 0:
-                    continue
-                pre = wy + bias.get(j, 0)
-                if pre > 0:
-                    out[j] = pre if cap is None or pre <= cap else cap
-            if out:
-                y_next[img] = out
-        y = y_next
-    return {(i, j): v for i, row in y.items() for j, v in row.items()}
+            b_all, bias = 0, per_neuron.get(l, {})
+            lit = [j for j, b in bias.items() if b > 0]
+        if rule != "all":
+            lit = ()  # rule "nonzero": a neuron with no product stays 0
+
+        layer = (w, D, lit, b_all, bias, rule, cap)
+        zero_next = step(zero, layer)
+        nxt = {}
+        for img, acts in rows.items():
+            out = step(acts, layer)
+            if out != zero_next:  # an image whose row is the all-zero image's joins it
+                nxt[img] = out
+        rows, zero = nxt, zero_next
+    return rows, zero
+
+
+def step(acts, layer):
+    """One image's next row ``{neuron: Fraction}`` from its row ``acts``."""
+    w, D, lit, b_all, bias, rule, cap = layer
+    s = 1  # every activation and weight of this image as an integer over s
+    for v in acts.values():
+        s = s * v.denominator // _gcd(s, v.denominator)
+    z = {}  # W y as integers over s * D
+    for f, v in acts.items():
+        a = (v * s).numerator
+        for j, wq in w.get(f, ()):
+            z[j] = z.get(j, 0) + a * wq
+    out = {}
+    for j in set(z).union(lit):  # a neuron with no product and no positive bias stays 0
+        wy = Fraction(z.get(j, 0), s * D)
+        if rule == "nonzero" and wy == 0:
+            continue
+        pre = wy + (b_all or bias.get(j, 0))
+        if pre > 0:
+            out[j] = pre if cap is None or pre <= cap else cap
+    return out
 
 
 def _gcd(a, b):
@@ -288,12 +441,27 @@ def _gcd(a, b):
     return a
 
 
+def expand(rows, zero, inputs, bound):
+    """``{(image, neuron): value}`` of every nonzero output, or None when the all-zero
+    images alone have more than ``bound`` of them (then no expected file can list them all:
+    they are not enumerated)."""
+    out = {(i, j): v for i, row in rows.items() for j, v in row.items()}
+    others = inputs - len(rows)
+    if zero and others:
+        if others * len(zero) > bound:
+            return None
+        for i in range(1, inputs + 1):
+            if i not in rows:
+                out.update(((i, j), v) for j, v in zero.items())
+    return out
+
+
 def check(root):
     problems, checked = [], []
     try:
         with open(os.path.join(root, "manifest.json"), "rb") as fh:
             raw = fh.read()
-        man = json.loads(raw.decode("utf-8"))
+        man = strict_json(raw.decode("utf-8"))
     except (OSError, ValueError) as exc:
         raise Unreadable(f"manifest.json: cannot read: {exc}") from None
     if not isinstance(man, dict) or man.get("format") != SUITE_FORMAT:
@@ -309,61 +477,77 @@ def check(root):
     try:
         check_files(root, man, problems)
         checked.append(f"{len(man['files'])} file hashes")
-        outputs = run_network(root, man)
-        checked.append(f"{man['parameters']['layers']} layers recomputed exactly")
-        par = man["parameters"]
-        last = man["shapes"][str(par["layers"])][1]
-        want = {k: exact(v, "expected/exact.tsv") for k, (v,) in
-                keyed(os.path.join(root, "expected", "exact.tsv"), 3, (par["inputs"], last),
-                      "expected/exact.tsv").items()}
-        if want != outputs:
-            bad = sorted(set(want.items()) ^ set(outputs.items()))
-            problems.append(f"expected/exact.tsv: {len(bad)} entries differ from the "
-                            f"recomputation, first {bad[0]}")
-        checked.append(f"{len(outputs)} exact outputs")
-        formats = man["parameters"]["formats"]
-        for rel in sorted(man["files"]):
-            if rel.startswith("expected/") and rel not in \
-                    ["expected/exact.tsv"] + [f"expected/{f}.tsv" for f in formats]:
-                problems.append(f"{rel}: an expected file for a format not in the manifest's "
-                                f"formats {formats}")
-        for fmt in formats:
-            if fmt not in FORMATS:
-                raise Unreadable(f"manifest.json: unknown format {fmt!r}")
-            rel = f"expected/{fmt}.tsv"
-            got = {}
-            for k, (hx, dec) in keyed(os.path.join(root, "expected", f"{fmt}.tsv"), 4,
-                                      (par["inputs"], last), rel).items():
-                try:
-                    value = float.fromhex(hx)
-                except (ValueError, OverflowError):
-                    raise Unreadable(f"{rel}: not a hex float: {hx!r}") from None
-                if value.hex() != hx or repr(value) != dec:
-                    problems.append(f"{rel}: {hx} {dec} is not written as float.hex() and "
-                                    "repr()")
-                bits = float_bits(value, fmt)
-                finite = value == value and value not in (float("inf"), float("-inf"))
-                if bits != "nan" and ((is_nan_bits(bits, fmt) and value == value) or
-                                      (finite and bits_value(bits, fmt) != Fraction(value))):
-                    problems.append(f"{rel}: {hx} is not a value of {fmt}")
-                got[k] = bits
-            mine = {k: round_bits(v, fmt) for k, v in outputs.items()}
-            differ = sorted(k for k in set(got) | set(mine) if got.get(k) != mine.get(k)
-                            and not (is_nan_bits(mine.get(k, 0), fmt) and got.get(k) == "nan"))
-            if differ:
-                problems.append(f"{rel}: {len(differ)} outputs are not the correctly rounded "
-                                f"exact value, first at image {differ[0][0]}, neuron "
-                                f"{differ[0][1]}")
-            checked.append(f"{len(got)} {fmt} outputs")
-        cats = sorted({i for i, _ in outputs})
-        listed = [int(line[1][0]) for line in read_lines(os.path.join(root, "categories.tsv"), 1)]
-        if listed != cats:
-            problems.append("categories.tsv: differs from the recomputed categories")
-        checked.append(f"{len(cats)} categories")
+        try:
+            compare(root, man, problems, checked)
+        except Unreadable as exc:
+            if not problems:
+                raise
+            # the files already disagree with the manifest: say what could not be recomputed
+            problems.append(f"not recomputed: {exc}")
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise Unreadable(f"manifest.json or a file it names is malformed: "
                          f"{type(exc).__name__}: {exc}") from None
     return problems, checked
+
+
+def compare(root, man, problems, checked):
+    """Recompute the network and compare every expected file and categories.tsv."""
+    par = man["parameters"]
+    rows, zero = run_network(root, man, problems)
+    checked.append(f"{par['layers']} layers recomputed exactly")
+    last = man["shapes"][str(par["layers"])][1]
+    want = {k: exact(v, f"expected/exact.tsv:{lineno}") for k, (lineno, (v,)) in
+            keyed(os.path.join(root, "expected", "exact.tsv"), 3, (par["inputs"], last),
+                  "expected/exact.tsv").items()}
+    listed = [index(parts[0], par["inputs"], f"categories.tsv:{lineno}") for lineno, parts in
+              read_lines(os.path.join(root, "categories.tsv"), 1, "categories.tsv")]
+    outputs = expand(rows, zero, par["inputs"], len(want))
+    if outputs is None:
+        problems.append(f"expected/exact.tsv: every image without an input line has "
+                        f"{len(zero)} nonzero outputs, {par['inputs'] - len(rows)} such "
+                        f"images, more than the file's {len(want)} entries")
+        return
+    if want != outputs:
+        bad = sorted(set(want.items()) ^ set(outputs.items()))
+        problems.append(f"expected/exact.tsv: {len(bad)} entries differ from the "
+                        f"recomputation, first {bad[0]}")
+    checked.append(f"{len(outputs)} exact outputs")
+    formats = par["formats"]
+    for rel in sorted(man["files"]):
+        if rel.startswith("expected/") and rel not in \
+                ["expected/exact.tsv"] + [f"expected/{f}.tsv" for f in formats]:
+            problems.append(f"{rel}: an expected file for a format not in the manifest's "
+                            f"formats {formats}")
+    for fmt in formats:
+        rel = f"expected/{fmt}.tsv"
+        got = {}
+        for k, (lineno, (hx, dec)) in keyed(os.path.join(root, "expected", f"{fmt}.tsv"), 4,
+                                            (par["inputs"], last), rel).items():
+            try:
+                value = float.fromhex(hx)
+            except (ValueError, OverflowError):
+                raise Unreadable(f"{rel}:{lineno}: not a hex float: {hx[:40]!r}") from None
+            if value.hex() != hx or repr(value) != dec:
+                problems.append(f"{rel}:{lineno}: {hx[:40]} {dec[:40]} is not written as "
+                                "float.hex() and repr()")
+            bits = float_bits(value, fmt)
+            finite = value == value and value not in (float("inf"), float("-inf"))
+            if bits != "nan" and ((is_nan_bits(bits, fmt) and value == value) or
+                                  (finite and bits_value(bits, fmt) != Fraction(value))):
+                problems.append(f"{rel}: {hx} is not a value of {fmt}")
+            got[k] = bits
+        mine = {k: round_bits(v, fmt) for k, v in outputs.items()}
+        differ = sorted(k for k in set(got) | set(mine) if got.get(k) != mine.get(k)
+                        and not (is_nan_bits(mine.get(k, 0), fmt) and got.get(k) == "nan"))
+        if differ:
+            problems.append(f"{rel}: {len(differ)} outputs are not the correctly rounded "
+                            f"exact value, first at image {differ[0][0]}, neuron "
+                            f"{differ[0][1]}")
+        checked.append(f"{len(got)} {fmt} outputs")
+    cats = sorted({i for i, _ in outputs})
+    if listed != cats:
+        problems.append("categories.tsv: differs from the recomputed categories")
+    checked.append(f"{len(cats)} categories")
 
 
 def main(argv=None):

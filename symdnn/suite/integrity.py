@@ -21,11 +21,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from symdnn.errors import ParseError
+from symdnn.io.text import exact_number, show_number, strict_json
 
 #: symdnn's output marker (written after the manifest, so not listed; see symdnn.io.outputs)
 MARKER = ".symdnn-output.json"
@@ -34,6 +36,7 @@ __all__ = ["FORMAT", "canonical_json", "root_digest", "load_manifest", "structur
            "sha256_file", "MANIFEST_KEYS", "PARAMETER_KEYS"]
 
 FORMAT = "symdnn-suite/2"
+_CANONICAL = re.compile(r"-?[0-9]+(?:/[0-9]+)?\Z")
 
 #: every top-level manifest field, and its JSON type
 MANIFEST_KEYS = {"format": str, "generator": str, "created": str, "parameters": dict,
@@ -84,11 +87,12 @@ def load_manifest(folder: str | os.PathLike) -> dict:
     where = str(path)
     try:
         raw = path.read_bytes()
-        man = json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except OSError as exc:
         raise ParseError(f"cannot read: {exc.strerror or exc}", path=where) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise ParseError(f"not JSON: {exc}", path=where) from None
+    man = strict_json(text, path=where)
     if not isinstance(man, dict):
         raise ParseError("not a JSON object", path=where)
     if man.get("format") != FORMAT:
@@ -124,6 +128,12 @@ def load_manifest(folder: str | os.PathLike) -> dict:
         if not ok:
             raise ParseError(f"values[{l!r}] must map strings to exact numbers as strings",
                              path=where)
+        if l.startswith("bias"):
+            _exact(v, where, f"values[{l!r}]")
+            continue
+        for spelled, value in v.items():
+            _exact(spelled, where, f"values[{l!r}] spelling")
+            _exact(value, where, f"values[{l!r}][{_shown(spelled)!r}]", canonical=True)
     if par["bias_rule"] not in ("all", "nonzero"):
         raise ParseError(f"parameters.bias_rule {par['bias_rule']!r} is not understood",
                          path=where)
@@ -149,13 +159,24 @@ def load_manifest(folder: str | os.PathLike) -> dict:
     return man
 
 
-def _exact(text: Any, where: str, what: str) -> Fraction:
+def _shown(text: str) -> str:
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _exact(text: Any, where: str, what: str, *, canonical: bool = False) -> Fraction:
+    """The exact value a manifest string spells (:func:`~symdnn.io.text.exact_number`);
+    with ``canonical``, written as ``str(Fraction)`` writes it (an integer, or ``p/q`` in
+    lowest terms), as the ``values`` map's values are."""
     if not isinstance(text, str):
         raise ParseError(f"{what} must be an exact number as a string", path=where)
     try:
-        return Fraction(text)
-    except (ValueError, ZeroDivisionError):
-        raise ParseError(f"{what}: {text!r} is not an exact number", path=where) from None
+        q = exact_number(text)
+    except ValueError as exc:
+        raise ParseError(f"{what} = {_shown(text)!r}: {exc}", path=where) from None
+    if canonical and (not _CANONICAL.match(text) or str(q) != text):
+        raise ParseError(f"{what} = {_shown(text)!r} is not written as an integer or p/q in "
+                         "lowest terms", path=where)
+    return q
 
 
 def sha256_file(path: Path) -> str:
@@ -176,18 +197,31 @@ def structure_problems(folder: str | os.PathLike, man: dict) -> list[str]:
     for rel in sorted(listed):
         parts = rel.split("/")
         p = root.joinpath(*parts)
-        if rel.startswith("/") or os.path.isabs(rel) or ".." in parts or "\\" in rel or \
-                "" in parts:
-            problems.append(f"{rel}: a path outside the suite")
+        if rel.startswith("/") or os.path.isabs(rel) or "\\" in rel or \
+                any(part in ("", ".", "..") for part in parts):
+            problems.append(f"{rel}: a path outside the suite, or not written plainly (an "
+                            "absolute path, or a '.', '..' or empty segment)")
         elif any(root.joinpath(*parts[:k]).is_symlink() for k in range(1, len(parts) + 1)):
             problems.append(f"{rel}: a symbolic link")
         elif not p.is_file():
             problems.append(f"{rel}: listed in the manifest but missing")
-        elif sha256_file(p) != listed[rel]:
-            problems.append(f"{rel}: sha256 differs from the manifest")
         else:
-            safe[rel] = p
-    for dirpath, dirnames, filenames in os.walk(root):
+            try:
+                digest = sha256_file(p)
+            except OSError as exc:
+                problems.append(f"{rel}: cannot be read: {exc.strerror or exc}")
+                continue
+            if digest != listed[rel]:
+                problems.append(f"{rel}: sha256 differs from the manifest")
+            else:
+                safe[rel] = p
+
+    def unreadable(exc: OSError) -> None:
+        where = os.path.relpath(exc.filename or root, root).replace(os.sep, "/")
+        problems.append(f"{where}: cannot be read ({exc.strerror or exc}), so the folder "
+                        "may hold files the manifest does not list")
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
         for name in sorted(filenames + [d for d in dirnames
                                         if os.path.islink(os.path.join(dirpath, d))]):
             rel = os.path.relpath(os.path.join(dirpath, name), root).replace(os.sep, "/")
@@ -250,17 +284,9 @@ def _values_problems(safe: dict, man: dict) -> list[str]:
             problems.append(f"{rel}: the values written in it are not those of the manifest "
                             f"(e.g. {diff})")
             continue
-        for text, value in spelled.items():
-            try:
-                if Fraction(text) != Fraction(value):
-                    problems.append(f"manifest.json: values[{l}][{text!r}] = {value!r}, but "
-                                    f"{text} is {Fraction(text)}")
-            except (ValueError, ZeroDivisionError, TypeError):
-                problems.append(f"manifest.json: values[{l}][{text!r}] is not exact")
-        b = man["values"].get(f"bias{l}")
-        if b is not None:
-            try:
-                Fraction(b)
-            except (ValueError, ZeroDivisionError, TypeError):
-                problems.append(f"manifest.json: values['bias{l}'] = {b!r} is not exact")
+        for text, value in spelled.items():  # both read by load_manifest
+            if exact_number(text) != exact_number(value):
+                problems.append(f"manifest.json: values[{l}][{_shown(text)!r}] = "
+                                f"{_shown(value)!r}, but {_shown(text)} is "
+                                f"{show_number(exact_number(text))}")
     return problems

@@ -23,12 +23,17 @@ from symdnn.domains.rational import ints
 from symdnn.engines import exact as EX
 from symdnn.errors import ParseError, SymdnnError
 from symdnn.io.graphchallenge import read_layer
-from symdnn.io.text import tsv_lines
+from symdnn.io.text import MAX_DIGITS, check_utf8, exact_number, read_bytes
 from symdnn.results import markdown_from_text
 from symdnn.suite.build import CHECKER, suite_stream
 from symdnn.suite.integrity import load_manifest, root_digest, structure_problems
 
-__all__ = ["SuiteCheck", "verify_suite", "run_checker"]
+__all__ = ["SuiteCheck", "verify_suite", "run_checker", "MAX_WORK"]
+
+#: the most neuron values a suite may ask for through layers with one bias for every neuron
+#: under rule "all" (each makes every neuron of every image nonzero): (images with an input
+#: line + 1) x their total width; check.py holds the same bound
+MAX_WORK = 1 << 24
 
 
 @dataclass
@@ -182,36 +187,41 @@ def _verify(root: Path, man: dict, progress) -> SuiteCheck:
 
 def _recompute(root: Path, man: dict, progress, problems: list, checked: list) -> None:
     """Recompute every layer exactly from the suite's own files and compare the expected
-    files (appends to ``problems`` and ``checked``)."""
+    files (appends to ``problems`` and ``checked``).
+
+    Only the images that have a line in inputs.tsv are computed, and one all-zero image for
+    every other image 1..inputs: the work grows with the files, never with the sizes the
+    manifest declares (see :func:`_check_work`)."""
     par = man["parameters"]
     n, L = par["neurons"], par["layers"]
-    (xp, xi, xn, xshape), Xs = _exact_images(root / "inputs.tsv", par["inputs"],
-                                              par["features"])
+    images, (xp, xi, xn, xshape), Xs = _exact_images(root / "inputs.tsv", par["inputs"],
+                                                      par["features"])
+    _check_work(man, len(images))
     st = EX.start(xp, xi, xn, Xs, xshape)
-    cap = None if par["cap"] is None else (Fraction(par["cap"]).numerator,
-                                            Fraction(par["cap"]).denominator)
+    cap = None
+    if par["cap"] is not None:
+        c = exact_number(par["cap"])
+        cap = (c.numerator, c.denominator)
     per_neuron: dict = {}
     bias_file = root / "network" / "bias.tsv"
     if bias_file.is_file():
-        width = max(sh[1] for sh in man["shapes"].values())
-        for (l, j), (lineno, rest) in _keyed(bias_file, 3, (L, width),
+        for (l, j), (lineno, rest) in _keyed(bias_file, 3, (L, n),
                                              ("layer", "neuron")).items():
-            if j > man["shapes"][str(l)][1]:
-                raise ParseError(f"neuron {j} beyond layer {l}'s {man['shapes'][str(l)][1]}",
+            if f"bias{l}" in man["values"] or j > man["shapes"][str(l)][1]:
+                raise ParseError(f"layer {l} neuron {j} has no such bias",
                                  path=str(bias_file), line=lineno)
             per_neuron.setdefault(l, {})[j - 1] = _exact_value(rest[0], bias_file, lineno)
     for l in range(1, L + 1):
         path = root / "network" / f"n{n}-l{l}.tsv"
-        g = read_layer(path, n)
         rows_in, cols_out = man["shapes"][str(l)]
+        for lineno, rest in _keyed(path, 3, (rows_in, cols_out), ("row", "column")).values():
+            _exact_value(rest[0], path, lineno)  # the suite's grammar, stricter than GC's
+        g = read_layer(path, n)
         N = g.N[:rows_in, :cols_out].tocsr()
-        if N.nnz != g.N.nnz:
-            problems.append(f"network/n{n}-l{l}.tsv: weights outside the layer's shape "
-                            f"{rows_in} x {cols_out}")
         b_all = man["values"].get(f"bias{l}")
         width = N.shape[1]
         if b_all is not None:
-            b = Fraction(b_all)
+            b = exact_number(b_all)
             nb, db = np.full(width, b.numerator, dtype=object), b.denominator
         elif l in per_neuron:
             fr = [per_neuron[l].get(j, Fraction(0)) for j in range(width)]
@@ -225,42 +235,57 @@ def _recompute(root: Path, man: dict, progress, problems: list, checked: list) -
     checked.append(f"{L} layers recomputed exactly")
     ptr, idx, num, s = EX.values_of(st)
     rows = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
+    k = len(images)
+    explicit: dict = {}  # image -> {neuron: numerator over s}
+    zero: dict = {}  # the row of every image without an input line
+    for r, c, v in zip(rows, idx, num, strict=True):
+        (zero if r == k else explicit.setdefault(images[r], {}))[int(c) + 1] = int(v)
+    explicit = {i: row for i, row in explicit.items() if row != zero}
+    for i in images:
+        if i not in explicit and zero:  # an image whose outputs are all 0, unlike the others
+            explicit[i] = {}
     last = man["shapes"][str(L)][1]
     exact_file = root / "expected" / "exact.tsv"
     want = {k: _exact_value(rest[0], exact_file, lineno) for k, (lineno, rest) in
             _keyed(exact_file, 3, (par["inputs"], last), ("image", "neuron")).items()}
-    got = {(int(r) + 1, int(c) + 1): Fraction(int(v), s)
-           for r, c, v in zip(rows, idx, num, strict=True)}
+    cpath = root / "categories.tsv"
+    listed = [_index(parts[0], par["inputs"], cpath, lineno, "image")
+              for lineno, parts in _suite_lines(cpath, 1)]
+    outnum = _expand(explicit, zero, par["inputs"], len(want))
+    if outnum is None:
+        problems.append(f"expected/exact.tsv: every image without an input line has "
+                        f"{len(zero)} nonzero outputs, {par['inputs'] - len(explicit)} such "
+                        f"images, more than the file's {len(want)} entries")
+        return
+    got = {key: Fraction(v, s) for key, v in outnum.items()}
     if got != want:
         diff = sorted(set(got.items()) ^ set(want.items()))[:3]
         problems.append(f"expected/exact.tsv: {len(set(got.items()) ^ set(want.items()))} "
                         f"entries differ from the recomputation, e.g. {diff}")
     checked.append(f"{len(want)} exact outputs")
+    keys = sorted(outnum)
+    nums = ints([outnum[key] for key in keys])
     for fmt in par["formats"]:
-        rounded = round_ratio(np.asarray(num), s, fmt).astype(np.float64)
-        mine = {(int(r) + 1, int(c) + 1): float(v).hex()
-                for r, c, v in zip(rows, idx, rounded, strict=True)}
+        rounded = round_ratio(nums, s, fmt).astype(np.float64)
+        mine = {key: float(v).hex() for key, v in zip(keys, rounded, strict=True)}
         fpath = root / "expected" / f"{fmt}.tsv"
         theirs = {}
-        for k, (lineno, (hx, dec)) in _keyed(fpath, 4, (par["inputs"], last),
-                                             ("image", "neuron")).items():
+        for key, (lineno, (hx, dec)) in _keyed(fpath, 4, (par["inputs"], last),
+                                               ("image", "neuron")).items():
             try:
                 v = float.fromhex(hx)
             except (ValueError, OverflowError):
-                raise ParseError(f"not a hex float: {hx!r}", path=str(fpath),
+                raise ParseError(f"not a hex float: {hx[:40]!r}", path=str(fpath),
                                  line=lineno) from None
             if v.hex() != hx or repr(v) != dec:
-                problems.append(f"expected/{fmt}.tsv:{lineno}: {hx} {dec} is not a value "
-                                "written as float.hex() and repr()")
-            theirs[k] = hx
+                problems.append(f"expected/{fmt}.tsv:{lineno}: {hx[:40]} {dec[:40]} is not a "
+                                "value written as float.hex() and repr()")
+            theirs[key] = hx
         if mine != theirs:
             problems.append(f"expected/{fmt}.tsv: differs from the correctly rounded exact "
                             "outputs")
         checked.append(f"{len(theirs)} {fmt} outputs")
-    cats = [int(c) for c in np.flatnonzero(np.diff(ptr)) + 1]
-    cpath = root / "categories.tsv"
-    listed = [_index(parts[0], par["inputs"], cpath, lineno, "image")
-              for lineno, parts in _suite_lines(cpath, 1)]
+    cats = sorted({i for i, _ in outnum})
     if cats != listed:
         problems.append("categories.tsv: differs from the recomputed categories")
     if (root / "thresholds.csv").is_file():
@@ -278,26 +303,83 @@ def _recompute(root: Path, man: dict, progress, problems: list, checked: list) -
         checked.append(f"{len(rep.pairs)} thresholds")
 
 
+def _check_work(man: dict, images: int) -> None:
+    """Refuse, before anything is allocated for them, the neuron values that layers with one
+    bias for every neuron ask for under rule "all": every neuron of every computed image
+    (``images`` with an input line, and the all-zero image) is then nonzero."""
+    par = man["parameters"]
+    if par["bias_rule"] != "all":
+        return
+    dense = sum(man["shapes"][str(l)][1] for l in range(1, par["layers"] + 1)
+                if f"bias{l}" in man["values"])
+    work = (images + 1) * dense
+    if work > MAX_WORK:
+        raise ParseError(f"a one-value bias on every neuron of layers {dense} neurons wide in "
+                         f"all, for {images + 1} distinct images, is {work} neuron values, "
+                         f"more than the {MAX_WORK} a verifier computes",
+                         path="manifest.json")
+
+
+def _expand(explicit: dict, zero: dict, inputs: int, bound: int) -> dict | None:
+    """``{(image, neuron): numerator}`` of every nonzero output: the computed images', and
+    the all-zero image's row for every other image 1..inputs; None when those other images
+    alone have more than ``bound`` outputs (no expected file of ``bound`` entries can list
+    them: they are not enumerated)."""
+    out = {(i, j): v for i, row in explicit.items() for j, v in row.items()}
+    others = inputs - len(explicit)
+    if zero and others:
+        if others * len(zero) > bound:
+            return None
+        for i in range(1, inputs + 1):
+            if i not in explicit:
+                out.update(((i, j), v) for j, v in zero.items())
+    return out
+
+
 def _suite_lines(path: Path, fields: int) -> list[tuple[int, list[str]]]:
-    """The non-blank lines of a suite file, each exactly ``fields`` tab-separated fields."""
-    return list(tsv_lines(str(path), fields))
+    r"""The non-blank lines of a suite file, each exactly ``fields`` tab-separated fields:
+    strict UTF-8, split on ``\n`` only, a blank line is an empty one, and a ``\r`` is an
+    error (docs/suite-format.md; check.py's ``read_lines`` is its twin)."""
+    raw = read_bytes(str(path))
+    check_utf8(raw, str(path))
+    lines = raw.decode("utf-8").split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    out = []
+    for lineno, line in enumerate(lines, 1):
+        if line == "":
+            continue
+        if "\r" in line:
+            raise ParseError("a carriage return (lines end in \\n only)", path=str(path),
+                             line=lineno)
+        parts = line.split("\t")
+        if len(parts) != fields:
+            raise ParseError(f"expected {fields} tab-separated fields, found {len(parts)}",
+                             path=str(path), line=lineno)
+        out.append((lineno, parts))
+    return out
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _index(text: str, limit: int, path: Path, lineno: int, what: str) -> int:
-    if not text.isascii() or not text.isdigit():
-        raise ParseError(f"{what} {text!r} is not a 1-based index", path=str(path), line=lineno)
+    if not text.isascii() or not text.isdigit() or len(text) > MAX_DIGITS:
+        raise ParseError(f"{what} {_shown(text)!r} is not a 1-based index", path=str(path),
+                         line=lineno)
     v = int(text)
     if not 1 <= v <= limit:
-        raise ParseError(f"{what} {v} outside 1..{limit}", path=str(path), line=lineno)
+        raise ParseError(f"{what} {_shown(text)} outside 1..{limit}", path=str(path),
+                         line=lineno)
     return v
 
 
 def _exact_value(text: str, path: Path, lineno: int) -> Fraction:
     try:
-        return Fraction(text)
-    except (ValueError, ZeroDivisionError):
-        raise ParseError(f"not a finite exact number: {text!r}", path=str(path),
-                         line=lineno) from None
+        return exact_number(text)
+    except ValueError as exc:
+        raise ParseError(f"not an exact number: {exc}", path=str(path), line=lineno) from None
 
 
 def _keyed(path: Path, fields: int, limits: tuple[int, int],
@@ -329,12 +411,13 @@ def _source_is_network(root: Path, man: dict) -> bool:
     if src.rule != par["bias_rule"] or \
             (None if src.cap is None else str(src.cap)) != par["cap"]:
         return False
-    (xp, xi, xn, _), xs = _exact_images(root / "inputs.tsv", par["inputs"], par["features"])
+    images, (xp, xi, xn, _), xs = _exact_images(root / "inputs.tsv", par["inputs"],
+                                                 par["features"])
     mine = {(int(r), int(c)): Fraction(int(v), src.scale)
             for r, c, v in zip(*src.input_entries(), strict=True)}
     rows = np.repeat(np.arange(len(xp) - 1), np.diff(xp))
-    theirs = {(int(r), int(c)): Fraction(int(v), xs) for r, c, v in zip(rows, xi, xn,
-                                                                        strict=True)}
+    theirs = {(images[r] - 1, int(c)): Fraction(int(v), xs)
+              for r, c, v in zip(rows, xi, xn, strict=True)}
     if mine != theirs:
         return False
     layers = [ly.exact for ly in src.layers()]
@@ -353,23 +436,20 @@ def _source_is_network(root: Path, man: dict) -> bool:
     return True
 
 
-def _read_exact_tsv(path: Path) -> dict:
-    """``{(image, neuron): value text}`` of an expected file (3 fields exact, 4 rounded)."""
-    fields = 3 if path.name == "exact.tsv" else 4
-    return {k: rest[0] for k, (_, rest) in
-            _keyed(path, fields, (1 << 62, 1 << 62), ("image", "neuron")).items()}
-
-
-def _exact_images(path: Path, n_rows: int, n_cols: int) -> tuple[Any, int]:
-    """Inputs with exact (possibly fractional) values: ``(indptr, indices, numerators,
-    shape)`` over one common denominator ``s``, numerators of any size."""
+def _exact_images(path: Path, n_rows: int, n_cols: int) -> tuple[list, Any, int]:
+    """The inputs of the images that have a line, and one all-zero image after them:
+    ``(images, (indptr, indices, numerators, shape), s)``, row r < len(images) image
+    ``images[r]``, numerators of any size over one common denominator ``s``. Nothing here
+    grows with ``n_rows`` (the declared number of images)."""
     entries = _keyed(path, 3, (n_rows, n_cols), ("image", "feature"))
     keys = sorted(entries)
     vals = [_exact_value(entries[k][1][0], path, entries[k][0]) for k in keys]
     s = math.lcm(*[v.denominator for v in vals]) if vals else 1
     nums = ints([v.numerator * (s // v.denominator) for v in vals])
-    rows = np.array([k[0] - 1 for k in keys], dtype=np.int64)
-    indptr = np.zeros(n_rows + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    images = sorted({k[0] for k in keys})
+    row_of = {img: r for r, img in enumerate(images)}
+    rows = np.array([row_of[k[0]] for k in keys], dtype=np.int64)
+    indptr = np.zeros(len(images) + 2, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=len(images) + 1), out=indptr[1:])
     indices = np.array([k[1] - 1 for k in keys], dtype=np.int64)
-    return (indptr, indices, nums, (n_rows, n_cols)), s
+    return images, (indptr, indices, nums, (len(images) + 1, n_cols)), s

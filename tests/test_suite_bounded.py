@@ -1,0 +1,408 @@
+"""A suite is untrusted input (issue 25): on every suite both verifiers (symdnn's own and the
+shipped standard-library ``check.py``) and ``suite grade`` answer in bounded time and memory,
+give the same verdict, and refuse what they cannot read with exit status 2 and a message
+naming the file, never a hang, a runaway allocation or a traceback.
+
+Every test here builds one small suite (a copy of a module-wide one), tampers with it, and
+runs the command in a subprocess under a wall-clock limit: a hang fails the test instead of
+hanging the run."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from symdnn.cli import main
+from symdnn.errors import DomainError, ParseError
+from symdnn.io.text import exact_number
+from symdnn.suite import grade_suite, verify_suite
+from symdnn.suite.build import CHECKER
+from symdnn.suite.integrity import canonical_json
+
+LIMIT_S = 60  # a verifier that has not answered by then hangs
+
+
+def _checker_module():
+    spec = importlib.util.spec_from_file_location("shipped_check_bounded", CHECKER)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+CHECK = _checker_module()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("bounded")
+    assert main(["build", "--builtin", "words2", "--beta", "3/10", "--out",
+                 str(d / "net")]) == 0
+    assert main(["suite", "build", str(d / "net"), "--out", str(d / "s"),
+                 "--formats", "fp32,fp16", "--quiet"]) == 0
+    return d / "s"
+
+
+@pytest.fixture
+def suite(built, tmp_path) -> Path:
+    shutil.copytree(built, tmp_path / "s", symlinks=True)
+    return tmp_path / "s"
+
+
+def _manifest(suite: Path) -> dict:
+    return json.loads((suite / "manifest.json").read_text())
+
+
+def _write_manifest(suite: Path, man: dict) -> None:
+    (suite / "manifest.json").write_bytes(canonical_json(man))
+
+
+def _rehash(suite: Path, rel: str) -> None:
+    man = _manifest(suite)
+    man["files"][rel] = hashlib.sha256((suite / rel).read_bytes()).hexdigest()
+    _write_manifest(suite, man)
+
+
+def _limit_memory() -> None:  # 4 GiB of address space: a runaway allocation fails fast
+    resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+
+def _run(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=LIMIT_S,
+                          check=False, preexec_fn=_limit_memory)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return _run([sys.executable, "-m", "symdnn.cli", *args])
+
+
+def _shipped(suite: Path) -> subprocess.CompletedProcess:
+    return _run([sys.executable, "-I", str(CHECKER), str(suite)])
+
+
+def _symdnn_verdict(suite: Path) -> int:
+    """symdnn's own verdict as the exit status a checker gives: 0, 1, or 2 unreadable."""
+    try:
+        return 0 if verify_suite(suite, checker=False).ok else 1
+    except ParseError:
+        return 2
+
+
+def _same_verdict(suite: Path) -> int:
+    proc = _shipped(suite)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    mine = _symdnn_verdict(suite)
+    assert mine == proc.returncode, (mine, proc.stdout, proc.stderr)
+    return mine
+
+
+# --- item 1: an exponent of a billion in any exact value --------------------------------------
+
+def _first_line_value(path: Path, value: str) -> None:
+    lines = path.read_text().split("\n")
+    parts = lines[0].split("\t")
+    parts[2] = value
+    lines[0] = "\t".join(parts)
+    path.write_text("\n".join(lines))
+
+
+@pytest.mark.parametrize("rehash", [False, True])
+def test_a_huge_exponent_in_the_expected_file_is_refused_not_expanded(suite, rehash):
+    _first_line_value(suite / "expected" / "exact.tsv", "1e999999999")
+    if rehash:
+        _rehash(suite, "expected/exact.tsv")
+    # not rehashed, the sha256 already differs: FAILED (1), saying what was not recomputed;
+    # rehashed, the file cannot be read (2)
+    want = 2 if rehash else 1
+    proc = _cli("suite", "verify", str(suite), "--quiet")
+    assert proc.returncode == want, (proc.stdout, proc.stderr)
+    said = proc.stdout + proc.stderr
+    assert "expected/exact.tsv:1" in said and "exponent" in said
+    proc = _shipped(suite)
+    assert proc.returncode == want, proc.stderr
+    assert "exact.tsv:1" in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("where", ["cap", "value", "spelling", "bias", "input"])
+def test_a_huge_exponent_in_the_manifest_or_inputs_is_refused(suite, where):
+    man = _manifest(suite)
+    if where == "cap":
+        man["parameters"]["cap"] = "1e999999999"
+    elif where == "value":
+        k = next(iter(man["values"]["1"]))
+        man["values"]["1"][k] = "1e999999999"
+    elif where == "spelling":
+        k = next(iter(man["values"]["1"]))
+        p = suite / "network" / "n37-l1.tsv"
+        p.write_text(p.read_text().replace(f"\t{k}\n", "\t1e999999999\n"))
+        man["values"]["1"]["1e999999999"] = man["values"]["1"].pop(k)
+        man["files"]["network/n37-l1.tsv"] = hashlib.sha256(p.read_bytes()).hexdigest()
+    elif where == "bias":
+        man["values"]["bias1"] = "1e999999999"
+    else:
+        _first_line_value(suite / "inputs.tsv", "1e999999999")
+        man["files"]["inputs.tsv"] = hashlib.sha256(
+            (suite / "inputs.tsv").read_bytes()).hexdigest()
+    _write_manifest(suite, man)
+    proc = _cli("suite", "verify", str(suite), "--quiet")
+    assert proc.returncode in (1, 2), (proc.stdout, proc.stderr)
+    assert "exponent" in proc.stdout + proc.stderr
+    proc = _shipped(suite)
+    assert proc.returncode in (1, 2) and "Traceback" not in proc.stderr, proc.stderr
+    assert "exponent" in proc.stdout + proc.stderr
+
+
+# --- item 2: declared sizes that the files do not back -----------------------------------------
+
+def test_two_billion_declared_images_are_not_looped_over(suite):
+    man = _manifest(suite)
+    man["parameters"]["inputs"] = 2**31
+    _write_manifest(suite, man)
+    proc = _cli("suite", "verify", str(suite), "--quiet")
+    shipped = _shipped(suite)
+    # the images no line mentions are all-zero images: here their outputs are zero, so the
+    # suite is consistent; what matters is that both answer at once, and alike
+    assert proc.returncode == shipped.returncode == 0, (proc.stdout, proc.stderr,
+                                                        shipped.stdout, shipped.stderr)
+
+
+def test_two_billion_declared_images_with_nonzero_outputs_fail_at_once(suite):
+    man = _manifest(suite)
+    man["parameters"]["inputs"] = 2**31
+    man["parameters"]["bias_rule"] = "all"
+    man["values"]["bias1"] = "1"  # every all-zero image now has outputs nobody lists
+    _write_manifest(suite, man)
+    assert _same_verdict(suite) in (1, 2)
+    proc = _cli("suite", "verify", str(suite), "--quiet")
+    assert proc.returncode in (1, 2), (proc.stdout, proc.stderr)
+
+
+def test_a_wide_declared_layer_is_bounded_by_the_work_estimate(suite):
+    man = _manifest(suite)
+    man["parameters"]["neurons"] = 1 << 24
+    n = man["parameters"]["neurons"]
+    (suite / "network" / "n37-l1.tsv").rename(suite / "network" / f"n{n}-l1.tsv")
+    man["files"][f"network/n{n}-l1.tsv"] = man["files"].pop("network/n37-l1.tsv")
+    man["shapes"]["1"] = [n, n]
+    man["parameters"]["bias_rule"] = "all"
+    man["values"]["bias1"] = "1"
+    man["parameters"]["inputs"] = 2**31
+    _write_manifest(suite, man)
+    assert _same_verdict(suite) in (1, 2)
+
+
+# --- item 3: grade reads the implementation's values with the same limits ----------------------
+
+def test_grade_refuses_a_huge_exponent_in_the_results(suite, tmp_path):
+    res = tmp_path / "results.tsv"
+    res.write_text("1\t1\t1e999999999\n")
+    proc = _cli("suite", "grade", str(suite), str(res))
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert "results.tsv:1" in proc.stderr and "exponent" in proc.stderr
+
+
+@pytest.mark.parametrize("line", ["\u0661\t1\t1", "+1\t1\t1", "1\t1\t1_0", "1\t1\t 1",
+                                  "1\t1\tinf", "1\t1\t1/0", "9" * 5000 + "\t1\t1"])
+def test_grade_reads_results_strictly(suite, tmp_path, line):
+    res = tmp_path / "results.tsv"
+    res.write_text(line + "\n")
+    with pytest.raises(ParseError, match="results.tsv:1"):
+        grade_suite(suite, res)
+
+
+# --- item 7: the same verdict from both verifiers on strictly-read files -----------------------
+
+def _edit(suite: Path, rel: str, transform) -> None:
+    p = suite / rel
+    p.write_bytes(transform(p.read_bytes()))
+    _rehash(suite, rel)
+
+
+TAMPERINGS = {
+    "categories plus sign": ("categories.tsv", lambda b: b.replace(b"1\n", b"+1\n", 1)),
+    "categories Arabic-Indic digit": ("categories.tsv",
+                                      lambda b: b.replace(b"1\n", "\u0661\n".encode(), 1)),
+    "categories leading space": ("categories.tsv", lambda b: b.replace(b"1\n", b" 1\n", 1)),
+    "inputs split by U+2028": ("inputs.tsv",
+                               lambda b: b.replace(b"\n", "\u2028".encode(), 1)),
+    "inputs split by a form feed": ("inputs.tsv", lambda b: b.replace(b"\n", b"\x0c", 1)),
+    "inputs with CRLF": ("inputs.tsv", lambda b: b.replace(b"\n", b"\r\n")),
+    "inputs underscore": ("inputs.tsv", lambda b: b.replace(b"\t1\n", b"\t1_0\n", 1)),
+    "inputs Arabic-Indic value": ("inputs.tsv",
+                                  lambda b: b.replace(b"\t1\n", "\t\u0661\n".encode(), 1)),
+    "inputs plus index": ("inputs.tsv", lambda b: b"+" + b),
+    "inputs blank line of spaces": ("inputs.tsv", lambda b: b"  \n" + b),
+    "exact CRLF": ("expected/exact.tsv", lambda b: b.replace(b"\n", b"\r\n")),
+    "layer with CRLF": ("network/n37-l1.tsv", lambda b: b.replace(b"\n", b"\r\n")),
+    "layer with spaces": ("network/n37-l1.tsv", lambda b: b.replace(b"\t", b" ", 1)),
+    "layer plus index": ("network/n37-l1.tsv", lambda b: b"+" + b),
+    "layer double tab": ("network/n37-l1.tsv", lambda b: b.replace(b"\t", b"\t\t", 1)),
+    "fp32 CRLF": ("expected/fp32.tsv", lambda b: b.replace(b"\n", b"\r\n")),
+    "categories huge index": ("categories.tsv", lambda b: b"9" * 5000 + b"\n" + b),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TAMPERINGS))
+def test_both_verifiers_reject_a_loosely_written_file(suite, name):
+    rel, transform = TAMPERINGS[name]
+    _edit(suite, rel, transform)
+    assert _same_verdict(suite) == 2
+
+
+def test_a_path_with_a_dot_segment_is_refused_by_both(suite):
+    man = _manifest(suite)
+    man["files"]["./inputs.tsv"] = man["files"]["inputs.tsv"]
+    _write_manifest(suite, man)
+    assert _same_verdict(suite) == 1
+    assert any("./inputs.tsv" in p for p in verify_suite(suite, checker=False).problems)
+
+
+# --- item 8: an entry the walk cannot read is an error ---------------------------------------
+
+def test_an_unreadable_folder_is_an_error_for_both(suite, monkeypatch):
+    """Tests run as root, for whom a chmod-000 folder is readable: ``os.scandir`` (which
+    ``os.walk`` calls) is made to fail on one folder, as it does for a user without the
+    permission, and the error must reach the verdict instead of being skipped."""
+    (suite / "hidden").mkdir()
+    (suite / "hidden" / "unlisted.txt").write_text("not in the manifest\n")
+    real = os.scandir
+
+    def scandir(path="."):
+        if os.fspath(path).endswith("hidden"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    check = verify_suite(suite, checker=False)
+    assert not check.ok and any("hidden" in p and "cannot be read" in p
+                                for p in check.problems), check.problems
+    problems, _ = CHECK.check(str(suite))
+    assert any("hidden" in p and "cannot be read" in p for p in problems), problems
+
+
+# --- item 9: manifests that are JSON only to a lenient reader -------------------------------
+
+MANIFEST_ATTACKS = {
+    "NaN": lambda raw: raw.replace(b'"source":{', b'"source":{"x":NaN,', 1),
+    "1e400": lambda raw: raw.replace(b'"source":{', b'"source":{"x":1e400,', 1),
+    "deep nesting": lambda raw: raw.replace(b'"source":{', b'"source":{"x":' + b"[" * 100_000
+                                            + b"]" * 100_000 + b",", 1),
+    "5000-digit integer": lambda raw: raw.replace(b'"source":{', b'"source":{"x":'
+                                                  + b"7" * 5000 + b",", 1),
+    "5000-digit inputs": lambda raw: raw.replace(b'"inputs":', b'"inputs":' + b"1" * 5000
+                                                 + b",\"x\":", 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST_ATTACKS))
+def test_a_manifest_only_a_lenient_reader_accepts_cannot_be_read(suite, name):
+    p = suite / "manifest.json"
+    p.write_bytes(MANIFEST_ATTACKS[name](p.read_bytes()))
+    proc = _cli("suite", "verify", str(suite), "--quiet")
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert "manifest.json" in proc.stderr and "internal error" not in proc.stderr
+    proc = _shipped(suite)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "manifest.json" in proc.stderr
+
+
+# --- item 10: grade checks the suite before it grades ----------------------------------------
+
+def test_grade_refuses_a_suite_whose_hashes_do_not_match(suite, tmp_path):
+    p = suite / "expected" / "fp32.tsv"
+    lines = p.read_text().splitlines()
+    i, j, _, _ = lines[0].split("\t")
+    v = 0.25
+    lines[0] = f"{i}\t{j}\t{v.hex()}\t{v!r}"
+    p.write_text("\n".join(lines) + "\n")
+    res = tmp_path / "results.tsv"
+    res.write_text("".join(f"{ln.split(chr(9))[0]}\t{ln.split(chr(9))[1]}\t"
+                           f"{ln.split(chr(9))[2]}\n" for ln in lines))
+    proc = _cli("suite", "grade", str(suite), str(res), "--format", "fp32")
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert "expected/fp32.tsv" in proc.stderr and "sha256" in proc.stderr
+
+
+def test_grade_of_a_suite_with_garbage_categories_is_bad_input(suite, tmp_path):
+    (suite / "categories.tsv").write_text("garbage\n")
+    res = tmp_path / "results.tsv"
+    shutil.copyfile(suite / "expected" / "exact.tsv", res)
+    proc = _cli("suite", "grade", str(suite), str(res))
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert "categories.tsv" in proc.stderr
+
+
+def test_grade_still_passes_a_correct_implementation(suite):
+    assert grade_suite(suite, suite / "expected" / "exact.tsv").ok
+
+
+# --- the one number parser and its standard-library twin ------------------------------------
+
+NUMBERS = ["0", "-0", "+3", "1/3", "-1/3", "1/0", "0.1", ".5", "5.", "1e3", "1E-3", "1e+3",
+           "1e10000", "1e10001", "1e-10000", "1e-10001", "1e999999999", "1_0", " 1", "1 ",
+           "\u0661", "inf", "nan", "-inf", "Infinity", "1/-3", "+1/3", "0x10", "", "e3", "1e",
+           "..5", "1..", "9" * 4000, "9" * 4001, "1/" + "9" * 3998, "1\n", "\t1", "1.5/2",
+           "1e" + "0" * 3990 + "5", "0" * 3999 + "1"]
+
+
+@pytest.mark.parametrize("text", NUMBERS)
+def test_the_twins_accept_and_refuse_the_same_numbers(text):
+    _twins_agree(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="0123456789+-./eE_ \u0661\u2028xia", max_size=12))
+def test_the_twins_agree_on_any_short_string(text):
+    _twins_agree(text)
+
+
+def _twins_agree(text: str) -> None:
+    try:
+        mine = exact_number(text)
+    except DomainError:
+        mine = None
+    try:
+        theirs = CHECK.exact_number(text)
+    except ValueError:
+        theirs = None
+    assert mine == theirs and (mine is None or isinstance(theirs, Fraction)), text
+
+
+JSONS = ['{"a":1}', '{"a":NaN}', '{"a":Infinity}', '{"a":-Infinity}', '{"a":1e400}',
+         '{"a":1.5}', '{"a":' + "1" * 4000 + "}", '{"a":' + "1" * 4001 + "}",
+         "[" * 64 + "]" * 64, "[" * 65 + "]" * 65, "[" * 100_000 + "]" * 100_000,
+         '{"a":"[[[[[[[[["}', '{"a":"\\"[[["}', "{", '{"a":1}x', '"\\ud800"', "-0", "1E5"]
+
+
+@pytest.mark.parametrize("text", JSONS, ids=range(len(JSONS)))
+def test_the_twins_read_the_same_json(text):
+    from symdnn.io.text import strict_json
+
+    try:
+        mine = strict_json(text)
+    except ParseError:
+        mine = "refused"
+    try:
+        theirs = CHECK.strict_json(text)
+    except ValueError:
+        theirs = "refused"
+    assert mine == theirs
+
+
+def test_the_twins_share_their_limits():
+    from symdnn.io import text
+    from symdnn.suite import verify
+
+    assert (CHECK.MAX_DIGITS, CHECK.MAX_EXPONENT, CHECK.MAX_NESTING, CHECK.MAX_WORK) == \
+        (text.MAX_DIGITS, text.MAX_EXPONENT, text.MAX_NESTING, verify.MAX_WORK)
