@@ -208,7 +208,7 @@ def network(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("name, phase, argv", [
     ("build", "build_construction", ["build", "--builtin", "words2", "--out", "OUT",
-                                     "--plot", "OUT.png"]),
+                                     "--plot", "OUT.png", "--quiet"]),
     ("graph-challenge", "run_challenge", ["graph-challenge", "DATA", "--json", "OUT.json",
                                           "--quiet"]),
     ("certify", "certify", ["certify", "NET", "--json", "OUT.json", "--quiet"]),
@@ -257,3 +257,22 @@ def test_a_failed_command_leaves_the_empty_folder_empty(tmp_path, monkeypatch):
     assert list(out.iterdir()) == []
     assert os.stat(out).st_mode & 0o7777 == 0o700
     assert sorted(p.name for p in tmp_path.iterdir()) == ["private"]
+
+
+def test_audit_leaves_no_report_or_dump_when_the_json_fails(network, tmp_path, monkeypatch):
+    import symdnn.results as R
+
+    monkeypatch.setattr(R, "atomic_write", _disk_full)
+    assert main(["audit", str(network), "--formats", "fp16", "--report", str(tmp_path / "r"),
+                 "--dump", str(tmp_path / "d"), "--json", str(tmp_path / "a.json"),
+                 "--quiet"]) == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_forced_replacement_keeps_the_folders_mode(tmp_path):
+    out = tmp_path / "n"
+    assert main(["build", "--builtin", "words2", "--out", str(out)]) == 0
+    os.chmod(out, 0o700)
+    assert main(["build", "--builtin", "words3", "--out", str(out), "--force"]) == 0
+    assert os.stat(out).st_mode & 0o7777 == 0o700
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["n"]

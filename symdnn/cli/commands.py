@@ -32,7 +32,7 @@ from symdnn.constructions import build_construction, load_construction, write_co
 from symdnn.demo import full_demo, run_demo
 from symdnn.errors import ArgumentError
 from symdnn.generators import generate_radixnet
-from symdnn.io.outputs import check_output_folder
+from symdnn.io.outputs import check_output_folder, command_outputs
 from symdnn.io.runfiles import RunFolder
 from symdnn.io.vnnlib import read_counterexample, read_vnnlib
 from symdnn.network import read_network
@@ -177,7 +177,10 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     runs = own + [Run.files(RunFolder(path, fmt=fmt, name=name), fmt, name)
                   for name, path, fmt in specs]
     progress = call_progress(args.quiet, "audit")
-    with contextlib.ExitStack() as stack:
+    written: list[str] = []
+    # the report, the JSON and the dump are put in place together, or none of them
+    with command_outputs([args.report, args.json, args.dump]), \
+            contextlib.ExitStack() as stack:
         on_layer = None
         if args.dump:
             on_layer = stack.enter_context(dump_runs(args.dump, form=args.dump_format,
@@ -203,12 +206,13 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         if args.report:
             from symdnn.plotting import plot_audit
 
-            for p in report.write(args.report, force=args.force, figures=plot_audit):
-                print(f"wrote {p}", file=sys.stderr)
+            written += report.write(args.report, force=args.force, figures=plot_audit)
         if args.json is not None:
-            emit(report, "json", args.json, args)
-    if args.dump:
-        print(f"wrote {args.dump}", file=sys.stderr)
+            emit(report, "json", args.json, args, say=False)
+            if args.json != "-":
+                written.append(args.json)
+    for p in written + ([args.dump] if args.dump else []):
+        print(f"wrote {p}", file=sys.stderr)
     if args.json != "-":
         emit(report, "markdown", "-", args)
     bad = report.violations(policy)
@@ -269,10 +273,14 @@ def _witness_batch(args: argparse.Namespace) -> int:
                             onnxruntime=not args.no_onnxruntime,
                             progress=None if args.quiet else Progress("witness",
                                                                       "counterexamples"))
-    if args.json is not None:
-        emit(report, "json", args.json, args)
-    if args.csv is not None:
-        emit(report, "csv", args.csv, args, "--csv")
+    with command_outputs([args.json, args.csv]):  # both, or neither
+        if args.json is not None:
+            emit(report, "json", args.json, args, say=False)
+        if args.csv is not None:
+            emit(report, "csv", args.csv, args, "--csv", say=False)
+    for p in (args.json, args.csv):
+        if p is not None:
+            print(f"wrote {p}", file=sys.stderr)
     emit(report, "markdown", "-", args)
     if not report.rows:
         return EXIT["nothing_to_check"]
@@ -294,9 +302,19 @@ def _cmd_threshold(args: argparse.Namespace) -> int:
     with Status("threshold", f"verifying and analysing {len(c.categories)} categories",
                 quiet=args.quiet):
         report = analyze(c, exact_only=not args.force)
+    # --csv, --markdown, --plot and --json are put in place together, or none of them
+    with command_outputs([args.csv, args.markdown, args.plot, args.json]):
+        status = _threshold_outputs(report, args)
+    if args.json not in (None, "-"):
+        print(f"wrote {args.json}", file=sys.stderr)
+    return status
+
+
+def _threshold_outputs(report, args: argparse.Namespace) -> int:
+    """Write what ``symdnn threshold`` writes (in :func:`command_outputs`); the status."""
     if report.withheld:
         if args.json is not None:
-            emit(report, "json", args.json, args)
+            emit(report, "json", args.json, args, say=False)
         print(f"symdnn threshold: NOT an exact solution: {report.reason}\nno thresholds for "
               "a network that is not an exact solution (see 'symdnn verify'); --force gives "
               "them anyway, flagged", file=sys.stderr)
@@ -313,7 +331,7 @@ def _cmd_threshold(args: argparse.Namespace) -> int:
         print(f"WARNING: NOT an exact solution, thresholds given only because of --force: "
               f"{report.reason}", file=sys.stderr)
     if args.json is not None:
-        emit(report, "json", args.json, args)
+        emit(report, "json", args.json, args, say=False)
         if args.json == "-":
             return EXIT["ok"]
     if not report.exact:
@@ -344,12 +362,14 @@ def _cmd_build(args: argparse.Namespace) -> int:
                                mnist=args.mnist, labels=args.labels, count=args.count,
                                start=args.start, contained=args.contained, scheme=args.scheme,
                                betas=betas, layers=args.layers)
-    write_construction(c, args.out, force=args.force)
+    with command_outputs([args.out, args.plot]):  # the network and its plot, or neither
+        write_construction(c, args.out, force=args.force)
+        if args.plot:
+            from symdnn.plotting import spy
+
+            spy(c.net.layers[0].W, args.plot, title=f"W0 ({c.name})")
     print(f"wrote {args.out}: {cli_words(c.summary())}")
     if args.plot:
-        from symdnn.plotting import spy
-
-        spy(c.net.layers[0].W, args.plot, title=f"W0 ({c.name})")
         print(f"wrote {args.plot}")
     return EXIT["ok"]
 

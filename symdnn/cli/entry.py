@@ -1,6 +1,8 @@
 """The entry point of the ``symdnn`` command (:func:`main`): it parses the command line, runs
 the command's handler, and turns every outcome into an exit status and, for an error, one line
-in the command line's words (:func:`cli_words`). :mod:`symdnn.cli` re-exports it."""
+in the command line's words (:func:`cli_words`). SIGTERM is an interrupt like Ctrl-C for the
+whole command, in every phase: exit status 130 and one line saying so. :mod:`symdnn.cli`
+re-exports it."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from collections.abc import Sequence
 from symdnn.cli.parser import build_parser as _build
 from symdnn.cli.support import EXIT, OPTION_OF, cli_words
 from symdnn.errors import SymdnnError
+from symdnn.io.outputs import terminate_as_interrupt
 
 __all__ = ["main", "build_parser", "cli_words", "OPTION_OF"]
 
@@ -31,12 +34,22 @@ def _silence_stdout() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``symdnn`` console script; returns the exit status."""
+    """Entry point of the ``symdnn`` console script; returns the exit status.
+
+    SIGTERM raises :class:`KeyboardInterrupt` from the start to the end (as SIGINT does), so
+    that a terminated command cleans up what it was writing and exits 130 with one line,
+    whatever phase it was in."""
+    with terminate_as_interrupt():
+        try:
+            return _main(argv)
+        except KeyboardInterrupt:  # while parsing, or in the messages after the command
+            print("\nsymdnn: interrupted; nothing was left half-written", file=sys.stderr)
+            return EXIT["interrupted"]
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except KeyboardInterrupt:
-        return EXIT["interrupted"]
+    args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         print("\nsymdnn: error: give a COMMAND", file=sys.stderr)

@@ -12,9 +12,16 @@ Rules, for every command and API function that writes:
 * The input of a command is never its output (nor inside it, nor around it).
 * Everything is written to a temporary sibling (``.NAME.tmp-XXXX``) and renamed into place on
   success; on any error, and on SIGINT or SIGTERM, the temporary is removed and whatever was
-  at the path before is left as it was.
+  at the path before is left as it was. An empty folder the user gave is filled, not replaced:
+  the temporary is made inside it and its entries are moved up on success, so the folder
+  keeps its mode, owner and place (a private ``mkdir -m 700`` folder stays private; a mount
+  point stays one).
+* A command with several outputs writes them all or none (:func:`command_outputs`): each is
+  written to its temporary, and all are renamed into place together at the end; when one
+  fails, those already renamed are taken back out and what they replaced is put back.
 * Files and folders get the permissions the umask gives (``0666``/``0777`` less the umask), not
-  the ``0600``/``0700`` of :mod:`tempfile`.
+  the ``0600``/``0700`` of :mod:`tempfile`; a folder that replaces an earlier output keeps the
+  mode of the folder it replaces.
 """
 
 from __future__ import annotations
@@ -26,17 +33,20 @@ import os
 import secrets
 import shutil
 import signal
+import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from symdnn._version import __version__
 from symdnn.errors import OutputError
 
 __all__ = ["MARKER", "OutputError", "output_folder", "output_file_path", "check_output_folder",
-           "check_output_file", "umask_mode", "terminate_as_interrupt", "atomic_write"]
+           "check_output_file", "umask_mode", "terminate_as_interrupt", "atomic_write",
+           "command_outputs"]
 
 #: The marker file in every output folder: ``{"kind": ..., "symdnn": version}``.
 MARKER = ".symdnn-output.json"
@@ -140,7 +150,13 @@ def terminate_as_interrupt() -> Iterator[None]:
         yield
         return
 
+    pid = os.getpid()
+
     def handler(signum, frame):  # noqa: ARG001
+        if os.getpid() != pid:  # a forked worker (multiprocessing): terminate as asked
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
         raise KeyboardInterrupt(f"signal {signum}")
 
     with _SIGNAL_LOCK:
@@ -206,6 +222,234 @@ def _fix_modes(root: Path) -> None:
             os.chmod(os.path.join(dirpath, f), fmode)
 
 
+def _sibling(out: Path, tag: str) -> Path:
+    return out.parent / f".{out.name}.{tag}-{secrets.token_hex(4)}"
+
+
+def _discard(path: Path) -> None:
+    """Remove a file or folder this command made (not interruptible)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif os.path.lexists(path):
+        try:
+            path.unlink()
+        except OSError:
+            pass
+
+
+class _Placement:
+    """One finished output in its temporary, waiting to be put at ``out``.
+
+    ``mode`` is ``"file"`` (a file renamed over ``out``), ``"folder"`` (a sibling folder
+    renamed to ``out``, moving an earlier output aside) or ``"fill"`` (``tmp`` lies inside the
+    empty folder ``out``; its entries are moved up). ``check`` is called, signals held, just
+    before: it raises when something changed ``out`` since it was checked.
+    """
+
+    def __init__(self, tmp: Path, out: Path, mode: str,
+                 check: Callable[[], None] | None = None):
+        self.tmp, self.out, self.mode, self.check = tmp, out, mode, check
+        self.old: Path | None = None     # what ``out`` was, moved aside (or a hard link to it)
+        self.moved: list[Path] = []      # "fill": the entries moved into ``out``
+
+    def place(self) -> None:
+        """Put the output in place; on an error, leave ``out`` as it was."""
+        if self.check is not None:
+            self.check()
+        out = self.out
+        if self.mode == "fill":
+            try:
+                for entry in sorted(self.tmp.iterdir()):
+                    dest = out / entry.name
+                    if os.path.lexists(dest):
+                        raise OutputError(f"{str(out)!r}: {entry.name!r} appeared in it while "
+                                          "symdnn was writing; nothing was written")
+                    os.rename(entry, dest)
+                    self.moved.append(dest)
+                os.rmdir(self.tmp)
+            except BaseException:
+                self.undo()
+                raise
+            return
+        if self.mode == "file":
+            if os.path.lexists(out):
+                self.old = _sibling(out, "old")
+                try:  # a hard link keeps the old file where it is until the new one replaces it
+                    os.link(out, self.old, follow_symlinks=False)
+                except OSError:
+                    os.replace(out, self.old)
+            try:
+                os.replace(self.tmp, out)
+            except BaseException:
+                if self.old is not None:
+                    os.replace(self.old, out)
+                    self.old = None
+                raise
+            return
+        if os.path.lexists(out):
+            self.old = _sibling(out, "old")
+            os.replace(out, self.old)
+        try:
+            os.replace(self.tmp, out)
+        except BaseException:
+            if self.old is not None:
+                os.replace(self.old, out)
+                self.old = None
+            raise
+
+    def undo(self) -> None:
+        """Take a placed output back out and put back what it replaced."""
+        if self.mode == "fill":
+            for dest in reversed(self.moved):
+                _discard(dest)
+            self.moved = []
+            _discard(self.tmp)
+            return
+        if self.old is not None:
+            if self.mode == "folder":
+                gone = _sibling(self.out, "undo")
+                os.replace(self.out, gone)
+                os.replace(self.old, self.out)
+                _discard(gone)
+            else:
+                os.replace(self.old, self.out)
+            self.old = None
+        else:
+            _discard(self.out)
+
+    def finish(self) -> None:
+        """Drop what the output replaced."""
+        if self.old is not None:
+            _discard(self.old)
+            self.old = None
+
+    def abandon(self) -> None:
+        """Remove the temporary of an output never placed."""
+        _discard(self.tmp)
+
+
+def _key(path: str | os.PathLike) -> str:
+    p = os.path.abspath(os.fspath(path))
+    return os.path.join(os.path.realpath(os.path.dirname(p)), os.path.basename(p))
+
+
+class _Outputs:
+    """The outputs of one command (:func:`command_outputs`)."""
+
+    def __init__(self, paths: Sequence[str | os.PathLike | None]):
+        self.targets: set[str] = set()
+        self.pending: list[_Placement] = []
+        self.add(paths)
+
+    def add(self, paths: Sequence[str | os.PathLike | None]) -> None:
+        self.targets |= {_key(p) for p in paths if p is not None and os.fspath(p) != "-"}
+
+    def claims(self, out: str | os.PathLike) -> bool:
+        return _key(out) in self.targets
+
+    def commit(self) -> None:
+        done: list[_Placement] = []
+        try:
+            while self.pending:
+                p = self.pending.pop(0)
+                try:
+                    p.place()
+                except BaseException:
+                    p.abandon()
+                    raise
+                done.append(p)
+        except BaseException:
+            for p in reversed(done):
+                try:
+                    p.undo()
+                except OSError:
+                    pass
+            self.abort()
+            raise
+        for p in done:
+            p.finish()
+
+    def abort(self) -> None:
+        while self.pending:
+            self.pending.pop().abandon()
+
+
+_ACTIVE: ContextVar[_Outputs | None] = ContextVar("symdnn_command_outputs", default=None)
+
+
+def _put(placement: _Placement) -> None:
+    """Put an output in place now, or, when it is one of the outputs of the command running
+    (:func:`command_outputs`), when the command ends."""
+    tx = _ACTIVE.get()
+    if tx is not None and tx.claims(placement.out):
+        tx.pending.append(placement)
+        return
+    with _signals_blocked():
+        try:
+            if placement.mode == "file":  # one rename, atomic: no old copy to keep
+                os.replace(placement.tmp, placement.out)
+            else:
+                placement.place()
+                placement.finish()
+        except BaseException:
+            placement.abandon()
+            raise
+
+
+@contextmanager
+def command_outputs(paths: Sequence[str | os.PathLike | None]) -> Iterator[None]:
+    """The outputs of one command, written all or none.
+
+    Within the block, every output at one of ``paths`` (``None`` and ``"-"`` are skipped)
+    written by :func:`atomic_write`, :func:`output_file_path` or :func:`output_folder` stays
+    in its temporary; when the block ends without an error they are all put in place
+    together, signals held. When one of them cannot be (a full disk), those already placed
+    are taken back out and what they replaced is put back; on an error or interrupt in the
+    block, the temporaries are removed. Either way nothing the command wrote is left, and
+    nothing that was there before is lost. Outputs elsewhere (inside a temporary folder, a
+    scratch file) are written as usual. A block inside another joins it.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> try:
+    ...     with command_outputs([root / "a.txt", root / "b.txt"]):
+    ...         atomic_write(root / "a.txt", b"a")
+    ...         raise OSError(28, "No space left on device")  # writing b.txt fails
+    ... except OSError:
+    ...     pass
+    >>> list(root.iterdir())
+    []
+    >>> with command_outputs([root / "a.txt", root / "b.txt"]):
+    ...     atomic_write(root / "a.txt", b"a")
+    ...     atomic_write(root / "b.txt", b"b")
+    ...     print(sorted(p.name for p in root.iterdir() if not p.name.startswith(".")))
+    []
+    >>> sorted(p.name for p in root.iterdir())
+    ['a.txt', 'b.txt']
+    """
+    outer = _ACTIVE.get()
+    if outer is not None:
+        outer.add(paths)
+        yield
+        return
+    tx = _Outputs(paths)
+    token = _ACTIVE.set(tx)
+    try:
+        with terminate_as_interrupt():
+            try:
+                yield
+                with _signals_blocked():
+                    tx.commit()
+            except BaseException:
+                with _signals_blocked():
+                    tx.abort()
+                raise
+    finally:
+        _ACTIVE.reset(token)
+
+
 @contextmanager
 def output_folder(path: str | os.PathLike, kind: str, *, force: bool = False,
                   inputs: Sequence[str | os.PathLike] = (),
@@ -249,35 +493,44 @@ def output_folder(path: str | os.PathLike, kind: str, *, force: bool = False,
     out = _resolve(path, what)
     _check_inputs(out, inputs, what)
     replace = _prepare_folder(out, kind, force, what)
-    tmp = out.parent / f".{out.name}.tmp-{secrets.token_hex(4)}"
+    empty = replace and not any(out.iterdir())
+    if empty:  # the user's own empty folder: filled, so that it keeps its mode and place
+        tmp = out / f".symdnn.tmp-{secrets.token_hex(4)}"
+        mode = None
+    else:
+        tmp = _sibling(out, "tmp")
+        mode = stat.S_IMODE(os.stat(out).st_mode) if replace else None
+
+    def unchanged() -> None:
+        if empty:
+            others = [p.name for p in out.iterdir() if p != tmp]
+            if others:
+                raise OutputError(f"{what} {str(out)!r}: {others[:3]} appeared in it while "
+                                  "symdnn was writing; nothing was written")
+        elif replace:
+            _prepare_folder(out, kind, force, what)
+        elif os.path.lexists(out):
+            raise OutputError(f"{what} {str(out)!r} appeared while symdnn was writing; "
+                              "nothing was written")
+
     with terminate_as_interrupt():
         try:  # inside the try: a signal held back during mkdir arrives before the yield
             with _signals_blocked():
                 os.mkdir(tmp)
             yield tmp
             _fix_modes(tmp)
+            if mode is not None:  # replacing an earlier output: keep that folder's mode
+                os.chmod(tmp, mode)
             # the marker last: it lists what this command wrote, so that a later --force
             # replaces the folder only while it holds nothing else
             (tmp / MARKER).write_text(json.dumps({"kind": kind, "symdnn": __version__,
                                                   "inventory": _inventory(tmp)}) + "\n",
                                       encoding="utf-8")
             os.chmod(tmp / MARKER, umask_mode("file"))
-            with _signals_blocked():
-                if replace:
-                    _prepare_folder(out, kind, force, what)  # nothing changed it meanwhile
-                    old = out.parent / f".{out.name}.old-{secrets.token_hex(4)}"
-                    os.replace(out, old)
-                    try:
-                        os.replace(tmp, out)
-                    except BaseException:
-                        os.replace(old, out)
-                        raise
-                    shutil.rmtree(old, ignore_errors=True)
-                else:
-                    os.replace(tmp, out)
         except BaseException:
             _remove(tmp)
             raise
+        _put(_Placement(tmp, out, "fill" if empty else "folder", unchanged))
 
 
 @contextmanager
@@ -301,11 +554,10 @@ def output_file_path(path: str | os.PathLike) -> Iterator[Path]:
         try:
             yield tmp
             os.chmod(tmp, umask_mode("file"))
-            with _signals_blocked():
-                os.replace(tmp, out)
         except BaseException:
             _remove(tmp)
             raise
+        _put(_Placement(tmp, out, "file"))
 
 
 def check_output_folder(path: str | os.PathLike, kind: str, *, force: bool = False,
@@ -410,7 +662,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[io.TextIOBase], None]
                     with io.TextIOWrapper(raw, encoding="utf-8", newline="\n") as fh:
                         write(fh)
             os.chmod(tmp, umask_mode("file"))  # mkstemp makes 0600 whatever the umask
-            os.replace(tmp, path)
         except BaseException:
             _remove(Path(tmp))
             raise
+        _put(_Placement(Path(tmp), Path(path), "file"))
