@@ -57,11 +57,11 @@ from symdnn.errors import (
 )
 from symdnn.io import triples as _triples  # noqa: F401 (registers AssocArray.read/write_tsv)
 from symdnn.laws import LawReport, check_laws
-from symdnn.network import SparseDNN
+from symdnn.network import FullBias, SparseDNN
 from symdnn.verification import Verification, verify
 
 __all__ = [
-    "AssocArray", "Prefix", "SparseDNN", "infer", "InferenceResult", "SymbolicSignError",
+    "AssocArray", "Prefix", "SparseDNN", "FullBias", "infer", "InferenceResult", "SymbolicSignError",
     "verify", "Verification", "certify", "semirings", "get_domain", "round_exact",
     "check_laws", "LawReport",
     "ZZ", "QQ", "SYM", "BOOL", "SET", "FP64", "FP32", "FP16", "BF16", "FP8_E4M3", "FP8_E5M2",
