@@ -142,8 +142,11 @@ def _check_run(cert, s: H.NetSpec, exact, fl: dict, rows: list, name: str,
             seen["checked"] += 1
             z_ex = exact.pre[l].get(b, {}).get(o)
             z_fl = fl["pre"][l].get((b, o))
+            # the ReLU decision is the pre-activation's sign (the output's too, unless the
+            # cap rounded to 0 in the format); no pre-activation: the neuron output 0
+            fires = O._xpos(z_fl) if z_fl is not None else False
             if z_ex is not None and k not in risky.get("relu", ()):
-                assert (y_fl > 0) == (z_ex > 0), f"{where}: ReLU flipped, certified"
+                assert fires == (z_ex > 0), f"{where}: ReLU flipped, certified"
             if z_ex is not None and s.cap is not None and z_ex > 0 and \
                     k not in risky.get("cap", ()):
                 capped_fl = z_fl is not None and not isinstance(z_fl, str) and \
@@ -153,7 +156,7 @@ def _check_run(cert, s: H.NetSpec, exact, fl: dict, rows: list, name: str,
                     "bias_rule" in risky:
                 assert (z_fl is not None) == (z_ex is not None), \
                     f"{where}: bias rule flipped, certified"
-            if z_ex is not None and (y_fl > 0) != (z_ex > 0):
+            if z_ex is not None and fires != (z_ex > 0):
                 seen["flips"] += 1
     # the final decisions: category (a nonzero output) and the argmax set
     last = len(fc.layers) - 1
@@ -163,11 +166,12 @@ def _check_run(cert, s: H.NetSpec, exact, fl: dict, rows: list, name: str,
             continue
         ex_row = [exact.post[last][b].get(o, Fraction(0)) for o in names]
         fl_row = [_val(fl["post"][last].get((b, o), Fraction(0))) for o in names]
-        if fc.final["category_ok"][i]:  # an output that overflowed is nonzero too
-            assert any(O._xpos(x) for x in fl_row) == any(x > 0 for x in ex_row), \
-                f"{fmt}: category of {b} flipped, certified"
+        if fc.final["category_ok"][i]:  # an output that overflowed (inf, NaN) is nonzero
+            assert any(isinstance(x, str) or x != 0 for x in fl_row) == \
+                any(x > 0 for x in ex_row), f"{fmt}: category of {b} flipped, certified"
         if any(isinstance(x, str) for x in fl_row):
-            assert not fc.final["argmax_ok"][i], f"{fmt}: argmax of {b} overflowed, certified"
+            assert not (fc.final["argmax_ok"][i] and any(x > 0 for x in ex_row)), \
+                f"{fmt}: argmax of {b} overflowed, certified"
             continue
         if fc.final["argmax_ok"][i] and any(x > 0 for x in ex_row):
             top_ex = {j for j, x in enumerate(ex_row) if x == max(ex_row)}
