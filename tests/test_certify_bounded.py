@@ -140,26 +140,26 @@ def _sound(s: H.NetSpec, arith: tuple) -> None:
     _RUNS["runs"] += seen["runs"]
 
 
-@settings(max_examples=30)
+@settings(max_examples=100)
 @given(bounded_nets(), st.sampled_from(ARITHS))
 def test_numerators_past_int64_in_one_layer(s, arith):
     _sound(s, arith)
 
 
-@settings(max_examples=30)
+@settings(max_examples=100)
 @given(bounded_nets(bias_alone=True), st.sampled_from(ARITHS))
 def test_neurons_with_no_incoming_weight_fire_on_their_bias(s, arith):
     _sound(s, arith)
 
 
-@settings(max_examples=30)
+@settings(max_examples=100)
 @given(bounded_nets(cap_bias=True), st.sampled_from(ARITHS))
 def test_caps_whose_scaled_denominators_pass_int64(s, arith):
     _sound(s, arith)
 
 
 @pytest.mark.slow
-@settings(max_examples=400)
+@settings(max_examples=2000)
 @given(bounded_nets(bias_alone=True, cap_bias=True) | bounded_nets() |
        bounded_nets(bias_alone=True), st.sampled_from(ARITHS))
 def test_sweep_of_every_family(s, arith):
