@@ -266,3 +266,27 @@ def test_box_range_is_exact_for_multilinear_expressions():
     assert box_range(3 - 2 * b0 - b1, {b0: (0, 1), b1: (0, 1)}) == (0, 3)
     assert box_range(b0 * b1 - b0, {b0: (0, 2), b1: (0, 1)}) == (-2, 0)
     assert box_range(b0**2, {b0: (0, 1)}) is None  # not multilinear: no corner rule
+
+
+def test_recorded_pre_activations_do_not_depend_on_the_engines_path():
+    """Under the bias rule 'all' with no bias, the limb path (numerators past 2**62) recorded a
+    pre-activation for every neuron of a non-empty row, W y = 0 included, where the float64
+    and int64 paths record only the nonzero products: the audit's counts (exact_pre,
+    exact_zero) and certify's pattern then depended on the path (found by the certify
+    review, issue 25). The same inputs scaled by 2**70 take the limb path: same pattern."""
+    import scipy.sparse as sp
+
+    from symdnn.engines import exact as EX
+
+    W = sp.csr_matrix(np.array([[1, 0, 0], [0, 2, 0], [1, 0, 0]], dtype=np.int64))
+    lay = EX.ExactLayer(W, 1, None, 1)  # no bias; neuron 3 reads nothing present
+    ptr, idx = np.array([0, 2, 3, 3]), np.array([0, 1, 2])  # row 3: an all-zero input
+    patterns = []
+    for scale in (1, 2**70):
+        nums = np.array([3 * scale, -5 * scale, 7 * scale], dtype=object)
+        st = EX.start(ptr, idx, nums, 1, (3, 3))
+        _, info = EX.step(st, lay, rule="all", cap=None, record=True)
+        p_ptr, p_idx, p_num, _ = info.pre
+        patterns.append((list(p_ptr), list(p_idx), [int(v) // scale for v in p_num]))
+        assert info.path == ("float64" if scale == 1 else "limbs")
+    assert patterns[0] == patterns[1] == ([0, 2, 3, 3], [0, 1, 0], [3, -10, 7])

@@ -429,7 +429,9 @@ def _step_limbs(st, lay, s_new, f1, f2, capv, rule, dense, record, bound):
     sg = LB.sign(P)
     pre = None
     if record:
-        where = nz if rule == "nonzero" else np.ones_like(nz)
+        # as the float64 and int64 paths record: every entry where a bias is added to every
+        # neuron (dense), else the nonzero products W y only
+        where = np.ones_like(nz) if dense and rule == "all" else nz
         r, c = np.nonzero(where)
         vals = LB.to_ints(P[:, r, c], k)
         indptr = np.zeros(R + 1, dtype=np.int64)
