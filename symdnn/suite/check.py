@@ -381,14 +381,15 @@ def run_network(root, man, problems):
         for (i, j), (lineno, (v,)) in keyed(os.path.join(root, *name.split("/")), 3,
                                             (rows_in, cols_out), name).items():
             q = exact(v, f"{name}:{lineno}")
-            if v not in spelled or canonical_number(spelled[v]) != q:
-                raise Unreadable(f"{name}:{lineno}: {v!r} is {q}, the manifest says "
-                                 f"{spelled.get(v)!r}")
+            if v in spelled and canonical_number(spelled[v]) != q and v not in seen:
+                problems.append(f"{name}:{lineno}: {v!r} is {q}, the manifest says "
+                                f"{spelled[v]!r}")
             seen.add(v)
             w.setdefault(i, []).append((j, q))
             dens.add(q.denominator)
         if seen != set(spelled):
-            problems.append(f"manifest.json: values[{l}] lists spellings {name} does not use")
+            problems.append(f"manifest.json: values[{l}] does not list exactly the spellings "
+                            f"{name} uses")
         D = 1
         for d in dens:
             D = D * d // _gcd(D, d)

@@ -27,7 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from symdnn.errors import ParseError
-from symdnn.io.text import exact_number, show_number, strict_json
+from symdnn.io.text import (
+    MAX_DIGITS,
+    check_utf8,
+    exact_number,
+    read_bytes,
+    show_number,
+    strict_json,
+)
 
 #: symdnn's output marker (written after the manifest, so not listed; see symdnn.io.outputs)
 MARKER = ".symdnn-output.json"
@@ -260,6 +267,50 @@ def structure_problems(folder: str | os.PathLike, man: dict) -> list[str]:
     return problems
 
 
+def suite_lines(path: str | os.PathLike, fields: int) -> list[tuple[int, list[str]]]:
+    r"""The non-blank lines of a suite file, each exactly ``fields`` tab-separated fields:
+    strict UTF-8, split on ``\n`` only, a blank line is an empty one, and a ``\r`` is an
+    error (docs/suite-format.md; check.py's ``read_lines`` is its twin).
+
+    Raises
+    ------
+    ParseError
+        Naming the file and line.
+    """
+    path = os.fspath(path)
+    raw = read_bytes(path)
+    check_utf8(raw, path)
+    lines = raw.decode("utf-8").split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    out = []
+    for lineno, line in enumerate(lines, 1):
+        if line == "":
+            continue
+        if "\r" in line:
+            raise ParseError("a carriage return (lines end in \\n only)", path=path,
+                             line=lineno)
+        parts = line.split("\t")
+        if len(parts) != fields:
+            raise ParseError(f"expected {fields} tab-separated fields, found {len(parts)}",
+                             path=path, line=lineno)
+        out.append((lineno, parts))
+    return out
+
+
+def _readable_weight(parts: list[str], shape: Any) -> bool:
+    """Whether a layer line is two indices within ``shape`` and an exact value."""
+    for text, top in zip(parts[:2], shape, strict=True):
+        if not (text.isascii() and text.isdigit() and len(text) <= MAX_DIGITS and
+                1 <= int(text) <= top):
+            return False
+    try:
+        exact_number(parts[2])
+    except ValueError:
+        return False
+    return True
+
+
 def _values_problems(safe: dict, man: dict) -> list[str]:
     """The manifest's ``values`` (every weight as written -> its exact value) against the
     layer files: the same spellings, each denoting the stated value."""
@@ -273,12 +324,14 @@ def _values_problems(safe: dict, man: dict) -> list[str]:
         if not isinstance(spelled, dict):
             problems.append(f"manifest.json: values[{l!r}] is not a map")
             continue
-        seen = set()
-        with open(safe[rel], "rb") as fh:
-            for line in fh:
-                parts = line.split(b"\t")
-                if len(parts) == 3:
-                    seen.add(parts[2].strip().decode("utf-8", "replace"))
+        try:
+            lines = suite_lines(safe[rel], 3)
+        except ParseError:
+            continue  # the recomputation reports the line that cannot be read
+        shape = man["shapes"].get(str(l), (0, 0))
+        if not all(_readable_weight(parts, shape) for _, parts in lines):
+            continue  # as above
+        seen = {parts[2] for _, parts in lines}
         if seen != set(spelled):
             diff = sorted(seen ^ set(spelled))[:3]
             problems.append(f"{rel}: the values written in it are not those of the manifest "

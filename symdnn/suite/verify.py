@@ -23,10 +23,10 @@ from symdnn.domains.rational import ints
 from symdnn.engines import exact as EX
 from symdnn.errors import ParseError, SymdnnError
 from symdnn.io.graphchallenge import read_layer
-from symdnn.io.text import MAX_DIGITS, check_utf8, exact_number, read_bytes
+from symdnn.io.text import MAX_DIGITS, exact_number
 from symdnn.results import markdown_from_text
 from symdnn.suite.build import CHECKER, suite_stream
-from symdnn.suite.integrity import load_manifest, root_digest, structure_problems
+from symdnn.suite.integrity import load_manifest, root_digest, structure_problems, suite_lines
 
 __all__ = ["SuiteCheck", "verify_suite", "run_checker", "MAX_WORK"]
 
@@ -337,27 +337,8 @@ def _expand(explicit: dict, zero: dict, inputs: int, bound: int) -> dict | None:
 
 
 def _suite_lines(path: Path, fields: int) -> list[tuple[int, list[str]]]:
-    r"""The non-blank lines of a suite file, each exactly ``fields`` tab-separated fields:
-    strict UTF-8, split on ``\n`` only, a blank line is an empty one, and a ``\r`` is an
-    error (docs/suite-format.md; check.py's ``read_lines`` is its twin)."""
-    raw = read_bytes(str(path))
-    check_utf8(raw, str(path))
-    lines = raw.decode("utf-8").split("\n")
-    if lines[-1] == "":
-        lines.pop()
-    out = []
-    for lineno, line in enumerate(lines, 1):
-        if line == "":
-            continue
-        if "\r" in line:
-            raise ParseError("a carriage return (lines end in \\n only)", path=str(path),
-                             line=lineno)
-        parts = line.split("\t")
-        if len(parts) != fields:
-            raise ParseError(f"expected {fields} tab-separated fields, found {len(parts)}",
-                             path=str(path), line=lineno)
-        out.append((lineno, parts))
-    return out
+    """The non-blank lines of a suite file (see :func:`~symdnn.suite.integrity.suite_lines`)."""
+    return suite_lines(path, fields)
 
 
 def _shown(text: str) -> str:
