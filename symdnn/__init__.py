@@ -62,8 +62,8 @@ from symdnn.verification import Verification, verify
 
 __all__ = [
     "AssocArray", "Prefix", "SparseDNN", "FullBias", "infer", "InferenceResult",
-    "SymbolicSignError", "verify", "Verification", "certify", "semirings", "get_domain", "round_exact",
-    "check_laws", "LawReport",
+    "SymbolicSignError", "verify", "Verification", "certify", "semirings", "get_domain",
+    "round_exact", "check_laws", "LawReport",
     "ZZ", "QQ", "SYM", "BOOL", "SET", "FP64", "FP32", "FP16", "BF16", "FP8_E4M3", "FP8_E5M2",
     "POS_INF", "NEG_INF",
     "SymdnnError", "KeyTypeError", "DomainError", "DomainMismatch", "SemiringMismatch",
