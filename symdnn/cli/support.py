@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from symdnn.domains import FORMATS
-from symdnn.errors import ArgumentError, OutputError
+from symdnn.errors import ArgumentError, DomainError, OutputError
 from symdnn.io.outputs import check_output_file
+from symdnn.io.text import exact_number as _exact
 from symdnn.results import render
 
 __all__ = ["OPTION_OF", "cli_words", "Progress", "Status", "positive_int", "nonneg_int",
@@ -29,7 +30,8 @@ __all__ = ["OPTION_OF", "cli_words", "Progress", "Status", "positive_int", "nonn
 OPTION_OF = {"force": "--force", "dask": "--dask", "generate": "--generate",
              "fail_on": "--fail-on", "results": "--results", "benchmarks": "--benchmarks",
              "neurons": "--neurons", "layers": "--layers", "inputs": "--inputs",
-             "source": "--from", "style": "--style", "contained": "--contained"}
+             "source": "--from", "style": "--style", "contained": "--contained",
+             "beta": "--beta", "sizes": "--combinatoric"}
 _API_WORD = re.compile(r"\b(" + "|".join(OPTION_OF) + r")=(True\b|\.\.\.)?")
 
 
@@ -44,6 +46,8 @@ def cli_words(message: str) -> str:
     "--fail-on 'max_ulp:x': the limit 'x' is not a number"
     >>> cli_words("a Graph Challenge folder needs neurons=N and layers=L")
     'a Graph Challenge folder needs --neurons N and --layers L'
+    >>> cli_words("sizes='1000,1000': too many categories")
+    "--combinatoric '1000,1000': too many categories"
     """
     def option(m: re.Match) -> str:
         return OPTION_OF[m.group(1)] + ("" if m.group(2) or m.end() == len(message) or
@@ -95,12 +99,23 @@ def nonneg_int(text: str) -> int:
 
 
 def exact_number(text: str) -> Fraction:
-    """A finite exact number: ``3/10``, ``0.3``, ``1e-3`` (argparse type)."""
+    """A finite exact number: ``3/10``, ``0.3``, ``1e-3`` (argparse type), read by
+    :func:`symdnn.io.text.exact_number` (so bounded: a ``1e999999999`` is refused at once, not
+    expanded for minutes).
+
+    Examples
+    --------
+    >>> exact_number(" 3/10 "), exact_number("1e-3")
+    (Fraction(3, 10), Fraction(1, 1000))
+    >>> exact_number("1e999999999")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: '1e999999999': the exponent is beyond +-10000
+    """
     try:
-        return Fraction(text.strip())
-    except (ValueError, ZeroDivisionError):
-        raise argparse.ArgumentTypeError(
-            f"not a finite exact number: {text!r} (write e.g. 3/10, 0.3 or 1)") from None
+        return _exact(text.strip())
+    except DomainError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (write e.g. 3/10, 0.3 or 1)"
+                                         if "not a decimal" in str(exc) else str(exc)) from None
 
 
 def density(text: str) -> float:
@@ -136,9 +151,9 @@ def parse_betas(text: str) -> list[str] | str:
         raise ArgumentError(f"--beta: give exact numbers separated by commas, not {text!r}")
     for p in parts:
         try:
-            Fraction(p)
-        except (ValueError, ZeroDivisionError):
-            raise ArgumentError(f"--beta: not a finite exact number: {p!r}") from None
+            _exact(p)
+        except DomainError as exc:
+            raise ArgumentError(f"--beta: not a finite exact number: {exc}") from None
     return parts[0] if len(parts) == 1 else parts
 
 

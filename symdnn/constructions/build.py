@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from symdnn.constructions.base import Construction
-from symdnn.constructions.combinatoric import combinatoric
+from symdnn.constructions.combinatoric import MAX_CATEGORIES, MAX_SETS, check_size, combinatoric
 from symdnn.constructions.images import mnist as mnist_construction
 from symdnn.constructions.selective import selective
 from symdnn.data import read_words
@@ -33,12 +33,23 @@ def build_construction(*, words: str | None = None, builtin: str | None = None,
         ws = read_words(words) if words is not None else bundled(builtin)
         return selective(ws, scheme, betas)
     if sizes is not None:
+        shown = repr(sizes) if len(sizes) <= 60 else repr(sizes[:57] + "...")
+        parts = sizes.split(",")
+        if len(parts) > MAX_SETS:  # before reading them: each becomes a list of features
+            check_size([1] * len(parts), f"sizes={shown}")
+        long = next((p.strip().lstrip("0") for p in parts
+                     if len(p.strip().lstrip("0")) > 18), None)
+        if long is not None and long.isdigit():  # int() of 5000 digits is refused by Python
+            raise ArgumentError(f"sizes={shown}: a feature set of {len(long)}-digit size, more "
+                                f"than the {MAX_CATEGORIES} categories a combinatoric network "
+                                "may have")
         try:
-            ns = [int(s) for s in sizes.split(",")]
+            ns = [int(s) for s in parts]
         except ValueError:
-            raise ArgumentError(f"feature set sizes must be integers: {sizes!r}") from None
+            raise ArgumentError(f"sizes={shown}: feature set sizes must be integers") from None
         if any(n < 1 for n in ns):
-            raise ArgumentError(f"feature set sizes must be positive: {sizes!r}")
+            raise ArgumentError(f"sizes={shown}: feature set sizes must be positive")
+        check_size(ns, f"sizes={shown}")  # before the features are named
         sets = [[f"{i}{chr(97 + j)}" if n <= 26 else f"{i}:{j}" for j in range(n)]
                 for i, n in enumerate(ns, 1)]
         return combinatoric(sets, betas, layers=layers)

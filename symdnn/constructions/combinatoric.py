@@ -19,9 +19,52 @@ from symdnn.constructions.base import Construction
 from symdnn.errors import ArgumentError
 from symdnn.network import SparseDNN
 
-__all__ = ["combinatoric", "collapse"]
+__all__ = ["combinatoric", "collapse", "check_size", "MAX_CATEGORIES", "MAX_SETS"]
 
 STAR = "*"
+#: the most categories (``prod |f_i|``) a combinatoric network may have: 2**20 take about
+#: 25 s and 1 GB to build; 1000,1000,1000,1000 (10**12) would never finish
+MAX_CATEGORIES = 1 << 20
+#: the most feature sets (the construction's work grows with the square of their number; the
+#: paper uses 4)
+MAX_SETS = 64
+
+
+def _count(n: int) -> str:
+    """``n`` in digits, or as a power of ten when it has more than 30."""
+    digits = len(str(n)) if n.bit_length() < 14000 else int(n.bit_length() * 0.30103) + 1
+    return str(n) if digits <= 30 else f"about 10^{digits - 1}"
+
+
+def check_size(sizes: Sequence[int], what: str = "feature sets") -> int:
+    """The number of categories feature sets of these sizes make, refusing (before any work)
+    more than :data:`MAX_SETS` sets or :data:`MAX_CATEGORIES` categories; ``what`` names the
+    sets in the message.
+
+    Raises
+    ------
+    ArgumentError
+        Naming ``what``, the number of sets or categories, and the limit.
+
+    Examples
+    --------
+    >>> check_size([2, 3, 4])
+    24
+    >>> check_size([1000] * 4, "sizes='1000,1000,1000,1000'")
+    Traceback (most recent call last):
+    symdnn.errors.ArgumentError: sizes='1000,1000,1000,1000': 1000000000000 categories, more \
+than the 1048576 a combinatoric network may have
+    """
+    if len(sizes) > MAX_SETS:
+        raise ArgumentError(f"{what}: {len(sizes)} feature sets, more than the {MAX_SETS} a "
+                            "combinatoric network may have")
+    total = 1
+    for n in sizes:
+        total *= n
+    if total > MAX_CATEGORIES:
+        raise ArgumentError(f"{what}: {_count(total)} categories, more than the "
+                            f"{MAX_CATEGORIES} a combinatoric network may have")
+    return total
 
 
 def _unnest(key: Any, m: int) -> list:
@@ -96,7 +139,8 @@ def combinatoric(feature_sets: Sequence[Sequence[Any]], betas: Any = 1, *, layer
     Raises
     ------
     ArgumentError
-        For no sets, an empty set, or a key that appears twice.
+        For no sets, an empty set, a key that appears twice, or more sets or categories than
+        :func:`check_size` allows.
 
     Examples
     --------
@@ -109,6 +153,7 @@ def combinatoric(feature_sets: Sequence[Sequence[Any]], betas: Any = 1, *, layer
     sets = [list(dict.fromkeys(s)) for s in feature_sets]
     if not sets:
         raise ArgumentError("no feature sets given")
+    check_size([len(s) for s in sets])
     seen: dict = {}
     for i, s in enumerate(sets):
         if not s:

@@ -13,6 +13,7 @@ A float entering these domains becomes exactly the dyadic rational it denotes; a
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -132,6 +133,36 @@ def reduce_common(num: np.ndarray, D: int) -> RatVec:
     return _gcd_normalize(num, den)
 
 
+#: the limits of :func:`symdnn.io.text.exact_number` (``MAX_EXPONENT`` and its digit limit),
+#: which the domains, below :mod:`symdnn.io`, cannot import; tests/test_bounded_inputs.py
+#: checks that they agree
+_MAX_EXPONENT = 10_000
+_MAX_CHARS = 4000
+_EXPONENT = re.compile(r"[eE]\s*([+-]?[\d_]+)\s*\Z")
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _check_size(s: str) -> None:
+    """Refuse a number string that ``Fraction`` would take minutes or gigabytes to read: more
+    than ``_MAX_CHARS`` characters, an exponent beyond ``_MAX_EXPONENT``, or a non-ASCII
+    character (``Fraction`` reads any Unicode digit)."""
+    if len(s) > _MAX_CHARS:
+        raise DomainError(f"{s[:20]}... has too many digits")
+    if not s.isascii():
+        raise DomainError(f"cannot read {_short(s)!r} as an exact number (not ASCII)")
+    m = _EXPONENT.search(s)
+    if m:
+        try:
+            e = int(m.group(1))
+        except ValueError:
+            return  # not a number at all: Fraction says so
+        if abs(e) > _MAX_EXPONENT:
+            raise DomainError(f"{_short(s)!r}: the exponent is beyond +-{_MAX_EXPONENT}")
+
+
 def exact_parts(value: Any) -> tuple[int, int] | Infinity:
     """The exact value of a number as ``(numerator, denominator)``, or an :class:`Infinity`.
 
@@ -142,7 +173,10 @@ def exact_parts(value: Any) -> tuple[int, int] | Infinity:
     Raises
     ------
     DomainError
-        For NaN, a non-numeric value or an irrational SymPy number.
+        For NaN, a non-numeric value or an irrational SymPy number; for a string that is not
+        a number, or whose exponent or length exceed the limits of the readers
+        (:func:`symdnn.io.text.exact_number`): ``"1e999999999"`` is refused at once, where
+        ``Fraction`` would expand it for minutes.
 
     Examples
     --------
@@ -178,10 +212,11 @@ def exact_parts(value: Any) -> tuple[int, int] | Infinity:
             return POS_INF
         if low in ("-inf", "-infinity", "-oo"):
             return NEG_INF
+        _check_size(s)
         try:
             f = Fraction(s)
         except (ValueError, ZeroDivisionError):
-            raise DomainError(f"cannot read {value!r} as an exact number") from None
+            raise DomainError(f"cannot read {_short(s)!r} as an exact number") from None
         return f.numerator, f.denominator
     mod = type(value).__module__ or ""
     if mod.startswith("sympy"):

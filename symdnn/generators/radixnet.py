@@ -26,6 +26,7 @@ import scipy.sparse as sp
 from symdnn.errors import ArgumentError, SymdnnError
 from symdnn.io.graphchallenge import BIAS, GCLayer, write_images, write_layer
 from symdnn.io.outputs import output_folder
+from symdnn.io.text import exact_number
 
 __all__ = ["default_radices", "radixnet_layer", "generate_radixnet", "radixnet_layers",
            "radixnet_inputs", "parse_generate"]
@@ -125,7 +126,8 @@ def generate_radixnet(out: str | os.PathLike, *, neurons: int = 1024, layers: in
                             f"{int(np.prod(radices)) * kron} neurons, not {neurons}")
     if style == "graph-challenge" and neurons not in BIAS:
         raise ArgumentError(f"no official bias for {neurons} neurons; use style='exact'")
-    beta = Fraction(beta)
+    biases = _exact_biases(beta, [int(r) * int(kron) for r in radices]) \
+        if style == "exact" else None
     if inputs * neurons > 1 << 31:
         raise ArgumentError(f"{inputs} inputs x {neurons} neurons: the random inputs would take "
                             "more memory than this generator allows (2**31 entries)")
@@ -147,15 +149,45 @@ def generate_radixnet(out: str | os.PathLike, *, neurons: int = 1024, layers: in
             write_layer(net_dir / f"n{neurons}-l{l + 1}.tsv", P, d)
             if progress:
                 progress(l + 1, layers)
-        if style == "exact":
+        if biases is not None:
             (root / "bias.tsv").write_text(
-                "".join(f"{l + 1}\t{beta - radices[l % len(radices)] * kron}\n"
-                        for l in range(layers)), encoding="utf-8")
+                "".join(f"{l + 1}\t{biases[l % len(biases)]}\n" for l in range(layers)),
+                encoding="utf-8")
         rng = np.random.default_rng(seed)
         Y = sp.csr_matrix((rng.random((inputs, neurons)) < density).astype(np.int64))
         write_images(root / "MNIST" / f"sparse-images-{neurons}.tsv", Y)
     root = Path(out)
     return root
+
+
+def _exact_biases(beta: object, fan_ins: list[int]) -> list[str]:
+    """The exact-solution bias ``beta - fan-in`` for each fan-in, as ``bias.tsv`` writes it;
+    ``beta`` (a number, or a string read by :func:`symdnn.io.text.exact_number`) must give
+    biases that the network's reader takes back (at most its digit limit).
+
+    Examples
+    --------
+    >>> _exact_biases("4/5", [32, 2])
+    ['-156/5', '-6/5']
+    >>> _exact_biases("1e999999999", [32])
+    Traceback (most recent call last):
+    symdnn.errors.ArgumentError: beta='1e999999999': '1e999999999': the exponent is beyond +-10000
+    """
+    shown = repr(beta) if len(repr(beta)) <= 40 else repr(beta)[:37] + "..."
+    try:
+        b = exact_number(beta.strip()) if isinstance(beta, str) else Fraction(beta)
+    except (ValueError, TypeError, ZeroDivisionError, OverflowError) as exc:
+        raise ArgumentError(f"beta={shown}: {exc}") from None
+    out = []
+    for f in fan_ins:
+        try:  # str() of an integer of more than 4300 digits is a ValueError
+            text = str(b - f)
+            exact_number(text)
+        except ValueError:
+            raise ArgumentError(f"beta={shown}: the bias beta - {f} has more digits than a "
+                                "bias.tsv may hold") from None
+        out.append(text)
+    return out
 
 
 def parse_generate(spec: str) -> tuple[int, int, int]:

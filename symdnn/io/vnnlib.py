@@ -8,8 +8,12 @@ writes. A counterexample, as VNN-COMP tools write it, is ``((X_0 v) ... (Y_0 v) 
 optionally after a line ``sat``, optionally gzipped.
 
 Both readers are pure Python (no C parser sees an untrusted file), iterative (a deeply
-nested file cannot exhaust the stack: nesting is limited to :data:`MAX_DEPTH`), and strict:
-anything else is a :class:`~symdnn.errors.ParseError` naming the file and the line.
+nested file cannot exhaust the stack: nesting is limited to :data:`MAX_DEPTH`), bounded (a
+number is read by :func:`symdnn.io.text.exact_number`, with its limits on exponent and digits;
+a constant made by products may hold at most :data:`MAX_BITS` bits, so that
+``(* 1e10000 1e10000 ... X_0)`` cannot ask for megabytes of digits; a variable's index is
+below :data:`MAX_INDEX`), and strict: anything else is a :class:`~symdnn.errors.ParseError`
+naming the file and the line.
 
 Examples
 --------
@@ -36,13 +40,22 @@ from fractions import Fraction
 from typing import Any
 
 from symdnn.errors import ParseError
+from symdnn.io.onnx_tensor import MAX_ELEMENTS
 from symdnn.io.text import check_utf8, exact_number, read_bytes
 
 __all__ = ["Linear", "Atom", "And", "Or", "Property", "Counterexample", "parse_vnnlib",
-           "read_vnnlib", "parse_counterexample", "read_counterexample", "MAX_DEPTH"]
+           "read_vnnlib", "parse_counterexample", "read_counterexample", "MAX_DEPTH",
+           "MAX_BITS", "MAX_INDEX"]
 
 #: the deepest nesting of parentheses a file may have
 MAX_DEPTH = 64
+#: the most bits the numerator or the denominator of a constant or coefficient may have (as
+#: the exact ONNX graph's tensors): every number the reader takes (at most 4000 digits and an
+#: exponent of 10000, about 46 500 bits) fits; a product of huge constants does not
+MAX_BITS = 1 << 16
+#: the largest index of a variable ``X_i`` or ``Y_i`` (no network input or output has more
+#: elements than a tensor may hold)
+MAX_INDEX = MAX_ELEMENTS - 1
 #: the largest file (after gunzipping) either reader takes
 MAX_BYTES = 256 << 20
 
@@ -225,6 +238,25 @@ def _number(tok: str, path: str | None, line: int) -> Fraction:
         raise ParseError(str(exc), path=path, line=line) from None
 
 
+def _name(name: str, path: str | None, line: int) -> str:
+    """``name`` when it is ``X_i`` or ``Y_i`` with ``i <= MAX_INDEX``, else a ParseError."""
+    if not _NAME.match(name):
+        raise ParseError(f"{_short(name)!r} is not an input X_i or an output Y_i", path=path,
+                         line=line)
+    if len(name) > 2 + len(str(MAX_INDEX)) or int(name[2:]) > MAX_INDEX:
+        raise ParseError(f"{_short(name)}: the index is beyond {MAX_INDEX} (no network has "
+                         "that many inputs or outputs)", path=path, line=line)
+    return name
+
+
+def _short(text: str, n: int = 40) -> str:
+    return text if len(text) <= n else text[:n - 3] + "..."
+
+
+def _bits(q: Fraction) -> int:
+    return max(q.numerator.bit_length(), q.denominator.bit_length())
+
+
 def _show(node: Any) -> str:
     items, _ = node
     if isinstance(items, str):
@@ -247,31 +279,40 @@ class _Reader:
             if items in self.declared:
                 return Linear(((items, Fraction(1)),), Fraction(0))
             if _NAME.match(items):
-                self.fail(f"{items} is used before it is declared", line)
+                self.fail(f"{_short(items)} is used before it is declared", line)
             return Linear((), _number(items, self.path, line))
         if not items or not isinstance(items[0][0], str):
             self.fail(f"not a term: {_show(node)[:60]}", line)
         op = items[0][0]
         args = [self.term(a) for a in items[1:]]  # depth is bounded by MAX_DEPTH
         if op == "+" and args:
-            return _add(args)
+            return self.bounded(_add(args), node)
         if op == "-" and len(args) == 1:
             return _scale(args[0], Fraction(-1))
         if op == "-" and len(args) >= 2:
-            return _add([args[0]] + [_scale(a, Fraction(-1)) for a in args[1:]])
+            return self.bounded(_add([args[0]] + [_scale(a, Fraction(-1)) for a in args[1:]]),
+                                node)
         if op == "*" and len(args) >= 2:
             out = args[0]
-            for a in args[1:]:
+            for a in args[1:]:  # bounded factor by factor: 400 huge ones stop at the second
                 if not out.coefs:
-                    out = _scale(a, out.const)
+                    out = self.bounded(_scale(a, out.const), node)
                 elif not a.coefs:
-                    out = _scale(out, a.const)
+                    out = self.bounded(_scale(out, a.const), node)
                 else:
                     self.fail(f"not linear: {_show(node)[:60]} multiplies two variables",
                               line)
             return out
         self.fail(f"unknown or malformed term operator {op!r} in {_show(node)[:60]}", line)
         raise AssertionError  # unreachable
+
+    def bounded(self, t: Linear, node: Any) -> Linear:
+        """``t``, when none of its numbers has more than :data:`MAX_BITS` bits."""
+        big = max((_bits(q) for q in (t.const, *(c for _, c in t.coefs))), default=0)
+        if big > MAX_BITS:
+            self.fail(f"a constant of {big} bits, more than the {MAX_BITS} a property may "
+                      f"hold, in {_short(_show(node), 60)}", node[1])
+        return t
 
     def formula(self, node: Any) -> Any:
         items, line = node
@@ -289,7 +330,8 @@ class _Reader:
                 self.fail(f"({op} ...) takes two terms, not {len(args)}", line)
             a, b = self.term(args[0]), self.term(args[1])
             lhs, rhs = (a, b) if op == "<=" else (b, a)
-            return Atom(_add([lhs, _scale(rhs, Fraction(-1))]), line, _show(node)[:200])
+            return Atom(self.bounded(_add([lhs, _scale(rhs, Fraction(-1))]), node), line,
+                        _short(_show(node), 200))
         if op in ("<", ">", "=", "distinct", "not", "=>"):
             self.fail(f"{op!r} is not supported: VNN-LIB properties use <=, >=, and, or",
                       line)
@@ -298,9 +340,7 @@ class _Reader:
     def declare(self, items: list, line: int) -> None:
         if len(items) != 3 or not all(isinstance(x[0], str) for x in items):
             self.fail("expected (declare-const NAME Real)", line)
-        name, typ = items[1][0], items[2][0]
-        if not _NAME.match(name):
-            self.fail(f"{name!r} is not an input X_i or an output Y_i", line)
+        name, typ = _name(items[1][0], self.path, items[1][1]), items[2][0]
         if typ != "Real":
             self.fail(f"{name} is declared {typ}; only Real is supported", line)
         if name in self.declared:
@@ -325,9 +365,9 @@ def _scale(t: Linear, k: Fraction) -> Linear:
 
 
 def _indexed(names: list[str], kind: str, path: str | None) -> list[str]:
-    idx = sorted(int(n[2:]) for n in names)
+    idx = sorted(int(n[2:]) for n in names)  # at most MAX_INDEX: see _name
     if idx != list(range(len(idx))):
-        missing = next(i for i in range(len(idx) + 1) if i not in set(idx))
+        missing = next(i for i, k in enumerate(idx) if i != k)  # the first gap
         raise ParseError(f"{kind}_{missing} is not declared, though {kind}_{idx[-1]} is",
                          path=path)
     return [f"{kind}_{i}" for i in idx]
@@ -422,10 +462,7 @@ def parse_counterexample(text: str, *, path: str | None = None) -> Counterexampl
         if isinstance(items, str) or len(items) != 2 or not all(
                 isinstance(x[0], str) for x in items):
             raise ParseError("expected (NAME value)", path=path, line=line)
-        name, val = items[0][0], items[1][0]
-        if not _NAME.match(name):
-            raise ParseError(f"{name!r} is not an input X_i or an output Y_i", path=path,
-                             line=line)
+        name, val = _name(items[0][0], path, items[0][1]), items[1][0]
         if name in seen:
             raise ParseError(f"{name} is given twice (first on line {seen[name]})",
                              path=path, line=line)

@@ -337,6 +337,11 @@ def _approx(v: Any) -> str:
     return f"{f:.6g}"
 
 
+def _where(path: str | None) -> str:
+    """``"path: "`` for a message about a file, or nothing when there is no file."""
+    return f"{path}: " if path else ""
+
+
 def _is_input_atom(a: Atom) -> bool:
     return all(v[0] == "X" for v in a.variables)
 
@@ -367,7 +372,8 @@ def replay(graph: ExactGraph, prop: Property, ce: Counterexample, *,
     Raises
     ------
     ArgumentError
-        When the counterexample, the property and the network do not agree in size.
+        When the counterexample, the property and the network do not agree in size (a
+        counterexample need not give outputs, but those it gives are one per network output).
     DomainError
         When a counterexample's input overflows the network's input format.
     SymdnnError
@@ -389,10 +395,11 @@ def replay(graph: ExactGraph, prop: Property, ce: Counterexample, *,
     n_in = math.prod(graph.input_shape)
     x = list(ce.inputs)
     if len(x) != n_in:
-        raise ArgumentError(f"the counterexample has {len(x)} inputs, the network takes {n_in}")
+        raise ArgumentError(f"{_where(ce.path)}the counterexample has {len(x)} inputs, the "
+                            f"network takes {n_in}")
     if len(prop.inputs) != n_in:
-        raise ArgumentError(f"the property declares {len(prop.inputs)} inputs, the network "
-                            f"takes {n_in}")
+        raise ArgumentError(f"{_where(prop.path)}the property declares {len(prop.inputs)} "
+                            f"inputs, the network takes {n_in}")
     elem = graph.elem_of(graph.input_names[0])
     fmt = {1: ("fp32", "float32", np.float32), 10: ("fp16", "float16", np.float16),
            11: ("fp64", "float64", np.float64)}.get(elem)
@@ -406,8 +413,11 @@ def replay(graph: ExactGraph, prop: Property, ce: Counterexample, *,
     y32 = graph(exact_tensor(x32)).flat()
     yw = graph(Exact(t_written.num, t_written.den)).flat()
     if len(prop.outputs) != len(y32):
-        raise ArgumentError(f"the property declares {len(prop.outputs)} outputs, the network "
-                            f"has {len(y32)}")
+        raise ArgumentError(f"{_where(prop.path)}the property declares {len(prop.outputs)} "
+                            f"outputs, the network has {len(y32)}")
+    if ce.outputs and len(ce.outputs) != len(y32):  # outputs written are optional, not wrong
+        raise ArgumentError(f"{_where(ce.path)}the counterexample gives {len(ce.outputs)} "
+                            f"outputs, the network has {len(y32)}")
     x32f = [Fraction(float(v)) for v in x32]
 
     def env(xs: list, ys: list) -> dict:
