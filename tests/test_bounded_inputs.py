@@ -23,7 +23,7 @@ import pytest
 
 from symdnn.cli.support import exact_number, parse_betas
 from symdnn.constructions import combinatoric
-from symdnn.constructions.build import build_construction
+from symdnn.constructions.build import build_construction, load_construction, write_construction
 from symdnn.domains.rational import exact_parts
 from symdnn.errors import ArgumentError, DomainError, ParseError
 from symdnn.generators.radixnet import generate_radixnet
@@ -279,3 +279,49 @@ def test_thousands_of_variables_and_deep_nesting_stay_fast():
                          ids=["1e999999999", "1e-999999999", "5000 digits"])
 def test_a_huge_counterexample_value_is_refused(value):
     raises(ParseError, lambda: parse_counterexample(f"((X_0 {value}))"))
+
+
+def test_a_beta_whose_network_file_could_not_be_read_back_is_refused_before_writing(tmp_path):
+    # found attacking the fix: --beta 1e10000 is a number the reader takes, but written out
+    # exactly (10**10000) it is not; the folder was written, and 'verify' then refused it
+    c = build_construction(builtin="words2", betas="1e10000")
+    with pytest.raises(ArgumentError, match=r"betas=.*layer 0.*digits"):
+        write_construction(c, tmp_path / "n")
+    assert not (tmp_path / "n").exists()
+    d = write_construction(build_construction(builtin="words2", betas="1e3990"), tmp_path / "m")
+    assert load_construction(str(d)).net.layers[0].beta == 10**3990
+    refused(symdnn("build", "--builtin", "words2", "--beta", "1,1e-10000", "--combinatoric",
+                   "2,2", cwd=tmp_path), "")  # two sources: usage
+    refused(symdnn("build", "--combinatoric", "2,2,2,2", "--beta", "1,1e-10000", "--out",
+                   "k", cwd=tmp_path), "--beta", "layer 1")
+    assert not (tmp_path / "k").exists()
+
+
+def test_a_radixnet_bias_too_long_to_write_is_refused_not_an_internal_error(tmp_path):
+    # found attacking the fix: --beta 1e5000 gave exit 4 (str() of a 5001-digit integer)
+    raises(ArgumentError, lambda: generate_radixnet(
+        tmp_path / "r", neurons=1024, layers=1, inputs=1, style="exact",
+        beta=Fraction(10**5000)), "beta=.*bias.tsv")
+    refused(symdnn("generate", "radixnet", "--style", "exact", "--beta", "1e5000", "--out",
+                   "r", "--neurons", "1024", "--layers", "2", cwd=tmp_path), "--beta")
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("where", ["property", "counterexample"])
+def test_many_huge_numbers_are_refused_by_their_total_size(where):
+    # found attacking the fix: each 1e10000 is fine alone, but a 256-MB file of them would
+    # ask for some hundred gigabytes; 5000 of them (40 KB) pass MAX_TOTAL_BITS
+    many = " ".join(["1e10000"] * 5000)
+    if where == "property":
+        text = f"(declare-const X_0 Real)(declare-const Y_0 Real)\n(assert (<= Y_0 (+ {many})))"
+        raises(ParseError, lambda: parse_vnnlib(text, path="p"), "p:2: .*bits together")
+    else:
+        text = "(" + " ".join(f"(X_{i} 1e10000)" for i in range(5000)) + ")"
+        raises(ParseError, lambda: parse_counterexample(text, path="c"), "c:1: .*bits")
+    # the constants products make count too: 600 products of 15 factors 1e1000 write 30 M
+    # bits of literals, but their partial products hold 240 M
+    product = "(* " + " ".join(["1e1000"] * 15) + ")"
+    text = ("(declare-const X_0 Real)(declare-const Y_0 Real)\n(assert (<= Y_0 (+ "
+            + " ".join([product] * 600) + ")))")
+    raises(ParseError, lambda: parse_vnnlib(text, path="p"), "p:2: .*bits together")
+    assert parse_vnnlib(text.replace(product, "(* 1e2000 X_0)"))  # the literals alone pass

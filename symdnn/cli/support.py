@@ -31,7 +31,7 @@ OPTION_OF = {"force": "--force", "dask": "--dask", "generate": "--generate",
              "fail_on": "--fail-on", "results": "--results", "benchmarks": "--benchmarks",
              "neurons": "--neurons", "layers": "--layers", "inputs": "--inputs",
              "source": "--from", "style": "--style", "contained": "--contained",
-             "beta": "--beta", "sizes": "--combinatoric"}
+             "beta": "--beta", "betas": "--beta", "sizes": "--combinatoric"}
 _API_WORD = re.compile(r"\b(" + "|".join(OPTION_OF) + r")=(True\b|\.\.\.)?")
 
 

@@ -5,6 +5,7 @@ them."""
 from __future__ import annotations
 
 import os
+from fractions import Fraction
 from pathlib import Path
 
 from symdnn.constructions.base import Construction
@@ -13,8 +14,10 @@ from symdnn.constructions.images import mnist as mnist_construction
 from symdnn.constructions.selective import selective
 from symdnn.data import read_words
 from symdnn.data import words as bundled
-from symdnn.errors import ArgumentError
+from symdnn.domains.rational import exact_parts
+from symdnn.errors import ArgumentError, DomainError
 from symdnn.io.netdir import write_network
+from symdnn.io.text import exact_number
 from symdnn.network import read_network
 
 __all__ = ["build_construction", "load_construction"]
@@ -58,10 +61,49 @@ def build_construction(*, words: str | None = None, builtin: str | None = None,
                               beta=beta)
 
 
+#: a beta of at most this many digits gives biases (beta times a fan-in, minus the weights)
+#: far below the number reader's limit, and is not checked value by value
+_SAFE_DIGITS = 3000
+
+
+def _digits(q: Fraction) -> int:
+    """An upper bound on the characters of ``p/q`` (without writing it out)."""
+    return (q.numerator.bit_length() + q.denominator.bit_length()) * 30103 // 100000 + 4
+
+
+def _readable_back(c: Construction) -> None:
+    """Refuse a construction whose betas or biases, written exactly, are numbers the network
+    reader (:func:`symdnn.io.text.exact_number`) would not take back: ``betas="1e10000"`` is
+    read, and analysed, but ``10**10000`` written out has more digits than a network file may
+    hold."""
+    for lnum, ly in enumerate(c.net.layers):
+        if ly.beta is None or _digits(Fraction(*exact_parts(ly.beta))) <= _SAFE_DIGITS:
+            continue
+        for what, v in [("the beta is", ly.beta),
+                        *(("it makes a bias of", b) for b in ly.bias.values())]:
+            q = Fraction(*exact_parts(v))
+            try:
+                if _digits(q) > 5000:  # str() of more than 4300 digits is itself refused
+                    raise DomainError("has too many digits")
+                exact_number(str(q))
+            except (DomainError, ValueError):
+                betas = c.params.get("betas")
+                shown = repr(betas) if len(repr(betas)) <= 40 else repr(betas)[:37] + "..."
+                raise ArgumentError(f"betas={shown}: in layer {lnum} {what} about "
+                                    f"{_digits(q)} digits written exactly, more than a network "
+                                    "file may hold (its reader takes 4000)") from None
+
+
 def write_construction(c: Construction, folder: str | os.PathLike, *,
                        force: bool = False) -> Path:
     """Write a construction as the network folder :func:`load_construction` reads back (the
     network, the model problem's inputs, the expected outputs, and what built it).
+
+    Raises
+    ------
+    ArgumentError
+        When a beta, or a bias it makes, has more digits than the reader takes back (checked
+        before anything is written).
 
     Examples
     --------
@@ -72,6 +114,7 @@ def write_construction(c: Construction, folder: str | os.PathLike, *,
     >>> back.name == c.name, back.params == {"construction": c.name, **c.params}
     (True, True)
     """
+    _readable_back(c)
     return write_network(folder, c.net, inputs=c.inputs, expected=c.expected,
                          meta={"construction": c.name, **c.params}, force=force)
 

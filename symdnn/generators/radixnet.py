@@ -173,7 +173,10 @@ def _exact_biases(beta: object, fan_ins: list[int]) -> list[str]:
     Traceback (most recent call last):
     symdnn.errors.ArgumentError: beta='1e999999999': '1e999999999': the exponent is beyond +-10000
     """
-    shown = repr(beta) if len(repr(beta)) <= 40 else repr(beta)[:37] + "..."
+    try:  # repr() of an integer of more than 4300 digits is itself a ValueError
+        shown = repr(beta) if len(repr(beta)) <= 40 else repr(beta)[:37] + "..."
+    except ValueError:
+        shown = "(a number of thousands of digits)"
     try:
         b = exact_number(beta.strip()) if isinstance(beta, str) else Fraction(beta)
     except (ValueError, TypeError, ZeroDivisionError, OverflowError) as exc:

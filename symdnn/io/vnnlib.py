@@ -11,9 +11,9 @@ Both readers are pure Python (no C parser sees an untrusted file), iterative (a 
 nested file cannot exhaust the stack: nesting is limited to :data:`MAX_DEPTH`), bounded (a
 number is read by :func:`symdnn.io.text.exact_number`, with its limits on exponent and digits;
 a constant made by products may hold at most :data:`MAX_BITS` bits, so that
-``(* 1e10000 1e10000 ... X_0)`` cannot ask for megabytes of digits; a variable's index is
-below :data:`MAX_INDEX`), and strict: anything else is a :class:`~symdnn.errors.ParseError`
-naming the file and the line.
+``(* 1e10000 1e10000 ... X_0)`` cannot ask for megabytes of digits, and all the numbers of a
+file at most :data:`MAX_TOTAL_BITS`; a variable's index is at most :data:`MAX_INDEX`), and
+strict: anything else is a :class:`~symdnn.errors.ParseError` naming the file and the line.
 
 Examples
 --------
@@ -45,7 +45,7 @@ from symdnn.io.text import check_utf8, exact_number, read_bytes
 
 __all__ = ["Linear", "Atom", "And", "Or", "Property", "Counterexample", "parse_vnnlib",
            "read_vnnlib", "parse_counterexample", "read_counterexample", "MAX_DEPTH",
-           "MAX_BITS", "MAX_INDEX"]
+           "MAX_BITS", "MAX_TOTAL_BITS", "MAX_INDEX"]
 
 #: the deepest nesting of parentheses a file may have
 MAX_DEPTH = 64
@@ -53,6 +53,10 @@ MAX_DEPTH = 64
 #: the exact ONNX graph's tensors): every number the reader takes (at most 4000 digits and an
 #: exponent of 10000, about 46 500 bits) fits; a product of huge constants does not
 MAX_BITS = 1 << 16
+#: the most bits all the numbers of one file may hold together (its literals and the
+#: constants its products make): 2**27 bits is 16 MB of numbers, some thousand times what the
+#: largest VNN-COMP property needs, and a few seconds of work
+MAX_TOTAL_BITS = 1 << 27
 #: the largest index of a variable ``X_i`` or ``Y_i`` (no network input or output has more
 #: elements than a tensor may hold)
 MAX_INDEX = MAX_ELEMENTS - 1
@@ -231,11 +235,29 @@ def _sexprs(text: str, path: str | None) -> list[tuple[Any, int]]:
     return top
 
 
-def _number(tok: str, path: str | None, line: int) -> Fraction:
+def _number(tok: str, path: str | None, line: int, budget: _Budget) -> Fraction:
     try:
-        return exact_number(tok, ratio=False)
+        q = exact_number(tok, ratio=False)
     except ValueError as exc:
         raise ParseError(str(exc), path=path, line=line) from None
+    budget.spend(q, line)
+    return q
+
+
+class _Budget:
+    """The bits a file's numbers hold together, refused past :data:`MAX_TOTAL_BITS` (a file of
+    a million ``1e10000`` would otherwise ask for gigabytes)."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.bits = 0
+
+    def spend(self, q: Fraction, line: int) -> None:
+        self.bits += q.numerator.bit_length() + q.denominator.bit_length()
+        if self.bits > MAX_TOTAL_BITS:
+            raise ParseError(f"the numbers of this file hold more than {MAX_TOTAL_BITS} bits "
+                             "together (a property or counterexample needs far fewer)",
+                             path=self.path, line=line)
 
 
 def _name(name: str, path: str | None, line: int) -> str:
@@ -268,6 +290,7 @@ class _Reader:
     def __init__(self, path: str | None) -> None:
         self.path = path
         self.declared: dict[str, int] = {}
+        self.budget = _Budget(path)
 
     def fail(self, msg: str, line: int) -> None:
         raise ParseError(msg, path=self.path, line=line)
@@ -280,7 +303,7 @@ class _Reader:
                 return Linear(((items, Fraction(1)),), Fraction(0))
             if _NAME.match(items):
                 self.fail(f"{_short(items)} is used before it is declared", line)
-            return Linear((), _number(items, self.path, line))
+            return Linear((), _number(items, self.path, line, self.budget))
         if not items or not isinstance(items[0][0], str):
             self.fail(f"not a term: {_show(node)[:60]}", line)
         op = items[0][0]
@@ -296,9 +319,9 @@ class _Reader:
             out = args[0]
             for a in args[1:]:  # bounded factor by factor: 400 huge ones stop at the second
                 if not out.coefs:
-                    out = self.bounded(_scale(a, out.const), node)
+                    out = self.bounded(_scale(a, out.const), node, new=True)
                 elif not a.coefs:
-                    out = self.bounded(_scale(out, a.const), node)
+                    out = self.bounded(_scale(out, a.const), node, new=True)
                 else:
                     self.fail(f"not linear: {_show(node)[:60]} multiplies two variables",
                               line)
@@ -306,12 +329,17 @@ class _Reader:
         self.fail(f"unknown or malformed term operator {op!r} in {_show(node)[:60]}", line)
         raise AssertionError  # unreachable
 
-    def bounded(self, t: Linear, node: Any) -> Linear:
-        """``t``, when none of its numbers has more than :data:`MAX_BITS` bits."""
-        big = max((_bits(q) for q in (t.const, *(c for _, c in t.coefs))), default=0)
+    def bounded(self, t: Linear, node: Any, *, new: bool = False) -> Linear:
+        """``t``, when none of its numbers has more than :data:`MAX_BITS` bits; ``new``: its
+        numbers are new (a product's), and count against the file's :class:`_Budget`."""
+        numbers = (t.const, *(c for _, c in t.coefs))
+        big = max(_bits(q) for q in numbers)
         if big > MAX_BITS:
             self.fail(f"a constant of {big} bits, more than the {MAX_BITS} a property may "
                       f"hold, in {_short(_show(node), 60)}", node[1])
+        if new:
+            for q in numbers:
+                self.budget.spend(q, node[1])
         return t
 
     def formula(self, node: Any) -> Any:
@@ -458,6 +486,7 @@ def parse_counterexample(text: str, *, path: str | None = None) -> Counterexampl
                          line=nodes[min(1, len(nodes) - 1)][1])
     values: dict[str, Fraction] = {}
     seen: dict[str, int] = {}
+    budget = _Budget(path)
     for items, line in nodes[0][0]:
         if isinstance(items, str) or len(items) != 2 or not all(
                 isinstance(x[0], str) for x in items):
@@ -467,7 +496,7 @@ def parse_counterexample(text: str, *, path: str | None = None) -> Counterexampl
             raise ParseError(f"{name} is given twice (first on line {seen[name]})",
                              path=path, line=line)
         seen[name] = line
-        values[name] = _number(val, path, line)
+        values[name] = _number(val, path, line, budget)
     xs = [n for n in values if n[0] == "X"]
     ys = [n for n in values if n[0] == "Y"]
     if not xs:
