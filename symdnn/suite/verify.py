@@ -351,8 +351,8 @@ def _index(text: str, limit: int, path: Path, lineno: int, what: str) -> int:
                          line=lineno)
     v = int(text)
     if not 1 <= v <= limit:
-        raise ParseError(f"{what} {_shown(text)} outside 1..{limit}", path=str(path),
-                         line=lineno)
+        raise ParseError(f"{what} {_shown(text)} outside 1..{limit} (indices are 1-based)",
+                         path=str(path), line=lineno)
     return v
 
 
