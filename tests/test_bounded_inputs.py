@@ -13,7 +13,6 @@ import multiprocessing
 import os
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from fractions import Fraction
@@ -31,6 +30,7 @@ from symdnn.io.vnnlib import MAX_BITS, parse_counterexample, parse_vnnlib
 from symdnn.witness import import_onnx
 from symdnn.witness.replay import replay
 from tests.datafiles import data_file
+from tests.forked import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 #: seconds a refused input may take, start-up of the interpreter included
@@ -41,12 +41,10 @@ BOX = ("(declare-const X_0 Real) (declare-const Y_0 Real) (assert (>= X_0 0)) "
 
 
 def symdnn(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """``symdnn ARGS`` in a subprocess; a run past :data:`LIMIT` seconds fails the test."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH",
-                                                                                  "")}
+    """``symdnn ARGS`` in a forked child (:func:`tests.forked.run_cli`); a run past
+    :data:`LIMIT` seconds fails the test."""
     try:
-        return subprocess.run([sys.executable, "-m", "symdnn.cli", *args], cwd=cwd, env=env,
-                              capture_output=True, text=True, timeout=LIMIT)
+        return run_cli(list(args), cwd=cwd, limit=LIMIT)
     except subprocess.TimeoutExpired:
         pytest.fail(f"symdnn {' '.join(a[:40] for a in args)} ran past {LIMIT} s")
 

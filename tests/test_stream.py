@@ -240,12 +240,13 @@ def test_a_suite_of_a_challenge_folder_does_not_read_its_truth(tmp_path):
     folder = tmp_path / "gc"
     shutil.copytree(GC_SMALL, folder)
     truth = next(folder.glob("*categories*"))
-    truth.write_text("152\nxyz\n")  # unreadable, and a suite has no use for it
+    truth.rename(folder / truth.name.replace("-l12-", "-l2-"))  # the truth of 2 layers...
+    (folder / truth.name.replace("-l12-", "-l2-")).write_text("152\nxyz\n")  # ...unreadable
     suite = build_suite(folder, tmp_path / "suite", formats=("fp32",), neurons=1024,
-                        layers=12, threads=1)
+                        layers=2, threads=1)                      # a suite has no use for it
     assert verify_suite(suite).ok
     with pytest.raises(SymdnnError, match=r"categories.*:2: "):
-        LayerStream.from_graph_challenge(folder, layers=12)       # the run does read it
+        LayerStream.from_graph_challenge(folder, layers=2)        # the run does read it
 
 
 def test_images_beyond_an_inputs_file_are_refused(tmp_path):

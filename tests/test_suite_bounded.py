@@ -4,8 +4,8 @@ give the same verdict, and refuse what they cannot read with exit status 2 and a
 naming the file, never a hang, a runaway allocation or a traceback.
 
 Every test here builds one small suite (a copy of a module-wide one), tampers with it, and
-runs the command in a subprocess under a wall-clock limit: a hang fails the test instead of
-hanging the run."""
+runs the command in a forked child (tests/forked.py) or the shipped checker in a subprocess,
+under a wall-clock limit: a hang fails the test instead of hanging the run."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from symdnn.io.text import exact_number
 from symdnn.suite import grade_suite, verify_suite
 from symdnn.suite.build import CHECKER
 from symdnn.suite.integrity import canonical_json
+from tests.forked import run_cli
 
 LIMIT_S = 60  # a verifier that has not answered by then hangs
 
@@ -84,7 +85,7 @@ def _run(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProces
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return _run([sys.executable, "-m", "symdnn.cli", *args])
+    return run_cli(list(args), limit=LIMIT_S, memory=4 << 30)
 
 
 def _shipped(suite: Path) -> subprocess.CompletedProcess:
@@ -446,3 +447,39 @@ def test_random_edits_get_the_same_verdict_from_both(built, tmp_path, seed):
         except CHECK.Unreadable:
             theirs = 2
         assert mine == theirs, (rel, bytes(b))
+
+
+def test_the_fast_reader_reads_what_the_line_reader_reads(suite, tmp_path):
+    """``regular_rows`` (the whole file at once) gives the line reader's fields for every
+    regular file of a suite, and gives up (None) on every file the line reader would have to
+    judge: the verdicts and messages are the line reader's either way."""
+    from symdnn.suite.integrity import regular_rows, suite_lines
+
+    for rel, fields in (("inputs.tsv", 3), ("expected/exact.tsv", 3),
+                        ("expected/fp32.tsv", 4)):
+        got = regular_rows(suite / rel, fields, (1 << 40, 1 << 40))
+        lines = [parts for _, parts in suite_lines(suite / rel, fields)]
+        assert got is not None and len(lines) > 0
+        i, j, rest = got
+        assert [[str(a), str(b), *r] for a, b, *r in zip(i.tolist(), j.tolist(), *rest,
+                                                         strict=True)] == lines
+    good = "1\t1\t1/2\n2\t3\t4\n"
+    assert regular_rows(_text(tmp_path, good), 3, (2, 3)) is not None
+    for bad, limits in (("1\t1\t1/2\n\n2\t3\t4\n", (2, 3)),      # a blank line
+                        ("1\t1\t1/2\r\n", (2, 3)),                # CRLF
+                        ("+1\t1\t1\n", (2, 3)),                   # a sign
+                        ("\u0661\t1\t1\n", (2, 3)),              # an Arabic-Indic digit
+                        ("1 \t1\t1\n", (2, 3)),                   # a space
+                        ("1\t1\t\n", (2, 3)),                     # an empty field
+                        ("1\t1\t1\t1\n", (2, 3)),                 # a field too many
+                        ("0\t1\t1\n", (2, 3)),                    # 0 is not 1-based
+                        ("1\t4\t1\n", (2, 3)),                    # beyond the limit
+                        ("1\t1\t1\n1\t1\t2\n", (2, 3)),           # a key twice
+                        ("1" * 19 + "\t1\t1\n", (2, 3))):         # beyond int64
+        assert regular_rows(_text(tmp_path, bad), 3, limits) is None, repr(bad)
+
+
+def _text(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "f.tsv"
+    p.write_bytes(text.encode("utf-8"))
+    return p

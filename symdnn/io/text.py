@@ -395,17 +395,17 @@ def strict_json(text: str, *, path: str | None = None) -> object:
         raise ParseError(f"not JSON: nested deeper than {MAX_NESTING}", path=path)
 
     def constant(name: str) -> object:
-        raise ValueError(f"{name} is not a finite number")
+        raise DomainError(f"{name} is not a finite number")
 
     def integer(digits: str) -> int:
         if len(digits.lstrip("-")) > MAX_DIGITS:
-            raise ValueError(f"an integer of more than {MAX_DIGITS} digits")
+            raise DomainError(f"an integer of more than {MAX_DIGITS} digits")
         return int(digits)
 
     def real(spelled: str) -> float:
         v = float(spelled) if len(spelled) <= MAX_DIGITS else float("inf")
         if v in (float("inf"), float("-inf")):
-            raise ValueError(f"{spelled[:20]!r} is beyond the range of a float")
+            raise DomainError(f"{spelled[:20]!r} is beyond the range of a float")
         return v
 
     try:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from symdnn.domains import narrow, round_exact, ulp_distance
-from symdnn.errors import ParseError
+from symdnn.errors import DomainError, ParseError
 from symdnn.io.text import MAX_DIGITS, exact_number, read_text, text_lines
 from symdnn.results import markdown_from_text
 from symdnn.suite.integrity import load_manifest, structure_problems
@@ -63,7 +63,7 @@ def _result_value(text: str, fmt: str | None) -> Any:
     into ``fmt`` from the exact value the decimal or hex string spells."""
     if "0x" in text.lower():
         if len(text) > MAX_DIGITS or not _HEX.match(text):
-            raise ValueError(f"{text[:40]!r} is not a C99 hexadecimal float")
+            raise DomainError(f"{text[:40]!r} is not a C99 hexadecimal float")
         v = float.fromhex(text)  # OverflowError beyond float64
         if fmt is None:
             return Fraction(v)
@@ -78,7 +78,7 @@ def _expected_value(text: str, path: Path, lineno: int, fmt: str | None) -> Any:
         if fmt is None:
             return exact_number(text)
         if len(text) > MAX_DIGITS or not (_HEX.match(text) or text in ("inf", "-inf", "nan")):
-            raise ValueError("not a hex float")
+            raise DomainError("not a hex float")
         return float.fromhex(text)
     except (ValueError, OverflowError) as exc:
         raise ParseError(f"{text[:40]!r}: {exc}", path=str(path), line=lineno) from None

@@ -4,6 +4,7 @@ exactly from the suite's own network and inputs and checks every hash; the suite
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import subprocess
@@ -26,7 +27,13 @@ from symdnn.io.graphchallenge import read_layer
 from symdnn.io.text import MAX_DIGITS, exact_number
 from symdnn.results import markdown_from_text
 from symdnn.suite.build import CHECKER, suite_stream
-from symdnn.suite.integrity import load_manifest, root_digest, structure_problems, suite_lines
+from symdnn.suite.integrity import (
+    load_manifest,
+    regular_rows,
+    root_digest,
+    structure_problems,
+    suite_lines,
+)
 
 __all__ = ["SuiteCheck", "verify_suite", "run_checker", "MAX_WORK"]
 
@@ -214,8 +221,16 @@ def _recompute(root: Path, man: dict, progress, problems: list, checked: list) -
     for l in range(1, L + 1):
         path = root / "network" / f"n{n}-l{l}.tsv"
         rows_in, cols_out = man["shapes"][str(l)]
-        for lineno, rest in _keyed(path, 3, (rows_in, cols_out), ("row", "column")).values():
-            _exact_value(rest[0], path, lineno)  # the suite's grammar, stricter than GC's
+        regular = regular_rows(path, 3, (rows_in, cols_out))
+        if regular is not None:  # each distinct spelling once, in the suite's grammar
+            values = regular[2][0]
+            for text in set(values):
+                if not _readable(text):  # raises, naming the first line that holds it
+                    _exact_value(text, path, 1 + values.index(text))
+        else:
+            for lineno, rest in _keyed(path, 3, (rows_in, cols_out),
+                                       ("row", "column")).values():
+                _exact_value(rest[0], path, lineno)  # the suite's grammar, stricter than GC's
         g = read_layer(path, n)
         N = g.N[:rows_in, :cols_out].tocsr()
         b_all = man["values"].get(f"bias{l}")
@@ -356,9 +371,24 @@ def _index(text: str, limit: int, path: Path, lineno: int, what: str) -> int:
     return v
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _number(text: str) -> Fraction:
+    """:func:`~symdnn.io.text.exact_number`, once per distinct spelling (outputs repeat)."""
+    return exact_number(text)
+
+
+def _readable(text: str) -> bool:
+    """Whether ``text`` is an exact number in the suite's grammar."""
+    try:
+        _number(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _exact_value(text: str, path: Path, lineno: int) -> Fraction:
     try:
-        return exact_number(text)
+        return _number(text)
     except ValueError as exc:
         raise ParseError(f"not an exact number: {exc}", path=str(path), line=lineno) from None
 
@@ -366,6 +396,11 @@ def _exact_value(text: str, path: Path, lineno: int) -> Fraction:
 def _keyed(path: Path, fields: int, limits: tuple[int, int],
            what: tuple[str, str]) -> dict:
     """``{(i, j): (lineno, rest of the fields)}`` with a repeated key an error."""
+    regular = regular_rows(path, fields, limits)
+    if regular is not None:  # the usual file, read at once (a regular file has no blank line)
+        i, j, rest = regular
+        return {(a, b): (n, list(r)) for n, (a, b, *r) in
+                enumerate(zip(i.tolist(), j.tolist(), *rest, strict=True), 1)}
     out: dict = {}
     for lineno, parts in _suite_lines(path, fields):
         key = (_index(parts[0], limits[0], path, lineno, what[0]),
