@@ -10,7 +10,6 @@ under a wall-clock limit: a hang fails the test instead of hanging the run."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import resource
@@ -31,18 +30,12 @@ from symdnn.suite import grade_suite, verify_suite
 from symdnn.suite.build import CHECKER
 from symdnn.suite.integrity import canonical_json
 from tests.forked import run_cli
+from tests.shipped import checker_module
 
 LIMIT_S = 60  # a verifier that has not answered by then hangs
 
 
-def _checker_module():
-    spec = importlib.util.spec_from_file_location("shipped_check_bounded", CHECKER)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-CHECK = _checker_module()
+CHECK = checker_module("shipped_check_bounded")
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ shares no code with it."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import subprocess
 import sys
@@ -22,16 +21,9 @@ from symdnn.cli import main
 from symdnn.suite import root_digest, verify_suite
 from symdnn.suite.build import CHECKER
 from symdnn.suite.integrity import canonical_json
+from tests.shipped import checker_module
 
-
-def _checker_module():
-    spec = importlib.util.spec_from_file_location("shipped_check", CHECKER)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-CHECK = _checker_module()
+CHECK = checker_module("shipped_check")
 
 
 @pytest.fixture

@@ -271,24 +271,10 @@ class _Placement:
                 self.undo()
                 raise
             return
-        if self.mode == "file":
-            if os.path.lexists(out):
-                self.old = _sibling(out, "old")
-                try:  # a hard link keeps the old file where it is until the new one replaces it
-                    os.link(out, self.old, follow_symlinks=False)
-                except OSError:
-                    os.replace(out, self.old)
-            try:
-                os.replace(self.tmp, out)
-            except BaseException:
-                if self.old is not None:
-                    os.replace(self.old, out)
-                    self.old = None
-                raise
-            return
         if os.path.lexists(out):
             self.old = _sibling(out, "old")
-            os.replace(out, self.old)
+            if not (self.mode == "file" and _hard_link(out, self.old)):
+                os.replace(out, self.old)  # (a linked file stays in place until replaced)
         try:
             os.replace(self.tmp, out)
         except BaseException:
@@ -666,3 +652,12 @@ def atomic_write(path: str | os.PathLike, write: Callable[[io.TextIOBase], None]
             _remove(Path(tmp))
             raise
         _put(_Placement(Path(tmp), Path(path), "file"))
+
+
+def _hard_link(src: str | os.PathLike, dst: str | os.PathLike) -> bool:
+    """Whether ``dst`` could be made a hard link to ``src`` (not on every file system)."""
+    try:
+        os.link(src, dst, follow_symlinks=False)
+    except OSError:
+        return False
+    return True
