@@ -476,3 +476,49 @@ def _text(tmp_path: Path, text: str) -> Path:
     p = tmp_path / "f.tsv"
     p.write_bytes(text.encode("utf-8"))
     return p
+
+
+def _regenerate(suite: Path) -> dict:
+    """Rewrite the expected files and categories from check.py's own recomputation (for
+    tampered networks whose true outputs both verifiers must then agree on)."""
+    man = _manifest(suite)
+    rows, zero = CHECK.run_network(str(suite), man, [])
+    out = CHECK.expand(rows, zero, man["parameters"]["inputs"], 10**9)
+    keys = sorted(out)
+    (suite / "expected" / "exact.tsv").write_text("".join(f"{i}\t{j}\t{out[(i, j)]}\n"
+                                                          for i, j in keys))
+    for fmt in man["parameters"]["formats"]:
+        vals = [float(CHECK.bits_value(CHECK.round_bits(out[k], fmt), fmt)) for k in keys]
+        (suite / "expected" / f"{fmt}.tsv").write_text("".join(
+            f"{i}\t{j}\t{v.hex()}\t{v!r}\n" for (i, j), v in zip(keys, vals, strict=True)))
+    (suite / "categories.tsv").write_text("".join(f"{i}\n" for i in sorted({i for i, _ in keys})))
+    for rel in ["expected/exact.tsv", "categories.tsv"] + \
+            [f"expected/{f}.tsv" for f in man["parameters"]["formats"]]:
+        _rehash(suite, rel)
+    return out
+
+
+def test_an_image_whose_outputs_are_the_zero_images_keeps_them(suite):
+    """With a positive bias the all-zero image has outputs. symdnn's verifier dropped an
+    image with input lines whose outputs equal those, then gave it none: it VERIFIED a suite
+    that left the image's outputs out, and FAILED the right one (found attacking issue 25)."""
+    man = _manifest(suite)
+    shutil.rmtree(suite / "source")
+    (suite / "thresholds.csv").unlink()
+    man["files"] = {k: v for k, v in man["files"].items()
+                    if not k.startswith("source/") and k != "thresholds.csv"}
+    man["values"]["bias1"] = "1"
+    _write_manifest(suite, man)
+    lines = (suite / "inputs.tsv").read_text().splitlines()
+    (suite / "inputs.tsv").write_text("".join(
+        (ln.rsplit("\t", 1)[0] + "\t0\n") if ln.startswith("1\t") else ln + "\n"
+        for ln in lines))
+    _rehash(suite, "inputs.tsv")
+    out = _regenerate(suite)
+    assert any(i == 1 for i, _ in out)        # image 1 has outputs: those of a zero image
+    assert _same_verdict(suite) == 0
+    exact = suite / "expected" / "exact.tsv"
+    exact.write_text("".join(ln + "\n" for ln in exact.read_text().splitlines()
+                             if not ln.startswith("1\t")))   # image 1's outputs left out
+    _rehash(suite, "expected/exact.tsv")
+    assert _same_verdict(suite) == 1

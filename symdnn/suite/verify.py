@@ -255,10 +255,11 @@ def _recompute(root: Path, man: dict, progress, problems: list, checked: list) -
     zero: dict = {}  # the row of every image without an input line
     for r, c, v in zip(rows, idx, num, strict=True):
         (zero if r == k else explicit.setdefault(images[r], {}))[int(c) + 1] = int(v)
-    explicit = {i: row for i, row in explicit.items() if row != zero}
     for i in images:
         if i not in explicit and zero:  # an image whose outputs are all 0, unlike the others
             explicit[i] = {}
+    # an image whose outputs are the all-zero image's is left to _expand, like the others
+    explicit = {i: row for i, row in explicit.items() if row != zero}
     last = man["shapes"][str(L)][1]
     exact_file = root / "expected" / "exact.tsv"
     want = {k: _exact_value(rest[0], exact_file, lineno) for k, (lineno, rest) in
