@@ -522,3 +522,17 @@ def test_an_image_whose_outputs_are_the_zero_images_keeps_them(suite):
                              if not ln.startswith("1\t")))   # image 1's outputs left out
     _rehash(suite, "expected/exact.tsv")
     assert _same_verdict(suite) == 1
+
+
+# --- issue 25, second review: caps, non-regular files, huge numbers, self-contradictions -----
+
+@pytest.mark.parametrize("cap", ["0", "-1", "0/7", "-1/2"])
+def test_a_cap_that_is_not_positive_cannot_be_read(suite, cap):
+    man = _manifest(suite)
+    man["parameters"]["cap"] = cap
+    _write_manifest(suite, man)
+    assert _same_verdict(suite) == 2
+    said = _shipped(suite).stderr
+    assert "parameters.cap" in said
+    with pytest.raises(ParseError, match="parameters.cap"):
+        verify_suite(suite, checker=False)

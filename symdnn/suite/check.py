@@ -270,7 +270,7 @@ def validate(man):
     need(par["bias_rule"] in ("all", "nonzero"), "bias_rule is 'all' or 'nonzero'")
     need(par["convention"] == "row", "convention is 'row'")
     if par["cap"] is not None:
-        number(par["cap"], "parameters.cap")
+        need(number(par["cap"], "parameters.cap") > 0, "parameters.cap is not positive")
     need(isinstance(par["source"], dict), "source is an object")
     fm = par["formats"]
     need(isinstance(fm, list) and all(isinstance(f, str) and f in FORMATS for f in fm) and

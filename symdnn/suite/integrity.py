@@ -149,8 +149,9 @@ def load_manifest(folder: str | os.PathLike) -> dict:
     if par["convention"] != "row":
         raise ParseError(f"parameters.convention {par['convention']!r}: suites are written "
                          "in the row convention", path=where)
-    if par["cap"] is not None:
-        _exact(par["cap"], where, "parameters.cap")
+    if par["cap"] is not None and _exact(par["cap"], where, "parameters.cap") <= 0:
+        raise ParseError(f"parameters.cap = {_shown(par['cap'])!r}: a cap is positive (a "
+                         "cap <= 0 would make every output nonpositive)", path=where)
     for f in par["formats"]:
         if f not in KNOWN_FORMATS:
             raise ParseError(f"parameters.formats: {f!r} is not a known format", path=where)
