@@ -276,3 +276,31 @@ def test_a_forced_replacement_keeps_the_folders_mode(tmp_path):
     assert main(["build", "--builtin", "words3", "--out", str(out), "--force"]) == 0
     assert os.stat(out).st_mode & 0o7777 == 0o700
     assert sorted(p.name for p in tmp_path.iterdir()) == ["n"]
+
+
+def test_a_second_signal_during_cleanup_is_ignored():
+    """Two SIGTERMs in a row (as `timeout` and a process manager both send): the second
+    arrived while the first's cleanup ran, raised inside it, and left a partial output and a
+    traceback (found attacking issue 25). Now the first interrupt's cleanup finishes; nested
+    blocks (main's, an output's) count as one."""
+    from symdnn.io.outputs import terminate_as_interrupt
+
+    before = signal.getsignal(signal.SIGTERM)
+    done = []
+    with pytest.raises(KeyboardInterrupt), terminate_as_interrupt(sigint=True):
+        with terminate_as_interrupt():
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)  # interrupted at once
+            except KeyboardInterrupt:
+                os.kill(os.getpid(), signal.SIGTERM)   # the second, during the cleanup
+                os.kill(os.getpid(), signal.SIGINT)    # and a Ctrl-C
+                time.sleep(0.05)
+                done.append("inner cleanup")
+                raise
+        done.append("not reached")
+    assert done == ["inner cleanup"]
+    assert signal.getsignal(signal.SIGTERM) is before
+    with pytest.raises(KeyboardInterrupt), terminate_as_interrupt():  # armed again
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)

@@ -38,8 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     SIGTERM raises :class:`KeyboardInterrupt` from the start to the end (as SIGINT does), so
     that a terminated command cleans up what it was writing and exits 130 with one line,
-    whatever phase it was in."""
-    with terminate_as_interrupt():
+    whatever phase it was in; a second SIGTERM or Ctrl-C while it cleans up is ignored."""
+    with terminate_as_interrupt(sigint=True):
         try:
             return _main(argv)
         except KeyboardInterrupt:  # while parsing, or in the messages after the command

@@ -142,10 +142,23 @@ _SIGNAL_LOCK = threading.Lock()
 
 
 @contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM raises :class:`KeyboardInterrupt` (as SIGINT does), so that
-    cleanup code runs; the previous handler is restored after. A no-op off the main
-    thread."""
+def terminate_as_interrupt(*, sigint: bool = False) -> Iterator[None]:
+    """Within the block, SIGTERM (and with ``sigint`` SIGINT) raises
+    :class:`KeyboardInterrupt` once, so that cleanup code runs; the previous handlers are
+    restored after. A second signal while that interrupt is being handled (two SIGTERMs in a
+    row, a second Ctrl-C) is ignored: it must not stop the cleanup half-way and leave a
+    partial output. A no-op off the main thread.
+
+    Examples
+    --------
+    >>> import os, signal
+    >>> try:
+    ...     with terminate_as_interrupt():
+    ...         os.kill(os.getpid(), signal.SIGTERM)
+    ... except KeyboardInterrupt as exc:
+    ...     print(exc)
+    signal 15
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -157,15 +170,31 @@ def terminate_as_interrupt() -> Iterator[None]:
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
             return
+        if _INTERRUPTED[0]:  # the first one is being handled: let its cleanup finish
+            return
+        _INTERRUPTED[0] = True
         raise KeyboardInterrupt(f"signal {signum}")
 
+    sigs = [signal.SIGTERM] + ([signal.SIGINT] if sigint else [])
     with _SIGNAL_LOCK:
-        old = signal.signal(signal.SIGTERM, handler)
+        outermost = _DEPTH[0] == 0
+        if outermost:
+            _INTERRUPTED[0] = False
+        _DEPTH[0] += 1
+        old = [signal.signal(sig, handler) for sig in sigs]
     try:
         yield
     finally:
         with _SIGNAL_LOCK:
-            signal.signal(signal.SIGTERM, old)
+            _DEPTH[0] -= 1
+            if outermost or not _INTERRUPTED[0]:  # an interrupt still being handled keeps
+                for sig, prev in zip(sigs, old, strict=True):  # the outer handler: no re-raise
+                    signal.signal(sig, prev)
+
+
+#: whether an interrupt has been raised in the outermost block, and how deep blocks nest
+_INTERRUPTED = [False]
+_DEPTH = [0]
 
 
 @contextmanager
