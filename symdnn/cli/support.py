@@ -32,7 +32,8 @@ OPTION_OF = {"force": "--force", "dask": "--dask", "generate": "--generate",
              "neurons": "--neurons", "layers": "--layers", "inputs": "--inputs",
              "source": "--from", "style": "--style", "contained": "--contained",
              "beta": "--beta", "betas": "--beta", "sizes": "--combinatoric"}
-_API_WORD = re.compile(r"\b(" + "|".join(OPTION_OF) + r")=(True\b|\.\.\.)?")
+_API_WORD = re.compile(r"\b(" + "|".join(OPTION_OF) + r")=(True\b|\.\.\.)?"
+                       r"|('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")")
 
 
 def cli_words(message: str) -> str:
@@ -48,8 +49,15 @@ def cli_words(message: str) -> str:
     'a Graph Challenge folder needs --neurons N and --layers L'
     >>> cli_words("sizes='1000,1000': too many categories")
     "--combinatoric '1000,1000': too many categories"
+
+    What the user wrote, quoted in the message, is left as written:
+
+    >>> cli_words("generate='radixnet:neurons=64': not radixnet:NEURONS:LAYERS")
+    "--generate 'radixnet:neurons=64': not radixnet:NEURONS:LAYERS"
     """
     def option(m: re.Match) -> str:
+        if m.group(3) is not None:  # a quoted value: the user's own words
+            return m.group(3)
         return OPTION_OF[m.group(1)] + ("" if m.group(2) or m.end() == len(message) or
                                         message[m.end()] in " ,;:)" else " ")
 
