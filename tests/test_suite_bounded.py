@@ -536,3 +536,25 @@ def test_a_cap_that_is_not_positive_cannot_be_read(suite, cap):
     assert "parameters.cap" in said
     with pytest.raises(ParseError, match="parameters.cap"):
         verify_suite(suite, checker=False)
+
+
+def _not_regular(path: Path, kind: str) -> None:
+    path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs and /dev/zero")
+@pytest.mark.parametrize("kind", ["fifo", "zero"])
+@pytest.mark.parametrize("rel", ["manifest.json", "inputs.tsv", "categories.tsv",
+                                 "network/n37-l1.tsv", "expected/exact.tsv"])
+def test_a_path_that_is_not_a_regular_file_is_refused_unread(suite, rel, kind):
+    _not_regular(suite / rel, kind)
+    want = 2 if rel == "manifest.json" else 1
+    for proc in (_shipped(suite), _cli("suite", "verify", "--no-checker", "--quiet",
+                                       str(suite))):
+        assert proc.returncode == want, (proc.stdout, proc.stderr)
+        assert "Traceback" not in proc.stderr
+        assert rel in proc.stdout + proc.stderr

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import sys
 from fractions import Fraction
 
@@ -177,15 +178,36 @@ def is_nan_bits(bits, fmt):
         (mag >> fbits) == (1 << ebits) - 1 and mag & ((1 << fbits) - 1) != 0
 
 
+def open_regular(path, rel):
+    """A file opened for reading in binary, only when it is a regular file (after following
+    symbolic links): a FIFO, a device such as /dev/zero or a folder is refused before it is
+    opened for reading, as it could block or never end."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise Unreadable(f"{rel}: not a regular file")
+        fh = os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb")
+    except OSError as exc:
+        raise Unreadable(f"{rel}: cannot read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # replaced since the stat
+        fh.close()
+        raise Unreadable(f"{rel}: not a regular file")
+    return fh
+
+
+def read_regular(path, rel):
+    """The bytes of a regular file (see :func:`open_regular`)."""
+    with open_regular(path, rel) as fh:
+        try:
+            return fh.read()
+        except OSError as exc:
+            raise Unreadable(f"{rel}: cannot read: {exc.strerror or exc}") from None
+
+
 def read_lines(path, fields, rel):
     """Non-blank lines of a suite text file, each exactly ``fields`` tab-separated fields:
     strict UTF-8, split on ``\\n`` only, a blank line is an empty one, and a ``\\r`` is an
     error (lines end in ``\\n``)."""
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except OSError as exc:
-        raise Unreadable(f"{rel}: cannot read: {exc.strerror or exc}") from None
+    raw = read_regular(path, rel)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -310,13 +332,18 @@ def check_files(root, man, problems):
                             "absolute path, or a '.', '..' or empty segment)")
         elif any(os.path.islink(os.path.join(root, *parts[:k])) for k in range(1, len(parts) + 1)):
             problems.append(f"{rel}: a symbolic link")
-        elif not os.path.isfile(path):
+        elif not os.path.lexists(path):
             problems.append(f"{rel}: missing")
         else:
             try:
-                with open(path, "rb") as fh:
-                    if hashlib.sha256(fh.read()).hexdigest() != digest:
-                        problems.append(f"{rel}: sha256 differs from the manifest")
+                with open_regular(path, rel) as fh:
+                    h = hashlib.sha256()
+                    for block in iter(lambda: fh.read(1 << 20), b""):  # noqa: B023
+                        h.update(block)
+                if h.hexdigest() != digest:
+                    problems.append(f"{rel}: sha256 differs from the manifest")
+            except Unreadable as exc:
+                problems.append(str(exc))
             except OSError as exc:
                 problems.append(f"{rel}: cannot be read: {exc.strerror or exc}")
 
@@ -459,11 +486,10 @@ def expand(rows, zero, inputs, bound):
 
 def check(root):
     problems, checked = [], []
+    raw = read_regular(os.path.join(root, "manifest.json"), "manifest.json")
     try:
-        with open(os.path.join(root, "manifest.json"), "rb") as fh:
-            raw = fh.read()
         man = strict_json(raw.decode("utf-8"))
-    except (OSError, ValueError) as exc:
+    except ValueError as exc:
         raise Unreadable(f"manifest.json: cannot read: {exc}") from None
     if not isinstance(man, dict) or man.get("format") != SUITE_FORMAT:
         raise Unreadable(f"manifest.json: not a {SUITE_FORMAT} manifest")

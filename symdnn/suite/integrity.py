@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,7 @@ def root_digest(folder: str | os.PathLike) -> str:
     >>> root_digest(d) == hashlib.sha256(b'{"format":"symdnn-suite/2"}\n').hexdigest()
     True
     """
-    return hashlib.sha256((Path(folder) / "manifest.json").read_bytes()).hexdigest()
+    return hashlib.sha256(read_bytes(str(Path(folder) / "manifest.json"))).hexdigest()
 
 
 def load_manifest(folder: str | os.PathLike) -> dict:
@@ -94,11 +95,10 @@ def load_manifest(folder: str | os.PathLike) -> dict:
     """
     path = Path(folder) / "manifest.json"
     where = str(path)
+    _regular_or_refuse(path, where)
+    raw = read_bytes(where)  # a regular file only: never a FIFO or a device
     try:
-        raw = path.read_bytes()
         text = raw.decode("utf-8")
-    except OSError as exc:
-        raise ParseError(f"cannot read: {exc.strerror or exc}", path=where) from None
     except UnicodeDecodeError as exc:
         raise ParseError(f"not JSON: {exc}", path=where) from None
     man = strict_json(text, path=where)
@@ -169,6 +169,17 @@ def load_manifest(folder: str | os.PathLike) -> dict:
     return man
 
 
+def _regular_or_refuse(path: Path, where: str) -> None:
+    """Refuse, before it is opened, a path that is not a regular file after following
+    symbolic links (a FIFO would block, a device such as /dev/zero never ends)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise ParseError(f"cannot read: {exc.strerror or exc}", path=where) from None
+    if not stat.S_ISREG(mode):
+        raise ParseError("not a regular file", path=where)
+
+
 def _shown(text: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -192,7 +203,9 @@ def _exact(text: Any, where: str, what: str, *, canonical: bool = False) -> Frac
 def sha256_file(path: Path) -> str:
     """The sha256 of a file's bytes, in hex."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise OSError(f"{path}: not a regular file")
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
@@ -213,8 +226,10 @@ def structure_problems(folder: str | os.PathLike, man: dict) -> list[str]:
                             "absolute path, or a '.', '..' or empty segment)")
         elif any(root.joinpath(*parts[:k]).is_symlink() for k in range(1, len(parts) + 1)):
             problems.append(f"{rel}: a symbolic link")
-        elif not p.is_file():
+        elif not os.path.lexists(p):
             problems.append(f"{rel}: listed in the manifest but missing")
+        elif not p.is_file():
+            problems.append(f"{rel}: not a regular file")
         else:
             try:
                 digest = sha256_file(p)
