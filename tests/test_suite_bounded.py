@@ -558,3 +558,20 @@ def test_a_path_that_is_not_a_regular_file_is_refused_unread(suite, rel, kind):
         assert proc.returncode == want, (proc.stdout, proc.stderr)
         assert "Traceback" not in proc.stderr
         assert rel in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("where", ["bias", "bias-small", "value"])
+def test_a_number_too_long_to_print_gets_a_clean_message(suite, where):
+    man = _manifest(suite)
+    if where == "bias":
+        man["values"]["bias1"] = "1e10000"
+    elif where == "bias-small":
+        man["values"]["bias1"] = "1e-5000"
+    else:
+        k = next(iter(man["values"]["1"]))
+        man["values"]["1"][k] = "1e5000"
+    _write_manifest(suite, man)
+    _same_verdict(suite)
+    proc = _cli("suite", "verify", "--no-checker", "--quiet", str(suite))
+    for said in (proc.stdout + proc.stderr, _shipped(suite).stdout + _shipped(suite).stderr):
+        assert "ValueError" not in said and "4300" not in said and "Traceback" not in said, said

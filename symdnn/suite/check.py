@@ -72,12 +72,23 @@ def exact_number(text):
     raise ValueError("not a decimal or p/q number")
 
 
+def show(q):
+    """A Fraction (or anything holding them) as text, never a number too long to print."""
+    if isinstance(q, tuple):
+        return "(" + ", ".join(show(v) for v in q) + ")"
+    if isinstance(q, Fraction) and max(q.numerator.bit_length(),
+                                       q.denominator.bit_length()) > 3 * MAX_DIGITS:
+        return f"a number of about {q.numerator.bit_length() * 3 // 10} digits over one of " \
+               f"about {q.denominator.bit_length() * 3 // 10}"
+    return str(q)
+
+
 def canonical_number(text):
     """The Fraction of an exact value written as ``str(Fraction)`` does: ``p/q`` in lowest
     terms or an integer; ValueError for any other spelling."""
     q = exact_number(text)
     if not _CANONICAL.match(text) or str(q) != text:
-        raise ValueError(f"not written as {q} (an integer or p/q in lowest terms)")
+        raise ValueError(f"not written as {show(q)} (an integer or p/q in lowest terms)")
     return q
 
 
@@ -409,7 +420,7 @@ def run_network(root, man, problems):
                                             (rows_in, cols_out), name).items():
             q = exact(v, f"{name}:{lineno}")
             if v in spelled and canonical_number(spelled[v]) != q and v not in seen:
-                problems.append(f"{name}:{lineno}: {v!r} is {q}, the manifest says "
+                problems.append(f"{name}:{lineno}: {v!r} is {show(q)}, the manifest says "
                                 f"{spelled[v]!r}")
             seen.add(v)
             w.setdefault(i, []).append((j, q))
@@ -537,7 +548,7 @@ def compare(root, man, problems, checked):
     if want != outputs:
         bad = sorted(set(want.items()) ^ set(outputs.items()))
         problems.append(f"expected/exact.tsv: {len(bad)} entries differ from the "
-                        f"recomputation, first {bad[0]}")
+                        f"recomputation, first {show(bad[0])}")
     checked.append(f"{len(outputs)} exact outputs")
     formats = par["formats"]
     for rel in sorted(man["files"]):

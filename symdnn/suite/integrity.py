@@ -180,6 +180,18 @@ def _regular_or_refuse(path: Path, where: str) -> None:
         raise ParseError("not a regular file", path=where)
 
 
+def show_value(q: Any) -> str:
+    """A Fraction (or a tuple holding them) as text, never a number too long to print
+    (``str`` refuses an integer of more than 4300 digits; check.py's ``show`` is its twin)."""
+    if isinstance(q, tuple):
+        return "(" + ", ".join(show_value(v) for v in q) + ")"
+    if isinstance(q, Fraction) and max(q.numerator.bit_length(),
+                                       q.denominator.bit_length()) > 3 * MAX_DIGITS:
+        return (f"a number of about {q.numerator.bit_length() * 3 // 10} digits over one of "
+                f"about {q.denominator.bit_length() * 3 // 10}")
+    return show_number(q)
+
+
 def _shown(text: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -420,5 +432,5 @@ def _values_problems(safe: dict, man: dict) -> list[str]:
             if exact_number(text) != exact_number(value):
                 problems.append(f"manifest.json: values[{l}][{_shown(text)!r}] = "
                                 f"{_shown(value)!r}, but {_shown(text)} is "
-                                f"{show_number(exact_number(text))}")
+                                f"{show_value(exact_number(text))}")
     return problems

@@ -31,6 +31,7 @@ from symdnn.suite.integrity import (
     load_manifest,
     regular_rows,
     root_digest,
+    show_value,
     structure_problems,
     suite_lines,
 )
@@ -277,7 +278,8 @@ def _recompute(root: Path, man: dict, progress, problems: list, checked: list) -
     if got != want:
         diff = sorted(set(got.items()) ^ set(want.items()))[:3]
         problems.append(f"expected/exact.tsv: {len(set(got.items()) ^ set(want.items()))} "
-                        f"entries differ from the recomputation, e.g. {diff}")
+                        f"entries differ from the recomputation, e.g. "
+                        f"[{', '.join(show_value(d) for d in diff)}]")
     checked.append(f"{len(want)} exact outputs")
     keys = sorted(outnum)
     nums = ints([outnum[key] for key in keys])
