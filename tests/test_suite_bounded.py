@@ -478,6 +478,17 @@ def _text(tmp_path: Path, text: str) -> Path:
     return p
 
 
+def _float_of(bits: int, fmt: str) -> float:
+    """The float64 of a bit pattern of ``fmt`` (an infinity or NaN included)."""
+    if CHECK.is_nan_bits(bits, fmt):
+        return float("nan")
+    v = CHECK.bits_value(bits, fmt)
+    negative = bits >> sum(CHECK.FORMATS[fmt][:2])
+    if v is None:
+        return float("-inf") if negative else float("inf")
+    return -0.0 if negative and v == 0 else float(v)
+
+
 def _regenerate(suite: Path) -> dict:
     """Rewrite the expected files and categories from check.py's own recomputation (for
     tampered networks whose true outputs both verifiers must then agree on)."""
@@ -488,7 +499,7 @@ def _regenerate(suite: Path) -> dict:
     (suite / "expected" / "exact.tsv").write_text("".join(f"{i}\t{j}\t{out[(i, j)]}\n"
                                                           for i, j in keys))
     for fmt in man["parameters"]["formats"]:
-        vals = [float(CHECK.bits_value(CHECK.round_bits(out[k], fmt), fmt)) for k in keys]
+        vals = [_float_of(CHECK.round_bits(out[k], fmt), fmt) for k in keys]
         (suite / "expected" / f"{fmt}.tsv").write_text("".join(
             f"{i}\t{j}\t{v.hex()}\t{v!r}\n" for (i, j), v in zip(keys, vals, strict=True)))
     (suite / "categories.tsv").write_text("".join(f"{i}\n" for i in sorted({i for i, _ in keys})))
@@ -575,3 +586,36 @@ def test_a_number_too_long_to_print_gets_a_clean_message(suite, where):
     proc = _cli("suite", "verify", "--no-checker", "--quiet", str(suite))
     for said in (proc.stdout + proc.stderr, _shipped(suite).stdout + _shipped(suite).stderr):
         assert "ValueError" not in said and "4300" not in said and "Traceback" not in said, said
+
+
+def _set_weight(suite: Path, value: str) -> None:
+    """Line 1 of layer 1 weighs ``value``, the manifest's values map and hashes kept true."""
+    p = suite / "network" / "n37-l1.tsv"
+    _first_line_value(p, value)
+    man = _manifest(suite)
+    used = {line.split("\t")[2] for line in p.read_text().splitlines() if line}
+    man["values"]["1"] = {k: v for k, v in man["values"]["1"].items() if k in used}
+    man["values"]["1"][value] = str(exact_number(value))
+    _write_manifest(suite, man)
+    _rehash(suite, "network/n37-l1.tsv")
+
+
+@pytest.mark.parametrize("value", ["1e30", "-1e30", str(2**63 - 1), str(2**62), "1e-30",
+                                   "1/" + "7" * 30])
+def test_a_weight_beyond_two_to_the_62_over_the_common_denominator_cannot_be_read(suite,
+                                                                                    value):
+    _set_weight(suite, value)
+    try:
+        _regenerate(suite)  # the outputs such weights give (before the bound, check.py's)
+    except CHECK.Unreadable:
+        pass
+    assert _same_verdict(suite) == 2
+    assert "2**62" in _shipped(suite).stderr
+
+
+def test_a_weight_just_below_two_to_the_62_is_read(suite):
+    _set_weight(suite, str(2**62 - 1))
+    _regenerate(suite)
+    assert _shipped(suite).returncode == 0
+    # symdnn reads it too; it only adds that source/ (thresholds.csv's network) now differs
+    assert [p[:8] for p in verify_suite(suite, checker=False).problems] == ["source/:"]

@@ -42,6 +42,7 @@ MAX_EXPONENT = 10_000
 MAX_DIGITS = 4000
 MAX_NESTING = 64
 MAX_WORK = 1 << 24
+MAX_WEIGHT = 1 << 62  # a layer's weights over their common denominator are integers below it
 _DECIMAL = re.compile(r"([+-]?)(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?\Z")
 _RATIO = re.compile(r"[+-]?[0-9]+/[0-9]+\Z")
 _CANONICAL = re.compile(r"-?[0-9]+(?:/[0-9]+)?\Z")
@@ -414,7 +415,7 @@ def run_network(root, man, problems):
         name = f"network/n{n}-l{l}.tsv"
         spelled = man["values"][str(l)]
         w = {}  # input neuron -> [(output neuron, weight numerator)]
-        dens = set()
+        D, least = 1, None  # the common denominator, the least one of a nonzero weight
         seen = set()
         for (i, j), (lineno, (v,)) in keyed(os.path.join(root, *name.split("/")), 3,
                                             (rows_in, cols_out), name).items():
@@ -424,14 +425,22 @@ def run_network(root, man, problems):
                                 f"{spelled[v]!r}")
             seen.add(v)
             w.setdefault(i, []).append((j, q))
-            dens.add(q.denominator)
+            if q and q.denominator != least and D % q.denominator:
+                D = D * q.denominator // _gcd(D, q.denominator)
+            if q:
+                least = q.denominator if least is None else min(least, q.denominator)
+            if least is not None and D >= MAX_WEIGHT * least:  # that weight is >= 2**62
+                raise Unreadable(f"{name}:{lineno}: over the layer's common denominator a "
+                                 f"weight needs an integer of magnitude 2**62 or more")
         if seen != set(spelled):
             problems.append(f"manifest.json: values[{l}] does not list exactly the spellings "
                             f"{name} uses")
-        D = 1
-        for d in dens:
-            D = D * d // _gcd(D, d)
         w = {i: [(j, (q * D).numerator) for j, q in row] for i, row in w.items()}
+        for i, row in w.items():
+            for j, num in row:
+                if abs(num) >= MAX_WEIGHT:
+                    raise Unreadable(f"{name}: the weight at {i}, {j} over the layer's common "
+                                     "denominator needs an integer of magnitude 2**62 or more")
         if f"bias{l}" in man["values"]:  # one bias for every neuron
             b_all = exact(man["values"][f"bias{l}"], f"manifest.json: values['bias{l}']")
             bias, lit = {}, range(1, cols_out + 1) if b_all > 0 else ()
