@@ -619,3 +619,37 @@ def test_a_weight_just_below_two_to_the_62_is_read(suite):
     assert _shipped(suite).returncode == 0
     # symdnn reads it too; it only adds that source/ (thresholds.csv's network) now differs
     assert [p[:8] for p in verify_suite(suite, checker=False).problems] == ["source/:"]
+
+
+def _drop_file(suite: Path, man: dict, rel: str) -> None:
+    (suite / rel).unlink()
+    del man["files"][rel]
+
+
+CONTRADICTIONS = {
+    "extra shape": lambda s, m: m["shapes"].__setitem__("7", [1, 1]),
+    "bias99": lambda s, m: m["values"].__setitem__("bias99", "1"),
+    "biasX": lambda s, m: m["values"].__setitem__("biasX", "1"),
+    "value map x": lambda s, m: m["values"].__setitem__("x", {}),
+    "no shape 1": lambda s, m: m["shapes"].pop("1"),
+    "no values 1": lambda s, m: m["values"].pop("1"),
+    "features": lambda s, m: m["parameters"].__setitem__("features",
+                                                          m["parameters"]["features"] + 1),
+    "layers": lambda s, m: m["parameters"].__setitem__("layers", 2),
+    "neurons": lambda s, m: m["parameters"].__setitem__("neurons",
+                                                         m["parameters"]["neurons"] + 1),
+    "no files": lambda s, m: m.__setitem__("files", {}),
+    "all formats": lambda s, m: m["parameters"].__setitem__(
+        "formats", ["fp64", "fp32", "fp16", "bf16", "fp8_e4m3", "fp8_e5m2"]),
+    "no inputs": lambda s, m: _drop_file(s, m, "inputs.tsv"),
+    "no categories": lambda s, m: _drop_file(s, m, "categories.tsv"),
+    "no exact": lambda s, m: _drop_file(s, m, "expected/exact.tsv"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONTRADICTIONS))
+def test_a_manifest_that_contradicts_itself_cannot_be_read_by_either(suite, name):
+    man = _manifest(suite)
+    CONTRADICTIONS[name](suite, man)
+    _write_manifest(suite, man)
+    assert _same_verdict(suite) == 2

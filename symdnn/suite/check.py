@@ -320,16 +320,29 @@ def validate(man):
         for spelled, value in vals.items():
             number(spelled, f"values[{key!r}] spelling")
             number(value, f"values[{key!r}][{spelled!r}]", canonical_number)
-    for l in range(1, par["layers"] + 1):
-        sh = man["shapes"].get(str(l))
+    layers = [str(l) for l in range(1, par["layers"] + 1)]
+    need(set(man["shapes"]) == set(layers), "shapes hold exactly the layers 1..layers")
+    need(set(layers) <= set(man["values"]) <= set(layers) | {f"bias{l}" for l in layers},
+         "values hold a map for every layer and nothing else but their bias{l}")
+    width = par["features"]
+    for l in layers:
+        sh = man["shapes"][l]
         need(isinstance(sh, list) and len(sh) == 2 and
              all(type(v) is int and 1 <= v <= par["neurons"] for v in sh),
              f"shapes[{l}] is [inputs, outputs] within the width")
-        need(isinstance(man["values"].get(str(l)), dict), f"values[{l}] is missing")
-    layer_files = {f"network/n{par['neurons']}-l{l}.tsv" for l in range(1, par["layers"] + 1)}
-    for rel in man["files"]:
-        if rel.startswith("network/n") and rel.endswith(".tsv") and rel not in layer_files:
-            raise Unreadable(f"manifest.json: {rel} is a layer beyond parameters.layers")
+        need(sh[0] == width, f"shapes[{l}] takes {sh[0]} inputs, the layer before gives "
+             f"{width} (parameters.features for layer 1)")
+        width = sh[1]
+        need(isinstance(man["values"][l], dict), f"values[{l}] is a map")
+    layer_files = {f"network/n{par['neurons']}-l{l}.tsv" for l in layers}
+    required = layer_files | {f"expected/{f}.tsv" for f in fm} | \
+        {"expected/exact.tsv", "inputs.tsv", "categories.tsv", "check.py"}
+    for rel in sorted(required - set(man["files"])):
+        raise Unreadable(f"manifest.json: files: {rel} is required and not listed")
+    for rel in sorted(set(man["files"]) - required):
+        if rel.startswith("expected/") or (rel.startswith("network/n") and rel.endswith(".tsv")):
+            raise Unreadable(f"manifest.json: files: {rel} is a layer or expected file the "
+                             "parameters do not name")
 
 
 def check_files(root, man, problems):

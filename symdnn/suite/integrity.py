@@ -163,10 +163,56 @@ def load_manifest(folder: str | os.PathLike) -> dict:
             raise ParseError(f"files[{rel!r}] is not a sha256 in hex", path=where)
     if not all(isinstance(v, str) for v in man["versions"].values()):
         raise ParseError("versions must map names to version strings", path=where)
+    _consistent(man, where)
     if raw != canonical_json(man):
         raise ParseError("not in canonical form (keys sorted, no spaces; see "
                          "docs/suite-format.md): it was edited", path=where)
     return man
+
+
+def required_files(par: dict) -> set[str]:
+    """The files a manifest with parameters ``par`` must list: the layers, the expected file
+    of each format and the exact one, the inputs, the categories and the checker."""
+    n, L = par["neurons"], par["layers"]
+    return {f"network/n{n}-l{l}.tsv" for l in range(1, L + 1)} | \
+        {f"expected/{f}.tsv" for f in par["formats"]} | \
+        {"expected/exact.tsv", "inputs.tsv", "categories.tsv", "check.py"}
+
+
+def _consistent(man: dict, where: str) -> None:
+    """Refuse a manifest that contradicts itself (docs/suite-format.md, "cannot be read"):
+    shapes for exactly the layers 1..L, chained from ``features``; a values map for every
+    layer and nothing else but ``bias{l}``; exactly the layer and expected files the
+    parameters name, and the required files, listed (check.py's ``validate`` is its twin)."""
+    par = man["parameters"]
+    L = par["layers"]
+    layers = [str(l) for l in range(1, L + 1)]
+    if set(man["shapes"]) != set(layers):
+        raise ParseError("shapes must hold exactly the layers 1..parameters.layers",
+                         path=where)
+    allowed = set(layers) | {f"bias{l}" for l in layers}
+    if not set(layers) <= set(man["values"]) <= allowed:
+        raise ParseError("values must hold a map for every layer 1..parameters.layers, and "
+                         "nothing else but their bias{l}", path=where)
+    if any(not isinstance(man["values"][l], dict) for l in layers):
+        raise ParseError("values[l] of a layer must be a map", path=where)
+    width = par["features"]
+    for l in layers:
+        if man["shapes"][l][0] != width:
+            raise ParseError(f"shapes[{l!r}] takes {man['shapes'][l][0]} inputs, the layer "
+                             f"before it gives {width} (parameters.features for layer 1)",
+                             path=where)
+        width = man["shapes"][l][1]
+    listed = set(man["files"])
+    need = required_files(par)
+    for rel in sorted(need - listed):
+        raise ParseError(f"files: {rel} is required by the parameters and not listed",
+                         path=where)
+    for rel in sorted(listed - need):
+        if rel.startswith("expected/") or (rel.startswith("network/n") and
+                                           rel.endswith(".tsv")):
+            raise ParseError(f"files: {rel} is a layer or expected file the parameters do "
+                             "not name", path=where)
 
 
 def _regular_or_refuse(path: Path, where: str) -> None:
