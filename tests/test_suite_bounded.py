@@ -653,3 +653,17 @@ def test_a_manifest_that_contradicts_itself_cannot_be_read_by_either(suite, name
     CONTRADICTIONS[name](suite, man)
     _write_manifest(suite, man)
     assert _same_verdict(suite) == 2
+
+
+@pytest.mark.parametrize("edit", ["space", "no final newline", "indented"])
+def test_a_manifest_not_in_canonical_form_cannot_be_read_by_either(suite, edit):
+    raw = (suite / "manifest.json").read_bytes()
+    if edit == "space":
+        raw = raw.replace(b'":', b'": ', 1)
+    elif edit == "no final newline":
+        raw = raw.rstrip(b"\n")
+    else:
+        raw = json.dumps(json.loads(raw), indent=1, sort_keys=True).encode() + b"\n"
+    (suite / "manifest.json").write_bytes(raw)
+    assert _same_verdict(suite) == 2
+    assert "canonical" in _shipped(suite).stderr

@@ -532,8 +532,9 @@ def check(root):
     validate(man)
     canonical = json.dumps(man, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
                            allow_nan=False) + "\n"
-    if raw != canonical.encode("ascii"):
-        problems.append("manifest.json: not in canonical form")
+    if raw != canonical.encode("ascii"):  # edited by hand: its root digest is not its own
+        raise Unreadable("manifest.json: not in canonical form (keys sorted, no spaces, one "
+                         "final newline; see docs/suite-format.md)")
     try:
         check_files(root, man, problems)
         checked.append(f"{len(man['files'])} file hashes")
