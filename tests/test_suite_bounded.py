@@ -667,3 +667,25 @@ def test_a_manifest_not_in_canonical_form_cannot_be_read_by_either(suite, edit):
     (suite / "manifest.json").write_bytes(raw)
     assert _same_verdict(suite) == 2
     assert "canonical" in _shipped(suite).stderr
+
+
+def test_weights_whose_common_denominator_has_5000_digits_get_a_clean_message(suite):
+    p = suite / "network" / "n37-l1.tsv"
+    lines = p.read_text().split("\n")
+    weights = ["1/" + "7" * 2500, "1/" + "1" * 2499 + "3"]
+    for k, w in enumerate(weights):
+        parts = lines[k].split("\t")
+        parts[2] = w
+        lines[k] = "\t".join(parts)
+    p.write_text("\n".join(lines))
+    man = _manifest(suite)
+    used = {line.split("\t")[2] for line in p.read_text().splitlines() if line}
+    man["values"]["1"] = {k: v for k, v in man["values"]["1"].items() if k in used}
+    man["values"]["1"].update({w: w for w in weights})
+    _write_manifest(suite, man)
+    _rehash(suite, "network/n37-l1.tsv")
+    proc = _cli("suite", "verify", "--no-checker", "--quiet", str(suite))
+    said = proc.stdout + proc.stderr
+    assert proc.returncode == 2 and "2**62" in said, said
+    assert "ValueError" not in said and "4300" not in said
+    assert _same_verdict(suite) == 2

@@ -229,9 +229,12 @@ def _recompute(root: Path, man: dict, progress, problems: list, checked: list) -
                 if not _readable(text):  # raises, naming the first line that holds it
                     _exact_value(text, path, 1 + values.index(text))
         else:
+            values = []
             for lineno, rest in _keyed(path, 3, (rows_in, cols_out),
                                        ("row", "column")).values():
                 _exact_value(rest[0], path, lineno)  # the suite's grammar, stricter than GC's
+                values.append(rest[0])
+        _check_magnitude(sorted(set(values), key=values.index), path)
         g = read_layer(path, n)
         N = g.N[:rows_in, :cols_out].tocsr()
         b_all = man["values"].get(f"bias{l}")
@@ -319,6 +322,25 @@ def _recompute(root: Path, man: dict, progress, problems: list, checked: list) -
         elif rep.to_csv() != (root / "thresholds.csv").read_text(encoding="utf-8"):
             problems.append("thresholds.csv: differs from the recomputed thresholds")
         checked.append(f"{len(rep.pairs)} thresholds")
+
+
+def _check_magnitude(spellings: list, path: Path) -> None:
+    """Refuse, before a common denominator of thousands of digits is formed, a layer whose
+    weights over their common denominator need an integer of magnitude 2**62 or more (the
+    bound read_layer applies; check.py's twin check gives the same verdict): the weight of
+    least denominator q is at least D / q in magnitude."""
+    D, least = 1, None
+    for text in spellings:
+        q = _number(text)
+        if not q:
+            continue
+        if D % q.denominator:
+            D = D * q.denominator // math.gcd(D, q.denominator)
+        least = q.denominator if least is None else min(least, q.denominator)
+        if D >= (1 << 62) * least:
+            raise ParseError(f"value {_shown(text)!r} is out of range: over the layer's common "
+                             "denominator it needs an integer of magnitude 2**62 or more, or "
+                             "another weight does", path=str(path))
 
 
 def _check_work(man: dict, images: int) -> None:
