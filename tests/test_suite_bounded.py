@@ -689,3 +689,14 @@ def test_weights_whose_common_denominator_has_5000_digits_get_a_clean_message(su
     assert proc.returncode == 2 and "2**62" in said, said
     assert "ValueError" not in said and "4300" not in said
     assert _same_verdict(suite) == 2
+
+
+def test_a_foreign_checker_is_named_in_the_summary(suite):
+    """A suite whose check.py is not the one symdnn ships FAILS (it is never run); the text
+    said 'symdnn: VERIFIED' and 'check.py: not run (--no-checker)' and nothing else, so the
+    exit status 1 had no reason on screen."""
+    (suite / "check.py").write_text((suite / "check.py").read_text() + "# edited\n")
+    _rehash(suite, "check.py")
+    check = verify_suite(suite, checker=False)
+    assert not check.ok
+    assert "check.py: not the checker symdnn ships" in check.summary()

@@ -72,7 +72,10 @@ class SuiteCheck:
         lines = [("symdnn: VERIFIED: " if not own else "symdnn: FAILED: ")
                  + "; ".join(self.checked)]
         lines += [f"  {p}" for p in own]
-        if ck is None:
+        foreign = [p for p in self.problems if p.startswith("check.py: not the checker")]
+        if foreign:  # a reason for the verdict: say it whether or not a checker ran
+            lines += foreign
+        elif ck is None:
             lines.append("check.py: not run (--no-checker)")
         else:
             lines.append(f"check.py: {ck['verdict']} (exit {ck['exit']})")
