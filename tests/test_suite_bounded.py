@@ -700,3 +700,12 @@ def test_a_foreign_checker_is_named_in_the_summary(suite):
     check = verify_suite(suite, checker=False)
     assert not check.ok
     assert "check.py: not the checker symdnn ships" in check.summary()
+
+
+def test_a_listed_name_too_long_for_the_file_system_is_missing_for_both(suite):
+    """A manifest listing a 300-character file name: symdnn's look at it raised
+    ENAMETOOLONG (cannot be read, exit 2) where check.py reports it missing (exit 1)."""
+    man = _manifest(suite)
+    man["files"]["x" * 300] = "0" * 64
+    _write_manifest(suite, man)
+    assert _same_verdict(suite) == 1

@@ -215,6 +215,19 @@ def _consistent(man: dict, where: str) -> None:
                              "not name", path=where)
 
 
+def _can_stat(root: Path, parts: list[str]) -> bool:
+    """Whether every prefix of a listed path can be looked at (a name longer than the file
+    system allows cannot: it is missing, as check.py says)."""
+    try:
+        for k in range(1, len(parts) + 1):
+            os.lstat(root.joinpath(*parts[:k]))
+    except FileNotFoundError:
+        return True  # missing is reported as such below
+    except OSError:
+        return False
+    return True
+
+
 def _regular_or_refuse(path: Path, where: str) -> None:
     """Refuse, before it is opened, a path that is not a regular file after following
     symbolic links (a FIFO would block, a device such as /dev/zero never ends)."""
@@ -282,6 +295,8 @@ def structure_problems(folder: str | os.PathLike, man: dict) -> list[str]:
                 any(part in ("", ".", "..") for part in parts):
             problems.append(f"{rel}: a path outside the suite, or not written plainly (an "
                             "absolute path, or a '.', '..' or empty segment)")
+        elif not _can_stat(root, parts):  # a name no file system holds (too long)
+            problems.append(f"{rel}: listed in the manifest but missing")
         elif any(root.joinpath(*parts[:k]).is_symlink() for k in range(1, len(parts) + 1)):
             problems.append(f"{rel}: a symbolic link")
         elif not os.path.lexists(p):
