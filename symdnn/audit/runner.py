@@ -120,6 +120,10 @@ class Lockstep:
         The findings of each run, in the order of the runs.
     exact_seconds : float
         The time the exact run took.
+
+    Examples
+    --------
+    See :func:`run_lockstep`: ``found.exact_pre`` and ``found.exact_rows`` there.
     """
 
     exact_zero: list[int]

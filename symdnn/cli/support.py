@@ -341,7 +341,17 @@ def command_group(sub: argparse._SubParsersAction, name: str, help: str, descrip
                   dest: str, metavar: str) -> argparse._SubParsersAction:
     """A command made of actions (``symdnn suite build``, ``symdnn data fetch``): its parser,
     with the help, description and exit codes every command shows, and the subparsers its
-    actions are added to (one is required)."""
+    actions are added to (one is required).
+
+    Examples
+    --------
+    >>> p = argparse.ArgumentParser(prog="symdnn")
+    >>> actions = command_group(p.add_subparsers(dest="command"), "suite", "suites",
+    ...                         "Certified suites.", "suite_command", "ACTION")
+    >>> _ = actions.add_parser("verify")
+    >>> p.parse_args(["suite", "verify"]).suite_command
+    'verify'
+    """
     p = sub.add_parser(name, help=help, description=description, epilog=EXIT_TEXT,
                        formatter_class=HelpFormatter)
     return p.add_subparsers(dest=dest, metavar=metavar, required=True)

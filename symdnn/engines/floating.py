@@ -90,7 +90,17 @@ def float_step(Y: sp.csr_matrix, W: sp.csr_matrix, bias: np.ndarray | None, *, r
 
 
 def float_layer(g: Any, dom: FloatDomain) -> sp.csr_matrix:
-    """A layer's weights in a float format: each distinct decimal string rounded once."""
+    """A layer's weights in a float format: each distinct decimal string rounded once.
+
+    Examples
+    --------
+    >>> from symdnn.domains import get_domain
+    >>> from symdnn.generators.radixnet import radixnet_layers
+    >>> g = next(radixnet_layers(1024, 1))
+    >>> W = float_layer(g, get_domain("bf16"))
+    >>> W.shape, set(W.data.tolist())          # 1/16 is a bf16 value
+    ((1024, 1024), {0.0625})
+    """
     store = np.float32 if dom.name == "fp32" else np.float64
     by_num = {}
     for s, f in g.values.items():

@@ -122,7 +122,16 @@ def challenge_network(data_dir: Any, neurons: int, layers: int) -> ChallengeNetw
 
 
 def check_counts(neurons: int, layers: int, images: int | None) -> None:
-    """Refuse a configuration whose counts are not positive integers (naming the parameter)."""
+    """Refuse a configuration whose counts are not positive integers (naming the parameter).
+
+    Examples
+    --------
+    >>> check_counts(1024, 120, None)
+    >>> check_counts(1024, 0, None)
+    Traceback (most recent call last):
+    ...
+    symdnn.errors.ArgumentError: layers must be a positive integer, not 0
+    """
     for name, v in (("neurons", neurons), ("layers", layers)):
         if not isinstance(v, int | np.integer) or v < 1:
             raise ArgumentError(f"{name} must be a positive integer, not {v!r}")

@@ -76,7 +76,17 @@ def suite_stream(source: Path, neurons: int | None, layers: int | None,
                  inputs: str | None) -> LayerStream:
     """The stream a suite is built from: a network folder (``symdnn build``, with its
     ``inputs.tsv`` or the file ``inputs``) or a Graph Challenge folder (``neurons`` and
-    ``layers`` needed)."""
+    ``layers`` needed).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from symdnn.generators import generate_radixnet
+    >>> d = generate_radixnet(tempfile.mkdtemp(), neurons=1024, layers=2, inputs=3)
+    >>> st = suite_stream(pathlib.Path(d), 1024, 2, None)
+    >>> st.kind, st.depth, st.truth is None, st.info["source"]["source"]
+    ('graph-challenge', 2, True, 'graph-challenge layout')
+    """
     if (source / "network.json").is_file():
         net, info = read_network(source)
         Y0 = info["inputs"]

@@ -172,7 +172,19 @@ def load_manifest(folder: str | os.PathLike) -> dict:
 
 def required_files(par: dict) -> set[str]:
     """The files a manifest with parameters ``par`` must list: the layers, the expected file
-    of each format and the exact one, the inputs, the categories and the checker."""
+    of each format and the exact one, the inputs, the categories and the checker.
+
+    Examples
+    --------
+    >>> for rel in sorted(required_files({"neurons": 4, "layers": 1, "formats": ["fp16"]})):
+    ...     print(rel)
+    categories.tsv
+    check.py
+    expected/exact.tsv
+    expected/fp16.tsv
+    inputs.tsv
+    network/n4-l1.tsv
+    """
     n, L = par["neurons"], par["layers"]
     return {f"network/n{n}-l{l}.tsv" for l in range(1, L + 1)} | \
         {f"expected/{f}.tsv" for f in par["formats"]} | \
@@ -241,7 +253,15 @@ def _regular_or_refuse(path: Path, where: str) -> None:
 
 def show_value(q: Any) -> str:
     """A Fraction (or a tuple holding them) as text, never a number too long to print
-    (``str`` refuses an integer of more than 4300 digits; check.py's ``show`` is its twin)."""
+    (``str`` refuses an integer of more than 4300 digits; check.py's ``show`` is its twin).
+
+    Examples
+    --------
+    >>> show_value(Fraction(1, 3)), show_value((Fraction(2), Fraction(-1, 2)))
+    ('1/3', '(2, -1/2)')
+    >>> show_value(Fraction(10**13000))
+    'a number of about 12955 digits over one of about 0'
+    """
     if isinstance(q, tuple):
         return "(" + ", ".join(show_value(v) for v in q) + ")"
     if isinstance(q, Fraction) and max(q.numerator.bit_length(),
@@ -417,6 +437,19 @@ def suite_lines(path: str | os.PathLike, fields: int) -> list[tuple[int, list[st
     ------
     ParseError
         Naming the file and line.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "c.tsv")
+    >>> _ = open(p, "w", newline="").write("1\t2\n\n3\t4\n")
+    >>> suite_lines(p, 2)                     # the blank line 2 is skipped
+    [(1, ['1', '2']), (3, ['3', '4'])]
+    >>> _ = open(p, "w", newline="").write("1\t2\r\n")
+    >>> suite_lines(p, 2)
+    Traceback (most recent call last):
+    ...
+    symdnn.errors.ParseError: ...c.tsv:1: a carriage return (lines end in \n only)
     """
     path = os.fspath(path)
     raw = read_bytes(path)
