@@ -677,14 +677,24 @@ _CLASSES: list[type[OpRun]] = [
 ]
 #: operator -> its classes, oldest opset first: the one list of what symdnn evaluates
 REGISTRY: dict[str, list[type[OpRun]]] = {}
-for _cls in _CLASSES:
-    REGISTRY.setdefault(_cls.op_type, []).append(_cls)
-del _cls
 #: operator -> every attribute it takes in some opset, and its kind (anything else is
 #: refused, naming the node)
-OPERATORS: dict[str, dict[str, str]] = {
-    op: {k: v for c in classes for k, v in c.attrs.items()} for op, classes in REGISTRY.items()}
+OPERATORS: dict[str, dict[str, str]] = {}
 
+
+def register(*classes: type[OpRun]) -> None:
+    """Add operator classes to :data:`REGISTRY` and :data:`OPERATORS` (each module of
+    operators registers its own, once, when it is imported)."""
+    for cls in classes:
+        if cls in REGISTRY.get(cls.op_type, ()):
+            continue
+        REGISTRY.setdefault(cls.op_type, []).append(cls)
+        REGISTRY[cls.op_type].sort(key=lambda c: c.since)
+        OPERATORS[cls.op_type] = {k: v for c in REGISTRY[cls.op_type]
+                                  for k, v in c.attrs.items()}
+
+
+register(*_CLASSES)
 
 def op_for(op_type: str, opset: int) -> type[OpRun]:
     """The class of ``op_type`` in ``opset``: the newest that is not newer.
@@ -735,3 +745,8 @@ def check_node(node: Node, opset: int) -> type[OpRun]:
     cls = op_for(node.op_type, opset)
     cls.check(node, opset)
     return cls
+
+
+# the operators of convolutional networks and those whose values are not rational (evaluated
+# in certified enclosures) live in their own modules, which register them here
+from symdnn.io import onnx_nn, onnx_real  # noqa: E402, F401
