@@ -126,12 +126,17 @@ class OnnxGraph:
                 if name and name not in known:
                     raise GraphError(f"{node.label}: input {name!r} is not computed before "
                                      "it (nodes must be in topological order)")
-            if len(node.outputs) != 1 or not node.outputs[0]:
-                raise GraphError(f"{node.label}: a node must have exactly one named output")
-            if node.outputs[0] in known:
-                raise GraphError(f"{node.label}: its output {node.outputs[0]!r} is already "
-                                 "the name of an input, an initializer or another output")
-            known.add(node.outputs[0])
+            lo, hi = runs[-1].n_outputs
+            if not lo <= len(node.outputs) <= hi or not node.outputs[0]:
+                raise GraphError(f"{node.label}: {len(node.outputs)} outputs, the first "
+                                 f"{'named' if node.outputs and node.outputs[0] else 'unnamed'}"
+                                 f" ({node.op_type} writes {lo if lo == hi else f'{lo} to {hi}'}"
+                                 ", the first named)")
+            for out in filter(None, node.outputs):
+                if out in known:
+                    raise GraphError(f"{node.label}: its output {out!r} is already the name "
+                                     "of an input, an initializer or another output")
+                known.add(out)
         for node in () if ordered else g.nodes:
             for name in node.inputs:
                 if name and name not in known:
@@ -221,12 +226,16 @@ class ExactGraph(OnnxGraph):
         keep = set(self.output_names) | set(self.consts)
         live = sum(t.num.size for t in env.values())
         for i, (node, op) in enumerate(zip(self.nodes, self.runs, strict=True)):
-            out = op.run(node, [env[n] if n else None for n in node.inputs])
-            check_size(out.shape, node)
-            check_bits(out, node.label)
-            env[node.outputs[0]] = out
-            live += out.num.size
-            for name in set(node.inputs) | {node.outputs[0]}:  # free what no later node reads
+            res = op.run(node, [env[n] if n else None for n in node.inputs])
+            for name, out in zip(node.outputs, res if isinstance(res, tuple) else (res,),
+                                 strict=False):
+                if not name:  # an optional output the graph leaves out
+                    continue
+                check_size(out.shape, node)
+                check_bits(out, node.label)
+                env[name] = out
+                live += out.num.size
+            for name in set(node.inputs) | set(node.outputs):  # free what no later node reads
                 if name and self._last_use.get(name, -1) <= i and name not in keep \
                         and name in env:
                     live -= env.pop(name).num.size

@@ -323,12 +323,17 @@ class OpRun:
         The attributes it takes, name -> kind (``"int"``, ``"float"``, ``"ints"``, ...).
     arity : (int, int)
         The least and the most inputs it takes.
+    n_outputs : (int, int)
+        The least and the most outputs it writes (the first always named; :meth:`run`
+        returns a tuple when there are several, one value for each output, the graph
+        keeping those it names).
     """
 
     op_type: ClassVar[str] = ""
     since: ClassVar[int] = 1
     attrs: ClassVar[dict[str, str]] = {}
     arity: ClassVar[tuple[int, int]] = (1, 1)
+    n_outputs: ClassVar[tuple[int, int]] = (1, 1)
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -347,8 +352,9 @@ class OpRun:
                              f"{lo if lo == hi else f'{lo} to {hi}'} in opset {opset})")
 
     @staticmethod
-    def run(node: Node, ins: list[Exact | None]) -> Exact:  # pragma: no cover
-        """The node's output, exactly, from its inputs (``None`` for one left out)."""
+    def run(node: Node, ins: list[Exact | None]) -> Exact | tuple[Exact, ...]:  # pragma: no cover
+        """The node's output (a tuple of them where it writes several), exactly, from its
+        inputs (``None`` for one left out)."""
         raise NotImplementedError
 
 
