@@ -37,6 +37,9 @@ _DATASETS = (
     ("vnncomp/benchmarks/mnist_fc", "vnncomp-mnist_fc", "the full mnist_fc benchmark"),
     ("vnncomp/benchmarks/test", "vnncomp-test", "the VNN-COMP test category"),
     ("vnncomp/results", "vnncomp-results", "the VNN-COMP 2022 results"),
+    ("vnncomp-2023-2025/2023", "vnncomp-2023", "the VNN-COMP 2023 selection"),
+    ("vnncomp-2023-2025/2024", "vnncomp-2024", "the VNN-COMP 2024 selection"),
+    ("vnncomp-2023-2025/2025", "vnncomp-2025", "the VNN-COMP 2025 selection"),
 )
 
 

@@ -6,7 +6,11 @@ Each data set is a list of :class:`DataFile` rows of the package file ``registry
 set, else pooch's OS cache for symdnn (``~/.cache/symdnn`` on Linux); every file lives
 under the root at its registry ``path``, which is also the layout symdnn's commands read:
 ``graphchallenge/`` is a Graph Challenge data folder, ``vnncomp/benchmarks/<category>`` and
-``vnncomp/results`` are what ``symdnn witness`` reads.
+``vnncomp/results`` are what ``symdnn witness`` reads, and ``vnncomp-2023-2025/<year>`` holds a
+year's ``benchmarks/`` and ``results/`` (the VNN-COMP 2023, 2024 and 2025 selection).
+
+The rows of that selection are made from its ``MANIFEST.tsv`` by :func:`manifest_rows`
+(``tools/make_registry_vnncomp.py``); ``registry.tsv`` is what symdnn reads.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from urllib.parse import quote
 
 from symdnn.errors import DataError
 
 __all__ = ["DataFile", "Dataset", "DATASETS", "data_root", "dataset_path", "dataset",
-           "is_fetched", "CHECKS", "KINDS", "DataListing", "listing"]
+           "is_fetched", "CHECKS", "KINDS", "DataListing", "listing", "manifest_rows",
+           "VNNCOMP_YEARS"]
 
 #: The checksum kinds a registry row may name.
 CHECKS = ("sha256", "md5", "gunzip-sha256", "gunzip-gitblob")
@@ -115,6 +121,15 @@ _GC = ("the MIT/IEEE Sparse DNN Graph Challenge (graphchallenge.mit.edu)",
        "as published by the Graph Challenge")
 _VNN = ("as published in the VNN-COMP repositories (github.com/ChristopherBrix/"
         "vnncomp2022_benchmarks, vnncomp2022_results; stanleybak/vnncomp2021)")
+#: The VNN-COMP years of the selection ``vnncomp-2023-2025`` (data sets ``vnncomp-<year>``).
+VNNCOMP_YEARS = (2023, 2024, 2025)
+#: Where that selection lives under the data root: one folder per year, each holding the
+#: competition's ``benchmarks/<category>/{onnx,vnnlib}`` and ``results/<tool>/<category>``.
+VNNCOMP_SELECTION = "vnncomp-2023-2025"
+_VNN_NEW = ("as published in the VNN-COMP repositories of each year (github.com/ChristopherBrix/"
+            "vnncomp20{22,23,24}_benchmarks, vnncomp20{23,24}_results, VNN-COMP/"
+            "vnncomp2025_results) and, for the 2025 benchmarks, hlecates/artifact-ijcar26-luna; "
+            "each benchmark under its authors' licence")
 _ABOUT = {
     **{f"graphchallenge-{n}": ("graphchallenge",
                                f"Graph Challenge network of {n} neurons (1920 layers), its "
@@ -133,6 +148,14 @@ _ABOUT = {
     "vnncomp-results": ("vnncomp/results",
                         "every tool's VNN-COMP 2022 results and counterexamples for acasxu "
                         "and mnist_fc", "VNN-COMP 2022", _VNN),
+    **{f"vnncomp-{y}": (f"{VNNCOMP_SELECTION}/{y}", title, f"VNN-COMP {y}", _VNN_NEW)
+       for y, title in (
+           (2023, "VNN-COMP 2023 selection: 12 benchmarks (convolutional and ResNet, "
+                  "Sigmoid, fully connected), 1167 counterexample files"),
+           (2024, "VNN-COMP 2024 selection: 5 benchmarks (Concat, Slice, Gather, Transpose, "
+                  "Sigmoid, fully connected), 700 counterexample files"),
+           (2025, "VNN-COMP 2025 selection: 6 benchmarks (convolutional, fully connected), "
+                  "713 counterexample files"))},
 }
 
 
@@ -146,6 +169,63 @@ def _parse_checks(text: str, where: str) -> tuple[tuple[str, str], ...]:
             raise DataError(f"{where}: unknown check {item!r}")
         out.append((kind, digest.lower()))
     return tuple(out)
+
+
+def manifest_rows(manifest: str, *, folder: str = VNNCOMP_SELECTION) -> list[str]:
+    r"""The ``registry.tsv`` rows of a VNN-COMP selection, from the text of its ``MANIFEST.tsv``.
+
+    The manifest has a header line, then one file a line: ``local_path``, ``sha256``,
+    ``bytes`` and ``source``, tab-separated, where ``local_path`` starts with the year and
+    ``source`` is ``owner/repo@commit:path`` in a public GitHub repository. Each becomes a row
+    of data set ``vnncomp-<year>`` at ``<folder>/<local_path>`` under the data root,
+    downloaded from ``raw.githubusercontent.com`` at that commit, checked by its sha256 and
+    size, kind ``file``. ``tools/make_registry_vnncomp.py`` writes the rows of the registry
+    this way (checking the copy's files against the manifest first); symdnn itself never
+    reads a manifest.
+
+    Raises
+    ------
+    DataError
+        For a line that is not four fields, a year that is not one of :data:`VNNCOMP_YEARS`,
+        a malformed sha256, size or source, naming the line.
+
+    Examples
+    --------
+    >>> text = ("local_path\tsha256\tbytes\tsource(repo@commit:path)\r\n"
+    ...         "2025/results/nnenum/2025_test/t_p.counterexample.gz\t" + "ab" * 32 +
+    ...         "\t70\tVNN-COMP/vnncomp2025_results@7a4d1ff:nnenum/2025_test/t_p."
+    ...         "counterexample.gz\r\n")
+    >>> print(manifest_rows(text)[0].replace("\t", "\n"))  # doctest: +ELLIPSIS
+    vnncomp-2025
+    vnncomp-2023-2025/2025/results/nnenum/2025_test/t_p.counterexample.gz
+    https://raw.githubusercontent.com/VNN-COMP/vnncomp2025_results/7a4d1ff/nnenum/2025_test/t_p.counterexample.gz
+    70
+    sha256:abab...abab
+    -
+    file
+    """
+    rows = []
+    lines = manifest.splitlines()
+    for i, line in enumerate(lines[1:], 2):
+        if not line.strip():
+            continue
+        where = f"MANIFEST.tsv:{i}"
+        fields = line.split("\t")
+        if len(fields) != 4:
+            raise DataError(f"{where}: {len(fields)} fields, not 4")
+        local, sha, size, source = fields
+        year = local.split("/", 1)[0]
+        repo, _, rest = source.partition("@")
+        commit, _, path = rest.partition(":")
+        if (year not in {str(y) for y in VNNCOMP_YEARS} or len(sha) != 64
+                or not size.isdigit() or repo.count("/") != 1 or not commit or not path):
+            raise DataError(f"{where}: not a file of a VNN-COMP year with its sha256, size "
+                            f"and source: {line!r}")
+        int(sha, 16)
+        url = f"https://raw.githubusercontent.com/{repo}/{commit}/{quote(path, safe='/!=')}"
+        rows.append("\t".join([f"vnncomp-{year}", f"{folder}/{local}", url, size,
+                               f"sha256:{sha.lower()}", "-", "file"]))
+    return rows
 
 
 def _load() -> dict[str, Dataset]:
