@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from symdnn.errors import ParseError
+from symdnn.errors import ArgumentError, ParseError
 from symdnn.io.onnx_tensor import MAX_ELEMENTS
 from symdnn.io.text import check_utf8, exact_number, read_bytes
 
@@ -212,6 +212,15 @@ def _tokens(text: str, path: str | None) -> Iterator[tuple[str, int]]:
 def _sexprs(text: str, path: str | None) -> list[tuple[Any, int]]:
     """The top-level s-expressions: ``(list, line)`` with nested lists of ``(token, line)``
     atoms, built without recursion."""
+    top, unclosed = _sexprs_open(text, path)
+    if unclosed:
+        raise ParseError("'(' never closed", path=path, line=unclosed[-1])
+    return top
+
+
+def _sexprs_open(text: str, path: str | None) -> tuple[list[tuple[Any, int]], list[int]]:
+    """:func:`_sexprs`, and the lines of the parentheses still open at the end (innermost
+    last), each closed there."""
     top: list = []
     stack: list = []
     for tok, line in _tokens(text, path):
@@ -230,9 +239,11 @@ def _sexprs(text: str, path: str | None) -> list[tuple[Any, int]]:
                 top.append((tok, line))
             else:
                 stack[-1][0].append((tok, line))
-    if stack:
-        raise ParseError("'(' never closed", path=path, line=stack[-1][1])
-    return top
+    unclosed = [line for _, line in stack]
+    while stack:
+        items, start = stack.pop()
+        (stack[-1][0] if stack else top).append((items, start))
+    return top, unclosed
 
 
 def _number(tok: str, path: str | None, line: int, budget: _Budget) -> Fraction:
@@ -458,25 +469,76 @@ def read_vnnlib(path: Any) -> Property:
 # ---------------------------------------------------------------------- counterexamples
 @dataclass
 class Counterexample:
-    """The values of a counterexample, exact, by name, and as input and output lists."""
+    """The values of a counterexample, exact, by name, and as input and output lists.
+
+    ``malformed`` says why the file is not well formed where it was read all the same, as
+    VNN-COMP's checker reads it (None for a well-formed file): an assignment whose closing
+    parenthesis is missing at the end of the file (Marabou wrote such files)."""
 
     values: dict[str, Fraction]
     inputs: list[Fraction]
     outputs: list[Fraction]
     path: str | None = None
+    malformed: str | None = None
+
+    def split(self, k: int) -> list[Counterexample]:
+        """The ``k`` counterexamples of a file that holds ``k`` of them one after another:
+        ``X_0 .. X_{k n - 1}`` and ``Y_0 .. Y_{k m - 1}`` (or no outputs), the ``i``-th taking
+        the ``i``-th ``n`` inputs and ``m`` outputs (as some tools, ROVER in VNN-COMP 2025,
+        wrote a batch).
+
+        Raises
+        ------
+        ArgumentError
+            When the inputs or the outputs do not divide into ``k`` equal parts.
+
+        Examples
+        --------
+        >>> c = parse_counterexample("((X_0 1) (X_1 2) (X_2 3) (X_3 4) (Y_0 5) (Y_1 6))")
+        >>> [(p.inputs, p.outputs) for p in c.split(2)]  # doctest: +NORMALIZE_WHITESPACE
+        [([Fraction(1, 1), Fraction(2, 1)], [Fraction(5, 1)]),
+         ([Fraction(3, 1), Fraction(4, 1)], [Fraction(6, 1)])]
+        """
+        nx, ny = len(self.inputs), len(self.outputs)
+        if k < 1 or nx % k or ny % k:
+            raise ArgumentError(f"{self.path + ': ' if self.path else ''}{nx} inputs and "
+                                f"{ny} outputs do not make {k} counterexamples")
+        n, m = nx // k, ny // k
+        parts = []
+        for i in range(k):
+            xs, ys = self.inputs[i * n:(i + 1) * n], self.outputs[i * m:(i + 1) * m]
+            values = {f"X_{j}": v for j, v in enumerate(xs)}
+            values.update({f"Y_{j}": v for j, v in enumerate(ys)})
+            parts.append(Counterexample(values, xs, ys, self.path, self.malformed))
+        return parts
 
 
 def parse_counterexample(text: str, *, path: str | None = None) -> Counterexample:
     """``((X_0 v) ... (Y_0 v) ...)``, optionally after ``sat``: the values exact. Inputs
     must be ``X_0 .. X_{n-1}`` without a gap, outputs likewise (there may be none).
 
+    An assignment whose closing parenthesis is missing at the end of the file is read (the
+    competition's checker reads it: it drops the first and the last character and splits the
+    rest at ``)``), and ``malformed`` says so; any other unbalanced parenthesis is an error.
+
     Examples
     --------
     >>> c = parse_counterexample("sat ((X_0 0.1) (X_1 -2e-3) (Y_0 7))")
-    >>> c.inputs, c.outputs
-    ([Fraction(1, 10), Fraction(-1, 500)], [Fraction(7, 1)])
+    >>> c.inputs, c.outputs, c.malformed
+    ([Fraction(1, 10), Fraction(-1, 500)], [Fraction(7, 1)], None)
+    >>> c = parse_counterexample("((X_0 0.5)\\n (Y_0 1)")
+    >>> c.inputs, c.malformed
+    ([Fraction(1, 2)], "the closing ')' of the assignment opened on line 1 is missing")
     """
-    nodes = _sexprs(text, path)
+    nodes, unclosed = _sexprs_open(text, path)
+    malformed = None
+    if unclosed:
+        inner = nodes[-1][0] if nodes and not isinstance(nodes[-1][0], str) else None
+        # only the assignment's own closing parenthesis may be missing: its last pair closed
+        if (len(unclosed) != 1 or inner is None or not inner or isinstance(inner[-1][0], str)
+                or text.rstrip()[-1:] != ")"):
+            raise ParseError("'(' never closed", path=path, line=unclosed[-1])
+        malformed = f"the closing ')' of the assignment opened on line {unclosed[0]} is missing"
     if nodes and nodes[0][0] == "sat":
         nodes = nodes[1:]
     if not nodes:
@@ -503,7 +565,8 @@ def parse_counterexample(text: str, *, path: str | None = None) -> Counterexampl
         raise ParseError("no input X_i in the assignment", path=path)
     xs = _indexed(xs, "X", path)
     ys = _indexed(ys, "Y", path) if ys else []
-    return Counterexample(values, [values[n] for n in xs], [values[n] for n in ys], path)
+    return Counterexample(values, [values[n] for n in xs], [values[n] for n in ys], path,
+                          malformed)
 
 
 def read_counterexample(path: Any) -> Counterexample:
