@@ -18,7 +18,7 @@ onnx = pytest.importorskip("onnx", reason="the schemas and the models come from 
 from onnx import TensorProto, defs, helper, numpy_helper  # noqa: E402
 
 _KINDS = {"int": "INT", "float": "FLOAT", "ints": "INTS", "floats": "FLOATS",
-          "tensor": "TENSOR"}
+          "tensor": "TENSOR", "string": "STRING"}
 
 
 def _spans():

@@ -327,6 +327,17 @@ class OpRun:
         The least and the most outputs it writes (the first always named; :meth:`run`
         returns a tuple when there are several, one value for each output, the graph
         keeping those it names).
+    monotone : bool
+        Whether the (first) output is nondecreasing in each data input, the others (weights,
+        shapes, indices, axes) held fixed: ``x <= x'`` elementwise gives ``f(x) <= f(x')``
+        (Relu, MaxPool, Pad, Concat, Slice, ...). An enclosure may then evaluate it on the
+        endpoints of an interval.
+    affine : bool
+        Whether the (first) output is an affine function of the first input, the others held
+        fixed (Conv, MatMul, Gemm, AveragePool, ReduceSum, ...): it maps a centre and radius
+        to the image's centre, and its absolute value to a bound on the radius.
+
+    Every :meth:`run` is a pure function of its inputs and the node: no state is kept.
     """
 
     op_type: ClassVar[str] = ""
@@ -334,6 +345,8 @@ class OpRun:
     attrs: ClassVar[dict[str, str]] = {}
     arity: ClassVar[tuple[int, int]] = (1, 1)
     n_outputs: ClassVar[tuple[int, int]] = (1, 1)
+    monotone: ClassVar[bool] = False
+    affine: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -755,4 +768,4 @@ def check_node(node: Node, opset: int) -> type[OpRun]:
 
 # the operators of convolutional networks and those whose values are not rational (evaluated
 # in certified enclosures) live in their own modules, which register them here
-from symdnn.io import onnx_nn, onnx_real  # noqa: E402, F401
+from symdnn.io import onnx_nn, onnx_real, onnx_shape  # noqa: E402, F401
