@@ -27,6 +27,8 @@ __all__ = [
     "SymbolicSignError",
     "GraphError",
     "ValueDependentError",
+    "NotRationalError",
+    "UndecidedError",
 ]
 
 
@@ -122,3 +124,14 @@ class GraphError(SymdnnError, ValueError):
 class ValueDependentError(GraphError):
     """A failure that depends on the values, not the graph (a division by zero, a value too
     large to hold): the import's dry run on zeros ignores it."""
+
+
+class NotRationalError(GraphError):
+    """An operator whose value is not rational (``Sigmoid``, ``Exp``, a ``BatchNormalization``
+    whose ``sqrt(var + epsilon)`` is irrational) met by an exact evaluation: evaluate the
+    graph in certified enclosures instead (``ExactGraph.run(feeds, prec=...)``)."""
+
+
+class UndecidedError(ValueDependentError):
+    """A decision (a comparison, an argmax, a condition) that the enclosure of its inputs
+    does not decide: the true values lie on both sides within the enclosure's width."""

@@ -35,7 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from symdnn.errors import GraphError, ValueDependentError
+from symdnn.errors import GraphError, NotRationalError, ValueDependentError
+from symdnn.io import onnx_ball
+from symdnn.io.onnx_ball import Ball
 from symdnn.io.onnx_ops import MAX_OPSET, OPERATORS, OpRun, check_node
 from symdnn.io.onnx_tensor import (
     MAX_ELEMENTS,
@@ -49,6 +51,9 @@ from symdnn.io.onnx_tensor import (
 from symdnn.io.onnxwire import ELEM_TYPES, Model, read_model, type_name
 
 __all__ = ["OnnxGraph", "ExactGraph", "import_onnx"]
+
+#: the precision of the import's dry run on zeros for a graph that is not rational
+DRY_RUN_PREC = 16
 
 
 class OnnxGraph:
@@ -193,30 +198,82 @@ class ExactGraph(OnnxGraph):
     def __init__(self, model: Model):
         self.consts = {n: const_of(t, f"initializer {n!r}")
                        for n, t in model.graph.initializers.items()}
+        self._rational: bool | None = None
         super().__init__(model)
 
-    def run(self, feeds: dict[str, Any]) -> dict[str, Exact]:
-        """Evaluate the graph exactly.
+    @property
+    def rational(self) -> bool:
+        """Whether every node is rational: no ``Sigmoid``, ``Exp``, ``Softmax``, ... and only
+        ``BatchNormalization`` nodes whose variance is an initializer with
+        ``sqrt(var + epsilon)`` rational for every channel. A rational graph evaluates
+        exactly (``run(feeds)``); any other needs a precision (``run(feeds, prec=p)``)."""
+        if self._rational is None:
+            self._rational = all(self._node_rational(n, op)
+                                 for n, op in zip(self.nodes, self.runs, strict=True))
+        return self._rational
+
+    def _node_rational(self, node: Any, op: type[OpRun]) -> bool:
+        if getattr(op, "rational", True):
+            return True
+        if node.op_type != "BatchNormalization" or len(node.inputs) < 5:
+            return False
+        from symdnn.io.onnx_real import bn_epsilon, bn_scale
+        var = self.consts.get(node.inputs[4])
+        return var is not None and bn_scale(var, bn_epsilon(node)) is not None
+
+    def run(self, feeds: dict[str, Any], prec: int | None = None) -> dict[str, Any]:
+        """Evaluate the graph exactly, or in certified enclosures at ``prec`` bits.
 
         Parameters
         ----------
         feeds : dict
             Input name -> its value: an :class:`Exact`, a NumPy array, or (nested) lists of
             exact numbers. A flat list of the right length is reshaped to the input's shape.
+        prec : int, optional
+            None: exact only (a node that is not rational raises
+            :class:`~symdnn.errors.NotRationalError`). An int: such a node, and every node
+            after it that reads an enclosure, is evaluated in enclosures at this many bits
+            (:mod:`symdnn.io.onnx_ball`).
 
         Returns
         -------
         dict
-            Output name -> :class:`Exact`.
+            Output name -> :class:`Exact`, or a :class:`~symdnn.io.onnx_ball.Ball` (an
+            enclosure ``lo <= value <= hi``) where the value is not known exactly.
+
+        Raises
+        ------
+        NotRationalError
+            With ``prec=None``, at the first node whose value is not rational.
+        UndecidedError
+            Where a decision inside the graph (a comparison, an argmax) is not decided by
+            the enclosures at ``prec`` bits.
+
+        Examples
+        --------
+        >>> import onnx, onnx.helper as oh
+        >>> m = oh.make_model(oh.make_graph([oh.make_node("Sigmoid", ["x"], ["y"])], "g",
+        ...     [oh.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1])],
+        ...     [oh.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1])]),
+        ...     opset_imports=[oh.make_opsetid("", 13)])
+        >>> from symdnn.io.onnxwire import parse_model
+        >>> g = ExactGraph(parse_model(m.SerializeToString()))
+        >>> g.rational
+        False
+        >>> y = g.run({"x": [1]}, prec=64)["y"]   # sigmoid(1) = 0.7310585786300048...
+        >>> y.flat_lo()[0] < Fraction("0.7310585786300048792") < y.flat_hi()[0]
+        True
         """
+        if prec is not None and (not isinstance(prec, int) or prec < 2):
+            raise GraphError(f"prec={prec!r} must be an int of at least 2 bits")
         try:
-            return self._run(feeds)
+            return self._run(feeds, prec)
         except GraphError as exc:
             if self.path is None:
                 raise
             raise type(exc)(f"{self.path}: {exc}") from None
 
-    def _run(self, feeds: dict[str, Any]) -> dict[str, Exact]:
+    def _run(self, feeds: dict[str, Any], prec: int | None = None) -> dict[str, Any]:
         missing = [n for n in self.input_names if n not in feeds]
         if missing:
             raise GraphError(f"no value for input {missing[0]!r}")
@@ -226,19 +283,29 @@ class ExactGraph(OnnxGraph):
         keep = set(self.output_names) | set(self.consts)
         live = sum(t.num.size for t in env.values())
         for i, (node, op) in enumerate(zip(self.nodes, self.runs, strict=True)):
-            res = op.run(node, [env[n] if n else None for n in node.inputs])
+            ins = [env[n] if n else None for n in node.inputs]
+            if prec is not None and any(isinstance(t, Ball) for t in ins):
+                res = onnx_ball.evaluate(node, op, ins, prec)
+            else:
+                try:
+                    res = op.run(node, ins)
+                except NotRationalError:
+                    if prec is None:
+                        raise
+                    res = onnx_ball.evaluate(node, op, ins, prec)
             for name, out in zip(node.outputs, res if isinstance(res, tuple) else (res,),
                                  strict=False):
                 if not name:  # an optional output the graph leaves out
                     continue
                 check_size(out.shape, node)
-                check_bits(out, node.label)
+                for t in onnx_ball.endpoints(out) if isinstance(out, Ball) else (out,):
+                    check_bits(t, node.label)
                 env[name] = out
-                live += out.num.size
+                live += _size(out)
             for name in set(node.inputs) | set(node.outputs):  # free what no later node reads
                 if name and self._last_use.get(name, -1) <= i and name not in keep \
                         and name in env:
-                    live -= env.pop(name).num.size
+                    live -= _size(env.pop(name))
             if live > MAX_LIVE:
                 raise GraphError(f"{node.label}: the tensors alive hold more than {MAX_LIVE} "
                                  "elements")
@@ -263,10 +330,15 @@ class ExactGraph(OnnxGraph):
                 t = Exact(t.num.reshape(shape), t.den, elem)
         return t
 
-    def __call__(self, x: Any) -> Exact:
-        """The first output at ``x`` (the first input, or a dict of inputs)."""
+    def __call__(self, x: Any, prec: int | None = None) -> Any:
+        """The first output at ``x`` (the first input, or a dict of inputs); see :meth:`run`
+        for ``prec``."""
         feeds = x if isinstance(x, dict) else {self.input_names[0]: x}
-        return self.run(feeds)[self.output_names[0]]
+        return self.run(feeds, prec)[self.output_names[0]]
+
+
+def _size(t: Any) -> int:
+    return t.size if isinstance(t, Ball) else t.num.size
 
 
 def import_onnx(path: Any) -> ExactGraph:
@@ -274,7 +346,8 @@ def import_onnx(path: Any) -> ExactGraph:
 
     The file is decoded in pure Python (:func:`symdnn.io.onnxwire.read_model`; no C parser
     sees it), every node is checked, and the graph is run once on zeros so that a shape that
-    does not fit is found now, naming its node.
+    does not fit is found now, naming its node (a graph that is not rational, in enclosures
+    at a low precision).
 
     Parameters
     ----------
@@ -306,7 +379,8 @@ def import_onnx(path: Any) -> ExactGraph:
         raise GraphError(f"{path}: {exc}") from None
     if all(v.shape is not None for v in g.inputs):
         try:
-            outs = g.run({n: np.zeros(g.shape_of(n), dtype=np.int64) for n in g.input_names})
+            outs = g.run({n: np.zeros(g.shape_of(n), dtype=np.int64) for n in g.input_names},
+                         prec=None if g.rational else DRY_RUN_PREC)
         except ValueDependentError:  # zeros are not the values it will see: no verdict
             return g
         for v in g.outputs:
