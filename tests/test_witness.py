@@ -97,7 +97,7 @@ def test_three_real_counterexamples_are_genuine_with_the_oracle_margin(graphs):
     prop = read_vnnlib(PROP2)
     for path in CES:
         ce = read_counterexample(path)
-        w = replay(graphs[path], prop, ce)
+        w = replay(graphs[path], prop, ce, rules="2023")  # 2025: its Y differ from ort's
         x32 = [f32(v) for v in ce.inputs]
         y32 = fraction_eval(net_of(path), x32)
         assert w.outputs == y32
@@ -279,9 +279,11 @@ def test_vnncomp_replay_emulates_the_float_checks():
 def test_cli_single_genuine_and_json_keys(tmp_path, capsys):
     path = CES[0]
     out = tmp_path / "w.json"
-    rc = main(["witness", str(net_of(path)), str(PROP2), str(path), "--json", str(out)])
+    rc = main(["witness", str(net_of(path)), str(PROP2), str(path), "--json", str(out),
+               "--rules", "2023"])
     assert rc == 0
     doc = json.loads(out.read_text())
+    assert doc["vnncomp_rules"] == "2023" and doc["malformed"] is None
     for key in ("input_in_box", "input_in_box_float32", "violates", "violates_as_written",
                 "margin", "vnncomp_verdict", "genuine", "outputs", "outputs_onnxruntime"):
         assert key in doc
@@ -291,7 +293,8 @@ def test_cli_single_genuine_and_json_keys(tmp_path, capsys):
     line = capsys.readouterr().out.strip()
     assert "GENUINE" in line and len(line.splitlines()) == 1
     # an existing --json file is refused, and left as it was
-    rc = main(["witness", str(net_of(path)), str(PROP2), str(path), "--json", str(out)])
+    rc = main(["witness", str(net_of(path)), str(PROP2), str(path), "--json", str(out),
+               "--rules", "2023"])
     assert rc == 2 and json.loads(out.read_text()) == doc
 
 
@@ -341,24 +344,31 @@ def _results_tree(tmp_path: Path) -> tuple[Path, Path]:
 def test_batch_mode_rows_summary_and_files(tmp_path, capsys):
     results, bench = _results_tree(tmp_path)
     js, cs = tmp_path / "rows.json", tmp_path / "rows.csv"
+    # 2026: the property on onnxruntime's outputs (prop_2x's file writes none)
     rc = main(["witness", "--results", str(results), "--benchmarks", str(bench), "--json",
-               str(js), "--csv", str(cs)])
+               str(js), "--csv", str(cs), "--rules", "2026"])
     assert rc == 1
     md = capsys.readouterr().out
     doc = json.loads(js.read_text())
-    assert doc["counterexamples"] == 6 and doc["genuine"] == 3 and doc["not_genuine"] == 1
-    assert doc["errors"] == 2 and doc["accepted_only_by_tolerance"] == 1
-    assert len(doc["empty_files"]) == 1
+    # every file is a row: the empty one too, refused with its reason
+    assert doc["counterexamples"] == 7 and doc["genuine"] == 3 and doc["not_genuine"] == 1
+    assert doc["errors"] == 3 and doc["accepted_only_by_tolerance"] == 1
+    assert len(doc["empty_files"]) == 1 and doc["vnncomp_rules"] == "2026"
+    assert doc["refusals"] == {"empty file": 1, "no network and property": 1,
+                               "unreadable file": 1}
+    assert doc["summary"] == [{"benchmark": "acasxu", "tool": "tool_a", "witnesses": 7,
+                               "genuine": 3, "tolerance_only": 1, "outside_box": 0,
+                               "not_violating": 0, "undecided": 0, "refused": 3}]
     bad = {r["network"] or r["counterexample"]: r for r in doc["rows"] if r["error"]}
     assert any("given twice" in r["error"] for r in bad.values())
     assert any("no network and property" in r["error"] for r in bad.values())
     tol = [r for r in doc["rows"] if r.get("accepted_by_tolerance")]
     assert [r["property"] for r in tol] == ["prop_2x"]
     assert tol[0]["tool"] == "tool_a" and tol[0]["category"] == "acasxu"
-    assert "- genuine (in the box and violating, exactly): 3" in md
-    assert "## Accepted only thanks to the tolerance" in md and "prop_2x" in md
+    assert "| acasxu | tool_a | 7 | 3 | 1 | 0 | 0 | 0 | 3 |" in md
+    assert "## Genuine only thanks to the tolerance" in md and "prop_2x" in md
     lines = cs.read_text().splitlines()
-    assert lines[0].split(",") == COLUMNS and len(lines) == 7
+    assert lines[0].split(",") == COLUMNS and len(lines) == 8
 
 
 def test_batch_on_the_shipped_results():

@@ -41,6 +41,7 @@ from symdnn.suite import build_suite, grade_suite, root_digest, verify_suite
 from symdnn.witness import import_onnx
 from symdnn.witness.batch import replay_results
 from symdnn.witness.replay import replay
+from symdnn.witness.summary import plot_margins
 
 __all__: list[str] = []
 
@@ -250,35 +251,50 @@ def _cmd_witness(args: argparse.Namespace) -> int:
     if not all(single):
         raise ArgumentError("give NET.onnx PROP.vnnlib CE_FILE (or --results RESULTS_DIR "
                             "--benchmarks BENCH_DIR)")
-    if args.csv is not None:
-        raise ArgumentError("--csv is for --results (one row per counterexample)")
+    for value, what in ((args.csv, "--csv"), (args.plot, "--plot"),
+                        (args.jobs != 1 or None, "--jobs")):
+        if value is not None:
+            raise ArgumentError(f"{what} is for --results (every counterexample of a "
+                                "results folder)")
+    distinct_outputs(args.json, args.markdown)
     output_file(args.json, args, "--json")
+    output_file(args.markdown, args, "--markdown")
     graph = import_onnx(args.net)
     prop = read_vnnlib(args.prop)
     ce = read_counterexample(args.counterexample)
-    w = replay(graph, prop, ce, onnxruntime=not args.no_onnxruntime,
+    w = replay(graph, prop, ce, onnxruntime=not args.no_onnxruntime, rules=args.rules,
                labels={"network": args.net, "property": args.prop,
-                       "counterexample": args.counterexample})
+                       "counterexample": args.counterexample, "vnncomp_rules": args.rules,
+                       "malformed": ce.malformed})
+    if args.markdown is not None:
+        emit(w, "markdown", args.markdown, args, "--markdown")
     return _rendered(w, args, ok=w.genuine)
 
 
 def _witness_batch(args: argparse.Namespace) -> int:
-    distinct_outputs(args.json, args.csv)
-    if args.json == "-":
-        raise ArgumentError("with --results, give --json a FILE (the Markdown summary goes "
-                            "to stdout)")
-    output_file(args.json, args, "--json")
-    output_file(args.csv, args, "--csv")
+    distinct_outputs(args.json, args.csv, args.markdown, args.plot)
+    if "-" in (args.json, args.markdown):
+        raise ArgumentError("with --results, give --json and --markdown a FILE (the "
+                            "Markdown summary goes to stdout)")
+    for path, what, sfx in ((args.json, "--json", None), (args.csv, "--csv", None),
+                            (args.markdown, "--markdown", None), (args.plot, "--plot", PLOTS)):
+        output_file(path, args, what, suffixes=sfx)
     report = replay_results(args.results, args.benchmarks,
-                            onnxruntime=not args.no_onnxruntime,
+                            onnxruntime=not args.no_onnxruntime, jobs=args.jobs,
+                            rules=args.rules,
                             progress=None if args.quiet else Progress("witness",
                                                                       "counterexamples"))
-    with command_outputs([args.json, args.csv]):  # both, or neither
+    outputs = [args.json, args.csv, args.markdown, args.plot]
+    with command_outputs(outputs):  # all of them, or none
         if args.json is not None:
             emit(report, "json", args.json, args, say=False)
         if args.csv is not None:
             emit(report, "csv", args.csv, args, "--csv", say=False)
-    for p in (args.json, args.csv):
+        if args.markdown is not None:
+            emit(report, "markdown", args.markdown, args, "--markdown", say=False)
+        if args.plot is not None:
+            plot_margins(report.rows, args.plot)
+    for p in outputs:
         if p is not None:
             print(f"wrote {p}", file=sys.stderr)
     emit(report, "markdown", "-", args)

@@ -18,6 +18,7 @@ from symdnn.cli.support import (
     nonneg_int,
     positive_int,
 )
+from symdnn.witness.rules import RULES as WITNESS_RULES
 
 __all__ = ["build_parser"]
 
@@ -318,6 +319,20 @@ def build_parser() -> argparse.ArgumentParser:
                      "counterexample, as CSV")
     wit.add_argument("--no-onnxruntime", action="store_true",
                      help="skip the onnxruntime float32 replay (and so vnncomp_verdict)")
+    wit.add_argument("--rules", choices=list(WITNESS_RULES), default="2025",
+                     help="whose VNN-COMP checker vnncomp_verdict follows: 2023 and 2025 judge "
+                          "the property on the outputs the tool wrote (1e-4 tolerance, after "
+                          "comparing them with onnxruntime's), 2026 on onnxruntime's "
+                          "(default 2025)")
+    wit.add_argument("--jobs", type=positive_int, default=1, metavar="N",
+                     help="with --results: replay N networks at once, each in its own "
+                          "process (default 1)")
+    wit.add_argument("--markdown", metavar="FILE",
+                     help="also write the Markdown summary (the table per benchmark and "
+                          "tool) to FILE")
+    wit.add_argument("--plot", metavar="FILE",
+                     help="with --results: plot the margins per benchmark (.png, .svg or "
+                          ".pdf)")
     _force(wit, "output files")
     _quiet(wit)
 

@@ -1,12 +1,36 @@
-"""Every counterexample of a VNN-COMP results folder, replayed exactly.
+"""Every counterexample of a VNN-COMP results folder, replayed exactly, one network at a time.
 
-A results folder is laid out as ``<tool>/<category>/<network>_<property>.counterexample``
-(optionally ``.gz``); the benchmarks folder as ``<category>/onnx/<network>.onnx`` and
-``<category>/vnnlib/<property>.vnnlib`` (either optionally ``.gz``; a category that keeps its
-files directly in its folder, as the competition's ``test`` category does, is read too).
-The name ``<network>_<property>`` is split where a network and a property of that category
-both exist (a name that splits two ways is an error row, not a guess). Each network is
-imported once.
+The layouts of VNN-COMP 2021-2025
+---------------------------------
+Results (``vnncomp20XX_results``): ``<tool>/<category>/<network>_<property>.counterexample``,
+optionally ``.gz``. From 2023 the category carries the year the benchmark was first run
+(``2023_acasxu``, ``2024_safenlp``, ``2025_cersyve``) and the benchmarks repository the bare
+name; 2025 names safenlp's files ``medical_<network>_<property>``. A tool's
+``results.csv`` (``<tool>/results.csv`` in 2022-2023, ``<tool>/<category>/results.csv`` from
+2024: category, network path, property path, times, result) says which network and property
+each name stands for. 2021 published no counterexample files.
+
+Benchmarks (``vnncomp20XX_benchmarks``): ``[benchmarks/]<category>/onnx/<network>.onnx`` and
+``<category>/vnnlib/<property>.vnnlib`` (either optionally ``.gz``, possibly in subfolders such
+as safenlp's ``medical/``), or, as in 2021 and the ``test`` category, the files anywhere in the
+category's folder; ``instances.csv`` (``network, property, timeout`` per line, paths relative
+to the category's folder; 2021 also ``<category>_instances.csv`` and ``instance.csv``).
+
+A counterexample's name is resolved by the instance lists first (``instances.csv`` and the
+tool's ``results.csv``: the competition names a file ``<stem of the network>_<stem of the
+property>``), then by splitting the name where a network and a property of the category both
+exist; a name that splits two ways is a refused row, not a guess.
+
+Nothing is skipped silently: every ``*.counterexample[.gz]`` file under the results folder is
+a row, decided or refused with a named reason (``refusal``): an empty file, a misplaced one, a
+name no network and property make, a file that cannot be read, inputs or outputs that do not fit
+the network, an operator not supported. A file that holds several counterexamples one after
+another (ROVER, 2025) gives one row for each (``ce_index`` of ``ce_count``), each decided
+exactly, with the competition's verdict on the whole file (``wrong_shape``).
+
+Memory: the work is grouped by network, and each network is imported once, replays its
+counterexamples and is released before the next: a batch needs the memory of its largest
+network, not of its number of files. ``jobs`` runs the networks in that many processes.
 """
 
 from __future__ import annotations
@@ -14,16 +38,22 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import math
 import os
+import re
+from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from symdnn.errors import ArgumentError, SymdnnError
+from symdnn.errors import ArgumentError, GraphError, ParseError, SymdnnError
 from symdnn.io.vnnlib import read_counterexample, read_vnnlib
 from symdnn.witness import graph as _graph
 from symdnn.witness import replay as _replay
+from symdnn.witness import summary as _summary
+from symdnn.witness.rules import check_rules, vnncomp_refused
 
 # the modules are imported, not their functions: _graph.import_onnx and _replay.replay are
 # looked up each time a batch runs, so a caller (or a test) that replaces one is obeyed
@@ -31,47 +61,41 @@ from symdnn.witness import replay as _replay
 __all__ = ["BatchReport", "replay_results", "find_counterexamples", "COLUMNS"]
 
 #: the CSV columns, in order
-COLUMNS = ["tool", "category", "network", "property", "genuine", "input_in_box",
-           "input_in_box_float32", "violates", "violates_as_written", "margin", "margin_float",
-           "input_margin", "vnncomp_verdict", "accepted_by_tolerance", "error",
-           "counterexample"]
+COLUMNS = ["tool", "category", "network", "property", "ce_index", "ce_count", "genuine",
+           "input_in_box", "input_in_box_float32", "violates", "violates_as_written", "margin",
+           "margin_float", "input_margin", "decided_by", "precision", "undecided",
+           "undecided_reason", "vnncomp_rules", "vnncomp_verdict", "accepted_by_tolerance",
+           "malformed", "refusal", "error", "counterexample"]
 
 _CE_SUFFIXES = (".counterexample.gz", ".counterexample")
+_NET_SUFFIXES = (".onnx.gz", ".onnx")
+_PROP_SUFFIXES = (".vnnlib.gz", ".vnnlib")
+_INSTANCE_LISTS = re.compile(r"(.*_)?instances?\.csv\Z")
 
 
 def _strip(name: str, suffixes: tuple[str, ...]) -> str | None:
     for s in suffixes:
-        if name.endswith(s):
+        if name.endswith(s) and len(name) > len(s):
             return name[: -len(s)]
     return None
-
-
-def _index(folder: Path, sub: str, suffix: str) -> dict[str, Path]:
-    """``name -> file`` for ``folder/sub/*{suffix}[.gz]``, or ``folder/*`` without ``sub``."""
-    out: dict[str, Path] = {}
-    for d in (folder / sub, folder):
-        if not d.is_dir():
-            continue
-        for p in sorted(d.iterdir()):
-            stem = _strip(p.name, (suffix + ".gz", suffix))
-            if stem is not None and p.is_file() and stem not in out:
-                out[stem] = p
-    return out
 
 
 @dataclass
 class CounterexampleFile:
     """A counterexample file a verifier wrote in a VNN-COMP results tree: the tool, the
-    benchmark category, the file, and the instance name (its stem)."""
+    benchmark category, the file, and the instance name (its stem); ``misplaced`` when it is
+    not at ``<tool>/<category>/``."""
 
     tool: str
     category: str
     path: Path
     name: str
+    misplaced: bool = False
 
 
 def find_counterexamples(results: Any) -> list[CounterexampleFile]:
-    """The ``<tool>/<category>/*.counterexample[.gz]`` files of a results folder, sorted.
+    """Every ``*.counterexample[.gz]`` file under a results folder, sorted; those not at
+    ``<tool>/<category>/`` are marked ``misplaced`` (the batch refuses them, naming why).
 
     Examples
     --------
@@ -83,12 +107,16 @@ def find_counterexamples(results: Any) -> list[CounterexampleFile]:
     if not root.is_dir():
         raise ArgumentError(f"results={str(results)!r} is not a folder")
     out = []
-    for tool in sorted(p for p in root.iterdir() if p.is_dir()):
-        for cat in sorted(p for p in tool.iterdir() if p.is_dir()):
-            for f in sorted(cat.iterdir()):
-                stem = _strip(f.name, _CE_SUFFIXES)
-                if stem is not None and f.is_file():
-                    out.append(CounterexampleFile(tool.name, cat.name, f, stem))
+    for d, dirs, files in os.walk(root):
+        dirs.sort()
+        rel = Path(d).relative_to(root).parts
+        for f in sorted(files):
+            stem = _strip(f, _CE_SUFFIXES)
+            if stem is None or not (Path(d) / f).is_file():
+                continue
+            tool = rel[0] if rel else ""
+            cat = rel[1] if len(rel) > 1 else ""
+            out.append(CounterexampleFile(tool, cat, Path(d) / f, stem, len(rel) != 2))
     return out
 
 
@@ -105,12 +133,294 @@ def _empty(path: Path) -> bool:
     return False
 
 
+# ---------------------------------------------------------------------------- benchmarks
+def _category_folder(bench: Path, category: str) -> Path | None:
+    """The benchmarks folder of a results category: ``<category>``, or without the year
+    prefix the results repositories add from 2023 (``2023_acasxu`` -> ``acasxu``), under
+    ``bench`` or its ``benchmarks/``."""
+    names = [category]
+    if re.match(r"\d{4}_.", category):
+        names.append(category[5:])
+    for name in names:
+        for base in (bench, bench / "benchmarks"):
+            if name and (base / name).is_dir():
+                return base / name
+    return None
+
+
+@dataclass
+class _Category:
+    """What a benchmark category holds: networks and properties by name (each name to the
+    files it may mean), and the instances listed (counterexample name -> (network file,
+    property file))."""
+
+    folder: Path
+    nets: dict[str, list[Path]] = field(default_factory=dict)
+    props: dict[str, list[Path]] = field(default_factory=dict)
+    instances: dict[str, set[tuple[Path, Path]]] = field(default_factory=dict)
+
+    def key_of(self, path: Path, kind: str) -> str:
+        suffixes = _NET_SUFFIXES if kind == "onnx" else _PROP_SUFFIXES
+        return _strip(path.name, suffixes) or path.name
+
+
+def _names(path: Path, folder: Path, suffixes: tuple[str, ...], top: str) -> list[str]:
+    """The names a file goes by: its stem, and its path below ``top`` (``onnx``/``vnnlib``)
+    or the category's folder joined by ``_`` (safenlp's ``medical/x`` is ``medical_x``)."""
+    stem = _strip(path.name, suffixes)
+    rel = list(path.relative_to(folder).parts[:-1])
+    if rel and rel[0] == top:
+        rel = rel[1:]
+    out = [stem]
+    if rel:
+        out.append("_".join(rel + [stem]))
+    return out
+
+
+def _index_category(folder: Path) -> _Category:
+    cat = _Category(folder)
+    for d, dirs, files in os.walk(folder):
+        dirs.sort()
+        for f in sorted(files):
+            p = Path(d) / f
+            for suffixes, top, where in ((_NET_SUFFIXES, "onnx", cat.nets),
+                                         (_PROP_SUFFIXES, "vnnlib", cat.props)):
+                if _strip(f, suffixes) is None:
+                    continue
+                for n in _names(p, folder, suffixes, top):
+                    same = [q for q in where.setdefault(n, [])
+                            if _strip(str(q), (".gz",)) == _strip(str(p), (".gz",))]
+                    if not same:  # x.onnx beside x.onnx.gz: one network
+                        where[n].append(p)
+    for p in sorted(folder.iterdir()):
+        if p.is_file() and _INSTANCE_LISTS.match(p.name):
+            _read_instances(p, cat, relative_to=folder)
+    return cat
+
+
+def _resolve(field_: str, cat: _Category, relative_to: Path | None, kind: str) -> Path | None:
+    """The file an instance list's path names: relative to the category's folder, or
+    re-rooted there from the part after its ``onnx``/``vnnlib`` or category folder (a
+    ``results.csv`` holds the paths of the machine that ran it), or by its name."""
+    parts = Path(field_.strip()).parts
+    if not parts:
+        return None
+    if relative_to is not None and (relative_to / field_.strip()).is_file():
+        return relative_to / field_.strip()
+    for anchor in (kind, cat.folder.name):
+        if anchor in parts[:-1]:
+            k = len(parts) - 1 - parts[::-1].index(anchor)
+            for tail in (parts[k:], parts[k + 1:]):
+                p = cat.folder.joinpath(*tail)
+                for q in (p, Path(str(p) + ".gz")):
+                    if q.is_file():
+                        return q
+    where = cat.nets if kind == "onnx" else cat.props
+    stem = _strip(parts[-1], _NET_SUFFIXES if kind == "onnx" else _PROP_SUFFIXES)
+    found = where.get(stem or "", [])
+    return found[0] if len(found) == 1 else None
+
+
+def _read_instances(path: Path, cat: _Category, *, relative_to: Path | None) -> None:
+    """Add the instances an ``instances.csv`` or a tool's ``results.csv`` lists: each line
+    names a network (``.onnx[.gz]``) and a property (``.vnnlib[.gz]``); lines that name files
+    this benchmarks folder does not hold are left out (another category's, or absent)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return
+    for fields in csv.reader(io.StringIO(text)):
+        net = next((f for f in fields if _strip(f.strip(), _NET_SUFFIXES)), None)
+        prop = next((f for f in fields if _strip(f.strip(), _PROP_SUFFIXES)), None)
+        if net is None or prop is None:
+            continue
+        n, p = _resolve(net, cat, relative_to, "onnx"), _resolve(prop, cat, relative_to,
+                                                                  "vnnlib")
+        if n is None or p is None:
+            continue
+        nn = _names(n, cat.folder, _NET_SUFFIXES, "onnx")
+        pn = _names(p, cat.folder, _PROP_SUFFIXES, "vnnlib")
+        for a in nn:
+            for b in pn:
+                cat.instances.setdefault(f"{a}_{b}", set()).add((n, p))
+        if len(nn) > 1:  # 2025's safenlp: medical_<network>_<property>
+            cat.instances.setdefault(f"{nn[1].rsplit('_', 1)[0]}_{nn[0]}_{pn[0]}",
+                                     set()).add((n, p))
+
+
+class _Refused(SymdnnError):
+    """A counterexample refused for a named reason (``refusal``), with the competition's
+    verdict where the refusal decides it."""
+
+    def __init__(self, refusal: str, msg: str, verdict: str | None = None):
+        super().__init__(msg)
+        self.refusal = refusal
+        self.verdict = verdict
+
+
+def _split(name: str, cat: _Category, category: str) -> tuple[str, str, Path, Path]:
+    """Network and property of a counterexample name: listed, or split where both exist."""
+    listed = cat.instances.get(name, set())
+    if len(listed) == 1:
+        (n, p), = listed
+        return cat.key_of(n, "onnx"), cat.key_of(p, "vnnlib"), n, p
+    ways = [(name[:k], name[k + 1:]) for k in range(1, len(name) - 1)
+            if name[k] == "_" and name[:k] in cat.nets and name[k + 1:] in cat.props]
+    if len(ways) == 1:
+        net, prop = ways[0]
+        for what, key, found in (("network", net, cat.nets[net]),
+                                 ("property", prop, cat.props[prop])):
+            if len(found) > 1:
+                raise _Refused("ambiguous name", f"the {what} name {key!r} names "
+                               f"{len(found)} files in category {category!r}: "
+                               + ", ".join(str(f.relative_to(cat.folder)) for f in found))
+        return net, prop, cat.nets[net][0], cat.props[prop][0]
+    if ways or len(listed) > 1:
+        alts = ways or [(cat.key_of(n, "onnx"), cat.key_of(p, "vnnlib"))
+                        for n, p in sorted(listed)]
+        raise _Refused("ambiguous name", f"the name {name!r} splits two ways in category "
+                       f"{category!r}: " + " or ".join(f"network {n!r} and property {p!r}"
+                                                       for n, p in alts))
+    raise _Refused("no network and property", f"no network and property of category "
+                   f"{category!r} make the name {name!r} (networks: {len(cat.nets)}, "
+                   f"properties: {len(cat.props)})")
+
+
+# ---------------------------------------------------------------------------- replay
+_OP = re.compile(r"operator (\S+) is not supported")
+
+
+def _refusal(exc: BaseException) -> str:
+    """A short name for why a counterexample could not be decided (the ``refusal`` key)."""
+    if isinstance(exc, _Refused):
+        return exc.refusal
+    msg = str(exc)
+    m = _OP.search(msg)
+    if m:
+        return f"unsupported operator {m.group(1).strip(chr(39))}"
+    if isinstance(exc, ParseError):
+        return "unreadable file"
+    if "inputs, the network takes" in msg:
+        return "inputs do not fit the network"
+    if "outputs, the network has" in msg:
+        return "outputs do not fit the network"
+    if isinstance(exc, GraphError):
+        return "network not replayable"
+    if isinstance(exc, MemoryError):
+        return "out of memory"
+    if not isinstance(exc, SymdnnError):
+        return "internal error"
+    return "not replayable"
+
+
+def _error_row(labels: dict, exc: BaseException) -> dict:
+    if isinstance(exc, MemoryError):
+        msg = "out of memory"
+    elif isinstance(exc, SymdnnError):
+        msg = str(exc)
+    else:  # a bug: one counterexample must not cost the others
+        msg = f"internal error (please report): {type(exc).__name__}: {exc}"
+    return {**labels, "genuine": None, "vnncomp_verdict": getattr(exc, "verdict", None),
+            "accepted_by_tolerance": False, "malformed": labels.get("malformed"),
+            "refusal": _refusal(exc), "error": msg}
+
+
+def _n_outputs(graph: Any) -> int | None:
+    """The elements of the first output as declared (symbolic dimensions as 1), or None."""
+    shape = getattr(graph.outputs[0], "shape", None) if getattr(graph, "outputs", None) else None
+    if shape is None:
+        return None
+    return math.prod(d if isinstance(d, int) and d > 0 else 1 for d in shape)
+
+
+def _replay_file(graph: Any, item: tuple, props: dict, onnxruntime: bool,
+                 rules: str) -> list[dict]:
+    """The rows of one counterexample file on its network (one, or one per counterexample
+    of a file holding several)."""
+    _, ce_path, prop_path, labels = item
+    try:
+        ce = read_counterexample(ce_path)
+        if ce.malformed:
+            labels = {**labels, "malformed": ce.malformed}
+        if prop_path not in props:
+            props.clear()  # one property kept: the next file most often has the same
+            props[prop_path] = read_vnnlib(prop_path)
+        prop = props[prop_path]
+        n_in = math.prod(graph.input_shape)
+        n_out = _n_outputs(graph)
+        nx, ny = len(ce.inputs), len(ce.outputs)
+        k = nx // n_in if n_in and nx % n_in == 0 else 0
+        parts = [ce]
+        if nx != n_in:
+            if k < 2 or ny % k or (n_out is not None and ny not in (0, k * n_out)):
+                raise _Refused("inputs do not fit the network",
+                               f"{ce_path}: the counterexample has {nx} inputs, the network "
+                               f"takes {n_in}",
+                               vnncomp_refused(nx, n_in, ny, n_out, rules=rules))
+            parts = ce.split(k)
+            labels = {**labels, "malformed": (
+                f"holds {k} counterexamples one after another ({nx} inputs for a network of "
+                f"{n_in}, {ny} outputs): each is decided as its own row (ce_index); the "
+                "competition's checker decides the file as a whole: wrong_shape"
+                + (f"; {ce.malformed}" if ce.malformed else ""))}
+        elif n_out is not None and ny and ny != n_out:
+            raise _Refused("outputs do not fit the network",
+                           f"{ce_path}: the counterexample gives {ny} outputs, the network "
+                           f"has {n_out}", vnncomp_refused(nx, n_in, ny, n_out, rules=rules))
+    except (SymdnnError, MemoryError) as exc:
+        return [_error_row(labels, exc)]
+    rows = []
+    for i, part in enumerate(parts):
+        lab = dict(labels, ce_index=i, ce_count=len(parts)) if len(parts) > 1 else labels
+        try:
+            w = _replay.replay(graph, prop, part, onnxruntime=onnxruntime, labels=lab,
+                               rules=rules)
+            row = w.to_json()
+            row.update(malformed=lab.get("malformed"), refusal=None, error=None)
+            if len(parts) > 1:
+                row.update(vnncomp_verdict=vnncomp_refused(nx, n_in, ny, n_out, rules=rules),
+                           accepted_by_tolerance=False)
+            elif not ny and rules != "2026" and row.get("vnncomp_verdict") is not None:
+                # through 2025 the checker subtracts the written outputs from onnxruntime's:
+                # none written is numpy's ValueError, which it counts as exec_doesnt_match
+                row.update(vnncomp_verdict="exec_doesnt_match", accepted_by_tolerance=False)
+        except (SymdnnError, MemoryError) as exc:
+            row = _error_row(lab, exc)
+        except Exception as exc:
+            row = _error_row(lab, exc)
+        rows.append(row)
+    return rows
+
+
+def _replay_network(task: tuple) -> list[tuple[int, int, dict]]:
+    """One job: import one network, replay its counterexamples, release it. Returns
+    ``(order, part, row)`` for each row. A top-level function, so that a spawned process can
+    run it."""
+    net_path, items, onnxruntime, rules = task
+    out: list[tuple[int, int, dict]] = []
+    try:
+        graph = _graph.import_onnx(net_path)
+    except Exception as exc:  # the network fails once: its error for each of its files
+        return [(it[0], 0, _error_row(it[3], exc)) for it in items]
+    props: dict = {}
+    try:
+        for it in items:
+            out.extend((it[0], j, row) for j, row in
+                       enumerate(_replay_file(graph, it, props, onnxruntime, rules)))
+    finally:
+        del graph  # released before the next network is imported
+        props.clear()
+    return out
+
+
 @dataclass
 class BatchReport:
-    """One row per counterexample (the keys of :data:`COLUMNS`, and each witness's JSON)."""
+    """One row per counterexample (the keys of :data:`COLUMNS`, and each witness's JSON),
+    the empty files among them, and the rules year of ``vnncomp_verdict``."""
 
     rows: list[dict] = field(default_factory=list)
     empty: list[str] = field(default_factory=list)
+    rules: str = "2025"
 
     @property
     def genuine(self) -> list[dict]:
@@ -125,6 +435,10 @@ class BatchReport:
         return [r for r in self.rows if r.get("error")]
 
     @property
+    def undecided(self) -> list[dict]:
+        return [r for r in self.rows if r.get("undecided") and not r.get("error")]
+
+    @property
     def tolerance_only(self) -> list[dict]:
         """Accepted by VNN-COMP's replay only thanks to its tolerance (or not genuine at
         all although accepted)."""
@@ -132,9 +446,12 @@ class BatchReport:
 
     def to_json(self) -> dict:
         return {"counterexamples": len(self.rows), "genuine": len(self.genuine),
-                "not_genuine": len(self.not_genuine), "errors": len(self.errors),
+                "not_genuine": len(self.not_genuine), "undecided": len(self.undecided),
+                "errors": len(self.errors),
                 "accepted_only_by_tolerance": len(self.tolerance_only),
-                "empty_files": self.empty, "rows": self.rows}
+                "vnncomp_rules": self.rules, "empty_files": self.empty,
+                "summary": _summary.summarize(self.rows),
+                "refusals": dict(_summary.refusals(self.rows)), "rows": self.rows}
 
     def to_csv(self) -> str:
         buf = io.StringIO()
@@ -146,118 +463,140 @@ class BatchReport:
 
     def summary(self) -> str:
         """One line: how many counterexamples, how many genuine, and the rest."""
-        return (f"{len(self.rows)} counterexamples: {len(self.genuine)} genuine, "
-                f"{len(self.not_genuine)} not genuine, {len(self.tolerance_only)} accepted "
-                f"only thanks to the tolerance, {len(self.errors)} could not be replayed")
+        c = Counter(_summary.classify(r) for r in self.rows)
+        return (f"{len(self.rows)} counterexamples: " + ", ".join(
+            f"{c[k]} {_summary.LABELS[k]}" for k in _summary.CLASSES))
 
     def markdown(self) -> str:
         """The same as :meth:`to_markdown` (its older name)."""
         return self.to_markdown()
 
     def to_markdown(self) -> str:
-        """The Markdown summary: how many are genuine, which were accepted only thanks to
-        the tolerance, which are not genuine, and which could not be replayed."""
-        n = len(self.rows)
-        lines = ["# Counterexamples replayed exactly", "",
-                 f"- counterexamples: {n} (and {len(self.empty)} empty files skipped)",
-                 f"- genuine (in the box and violating, exactly): {len(self.genuine)}",
-                 f"- not genuine: {len(self.not_genuine)}",
-                 f"- accepted by VNN-COMP's replay only thanks to its 1e-4 tolerance: "
-                 f"{len(self.tolerance_only)}",
-                 f"- could not be replayed: {len(self.errors)}", ""]
-
-        def table(title: str, rows: list[dict], cols: list[str]) -> None:
-            if not rows:
-                return
-            lines.extend([f"## {title}", "", "| " + " | ".join(cols) + " |",
-                          "|" + "---|" * len(cols)])
-            for r in rows:
-                lines.append("| " + " | ".join(str(r.get(c, "")).replace("|", "\\|")
-                                               for c in cols) + " |")
-            lines.append("")
-
-        cols = ["tool", "category", "network", "property", "margin_float", "input_margin",
-                "vnncomp_verdict"]
-        table("Accepted only thanks to the tolerance", self.tolerance_only, cols)
-        table("Not genuine", self.not_genuine, cols + ["reason"])
-        table("Could not be replayed", self.errors,
-              ["tool", "category", "counterexample", "error"])
-        table("Genuine", self.genuine, cols)
-        return "\n".join(lines)
+        """The Markdown summary (:func:`symdnn.witness.summary.markdown`): the table per
+        benchmark and tool, the refusals by reason, and the witnesses that are not genuine."""
+        return _summary.markdown(self.rows, rules=self.rules)
 
 
 def replay_results(results: Any, benchmarks: Any, *, onnxruntime: bool = True,
-                   progress: Callable[[int, int], None] | None = None) -> BatchReport:
-    """Replay every non-empty counterexample under ``results`` against ``benchmarks``.
+                   progress: Callable[[int, int], None] | None = None, jobs: int = 1,
+                   rules: str = "2025") -> BatchReport:
+    """Replay every counterexample under ``results`` against ``benchmarks``.
 
-    A counterexample that cannot be replayed (its network or property not found, a
-    malformed file, an unsupported operator) is a row with an ``"error"``, and the others
-    go on.
+    Parameters
+    ----------
+    results, benchmarks : path
+        A VNN-COMP results folder and the benchmarks folder (see the module docstring for
+        the layouts of each year).
+    onnxruntime : bool
+        Also replay each in onnxruntime for ``vnncomp_verdict``.
+    progress : callable, optional
+        ``progress(done, total)`` in files, after each network.
+    jobs : int
+        Networks replayed at once, each in its own process (1: in this one).
+    rules : {"2023", "2025", "2026"}
+        The competition year whose checker ``vnncomp_verdict`` follows
+        (:mod:`symdnn.witness.rules`).
+
+    Returns
+    -------
+    BatchReport
+        One row per counterexample, in the order of the files: decided, or refused with a
+        ``refusal`` and an ``error``.
+
+    Raises
+    ------
+    ArgumentError
+        When a folder is missing, ``jobs`` is not a positive integer or ``rules`` unknown.
 
     Examples
     --------
     >>> # VNNCOMP_RESULTS and VNNCOMP_BENCHMARKS: tests/data/vnncomp/results and benchmarks
     >>> r = replay_results(VNNCOMP_RESULTS, VNNCOMP_BENCHMARKS)
-    >>> len(r.rows), len(r.genuine)
-    (3, 3)
+    >>> len(r.rows), len(r.genuine), r.rows[0]["vnncomp_rules"]
+    (3, 3, '2025')
     """
+    rules = check_rules(rules)
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ArgumentError(f"jobs={jobs!r}: give a positive number of processes")
     bench = Path(benchmarks)
     if not bench.is_dir():
         raise ArgumentError(f"benchmarks={str(benchmarks)!r} is not a folder")
+    root = Path(results)
     found = find_counterexamples(results)
-    report = BatchReport()
-    nets: dict[str, dict[str, Path]] = {}
-    props: dict[str, dict[str, Path]] = {}
-    graphs: dict[Path, Any] = {}
-    todo = [c for c in found if not _empty(c.path)]
-    report.empty = [os.fspath(c.path) for c in found if c not in todo]
+    report = BatchReport(rules=rules)
+    done: dict[int, list[dict]] = {}
+    groups: dict[Path, list[tuple]] = {}
+    cats: dict[str, _Category | None] = {}
     seen: dict[tuple[str, str, str], Path] = {}
-    for i, c in enumerate(todo):
-        row: dict[str, Any] = {"tool": c.tool, "category": c.category, "network": None,
-                               "property": None, "counterexample": os.fspath(c.path)}
+    for order, c in enumerate(found):
+        labels: dict[str, Any] = {"tool": c.tool, "category": c.category, "network": None,
+                                  "property": None, "counterexample": os.fspath(c.path),
+                                  "vnncomp_rules": rules}
         try:
+            if c.misplaced:
+                raise _Refused("misplaced file", f"{c.path}: not at <tool>/<category>/"
+                               "NAME.counterexample[.gz] under the results folder")
+            if _empty(c.path):
+                report.empty.append(os.fspath(c.path))
+                raise _Refused("empty file", f"{c.path}: empty: the tool wrote no "
+                               "counterexample", "no_ce")
             first = seen.setdefault((c.tool, c.category, c.name), c.path)
             if first != c.path:
-                raise SymdnnError(f"the same counterexample again (first as {first.name}); "
-                                  "not replayed twice")
-            if c.category not in nets:
-                nets[c.category] = _index(bench / c.category, "onnx", ".onnx")
-                props[c.category] = _index(bench / c.category, "vnnlib", ".vnnlib")
-            net, prop = _split(c.name, nets[c.category], props[c.category], c.category)
-            row.update(network=net, property=prop)
-            npath, ppath = nets[c.category][net], props[c.category][prop]
-            if npath not in graphs:
-                try:
-                    graphs[npath] = _graph.import_onnx(npath)
-                except SymdnnError as exc:  # remembered: not imported again for each one
-                    graphs[npath] = exc
-            if isinstance(graphs[npath], SymdnnError):
-                raise graphs[npath]
-            w = _replay.replay(graphs[npath], read_vnnlib(ppath), read_counterexample(c.path),
-                               onnxruntime=onnxruntime, labels=row)
-            row = w.to_json()
-            row["error"] = None
-        except SymdnnError as exc:
-            row.update(error=str(exc), genuine=None)
-        except MemoryError:
-            row.update(error="out of memory", genuine=None)
-        except Exception as exc:  # a bug: one counterexample must not cost the others
-            row.update(error=f"internal error (please report): {type(exc).__name__}: {exc}",
-                       genuine=None)
-        report.rows.append(row)
+                raise _Refused("duplicate", f"the same counterexample again (first as "
+                               f"{first.name}); not replayed twice")
+            if c.category not in cats:
+                folder = _category_folder(bench, c.category)
+                cats[c.category] = None if folder is None else _index_category(folder)
+                if folder is not None:
+                    for csv_path in (root / c.tool / "results.csv",
+                                     root / c.tool / c.category / "results.csv"):
+                        if csv_path.is_file():
+                            _read_instances(csv_path, cats[c.category], relative_to=None)
+            cat = cats[c.category]
+            if cat is None:
+                raise _Refused("no benchmark folder", f"no folder of category "
+                               f"{c.category!r} under {bench}")
+            net, prop, npath, ppath = _split(c.name, cat, c.category)
+            labels.update(network=net, property=prop)
+            groups.setdefault(npath, []).append((order, c.path, ppath, labels))
+        except (SymdnnError, OSError) as exc:
+            done[order] = [_error_row(labels, exc)]
+    total = len(found)
+    count = len(done)
+    if progress and count:
+        progress(count, total)
+    tasks = [(net, items, onnxruntime, rules) for net, items in groups.items()]
+
+    def collect(rows: list[tuple[int, int, dict]], n: int) -> None:
+        nonlocal count
+        for order, _, row in sorted(rows, key=lambda t: (t[0], t[1])):
+            done.setdefault(order, []).append(row)
+        count += n
         if progress:
-            progress(i + 1, len(todo))
+            progress(count, total)
+
+    if jobs == 1 or len(tasks) < 2:
+        for t in tasks:
+            collect(_replay_network(t), len(t[1]))
+    else:
+        _run_parallel(tasks, jobs, collect)
+    report.rows = [row for order in sorted(done) for row in done[order]]
     return report
 
 
-def _split(name: str, nets: dict, props: dict, category: str) -> tuple[str, str]:
-    """``<network>_<property>`` split where both exist; two ways to split it are refused."""
-    ways = [(name[:k], name[k + 1:]) for k in range(1, len(name) - 1)
-            if name[k] == "_" and name[:k] in nets and name[k + 1:] in props]
-    if len(ways) == 1:
-        return ways[0]
-    if ways:
-        raise SymdnnError(f"the name {name!r} splits two ways in category {category!r}: "
-                          + " or ".join(f"network {n!r} and property {p!r}" for n, p in ways))
-    raise SymdnnError(f"no network and property of category {category!r} make the name "
-                      f"{name!r} (networks: {len(nets)}, properties: {len(props)})")
+def _run_parallel(tasks: list[tuple], jobs: int, collect: Callable) -> None:
+    """The networks in ``jobs`` spawned processes; Ctrl-C cancels what has not started."""
+    import multiprocessing
+
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)),
+                               mp_context=multiprocessing.get_context("spawn"))
+    try:
+        pending = {pool.submit(_replay_network, t): len(t[1]) for t in tasks}
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for f in finished:
+                collect(f.result(), pending.pop(f))
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
