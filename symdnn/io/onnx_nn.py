@@ -1,4 +1,6 @@
-"""The operators of convolutional networks, evaluated exactly: convolutions and pooling.
+"""The operators of convolutional networks, evaluated exactly: convolutions, pooling, the
+elementwise ones (Neg, Abs, Sign, Floor, Equal, Pow to an integer) and reductions (ReduceSum,
+ReduceMean, ArgMax).
 
 ``Conv`` is lowered to one exact integer matrix product per group: the input's numerators are
 split into int64 limbs (:mod:`symdnn.io.onnx_dense`), the im2col of each limb is a strided
@@ -7,8 +9,8 @@ view copied once, and every limb product is one float64 GEMM, exact by the bound
 integers over the product of the two common denominators. ``ConvTranspose`` is the same
 product followed by a col2im scatter of exact integers. ``MaxPool`` and ``AveragePool`` take
 windows of the padded numerators (an ``AveragePool`` divides each window's sum by its count,
-exactly). The data-movement operators (Pad, Concat, Slice, Gather, Split, Transpose, ...)
-live in :mod:`symdnn.io.onnx_shape`.
+exactly). ``ReduceMean`` is the sum over the count. The data-movement operators (Pad,
+Concat, Slice, Gather, Split, Transpose, Resize, ...) live in :mod:`symdnn.io.onnx_shape`.
 
 They register themselves in :mod:`symdnn.io.onnx_ops` (:func:`~symdnn.io.onnx_ops.register`).
 Every ``run`` is a pure function of its :class:`~symdnn.io.onnx_tensor.Exact` inputs; a
@@ -25,6 +27,7 @@ Examples
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -33,9 +36,19 @@ from numpy.lib.stride_tricks import sliding_window_view
 from symdnn.errors import GraphError, ValueDependentError
 from symdnn.io.onnx_dense import limb_bits, limb_work, maxbits, split
 from symdnn.io.onnx_dense import limb_matmul as _limb_matmul
-from symdnn.io.onnx_ops import OpRun, _attr, _in, _numeric, _same_elem, register
-from symdnn.io.onnx_tensor import MAX_LIMB_WORK, Exact, check_size, obj
-from symdnn.io.onnxwire import Node
+from symdnn.io.onnx_ops import OpRun, _attr, _axes, _broadcast, _in, _numeric, _same_elem, register
+from symdnn.io.onnx_tensor import (
+    BOOL,
+    FLOAT_FORMATS,
+    MAX_BITS,
+    MAX_LIMB_WORK,
+    Exact,
+    align,
+    check_size,
+    exact_tensor,
+    obj,
+)
+from symdnn.io.onnxwire import Node, type_name
 
 __all__ = ["CLASSES", "conv", "conv_transpose", "pool"]
 
@@ -418,6 +431,252 @@ class AveragePool_19(AveragePool_1):
 
 
 
+# ------------------------------------------------------------------------ elementwise
+def _signed(node: Node, x: Exact) -> None:
+    _numeric(node, x)
+    if x.elem in (2, 4, 12, 13):  # unsigned: -x and |x| are refused or trivial
+        raise GraphError(f"{node.label}: {node.op_type} of an unsigned type")
+
+
+class Neg_1(OpRun):
+    """-x (``affine``)."""
+
+    attrs = {"consumed_inputs": "ints"}
+    affine = True
+
+    @staticmethod
+    def run(node: Node, ins: list[Exact | None]) -> Exact:
+        x = _in(node, ins, 0)
+        _signed(node, x)
+        return Exact(obj(-x.num), x.den, x.elem)
+
+
+class Neg_6(Neg_1):
+    attrs = {}
+
+
+class Abs_1(OpRun):
+    """|x|."""
+
+    attrs = {"consumed_inputs": "ints"}
+
+    @staticmethod
+    def run(node: Node, ins: list[Exact | None]) -> Exact:
+        x = _in(node, ins, 0)
+        _numeric(node, x)
+        return Exact(obj(np.where(x.num < 0, -x.num, x.num)), x.den, x.elem)
+
+
+class Abs_6(Abs_1):
+    attrs = {}
+
+
+class Sign_9(OpRun):
+    """-1, 0 or 1 in the input's type (nondecreasing: ``monotone``)."""
+
+    monotone = True
+
+    @staticmethod
+    def run(node: Node, ins: list[Exact | None]) -> Exact:
+        x = _in(node, ins, 0)
+        _numeric(node, x)
+        return Exact(obj(np.where(x.num > 0, 1, np.where(x.num < 0, -1, 0))), 1, x.elem)
+
+
+class Floor_1(OpRun):
+    """The largest integer not above x, in the (float) input's type (``monotone``)."""
+
+    attrs = {"consumed_inputs": "ints"}
+    monotone = True
+
+    @staticmethod
+    def run(node: Node, ins: list[Exact | None]) -> Exact:
+        x = _in(node, ins, 0)
+        _numeric(node, x)
+        if x.elem not in FLOAT_FORMATS:
+            raise GraphError(f"{node.label}: Floor of {type_name(x.elem)}")
+        return Exact(obj(x.num // x.den), 1, x.elem)
+
+
+class Floor_6(Floor_1):
+    attrs = {}
+
+
+class Equal_1(OpRun):
+    """a == b, exactly (bool)."""
+
+    attrs = {"axis": "int", "broadcast": "int"}
+    arity = (2, 2)
+
+    @staticmethod
+    def run(node: Node, ins: list[Exact | None]) -> Exact:
+        a, b = _in(node, ins, 0), _in(node, ins, 1)
+        _same_elem(node, a, b)
+        _broadcast(node, a.shape, b.shape)
+        (na, nb), _ = align(a, b)
+        return Exact(obj(np.where(na == nb, 1, 0)), 1, BOOL)
+
+
+class Equal_7(Equal_1):
+    attrs = {}
+
+
+class Pow_1(OpRun):
+    """x ** y for an integer-valued exponent y (a non-integer one has no rational value in
+    general, and is refused); ``0 ** -n`` is a division by zero."""
+
+    attrs = {"axis": "int", "broadcast": "int"}
+    arity = (2, 2)
+
+    @staticmethod
+    def run(node: Node, ins: list[Exact | None]) -> Exact:
+        x, y = _in(node, ins, 0), _in(node, ins, 1)
+        _numeric(node, x, y)
+        shape = _broadcast(node, x.shape, y.shape)
+        ys = y.num.reshape(-1).tolist()
+        if any(v % y.den for v in ys):
+            raise GraphError(f"{node.label}: Pow with a non-integer exponent (its value is "
+                             "not rational)")
+        es = {v // y.den for v in ys}
+        big = max((abs(e) for e in es), default=0) * max(x.bits, 1)
+        if big > MAX_BITS:
+            raise ValueDependentError(f"{node.label}: Pow to {max(es, key=abs)} needs more "
+                                      f"than {MAX_BITS} bits")
+        if x.elem not in FLOAT_FORMATS and min(es, default=0) < 0:
+            raise GraphError(f"{node.label}: Pow of {type_name(x.elem)} to a negative "
+                             "exponent")
+        if len(es) == 1 and min(es) >= 0:  # one exponent: numerators and denominator
+            e = es.pop()
+            return Exact(obj(np.broadcast_to(x.num, shape) ** e), x.den ** e, x.elem) \
+                .reduced()
+        xb = np.broadcast_to(x.num, shape).reshape(-1).tolist()
+        eb = np.broadcast_to(y.num, shape).reshape(-1).tolist()
+        vals = []
+        for n, e in zip(xb, eb, strict=True):
+            e //= y.den
+            if n == 0 and e < 0:
+                raise ValueDependentError(f"{node.label}: 0 to the power {e}")
+            vals.append(Fraction(n, x.den) ** e)
+        return exact_tensor(np.array(vals, dtype=object).reshape(shape), x.elem)
+
+
+class Pow_7(Pow_1):
+    attrs = {}
+
+
+# ------------------------------------------------------------------------ reductions
+def _reduce_axes(node: Node, x: Exact, axes: Any) -> tuple[int, ...] | None:
+    """The axes reduced (``None``: none, ``noop_with_empty_axes``)."""
+    r = len(x.shape)
+    if axes is None or len(axes) == 0:
+        if _attr(node, "noop_with_empty_axes", 0):
+            return None
+        return tuple(range(r))
+    return tuple(_axes(node, list(axes), r))
+
+
+def reduce(node: Node, x: Exact, axes: Any, mean: bool) -> Exact:
+    """ReduceSum or ReduceMean (the sum over the count, exactly)."""
+    _numeric(node, x)
+    ax = _reduce_axes(node, x, axes)
+    if ax is None:
+        return x
+    keep = bool(_attr(node, "keepdims", 1))
+    num = np.sum(x.num, axis=ax, keepdims=keep, dtype=object)
+    count = math.prod(x.shape[a] for a in ax)
+    if not mean:
+        return Exact(obj(num), x.den, x.elem)
+    if x.elem not in FLOAT_FORMATS:
+        raise GraphError(f"{node.label}: ReduceMean of {type_name(x.elem)} (which rounds) is "
+                         "not supported")
+    if count == 0:
+        raise GraphError(f"{node.label}: the mean of no values")
+    return Exact(obj(num), x.den * count, x.elem).reduced()
+
+
+def _axes_in(node: Node, ins: list[Exact | None]) -> Any:
+    t = _in(node, ins, 1, True)
+    if t is None:
+        return None
+    if t.elem != 7 or t.den != 1:
+        raise GraphError(f"{node.label}: axes must be int64")
+    return [int(v) for v in t.num.reshape(-1).tolist()]
+
+
+class ReduceSum_1(OpRun):
+    """ReduceSum with the ``axes`` attribute (``affine``, ``monotone``)."""
+
+    attrs = {"axes": "ints", "keepdims": "int"}
+    affine = True
+    monotone = True
+
+    @staticmethod
+    def run(node: Node, ins: list[Exact | None]) -> Exact:
+        return reduce(node, _in(node, ins, 0), _attr(node, "axes"), False)
+
+
+class ReduceSum_13(ReduceSum_1):
+    """ReduceSum with the axes as an optional input."""
+
+    attrs = {"keepdims": "int", "noop_with_empty_axes": "int"}
+    arity = (1, 2)
+
+    @staticmethod
+    def run(node: Node, ins: list[Exact | None]) -> Exact:
+        return reduce(node, _in(node, ins, 0), _axes_in(node, ins), False)
+
+
+class ReduceMean_1(OpRun):
+    """ReduceMean with the ``axes`` attribute (``affine``, ``monotone``)."""
+
+    attrs = {"axes": "ints", "keepdims": "int"}
+    affine = True
+    monotone = True
+
+    @staticmethod
+    def run(node: Node, ins: list[Exact | None]) -> Exact:
+        return reduce(node, _in(node, ins, 0), _attr(node, "axes"), True)
+
+
+class ReduceMean_18(ReduceMean_1):
+    attrs = {"keepdims": "int", "noop_with_empty_axes": "int"}
+    arity = (1, 2)
+
+    @staticmethod
+    def run(node: Node, ins: list[Exact | None]) -> Exact:
+        return reduce(node, _in(node, ins, 0), _axes_in(node, ins), True)
+
+
+class ArgMax_1(OpRun):
+    """The index (int64) of the first largest value (the last with ``select_last_index``)."""
+
+    attrs = {"axis": "int", "keepdims": "int"}
+
+    @staticmethod
+    def run(node: Node, ins: list[Exact | None]) -> Exact:
+        x = _in(node, ins, 0)
+        _numeric(node, x)
+        r = len(x.shape)
+        if r == 0:
+            raise GraphError(f"{node.label}: ArgMax of a scalar")
+        a = _axes(node, [_attr(node, "axis", 0)], r)[0]
+        d = x.shape[a]
+        if d == 0:
+            raise GraphError(f"{node.label}: ArgMax over an empty axis")
+        last = _attr(node, "select_last_index", 0)
+        num = np.flip(x.num, axis=a) if last else x.num
+        idx = np.argmax(num, axis=a)
+        if last:
+            idx = d - 1 - idx
+        if _attr(node, "keepdims", 1):
+            idx = np.expand_dims(idx, a)
+        return Exact(np.array(idx.tolist(), dtype=object).reshape(idx.shape), 1, 7)
+
+
+class ArgMax_12(ArgMax_1):
+    attrs = {"axis": "int", "keepdims": "int", "select_last_index": "int"}
+
+
 CLASSES: list[type[OpRun]] = [
     Conv_1,
     ConvTranspose_1,
@@ -428,5 +687,22 @@ CLASSES: list[type[OpRun]] = [
     AveragePool_7,
     AveragePool_10,
     AveragePool_19,
+    Neg_1,
+    Neg_6,
+    Abs_1,
+    Abs_6,
+    Sign_9,
+    Floor_1,
+    Floor_6,
+    Equal_1,
+    Equal_7,
+    Pow_1,
+    Pow_7,
+    ReduceSum_1,
+    ReduceSum_13,
+    ReduceMean_1,
+    ReduceMean_18,
+    ArgMax_1,
+    ArgMax_12,
 ]
 register(*CLASSES)

@@ -27,12 +27,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from symdnn.errors import GraphError, ValueDependentError
+from symdnn.io.onnx_dense import int_matmul, limb_work, maxbits
 from symdnn.io.onnx_tensor import (
     BOOL,
     FLOAT_FORMATS,
     INT_TYPES,
     MAX_BITS,
-    MAX_WORK,
+    MAX_LIMB_WORK,
     Exact,
     align,
     check_size,
@@ -47,6 +48,8 @@ __all__ = ["OpRun", "REGISTRY", "OPERATORS", "MAX_OPSET", "op_for", "check_node"
 
 #: the operator sets of the default domain the importer knows
 MAX_OPSET = 25
+#: below this many word multiply-adds a MatMul is NumPy's object matmul, above it limbs
+_OBJECT_WORK = 1 << 12
 
 
 # ------------------------------------------------------------------------ kernels
@@ -128,10 +131,22 @@ def _matmul(node: Node, a: Exact, b: Exact) -> Exact:
     check_size(tuple(batch) + (m, n), node)
     words = -(-max(a.bits, 1) // 64) * -(-max(b.bits, 1) // 64)
     work = math.prod(batch) * m * n * max(ka, 1) * words
-    if work > MAX_WORK:
-        raise ValueDependentError(f"{node.label}: MatMul of shapes {sa} and {sb} is {work} "
-                                  f"word multiply-adds, more than {MAX_WORK}")
-    out = np.matmul(a.num, b.num)
+    if work <= _OBJECT_WORK:  # small: NumPy's object matmul over Python ints
+        return Exact(obj(np.matmul(a.num, b.num)), a.den * b.den, elem).reduced()
+    # else one exact limb product at BLAS speed (symdnn.io.onnx_dense)
+    an = a.num if len(sa) > 1 else a.num.reshape(1, -1)
+    bn = b.num if len(sb) > 1 else b.num.reshape(-1, 1)
+    ba, bb = maxbits(an), maxbits(bn)
+    limb = limb_work(ka, math.prod(batch) * m, n, ba, bb) if ba and bb else 0
+    if limb > MAX_LIMB_WORK:
+        raise ValueDependentError(f"{node.label}: MatMul of shapes {sa} and {sb} of {ba}- and "
+                                  f"{bb}-bit numbers is {limb} float64 limb multiply-adds, "
+                                  f"more than {MAX_LIMB_WORK}")
+    out = int_matmul(an, bn)
+    if len(sa) == 1:
+        out = out.reshape(out.shape[:-2] + out.shape[-1:])
+    if len(sb) == 1:
+        out = out.reshape(out.shape[:-1])
     return Exact(obj(out), a.den * b.den, elem).reduced()
 
 

@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -557,6 +558,157 @@ class Dropout_12(Dropout_1):
 
 
 
+# ------------------------------------------------------------------------ Resize
+_CTM = ("half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners",
+        "asymmetric", "tf_half_pixel_for_nn")
+_NEAREST = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")
+
+
+def _source(node: Node, xo: int, scale: Fraction, d_in: int, d_out: int, ctm: str,
+            mode: str) -> int:
+    """The input index the output index ``xo`` copies, in exact rational arithmetic."""
+    if ctm == "half_pixel":
+        x = (xo + Fraction(1, 2)) / scale - Fraction(1, 2)
+    elif ctm == "half_pixel_symmetric":
+        adj = Fraction(d_out) / (scale * d_in)
+        center = Fraction(d_in, 2)
+        x = center * (1 - adj) + (xo + Fraction(1, 2)) / scale - Fraction(1, 2)
+    elif ctm == "pytorch_half_pixel":
+        x = (xo + Fraction(1, 2)) / scale - Fraction(1, 2) if d_out > 1 else Fraction(0)
+    elif ctm == "align_corners":
+        x = Fraction(0) if d_out == 1 else Fraction(xo * (d_in - 1), d_out - 1)
+    elif ctm == "asymmetric":
+        x = xo / scale
+    else:  # tf_half_pixel_for_nn
+        x = (xo + Fraction(1, 2)) / scale
+    fl = math.floor(x)
+    frac = x - fl
+    if mode == "floor" or frac == 0:
+        i = fl
+    elif mode == "ceil":
+        i = fl + 1
+    elif mode == "round_prefer_floor":
+        i = fl + (frac > Fraction(1, 2))
+    elif mode == "round_prefer_ceil":
+        i = fl + (frac >= Fraction(1, 2))
+    else:  # "simple" (opset 10, as onnxruntime): ceil when downsampling, else floor
+        i = fl + 1 if scale < 1 else fl
+    return min(max(int(i), 0), d_in - 1)
+
+
+def resize(node: Node, x: Exact, scales: list[Fraction] | None, sizes: list[int] | None,
+           axes: list[int] | None, *, ctm: str, mode: str, policy: str = "stretch") -> Exact:
+    """``Resize`` in ``nearest`` mode: every output value is an input value; the source
+    index is computed in exact rationals (the scale of a ``sizes`` input is ``out / in``)."""
+    r = len(x.shape)
+    ax = list(range(r)) if axes is None else _axes(node, axes, r)
+    if ctm not in _CTM:
+        raise GraphError(f"{node.label}: coordinate_transformation_mode {ctm!r} is not "
+                         f"supported (only {', '.join(_CTM)})")
+    if mode not in _NEAREST + ("simple",):
+        raise GraphError(f"{node.label}: nearest_mode {mode!r} is not supported")
+    if (scales is None) == (sizes is None):
+        raise GraphError(f"{node.label}: Resize needs exactly one of scales and sizes")
+    given = scales if scales is not None else sizes
+    if len(given) != len(ax):
+        raise GraphError(f"{node.label}: {len(given)} scales or sizes for {len(ax)} axes")
+    sc = [Fraction(1)] * r
+    out = list(x.shape)
+    if scales is not None:
+        for a, s in zip(ax, scales, strict=True):
+            if s <= 0:
+                raise GraphError(f"{node.label}: a scale of {float(s)}")
+            sc[a], out[a] = s, math.floor(s * x.shape[a])
+    else:
+        if any(v < 0 for v in sizes) or any(x.shape[a] == 0 for a in ax):
+            raise GraphError(f"{node.label}: sizes {sizes} for {x.shape}")
+        if policy == "stretch":
+            for a, v in zip(ax, sizes, strict=True):
+                sc[a], out[a] = Fraction(v, x.shape[a]), v
+        elif policy in ("not_larger", "not_smaller"):
+            ratios = [Fraction(v, x.shape[a]) for a, v in zip(ax, sizes, strict=True)]
+            s = min(ratios) if policy == "not_larger" else max(ratios)
+            for a in ax:
+                sc[a], out[a] = s, math.floor(s * x.shape[a] + Fraction(1, 2))
+        else:
+            raise GraphError(f"{node.label}: keep_aspect_ratio_policy {policy!r}")
+    check_size(tuple(out), node)
+    num = x.num
+    for a in ax:
+        if out[a] == x.shape[a] and sc[a] == 1:
+            continue
+        idx = [_source(node, i, sc[a], x.shape[a], out[a], ctm, mode) for i in range(out[a])]
+        num = np.take(num, np.array(idx, dtype=np.int64), axis=a)
+    return Exact(obj(num), x.den, x.elem)
+
+
+def _resize_args(node: Node, ins: list[Exact | None], first: int
+                 ) -> tuple[list[Fraction] | None, list[int] | None]:
+    """The scales (exact: each float the rational it stores) and sizes inputs, either left
+    out or empty where absent."""
+    sc = _in(node, ins, first, True)
+    sz = _in(node, ins, first + 1, True)
+    scales = None if sc is None or sc.num.size == 0 else \
+        [Fraction(int(v), sc.den) for v in sc.num.reshape(-1).tolist()]
+    sizes = None if sz is None or sz.num.size == 0 else _ints(node, sz, "sizes")
+    return scales, sizes
+
+
+class Resize_10(OpRun):
+    """Resize by scales (opset 10): ``nearest`` only, from ``floor(out / scale)`` copied as
+    onnxruntime does (the index rounded up when downsampling)."""
+
+    attrs = {"mode": "string"}
+    arity = (2, 2)
+    monotone = True
+    affine = True
+
+    @classmethod
+    def run(cls, node: Node, ins: list[Exact | None]) -> Exact:
+        cls._nearest_only(node)
+        scales, _ = _resize_args(node, ins, 1)
+        return resize(node, _in(node, ins, 0), scales, None, None, ctm="asymmetric",
+                      mode="simple")
+
+    @staticmethod
+    def _nearest_only(node: Node) -> None:
+        mode = _str(node, "mode", "nearest")
+        if mode != "nearest":
+            raise GraphError(f"{node.label}: Resize mode {mode!r} is not supported (only "
+                             "'nearest': the others interpolate)")
+
+
+class Resize_11(Resize_10):
+    """Resize with roi, scales and sizes inputs and the nearest-mode attributes."""
+
+    attrs = {"mode": "string", "coordinate_transformation_mode": "string",
+             "cubic_coeff_a": "float", "exclude_outside": "int",
+             "extrapolation_value": "float", "nearest_mode": "string"}
+    arity = (3, 4)
+
+    @classmethod
+    def run(cls, node: Node, ins: list[Exact | None]) -> Exact:
+        cls._nearest_only(node)
+        if _attr(node, "antialias", 0):
+            raise GraphError(f"{node.label}: antialias is not supported")
+        scales, sizes = _resize_args(node, ins, 2)
+        axes = _attr(node, "axes")
+        return resize(node, _in(node, ins, 0), scales, sizes,
+                      None if axes is None else list(axes),
+                      ctm=_str(node, "coordinate_transformation_mode", "half_pixel"),
+                      mode=_str(node, "nearest_mode", "round_prefer_floor"),
+                      policy=_str(node, "keep_aspect_ratio_policy", "stretch"))
+
+
+class Resize_13(Resize_11):
+    arity = (1, 4)
+
+
+class Resize_18(Resize_13):
+    attrs = {**Resize_11.attrs, "antialias": "int", "axes": "ints",
+             "keep_aspect_ratio_policy": "string"}
+
+
 CLASSES: list[type[OpRun]] = [
     Pad_1,
     Pad_2,
@@ -583,5 +735,9 @@ CLASSES: list[type[OpRun]] = [
     Dropout_7,
     Dropout_10,
     Dropout_12,
+    Resize_10,
+    Resize_11,
+    Resize_13,
+    Resize_18,
 ]
 register(*CLASSES)

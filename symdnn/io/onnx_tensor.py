@@ -21,18 +21,17 @@ from symdnn.domains.rational import dyadic_vec
 from symdnn.errors import GraphError, ValueDependentError
 from symdnn.io.onnxwire import ELEM_TYPES, MAX_RANK, Node, TensorData, type_name
 
-__all__ = ["Exact", "exact_tensor", "to_elem_type", "MAX_ELEMENTS", "MAX_LIVE", "MAX_WORK",
+__all__ = ["Exact", "exact_tensor", "to_elem_type", "MAX_ELEMENTS", "MAX_LIVE",
            "MAX_LIMB_WORK", "MAX_BITS", "MAX_TENSOR_BITS"]
 
 #: the most elements one tensor may have
 MAX_ELEMENTS = 1 << 26
 #: the most elements all the tensors alive at once may have
 MAX_LIVE = 1 << 27
-#: the most multiply-adds one MatMul or Gemm may take, counted in 64-bit words of its
-#: operands (a product of two 128-bit numbers counts 4)
-MAX_WORK = 1 << 27
-#: the most float64 multiply-adds of limbs one product by :mod:`symdnn.io.onnx_dense` (a Conv,
-#: or a MatMul or Gemm) may take: about a minute of BLAS on two cores
+#: the most float64 multiply-adds of limbs one exact product (:mod:`symdnn.io.onnx_dense`: a
+#: MatMul, Gemm, Conv or ConvTranspose) may take, about two minutes of BLAS on two cores; the
+#: limbs are ``(53 - log2 K) / 2`` bits for an inner dimension K, so the count grows with the
+#: product of the operands' bit lengths, as a product of big integers does
 MAX_LIMB_WORK = 1 << 36
 #: the most bits a numerator or the common denominator of a tensor may have
 MAX_BITS = 1 << 16
