@@ -30,6 +30,15 @@ box and its outputs violating the property, both up to an absolute tolerance of 
 
 An assertion that names inputs and outputs together belongs to the output side (its input
 atoms are evaluated with the outputs); for ``input_in_box`` its output atoms count as true.
+
+A network that is not rational (``Sigmoid``, ``Softmax``, an irrational
+``BatchNormalization``, ...; ``graph.rational`` is false) is evaluated in certified
+enclosures (:mod:`symdnn.io.onnx_ball`) at :data:`START_PRECISION` bits, doubled up to
+:data:`MAX_PRECISION` (within :data:`TIME_BUDGET` seconds) until the signs of ``margin`` and
+``margin_as_written`` are decided: ``decided_by`` is then ``"enclosure"`` and ``precision``
+the bits used. A margin whose enclosure still contains 0 (an exact 0 always does) is never
+guessed: ``undecided`` is true, ``undecided_reason`` names the margin and the precision,
+and the booleans that depend on it (``violates``, ``genuine``) are None.
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -45,17 +55,25 @@ import numpy as np
 
 from symdnn._optional import require
 from symdnn.domains.floats import round_rationals
-from symdnn.errors import ArgumentError, ArgumentTypeError, DomainError, SymdnnError
+from symdnn.errors import ArgumentError, ArgumentTypeError, DomainError, SymdnnError, UndecidedError
+from symdnn.io.onnx_ball import endpoints
 from symdnn.io.onnx_graph import ExactGraph
 from symdnn.io.onnx_tensor import Exact, exact_tensor
 from symdnn.io.onnxwire import to_onnx_proto, type_name
 from symdnn.io.vnnlib import And, Atom, Counterexample, Or, Property
 from symdnn.witness.rules import RTOL, TOLERANCE, vnncomp_replay
 
-__all__ = ["Witness", "replay", "robustness", "vnncomp_replay", "onnxruntime_outputs",
-           "TOLERANCE", "RTOL"]
+__all__ = ["Witness", "replay", "robustness", "robustness_bounds", "vnncomp_replay",
+           "onnxruntime_outputs", "TOLERANCE", "RTOL", "START_PRECISION", "MAX_PRECISION",
+           "TIME_BUDGET"]
 
 _INF = math.inf
+#: the first precision (bits) of the enclosures of a network that is not rational
+START_PRECISION = 64
+#: the most bits the precision is doubled to
+MAX_PRECISION = 4096
+#: seconds of enclosure evaluations after which the precision is not raised again
+TIME_BUDGET = 60.0
 
 
 # ------------------------------------------------------------------------ robustness
@@ -88,6 +106,42 @@ def robustness(formula: Any, env: dict[str, Fraction], keep: Any = None) -> Frac
         return min((robustness(p, env, keep) for p in formula.parts), default=_INF)
     if isinstance(formula, Or):
         return max((robustness(p, env, keep) for p in formula.parts), default=-_INF)
+    raise ArgumentTypeError(f"not a formula: {formula!r}")  # pragma: no cover
+
+
+def robustness_bounds(formula: Any, env: dict[str, tuple], keep: Any = None) -> tuple:
+    """An enclosure ``(lo, hi)`` of the robustness of a formula when each variable lies in an
+    interval ``env[v] = (lo, hi)``: exact, since an atom is linear (each coefficient takes the
+    end of its variable's interval that bounds the sum), ``and`` the least and ``or`` the
+    greatest of the parts' bounds.
+
+    Examples
+    --------
+    >>> from symdnn.io.vnnlib import parse_vnnlib
+    >>> p = parse_vnnlib('''(declare-const X_0 Real) (declare-const Y_0 Real)
+    ...     (declare-const Y_1 Real) (assert (<= Y_0 Y_1))''')
+    >>> robustness_bounds(p.assertions, {"Y_0": (Fraction(1), Fraction(2)),
+    ...                                  "Y_1": (Fraction(3), Fraction(4))})
+    (Fraction(1, 1), Fraction(3, 1))
+    """
+    if isinstance(formula, list):
+        parts = [robustness_bounds(f, env, keep) for f in formula]
+        return (min((a for a, _ in parts), default=_INF),
+                min((b for _, b in parts), default=_INF))
+    if isinstance(formula, Atom):
+        if keep is not None and not keep(formula):
+            return _INF, _INF
+        e = formula.expr  # robustness -(sum c v + const)
+        lo = hi = -e.const
+        for v, c in e.coefs:
+            a, b = env[v]
+            lo -= c * (b if c > 0 else a)
+            hi -= c * (a if c > 0 else b)
+        return lo, hi
+    if isinstance(formula, (And, Or)):
+        parts = [robustness_bounds(p, env, keep) for p in formula.parts]
+        f, empty = (min, _INF) if isinstance(formula, And) else (max, -_INF)
+        return (f((a for a, _ in parts), default=empty), f((b for _, b in parts), default=empty))
     raise ArgumentTypeError(f"not a formula: {formula!r}")  # pragma: no cover
 
 
@@ -150,18 +204,24 @@ def _s(v: Any) -> Any:
 
 @dataclass
 class Witness:
-    """The exact replay of one counterexample (see the module docstring for each key)."""
+    """The exact replay of one counterexample (see the module docstring for each key).
+
+    For a network that is not rational, ``decided_by`` is ``"enclosure"``: ``margin``,
+    ``margin_as_written``, ``outputs`` and ``outputs_as_written`` are then None and their
+    certified enclosures are in the ``*_bounds`` fields (``(lo, hi)`` pairs); ``violates``
+    and ``violates_as_written`` are None where their margin is undecided.
+    """
 
     input_in_box: bool
     input_in_box_float32: bool
-    violates: bool
-    violates_as_written: bool
-    margin: Fraction | float
-    margin_as_written: Fraction | float
+    violates: bool | None
+    violates_as_written: bool | None
+    margin: Fraction | float | None
+    margin_as_written: Fraction | float | None
     input_margin: Fraction | float
     input_margin_float32: Fraction | float
-    outputs: list[Fraction]
-    outputs_as_written: list[Fraction]
+    outputs: list[Fraction] | None
+    outputs_as_written: list[Fraction] | None
     outputs_onnxruntime: list[float] | None
     vnncomp_verdict: str | None
     x_float32: list[float]
@@ -169,31 +229,74 @@ class Witness:
     onnxruntime_error: str | None = None
     input_type: str = "float32"
     labels: dict = field(default_factory=dict)
+    decided_by: str = "exact"
+    precision: int | None = None
+    undecided_reason: str | None = None
+    margin_bounds: tuple | None = None
+    margin_as_written_bounds: tuple | None = None
+    outputs_bounds: tuple | None = None
+    outputs_as_written_bounds: tuple | None = None
 
     @property
-    def genuine(self) -> bool:
-        return self.input_in_box and self.violates
+    def undecided(self) -> bool:
+        """Whether a decision of the verdict (``violates`` or ``violates_as_written``) is
+        left undecided by the enclosures."""
+        return self.violates is None or self.violates_as_written is None
 
     @property
-    def accepted_by_tolerance(self) -> bool:
-        """VNN-COMP accepts it, but it is not genuine (or the replay needed the tolerance)."""
-        return self.vnncomp_verdict in ("correct", "correct_up_to_tolerance") and not (
-            self.genuine and self.vnncomp_verdict == "correct")
+    def genuine(self) -> bool | None:
+        """In the box and violating; None where ``violates`` is undecided (an input outside
+        the box decides it: False)."""
+        if not self.input_in_box:
+            return False
+        return self.violates
+
+    @property
+    def accepted_by_tolerance(self) -> bool | None:
+        """VNN-COMP accepts it, but it is not genuine (or the replay needed the tolerance);
+        None where that depends on an undecided ``genuine``."""
+        if self.vnncomp_verdict == "correct_up_to_tolerance":
+            return True
+        if self.vnncomp_verdict != "correct":
+            return False
+        return None if self.genuine is None else not self.genuine
+
+    def _margin_text(self, bounds: tuple | None, exact: Any, sign: int = 1) -> str:
+        if self.decided_by == "exact" or bounds is None:
+            return _approx(sign * exact) if exact is not None else "unknown"
+        lo, hi = (bounds[0], bounds[1]) if sign > 0 else (-bounds[1], -bounds[0])
+        return f"[{_approx(lo)}, {_approx(hi)}]"
+
+    def _how(self) -> str:
+        return "exactly" if self.decided_by == "exact" else \
+            f"decided by enclosure at {self.precision} bits"
 
     def reason(self) -> str:
         """Why it is, or is not, genuine, in words."""
+        if self.genuine is None:
+            return f"UNDECIDED: {self.undecided_reason}"
+        extra = f"; UNDECIDED: {self.undecided_reason}" if self.undecided else ""
         if self.genuine:
-            return "genuine: in the box and violating, exactly"
+            return f"genuine: in the box and violating, {self._how()}{extra}"
         why = []
         if not self.input_in_box:
             why.append(f"the input is outside the box by {_approx(-self.input_margin)}")
-        if not self.violates:
-            why.append(f"the exact outputs miss the property by {_approx(-self.margin)}")
-        return "not genuine: " + "; ".join(why)
+        if self.violates is False:
+            why.append("the exact outputs miss the property by "
+                       f"{self._margin_text(self.margin_bounds, self.margin, -1)}"
+                       + ("" if self.decided_by == "exact" else f" ({self._how()})"))
+        return "not genuine: " + "; ".join(why) + extra
 
     def to_json(self) -> dict:
-        """The keys of ``symdnn witness --json``; exact numbers as rational strings."""
-        return {
+        """The keys of ``symdnn witness --json``; exact numbers as rational strings.
+
+        With ``decided_by: "enclosure"``, ``margin``, ``margin_as_written``, ``outputs`` and
+        ``outputs_as_written`` are null and each has ``_lower`` and ``_upper`` keys (rational
+        strings, or lists of them); ``margin_float`` and ``outputs_float`` are the midpoints.
+        """
+        enc = self.decided_by != "exact"
+        mid_m = _mid(self.margin_bounds) if enc else self.margin
+        j = {
             **self.labels,
             "genuine": self.genuine,
             "input_in_box": self.input_in_box,
@@ -201,29 +304,51 @@ class Witness:
             "violates": self.violates,
             "violates_as_written": self.violates_as_written,
             "margin": _s(self.margin),
-            "margin_float": _f(self.margin),
+            "margin_float": _f(mid_m),
             "margin_as_written": _s(self.margin_as_written),
             "input_margin": _s(self.input_margin),
             "input_margin_float32": _s(self.input_margin_float32),
             "vnncomp_verdict": self.vnncomp_verdict,
             "accepted_by_tolerance": self.accepted_by_tolerance,
-            "outputs": [_s(v) for v in self.outputs],
-            "outputs_float": [_f(v) for v in self.outputs],
-            "outputs_as_written": [_s(v) for v in self.outputs_as_written],
+            "outputs": None if self.outputs is None else [_s(v) for v in self.outputs],
+            "outputs_float": [_f(v) for v in (self.outputs or [])] if not enc else
+            None if self.outputs_bounds is None else
+            [_f(_mid(b)) for b in zip(*self.outputs_bounds, strict=True)],
+            "outputs_as_written": None if self.outputs_as_written is None else
+            [_s(v) for v in self.outputs_as_written],
             "outputs_onnxruntime": self.outputs_onnxruntime,
             "x_float32": self.x_float32,
             "input_type": self.input_type,
             "checker_input_differs": self.checker_input_differs,
             "onnxruntime_error": self.onnxruntime_error,
-            "reason": self.reason(),
+            "decided_by": self.decided_by,
+            "precision": self.precision,
+            "undecided": self.undecided,
+            "undecided_reason": self.undecided_reason,
         }
+        if enc:
+            for key, b in (("margin", self.margin_bounds),
+                           ("margin_as_written", self.margin_as_written_bounds)):
+                j[f"{key}_lower"] = None if b is None else _s(b[0])
+                j[f"{key}_upper"] = None if b is None else _s(b[1])
+            for key, b in (("outputs", self.outputs_bounds),
+                           ("outputs_as_written", self.outputs_as_written_bounds)):
+                j[f"{key}_lower"] = None if b is None else [_s(v) for v in b[0]]
+                j[f"{key}_upper"] = None if b is None else [_s(v) for v in b[1]]
+        j["reason"] = self.reason()
+        return j
 
     def to_markdown(self) -> str:
         """The verdict, the margins and the VNN-COMP replay, in Markdown."""
         j = self.to_json()
-        rows = [f"| {k} | {j[k]} |" for k in ("genuine", "input_in_box", "violates", "margin",
-                                               "input_margin", "vnncomp_verdict",
-                                               "accepted_by_tolerance")]
+        keys = ["genuine", "input_in_box", "violates"]
+        keys += ["margin"] if self.decided_by == "exact" else ["margin_lower", "margin_upper"]
+        keys += ["input_margin", "vnncomp_verdict", "accepted_by_tolerance", "decided_by"]
+        if self.decided_by != "exact":
+            keys.append("precision")
+        if self.undecided:
+            keys.append("undecided_reason")
+        rows = [f"| {k} | {j[k]} |" for k in keys]
         return "\n".join(["# symdnn witness", "", self.summary(), "", "| | |", "|---|---|",
                           *rows, ""])
 
@@ -231,12 +356,24 @@ class Witness:
         """One line for a person."""
         name = " ".join(os.path.basename(str(self.labels[k])) for k in ("network", "property")
                         if self.labels.get(k))
-        verdict = "GENUINE" if self.genuine else "NOT GENUINE"
         vc = self.vnncomp_verdict or ("not replayed (" + (self.onnxruntime_error or
                                                          "no onnxruntime") + ")")
-        return (f"{name + ': ' if name else ''}{verdict} (margin {_approx(self.margin)}, "
-                f"input margin {_approx(self.input_margin)}); VNN-COMP replay: {vc}"
-                + ("" if self.genuine else f"; {self.reason()[len('not genuine: '):]}"))
+        head = f"{name + ': ' if name else ''}"
+        if self.genuine is None:
+            return f"{head}{self.reason()}; VNN-COMP replay: {vc}"
+        verdict = "GENUINE" if self.genuine else "NOT GENUINE"
+        how = "" if self.decided_by == "exact" else f"; {self._how()}"
+        tail = "" if self.genuine else f"; {self.reason()[len('not genuine: '):]}"
+        if self.genuine and self.undecided:
+            tail = f"; UNDECIDED: {self.undecided_reason}"
+        return (f"{head}{verdict} (margin {self._margin_text(self.margin_bounds, self.margin)}"
+                f", input margin {_approx(self.input_margin)}{how}); VNN-COMP replay: {vc}"
+                + tail)
+
+
+def _mid(b: tuple | None) -> Fraction | None:
+    """The midpoint of an enclosure ``(lo, hi)``: a point inside it."""
+    return None if b is None else (b[0] + b[1]) / 2
 
 
 def _f(v: Any) -> float | None:
@@ -275,8 +412,10 @@ def _is_input_atom(a: Atom) -> bool:
 
 def replay(graph: ExactGraph, prop: Property, ce: Counterexample, *,
            onnxruntime: bool = True, labels: dict | None = None,
-           rules: str = "2025") -> Witness:
-    """Replay one counterexample exactly.
+           rules: str = "2025", max_precision: int = MAX_PRECISION,
+           time_budget: float = TIME_BUDGET) -> Witness:
+    """Replay one counterexample exactly (in certified enclosures for a network that is not
+    rational: see the module docstring).
 
     Parameters
     ----------
@@ -295,6 +434,12 @@ def replay(graph: ExactGraph, prop: Property, ce: Counterexample, *,
     rules : str
         Which year's competition rules ``vnncomp_verdict`` applies
         (:func:`symdnn.witness.rules.vnncomp_replay`).
+    max_precision : int
+        For a network that is not rational: the most bits the enclosures' precision is
+        doubled to (from :data:`START_PRECISION`).
+    time_budget : float
+        For a network that is not rational: seconds after which the precision is not
+        raised again.
 
     Returns
     -------
@@ -341,29 +486,34 @@ def replay(graph: ExactGraph, prop: Property, ce: Counterexample, *,
     x32 = np.asarray(round_rationals(t_written.num, t_written.den, fmt[0])).astype(fmt[2])
     if not np.isfinite(x32).all():
         raise DomainError(f"an input overflows {fmt[1]}")
-    y32 = graph(exact_tensor(x32)).flat()
-    yw = graph(Exact(t_written.num, t_written.den)).flat()
-    if len(prop.outputs) != len(y32):
-        raise ArgumentError(f"{_where(prop.path)}the property declares {len(prop.outputs)} "
-                            f"outputs, the network has {len(y32)}")
-    if ce.outputs and len(ce.outputs) != len(y32):  # outputs written are optional, not wrong
-        raise ArgumentError(f"{_where(ce.path)}the counterexample gives {len(ce.outputs)} "
-                            f"outputs, the network has {len(y32)}")
+    feed32, feedw = exact_tensor(x32), Exact(t_written.num, t_written.den)
+    output_side = [a for a in prop.assertions if any(v[0] == "Y" for v in a.variables)]
     x32f = [Fraction(float(v)) for v in x32]
+    if graph.rational:
+        y32 = graph(feed32).flat()
+        yw = graph(feedw).flat()
+        n_out = len(y32)
+    else:
+        enc = _enclose(graph, output_side, x, {"margin": feed32, "margin_as_written": feedw},
+                       max_precision, time_budget)
+        n_out = enc.n_out
+    if len(prop.outputs) != n_out:
+        raise ArgumentError(f"{_where(prop.path)}the property declares {len(prop.outputs)} "
+                            f"outputs, the network has {n_out}")
+    if ce.outputs and len(ce.outputs) != n_out:  # outputs written are optional, not wrong
+        raise ArgumentError(f"{_where(ce.path)}the counterexample gives {len(ce.outputs)} "
+                            f"outputs, the network has {n_out}")
 
     def env(xs: list, ys: list) -> dict:
         e = {f"X_{i}": v for i, v in enumerate(xs)}
         e.update({f"Y_{i}": v for i, v in enumerate(ys)})
         return e
 
-    output_side = [a for a in prop.assertions if any(v[0] == "Y" for v in a.variables)]
     # the counterexample's point is X as written; the outputs are the network's at the float32
-    # input (what a float32 implementation computes from it), or at X itself
-    e32, ew = env(x, y32), env(x, yw)
-    in_m = robustness(prop.assertions, ew, keep=_is_input_atom)
-    in_m32 = robustness(prop.assertions, env(x32f, y32), keep=_is_input_atom)
-    m32 = robustness(output_side, e32)
-    mw = robustness(output_side, ew)
+    # input (what a float32 implementation computes from it), or at X itself. The input margins
+    # read only X (an output atom counts as true), so they are exact for every network.
+    in_m = robustness(prop.assertions, env(x, []), keep=_is_input_atom)
+    in_m32 = robustness(prop.assertions, env(x32f, []), keep=_is_input_atom)
     x_checker = np.array([float(v) for v in x], dtype=np.float64)
     y_ort, ort_error = None, None
     if onnxruntime:
@@ -372,12 +522,94 @@ def replay(graph: ExactGraph, prop: Property, ce: Counterexample, *,
         except SymdnnError as exc:
             ort_error = str(exc)
     verdict = vnncomp_replay(prop, x, y_ort, ce.outputs or None, rules=rules)
-    return Witness(
+    common = dict(
         input_in_box=in_m >= 0, input_in_box_float32=in_m32 >= 0,
-        violates=m32 >= 0, violates_as_written=mw >= 0,
-        margin=m32, margin_as_written=mw, input_margin=in_m, input_margin_float32=in_m32,
-        outputs=y32, outputs_as_written=yw,
+        input_margin=in_m, input_margin_float32=in_m32,
         outputs_onnxruntime=None if y_ort is None else [float(v) for v in y_ort],
         vnncomp_verdict=verdict, x_float32=[float(v) for v in x32],
         checker_input_differs=bool((x_checker.astype(fmt[2]) != x32).any()),
         onnxruntime_error=ort_error, input_type=fmt[1], labels=dict(labels or {}))
+    if graph.rational:
+        m32 = robustness(output_side, env(x, y32))
+        mw = robustness(output_side, env(x, yw))
+        return Witness(violates=m32 >= 0, violates_as_written=mw >= 0, margin=m32,
+                       margin_as_written=mw, outputs=y32, outputs_as_written=yw, **common)
+    m, mw = enc.margins["margin"], enc.margins["margin_as_written"]
+    return Witness(
+        violates=_sign(m), violates_as_written=_sign(mw), margin=None, margin_as_written=None,
+        outputs=None, outputs_as_written=None, decided_by="enclosure",
+        precision=enc.precision, undecided_reason=enc.reason, margin_bounds=m,
+        margin_as_written_bounds=mw, outputs_bounds=enc.outputs["margin"],
+        outputs_as_written_bounds=enc.outputs["margin_as_written"], **common)
+
+
+def _sign(b: tuple | None) -> bool | None:
+    """Whether the margin is ``>= 0``, where its enclosure decides it (else None)."""
+    if b is None:
+        return None
+    if b[0] >= 0:
+        return True
+    if b[1] < 0:
+        return False
+    return None
+
+
+_WHAT = {"margin": "margin (at the float32 input)",
+         "margin_as_written": "margin_as_written (at the input as written)"}
+
+
+@dataclass
+class _Enclosed:
+    n_out: int = 0
+    precision: int = 0
+    margins: dict = field(default_factory=dict)
+    outputs: dict = field(default_factory=dict)
+    reason: str | None = None
+
+
+def _enclose(graph: ExactGraph, output_side: list, x: list, feeds: dict,
+             max_precision: int, time_budget: float) -> _Enclosed:
+    """Each margin's enclosure at the float32 input and as written, the precision doubled
+    from :data:`START_PRECISION` until both signs are decided, ``max_precision`` is reached
+    or ``time_budget`` seconds are spent (a margin decided early is not evaluated again)."""
+    res = _Enclosed()
+    todo = dict(feeds)
+    why: dict[str, str] = {}
+    p, start = START_PRECISION, time.monotonic()
+    while True:
+        for key in list(todo):
+            try:
+                lo, hi = endpoints(graph(todo[key], prec=p))
+            except UndecidedError as exc:
+                why[key] = f"{exc} (at {p} bits)"
+                res.margins.setdefault(key, None)
+                res.outputs.setdefault(key, None)
+                continue
+            ylo, yhi = lo.flat(), hi.flat()
+            res.n_out = len(ylo)
+            e = {f"X_{i}": (v, v) for i, v in enumerate(x)}
+            e.update({f"Y_{i}": (a, b) for i, (a, b) in enumerate(zip(ylo, yhi, strict=True))})
+            if res.n_out < max((int(v[2:]) + 1 for a in output_side for v in a.variables
+                                if v[0] == "Y"), default=0):
+                return res  # the caller refuses the sizes
+            m = robustness_bounds(output_side, e)
+            res.margins[key], res.outputs[key] = m, (ylo, yhi)
+            if _sign(m) is not None:
+                del todo[key]
+                why.pop(key, None)
+            else:
+                why[key] = (f"the enclosure of {_WHAT[key]} is [{_approx(m[0])}, "
+                            f"{_approx(m[1])}] at {p} bits, which contains 0")
+        res.precision = p
+        if not todo:
+            return res
+        spent = time.monotonic() - start
+        if p * 2 > max_precision:
+            limit = f"the most tried (max_precision={max_precision})"
+            break
+        if spent > time_budget:
+            limit = f"not raised further: {spent:.1f} s spent (time_budget={time_budget})"
+            break
+        p *= 2
+    res.reason = "; ".join(f"{why[k]}: {limit}" for k in feeds if k in why)
+    return res
