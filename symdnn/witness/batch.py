@@ -93,6 +93,20 @@ class CounterexampleFile:
     misplaced: bool = False
 
 
+def _walk(root: Path) -> Any:
+    """``(folder, sorted file names)`` under ``root``, sorted, linked folders followed once
+    each (a link back up the tree is no loop)."""
+    seen: set[str] = set()
+    for d, dirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(d)
+        if real in seen:
+            dirs.clear()
+            continue
+        seen.add(real)
+        dirs.sort()
+        yield d, sorted(files)
+
+
 def find_counterexamples(results: Any) -> list[CounterexampleFile]:
     """Every ``*.counterexample[.gz]`` file under a results folder, sorted; those not at
     ``<tool>/<category>/`` are marked ``misplaced`` (the batch refuses them, naming why).
@@ -107,10 +121,9 @@ def find_counterexamples(results: Any) -> list[CounterexampleFile]:
     if not root.is_dir():
         raise ArgumentError(f"results={str(results)!r} is not a folder")
     out = []
-    for d, dirs, files in os.walk(root):
-        dirs.sort()
+    for d, files in _walk(root):
         rel = Path(d).relative_to(root).parts
-        for f in sorted(files):
+        for f in files:
             stem = _strip(f, _CE_SUFFIXES)
             if stem is None or not (Path(d) / f).is_file():
                 continue
@@ -160,8 +173,12 @@ class _Category:
     instances: dict[str, set[tuple[Path, Path]]] = field(default_factory=dict)
 
     def key_of(self, path: Path, kind: str) -> str:
+        """The name a row gives a file: its path below ``onnx/`` (``vnnlib/``) without the
+        suffix, as the competition names it (``medical/x``), or its stem elsewhere."""
         suffixes = _NET_SUFFIXES if kind == "onnx" else _PROP_SUFFIXES
-        return _strip(path.name, suffixes) or path.name
+        stem = _strip(path.name, suffixes) or path.name
+        rel = path.relative_to(self.folder).parts[:-1]
+        return "/".join([*rel[1:], stem]) if rel and rel[0] == kind else stem
 
 
 def _names(path: Path, folder: Path, suffixes: tuple[str, ...], top: str) -> list[str]:
@@ -179,9 +196,8 @@ def _names(path: Path, folder: Path, suffixes: tuple[str, ...], top: str) -> lis
 
 def _index_category(folder: Path) -> _Category:
     cat = _Category(folder)
-    for d, dirs, files in os.walk(folder):
-        dirs.sort()
-        for f in sorted(files):
+    for d, files in _walk(folder):
+        for f in files:
             p = Path(d) / f
             for suffixes, top, where in ((_NET_SUFFIXES, "onnx", cat.nets),
                                          (_PROP_SUFFIXES, "vnnlib", cat.props)):
@@ -274,7 +290,8 @@ def _split(name: str, cat: _Category, category: str) -> tuple[str, str, Path, Pa
                 raise _Refused("ambiguous name", f"the {what} name {key!r} names "
                                f"{len(found)} files in category {category!r}: "
                                + ", ".join(str(f.relative_to(cat.folder)) for f in found))
-        return net, prop, cat.nets[net][0], cat.props[prop][0]
+        n, p = cat.nets[net][0], cat.props[prop][0]
+        return cat.key_of(n, "onnx"), cat.key_of(p, "vnnlib"), n, p
     if ways or len(listed) > 1:
         alts = ways or [(cat.key_of(n, "onnx"), cat.key_of(p, "vnnlib"))
                         for n, p in sorted(listed)]
