@@ -549,9 +549,11 @@ RULES: dict[str, Rule] = {
 }
 
 
-def evaluate(node: Node, op: Any, ins: list, prec: int) -> Any:
+def evaluate(node: Node, op: Any, ins: list, prec: int, op_type: str | None = None) -> Any:
     """The enclosure of a node's output(s) from its inputs (exact tensors or balls), by its
-    operator's rule, rounded outward to ``prec`` bits.
+    operator's rule (that of ``op_type`` when given: an operator made of others, as
+    ``BatchNormalization`` is of ``Sub``, ``Mul`` and ``Add``), rounded outward to ``prec``
+    bits.
 
     Raises
     ------
@@ -560,11 +562,12 @@ def evaluate(node: Node, op: Any, ins: list, prec: int) -> Any:
     UndecidedError
         Where the rule needs a decision the enclosures do not make.
     """
-    rule = RULES.get(node.op_type)
+    op_type = op_type or node.op_type
+    rule = RULES.get(op_type)
     if rule is None and getattr(op, "monotone", False):
         rule = _FIRST  # nondecreasing in its first input (the registry says so)
     if rule is None:
-        raise GraphError(f"{node.label}: {node.op_type} of an enclosure is not supported "
+        raise GraphError(f"{node.label}: {op_type} of an enclosure is not supported "
                          f"(operators with a rule: {', '.join(sorted(RULES))})")
     out = rule(node, op, ins, prec)
     if isinstance(out, tuple):

@@ -197,7 +197,7 @@ class BatchNormalization_1(OpRun):
         def step(op: Any, ins: list) -> Any:
             if prec is None:
                 return op.run(node, ins)
-            return onnx_ball.evaluate(node, op, ins, prec)
+            return onnx_ball.evaluate(node, op, ins, prec, op.op_type)
 
         return step(add, [step(mul, [step(sub, [x, mean]), coef]), bias])
 
