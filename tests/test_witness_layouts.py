@@ -268,6 +268,12 @@ def test_the_three_rules_decide_differently():
     x = [F("1.00000001")]
     got = [vnncomp_replay(p, x, [-1.0], [F(-1)], rules=r) for r in RULES]
     assert got == ["correct", "correct_up_to_tolerance", "correct"]
+    # X_0 <= 0.1 at x = 0.1: float32(0.1) > 0.1, but numpy 2 compares it with float32(0.1)
+    q = parse_vnnlib("(declare-const X_0 Real) (declare-const Y_0 Real) (assert (>= X_0 0)) "
+                     "(assert (<= X_0 0.1)) (assert (<= Y_0 0))")
+    assert vnncomp_replay(q, [F("0.1")], [-1.0], rules="2026") == "correct"
+    assert vnncomp_replay(q, [F("0.1000001")], [-1.0], rules="2026") == \
+        "correct_up_to_tolerance"
     # outside by 2e-4: rejected by all
     got = [vnncomp_replay(p, [F("1.0002")], [-1.0], [F(-1)], rules=r) for r in RULES]
     assert got == ["spec_not_violated"] * 3

@@ -22,7 +22,9 @@ results repositories) in float64, as it computes, with its tolerances :data:`TOL
     The written outputs are ignored (``IGNORE_CE_Y = True``): the property is judged **on
     onnxruntime's outputs**, with no tolerance on the property. The input, cast to the
     network's input type, must lie in the box (``correct``) or within ``1e-4`` of it
-    (``correct_up_to_tolerance``); otherwise ``spec_not_violated``. Wrong sizes: ``wrong_shape``.
+    (``correct_up_to_tolerance``); otherwise ``spec_not_violated``. numpy 2 (pinned 2.2.6)
+    compares that float32 input with each bound (``lb - tol``, ``ub + tol`` in float64) rounded
+    to float32. Wrong sizes: ``wrong_shape``.
 
 The 2022 checker (ChristopherBrix/vnncomp2022_results) differs from 2023 only in comparing the
 outputs by an absolute ``max|ort - Y| < 1e-4``; 2021 checked no counterexample (conflicts were
@@ -76,23 +78,25 @@ def _is_input(atom: Any) -> bool:
 
 
 def _holds_float(formula: Any, x: dict[str, float], tol: float,
-                 out_tol: float | None = None) -> bool:
+                 out_tol: float | None = None, cast: Any = None) -> bool:
     """The competition's float64 check of one formula: a bound on one variable as
     ``x < lb - tol or x > ub + tol`` rejects, any other atom ``coef . v <= rhs + tol`` (as its
     ``prop_mat.dot(y) <= prop_rhs + tol``). ``out_tol`` (default ``tol``) is the tolerance of
-    the atoms that name an output."""
+    the atoms that name an output; ``cast`` rounds an input's ``lb - tol``, ``ub + tol`` before
+    the comparison (2026: numpy 2 compares a float32 input with a Python float in float32)."""
     if isinstance(formula, list):
-        return all(_holds_float(f, x, tol, out_tol) for f in formula)
+        return all(_holds_float(f, x, tol, out_tol, cast) for f in formula)
     if isinstance(formula, And):
-        return all(_holds_float(p, x, tol, out_tol) for p in formula.parts)
+        return all(_holds_float(p, x, tol, out_tol, cast) for p in formula.parts)
     if isinstance(formula, Or):
-        return any(_holds_float(p, x, tol, out_tol) for p in formula.parts)
+        return any(_holds_float(p, x, tol, out_tol, cast) for p in formula.parts)
     t = tol if out_tol is None or _is_input(formula) else out_tol
     e = formula.expr
     if len(e.coefs) == 1 and abs(e.coefs[0][1]) == 1:
         (v, c), = e.coefs
         bound = float(-e.const / c)
-        return not (x[v] > bound + t) if c > 0 else not (x[v] < bound - t)
+        rnd = cast if cast is not None and v[0] == "X" else float
+        return not (x[v] > rnd(bound + t)) if c > 0 else not (x[v] < rnd(bound - t))
     coef = np.array([float(c) for _, c in e.coefs])
     vals = np.array([x[v] for v, _ in e.coefs])
     return bool(coef.dot(vals) <= float(-e.const) + t)
@@ -173,13 +177,19 @@ def vnncomp_replay(prop: Property, x_written: list[Fraction], y_ort: np.ndarray 
     y = np.asarray(y_ort, dtype=np.float64).reshape(-1)
     x64 = [float(v) for v in x_written]
     if rules == "2026":
-        # numpy 1.24 (the checker's pinned version) compares the cast float32 as a float64
-        xs = [float(v) for v in np.asarray(x64, dtype=np.float64).astype(input_dtype)]
+        # the input cast to the network's type; numpy 2 (the checker pins 2.2.6) compares it
+        # with each Python-float bound in that type: the bound is rounded to it first
+        dt = np.dtype(input_dtype)
+        xs = [float(v) for v in np.asarray(x64, dtype=np.float64).astype(dt)]
+
+        def cast(b: float) -> float:
+            return float(dt.type(b))
+
         env = {f"X_{i}": v for i, v in enumerate(xs)}
         env.update({f"Y_{i}": float(v) for i, v in enumerate(y)})
-        if _holds_float(prop.assertions, env, 0.0):
+        if _holds_float(prop.assertions, env, 0.0, cast=cast):
             return "correct"
-        if _holds_float(prop.assertions, env, tol, 0.0):
+        if _holds_float(prop.assertions, env, tol, 0.0, cast=cast):
             return "correct_up_to_tolerance"
         return "spec_not_violated"
     used = y
