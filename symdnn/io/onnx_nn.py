@@ -128,9 +128,14 @@ def _windows(a: np.ndarray, lead: int, out: list[int], pb: list[int], pe_full: l
     at the beginning and ``pe_full`` at the end with ``fill``: a strided view of shape
     ``lead axes + out + kernel``."""
     n = len(out)
-    width = [(0, 0)] * lead + list(zip(pb, pe_full, strict=True))
-    padded = np.pad(a, width, mode="constant", constant_values=fill) \
-        if any(pb) or any(pe_full) else a
+    padded = a
+    if any(pb) or any(pe_full):  # by hand: np.pad would fill an object array with np.int64
+        shape = a.shape[:lead] + tuple(d + b + e for d, b, e in
+                                       zip(a.shape[lead:], pb, pe_full, strict=True))
+        padded = np.empty(shape, dtype=a.dtype)
+        padded.fill(fill)
+        padded[(slice(None),) * lead + tuple(slice(b, b + d) for b, d in
+                                             zip(pb, a.shape[lead:], strict=True))] = a
     axes = tuple(range(lead, lead + n))
     v = sliding_window_view(padded, eff, axis=axes)
     sl = (slice(None),) * lead + tuple(slice(0, (o - 1) * s + 1, s)

@@ -89,8 +89,11 @@ def pad(node: Node, x: Exact, pads: list[int], mode: str, value: Exact | None,
                 raise GraphError(f"{node.label}: the constant value must be one value")
             (num_a, fill_a), den = align(Exact(num, x.den, x.elem), value)
             num, fill = num_a, np.asarray(fill_a, dtype=object).reshape(-1)[0]
-        out = np.pad(num, grow, mode="constant", constant_values=fill) if any(
-            b or e for b, e in grow) else num
+        out = num
+        if any(b or e for b, e in grow):  # by hand: np.pad fills object arrays with np.int64
+            out = np.empty(shape, dtype=object)
+            out.fill(fill)
+            out[tuple(slice(b, b + d) for (b, _), d in zip(grow, num.shape, strict=True))] = num
         return Exact(obj(out), den, x.elem)
     if any(b or e for b, e in grow):
         if num.size == 0 or (mode == "reflect" and any(
