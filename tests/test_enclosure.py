@@ -510,6 +510,26 @@ class TestVerdicts:
         assert m_lo <= want <= m_hi and (m_lo > 0 or m_hi < 0)
         assert f"decided by enclosure at {j['precision']} bits" in w.summary()
 
+    def test_a_decision_inside_the_network_that_no_precision_takes_is_undecided(self,
+                                                                                 tmp_path):
+        one = numpy_helper.from_array(np.ones(1, np.float32), "one")
+        g = graph_of([helper.make_node("Sigmoid", ["x"], ["a"]),
+                      helper.make_node("Neg", ["x"], ["n"]),
+                      helper.make_node("Sigmoid", ["n"], ["b"]),
+                      helper.make_node("Add", ["a", "b"], ["s"]),  # exactly 1
+                      helper.make_node("Less", ["s", "one"], ["c"]),
+                      helper.make_node("Where", ["c", "x", "n"], ["y"])], [one], [1], [1], 13,
+                     tmp_path)
+        w = replay(g, parse_vnnlib(PROP.format(op="<=", c="5")),
+                   parse_counterexample("((X_0 0.5))"), onnxruntime=False, max_precision=128)
+        assert w.undecided and w.genuine is None and w.precision == 128
+        assert "Less is not decided" in w.undecided_reason
+        assert w.to_json()["outputs_lower"] is None
+        # at x = 0 every value is exact in arb: Less decides (1 < 1 is false), y = -0
+        w0 = replay(g, parse_vnnlib(PROP.format(op="<=", c="5")),
+                    parse_counterexample("((X_0 0))"), onnxruntime=False)
+        assert w0.genuine is True and w0.precision == 64
+
     def test_the_time_budget_stops_the_doubling(self, tmp_path):
         g = one_minus_half_sum(tmp_path)
         w = replay(g, parse_vnnlib(PROP.format(op=">=", c="1")),

@@ -55,7 +55,14 @@ import numpy as np
 
 from symdnn._optional import require
 from symdnn.domains.floats import round_rationals
-from symdnn.errors import ArgumentError, ArgumentTypeError, DomainError, SymdnnError, UndecidedError
+from symdnn.errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    DomainError,
+    SymdnnError,
+    UndecidedError,
+    ValueDependentError,
+)
 from symdnn.io.onnx_ball import endpoints
 from symdnn.io.onnx_graph import ExactGraph
 from symdnn.io.onnx_tensor import Exact, exact_tensor
@@ -497,10 +504,10 @@ def replay(graph: ExactGraph, prop: Property, ce: Counterexample, *,
         enc = _enclose(graph, output_side, x, {"margin": feed32, "margin_as_written": feedw},
                        max_precision, time_budget)
         n_out = enc.n_out
-    if len(prop.outputs) != n_out:
+    if n_out is not None and len(prop.outputs) != n_out:
         raise ArgumentError(f"{_where(prop.path)}the property declares {len(prop.outputs)} "
                             f"outputs, the network has {n_out}")
-    if ce.outputs and len(ce.outputs) != n_out:  # outputs written are optional, not wrong
+    if n_out is not None and ce.outputs and len(ce.outputs) != n_out:  # optional, not wrong
         raise ArgumentError(f"{_where(ce.path)}the counterexample gives {len(ce.outputs)} "
                             f"outputs, the network has {n_out}")
 
@@ -560,7 +567,7 @@ _WHAT = {"margin": "margin (at the float32 input)",
 
 @dataclass
 class _Enclosed:
-    n_out: int = 0
+    n_out: int | None = None
     precision: int = 0
     margins: dict = field(default_factory=dict)
     outputs: dict = field(default_factory=dict)
@@ -576,7 +583,8 @@ def _enclose(graph: ExactGraph, output_side: list, x: list, feeds: dict,
     todo = dict(feeds)
     why: dict[str, str] = {}
     p, start = START_PRECISION, time.monotonic()
-    while True:
+    limit = ""
+    while not limit:
         for key in list(todo):
             try:
                 lo, hi = endpoints(graph(todo[key], prec=p))
@@ -585,6 +593,11 @@ def _enclose(graph: ExactGraph, output_side: list, x: list, feeds: dict,
                 res.margins.setdefault(key, None)
                 res.outputs.setdefault(key, None)
                 continue
+            except ValueDependentError as exc:  # too large at this precision: keep the last
+                if p == START_PRECISION:
+                    raise
+                limit = f"not raised past {p // 2} bits ({exc})"
+                break
             ylo, yhi = lo.flat(), hi.flat()
             res.n_out = len(ylo)
             e = {f"X_{i}": (v, v) for i, v in enumerate(x)}
@@ -600,16 +613,16 @@ def _enclose(graph: ExactGraph, output_side: list, x: list, feeds: dict,
             else:
                 why[key] = (f"the enclosure of {_WHAT[key]} is [{_approx(m[0])}, "
                             f"{_approx(m[1])}] at {p} bits, which contains 0")
+        if limit:
+            break
         res.precision = p
         if not todo:
             return res
         spent = time.monotonic() - start
         if p * 2 > max_precision:
             limit = f"the most tried (max_precision={max_precision})"
-            break
-        if spent > time_budget:
+        elif spent > time_budget:
             limit = f"not raised further: {spent:.1f} s spent (time_budget={time_budget})"
-            break
         p *= 2
     res.reason = "; ".join(f"{why[k]}: {limit}" for k in feeds if k in why)
     return res
