@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import gzip
 import json
+import os
 import shutil
 import weakref
 from fractions import Fraction as F
@@ -475,3 +476,32 @@ def test_real_year_every_file_is_a_row(year):
     assert len({row["counterexample"] for row in r.rows}) == len(files)
     assert all(row["error"] is None or row["refusal"] for row in r.rows)
     assert not [row for row in r.rows if row["refusal"] == "internal error"]
+
+
+@pytest.mark.slow
+def test_interrupted_parallel_batch_leaves_no_files(tmp_path):
+    """Ctrl-C while --jobs 2 runs: exit 130 soon, the workers stopped, no output written."""
+    import subprocess
+    import sys
+
+    results, bench = _three_networks(tmp_path)
+    code = ("import os, signal, sys, time\n"
+            "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+            "from symdnn.cli import main\n"
+            "import symdnn.witness.batch as b\n"
+            "orig = b.wait\n"
+            "def interrupted(*a, **k):\n"
+            "    os.kill(os.getpid(), signal.SIGINT); time.sleep(0.2); return orig(*a, **k)\n"
+            "b.wait = interrupted\n"
+            "if __name__ == '__main__':\n"
+            f"    sys.exit(main(['witness', '--results', {str(results)!r}, '--benchmarks', "
+            f"{str(bench)!r}, '--json', {str(tmp_path / 'o.json')!r}, '--jobs', '2', "
+            "'--no-onnxruntime']))\n")
+    script = tmp_path / "run.py"
+    script.write_text(code)
+    root = str(Path(__file__).resolve().parents[1])  # this checkout, not an installed one
+    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                       timeout=120, env=env)
+    assert p.returncode == 130, p.stderr
+    assert not (tmp_path / "o.json").exists()

@@ -614,6 +614,11 @@ def _run_parallel(tasks: list[tuple], jobs: int, collect: Callable) -> None:
             for f in finished:
                 collect(f.result(), pending.pop(f))
     except BaseException:
+        # Ctrl-C (or a failure): what has not started is cancelled, and the networks being
+        # replayed are stopped rather than waited for
+        procs = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
+        for p in procs:
+            p.terminate()
         raise
     pool.shutdown(wait=True)
