@@ -509,6 +509,7 @@ class TestVerdicts:
         want = tiny if violates else -tiny
         assert m_lo <= want <= m_hi and (m_lo > 0 or m_hi < 0)
         assert f"decided by enclosure at {j['precision']} bits" in w.summary()
+        assert "±" in w.summary() and "| margin | [" in w.to_markdown()
 
     def test_a_decision_inside_the_network_that_no_precision_takes_is_undecided(self,
                                                                                  tmp_path):

@@ -272,7 +272,7 @@ class Witness:
         if self.decided_by == "exact" or bounds is None:
             return _approx(sign * exact) if exact is not None else "unknown"
         lo, hi = (bounds[0], bounds[1]) if sign > 0 else (-bounds[1], -bounds[0])
-        return f"[{_approx(lo)}, {_approx(hi)}]"
+        return f"{_approx((lo + hi) / 2)} ± {_approx((hi - lo) / 2)}"
 
     def _how(self) -> str:
         return "exactly" if self.decided_by == "exact" else \
@@ -348,8 +348,10 @@ class Witness:
     def to_markdown(self) -> str:
         """The verdict, the margins and the VNN-COMP replay, in Markdown."""
         j = self.to_json()
-        keys = ["genuine", "input_in_box", "violates"]
-        keys += ["margin"] if self.decided_by == "exact" else ["margin_lower", "margin_upper"]
+        keys = ["genuine", "input_in_box", "violates", "margin"]
+        if self.decided_by != "exact":  # the ends, in a few digits (the JSON has them exactly)
+            b = self.margin_bounds
+            j["margin"] = "unknown" if b is None else f"[{_approx(b[0])}, {_approx(b[1])}]"
         keys += ["input_margin", "vnncomp_verdict", "accepted_by_tolerance", "decided_by"]
         if self.decided_by != "exact":
             keys.append("precision")
