@@ -274,7 +274,9 @@ def softmax(x: Tensor, axis: int, prec: int, where: str = "") -> tuple[Exact, Ex
             m = flint.arb(flint.fmpq(big.numerator, big.denominator))
             el = [(_arb(v, lo.den, flint) - m).exp() for v in rl]
             eh = [(_arb(v, hi.den, flint) - m).exp() for v in rh]
-            out.append([_softmax_row(el, eh, i, flint) for i in range(n)])
+            rest_l, rest_h = _others(el, flint), _others(eh, flint)
+            out.append([_softmax_one(el[i], eh[i], rest_l[i], rest_h[i], flint)
+                        for i in range(n)])
         vals = [v for row in out for v in row]
         a, b = _dyadics(vals, shape, lo.elem, prec, where)
     a = Exact(np.moveaxis(a.num, -1, axis), a.den, a.elem)
@@ -282,13 +284,23 @@ def softmax(x: Tensor, axis: int, prec: int, where: str = "") -> tuple[Exact, Ex
     return a, b
 
 
-def _softmax_row(el: list, eh: list, i: int, flint: Any) -> Any:
+def _others(es: list, flint: Any) -> list:
+    """``sum_{j != i} es[j]`` for every ``i``, from prefix and suffix sums (no subtraction,
+    so no cancellation), in linear time."""
     zero = flint.arb(0)
-    rest_h = sum(eh[:i], zero) + sum(eh[i + 1:], zero)
-    rest_l = sum(el[:i], zero) + sum(el[i + 1:], zero)
-    low = el[i] / (el[i] + rest_h)
-    high = eh[i] / (eh[i] + rest_l)
-    one = flint.arb(1)
+    pre, suf = [zero], [zero]
+    for e in es[:-1]:
+        pre.append(pre[-1] + e)
+    for e in reversed(es[1:]):
+        suf.append(suf[-1] + e)
+    return [p + q for p, q in zip(pre, reversed(suf), strict=True)]
+
+
+def _softmax_one(el: Any, eh: Any, rest_l: Any, rest_h: Any, flint: Any) -> Any:
+    """The ball from ``el / (el + rest_h)`` (the least) to ``eh / (eh + rest_l)``, in [0, 1]."""
+    zero, one = flint.arb(0), flint.arb(1)
+    low = el / (el + rest_h)
+    high = eh / (eh + rest_l)
     low = low.lower().max(zero) if low.is_finite() else zero
     high = high.upper().min(one) if high.is_finite() else one
     return low.union(high)
