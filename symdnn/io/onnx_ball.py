@@ -37,7 +37,8 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -49,7 +50,7 @@ from symdnn.io.onnx_tensor import FLOAT_FORMATS, MAX_BITS, Exact, align, obj
 from symdnn.io.onnxwire import Node
 
 __all__ = ["Ball", "ball", "endpoints", "centre_radius", "round_out", "arb_unary",
-           "evaluate", "RULES", "NOT_RATIONAL", "Tensor"]
+           "evaluate", "RULES", "NOT_RATIONAL", "Tensor", "workprec"]
 
 #: the operators whose values are not rational in general (evaluated in ``arb``)
 NOT_RATIONAL = frozenset({"Sigmoid", "Tanh", "Softmax", "Exp", "Sin", "Cos",
@@ -177,7 +178,20 @@ def round_out(lo: Exact, hi: Exact, prec: int) -> tuple[Exact, Exact]:
 # ------------------------------------------------------------------------ arb
 def _flint() -> Any:
     from symdnn._optional import require
-    return require("flint", "exact", what="certified enclosures (python-flint's arb)")
+    return require("flint", "exact", what="certified enclosures (python-flint's arb)",
+                   package="python-flint", pip="python-flint")
+
+
+@contextmanager
+def workprec(flint: Any, prec: int) -> Iterator[None]:
+    """``arb`` arithmetic at ``prec`` bits inside the block (the context's precision restored
+    after it, whatever happens)."""
+    old = flint.ctx.prec
+    flint.ctx.prec = prec
+    try:
+        yield
+    finally:
+        flint.ctx.prec = old
 
 
 def _arb(n: int, d: int, flint: Any) -> Any:
@@ -243,7 +257,7 @@ def arb_unary(x: Tensor, fn: str, prec: int, where: str = "") -> tuple[Exact, Ex
     f, increasing = UNARY[fn]
     lo, hi = endpoints(x)
     ln, hn = lo.num.reshape(-1).tolist(), hi.num.reshape(-1).tolist()
-    with flint.ctx.workprec(prec):
+    with workprec(flint, prec):
         if increasing:
             vals = [f(_arb(a, lo.den, flint)).union(f(_arb(b, hi.den, flint)))
                     for a, b in zip(ln, hn, strict=True)]
@@ -268,7 +282,7 @@ def softmax(x: Tensor, axis: int, prec: int, where: str = "") -> tuple[Exact, Ex
     n = shape[-1] if shape else 1
     rows_l, rows_h = lm.reshape(-1, n), hm.reshape(-1, n)
     out: list = []
-    with flint.ctx.workprec(prec):
+    with workprec(flint, prec):
         for rl, rh in zip(rows_l.tolist(), rows_h.tolist(), strict=True):
             big = max(Fraction(v, hi.den) for v in rh)
             m = flint.arb(flint.fmpq(big.numerator, big.denominator))

@@ -228,7 +228,7 @@ class BatchNormalization_1(OpRun):
             flint = onnx_ball._flint()
             scale, var = params[0], params[3]
             vals = []
-            with flint.ctx.workprec(prec):
+            with onnx_ball.workprec(flint, prec):
                 fe = flint.fmpq(eps.numerator, eps.denominator)
                 for g, v in zip(scale.num.reshape(-1).tolist(), var.num.reshape(-1).tolist(),
                                 strict=True):
