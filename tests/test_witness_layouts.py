@@ -29,7 +29,7 @@ from symdnn.witness import graph as G
 from symdnn.witness.batch import COLUMNS, replay_results
 from symdnn.witness.rules import RULES, vnncomp_refused, vnncomp_replay
 from symdnn.witness.summary import classify, markdown, plot_margins, summarize
-from tests.datafiles import data_file, full_root, read_bytes
+from tests.datafiles import data_file, full_file, read_bytes
 
 NANO = data_file("vnncomp/benchmarks/test/test_nano.onnx")
 SAT = data_file("vnncomp/benchmarks/test/test_sat.onnx")
@@ -426,12 +426,9 @@ def test_plot_margins_is_a_figure_of_the_decided_rows(tmp_path):
 
 # ------------------------------------------------------------------ the real files
 def _real(year: str) -> Path:
-    root = full_root()
-    p = None if root is None else root / "vnncomp-2023-2025" / year
-    if p is None or not (p / "results").is_dir():
-        pytest.skip(f"needs the VNN-COMP {year} selection: symdnn data fetch vnncomp-{year} "
-                    "and set SYMDNN_DATA")
-    return p
+    """A year of the VNN-COMP 2023-2025 selection in $SYMDNN_DATA (skips, naming the fetch,
+    without)."""
+    return full_file(f"vnncomp-2023-2025/{year}/results").parent
 
 
 def _subtree(tmp: Path, year: Path, picks: list[tuple[str, str]]) -> tuple[Path, Path]:
