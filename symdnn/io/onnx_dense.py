@@ -32,8 +32,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Limbs", "limb_bits", "split", "limb_matmul", "int_matmul", "limb_work", "maxbits",
-           "to_ints"]
+from symdnn.io.onnx_tensor import Exact
+
+__all__ = ["Limbs", "limb_bits", "split", "limbs_of", "limb_matmul", "int_matmul", "limb_work",
+           "maxbits", "to_ints"]
 
 #: float64 holds every integer of magnitude at most 2**53 exactly
 F64_BITS = 53
@@ -122,6 +124,24 @@ def split(num: np.ndarray, k: int, bits: int | None = None) -> Limbs:
         sgn = (flat > 0).astype(np.int64) - (flat < 0).astype(np.int64)
     out *= sgn
     return Limbs(out.reshape((T,) + shape), k)
+
+
+#: the most elements whose limbs :func:`limbs_of` keeps with their tensor (32 MiB of int64
+#: a limb): the weights of networks up to a few million parameters
+MEMO_ELEMENTS = 1 << 22
+
+
+def limbs_of(t: Exact, k: int) -> Limbs:
+    """The numerators of an exact tensor as :class:`Limbs` of ``k`` bits, kept with the
+    tensor (whose values never change) when it is small enough: a network's weights are split
+    once, not at every run."""
+    got = t.memo.get(("limbs", k))
+    if got is not None:
+        return got
+    out = split(t.num, k, t.num_bits)
+    if t.num.size <= MEMO_ELEMENTS:
+        t.memo[("limbs", k)] = out
+    return out
 
 
 def _combine(R: list[np.ndarray], step: int) -> np.ndarray:

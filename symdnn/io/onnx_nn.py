@@ -34,7 +34,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from symdnn.errors import GraphError, ValueDependentError
-from symdnn.io.onnx_dense import limb_bits, limb_work, maxbits, split
+from symdnn.io.onnx_dense import limb_bits, limb_work, limbs_of, split
 from symdnn.io.onnx_dense import limb_matmul as _limb_matmul
 from symdnn.io.onnx_ops import OpRun, _attr, _axes, _broadcast, _in, _numeric, _same_elem, register
 from symdnn.io.onnx_tensor import (
@@ -184,14 +184,14 @@ def conv(node: Node, x: Exact, w: Exact, b: Exact | None) -> Exact:
     check_size((N, M) + tuple(out), node)
     K, P = Cg * math.prod(k_sp), math.prod(out)
     check_size((N, K * g, P), node)  # the im2col of one limb
-    bw, bx = maxbits(w.num), maxbits(x.num)
+    bw, bx = w.num_bits, x.num_bits
     if bw == 0 or bx == 0 or K == 0:
         num = np.zeros((N, M) + tuple(out), dtype=object)
         den = x.den * w.den
     else:
         _limb_work_check(node, K, M, N * P, bw, bx)
         kw, kx = limb_bits(K, bw, bx)
-        W = split(w.num, kw, bw)
+        W = limbs_of(w, kw)  # a constant's limbs are kept with it for the next run
         X = split(x.num, kx, bx)
         eff = [(k - 1) * d + 1 for k, d in zip(k_sp, dil, strict=True)]
         pe_full = _end_pads(x.shape[2:], out, pb, strides, eff)
@@ -266,14 +266,14 @@ def conv_transpose(node: Node, x: Exact, w: Exact, b: Exact | None) -> Exact:
     check_size((N, M) + tuple(full), node)
     K, Pin = C // g, math.prod(in_sp)
     check_size((N, M, math.prod(k_sp), Pin), node)
-    bw, bx = maxbits(w.num), maxbits(x.num)
+    bw, bx = w.num_bits, x.num_bits
     den = x.den * w.den
     res = np.zeros((N, M) + tuple(max(f, pb[i] + out[i]) for i, f in enumerate(full)),
                    dtype=object)
     if bw and bx and K:
         _limb_work_check(node, K, Mg * math.prod(k_sp), N * Pin, bw, bx)
         kw, kx = limb_bits(K, bw, bx)
-        W = split(w.num, kw, bw)  # (T, C, M/g, *k) -> (T, g, M/g * prod(k), C/g)
+        W = limbs_of(w, kw)  # (T, C, M/g, *k) -> (T, g, M/g * prod(k), C/g)
         WL = W.L.reshape(W.T, g, K, Mg * math.prod(k_sp)).swapaxes(-1, -2)
         X = split(x.num, kx, bx)  # (T, N, C, *in) -> (T, N, g, C/g, prod(in))
         XL = X.L.reshape(X.T, N, g, K, Pin)

@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from symdnn.errors import GraphError, ValueDependentError
-from symdnn.io.onnx_dense import int_matmul, limb_work, maxbits
+from symdnn.io.onnx_dense import Limbs, limb_bits, limb_matmul, limb_work, limbs_of
 from symdnn.io.onnx_tensor import (
     BOOL,
     FLOAT_FORMATS,
@@ -114,10 +114,12 @@ def _div(node: Node, a: Exact, b: Exact) -> Exact:
     return Exact(obj(a.num * recip), a.den * L, elem).reduced()
 
 
-def _matmul(node: Node, a: Exact, b: Exact) -> Exact:
+def _matmul(node: Node, a: Exact, b: Exact, ta: bool = False, tb: bool = False) -> Exact:
+    """``a @ b`` exactly (``a.T``, ``b.T`` for Gemm's ``transA``, ``transB``, matrices)."""
     _numeric(node, a, b)
     elem = _same_elem(node, a, b)
-    sa, sb = a.shape, b.shape
+    sa = a.shape[::-1] if ta else a.shape
+    sb = b.shape[::-1] if tb else b.shape
     if not sa or not sb:
         raise GraphError(f"{node.label}: MatMul of a scalar")
     ka = sa[-1]
@@ -132,17 +134,25 @@ def _matmul(node: Node, a: Exact, b: Exact) -> Exact:
     words = -(-max(a.bits, 1) // 64) * -(-max(b.bits, 1) // 64)
     work = math.prod(batch) * m * n * max(ka, 1) * words
     if work <= _OBJECT_WORK:  # small: NumPy's object matmul over Python ints
-        return Exact(obj(np.matmul(a.num, b.num)), a.den * b.den, elem).reduced()
-    # else one exact limb product at BLAS speed (symdnn.io.onnx_dense)
-    an = a.num if len(sa) > 1 else a.num.reshape(1, -1)
-    bn = b.num if len(sb) > 1 else b.num.reshape(-1, 1)
-    ba, bb = maxbits(an), maxbits(bn)
-    limb = limb_work(ka, math.prod(batch) * m, n, ba, bb) if ba and bb else 0
+        an = a.num.T if ta else a.num
+        bn = b.num.T if tb else b.num
+        return Exact(obj(np.matmul(an, bn)), a.den * b.den, elem).reduced()
+    # else one exact limb product at BLAS speed (symdnn.io.onnx_dense), the limbs of a
+    # constant kept with it for the next run
+    ba, bb = a.num_bits, b.num_bits
+    if ba == 0 or bb == 0:
+        shape = tuple(batch) + ((m,) if len(sa) > 1 else ()) + ((n,) if len(sb) > 1 else ())
+        return Exact(np.zeros(shape, dtype=object), 1, elem)
+    limb = limb_work(ka, math.prod(batch) * m, n, ba, bb)
     if limb > MAX_LIMB_WORK:
         raise ValueDependentError(f"{node.label}: MatMul of shapes {sa} and {sb} of {ba}- and "
                                   f"{bb}-bit numbers is {limb} float64 limb multiply-adds, "
                                   f"more than {MAX_LIMB_WORK}")
-    out = int_matmul(an, bn)
+    k_a, k_b = limb_bits(ka, ba, bb)
+    A, B = limbs_of(a, k_a), limbs_of(b, k_b)
+    LA = A.L.swapaxes(-1, -2) if ta else A.L if len(sa) > 1 else A.L.reshape(A.T, 1, -1)
+    LB = B.L.swapaxes(-1, -2) if tb else B.L if len(sb) > 1 else B.L.reshape(B.T, -1, 1)
+    out = limb_matmul(Limbs(LA, k_a), Limbs(LB, k_b))
     if len(sa) == 1:
         out = out.reshape(out.shape[:-2] + out.shape[-1:])
     if len(sb) == 1:
@@ -411,11 +421,7 @@ class Gemm_1(OpRun):
         if len(a.shape) != 2 or len(b.shape) != 2:
             raise GraphError(f"{node.label}: Gemm needs matrices, not shapes {a.shape} and "
                              f"{b.shape}")
-        if _attr(node, "transA", 0):
-            a = Exact(a.num.T, a.den, a.elem)
-        if _attr(node, "transB", 0):
-            b = Exact(b.num.T, b.den, b.elem)
-        out = _matmul(node, a, b)
+        out = _matmul(node, a, b, bool(_attr(node, "transA", 0)), bool(_attr(node, "transB", 0)))
         alpha, beta = _attr(node, "alpha", 1.0), _attr(node, "beta", 1.0)
         if alpha != 1.0:
             out = _mul(node, out, exact_tensor(np.float32(alpha).reshape(()), out.elem))

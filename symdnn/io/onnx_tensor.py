@@ -54,6 +54,10 @@ class Exact:
     den: int
     elem: int = 1
     _bits: int | None = field(default=None, repr=False, compare=False)
+    _nbits: int | None = field(default=None, repr=False, compare=False)
+    #: what kernels derive from the values and keep for the next run (the limbs of a
+    #: constant weight: :func:`symdnn.io.onnx_dense.limbs_of`); never part of the value
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -69,6 +73,15 @@ class Exact:
                 big = max(big, int(np.max(np.abs(self.num))).bit_length())
             self._bits = big
         return self._bits
+
+    @property
+    def num_bits(self) -> int:
+        """The bit length of the largest numerator in magnitude (0 when all are 0),
+        computed once."""
+        if self._nbits is None:
+            n = self.num
+            self._nbits = int(max(n.max(), -n.min())).bit_length() if n.size else 0
+        return self._nbits
 
     def fractions(self) -> list:
         """The values as :class:`fractions.Fraction` (nested lists for more than one axis)."""
