@@ -391,6 +391,48 @@ class TestRules:
                 pt = [sample(rng, t) for t in ins]
                 assert inside(out, cls.run(nd, pt)), (op, trial)
 
+    @pytest.mark.parametrize("op,attrs,shape,consts", [
+        ("Concat", {"axis": 1}, (2, 3), [np.ones((2, 2), np.float32)]),
+        ("Slice", {}, (4, 5), [np.array([1, 0], np.int64), np.array([3, 5], np.int64),
+                               np.array([0, 1], np.int64), np.array([1, 2], np.int64)]),
+        ("Gather", {"axis": 1}, (3, 4), [np.array([3, 0, 0], np.int64)]),
+        ("Pad", {}, (2, 3), [np.array([1, 0, 0, 2], np.int64), np.array(-1.5, np.float32)]),
+        ("Transpose", {"perm": [1, 0]}, (2, 3), []),
+        ("MaxPool", {"kernel_shape": [2, 2]}, (1, 1, 3, 4), []),
+        ("AveragePool", {"kernel_shape": [2, 2], "pads": [1, 1, 0, 0],
+                         "count_include_pad": 1}, (1, 1, 3, 4), []),
+        ("ReduceSum", {"keepdims": 0}, (3, 4), [np.array([1], np.int64)]),
+        ("ReduceMean", {"axes": [0]}, (3, 4), []),
+        ("Expand", {}, (3, 1), [np.array([2, 3, 4], np.int64)]),
+        ("Sign", {}, (6,), []), ("Floor", {}, (6,), []),
+        ("Clip", {}, (6,), [np.array(-0.5, np.float32), np.array(1.25, np.float32)]),
+        ("Where", {}, (4,), [np.array([True, False, True, False]), np.ones(4, np.float32)]),
+        ("Pow", {}, (5,), [np.array(2, np.int64)]),
+        ("Pow", {}, (5,), [np.array(3, np.int64)]),
+    ])
+    def test_registered_operators_enclose_every_point(self, op, attrs, shape, consts):
+        if op not in REGISTRY:
+            pytest.skip(f"{op} is not registered")
+        names = [f"c{i}" for i in range(len(consts))]
+        ins = ["x"] + names if op != "Where" else [names[0], "x", names[1]]
+        m = helper.make_model(helper.make_graph(
+            [helper.make_node(op, ins, ["y"], **attrs)], "g",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+            initializer=[numpy_helper.from_array(c, n) for n, c in zip(names, consts,
+                                                                       strict=True)]),
+            opset_imports=[helper.make_opsetid("", 17)])
+        g = ExactGraph(parse_model(m.SerializeToString()))
+        nd, cls = g.nodes[0], g.runs[0]
+        rng = np.random.default_rng(sum(map(ord, op)) + len(consts))
+        for _ in range(3):
+            x = rand_ball(rng, shape)
+            args = [g.consts[n] if n != "x" else x for n in ins]
+            out = evaluate(nd, cls, args, 64)
+            for _ in range(5):
+                pt = [sample(rng, t) if isinstance(t, Ball) else t for t in args]
+                assert inside(out, cls.run(nd, pt)), op
+
     def test_conv_enclosure_holds_the_exact_value(self):
         if "Conv" not in REGISTRY:
             pytest.skip("Conv is not registered")
@@ -431,7 +473,7 @@ class TestRules:
         x = Ball(exact_tensor([F(0)]), exact_tensor([F(1)]))
         with pytest.raises(GraphError, match=r"node 0 \(Hardmax 't'\): Hardmax of an "
                                              "enclosure is not supported"):
-            evaluate(node("Hardmax", 1), op_for("Relu", 14), [x], 64)
+            evaluate(node("Hardmax", 1), type("Hardmax_13", (), {}), [x], 64)
 
     def test_endpoints_are_rounded_outward_and_bounded(self):
         rng = np.random.default_rng(2)
