@@ -174,6 +174,17 @@ def test_instances_csv_decides_the_split(tmp_path):
     assert row["genuine"] is True and F(row["margin"]) == 0
 
 
+def test_a_tools_results_csv_decides_the_split(tmp_path):
+    results, bench = _ambiguous_tree(tmp_path, None)
+    # the paths of the machine that ran it; re-rooted at the category's onnx/ and vnnlib/
+    _write(results / "t" / "results.csv", "c,/home/x/benchmarks/c/onnx/n.onnx,"
+           "/home/x/benchmarks/c/vnnlib/a_b.vnnlib,1.5,sat,3.0\n")
+    row = replay_results(results, bench, onnxruntime=False).rows[0]
+    assert (row["network"], row["property"]) == ("n", "a_b") and row["error"] is None
+    # y = 1/2 >= 1/4: margin 1/4
+    assert row["genuine"] is True and F(row["margin"]) == F(1, 4)
+
+
 # ------------------------------------------------------------------ the files tools wrote
 def test_a_marabou_file_without_its_closing_paren_is_read_and_marked(tmp_path):
     results, bench, _ = _tree_2022(tmp_path)

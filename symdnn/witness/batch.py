@@ -545,6 +545,7 @@ def replay_results(results: Any, benchmarks: Any, *, onnxruntime: bool = True,
     groups: dict[Path, list[tuple]] = {}
     cats: dict[str, _Category | None] = {}
     seen: dict[tuple[str, str, str], Path] = {}
+    listed: set[tuple[str, str]] = set()
     for order, c in enumerate(found):
         labels: dict[str, Any] = {"tool": c.tool, "category": c.category, "network": None,
                                   "property": None, "counterexample": os.fspath(c.path),
@@ -564,12 +565,13 @@ def replay_results(results: Any, benchmarks: Any, *, onnxruntime: bool = True,
             if c.category not in cats:
                 folder = _category_folder(bench, c.category)
                 cats[c.category] = None if folder is None else _index_category(folder)
-                if folder is not None:
-                    for csv_path in (root / c.tool / "results.csv",
-                                     root / c.tool / c.category / "results.csv"):
-                        if csv_path.is_file():
-                            _read_instances(csv_path, cats[c.category], relative_to=None)
             cat = cats[c.category]
+            if cat is not None and (c.tool, c.category) not in listed:
+                listed.add((c.tool, c.category))  # each tool's results.csv, once a category
+                for csv_path in (root / c.tool / "results.csv",
+                                 root / c.tool / c.category / "results.csv"):
+                    if csv_path.is_file():
+                        _read_instances(csv_path, cat, relative_to=None)
             if cat is None:
                 raise _Refused("no benchmark folder", f"no folder of category "
                                f"{c.category!r} under {bench}")
