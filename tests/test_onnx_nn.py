@@ -266,6 +266,19 @@ class TestConvAgainstTheFractionOracle:
         assert got.bits > 200
         assert exact_of(got).tolist() == want.tolist()
 
+    def test_a_weights_limbs_are_kept_and_reused_correctly(self):
+        rng = np.random.default_rng(9)
+        w = mixed_floats(rng, (3, 2, 2, 2))
+        m = model("Conv", [("x", np.zeros((1, 2, 4, 4), np.float32)), ("w", w)],
+                  inits=[("w", w)], strides=[1, 2])
+        g = ExactGraph(parse_model(m.SerializeToString()))
+        for seed in (1, 2):  # the second run reads the first run's limbs of w
+            x = mixed_floats(np.random.default_rng(seed), (1, 2, 4, 4))
+            got = g({"x": x})
+            assert exact_of(got).tolist() == \
+                conv_oracle(fr(x), fr(w), None, [0] * 4, [1, 2], [1, 1], 1).tolist()
+        assert g.consts["w"].memo
+
     def test_refusals_name_the_node(self):
         x = np.zeros((1, 3, 4, 4), np.float32)
         w = np.zeros((2, 2, 3, 3), np.float32)
@@ -538,6 +551,8 @@ class TestShapeOperators:
 
 
 def test_the_flags_say_how_an_operator_moves():
+    assert op_for("Relu", 13).monotone and op_for("MatMul", 13).affine
+    assert not op_for("Sub", 13).monotone and not op_for("Relu", 13).affine
     assert op_for("MaxPool", 13).monotone and not op_for("MaxPool", 13).affine
     assert op_for("Conv", 13).affine and not op_for("Conv", 13).monotone
     assert op_for("Slice", 13).monotone and op_for("Slice", 13).affine
@@ -723,9 +738,9 @@ def test_onnxruntime_within_the_rigorous_bound(case):
 
 
 # ------------------------------------------------------------------- speed
-def _cifar_net(rng, width=64):
+def _cifar_net(rng, width=96):
     """A CIFAR-sized conv net: 10 Conv layers on 3x32x32, ~350k float32 parameters."""
-    chans = [3, 16, 16, 32, 32, 32, 64, 64, 64, width, width]
+    chans = [3, 32, 32, 64, 64, 64, 64, 64, width, width, width]
     strides = [1, 1, 2, 1, 1, 2, 1, 1, 2, 1]
     nodes, inits, h = [], [], "x"
     for i in range(10):

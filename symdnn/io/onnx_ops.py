@@ -403,6 +403,7 @@ _FLAGS = ("transA", "transB", "broadcast", "allowzero")
 
 
 class MatMul_1(OpRun):
+    affine = True
     arity = (2, 2)
 
     @staticmethod
@@ -411,6 +412,7 @@ class MatMul_1(OpRun):
 
 
 class Gemm_1(OpRun):
+    affine = True
     attrs = {**_GEMM, "broadcast": "int"}
     arity = (2, 3)
 
@@ -444,6 +446,8 @@ class Gemm_7(Gemm_1):
 
 
 class Add_1(OpRun):
+    monotone = True
+    affine = True
     attrs = _ARITH
     arity = (2, 2)
 
@@ -457,6 +461,7 @@ class Add_7(Add_1):
 
 
 class Sub_1(OpRun):
+    affine = True
     attrs = _ARITH
     arity = (2, 2)
 
@@ -470,6 +475,7 @@ class Sub_7(Sub_1):
 
 
 class Mul_1(OpRun):
+    affine = True
     attrs = _ARITH
     arity = (2, 2)
 
@@ -483,6 +489,7 @@ class Mul_7(Mul_1):
 
 
 class Div_1(OpRun):
+    affine = True
     attrs = _ARITH
     arity = (2, 2)
 
@@ -496,6 +503,7 @@ class Div_7(Div_1):
 
 
 class Relu_1(OpRun):
+    monotone = True
     @staticmethod
     def run(node: Node, ins: list[Exact | None]) -> Exact:
         return _relu(node, _in(node, ins, 0))
@@ -504,6 +512,7 @@ class Relu_1(OpRun):
 class Clip_1(OpRun):
     """Clip with its bounds as attributes (an absent one unbounded)."""
 
+    monotone = True
     attrs = {"min": "float", "max": "float"}
 
     @staticmethod
@@ -517,6 +526,7 @@ class Clip_1(OpRun):
 class Clip_11(OpRun):
     """Clip with its bounds as (optional) inputs."""
 
+    monotone = True
     arity = (1, 3)
 
     @staticmethod
@@ -525,6 +535,8 @@ class Clip_11(OpRun):
 
 
 class Sum_1(OpRun):
+    monotone = True
+    affine = True
     arity = (1, 2 ** 31)
 
     @staticmethod
@@ -533,6 +545,7 @@ class Sum_1(OpRun):
 
 
 class Max_1(OpRun):
+    monotone = True
     arity = (1, 2 ** 31)
 
     @staticmethod
@@ -541,6 +554,7 @@ class Max_1(OpRun):
 
 
 class Min_1(OpRun):
+    monotone = True
     arity = (1, 2 ** 31)
 
     @staticmethod
@@ -565,6 +579,8 @@ class Where_9(OpRun):
 
 
 class Flatten_1(OpRun):
+    monotone = True
+    affine = True
     attrs = {"axis": "int"}
 
     @staticmethod
@@ -583,6 +599,8 @@ class Flatten_1(OpRun):
 class Reshape_1(OpRun):
     """Reshape to the attribute ``shape``."""
 
+    monotone = True
+    affine = True
     attrs = {"shape": "ints"}
 
     @staticmethod
@@ -593,6 +611,8 @@ class Reshape_1(OpRun):
 class Reshape_5(OpRun):
     """Reshape to the shape given as the second input."""
 
+    monotone = True
+    affine = True
     arity = (2, 2)
 
     @staticmethod
@@ -609,6 +629,8 @@ class Reshape_14(Reshape_5):
 class Squeeze_1(OpRun):
     """Squeeze the attribute's ``axes`` (all axes of length 1 when absent)."""
 
+    monotone = True
+    affine = True
     attrs = {"axes": "ints"}
     arity = (1, 1)
 
@@ -620,6 +642,8 @@ class Squeeze_1(OpRun):
 class Squeeze_13(OpRun):
     """Squeeze the axes given as the (optional) second input."""
 
+    monotone = True
+    affine = True
     arity = (1, 2)
 
     @staticmethod
@@ -628,6 +652,8 @@ class Squeeze_13(OpRun):
 
 
 class Unsqueeze_1(OpRun):
+    monotone = True
+    affine = True
     attrs = {"axes": "ints"}
 
     @staticmethod
@@ -636,6 +662,8 @@ class Unsqueeze_1(OpRun):
 
 
 class Unsqueeze_13(OpRun):
+    monotone = True
+    affine = True
     arity = (1, 2)
 
     @staticmethod
@@ -644,6 +672,8 @@ class Unsqueeze_13(OpRun):
 
 
 class Identity_1(OpRun):
+    monotone = True
+    affine = True
     @staticmethod
     def run(node: Node, ins: list[Exact | None]) -> Exact:
         return _in(node, ins, 0)
@@ -677,6 +707,7 @@ class Constant_12(Constant_1):
 
 
 class Cast_1(OpRun):
+    monotone = True
     attrs = {"to": "int"}
 
     @classmethod
@@ -697,6 +728,7 @@ class Cast_19(Cast_1):
 
 
 class CastLike_15(OpRun):
+    monotone = True
     arity = (2, 2)
 
     @staticmethod
