@@ -19,7 +19,7 @@ import re
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -254,12 +254,19 @@ def find_in(source: str | os.PathLike, f: DataFile) -> list[Path]:
     >>> [p.relative_to(d).as_posix() for p in find_in(d, f)]
     ['copy/test_unsat.onnx']
     """
+    return list(_candidates(source, f))
+
+
+def _candidates(source: str | os.PathLike, f: DataFile) -> Iterator[Path]:
+    """:func:`find_in`, lazily: the folder is searched by name only when the files at the
+    registry path and at the path inside the data set's folder have not passed (a copy of
+    thousands of files is then read once per file, not walked once per file)."""
     src = Path(source)
     folder = dataset(f.dataset).folder
     inner = f.path.removeprefix(folder + "/")
     found = [c for c in (src / f.path, src / inner) if c.is_file()]
-    found += sorted(p for p in src.rglob(f.name) if p.is_file() and p not in found)
-    return found
+    yield from found
+    yield from sorted(p for p in src.rglob(f.name) if p.is_file() and p not in found)
 
 
 class _Transfer:
@@ -291,9 +298,8 @@ class _Transfer:
 
     def _copy(self) -> None:
         """The first file of the source folder that passes every check of the registry."""
-        found = find_in(self.source, self.f)  # type: ignore[arg-type]
         why = []
-        for src in found:
+        for src in _candidates(self.source, self.f):  # type: ignore[arg-type]
             total = src.stat().st_size
             done = 0
             with open(src, "rb") as fi, open(self.part, "wb") as fo:
