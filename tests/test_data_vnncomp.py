@@ -183,6 +183,22 @@ class TestFetchFrom:
         assert not (root / "vnncomp-2023-2025/2025/benchmarks/2025_test/vnnlib/"
                     "test_prop.vnnlib").exists()
 
+    def test_a_wrong_file_at_its_path_then_the_right_one_found_by_name(self, monkeypatch,
+                                                                       tmp_path):
+        """Regression: the copy is searched by name only after the file at the registry path
+        has failed, and that search still finds the right file."""
+        _only(monkeypatch, "vnncomp-2025", set(SAME_AS_FIXTURE))
+        mirror = _mirror(tmp_path, SAME_AS_FIXTURE, under="vnncomp-2023-2025/2025")
+        onnx = mirror / "vnncomp-2023-2025/2025/benchmarks/2025_test/onnx/test_sat.onnx"
+        onnx.write_bytes(b"not the network")
+        other = mirror / "elsewhere" / "test_sat.onnx"
+        other.parent.mkdir()
+        shutil.copyfile(SAME_AS_FIXTURE["benchmarks/2025_test/onnx/test_sat.onnx"], other)
+        root = tmp_path / "root"
+        assert _fetch("vnncomp-2025", "--from", str(mirror), "--to", str(root)) == 0
+        got = root / "vnncomp-2023-2025/2025/benchmarks/2025_test/onnx/test_sat.onnx"
+        assert got.read_bytes() == other.read_bytes()
+
     def test_a_missing_file_is_named(self, monkeypatch, tmp_path, capsys):
         _only(monkeypatch, "vnncomp-2025", set(SAME_AS_FIXTURE))
         mirror = _mirror(tmp_path, {k: v for k, v in SAME_AS_FIXTURE.items()
