@@ -16,7 +16,15 @@ Operators (the default domain): ``MatMul`` (the weight on either side, any broad
 ``Max``, ``Min``, ``Less``, ``Where``, ``Flatten``, ``Reshape``, ``Squeeze``, ``Unsqueeze``,
 ``Identity``, ``Constant``, ``Cast``, ``CastLike``. Anything else, an attribute an operator
 does not take, or a shape that does not fit, is a :class:`~symdnn.errors.SymdnnError` naming
-the node.
+the node. The convolutional and shape operators live in :mod:`symdnn.io.onnx_nn` and
+:mod:`symdnn.io.onnx_shape`.
+
+Operators whose values are not rational (``Sigmoid``, ``Tanh``, ``Exp``, ``Sin``, ``Cos``,
+``Softmax``, and ``BatchNormalization`` where ``sqrt(var + epsilon)`` is irrational;
+:mod:`symdnn.io.onnx_real`) are evaluated only when :meth:`ExactGraph.run` is given a
+precision: in certified enclosures (:mod:`symdnn.io.onnx_ball`), every value then a
+:class:`~symdnn.io.onnx_ball.Ball` ``lo <= v <= hi`` or still exact. :attr:`ExactGraph.rational`
+says whether a graph needs one.
 
 Examples
 --------
