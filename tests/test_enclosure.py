@@ -643,3 +643,24 @@ def test_onnx_checker_accepts_the_built_models(tmp_path):
     onnx.checker.check_model(onnx.load(str(g.path)))
     assert ExactGraph(parse_model((tmp_path / "ones.onnx").read_bytes())).ops == \
         ["Sigmoid", "Neg", "Sigmoid", "Add"]
+
+
+def test_the_2023_dist_shift_counterexamples_are_decided_at_64_bits():
+    """The real sigmoid network of VNN-COMP 2023 (Gemm, Relu, Sigmoid, Reshape): Marabou's five
+    counterexamples, each violating and decided by enclosure at the first precision; four are
+    genuine, the fifth's input is outside the box."""
+    from tests.datafiles import full_file
+    root = full_file("vnncomp-2023-2025/2023")
+    bench = root / "benchmarks" / "2023_dist_shift"
+    g = import_onnx(bench / "onnx" / "mnist_concat.onnx.gz")
+    assert not g.rational
+    genuine = []
+    for ce in sorted((root / "results" / "marabou" / "2023_dist_shift").glob("*.counterexample*")):
+        prop = ce.name.split(".counterexample")[0][len("mnist_concat_"):]
+        w = replay(g, read_vnnlib(bench / "vnnlib" / f"{prop}.vnnlib.gz"),
+                   read_counterexample(ce), onnxruntime=False)
+        assert (w.decided_by, w.precision, w.undecided) == ("enclosure", 64, False)
+        assert w.violates is True
+        genuine.append(w.genuine)
+        assert w.genuine or not w.input_in_box
+    assert genuine.count(True) == 4 and len(genuine) == 5
