@@ -307,6 +307,9 @@ CT_CASES = [
     ((1, 4, 3, 3), (4, 1, 2, 3), dict(group=2, dilations=[2, 1], strides=[1, 2])),
     ((2, 2, 4), (2, 2, 3), dict(strides=[2], auto_pad="SAME_LOWER")),
     ((1, 1, 3, 3), (1, 2, 3, 3), dict(strides=[3, 2], output_shape=[10, 8])),
+    ((1, 1, 3, 3), (1, 2, 3, 3), dict(strides=[3, 2], output_shape=[7, 5])),
+    ((1, 1, 3, 3), (1, 2, 3, 3), dict(strides=[3, 2], output_shape=[7, 5],
+                                      auto_pad="SAME_UPPER")),
 ]
 
 
@@ -328,11 +331,11 @@ class TestConvTransposeAgainstTheFractionOracle:
         out_shape = attrs.get("output_shape")
         if attrs.get("auto_pad") == "SAME_LOWER":  # the output is in * stride
             out_shape = [xs[2 + i] * strides[i] for i in range(n)]
-        if attrs.get("auto_pad") in ("SAME_UPPER", "SAME_LOWER"):
+        if out_shape is not None:  # the documentation's formulas (and onnxruntime's)
             full = [(xs[2 + i] - 1) * strides[i] + (ws[2 + i] - 1) * dil[i] + 1 + opad[i]
                     for i in range(n)]
-            total = [f - o for f, o in zip(full, out_shape, strict=True)]
-            upper = attrs.get("auto_pad") != "SAME_LOWER"
+            total = [max(0, f - o) for f, o in zip(full, out_shape, strict=True)]
+            upper = attrs.get("auto_pad") == "SAME_UPPER"
             pb = [t // 2 if upper else t - t // 2 for t in total]
             pads = pb + [t - p for t, p in zip(total, pb, strict=True)]
         else:
@@ -708,6 +711,10 @@ ORT_CASES = [
     ("MaxPool", (1, 2, 7, 7), None, dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 0, 0],
                                          ceil_mode=1, dilations=[1, 2])),
     ("ReduceMean", (2, 3, 5), None, dict(axes=[1, 2], keepdims=1)),
+    ("ConvTranspose", (1, 1, 3, 3), (1, 2, 3, 3), dict(strides=[3, 2], output_shape=[7, 5])),
+    ("AveragePool", (1, 1, 7, 7), None, dict(kernel_shape=[3, 3], strides=[3, 3],
+                                             pads=[1, 1, 1, 1], ceil_mode=1,
+                                             count_include_pad=1)),
 ]
 
 

@@ -248,13 +248,15 @@ def conv_transpose(node: Node, x: Exact, w: Exact, b: Exact | None) -> Exact:
         if len(oshape) != n:
             raise GraphError(f"{node.label}: output_shape {list(_attr(node, 'output_shape'))}"
                              f" for {n} spatial axes")
-    if auto in ("SAME_UPPER", "SAME_LOWER") and _attr(node, "pads") is None:
+    if oshape is not None or (auto in ("SAME_UPPER", "SAME_LOWER")
+                              and _attr(node, "pads") is None):
+        # the pads from the total padding, as the operator's documentation and onnxruntime
+        # say: SAME_UPPER puts an odd total's extra pad at the end, NOTSET and SAME_LOWER at
+        # the beginning; an output larger than the full one gets zeros at the end
         out = oshape if oshape is not None else [i * s for i, s in zip(in_sp, strides,
                                                                        strict=True)]
-        total = [f - o for f, o in zip(full, out, strict=True)]
-        small = [t // 2 for t in total]
-        big = [t - t // 2 for t in total]
-        pb = small if auto == "SAME_UPPER" else big
+        total = [max(f - o, 0) for f, o in zip(full, out, strict=True)]
+        pb = [t // 2 if auto == "SAME_UPPER" else t - t // 2 for t in total]
     else:
         pads = [0] * 2 * n if auto == "VALID" else _ints_attr(node, "pads", 2 * n, 0)
         pb = pads[:n]

@@ -602,7 +602,13 @@ def _source(node: Node, xo: int, scale: Fraction, d_in: int, d_out: int, ctm: st
 def resize(node: Node, x: Exact, scales: list[Fraction] | None, sizes: list[int] | None,
            axes: list[int] | None, *, ctm: str, mode: str, policy: str = "stretch") -> Exact:
     """``Resize`` in ``nearest`` mode: every output value is an input value; the source
-    index is computed in exact rationals (the scale of a ``sizes`` input is ``out / in``)."""
+    index is computed in exact rationals (the scale of a ``sizes`` input is ``out / in``).
+
+    This is the operator's documented formula on the scale the file stores, and what onnx's
+    reference evaluator computes; onnxruntime computes the index in float32, which can land
+    on the other side of an integer (``3 / 0.6f`` is 4.9999998 exactly, 5.0 in float32), so
+    it may copy a neighbour for a non-integer downscale. Integer scales (2, 3) and
+    upsampling by ``sizes`` agree."""
     r = len(x.shape)
     ax = list(range(r)) if axes is None else _axes(node, axes, r)
     if ctm not in _CTM:
