@@ -567,13 +567,13 @@ def test_the_flags_say_how_an_operator_moves():
 NODE_MODULES = ("conv", "convtranspose", "maxpool", "averagepool", "pad", "concat", "slice",
                 "gather", "split", "transpose", "expand", "equal", "shape", "constantofshape",
                 "reducesum", "reducemean", "neg", "sign", "abs", "floor", "resize",
-                "scatternd", "dropout", "pow", "argmax")
+                "scatternd", "dropout", "pow", "argmax", "globalaveragepool", "globalmaxpool")
 NODE_OPS = {"Conv", "ConvTranspose", "MaxPool", "AveragePool", "Pad", "Concat", "Slice",
             "Gather", "Split", "Transpose", "Expand", "Equal", "Shape", "ConstantOfShape",
             "ReduceSum", "ReduceMean", "Neg", "Sign", "Abs", "Floor", "Resize", "ScatterND",
-            "Dropout", "Pow", "ArgMax"}
+            "Dropout", "Pow", "ArgMax", "GlobalAveragePool", "GlobalMaxPool"}
 #: the operators whose float reference adds rounded terms: compared within a bound
-ARITH = {"Conv", "ConvTranspose", "AveragePool", "ReduceMean", "ReduceSum"}
+ARITH = {"Conv", "ConvTranspose", "AveragePool", "ReduceMean", "ReduceSum", "GlobalAveragePool"}
 
 
 def _node_cases() -> list:

@@ -1,4 +1,5 @@
-"""The operators of convolutional networks, evaluated exactly: convolutions, pooling, the
+"""The operators of convolutional networks, evaluated exactly: convolutions, pooling (also
+global), the
 elementwise ones (Neg, Abs, Sign, Floor, Equal, Pow to an integer) and reductions (ReduceSum,
 ReduceMean, ArgMax).
 
@@ -438,6 +439,45 @@ class AveragePool_19(AveragePool_1):
 
 
 
+class GlobalAveragePool_1(OpRun):
+    """The mean over every spatial axis, exactly (``affine``, ``monotone``)."""
+
+    affine = True
+    monotone = True
+
+    @staticmethod
+    def run(node: Node, ins: list[Exact | None]) -> Exact:
+        x = _in(node, ins, 0)
+        n = _spatial(node, x)
+        _numeric(node, x)
+        if x.elem not in FLOAT_FORMATS:
+            raise GraphError(f"{node.label}: GlobalAveragePool of {type_name(x.elem)}")
+        count = math.prod(x.shape[2:])
+        if count == 0:
+            raise GraphError(f"{node.label}: the mean of no values")
+        num = np.sum(x.num, axis=tuple(range(2, 2 + n)), keepdims=True, dtype=object)
+        return Exact(obj(num), x.den * count, x.elem).reduced()
+
+
+class GlobalMaxPool_1(OpRun):
+    """The largest value over every spatial axis (``monotone``)."""
+
+    monotone = True
+
+    @staticmethod
+    def run(node: Node, ins: list[Exact | None]) -> Exact:
+        x = _in(node, ins, 0)
+        n = _spatial(node, x)
+        _numeric(node, x)
+        if math.prod(x.shape[2:]) == 0:
+            raise GraphError(f"{node.label}: the largest of no values")
+        flat = x.num.reshape(x.shape[:2] + (-1,))
+        best = flat[..., 0]
+        for j in range(1, flat.shape[-1]):
+            best = np.where(flat[..., j] > best, flat[..., j], best)
+        return Exact(obj(best).reshape(x.shape[:2] + (1,) * n), x.den, x.elem)
+
+
 # ------------------------------------------------------------------------ elementwise
 def _signed(node: Node, x: Exact) -> None:
     _numeric(node, x)
@@ -694,6 +734,8 @@ CLASSES: list[type[OpRun]] = [
     AveragePool_7,
     AveragePool_10,
     AveragePool_19,
+    GlobalAveragePool_1,
+    GlobalMaxPool_1,
     Neg_1,
     Neg_6,
     Abs_1,
