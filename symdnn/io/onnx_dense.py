@@ -28,14 +28,15 @@ True
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from symdnn.io.onnx_tensor import Exact
 
-__all__ = ["Limbs", "limb_bits", "split", "limbs_of", "limb_matmul", "int_matmul", "limb_work",
-           "maxbits", "to_ints"]
+__all__ = ["Limbs", "limb_bits", "split", "limbs_of", "limbs_view", "limb_matmul", "int_matmul",
+           "limb_work", "maxbits", "to_ints"]
 
 #: float64 holds every integer of magnitude at most 2**53 exactly
 F64_BITS = 53
@@ -52,10 +53,42 @@ class Limbs:
 
     L: np.ndarray
     k: int
+    #: the float64 stackings :func:`limb_matmul` builds, kept for a constant's next product
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def T(self) -> int:
         return self.L.shape[0]
+
+    def rows(self) -> np.ndarray:
+        """The limbs in float64, stacked along the rows: ``(..., T * M, K)``."""
+        got = self.memo.get("rows")
+        if got is None:
+            got = self.memo["rows"] = np.concatenate(list(self.L.astype(np.float64)),
+                                                     axis=-2)
+        return got
+
+    def cols(self, ts: range) -> np.ndarray:
+        """The limbs ``ts`` in float64, stacked along the columns: ``(..., K, len(ts) * N)``
+        (kept when they are all the limbs)."""
+        if len(ts) < self.T:
+            return np.concatenate([self.L[t].astype(np.float64) for t in ts], axis=-1)
+        got = self.memo.get("cols")
+        if got is None:
+            got = self.memo["cols"] = np.concatenate(
+                [self.L[t].astype(np.float64) for t in ts], axis=-1)
+        return got
+
+
+def limbs_view(t: Exact, k: int, key: object, fn: Callable[[Limbs], np.ndarray]) -> Limbs:
+    """``Limbs(fn(limbs_of(t, k).L), k)`` (a reshape or a transpose of the limbs), kept with
+    ``t`` under ``key`` as :func:`limbs_of` keeps the limbs, stackings included."""
+    got = t.memo.get(("view", key, k))
+    if got is None:
+        got = Limbs(fn(limbs_of(t, k).L), k)
+        if t.num.size <= MEMO_ELEMENTS:
+            t.memo[("view", key, k)] = got
+    return got
 
 
 def maxbits(num: np.ndarray) -> int:
@@ -216,14 +249,14 @@ def limb_matmul(a: Limbs, b: Limbs) -> np.ndarray:
     count = [0] * n_shift
     # one GEMM for all of a's limbs stacked by rows against a group of b's limbs stacked by
     # columns; groups small enough that the float64 result stays below _CHUNK bytes
-    Acat = np.concatenate(list(a.L.astype(np.float64)), axis=-2)
+    Acat = a.rows()
     M, N = a.L.shape[-2], b.L.shape[-1]
     batch = np.broadcast_shapes(a.L.shape[1:-2], b.L.shape[1:-2])
     per_t = 8 * TA * M * N * max(math.prod(batch), 1)
     group = max(1, min(TB, _CHUNK // max(per_t, 1)))
     for t0 in range(0, TB, group):
         ts = range(t0, min(TB, t0 + group))
-        Bcat = np.concatenate([b.L[t].astype(np.float64) for t in ts], axis=-1)
+        Bcat = b.cols(ts)
         P = np.matmul(Acat, Bcat).astype(np.int64)  # exact: every sum is below 2**53
         P = P.reshape(batch + (TA, M, len(ts), N))
         for s in range(TA):

@@ -35,7 +35,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from symdnn.errors import GraphError, ValueDependentError
-from symdnn.io.onnx_dense import limb_bits, limb_work, limbs_of, split
+from symdnn.io.onnx_dense import limb_bits, limb_work, limbs_view, split
 from symdnn.io.onnx_dense import limb_matmul as _limb_matmul
 from symdnn.io.onnx_ops import OpRun, _attr, _axes, _broadcast, _in, _numeric, _same_elem, register
 from symdnn.io.onnx_tensor import (
@@ -192,7 +192,8 @@ def conv(node: Node, x: Exact, w: Exact, b: Exact | None) -> Exact:
     else:
         _limb_work_check(node, K, M, N * P, bw, bx)
         kw, kx = limb_bits(K, bw, bx)
-        W = limbs_of(w, kw)  # a constant's limbs are kept with it for the next run
+        # a constant's limbs (and their float64 stacking) are kept with it for the next run
+        W = limbs_view(w, kw, ("conv", g), lambda L: L.reshape(L.shape[0], g, M // g, K))
         X = split(x.num, kx, bx)
         eff = [(k - 1) * d + 1 for k, d in zip(k_sp, dil, strict=True)]
         pe_full = _end_pads(x.shape[2:], out, pb, strides, eff)
@@ -200,8 +201,7 @@ def conv(node: Node, x: Exact, w: Exact, b: Exact | None) -> Exact:
         T = X.T
         perm = (0, 1, 2) + tuple(range(3 + n, 3 + 2 * n)) + tuple(range(3, 3 + n))
         cols = v.transpose(perm).reshape(T, N, g, K, P)
-        WL = W.L.reshape(W.T, g, M // g, K)
-        prod = _limb_matmul(type(W)(WL, W.k), type(X)(cols, X.k))  # (N, g, M/g, P)
+        prod = _limb_matmul(W, type(X)(cols, X.k))  # (N, g, M/g, P)
         num = prod.reshape((N, M) + tuple(out))
         den = x.den * w.den
     if b is not None:
@@ -276,11 +276,12 @@ def conv_transpose(node: Node, x: Exact, w: Exact, b: Exact | None) -> Exact:
     if bw and bx and K:
         _limb_work_check(node, K, Mg * math.prod(k_sp), N * Pin, bw, bx)
         kw, kx = limb_bits(K, bw, bx)
-        W = limbs_of(w, kw)  # (T, C, M/g, *k) -> (T, g, M/g * prod(k), C/g)
-        WL = W.L.reshape(W.T, g, K, Mg * math.prod(k_sp)).swapaxes(-1, -2)
+        # (T, C, M/g, *k) -> (T, g, M/g * prod(k), C/g), kept with w for the next run
+        W = limbs_view(w, kw, ("convT", g), lambda L: L.reshape(
+            L.shape[0], g, K, Mg * math.prod(k_sp)).swapaxes(-1, -2))
         X = split(x.num, kx, bx)  # (T, N, C, *in) -> (T, N, g, C/g, prod(in))
         XL = X.L.reshape(X.T, N, g, K, Pin)
-        cols = _limb_matmul(type(W)(WL, W.k), type(X)(XL, X.k))  # (N, g, M/g*prod(k), Pin)
+        cols = _limb_matmul(W, type(X)(XL, X.k))  # (N, g, M/g*prod(k), Pin)
         cols = cols.reshape((N, M) + tuple(k_sp) + tuple(in_sp))
         for kk in np.ndindex(*k_sp):
             sl = (slice(None), slice(None)) + tuple(

@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from symdnn.errors import GraphError, ValueDependentError
-from symdnn.io.onnx_dense import Limbs, limb_bits, limb_matmul, limb_work, limbs_of
+from symdnn.io.onnx_dense import limb_bits, limb_matmul, limb_work, limbs_view
 from symdnn.io.onnx_tensor import (
     BOOL,
     FLOAT_FORMATS,
@@ -149,10 +149,11 @@ def _matmul(node: Node, a: Exact, b: Exact, ta: bool = False, tb: bool = False) 
                                   f"{bb}-bit numbers is {limb} float64 limb multiply-adds, "
                                   f"more than {MAX_LIMB_WORK}")
     k_a, k_b = limb_bits(ka, ba, bb)
-    A, B = limbs_of(a, k_a), limbs_of(b, k_b)
-    LA = A.L.swapaxes(-1, -2) if ta else A.L if len(sa) > 1 else A.L.reshape(A.T, 1, -1)
-    LB = B.L.swapaxes(-1, -2) if tb else B.L if len(sb) > 1 else B.L.reshape(B.T, -1, 1)
-    out = limb_matmul(Limbs(LA, k_a), Limbs(LB, k_b))
+    A = limbs_view(a, k_a, ("lhs", ta), lambda L: L.swapaxes(-1, -2) if ta else
+                   L if L.ndim > 2 else L.reshape(L.shape[0], 1, -1))
+    B = limbs_view(b, k_b, ("rhs", tb), lambda L: L.swapaxes(-1, -2) if tb else
+                   L if L.ndim > 2 else L.reshape(L.shape[0], -1, 1))
+    out = limb_matmul(A, B)
     if len(sa) == 1:
         out = out.reshape(out.shape[:-2] + out.shape[-1:])
     if len(sb) == 1:
