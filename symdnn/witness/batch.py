@@ -256,12 +256,9 @@ def _read_instances(path: Path, cat: _Category, *, relative_to: Path | None) -> 
             continue
         nn = _names(n, cat.folder, _NET_SUFFIXES, "onnx")
         pn = _names(p, cat.folder, _PROP_SUFFIXES, "vnnlib")
-        for a in nn:
+        for a in nn:  # 2025's safenlp: also medical_<network>_<property>
             for b in pn:
                 cat.instances.setdefault(f"{a}_{b}", set()).add((n, p))
-        if len(nn) > 1:  # 2025's safenlp: medical_<network>_<property>
-            cat.instances.setdefault(f"{nn[1].rsplit('_', 1)[0]}_{nn[0]}_{pn[0]}",
-                                     set()).add((n, p))
 
 
 class _Refused(SymdnnError):
