@@ -413,6 +413,7 @@ class TestRules:
          [np.array([], np.float32), np.array([1, 1, 2, 1.5], np.float32)]),
         ("ScatterND", {}, (4, 3), [np.array([[1], [3]], np.int64), np.ones((2, 3), np.float32)]),
         ("Dropout", {}, (5,), []),
+        ("GlobalAveragePool", {}, (1, 2, 3, 3), []), ("GlobalMaxPool", {}, (1, 2, 3, 3), []),
         ("Unsqueeze", {}, (2, 3), [np.array([0, 3], np.int64)]),
     ])
     def test_registered_operators_enclose_every_point(self, op, attrs, shape, consts):

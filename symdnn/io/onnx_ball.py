@@ -554,6 +554,7 @@ RULES: dict[str, Rule] = {
     "Reshape": _FIRST, "Squeeze": _FIRST, "Unsqueeze": _FIRST, "Expand": _FIRST,
     "Slice": _FIRST, "Gather": _FIRST, "Split": _FIRST, "Dropout": _FIRST,
     "MaxPool": _FIRST, "AveragePool": _FIRST, "ReduceSum": _FIRST, "ReduceMean": _FIRST,
+    "GlobalMaxPool": _FIRST, "GlobalAveragePool": _FIRST,
     "Pad": monotone((0, 2)), "Resize": _resize, "ScatterND": _scatter,
     "Where": monotone((1, 2)),
     # antitone in the subtracted input
