@@ -787,3 +787,78 @@ def test_a_cifar_sized_conv_net_replays_in_seconds():
     want = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]) \
         .run(None, {"x": x})[0]
     assert np.allclose(to_elem_type(got), want, rtol=1e-3, atol=1e-3)
+
+
+# ------------------------------------------------------------------- random configurations
+def _random_conv(rng):
+    n = int(rng.integers(1, 4))
+    g = int(rng.choice([1, 2]))
+    cg, mg = int(rng.integers(1, 3)), int(rng.integers(1, 3))
+    ks = [int(rng.integers(1, 4)) for _ in range(n)]
+    dil = [int(rng.integers(1, 3)) for _ in range(n)]
+    strides = [int(rng.integers(1, 4)) for _ in range(n)]
+    sp = [int(rng.integers((k - 1) * d + 1, (k - 1) * d + 6)) for k, d in zip(ks, dil,
+                                                                               strict=True)]
+    attrs = dict(strides=strides, dilations=dil, group=g)
+    auto = str(rng.choice(["NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"]))
+    if auto == "NOTSET":
+        attrs["pads"] = [int(rng.integers(0, k)) for k in ks + ks]
+    else:
+        attrs["auto_pad"] = auto
+    return (1 + int(rng.integers(0, 2)), cg * g, *sp), (mg * g, cg, *ks), attrs
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_random_convolutions_equal_the_oracle(seed):
+    rng = np.random.default_rng(1000 + seed)
+    xs, ws, attrs = _random_conv(rng)
+    x, w = mixed_floats(rng, xs), mixed_floats(rng, ws)
+    got = exact_run(model("Conv", [("x", x), ("w", w)], inits=[("w", w)], **attrs), {"x": x})
+    pads, strides, dil, g = _attrs_for_oracle(xs, ws, attrs)
+    assert exact_of(got["y"]).tolist() == \
+        conv_oracle(fr(x), fr(w), None, pads, strides, dil, g).tolist()
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_random_pools_equal_the_oracle(seed):
+    rng = np.random.default_rng(2000 + seed)
+    n = int(rng.integers(1, 4))
+    ks = [int(rng.integers(1, 4)) for _ in range(n)]
+    dil = [int(rng.integers(1, 3)) for _ in range(n)]
+    strides = [int(rng.integers(1, 4)) for _ in range(n)]
+    pads = [int(rng.integers(0, k)) for k in ks + ks]
+    sp = [int(rng.integers((k - 1) * d + 1, (k - 1) * d + 6)) for k, d in zip(ks, dil,
+                                                                               strict=True)]
+    ceil_mode, include = int(rng.integers(0, 2)), int(rng.integers(0, 2))
+    x = mixed_floats(rng, (1, 2, *sp))
+    attrs = dict(kernel_shape=ks, strides=strides, dilations=dil, pads=pads,
+                 ceil_mode=ceil_mode)
+    for kind in ("MaxPool", "AveragePool"):
+        extra = {"count_include_pad": include} if kind == "AveragePool" else {}
+        got = exact_run(model(kind, [("x", x)], opset=19, **attrs, **extra), {"x": x})["y"]
+        want = pool_oracle(fr(x), "max" if kind == "MaxPool" else "avg", ks, pads, strides,
+                           dil, ceil_mode, include)
+        assert exact_of(got).tolist() == want.tolist(), kind
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_random_transposed_convolutions_equal_the_oracle(seed):
+    rng = np.random.default_rng(3000 + seed)
+    n = int(rng.integers(1, 3))
+    g = int(rng.choice([1, 2]))
+    cg, mg = int(rng.integers(1, 3)), int(rng.integers(1, 3))
+    ks = [int(rng.integers(1, 4)) for _ in range(n)]
+    dil = [int(rng.integers(1, 3)) for _ in range(n)]
+    strides = [int(rng.integers(1, 4)) for _ in range(n)]
+    opad = [int(rng.integers(0, max(s, d))) for s, d in zip(strides, dil, strict=True)]
+    sp = [int(rng.integers(1, 5)) for _ in range(n)]
+    full = [(i - 1) * s + (k - 1) * d + 1 + o for i, s, k, d, o in
+            zip(sp, strides, ks, dil, opad, strict=True)]
+    pads = [int(rng.integers(0, (f - 1) // 2 + 1)) for f in full + full]
+    x = mixed_floats(rng, (1, cg * g, *sp))
+    w = mixed_floats(rng, (cg * g, mg, *ks))
+    attrs = dict(strides=strides, dilations=dil, group=g, output_padding=opad, pads=pads)
+    got = exact_run(model("ConvTranspose", [("x", x), ("w", w)], inits=[("w", w)], **attrs),
+                    {"x": x})["y"]
+    assert exact_of(got).tolist() == \
+        conv_transpose_oracle(fr(x), fr(w), None, pads, strides, dil, g, opad).tolist()
