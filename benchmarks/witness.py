@@ -185,6 +185,30 @@ def _reason(error: str) -> str:
     return text if len(text) <= 90 else text[:87] + "..."
 
 
+#: refusals that are the counterexample file's own doing (the competition's checker cannot
+#: take it either), not a limit of symdnn
+FILE_REFUSALS = ("inputs do not fit the network", "outputs do not fit the network",
+                 "unreadable file", "empty file", "duplicate", "misplaced file")
+
+
+def _files_fault(row: dict) -> bool:
+    """A refusal that the counterexample file causes (:data:`FILE_REFUSALS`)."""
+    named = row.get("refusal")
+    if named:
+        return named in FILE_REFUSALS
+    err = row.get("error") or ""
+    return "inputs, the network takes" in err or "outputs, the network has" in err
+
+
+def _why(row: dict) -> str:
+    """A refused row's reason: the batch's ``refusal`` name where it gives one that says
+    enough, else (after it) the error with file names and numbers taken out."""
+    named = row.get("refusal")
+    if named and named not in ("network not replayable", "internal error"):
+        return named
+    return f"{named}: {_reason(row['error'])}" if named else _reason(row["error"])
+
+
 def _limited(results: Path, limit: int | None, tmp: Path) -> Path:
     """``results`` itself, or a copy of its layout (symbolic links) with at most ``limit``
     counterexample files per tool and benchmark."""
@@ -246,9 +270,9 @@ def _state(row: dict) -> str:
 
 
 def _census(year: str, rows: list[dict], files: dict[str, int], nets: dict, about: dict,
-            seconds: float, empty: int) -> tuple[int, int]:
+            seconds: float, empty: int) -> tuple[int, int, int]:
     """Print the year's table; return (counterexamples of networks whose operators are all
-    supported, how many of those were refused)."""
+    supported, how many of those were refused, how many of those for the file itself)."""
     from collections import Counter
 
     print(f"\n### VNN-COMP {year}: every counterexample decided or refused\n")
@@ -258,15 +282,19 @@ def _census(year: str, rows: list[dict], files: dict[str, int], nets: dict, abou
               str(r.get("decided_by") or "exact (not recorded)") for r in rows
               if _state(r) in ("genuine", "not genuine")).items())) or "-") + "\n")
     print("| benchmark | files | rows | genuine | not genuine | undecided | refused | "
-          "operators not supported | refused, by reason |")
+          "operators not supported | refused, by reason (tools) |")
     print("|---|---:|---:|---:|---:|---:|---:|---|---|")
     cats = sorted({r["category"] for r in rows} | set(files))
     tot = Counter()
-    sup_rows = sup_refused = 0
+    sup_rows = sup_refused = sup_file = 0
     for cat in cats:
         mine = [r for r in rows if r["category"] == cat]
         c = Counter(_state(r) for r in mine)
-        why = Counter(_reason(r["error"]) for r in mine if r.get("error"))
+        why = Counter(_why(r) for r in mine if r.get("error"))
+        tools: dict[str, Counter] = {}
+        for r in mine:
+            if r.get("error"):
+                tools.setdefault(_why(r), Counter())[r.get("tool")] += 1
         missing = sorted(set().union(*[about[p]["missing"] for (k, _), p in nets.items()
                                        if k == cat]) if any(k == cat for k, _ in nets) else [])
         for r in mine:
@@ -274,21 +302,34 @@ def _census(year: str, rows: list[dict], files: dict[str, int], nets: dict, abou
             if p is not None and not about[p]["missing"]:
                 sup_rows += 1
                 sup_refused += _state(r) == "refused"
+                sup_file += _state(r) == "refused" and _files_fault(r)
         print(f"| {cat} | {files.get(cat, 0)} | {len(mine)} | {c['genuine']} | "
               f"{c['not genuine']} | {c['undecided']} | {c['refused']} | "
               f"{', '.join(missing) or '-'} | "
-              + ("; ".join(f"{n} {w}" for w, n in why.most_common()) or "-") + " |")
+              + ("; ".join(f"{n} {w} (" + ", ".join(f"{t} {k}" for t, k in
+                                                     tools[w].most_common()) + ")"
+                           for w, n in why.most_common()) or "-") + " |")
         tot.update(c)
         tot["files"] += files.get(cat, 0)
     print(f"| **all** | {tot['files']} | {len(rows)} | {tot['genuine']} | {tot['not genuine']} "
           f"| {tot['undecided']} | {tot['refused']} | | |")
     unnamed = sum(1 for r in rows if (r["category"], r.get("network")) not in nets)
-    pct = 100 * sup_refused / sup_rows if sup_rows else 0.0
-    print(f"\nrefused among networks using only the supported operators: {sup_refused} of "
-          f"{sup_rows} ({pct:.2f} %; target < 1 %)"
+    print("\n" + _refused_line(sup_rows, sup_refused, sup_file)
           + (f"; {unnamed} counterexamples name no network of their benchmark (not counted)"
              if unnamed else ""))
-    return sup_rows, sup_refused
+    return sup_rows, sup_refused, sup_file
+
+
+def _refused_line(rows: int, refused: int, files: int) -> str:
+    """The refusals among networks using only the supported operators, with those the files
+    cause (:data:`FILE_REFUSALS`) apart from those symdnn's limits cause."""
+    def pct(n: int) -> str:
+        return f"{100 * n / rows:.2f} %" if rows else "-"
+
+    return (f"refused among networks using only the supported operators: {refused} of {rows} "
+            f"({pct(refused)}; target < 1 %): {files} because of the file itself (inputs or "
+            f"outputs that do not fit the network, unreadable), {refused - files} for symdnn "
+            f"({pct(refused - files)})")
 
 
 def _choose(rows: list[dict], n: int) -> list[dict]:
@@ -342,6 +383,8 @@ def _timings(year: str, rows: list[dict], nets: dict, about: dict, bench: Path,
                 g, t_imp, t_sess = graphs[npath]
                 prop = read_vnnlib(ppath)
                 ce = read_counterexample(r["counterexample"])
+                if r.get("ce_count") and hasattr(ce, "split"):  # one of several in the file
+                    ce = ce.split(r["ce_count"])[r["ce_index"]]
                 t = time.perf_counter()
                 replay(g, prop, ce, onnxruntime=False)
                 t_exact = time.perf_counter() - t
@@ -492,7 +535,7 @@ def run_vnncomp(years: list[str], *, limit: int | None = None, timed: int = 5, j
     print(f"Python {platform.python_version()}, {os_cores()} cores; operators evaluated: "
           f"{len(OPERATORS)}" + (f"; at most {limit} files per tool and benchmark"
                                  if limit else ""))
-    all_sup = all_ref = 0
+    all_sup = all_ref = all_fil = 0
     timings: list[dict] = []
     for year in years:
         folder = _year_folder(year)
@@ -510,13 +553,12 @@ def run_vnncomp(years: list[str], *, limit: int | None = None, timed: int = 5, j
                     files[f.parent.name] = files.get(f.parent.name, 0) + 1
             print(f"{year}: replaying {sum(files.values())} files ...", file=sys.stderr)
             rows, empty, secs = _batch(results, bench, jobs, _rules(year))
-            sup, ref = _census(year, rows, files, nets, about, secs, len(empty))
-            all_sup, all_ref = all_sup + sup, all_ref + ref
+            sup, ref, fil = _census(year, rows, files, nets, about, secs, len(empty))
+            all_sup, all_ref, all_fil = all_sup + sup, all_ref + ref, all_fil + fil
             if timed:
                 timings += _timings(year, rows, nets, about, bench, timed)
     if len(years) > 1 and all_sup:
-        print(f"\nall years: refused among networks using only the supported operators: "
-              f"{all_ref} of {all_sup} ({100 * all_ref / all_sup:.2f} %; target < 1 %)")
+        print(f"\nall years: {_refused_line(all_sup, all_ref, all_fil)}")
     if timings:
         _print_timings(timings)
     if memory_year:
