@@ -28,8 +28,8 @@ from fractions import Fraction as F
 import numpy as np
 import pytest
 
-from symdnn.errors import GraphError, ValueDependentError
-from symdnn.io.onnx_dense import int_matmul, limb_bits, split, to_ints
+from symdnn.errors import ArgumentError, GraphError, ValueDependentError
+from symdnn.io.onnx_dense import int_matmul, limb_bits, limb_matmul, split, to_ints
 from symdnn.io.onnx_graph import ExactGraph
 from symdnn.io.onnx_ops import REGISTRY, op_for
 from symdnn.io.onnx_tensor import exact_tensor, to_elem_type
@@ -427,6 +427,12 @@ class TestDenseKernel:
             for ba, bb in ((1, 1), (24, 24), (24, 400), (400, 24), (300, 300)):
                 ka, kb = limb_bits(K, ba, bb)
                 assert K * 2 ** (ka + kb) <= 2 ** 53 and ka >= 1 and kb >= 1
+
+    def test_limbs_too_wide_for_float64_are_refused(self):
+        a = split(np.array([[1, 2]], dtype=object), 26)
+        b = split(np.array([[1], [2]], dtype=object), 27)
+        with pytest.raises(ArgumentError, match="not exact in float64"):
+            limb_matmul(a, b)
 
     def test_split_and_back(self):
         v = np.array([0, -1, 2 ** 64, -(2 ** 300) + 5, 12345], dtype=object)

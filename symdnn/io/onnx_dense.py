@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from symdnn.errors import ArgumentError
 from symdnn.io.onnx_tensor import Exact
 
 __all__ = ["Limbs", "limb_bits", "split", "limbs_of", "limbs_view", "limb_matmul", "int_matmul",
@@ -227,12 +228,12 @@ def limb_matmul(a: Limbs, b: Limbs) -> np.ndarray:
 
     Raises
     ------
-    ValueError
+    ArgumentError
         If the limb sizes break that bound (the float64 products would not be exact).
     """
     K = a.L.shape[-1]
     if K * (1 << (a.k + b.k)) > 1 << F64_BITS:
-        raise ValueError(f"limbs of {a.k} and {b.k} bits over {K} terms are not exact in "
+        raise ArgumentError(f"limbs of {a.k} and {b.k} bits over {K} terms are not exact in "
                          "float64")
     TA, TB = a.T, b.T
     if TA == 1:
