@@ -552,6 +552,23 @@ class TestShapeOperators:
         got = exact_run(model("ReduceMean", [("x", x)], opset=13, axes=[1]), {"x": x})["y"]
         assert got.flat() == [F(5, 3), F(float(np.float32(1e-30))) / 3]
 
+    @pytest.mark.parametrize("op, opset", [("ReduceSum", 13), ("ReduceMean", 18)])
+    def test_empty_axes_reduce_all_or_nothing(self, op, opset):
+        x = np.float32([[1, 2], [3, 5]])
+        empty = np.zeros(0, np.int64)
+        for noop, want in ((1, fr(x).reshape(-1).tolist()),
+                           (0, [F(11) if op == "ReduceSum" else F(11, 4)])):
+            got = exact_run(model(op, [("x", x), ("a", empty)], inits=[("a", empty)],
+                                  opset=opset, noop_with_empty_axes=noop), {"x": x})["y"]
+            assert got.flat() == want
+
+    def test_negative_pads_crop(self):
+        x = np.arange(12, dtype=np.float32).reshape(3, 4)
+        p = np.int64([-1, 1, 0, -2])  # drop the first row, add a column, drop two columns
+        got = exact_run(model("Pad", [("x", x), ("p", p)], inits=[("p", p)], opset=13),
+                        {"x": x})["y"]
+        assert exact_of(got).tolist() == [[0, 4, 5], [0, 8, 9]]
+
     def test_resize_other_modes_are_refused(self):
         x = np.zeros((1, 1, 2, 2), np.float32)
         with pytest.raises(GraphError, match="mode 'linear' is not supported"):
