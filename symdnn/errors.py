@@ -29,6 +29,7 @@ __all__ = [
     "ValueDependentError",
     "NotRationalError",
     "UndecidedError",
+    "RefusedError",
 ]
 
 
@@ -135,3 +136,14 @@ class NotRationalError(GraphError):
 class UndecidedError(ValueDependentError):
     """A decision (a comparison, an argmax, a condition) that the enclosure of its inputs
     does not decide: the true values lie on both sides within the enclosure's width."""
+
+
+class RefusedError(SymdnnError, ValueError):
+    """A verifier's counterexample the referee cannot decide, for a named reason
+    (``refusal``, a short phrase such as ``"outputs do not fit the network"``), with the
+    competition's verdict (``verdict``) where the refusal decides it."""
+
+    def __init__(self, refusal: str, msg: str, verdict: str | None = None):
+        super().__init__(msg)
+        self.refusal = refusal
+        self.verdict = verdict

@@ -5,6 +5,7 @@ only when a figure is made, with the Agg backend; the file type follows the exte
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 
@@ -15,8 +16,11 @@ from symdnn.assoc.printing import format_key
 from symdnn.audit.report import ulp_bin_labels
 from symdnn.errors import OutputError
 from symdnn.io.outputs import output_file_path
+from symdnn.witness.rules import TOLERANCE
+from symdnn.witness.summary import _COLORS, LABELS, classify
 
-__all__ = ["spy", "draw_network", "draw_subdnn", "plot_thresholds", "plot_audit"]
+__all__ = ["spy", "draw_network", "draw_subdnn", "plot_thresholds", "plot_audit",
+           "plot_margins"]
 
 #: arrays with at most this many row and column keys get every key on the axes
 LABEL_LIMIT = 60
@@ -312,3 +316,52 @@ def plot_audit(report: Any, folder: str) -> list[str]:
     plt.close(fig)
     paths.append(p)
     return paths
+
+
+def plot_margins(rows: list[dict], path: Any, *, title: str | None = None) -> None:
+    """A strip plot of each decided witness's margin (``margin_float``, the exact margin at
+    the float32 input) per benchmark, on a symmetric-log axis with the zero line and the
+    tolerance band, coloured by class; written to ``path`` (``.png``, ``.svg`` or ``.pdf``,
+    atomically). The horizontal jitter is fixed (seeded), so a plot is reproducible.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "margins.svg")
+    >>> plot_margins([{"category": "acasxu", "tool": "t", "genuine": True,
+    ...                "margin_float": 0.25}], p)
+    >>> os.path.getsize(p) > 0
+    True
+    """
+
+    plt = _pyplot()
+    benches = sorted({str(r.get("category") or "") for r in rows})
+    pos = {b: i for i, b in enumerate(benches)}
+    rng = np.random.default_rng(0)
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.6 * len(benches) + 3), 5))
+    shown = 0
+    for cls in ("genuine", "tolerance_only", "outside_box", "not_violating", "undecided"):
+        sel = [r for r in rows if classify(r) == cls and r.get("margin_float") is not None
+               and math.isfinite(r["margin_float"])]
+        if not sel:
+            continue
+        xs = [pos[str(r.get("category") or "")] + rng.uniform(-0.3, 0.3) for r in sel]
+        ax.scatter(xs, [r["margin_float"] for r in sel], s=10, alpha=0.7,
+                   color=_COLORS[cls], label=f"{LABELS[cls]} ({len(sel)})")
+        shown += len(sel)
+    ax.set_yscale("symlog", linthresh=1e-6)
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    for y in (-TOLERANCE, TOLERANCE):
+        ax.axhline(y, color="gray", linewidth=0.6, linestyle="--")
+    ax.set_xticks(range(len(benches)))
+    ax.set_xticklabels(benches, rotation=45, ha="right", fontsize=8)
+    ax.set_xlim(-0.7, max(len(benches) - 0.3, 0.7))
+    ax.set_ylabel("margin at the float32 input (exact; >= 0: violates)")
+    ax.set_title(title or f"Margins of {shown} witnesses (dashed: the 1e-4 tolerance)")
+    if shown:
+        ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    try:
+        save_figure(fig, path)
+    finally:
+        plt.close(fig)

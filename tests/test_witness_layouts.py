@@ -24,11 +24,12 @@ import pytest
 from symdnn.cli import main
 from symdnn.errors import ArgumentError
 from symdnn.io.vnnlib import parse_counterexample, parse_vnnlib
+from symdnn.plotting import plot_margins
 from symdnn.witness import batch as B
 from symdnn.witness import graph as G
 from symdnn.witness.batch import COLUMNS, replay_results
 from symdnn.witness.rules import RULES, vnncomp_refused, vnncomp_replay
-from symdnn.witness.summary import classify, markdown, plot_margins, summarize
+from symdnn.witness.summary import classify, markdown, summarize
 from tests.datafiles import data_file, full_file, read_bytes
 
 NANO = data_file("vnncomp/benchmarks/test/test_nano.onnx")

@@ -36,12 +36,12 @@ from symdnn.io.outputs import check_output_folder, command_outputs
 from symdnn.io.runfiles import RunFolder
 from symdnn.io.vnnlib import read_counterexample, read_vnnlib
 from symdnn.network import read_network
+from symdnn.plotting import plot_margins
 from symdnn.results import Result
 from symdnn.suite import build_suite, grade_suite, root_digest, verify_suite
 from symdnn.witness import import_onnx
 from symdnn.witness.batch import replay_results
 from symdnn.witness.replay import replay
-from symdnn.witness.summary import plot_margins
 
 __all__: list[str] = []
 

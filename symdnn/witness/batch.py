@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from symdnn.errors import ArgumentError, GraphError, ParseError, SymdnnError
+from symdnn.errors import ArgumentError, GraphError, ParseError, RefusedError, SymdnnError
 from symdnn.io.vnnlib import read_counterexample, read_vnnlib
 from symdnn.witness import graph as _graph
 from symdnn.witness import replay as _replay
@@ -261,16 +261,6 @@ def _read_instances(path: Path, cat: _Category, *, relative_to: Path | None) -> 
                 cat.instances.setdefault(f"{a}_{b}", set()).add((n, p))
 
 
-class _Refused(SymdnnError):
-    """A counterexample refused for a named reason (``refusal``), with the competition's
-    verdict where the refusal decides it."""
-
-    def __init__(self, refusal: str, msg: str, verdict: str | None = None):
-        super().__init__(msg)
-        self.refusal = refusal
-        self.verdict = verdict
-
-
 def _split(name: str, cat: _Category, category: str) -> tuple[str, str, Path, Path]:
     """Network and property of a counterexample name: listed, or split where both exist."""
     listed = cat.instances.get(name, set())
@@ -284,7 +274,7 @@ def _split(name: str, cat: _Category, category: str) -> tuple[str, str, Path, Pa
         for what, key, found in (("network", net, cat.nets[net]),
                                  ("property", prop, cat.props[prop])):
             if len(found) > 1:
-                raise _Refused("ambiguous name", f"the {what} name {key!r} names "
+                raise RefusedError("ambiguous name", f"the {what} name {key!r} names "
                                f"{len(found)} files in category {category!r}: "
                                + ", ".join(str(f.relative_to(cat.folder)) for f in found))
         n, p = cat.nets[net][0], cat.props[prop][0]
@@ -292,10 +282,10 @@ def _split(name: str, cat: _Category, category: str) -> tuple[str, str, Path, Pa
     if ways or len(listed) > 1:
         alts = ways or [(cat.key_of(n, "onnx"), cat.key_of(p, "vnnlib"))
                         for n, p in sorted(listed)]
-        raise _Refused("ambiguous name", f"the name {name!r} splits two ways in category "
+        raise RefusedError("ambiguous name", f"the name {name!r} splits two ways in category "
                        f"{category!r}: " + " or ".join(f"network {n!r} and property {p!r}"
                                                        for n, p in alts))
-    raise _Refused("no network and property", f"no network and property of category "
+    raise RefusedError("no network and property", f"no network and property of category "
                    f"{category!r} make the name {name!r} (networks: {len(cat.nets)}, "
                    f"properties: {len(cat.props)})")
 
@@ -306,7 +296,7 @@ _OP = re.compile(r"operator (\S+) is not supported")
 
 def _refusal(exc: BaseException) -> str:
     """A short name for why a counterexample could not be decided (the ``refusal`` key)."""
-    if isinstance(exc, _Refused):
+    if isinstance(exc, RefusedError):
         return exc.refusal
     msg = str(exc)
     m = _OP.search(msg)
@@ -367,7 +357,7 @@ def _replay_file(graph: Any, item: tuple, props: dict, onnxruntime: bool,
         parts = [ce]
         if nx != n_in:
             if k < 2 or ny % k or (n_out is not None and ny not in (0, k * n_out)):
-                raise _Refused("inputs do not fit the network",
+                raise RefusedError("inputs do not fit the network",
                                f"{ce_path}: the counterexample has {nx} inputs, the network "
                                f"takes {n_in}",
                                vnncomp_refused(nx, n_in, ny, n_out, rules=rules))
@@ -378,7 +368,7 @@ def _replay_file(graph: Any, item: tuple, props: dict, onnxruntime: bool,
                 "competition's checker decides the file as a whole: wrong_shape"
                 + (f"; {ce.malformed}" if ce.malformed else ""))}
         elif n_out is not None and ny and ny != n_out:
-            raise _Refused("outputs do not fit the network",
+            raise RefusedError("outputs do not fit the network",
                            f"{ce_path}: the counterexample gives {ny} outputs, the network "
                            f"has {n_out}", vnncomp_refused(nx, n_in, ny, n_out, rules=rules))
     except (SymdnnError, MemoryError) as exc:
@@ -549,15 +539,15 @@ def replay_results(results: Any, benchmarks: Any, *, onnxruntime: bool = True,
                                   "vnncomp_rules": rules}
         try:
             if c.misplaced:
-                raise _Refused("misplaced file", f"{c.path}: not at <tool>/<category>/"
+                raise RefusedError("misplaced file", f"{c.path}: not at <tool>/<category>/"
                                "NAME.counterexample[.gz] under the results folder")
             if _empty(c.path):
                 report.empty.append(os.fspath(c.path))
-                raise _Refused("empty file", f"{c.path}: empty: the tool wrote no "
+                raise RefusedError("empty file", f"{c.path}: empty: the tool wrote no "
                                "counterexample", "no_ce")
             first = seen.setdefault((c.tool, c.category, c.name), c.path)
             if first != c.path:
-                raise _Refused("duplicate", f"the same counterexample again (first as "
+                raise RefusedError("duplicate", f"the same counterexample again (first as "
                                f"{first.name}); not replayed twice")
             if c.category not in cats:
                 folder = _category_folder(bench, c.category)
@@ -570,7 +560,7 @@ def replay_results(results: Any, benchmarks: Any, *, onnxruntime: bool = True,
                     if csv_path.is_file():
                         _read_instances(csv_path, cat, relative_to=None)
             if cat is None:
-                raise _Refused("no benchmark folder", f"no folder of category "
+                raise RefusedError("no benchmark folder", f"no folder of category "
                                f"{c.category!r} under {bench}")
             net, prop, npath, ppath = _split(c.name, cat, c.category)
             labels.update(network=net, property=prop)

@@ -19,20 +19,18 @@ Each row of a batch (:func:`symdnn.witness.batch.replay_results`) is one of :dat
 ``refused``
     not replayed, for the reason its ``refusal`` names.
 
-matplotlib is imported only by :func:`plot_margins`.
+The margins plot is :func:`symdnn.plotting.plot_margins`.
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from fractions import Fraction
 from typing import Any
 
 from symdnn.witness.rules import ACCEPTED, TOLERANCE
 
-__all__ = ["CLASSES", "LABELS", "classify", "summarize", "refusals", "markdown",
-           "plot_margins"]
+__all__ = ["CLASSES", "LABELS", "classify", "summarize", "refusals", "markdown"]
 
 #: what a row is, in the order of the table's columns
 CLASSES = ("genuine", "tolerance_only", "outside_box", "not_violating", "undecided", "refused")
@@ -161,55 +159,3 @@ def markdown(rows: list[dict], *, rules: str | None = None) -> str:
 
 _COLORS = {"genuine": "tab:green", "tolerance_only": "tab:orange",
            "outside_box": "tab:red", "not_violating": "tab:purple", "undecided": "tab:gray"}
-
-
-def plot_margins(rows: list[dict], path: Any, *, title: str | None = None) -> None:
-    """A strip plot of each decided witness's margin (``margin_float``, the exact margin at
-    the float32 input) per benchmark, on a symmetric-log axis with the zero line and the
-    tolerance band, coloured by class; written to ``path`` (``.png``, ``.svg`` or ``.pdf``,
-    atomically). The horizontal jitter is fixed (seeded), so a plot is reproducible.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> p = os.path.join(tempfile.mkdtemp(), "margins.svg")
-    >>> plot_margins([{"category": "acasxu", "tool": "t", "genuine": True,
-    ...                "margin_float": 0.25}], p)
-    >>> os.path.getsize(p) > 0
-    True
-    """
-    import numpy as np
-
-    from symdnn.plotting import _pyplot, save_figure
-
-    plt = _pyplot()
-    benches = sorted({str(r.get("category") or "") for r in rows})
-    pos = {b: i for i, b in enumerate(benches)}
-    rng = np.random.default_rng(0)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.6 * len(benches) + 3), 5))
-    shown = 0
-    for cls in ("genuine", "tolerance_only", "outside_box", "not_violating", "undecided"):
-        sel = [r for r in rows if classify(r) == cls and r.get("margin_float") is not None
-               and math.isfinite(r["margin_float"])]
-        if not sel:
-            continue
-        xs = [pos[str(r.get("category") or "")] + rng.uniform(-0.3, 0.3) for r in sel]
-        ax.scatter(xs, [r["margin_float"] for r in sel], s=10, alpha=0.7,
-                   color=_COLORS[cls], label=f"{LABELS[cls]} ({len(sel)})")
-        shown += len(sel)
-    ax.set_yscale("symlog", linthresh=1e-6)
-    ax.axhline(0.0, color="black", linewidth=0.8)
-    for y in (-TOLERANCE, TOLERANCE):
-        ax.axhline(y, color="gray", linewidth=0.6, linestyle="--")
-    ax.set_xticks(range(len(benches)))
-    ax.set_xticklabels(benches, rotation=45, ha="right", fontsize=8)
-    ax.set_xlim(-0.7, max(len(benches) - 0.3, 0.7))
-    ax.set_ylabel("margin at the float32 input (exact; >= 0: violates)")
-    ax.set_title(title or f"Margins of {shown} witnesses (dashed: the 1e-4 tolerance)")
-    if shown:
-        ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
-    try:
-        save_figure(fig, path)
-    finally:
-        plt.close(fig)
