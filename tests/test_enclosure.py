@@ -605,12 +605,28 @@ class TestVerdicts:
         assert w.genuine is False and w.undecided and w.violates is None
         assert "outside the box" in w.reason() and "UNDECIDED" in w.reason()
 
+    def test_the_command_exits_1_on_an_undecided_witness(self, tmp_path, capsys):
+        from symdnn.cli import main
+        one_minus_half_sum(tmp_path)
+        (tmp_path / "p.vnnlib").write_text(PROP.format(op=">=", c="1"))
+        (tmp_path / "x.counterexample").write_text("((X_0 0.5) (Y_0 1.0))")
+        code = main(["witness", str(tmp_path / "ones.onnx"), str(tmp_path / "p.vnnlib"),
+                     str(tmp_path / "x.counterexample"), "--no-onnxruntime"])
+        out = capsys.readouterr().out
+        assert code == 1 and "UNDECIDED" in out and "GENUINE" not in out.replace(
+            "NOT GENUINE", "")
+
     def test_onnxruntime_replay_still_runs_on_enclosed_networks(self, tmp_path):
         g = one_minus_half_sum(tmp_path)
         w = replay(g, parse_vnnlib(PROP.format(op="<=", c="2")),
-                   parse_counterexample("((X_0 0.5))"))
+                   parse_counterexample("((X_0 0.5) (Y_0 1.0))"))
         assert w.genuine is True and w.vnncomp_verdict == "correct"
         assert w.outputs_onnxruntime == [1.0]
+        # a file with no outputs: the 2023 and 2025 checkers refuse it, 2026's judge ort's
+        for rules, verdict in (("2025", "exec_doesnt_match"), ("2026", "correct")):
+            w = replay(g, parse_vnnlib(PROP.format(op="<=", c="2")),
+                       parse_counterexample("((X_0 0.5))"), rules=rules)
+            assert w.vnncomp_verdict == verdict
         j = w.to_json()
         assert j["outputs"] is None and len(j["outputs_lower"]) == 1
         assert F(j["outputs_lower"][0]) < 1 < F(j["outputs_upper"][0])

@@ -268,7 +268,7 @@ def _cmd_witness(args: argparse.Namespace) -> int:
                        "malformed": ce.malformed})
     if args.markdown is not None:
         emit(w, "markdown", args.markdown, args, "--markdown")
-    return _rendered(w, args, ok=w.genuine)
+    return _rendered(w, args, ok=w.genuine is True)  # UNDECIDED: not shown genuine, exit 1
 
 
 def _witness_batch(args: argparse.Namespace) -> int:

@@ -530,7 +530,7 @@ def replay(graph: ExactGraph, prop: Property, ce: Counterexample, *,
             y_ort = onnxruntime_outputs(graph, x_checker)
         except SymdnnError as exc:
             ort_error = str(exc)
-    verdict = vnncomp_replay(prop, x, y_ort, ce.outputs or None, rules=rules)
+    verdict = vnncomp_replay(prop, x, y_ort, ce.outputs, rules=rules)
     common = dict(
         input_in_box=in_m >= 0, input_in_box_float32=in_m32 >= 0,
         input_margin=in_m, input_margin_float32=in_m32,
