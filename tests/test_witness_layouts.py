@@ -231,19 +231,28 @@ def test_inputs_that_are_no_multiple_are_refused(tmp_path):
 
 
 @pytest.mark.parametrize("n_y", [4, 6])
-def test_outputs_missing_or_extra_are_refused_with_the_checkers_verdict(tmp_path, n_y):
+def test_outputs_missing_or_extra_are_set_aside_and_the_input_decided(tmp_path, n_y):
     b = tmp_path / "bench" / "s"
     _write(b / "onnx" / "sat.onnx", read_bytes(SAT))
     _write(b / "vnnlib" / "p.vnnlib", SAT_PROP)
-    _write(tmp_path / "res" / "pyrat" / "s" / "sat_p.counterexample",
-           _ce("0", "0", "0", "0", "0", ys=("1",) * n_y))
+    ce = tmp_path / "res" / "pyrat" / "s" / "sat_p.counterexample"
+    _write(ce, _ce("0", "0", "0", "0", "0"))  # the same input, no outputs written
+    plain = replay_results(tmp_path / "res", tmp_path / "bench", onnxruntime=False).rows[0]
+    _write(ce, _ce("0", "0", "0", "0", "0", ys=("1",) * n_y))
     for rules, verdict in (("2023", "exec_doesnt_match"), ("2025", "exec_doesnt_match"),
-                           ("2026", None)):
-        row = replay_results(tmp_path / "res", tmp_path / "bench", onnxruntime=False,
+                           ("2026", "replayed")):
+        row = replay_results(tmp_path / "res", tmp_path / "bench", onnxruntime=True,
                              rules=rules).rows[0]
-        assert row["refusal"] == "outputs do not fit the network"
-        assert f"gives {n_y} outputs, the network has 5" in row["error"]
-        assert row["vnncomp_verdict"] == verdict and row["genuine"] is None
+        assert row["refusal"] is None and row["error"] is None
+        assert f"gives {n_y} output values, the network has 5" in row["malformed"]
+        # the claim is X: decided exactly as the file without outputs is
+        assert (row["genuine"], row["margin"]) == (plain["genuine"], plain["margin"])
+        assert row["genuine"] in (True, False)
+        if verdict == "replayed":  # 2026 ignores written outputs: onnxruntime's decide
+            assert row["vnncomp_verdict"] in ("correct", "correct_up_to_tolerance",
+                                              "spec_not_violated")
+        else:
+            assert row["vnncomp_verdict"] == verdict and not row["accepted_by_tolerance"]
 
 
 def test_every_file_is_a_row(tmp_path):
@@ -471,9 +480,12 @@ def test_real_marabou_and_pyrat_files(tmp_path):
     marabou = [row for row in r.rows if row["tool"] == "marabou"]
     malformed = [row for row in marabou if row["malformed"]]
     assert len(malformed) == 2 and all(row["error"] is None for row in malformed)
-    pyrat = [row for row in r.rows if row["tool"] == "pyrat" and row["error"]]
-    # PyRAT wrote one value per output constraint of prop_2 (4), not the network's 5 outputs
-    assert pyrat and all(row["refusal"] == "outputs do not fit the network" for row in pyrat)
+    pyrat = [row for row in r.rows if row["tool"] == "pyrat" and row["malformed"]]
+    # PyRAT wrote one value per output constraint of prop_2 (4), not the network's 5 outputs:
+    # set aside, and the input decided
+    assert pyrat and all("output values, the network has 5" in row["malformed"]
+                         and row["error"] is None and row["genuine"] is not None
+                         for row in pyrat)
 
 
 @pytest.mark.slow

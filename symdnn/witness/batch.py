@@ -36,6 +36,7 @@ network, not of its number of files. ``jobs`` runs the networks in that many pro
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 import io
 import math
@@ -355,6 +356,7 @@ def _replay_file(graph: Any, item: tuple, props: dict, onnxruntime: bool,
         nx, ny = len(ce.inputs), len(ce.outputs)
         k = nx // n_in if n_in and nx % n_in == 0 else 0
         parts = [ce]
+        outputs_unfit = False
         if nx != n_in:
             if k < 2 or ny % k or (n_out is not None and ny not in (0, k * n_out)):
                 raise RefusedError("inputs do not fit the network",
@@ -368,9 +370,18 @@ def _replay_file(graph: Any, item: tuple, props: dict, onnxruntime: bool,
                 "competition's checker decides the file as a whole: wrong_shape"
                 + (f"; {ce.malformed}" if ce.malformed else ""))}
         elif n_out is not None and ny and ny != n_out:
-            raise RefusedError("outputs do not fit the network",
-                           f"{ce_path}: the counterexample gives {ny} outputs, the network "
-                           f"has {n_out}", vnncomp_refused(nx, n_in, ny, n_out, rules=rules))
+            # the claim is X: it is decided exactly whatever the file says Y is; the written
+            # outputs are set aside, and the row says so with the competition's verdict
+            unfit = vnncomp_refused(nx, n_in, ny, n_out, rules=rules)
+            parts = [dataclasses.replace(ce, outputs=[])]
+            checker = ("ignores written outputs (2026 rules): it replays the input" if
+                       rules == "2026" else f"says {unfit}" if unfit else
+                       "broadcasts the single value (not emulated: no verdict)")
+            labels = {**labels, "malformed": (
+                f"gives {ny} output values, the network has {n_out}: the written outputs "
+                f"are set aside and the input is decided; the competition's checker {checker}"
+                + (f"; {ce.malformed}" if ce.malformed else ""))}
+            outputs_unfit = True
     except (SymdnnError, MemoryError) as exc:
         return [_error_row(labels, exc)]
     rows = []
@@ -381,7 +392,7 @@ def _replay_file(graph: Any, item: tuple, props: dict, onnxruntime: bool,
                                rules=rules)
             row = w.to_json()
             row.update(malformed=lab.get("malformed"), refusal=None, error=None)
-            if len(parts) > 1:
+            if len(parts) > 1 or outputs_unfit and rules != "2026":
                 row.update(vnncomp_verdict=vnncomp_refused(nx, n_in, ny, n_out, rules=rules),
                            accepted_by_tolerance=False)
             elif not ny and rules != "2026" and row.get("vnncomp_verdict") is not None:
