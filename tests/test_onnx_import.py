@@ -562,3 +562,55 @@ def test_tensors_of_huge_total_size_in_bits_are_refused(tmp_path, monkeypatch):
     g = import_onnx(p)
     with pytest.raises(GraphError, match=r"node 10 \(Mul\).*bits in all"):
         g([3])
+
+
+def _flatten_by_shape_model() -> bytes:
+    """x (1, 3, 2, 2) -> Reshape(x, Concat(Unsqueeze(Gather(Shape(x), 0)), [-1])) -> MatMul W:
+    the flatten PyTorch exports, with a Cast and a ConstantOfShape on the way."""
+    W = (np.arange(12 * 2, dtype=np.float32).reshape(12, 2) - 7) / 8
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Constant", [], ["i0"], value=numpy_helper.from_array(
+            np.array(0, np.int64))),
+        helper.make_node("Gather", ["s", "i0"], ["n"], axis=0),
+        helper.make_node("Unsqueeze", ["n", "ax"], ["n1"]),
+        helper.make_node("ConstantOfShape", ["one"], ["m1"], value=numpy_helper.from_array(
+            np.array([-1], np.int64))),
+        helper.make_node("Cast", ["m1"], ["m1i"], to=onnx.TensorProto.INT64),
+        helper.make_node("Concat", ["n1", "m1i"], ["shape"], axis=0),
+        helper.make_node("Reshape", ["x", "shape"], ["f"]),
+        helper.make_node("MatMul", ["f", "W"], ["y"]),
+    ]
+    inits = [numpy_helper.from_array(np.array([0], np.int64), "ax"),
+             numpy_helper.from_array(np.array([1], np.int64), "one"),
+             numpy_helper.from_array(W, "W")]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT,
+                                                                     [1, 3, 2, 2])],
+                          [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 2])],
+                          initializer=inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    return m.SerializeToString()
+
+
+def test_shape_arithmetic_is_folded_at_import(tmp_path):
+    p = tmp_path / "flat.onnx"
+    p.write_bytes(_flatten_by_shape_model())
+    g = import_onnx(p)
+    assert [n.op_type for n in g.nodes] == ["Reshape", "MatMul"]
+    assert sorted(n.op_type for n in g.folded) == sorted(
+        ["Shape", "Constant", "Gather", "Unsqueeze", "ConstantOfShape", "Cast", "Concat"])
+    assert g.consts["shape"].num.tolist() == [1, -1] and "ax" not in g.consts
+    xs = [F(k, 3) - 2 for k in range(12)]
+    W = [[F(int(v)) for v in row] for row in
+         (np.arange(24).reshape(12, 2) - 7)]  # W * 8, as integers
+    want = [sum(xs[i] * W[i][j] for i in range(12)) / 8 for j in range(2)]
+    assert g(np.array(xs, dtype=object).reshape(1, 3, 2, 2)).flat() == want
+    assert g(np.array(xs, dtype=object).reshape(1, 3, 2, 2)).flat() == want  # again
+
+
+def test_nothing_that_reads_the_inputs_values_is_folded(tmp_path):
+    p = tmp_path / "flat.onnx"
+    p.write_bytes(_small_model("Relu"))
+    g = import_onnx(p)
+    assert g.folded == [] and [n.op_type for n in g.nodes] == ["MatMul", "Relu"]

@@ -195,7 +195,11 @@ class ExactGraph(OnnxGraph):
     model : Model
         What the decoder read.
     consts : dict
-        Initializer name -> its exact value.
+        Initializer name -> its exact value (and, after :func:`import_onnx`, the values of
+        the nodes it folded: see :attr:`folded`).
+    folded : list of Node
+        The nodes whose outputs do not depend on the inputs' values (``Shape`` arithmetic,
+        operators on constants), evaluated once at import and kept as constants.
     input_names, output_names : list of str
         The runtime inputs (graph inputs without an initializer) and the outputs.
     input_shape : tuple of int
@@ -207,6 +211,8 @@ class ExactGraph(OnnxGraph):
         self.consts = {n: const_of(t, f"initializer {n!r}")
                        for n, t in model.graph.initializers.items()}
         self._rational: bool | None = None
+        #: the nodes :func:`import_onnx` folded into constants (they do not run again)
+        self.folded: list = []
         super().__init__(model)
 
     @property
@@ -281,7 +287,8 @@ class ExactGraph(OnnxGraph):
                 raise
             raise type(exc)(f"{self.path}: {exc}") from None
 
-    def _run(self, feeds: dict[str, Any], prec: int | None = None) -> dict[str, Any]:
+    def _run(self, feeds: dict[str, Any], prec: int | None = None,
+             static: dict[str, Exact] | None = None) -> dict[str, Any]:
         missing = [n for n in self.input_names if n not in feeds]
         if missing:
             raise GraphError(f"no value for input {missing[0]!r}")
@@ -290,8 +297,12 @@ class ExactGraph(OnnxGraph):
             env[name] = self._feed(name, feeds[name])
         keep = set(self.output_names) | set(self.consts)
         live = sum(t.num.size for t in env.values())
+        known = set(self.consts)  # names whose value does not depend on the inputs' values
         for i, (node, op) in enumerate(zip(self.nodes, self.runs, strict=True)):
             ins = [env[n] if n else None for n in node.inputs]
+            if static is not None and getattr(op, "rational", True) and (
+                    node.op_type == "Shape" or all(n in known for n in node.inputs if n)):
+                known.update(filter(None, node.outputs))
             if prec is not None and any(isinstance(t, Ball) for t in ins):
                 res = onnx_ball.evaluate(node, op, ins, prec)
             else:
@@ -310,6 +321,8 @@ class ExactGraph(OnnxGraph):
                     check_bits(t, node.label)
                 env[name] = out
                 live += _size(out)
+                if static is not None and name in known and isinstance(out, Exact):
+                    static[name] = out
             for name in set(node.inputs) | set(node.outputs):  # free what no later node reads
                 if name and self._last_use.get(name, -1) <= i and name not in keep \
                         and name in env:
@@ -318,6 +331,30 @@ class ExactGraph(OnnxGraph):
                 raise GraphError(f"{node.label}: the tensors alive hold more than {MAX_LIVE} "
                                  "elements")
         return {n: env[n] for n in self.output_names}
+
+    def _fold(self, static: dict[str, Exact]) -> None:
+        """Fold the nodes whose outputs do not depend on the inputs' values (``Shape`` of a
+        tensor, whose shape the declared input shapes fix, and every rational node that
+        reads only constants and such outputs: ``ConstantOfShape``, ``Cast``, ``Gather``,
+        ``Concat`` of shapes, ...) into constants, with the values the dry run computed
+        exactly; the evaluation then runs only the nodes that read the inputs."""
+        done = [i for i, n in enumerate(self.nodes)
+                if n.outputs and all(o in static for o in filter(None, n.outputs))]
+        if not done:
+            return
+        gone = set(done)
+        self.consts.update(static)
+        self.folded = [self.nodes[i] for i in done]
+        self.nodes = [n for i, n in enumerate(self.nodes) if i not in gone]
+        self.runs = [r for i, r in enumerate(self.runs) if i not in gone]
+        read = {n for node in self.nodes for n in node.inputs if n} | set(self.output_names)
+        for name in [n for n in self.consts if n not in read]:
+            del self.consts[name]  # an initializer or folded value only folded nodes read
+        last: dict[str, int] = {}
+        for i, node in enumerate(self.nodes):
+            for name in node.inputs:
+                last[name] = i
+        self._last_use = last
 
     def _feed(self, name: str, value: Any) -> Exact:
         elem = self.elem_of(name)
@@ -386,11 +423,15 @@ def import_onnx(path: Any) -> ExactGraph:
     except GraphError as exc:
         raise GraphError(f"{path}: {exc}") from None
     if all(v.shape is not None for v in g.inputs):
+        static: dict[str, Exact] = {}
         try:
-            outs = g.run({n: np.zeros(g.shape_of(n), dtype=np.int64) for n in g.input_names},
-                         prec=None if g.rational else DRY_RUN_PREC)
+            outs = g._run({n: np.zeros(g.shape_of(n), dtype=np.int64) for n in g.input_names},
+                          prec=None if g.rational else DRY_RUN_PREC, static=static)
         except ValueDependentError:  # zeros are not the values it will see: no verdict
             return g
+        except GraphError as exc:
+            raise GraphError(f"{path}: {exc}") from None
+        g._fold(static)
         for v in g.outputs:
             if v.elem_type is not None and v.elem_type != outs[v.name].elem:
                 raise GraphError(f"{path}: output {v.name!r} is declared "
