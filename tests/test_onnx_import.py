@@ -614,3 +614,24 @@ def test_nothing_that_reads_the_inputs_values_is_folded(tmp_path):
     p.write_bytes(_small_model("Relu"))
     g = import_onnx(p)
     assert g.folded == [] and [n.op_type for n in g.nodes] == ["MatMul", "Relu"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("chunk", [1, 3, 1 << 20])
+def test_float_tensors_are_their_exact_dyadic_values_in_any_chunking(monkeypatch, dtype,
+                                                                     chunk):
+    from symdnn.io import onnx_tensor
+    monkeypatch.setattr(onnx_tensor, "_CHUNK", chunk)
+    info = np.finfo(dtype)
+    vals = [0.0, -0.0, 1.0, -1.5, 0.1, float(info.tiny), float(info.tiny) * float(info.eps),
+            float(info.max), -float(info.max), 3.0, 1 / 3, 2.0 ** 10, -(2.0 ** -5)]
+    for picked in (vals, vals[:5], [0.0, 0.0], [1.0, 3.0, 7.0],
+                   [0.5, 0.0, min(2.0 ** 40, float(info.max))]):
+        a = np.array(picked, dtype=dtype)
+        t = onnx_tensor.exact_tensor(a, 1)
+        want = [F(float(v)) for v in a]  # Fraction reads a float exactly
+        assert [F(int(n), t.den) for n in t.num.tolist()] == want
+        den = 1  # the least common denominator, as before
+        for f in want:
+            den = max(den, f.denominator)
+        assert t.den == den
