@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -37,7 +37,17 @@ from numpy.lib.stride_tricks import sliding_window_view
 from symdnn.errors import GraphError, ValueDependentError
 from symdnn.io.onnx_dense import limb_bits, limb_work, limbs_view, split
 from symdnn.io.onnx_dense import limb_matmul as _limb_matmul
-from symdnn.io.onnx_ops import OpRun, _attr, _axes, _broadcast, _in, _numeric, _same_elem, register
+from symdnn.io.onnx_ops import (
+    OpRun,
+    _attr,
+    _axes,
+    _axes_input,
+    _broadcast,
+    _in,
+    _numeric,
+    _same_elem,
+    register,
+)
 from symdnn.io.onnx_tensor import (
     BOOL,
     FLOAT_FORMATS,
@@ -642,57 +652,42 @@ def reduce(node: Node, x: Exact, axes: Any, mean: bool) -> Exact:
     return Exact(obj(num), x.den * count, x.elem).reduced()
 
 
-def _axes_in(node: Node, ins: list[Exact | None]) -> Any:
-    t = _in(node, ins, 1, True)
-    if t is None:
-        return None
-    if t.elem != 7 or t.den != 1:
-        raise GraphError(f"{node.label}: axes must be int64")
-    return [int(v) for v in t.num.reshape(-1).tolist()]
-
-
 class ReduceSum_1(OpRun):
     """ReduceSum with the ``axes`` attribute (``affine``, ``monotone``)."""
 
     attrs = {"axes": "ints", "keepdims": "int"}
     affine = True
     monotone = True
+    #: the mean (ReduceMean) rather than the sum
+    mean: ClassVar[bool] = False
+
+    @classmethod
+    def run(cls, node: Node, ins: list[Exact | None]) -> Exact:
+        return reduce(node, _in(node, ins, 0), cls.axes(node, ins), cls.mean)
 
     @staticmethod
-    def run(node: Node, ins: list[Exact | None]) -> Exact:
-        return reduce(node, _in(node, ins, 0), _attr(node, "axes"), False)
+    def axes(node: Node, ins: list[Exact | None]) -> Any:
+        return _attr(node, "axes")
 
 
 class ReduceSum_13(ReduceSum_1):
-    """ReduceSum with the axes as an optional input."""
+    """ReduceSum with the axes as an optional (int64) input."""
 
     attrs = {"keepdims": "int", "noop_with_empty_axes": "int"}
     arity = (1, 2)
-
-    @staticmethod
-    def run(node: Node, ins: list[Exact | None]) -> Exact:
-        return reduce(node, _in(node, ins, 0), _axes_in(node, ins), False)
+    axes = staticmethod(_axes_input)
 
 
-class ReduceMean_1(OpRun):
-    """ReduceMean with the ``axes`` attribute (``affine``, ``monotone``)."""
+class ReduceMean_1(ReduceSum_1):
+    """ReduceMean with the ``axes`` attribute: the sum over the count, exactly."""
 
-    attrs = {"axes": "ints", "keepdims": "int"}
-    affine = True
-    monotone = True
-
-    @staticmethod
-    def run(node: Node, ins: list[Exact | None]) -> Exact:
-        return reduce(node, _in(node, ins, 0), _attr(node, "axes"), True)
+    mean = True
 
 
 class ReduceMean_18(ReduceMean_1):
     attrs = {"keepdims": "int", "noop_with_empty_axes": "int"}
     arity = (1, 2)
-
-    @staticmethod
-    def run(node: Node, ins: list[Exact | None]) -> Exact:
-        return reduce(node, _in(node, ins, 0), _axes_in(node, ins), True)
+    axes = staticmethod(_axes_input)
 
 
 class ArgMax_1(OpRun):
