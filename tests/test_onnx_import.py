@@ -635,3 +635,44 @@ def test_float_tensors_are_their_exact_dyadic_values_in_any_chunking(monkeypatch
         for f in want:
             den = max(den, f.denominator)
         assert t.den == den
+
+
+def _model_of(nodes, inits, x_shape, y_shape, opset=13) -> bytes:
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info(
+        "x", onnx.TensorProto.FLOAT, x_shape)], [helper.make_tensor_value_info(
+            "y", onnx.TensorProto.FLOAT, y_shape)], initializer=inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 8
+    return m.SerializeToString()
+
+
+def test_a_shape_made_from_the_inputs_values_is_not_folded(tmp_path):
+    """Shape of a tensor whose shape the input's values make (a Slice's end, a
+    ConstantOfShape's length) must be computed at each run: the dry run on zeros gives 0."""
+    i64 = onnx.TensorProto.INT64
+
+    def ints(name, v):
+        return numpy_helper.from_array(np.array(v, np.int64), name)
+
+    sliced = [helper.make_node("Slice", ["x", "z", "o", "ax"], ["x0"]),
+              helper.make_node("Reshape", ["x0", "o"], ["x0f"]),
+              helper.make_node("Cast", ["x0f"], ["e"], to=i64),  # ends = int(x[0])
+              helper.make_node("Slice", ["x", "z", "e", "ax"], ["s"]),
+              helper.make_node("Shape", ["s"], ["sh"]),
+              helper.make_node("Cast", ["sh"], ["y"], to=onnx.TensorProto.FLOAT)]
+    counted = [helper.make_node("Cast", ["x"], ["xi"], to=i64),
+               helper.make_node("Abs", ["xi"], ["xa"]),
+               helper.make_node("ReduceSum", ["xa"], ["n"], keepdims=0),
+               helper.make_node("Unsqueeze", ["n", "z"], ["n1"]),
+               helper.make_node("ConstantOfShape", ["n1"], ["c"]),
+               helper.make_node("Shape", ["c"], ["sh"]),
+               helper.make_node("Cast", ["sh"], ["y"], to=onnx.TensorProto.FLOAT)]
+    for nodes, inits, shape, x, want in (
+            (sliced, [ints("z", [0]), ints("o", [1]), ints("ax", [1])], [1, 4], [3, 1, 1, 1],
+             [1, 3]),
+            (counted, [ints("z", [0])], [4], [1, 2, 3, 1], [7])):
+        p = tmp_path / "m.onnx"
+        p.write_bytes(_model_of(nodes, inits, shape, [len(want)]))
+        g = import_onnx(p)
+        assert "Shape" not in [n.op_type for n in g.folded]
+        assert g(np.array(x, dtype=np.float32).reshape(shape)).flat() == want

@@ -298,11 +298,11 @@ class ExactGraph(OnnxGraph):
         keep = set(self.output_names) | set(self.consts)
         live = sum(t.num.size for t in env.values())
         known = set(self.consts)  # names whose value does not depend on the inputs' values
+        shaped = known | set(self.input_names)  # names whose shape does not
         for i, (node, op) in enumerate(zip(self.nodes, self.runs, strict=True)):
             ins = [env[n] if n else None for n in node.inputs]
-            if static is not None and getattr(op, "rational", True) and (
-                    node.op_type == "Shape" or all(n in known for n in node.inputs if n)):
-                known.update(filter(None, node.outputs))
+            if static is not None:
+                _track_static(node, op, known, shaped)
             if prec is not None and any(isinstance(t, Ball) for t in ins):
                 res = onnx_ball.evaluate(node, op, ins, prec)
             else:
@@ -380,6 +380,26 @@ class ExactGraph(OnnxGraph):
         for ``prec``."""
         feeds = x if isinstance(x, dict) else {self.input_names[0]: x}
         return self.run(feeds, prec)[self.output_names[0]]
+
+
+def _track_static(node: Any, op: type[OpRun], known: set, shaped: set) -> None:
+    """Add ``node``'s outputs to ``known`` (their values do not depend on the inputs'
+    values: a rational node reading only such values, or ``Shape`` of a tensor whose shape
+    does not depend on them) and to ``shaped`` (their shapes do not).
+
+    A shape depends on values where an operator reads them to make it: conservatively, every
+    input after the first (``Reshape``'s shape, ``Slice``'s ends, ``Pad``'s pads, ``Expand``,
+    ``Resize``, axes) must be known, and ``ConstantOfShape``'s first too."""
+    ins = [n for n in node.inputs if n]
+    outs = [n for n in node.outputs if n]
+    if all(n in known for n in ins) and getattr(op, "rational", True):
+        known.update(outs)
+    elif node.op_type == "Shape" and ins and ins[0] in shaped:
+        known.update(outs)
+    first_known = not node.inputs or not node.inputs[0] or node.inputs[0] in known
+    if all(n in shaped for n in ins) and all(n in known for n in node.inputs[1:] if n) and (
+            node.op_type != "ConstantOfShape" or first_known):
+        shaped.update(outs)
 
 
 def _size(t: Any) -> int:
