@@ -676,3 +676,24 @@ def test_a_shape_made_from_the_inputs_values_is_not_folded(tmp_path):
         g = import_onnx(p)
         assert "Shape" not in [n.op_type for n in g.folded]
         assert g(np.array(x, dtype=np.float32).reshape(shape)).flat() == want
+
+
+def test_a_shape_with_no_elements_but_a_huge_dimension_is_refused(tmp_path):
+    nodes = [helper.make_node("ConstantOfShape", ["s"], ["c"]),
+             helper.make_node("Add", ["x", "x"], ["y"])]
+    p = tmp_path / "m.onnx"
+    p.write_bytes(_model_of(nodes, [numpy_helper.from_array(
+        np.array([2 ** 32, 2 ** 32, 0], np.int64), "s")], [1], [1]))
+    with pytest.raises(GraphError, match=r"ConstantOfShape.*\(4294967296, 4294967296, 0\)"):
+        import_onnx(p)
+
+
+@pytest.mark.parametrize("eps", [float("nan"), float("inf")])
+def test_a_batchnormalization_epsilon_with_no_exact_value_is_refused(tmp_path, eps):
+    one = [numpy_helper.from_array(np.ones(1, np.float32), n) for n in "sbmv"]
+    nodes = [helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"],
+                              epsilon=eps)]
+    p = tmp_path / "m.onnx"
+    p.write_bytes(_model_of(nodes, one, [1, 1], [1, 1]))
+    with pytest.raises(GraphError, match=r"BatchNormalization.*epsilon is (nan|inf)"):
+        import_onnx(p)

@@ -125,7 +125,10 @@ class Softmax_13(Softmax_1):
 def bn_epsilon(node: Node) -> Fraction:
     """The node's ``epsilon`` (1e-5 by default) as the float32 it is stored as, exactly."""
     a = node.attributes.get("epsilon")
-    return Fraction(float(np.float32(1e-5 if a is None else a.value)))
+    eps = float(np.float32(1e-5 if a is None else a.value))
+    if not math.isfinite(eps):
+        raise GraphError(f"{node.label}: epsilon is {eps}, which has no exact value")
+    return Fraction(eps)
 
 
 def bn_scale(var: Exact, eps: Fraction | float) -> list[Fraction] | None:

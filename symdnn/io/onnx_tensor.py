@@ -235,9 +235,9 @@ def check_size(shape: tuple, node: Any) -> None:
     where = node.label if isinstance(node, Node) else node
     if len(shape) > MAX_RANK:
         raise GraphError(f"{where}: a tensor of {len(shape)} dimensions (at most {MAX_RANK})")
-    if math.prod(shape) > MAX_ELEMENTS:
+    if math.prod(shape) > MAX_ELEMENTS or any(d > MAX_ELEMENTS for d in shape):
         raise GraphError(f"{where}: a tensor of shape {shape} is larger than "
-                         f"{MAX_ELEMENTS} elements")
+                         f"{MAX_ELEMENTS} elements (or has a dimension that is)")
 
 
 def check_bits(t: Exact, where: str) -> None:
