@@ -221,13 +221,25 @@ def test_a_file_holding_several_counterexamples_gives_a_row_for_each(tmp_path):
     assert {row["vnncomp_verdict"] for row in r23.rows} == {None}
 
 
-def test_inputs_that_are_no_multiple_are_refused(tmp_path):
+def test_several_counterexamples_whose_outputs_do_not_divide_are_decided_on_their_x(tmp_path):
     results, bench, _ = _tree_2022(tmp_path)
     f = results / "tool" / "nano_cat" / "nano_p_1.counterexample.gz"
-    f.write_bytes(gzip.compress(_ce("1", "0.5", ys=("0.5",)).encode(), mtime=0))
-    row = replay_results(results, bench, onnxruntime=False).rows[0]
+    f.write_bytes(gzip.compress(_ce("1", "0.25", ys=("0.5",)).encode(), mtime=0))
+    rows = replay_results(results, bench, onnxruntime=False).rows
+    assert [(row["ce_index"], row["genuine"], row["error"]) for row in rows] == [
+        (0, True, None), (1, False, None)]  # x = 1 and 0.25, as in the test above
+    assert all("do not divide among them and are set aside" in row["malformed"]
+               for row in rows)
+
+
+def test_inputs_that_are_no_multiple_are_refused(tmp_path):
+    b = tmp_path / "bench" / "s"
+    _write(b / "onnx" / "sat.onnx", read_bytes(SAT))
+    _write(b / "vnnlib" / "p.vnnlib", SAT_PROP)
+    _write(tmp_path / "res" / "t" / "s" / "sat_p.counterexample", _ce(*["0"] * 7))
+    row = replay_results(tmp_path / "res", tmp_path / "bench", onnxruntime=False).rows[0]
     assert row["refusal"] == "inputs do not fit the network"
-    assert "2 inputs, the network takes 1" in row["error"]
+    assert "7 inputs, the network takes 5" in row["error"]
 
 
 @pytest.mark.parametrize("n_y", [4, 6])

@@ -358,16 +358,19 @@ def _replay_file(graph: Any, item: tuple, props: dict, onnxruntime: bool,
         parts = [ce]
         outputs_unfit = False
         if nx != n_in:
-            if k < 2 or ny % k or (n_out is not None and ny not in (0, k * n_out)):
+            if k < 2:
                 raise RefusedError("inputs do not fit the network",
-                               f"{ce_path}: the counterexample has {nx} inputs, the network "
-                               f"takes {n_in}",
-                               vnncomp_refused(nx, n_in, ny, n_out, rules=rules))
-            parts = ce.split(k)
+                                   f"{ce_path}: the counterexample has {nx} inputs, the "
+                                   f"network takes {n_in}",
+                                   vnncomp_refused(nx, n_in, ny, n_out, rules=rules))
+            aside = ny % k or (n_out is not None and ny not in (0, k * n_out))
+            parts = dataclasses.replace(ce, outputs=[]).split(k) if aside else ce.split(k)
             labels = {**labels, "malformed": (
                 f"holds {k} counterexamples one after another ({nx} inputs for a network of "
-                f"{n_in}, {ny} outputs): each is decided as its own row (ce_index); the "
-                "competition's checker decides the file as a whole: wrong_shape"
+                f"{n_in}, {ny} outputs): each is decided as its own row (ce_index)"
+                + ("; the written outputs do not divide among them and are set aside"
+                   if aside else "")
+                + "; the competition's checker decides the file as a whole: wrong_shape"
                 + (f"; {ce.malformed}" if ce.malformed else ""))}
         elif n_out is not None and ny and ny != n_out:
             # the claim is X: it is decided exactly whatever the file says Y is; the written
