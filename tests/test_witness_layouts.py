@@ -538,3 +538,12 @@ def test_interrupted_parallel_batch_leaves_no_files(tmp_path):
                        timeout=120, env=env)
     assert p.returncode == 130, p.stderr
     assert not (tmp_path / "o.json").exists()
+
+
+def test_a_fifo_named_as_a_counterexample_is_a_row_not_a_hang(tmp_path):
+    results, bench, _ = _tree_2022(tmp_path)
+    fifo = results / "tool" / "nano_cat" / "nano_p_9.counterexample"
+    os.mkfifo(fifo)
+    rows = {Path(r["counterexample"]).name: r
+            for r in replay_results(results, bench, onnxruntime=False).rows}
+    assert rows["nano_p_9.counterexample"]["refusal"] == "not a regular file"

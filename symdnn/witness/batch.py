@@ -126,7 +126,7 @@ def find_counterexamples(results: Any) -> list[CounterexampleFile]:
         rel = Path(d).relative_to(root).parts
         for f in files:
             stem = _strip(f, _CE_SUFFIXES)
-            if stem is None or not (Path(d) / f).is_file():
+            if stem is None:  # os.walk lists folders apart: anything else is a row
                 continue
             tool = rel[0] if rel else ""
             cat = rel[1] if len(rel) > 1 else ""
@@ -555,6 +555,9 @@ def replay_results(results: Any, benchmarks: Any, *, onnxruntime: bool = True,
             if c.misplaced:
                 raise RefusedError("misplaced file", f"{c.path}: not at <tool>/<category>/"
                                "NAME.counterexample[.gz] under the results folder")
+            if not c.path.is_file():  # a FIFO would block, a broken link cannot be read
+                raise RefusedError("not a regular file", f"{c.path}: not a regular file "
+                                   "(a FIFO, a device or a broken link)")
             if _empty(c.path):
                 report.empty.append(os.fspath(c.path))
                 raise RefusedError("empty file", f"{c.path}: empty: the tool wrote no "
