@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from symdnn.errors import ParseError, SymdnnError
+from symdnn.errors import ParseError, SymdnnError, ValueDependentError
 from symdnn.io.onnxwire import parse_model, read_model, read_tensor
 from symdnn.witness import import_onnx, to_elem_type
 from symdnn.witness.graph import GraphError
@@ -697,3 +697,24 @@ def test_a_batchnormalization_epsilon_with_no_exact_value_is_refused(tmp_path, e
     p.write_bytes(_model_of(nodes, one, [1, 1], [1, 1]))
     with pytest.raises(GraphError, match=r"BatchNormalization.*epsilon is (nan|inf)"):
         import_onnx(p)
+
+
+@pytest.mark.parametrize("op, elem, x, bad", [
+    ("Neg", onnx.TensorProto.INT8, [-128, 5], 128),
+    ("Abs", onnx.TensorProto.INT8, [-128, 5], 128),
+    ("Mul", onnx.TensorProto.INT32, [2 ** 20, 3], 2 ** 40)])
+def test_integer_values_outside_their_type_are_refused_not_unwrapped(tmp_path, op, elem, x,
+                                                                      bad):
+    ins = ["x", "x"] if op == "Mul" else ["x"]
+    g = helper.make_graph([helper.make_node(op, ins, ["y"])], "g",
+                          [helper.make_tensor_value_info("x", elem, [2])],
+                          [helper.make_tensor_value_info("y", elem, [2])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    p = tmp_path / "m.onnx"
+    p.write_bytes(m.SerializeToString())
+    gr = import_onnx(p)
+    assert gr(np.array([3, -4])).flat() == ([-3, 4] if op == "Neg" else
+                                           [3, 4] if op == "Abs" else [9, 16])
+    with pytest.raises(ValueDependentError, match=f"the value {bad} does not fit"):
+        gr(np.array(x))

@@ -48,6 +48,7 @@ from symdnn.io import onnx_ball
 from symdnn.io.onnx_ball import Ball
 from symdnn.io.onnx_ops import MAX_OPSET, OPERATORS, OpRun, check_node
 from symdnn.io.onnx_tensor import (
+    INT_TYPES,
     MAX_ELEMENTS,
     MAX_LIVE,
     Exact,
@@ -319,6 +320,7 @@ class ExactGraph(OnnxGraph):
                 check_size(out.shape, node)
                 for t in onnx_ball.endpoints(out) if isinstance(out, Ball) else (out,):
                     check_bits(t, node.label)
+                    _check_int_range(t, node)
                 env[name] = out
                 live += _size(out)
                 if static is not None and name in known and isinstance(out, Exact):
@@ -380,6 +382,21 @@ class ExactGraph(OnnxGraph):
         for ``prec``."""
         feeds = x if isinstance(x, dict) else {self.input_names[0]: x}
         return self.run(feeds, prec)[self.output_names[0]]
+
+
+def _check_int_range(t: Exact, node: Any) -> None:
+    """An integer tensor's values must fit its type: ONNX's integer arithmetic wraps around
+    (int8 ``Neg(-128)`` is ``-128``), which exact evaluation does not follow, so a value
+    outside the type is refused rather than given unwrapped."""
+    if t.elem not in INT_TYPES or not t.num.size:
+        return
+    info = np.iinfo(ELEM_TYPES[t.elem][1])
+    lo, hi = min(t.num.flat), max(t.num.flat)
+    if lo < info.min * t.den or hi > info.max * t.den:
+        bad = lo if lo < info.min * t.den else hi
+        raise ValueDependentError(f"{node.label}: the value {bad // t.den} does not fit "
+                                  f"{type_name(t.elem)} (ONNX's integer arithmetic wraps "
+                                  "around; symdnn does not emulate it)")
 
 
 def _track_static(node: Any, op: type[OpRun], known: set, shaped: set) -> None:
