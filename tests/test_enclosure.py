@@ -605,6 +605,18 @@ class TestVerdicts:
         assert w.genuine is False and w.undecided and w.violates is None
         assert "outside the box" in w.reason() and "UNDECIDED" in w.reason()
 
+    def test_a_value_no_precision_can_hold_leaves_the_witness_undecided(self, tmp_path):
+        # exp(1e5) is about 2^144270: past the 65,536-bit limit at any precision
+        g = graph_of([helper.make_node("Exp", ["x"], ["e"]),
+                      helper.make_node("Sigmoid", ["e"], ["y"])], [], [1], [1], 13, tmp_path)
+        p = parse_vnnlib("(declare-const X_0 Real) (declare-const Y_0 Real) "
+                         "(assert (>= X_0 0)) (assert (<= X_0 100000)) (assert (>= Y_0 0.9))")
+        w = replay(g, p, parse_counterexample("((X_0 100000))"), onnxruntime=False)
+        assert w.undecided and w.genuine is None and w.input_in_box
+        assert "more than 65536 bits" in w.undecided_reason
+        w = replay(g, p, parse_counterexample("((X_0 50))"), onnxruntime=False)
+        assert w.genuine is True and w.decided_by == "enclosure"
+
     def test_the_command_exits_1_on_an_undecided_witness(self, tmp_path, capsys):
         from symdnn.cli import main
         one_minus_half_sum(tmp_path)

@@ -596,8 +596,13 @@ def _enclose(graph: ExactGraph, output_side: list, x: list, feeds: dict,
                 res.outputs.setdefault(key, None)
                 continue
             except ValueDependentError as exc:  # too large at this precision: keep the last
-                if p == START_PRECISION:
-                    raise
+                if p == START_PRECISION:  # no precision holds it: undecided, with why
+                    why[key] = f"{exc} (at {p} bits)"
+                    res.margins.setdefault(key, None)
+                    res.outputs.setdefault(key, None)
+                    res.precision = p
+                    limit = "no enclosure at any precision"
+                    continue
                 limit = f"not raised past {p // 2} bits ({exc})"
                 break
             ylo, yhi = lo.flat(), hi.flat()
