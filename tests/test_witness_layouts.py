@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from symdnn.cli import main
-from symdnn.errors import ArgumentError
+from symdnn.errors import ArgumentError, ParseError
 from symdnn.io.vnnlib import parse_counterexample, parse_vnnlib
 from symdnn.plotting import plot_margins
 from symdnn.witness import batch as B
@@ -547,3 +547,13 @@ def test_a_fifo_named_as_a_counterexample_is_a_row_not_a_hang(tmp_path):
     rows = {Path(r["counterexample"]).name: r
             for r in replay_results(results, bench, onnxruntime=False).rows}
     assert rows["nano_p_9.counterexample"]["refusal"] == "not a regular file"
+
+
+def test_a_counterexample_of_more_values_than_any_network_takes_is_refused_at_once(
+        monkeypatch):
+    from symdnn.io import vnnlib
+    monkeypatch.setattr(vnnlib, "MAX_VALUES", 10)
+    ok = "(" + " ".join(f"(X_{i} 0.5)" for i in range(10)) + ")"
+    assert len(parse_counterexample(ok).inputs) == 10
+    with pytest.raises(ParseError, match="more than 10 values"):
+        parse_counterexample("(" + " ".join(f"(X_{i} 0.5)" for i in range(11)) + ")")

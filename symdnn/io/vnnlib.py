@@ -45,7 +45,7 @@ from symdnn.io.text import check_utf8, exact_number, read_bytes
 
 __all__ = ["Linear", "Atom", "And", "Or", "Property", "Counterexample", "parse_vnnlib",
            "read_vnnlib", "parse_counterexample", "read_counterexample", "MAX_DEPTH",
-           "MAX_BITS", "MAX_TOTAL_BITS", "MAX_INDEX"]
+           "MAX_BITS", "MAX_TOTAL_BITS", "MAX_INDEX", "MAX_VALUES"]
 
 #: the deepest nesting of parentheses a file may have
 MAX_DEPTH = 64
@@ -62,6 +62,9 @@ MAX_TOTAL_BITS = 1 << 27
 MAX_INDEX = MAX_ELEMENTS - 1
 #: the largest file (after gunzipping) either reader takes
 MAX_BYTES = 256 << 20
+#: the most values (inputs and outputs together) a counterexample file may assign: ten times
+#: the inputs of VNN-COMP's largest image networks (3 x 224 x 224), so a batch of ten fits
+MAX_VALUES = 1 << 21
 
 _NAME = re.compile(r"([XY])_(0|[1-9][0-9]*)\Z")
 _TOKEN = re.compile(r"\s*(?:(;[^\n]*)|(\()|(\))|([^\s();]+))")
@@ -530,6 +533,9 @@ def parse_counterexample(text: str, *, path: str | None = None) -> Counterexampl
     >>> c.inputs, c.malformed
     ([Fraction(1, 2)], "the closing ')' of the assignment opened on line 1 is missing")
     """
+    if text.count("(") > MAX_VALUES + 1:  # before any tokenising: each value opens one
+        raise ParseError(f"more than {MAX_VALUES} values: no network takes that many",
+                         path=path, line=1)
     nodes, unclosed = _sexprs_open(text, path)
     malformed = None
     if unclosed:
