@@ -391,6 +391,34 @@ def test_jobs_2_gives_the_rows_of_jobs_1(tmp_path):
         replay_results(results, bench, jobs=0)
 
 
+def test_a_worker_that_dies_gives_refused_rows_not_an_internal_error(tmp_path, monkeypatch):
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    class DyingPool:  # runs the first network, then its worker "dies" (kill -9, OOM)
+        def __init__(self, **kw):
+            self.n = 0
+
+        def submit(self, fn, task):
+            f = Future()
+            if self.n == 0:
+                f.set_result(fn(task))
+            else:
+                f.set_exception(BrokenProcessPool("A child process terminated abruptly"))
+            self.n += 1
+            return f
+
+        def shutdown(self, **kw):
+            pass
+
+    monkeypatch.setattr(B, "ProcessPoolExecutor", DyingPool)
+    results, bench = _three_networks(tmp_path)
+    rows = replay_results(results, bench, onnxruntime=False, jobs=2).rows
+    died = [r for r in rows if r.get("refusal") == "worker died"]
+    assert len(rows) == 9 and len(died) == 6
+    assert all("died (killed, or out of memory)" in r["error"] for r in died)
+
+
 # ------------------------------------------------------------------ the summary
 def test_summary_counts_each_class_and_reads_undecided_rows():
     rows = [{"category": "c", "tool": "t", "genuine": True, "error": None},

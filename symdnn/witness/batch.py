@@ -45,6 +45,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -614,11 +615,18 @@ def _run_parallel(tasks: list[tuple], jobs: int, collect: Callable) -> None:
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)),
                                mp_context=multiprocessing.get_context("spawn"))
     try:
-        pending = {pool.submit(_replay_network, t): len(t[1]) for t in tasks}
+        pending = {pool.submit(_replay_network, t): t for t in tasks}
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for f in finished:
-                collect(f.result(), pending.pop(f))
+                t = pending.pop(f)
+                try:
+                    res = f.result()
+                except BrokenProcessPool:  # a worker was killed (by a person, or for memory)
+                    died = RefusedError("worker died", f"{t[0]}: the process replaying this "
+                                        "network died (killed, or out of memory)")
+                    res = [(it[0], 0, _error_row(it[3], died)) for it in t[1]]
+                collect(res, len(t[1]))
     except BaseException:
         # Ctrl-C (or a failure): what has not started is cancelled, and the networks being
         # replayed are stopped rather than waited for
