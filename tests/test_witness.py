@@ -599,3 +599,12 @@ def test_a_hair_above_a_float32_tie_and_past_2_to_the_64():
                parse_counterexample(f"((X_0 {exact_dec(F(2 ** 70))}.{'3' * 40}))"))
     assert w.outputs_as_written == [F(2 ** 70) / 2 + F("0." + "3" * 40) / 2]
     assert w.outputs == [f32(big) / 2] and w.genuine
+
+
+def test_an_input_beyond_float32_is_refused_naming_the_file_and_the_variable(tmp_path):
+    g = import_onnx(vnncomp_test("test_nano.onnx"))
+    ce = tmp_path / "x.counterexample"
+    ce.write_text("((X_0 1e39))")
+    p = parse_vnnlib("(declare-const X_0 Real) (declare-const Y_0 Real) (assert (<= Y_0 0))")
+    with pytest.raises(SymdnnError, match=r"x\.counterexample: X_0 = 1e\+39 overflows float32"):
+        replay(g, p, read_counterexample(ce), onnxruntime=False)

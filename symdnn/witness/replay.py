@@ -492,9 +492,12 @@ def replay(graph: ExactGraph, prop: Property, ce: Counterexample, *,
         raise SymdnnError(f"the network's input is {type_name(elem)}; a counterexample's "
                           "decimals are replayed into a float input only")
     t_written = exact_tensor(x)
-    x32 = np.asarray(round_rationals(t_written.num, t_written.den, fmt[0])).astype(fmt[2])
+    with np.errstate(over="ignore"):  # an overflow is found just below, and named
+        x32 = np.asarray(round_rationals(t_written.num, t_written.den, fmt[0])).astype(fmt[2])
     if not np.isfinite(x32).all():
-        raise DomainError(f"an input overflows {fmt[1]}")
+        i = int(np.flatnonzero(~np.isfinite(x32))[0])
+        raise DomainError(f"{_where(ce.path)}X_{i} = {_approx(x[i])} overflows {fmt[1]}: a "
+                          f"{fmt[1]} network cannot be fed it, so it is not replayed")
     feed32, feedw = exact_tensor(x32), Exact(t_written.num, t_written.den)
     output_side = [a for a in prop.assertions if any(v[0] == "Y" for v in a.variables)]
     x32f = [Fraction(float(v)) for v in x32]
