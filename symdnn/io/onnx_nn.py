@@ -171,21 +171,36 @@ def _limb_work_check(node: Node, K: int, m: int, n: int, ba: int, bb: int) -> No
                                   f"{MAX_LIMB_WORK}")
 
 
-def conv(node: Node, x: Exact, w: Exact, b: Exact | None) -> Exact:
-    """``Conv`` exactly: the im2col of ``x``'s limbs times ``w``'s limbs, one GEMM per
-    limb group (see the module docstring)."""
+def _conv_operands(node: Node, x: Exact, w: Exact, b: Exact | None) -> tuple:
+    """What Conv and ConvTranspose check alike: number types, one element type, W's rank
+    and ``kernel_shape``; returns ``(elem, spatial axes, N, C, kernel shape, group)``."""
     _numeric(node, x, w)
     elem = _same_elem(node, x, w) if b is None else _same_elem(node, x, w, b)
     n = _spatial(node, x)
-    N, C = x.shape[:2]
     if len(w.shape) != n + 2:
         raise GraphError(f"{node.label}: W of shape {w.shape} for X of shape {x.shape}")
-    M, Cg = w.shape[:2]
     k_sp = list(w.shape[2:])
     ks = _attr(node, "kernel_shape")
     if ks is not None and list(ks) != k_sp:
         raise GraphError(f"{node.label}: kernel_shape {list(ks)} but W has shape {w.shape}")
-    g = _attr(node, "group", 1)
+    return elem, n, x.shape[0], x.shape[1], k_sp, _attr(node, "group", 1)
+
+
+def _plus_bias(num: np.ndarray, den: int, b: Exact | None, M: int, n: int,
+               elem: int) -> Exact:
+    """``num / den`` plus the bias of each of the ``M`` output channels."""
+    if b is not None:
+        L = math.lcm(den, b.den)
+        num = num * (L // den) + b.num.reshape((M,) + (1,) * n) * (L // b.den)
+        den = L
+    return Exact(obj(num), den, elem).reduced()
+
+
+def conv(node: Node, x: Exact, w: Exact, b: Exact | None) -> Exact:
+    """``Conv`` exactly: the im2col of ``x``'s limbs times ``w``'s limbs, one GEMM per
+    limb group (see the module docstring)."""
+    elem, n, N, C, k_sp, g = _conv_operands(node, x, w, b)
+    M, Cg = w.shape[:2]
     if g < 1 or C != Cg * g or M % g:
         raise GraphError(f"{node.label}: group {g} does not divide X's {C} channels into W's "
                          f"{Cg} and its {M} filters")
@@ -214,27 +229,13 @@ def conv(node: Node, x: Exact, w: Exact, b: Exact | None) -> Exact:
         prod = _limb_matmul(W, type(X)(cols, X.k))  # (N, g, M/g, P)
         num = prod.reshape((N, M) + tuple(out))
         den = x.den * w.den
-    if b is not None:
-        L = math.lcm(den, b.den)
-        num = num * (L // den) + b.num.reshape((M,) + (1,) * n) * (L // b.den)
-        den = L
-    return Exact(obj(num), den, elem).reduced()
+    return _plus_bias(num, den, b, M, n, elem)
 
 
 def conv_transpose(node: Node, x: Exact, w: Exact, b: Exact | None) -> Exact:
     """``ConvTranspose`` exactly: ``W^T x`` by limbs, then a col2im scatter of integers."""
-    _numeric(node, x, w)
-    elem = _same_elem(node, x, w) if b is None else _same_elem(node, x, w, b)
-    n = _spatial(node, x)
-    N, C = x.shape[:2]
-    if len(w.shape) != n + 2:
-        raise GraphError(f"{node.label}: W of shape {w.shape} for X of shape {x.shape}")
+    elem, n, N, C, k_sp, g = _conv_operands(node, x, w, b)
     Cw, Mg = w.shape[:2]
-    k_sp = list(w.shape[2:])
-    ks = _attr(node, "kernel_shape")
-    if ks is not None and list(ks) != k_sp:
-        raise GraphError(f"{node.label}: kernel_shape {list(ks)} but W has shape {w.shape}")
-    g = _attr(node, "group", 1)
     if g < 1 or Cw != C or C % g:
         raise GraphError(f"{node.label}: W of shape {w.shape} and group {g} for X with {C} "
                          "channels")
@@ -300,11 +301,7 @@ def conv_transpose(node: Node, x: Exact, w: Exact, b: Exact | None) -> Exact:
             res[sl] += cols[(slice(None), slice(None)) + kk]
     num = res[(slice(None), slice(None)) + tuple(slice(pb[i], pb[i] + out[i])
                                                   for i in range(n))]
-    if b is not None:
-        L = math.lcm(den, b.den)
-        num = num * (L // den) + b.num.reshape((M,) + (1,) * n) * (L // b.den)
-        den = L
-    return Exact(obj(num).copy(), den, elem).reduced()
+    return _plus_bias(obj(num).copy(), den, b, M, n, elem)
 
 
 # ------------------------------------------------------------------------ pooling
