@@ -18,7 +18,7 @@ prop_0_0.03's box. Best of --repeat runs of each.
 Run: python benchmarks/witness.py [--repeat 5]
 
 ``--vnncomp [YEAR ...]`` (2023, 2024, 2025; all three when none is named) prints, instead, the
-numbers of issue 26 on the VNN-COMP selections (data sets ``vnncomp-2023``, ``-2024``,
+numbers of the referee on the VNN-COMP selections (data sets ``vnncomp-2023``, ``-2024``,
 ``-2025``, under ``$SYMDNN_DATA`` or where ``symdnn data fetch`` put them): every
 counterexample decided or refused with a named reason, the refusals among networks that use
 only the operators symdnn evaluates, the exact replay time per counterexample beside
@@ -113,10 +113,10 @@ def _time(label: str, net: Path, prop_path: Path, ce_text: str | None, ce_path: 
           f"{float(w.input_margin):.6g}")
 
 
-# ------------------------------------------------------------------ --vnncomp: issue 26's numbers
-#: the CIFAR ResNet-sized convolutional networks of the 2023 selection (target: 30 s each)
+# ---------------------------------------------------------- --vnncomp: the selections' numbers
+#: the CIFAR ResNet-sized convolutional networks of the 2023 selection (timed apart)
 CIFAR = ("2022_sri_resnet_a", "2022_cifar_biasfield", "2022_oval21")
-#: networks up to this many parameters have the 1 s target
+#: networks up to this many parameters are timed together
 SMALL = 1_000_000
 _CE = (".counterexample.gz", ".counterexample")
 
@@ -327,7 +327,7 @@ def _refused_line(rows: int, refused: int, files: int) -> str:
         return f"{100 * n / rows:.2f} %" if rows else "-"
 
     return (f"refused among networks using only the supported operators: {refused} of {rows} "
-            f"({pct(refused)}; target < 1 %): {files} because of the file itself (inputs or "
+            f"({pct(refused)}): {files} because of the file itself (inputs or "
             f"outputs that do not fit the network, unreadable), {refused - files} for symdnn "
             f"({pct(refused - files)})")
 
@@ -424,23 +424,22 @@ def _print_timings(ts: list[dict]) -> None:
         print(f"| {key[0]} | {key[1]} | {big['params']:,} ({big['nonzeros']:,}) | {len(mine)} | "
               f"{max(t['import'] for t in mine):.3f} | {e:.4f} | {o:.6f} | "
               f"{e / o if o == o and o > 0 else float('nan'):.0f} |")
-    groups = (("networks up to 1 M parameters (CIFAR ResNet-sized ones apart)", "1 s",
+    groups = (("networks up to 1 M parameters (CIFAR ResNet-sized ones apart)",
                [t for t in ts if t["params"] <= SMALL and t["category"] not in CIFAR]),
-              ("CIFAR ResNet-sized conv networks (" + ", ".join(CIFAR) + ")", "30 s",
+              ("CIFAR ResNet-sized conv networks (" + ", ".join(CIFAR) + ")",
                [t for t in ts if t["category"] in CIFAR]),
-              ("networks over 1 M parameters (no target)", "-",
+              ("networks over 1 M parameters",
                [t for t in ts if t["params"] > SMALL and t["category"] not in CIFAR]))
     print()
-    for label, target, mine in groups:
+    for label, mine in groups:
         if not mine:
             print(f"{label}: none timed")
             continue
         e = _median([t["exact"] for t in mine])
         o = _median([t["ort"] for t in mine if t["ort"] is not None])
         print(f"{label}: {len(mine)} counterexamples, median exact {e:.4f} s "
-              f"(max {max(t['exact'] for t in mine):.3f} s"
-              + (f"; target <= {target}), " if target != "-" else "), ")
-              + f"onnxruntime {o:.6f} s, ratio exact / onnxruntime {e / o:.0f}")
+              f"(max {max(t['exact'] for t in mine):.3f} s), "
+              f"onnxruntime {o:.6f} s, ratio exact / onnxruntime {e / o:.0f}")
 
 
 #: runs ``symdnn witness`` in the child, then writes its own peak (VmHWM: the peak RSS of its
@@ -512,8 +511,7 @@ def _memory(year_dir: Path, jobs: int) -> None:
     print(f"`{shown}` in a child process (exit {proc.returncode}, {wall:.0f} s"
           + (", --jobs not taken by this symdnn" if "--jobs" not in helptext else "") + "):")
     if peak.get("self"):
-        print(f"- peak RSS of the command's process (VmHWM): {peak['self'] / gib:.2f} GiB "
-              "(target <= 2 GiB)")
+        print(f"- peak RSS of the command's process (VmHWM): {peak['self'] / gib:.2f} GiB")
     if "--jobs" in helptext:
         print(f"- largest peak RSS of its workers (getrusage): {peak.get('workers', 0) / gib:.2f}"
               " GiB")
@@ -526,7 +524,7 @@ def _memory(year_dir: Path, jobs: int) -> None:
 
 def run_vnncomp(years: list[str], *, limit: int | None = None, timed: int = 5, jobs: int = 2,
                 memory_year: str | None = "2025") -> None:
-    """The numbers of issue 26 for ``years``, printed as Markdown."""
+    """The referee's numbers for ``years``, printed as Markdown."""
     import platform
     import sys
 
@@ -580,8 +578,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--vnncomp", nargs="*", metavar="YEAR", default=None,
-                    help="the VNN-COMP 2023-2025 numbers of issue 26 (all three years when no "
-                         "YEAR is named) instead of the ACAS Xu / mnist_fc timings")
+                    help="the referee's numbers on the VNN-COMP 2023-2025 selections (all three "
+                         "years when no YEAR is named) instead of the ACAS Xu / mnist_fc "
+                         "timings")
     ap.add_argument("--limit", type=int, default=None, metavar="N",
                     help="--vnncomp: at most N counterexample files per tool and benchmark")
     ap.add_argument("--timed", type=int, default=5, metavar="N",
