@@ -20,7 +20,7 @@ from symdnn.witness.rules import TOLERANCE
 from symdnn.witness.summary import _COLORS, LABELS, classify
 
 __all__ = ["spy", "draw_network", "draw_subdnn", "plot_thresholds", "plot_audit",
-           "plot_margins"]
+           "plot_margins", "plot_certificate"]
 
 #: arrays with at most this many row and column keys get every key on the axes
 LABEL_LIMIT = 60
@@ -360,6 +360,97 @@ def plot_margins(rows: list[dict], path: Any, *, title: str | None = None) -> No
     ax.set_title(title or f"Margins of {shown} witnesses (dashed: the 1e-4 tolerance)")
     if shown:
         ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    try:
+        save_figure(fig, path)
+    finally:
+        plt.close(fig)
+
+
+def _log_value(x: Any) -> float:
+    """A positive exact or float value as a float64 for a log axis (clamped to its range)."""
+    if x >= 2 ** 1000:
+        return 1e300
+    f = float(x)
+    return min(max(f, 1e-300), 1e300)
+
+
+def plot_certificate(result: Any, path: Any, *, title: str | None = None) -> None:
+    """Per layer of a :class:`~symdnn.certify.Certificate`, on a log axis: the smallest exact
+    margin (black markers), each format's error bound (a line per format: the largest of
+    the error carried out of the layer and of the bounds of its decisions at risk) and, as
+    a cross on a format's line, the layers where it has decisions at risk (counted exactly
+    by the certificate). Margins and bounds of 0 sit at
+    the bottom (a triangle, a dot), infinite bounds (overflow) at the top. Written to
+    ``path`` (``.png``, ``.svg`` or ``.pdf``, atomically).
+
+    Give it to :func:`symdnn.certify.picture.write_certificate_report` as ``plot`` to put
+    the figure in the report folder.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from symdnn.certify import certify
+    >>> from symdnn.constructions import selective
+    >>> c = selective(["ad", "be"], "single", ["4/5"])
+    >>> cert = certify(c.net, c.inputs, formats=["fp8_e4m3", "bf16"], accumulate="same")
+    >>> p = os.path.join(tempfile.mkdtemp(), "cert.png")
+    >>> plot_certificate(cert, p)
+    >>> open(p, "rb").read(4)
+    b'\\x89PNG'
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    from symdnn.certify.picture import certificate_layers
+
+    plt = _pyplot()
+    rows = certificate_layers(result)
+    names = [fc.arith.fmt.name for fc in result.formats]
+    finite = [_log_value(r.margin) for r in rows if r.margin]
+    finite += [b for r in rows for b in r.bound.values() if 0 < b < math.inf]
+    lo = min(finite, default=1.0) / 30
+    hi = max(finite, default=1.0) * 30
+    fig, ax = plt.subplots(figsize=(max(6.0, min(14.0, 3 + 0.1 * len(rows))), 4.5))
+    x = np.array([r.layer for r in rows])
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for k, n in enumerate(names):
+        col = colors[k % len(colors)]
+        b = np.array([r.bound[n] for r in rows], dtype=float)
+        ys = np.where((b > 0) & np.isfinite(b), b, np.nan)
+        ax.plot(x, ys, "-", color=col, linewidth=1.4, label=f"{n} bound")
+        zero, over = b == 0, ~np.isfinite(b)
+        if zero.any():
+            ax.plot(x[zero], np.full(zero.sum(), lo), "o", color=col, ms=4, clip_on=False,
+                    label=f"{n} bound 0 (nothing rounded)")
+        if over.any():
+            ax.plot(x[over], np.full(over.sum(), hi), "^", color=col, ms=6, clip_on=False,
+                    label=f"{n} bound inf (overflow)")
+        risk = np.array([r.at_risk[n] > 0 for r in rows], dtype=bool)
+        if risk.any():
+            yr = np.clip(np.where(np.isfinite(b), b, hi), lo, hi)[risk]
+            ax.plot(x[risk], yr, "X", color=col, markeredgecolor="black", ms=9,
+                    linestyle="none", label=f"{n}: decisions at risk", clip_on=False)
+    m = [r for r in rows if r.margin is not None]
+    pos = [r for r in m if r.margin > 0]
+    zero_m = [r for r in m if r.margin == 0]
+    if pos:
+        ax.plot([r.layer for r in pos], [_log_value(r.margin) for r in pos], "o",
+                color="black", ms=5, linestyle="none", label="smallest exact margin")
+    if zero_m:
+        ax.plot([r.layer for r in zero_m], [lo] * len(zero_m), "v", color="black", ms=7,
+                linestyle="none", label="smallest exact margin 0", clip_on=False)
+    ax.set_yscale("log")
+    ax.set_ylim(lo, hi)
+    if len(rows):
+        ax.set_xlim(0.5, len(rows) + 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("layer")
+    ax.set_ylabel("exact margin / error bound")
+    ax.legend(fontsize=7, ncol=2, loc="best")
+    name = result.info.get("name", "network")
+    verdicts = ", ".join(f"{fc.arith.fmt.name} {'certified' if fc.certified else 'NOT'}"
+                         for fc in result.formats)
+    ax.set_title(title or f"{name}: {verdicts}", fontsize=9)
     fig.tight_layout()
     try:
         save_figure(fig, path)
