@@ -410,7 +410,7 @@ def plot_certificate(result: Any, path: Any, *, title: str | None = None) -> Non
     finite += [b for r in rows for b in r.bound.values() if 0 < b < math.inf]
     lo = min(finite, default=1.0) / 30
     hi = max(finite, default=1.0) * 30
-    fig, ax = plt.subplots(figsize=(max(6.0, min(14.0, 3 + 0.1 * len(rows))), 4.5))
+    fig, ax = plt.subplots(figsize=(max(8.0, min(16.0, 5 + 0.1 * len(rows))), 4.5))
     x = np.array([r.layer for r in rows])
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for k, n in enumerate(names):
@@ -446,7 +446,7 @@ def plot_certificate(result: Any, path: Any, *, title: str | None = None) -> Non
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("layer")
     ax.set_ylabel("exact margin / error bound")
-    ax.legend(fontsize=7, ncol=2, loc="best")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     name = result.info.get("name", "network")
     verdicts = ", ".join(f"{fc.arith.fmt.name} {'certified' if fc.certified else 'NOT'}"
                          for fc in result.formats)

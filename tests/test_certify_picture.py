@@ -54,6 +54,24 @@ def gc_cert():
     return cert
 
 
+@pytest.fixture(scope="module")
+def gc_fp32_acc():
+    """fp8_e4m3 accumulating in fp32: a layer where nothing is carried out (every output
+    certified inactive or exact) but ten bias-rule decisions are at risk, and a layer with
+    exactly one decision at risk."""
+    s = spec(4, L=5, **SPECS["gc"])
+    net, Y0 = build(s)
+    cert = certify(net, Y0, formats=["fp64", "fp16", "fp8_e4m3"], batch=s.batch)
+    v = cert["fp8_e4m3"].layers
+    assert v[2].max_error == 0 and v[2].total_at_risk == 10 and v[0].total_at_risk == 1
+    return cert
+
+
+@pytest.fixture(params=["gc_cert", "gc_fp32_acc"])
+def any_cert(request):
+    return request.getfixturevalue(request.param)
+
+
 def _png_size(path) -> tuple[int, int]:
     data = open(path, "rb").read()
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
@@ -149,22 +167,26 @@ class TestMarkdown:
             assert int(r[4]) == sum(1 for k in fc.at_risk if k)
             assert (int(r[5]), int(r[6])) == (fc.categories_at_risk, fc.argmax_at_risk)
 
-    def test_the_layers_at_risk_are_exactly_the_certificates(self, gc_cert, tmp_path):
-        write_certificate_report(gc_cert, tmp_path / "rep")
+    def test_the_layers_at_risk_are_exactly_the_certificates(self, any_cert, tmp_path):
+        write_certificate_report(any_cert, tmp_path / "rep")
         md = (tmp_path / "rep" / "report.md").read_text()
         table = _table(_section(md, "## Layers"))
-        assert [int(r[0]) for r in table] == list(range(1, len(gc_cert.margins) + 1))
-        js = gc_cert.to_json()
+        assert [int(r[0]) for r in table] == list(range(1, len(any_cert.margins) + 1))
+        js = any_cert.to_json()
+        fmts = list(js["formats"])
         for r in table:
             l = int(r[0])
-            m = js["min_margin"][l - 1]
+            m, at = js["min_margin"][l - 1], js["min_margin_at"][l - 1]
             assert r[2] == ("-" if m is None else m)  # short: shown exactly
-            for k, fmt in enumerate(FORMATS):
+            assert r[3] == ("-" if at is None else
+                            f"{at['input']}, {at['neuron']}, {at['kind']}")
+            for k, fmt in enumerate(fmts):
                 risk = re.search(r"\*\*(\d+) at risk\*\*", r[4 + k])
                 assert (int(risk.group(1)) if risk else 0) == js["formats"][fmt]["at_risk"][l - 1]
         # the layers and counts in each format's section
-        for fmt in ("bf16", "fp8_e4m3"):
-            sec = _section(md, f"### {fmt} (accumulate {fmt})")
+        for fmt in (f for f in fmts if not js["formats"][f]["certified"]):
+            acc = js["formats"][fmt]["accumulate"]
+            sec = _section(md, f"### {fmt} (accumulate {acc})")
             said = re.search(r"Layers with decisions at risk: (.*?);", sec).group(1)
             want = ", ".join(f"{l} ({k})" for l, k in
                              enumerate(js["formats"][fmt]["at_risk"], 1) if k)
@@ -178,7 +200,8 @@ class TestMarkdown:
         md = (tmp_path / "rep" / "report.md").read_text()
         for fc in gc_cert.formats[1:]:
             fmt = fc.arith.fmt.name
-            rows = _table(_section(md, f"### {fmt} (accumulate {fmt})"))
+            sec = _section(md, f"### {fmt} (accumulate {fmt})")
+            rows = _table(sec)
             layer_rows = [r for r in rows if r[0] != "final"]
             final = [r for r in rows if r[0] == "final"]
             ex = gc_cert.to_json()["formats"][fmt]["examples"]
@@ -191,6 +214,8 @@ class TestMarkdown:
                 assert Fraction(e["margin"]) <= float(e["bound"])  # really at risk
             named = sum(min(v.total_at_risk, len(v.examples)) for v in fc.layers)
             assert len(layer_rows) == named
+            more = re.search(r"(\d+) more counted in their layers but not named", sec)
+            assert (int(more.group(1)) if more else 0) == sum(fc.at_risk) - named
             for l, v in enumerate(fc.layers, 1):  # no layer without risk is listed
                 assert (sum(r[0] == str(l) for r in layer_rows) > 0) == (v.total_at_risk > 0)
             want = sorted([("category", str(gc_cert.batch[i]))
@@ -251,13 +276,18 @@ class TestDetails:
                 assert float(x["bound"][fmt]) == row.bound[fmt]
                 assert row.bound[fmt] >= gc_cert[fmt].layers[row.layer - 1].max_error
 
-    def test_each_layer_bound_reaches_the_margin_of_its_decisions_at_risk(self, gc_cert):
-        rows = certificate_layers(gc_cert)
-        for fmt in ("bf16", "fp8_e4m3"):
-            for r in decisions_at_risk(gc_cert, fmt):
+    def test_each_layer_bound_reaches_the_margin_of_its_decisions_at_risk(self, any_cert):
+        """Where a format has decisions at risk its line is never below their bounds, so
+        never below their margins, even where nothing is carried out of the layer."""
+        rows = certificate_layers(any_cert)
+        for fc in any_cert.formats:
+            fmt = fc.arith.fmt.name
+            for r in decisions_at_risk(any_cert, fmt):
                 if r.layer != "final":
-                    assert rows[r.layer - 1].bound[fmt] >= r.bound
+                    assert rows[r.layer - 1].bound[fmt] >= r.bound > 0
                     assert r.margin <= Fraction(r.bound)
+            for row in rows:
+                assert (row.at_risk[fmt] > 0) == (fc.layers[row.layer - 1].total_at_risk > 0)
 
 
 class TestNumbers:

@@ -284,7 +284,7 @@ def certificate_markdown(result: Certificate, *, figure: str | None = FIGURE) ->
             notes.append(f"{unnamed} more counted in their layers but not named by the "
                          "certificate (it keeps the first of each kind per layer)")
         if notes:
-            lines += ["", "; ".join(notes).capitalize() + "."]
+            lines += ["", "; ".join(notes) + "."]
     return "\n".join(lines) + "\n"
 
 
