@@ -91,6 +91,9 @@ class Certificate:
         self.neurons = neurons
         self.seconds = seconds
         self.neuron_names: list[tuple] = []
+        #: where the network and inputs came from, and their sha256 (set when read from files)
+        self.source: dict | None = None
+        self.sha256: dict | None = None
 
     def __getitem__(self, name: str) -> FormatCertificate:
         for f in self.formats:
@@ -148,7 +151,13 @@ class Certificate:
             tops = [t for t in fin["top"]]
             fin_margin = {"argmax": str(min(gaps)) if gaps else None,
                           "category": str(min(tops)) if tops else None}
-        return {
+        from symdnn.certify.recheck import BOUND_MODEL, CERT_FORMAT
+
+        out = {
+            "checker": {"format": CERT_FORMAT,
+                        "program": "python -m symdnn.certify.check_cert CERT.json NET INPUTS "
+                                   "(symdnn/certify/check_cert.py: standard library only)"},
+            "bound_model_version": BOUND_MODEL,
             "network": self.info,
             "model": ("any order of summation; values stored in the format, products and sums "
                       "in the accumulation format, each operation rounded to nearest; see "
@@ -169,9 +178,17 @@ class Certificate:
             "smallest_certified": self.smallest_certified,
             "seconds": {k: round(v, 4) for k, v in self.seconds.items()},
         }
+        if self.source is not None:
+            out["source"] = self.source
+        if self.sha256 is not None:
+            out["sha256"] = self.sha256
+        return out
 
     def _format_json(self, f: FormatCertificate) -> dict:
+        from symdnn.certify.recheck import arithmetic_json
+
         return {
+            "arithmetic": arithmetic_json(f.arith),
             "format": f.arith.fmt.name,
             "accumulate": f.arith.acc.name,
             "certified": f.certified,

@@ -12,7 +12,7 @@ from symdnn.assoc import AssocArray
 from symdnn.audit import Run, audit_graph_challenge, audit_network, default_runs, parse_policy
 from symdnn.audit.files import dump_runs
 from symdnn.audit.thresholds import threshold_audit
-from symdnn.certify import certify, certify_graph_challenge
+from symdnn.certify.recheck import certify_challenge_files, certify_folder, recheck
 from symdnn.challenge import run_challenge
 from symdnn.cli.support import (
     EXIT,
@@ -223,19 +223,27 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _cmd_certify(args: argparse.Namespace) -> int:
+    if args.check is not None:
+        if args.target is not None:
+            raise ArgumentError("--check takes CERT.json NET INPUTS, not a TARGET")
+        r = recheck(*args.check, progress=call_progress(args.quiet, "certify --check"))
+        print(r.summary())
+        return EXIT["ok"] if r.status == 0 else EXIT["check_failed"]
+    if args.target is None:
+        raise ArgumentError("give a TARGET (graph-challenge DATA_DIR, or a network folder), "
+                            "or --check CERT.json NET INPUTS")
     formats = parse_formats(args.formats)
     gc = _challenge_target(args, "certify")
     output_file(args.json, args, "--json")
     progress = call_progress(args.quiet, "certify")
     if gc:
-        cert = certify_graph_challenge(args.data_dir, formats=formats,
+        cert = certify_challenge_files(args.data_dir, formats=formats,
                                        neurons=args.neurons or 1024, layers=args.layers or 120,
                                        images=args.images, accumulate=args.accumulate,
                                        progress=progress)
     else:
-        c = load_construction(args.target)
-        cert = certify(c.net, c.inputs, formats=formats, accumulate=args.accumulate,
-                       name=args.target, progress=progress)
+        cert = certify_folder(args.target, formats=formats, accumulate=args.accumulate,
+                              progress=progress)
     return _rendered(cert, args, ok=cert.certified)
 
 

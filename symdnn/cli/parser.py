@@ -280,8 +280,18 @@ def build_parser() -> argparse.ArgumentParser:
                 "computation is provably exact there). TARGET is 'graph-challenge' followed by "
                 "its DATA_DIR, or a folder written by 'symdnn build' (its model-problem inputs "
                 "are used). Exit status 0 when every format asked for is certified, 1 when "
-                "one is not.", C._cmd_certify)
-    _target(cert)
+                "one is not. 'symdnn certify --check CERT.json NET INPUTS' checks a "
+                "certificate written with --json again (the sha256 of NET's files and of "
+                "INPUTS, then every key recomputed); the standard-library checker is "
+                "'python -m symdnn.certify.check_cert CERT.json NET INPUTS'.", C._cmd_certify)
+    cert.add_argument("target", metavar="TARGET", nargs="?",
+                      help="graph-challenge, or a network folder")
+    cert.add_argument("data_dir", metavar="DATA_DIR", nargs="?",
+                      help="the Graph Challenge data (only with TARGET graph-challenge)")
+    cert.add_argument("--check", nargs=3, metavar=("CERT.json", "NET", "INPUTS"), default=None,
+                      help="check a certificate: NET is the DATA_DIR (graph-challenge) or the "
+                           "network folder, INPUTS the images file or the folder's inputs.tsv; "
+                           "exit 0 certified, 1 not certified or wrong, 2 unreadable")
     cert.add_argument("--formats", default="fp64,fp32,fp16,bf16",
                       help="float formats to certify, comma-separated: fp64, fp32, fp16, "
                            "bf16, fp8_e4m3, fp8_e5m2")

@@ -1,0 +1,285 @@
+"""What a certificate needs to be checked by someone else, and symdnn's own re-check.
+
+:func:`certify_folder` and :func:`certify_challenge_files` certify a network read from files
+and record in the certificate where it came from (``source``) and the sha256 of every network
+file and of the inputs (``sha256``); :func:`arithmetic_json` is the ``arithmetic`` entry of
+each format (precision, exponent range, rounding, accumulation). :func:`recheck` is
+``symdnn certify --check``: it verifies the hashes, certifies again with symdnn's own code and
+compares every key. The standard-library checker is :mod:`symdnn.certify.check_cert`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from symdnn.certify.bounds import Arith
+from symdnn.certify.report import Certificate
+from symdnn.errors import ArgumentError, ParseError
+
+__all__ = ["CERT_FORMAT", "BOUND_MODEL", "ACCUMULATION_MODEL", "arithmetic_json",
+           "certify_folder", "certify_challenge_files", "recheck", "Recheck", "file_sha256"]
+
+#: the certificate's layout, as ``symdnn.certify.check_cert`` reads it
+CERT_FORMAT = "symdnn-certificate/1"
+#: the bound model of docs/certificates.md ("The bound model, for checkers")
+BOUND_MODEL = "symdnn-bound/1"
+ACCUMULATION_MODEL = ("any order and tree of summation; products and additions in the "
+                      "accumulation format, each rounded to nearest; weights, biases, inputs, "
+                      "outputs and the cap stored in the format (docs/certificates.md)")
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The sha256 of a file, in hexadecimal.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "x")
+    >>> _ = open(p, "wb").write(b"abc")
+    >>> file_sha256(p)[:16]
+    'ba7816bf8f01cfea'
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fmt_json(f: Any) -> dict:
+    return {"name": f.name, "precision": int(f.precision), "emin": int(f.emin),
+            "emax": int(f.emax), "max_finite": str(f.max_finite), "infinity": bool(f.has_inf),
+            "rounding": "nearest-even"}
+
+
+def arithmetic_json(ar: Arith) -> dict:
+    """The parameters a checker needs for one arithmetic: the storage and accumulation
+    formats (precision with the implicit bit, emin, emax, largest finite value, rounding) and
+    the accumulation model.
+
+    Examples
+    --------
+    >>> a = arithmetic_json(Arith.of("fp16", "fp32"))
+    >>> a["format"]["precision"], a["format"]["emin"], a["accumulate"]["name"]
+    (11, -14, 'fp32')
+    """
+    return {"format": _fmt_json(ar.fmt), "accumulate": _fmt_json(ar.acc),
+            "accumulation_model": ACCUMULATION_MODEL, "bound_model": BOUND_MODEL}
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        raise ArgumentError(f"{path} is not inside {root}: a checker finds the network's "
+                            "files under NET") from None
+
+
+def _rel_or_name(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
+def certify_folder(folder: str, *, formats: Sequence[str] | str | None = None,
+                   accumulate: str | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> Certificate:
+    """Certify a folder written by ``symdnn build`` on its inputs, recording ``source`` and
+    ``sha256`` (``network.json``, the weight and bias files, the inputs) in the certificate.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from symdnn.constructions import build_construction
+    >>> from symdnn.io.netdir import write_network
+    >>> c = build_construction(builtin="words2", betas="4/5")
+    >>> d = write_network(os.path.join(tempfile.mkdtemp(), "n"), c.net, inputs=c.inputs)
+    >>> cert = certify_folder(str(d), formats=["bf16"])
+    >>> cert.certified, sorted(cert.sha256["network"])
+    (True, ['W0.tsv', 'b0.tsv', 'network.json'])
+    """
+    from symdnn.certify.api import DEFAULT_FORMATS, certify
+    from symdnn.constructions import load_construction
+
+    root = Path(folder)
+    c = load_construction(folder)
+    cert = certify(c.net, c.inputs, formats=DEFAULT_FORMATS if formats is None else formats,
+                   accumulate=accumulate, name=str(folder), progress=progress)
+    spec = json.loads((root / "network.json").read_text(encoding="utf-8"))
+    files = ["network.json"]
+    for lay in spec.get("layers", []):
+        files += [lay[k] for k in ("weights", "bias") if lay.get(k)]
+    cert.source = {"kind": "symdnn-network", "rule": spec.get("bias_rule"),
+                   "cap": None if spec.get("ymax") is None else str(spec["ymax"]),
+                   "inputs_file": spec.get("inputs")}
+    cert.sha256 = {"network": {f: file_sha256(root / f) for f in files},
+                   "inputs": file_sha256(root / spec["inputs"])}
+    return cert
+
+
+def certify_challenge_files(data_dir: str, *, formats: Sequence[str] | str | None = None,
+                            neurons: int = 1024, layers: int = 120, images: int | None = None,
+                            accumulate: str | None = None,
+                            progress: Callable[[int, int], None] | None = None
+                            ) -> Certificate:
+    """:func:`~symdnn.certify.certify_graph_challenge`, recording ``source`` (rule, biases,
+    cap, the layer files relative to ``data_dir``) and ``sha256`` (the layer files and the
+    images file) in the certificate.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from symdnn.generators import generate_radixnet
+    >>> d = generate_radixnet(tempfile.mkdtemp(), neurons=1024, layers=2, inputs=3)
+    >>> cert = certify_challenge_files(str(d), layers=2, formats=["fp64"])
+    >>> cert.source["biases"], len(cert.sha256["network"])
+    (['-3/10', '-3/10'], 2)
+    """
+    from symdnn.certify.api import DEFAULT_FORMATS, ariths, certify_stream
+    from symdnn.engines.stream import LayerStream
+    from symdnn.io.gcnetwork import challenge_network
+
+    fm = DEFAULT_FORMATS if formats is None else formats
+    ariths(fm, accumulate)  # refuse them first
+    stream = LayerStream.from_graph_challenge(data_dir, neurons=neurons, layers=layers,
+                                              images=images)
+    cert = certify_stream(stream, fm, accumulate=accumulate, progress=progress)
+    root = Path(data_dir)
+    net = challenge_network(data_dir, neurons, layers)
+    rel = [_rel(Path(p), root) for p in stream.files.layers]
+    cert.source = {"kind": "graph-challenge", "neurons": neurons, "layers": layers,
+                   "images": len(stream.batch), "rule": net.rule,
+                   "cap": None if net.cap is None else str(net.cap),
+                   "biases": [None if b is None else str(b) for b in net.biases],
+                   "layer_files": rel, "inputs_file": _rel_or_name(Path(stream.files.images), root)}
+    cert.sha256 = {"network": {r: file_sha256(p) for r, p in zip(rel, stream.files.layers,
+                                                                 strict=True)},
+                   "inputs": file_sha256(stream.files.images)}
+    return cert
+
+
+class Recheck:
+    """What ``symdnn certify --check`` found: ``status`` (0 certified, 1 not certified or a
+    claim refuted), ``lines`` to print, and the fresh certificate."""
+
+    def __init__(self, status: int, lines: list[str], cert: Certificate | None) -> None:
+        self.status, self.lines, self.cert = status, lines, cert
+
+    def summary(self) -> str:
+        return "\n".join(self.lines)
+
+
+def _read_cert(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except OSError as exc:
+        raise ParseError(f"{path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise ParseError(f"{path}: not JSON ({exc})") from None
+    for key in ("checker", "bound_model_version", "source", "sha256", "formats"):
+        if not isinstance(doc, dict) or key not in doc:
+            raise ParseError(f"{path}: the key {key!r} is missing (a certificate written by "
+                             "'symdnn certify ... --json' names its files)")
+    return doc
+
+
+def _accumulate(doc: dict) -> str | None:
+    """The --accumulate that gives the certificate's (format, accumulation) pairs."""
+    from symdnn.certify.api import ariths
+
+    want = [(n, f["accumulate"]) for n, f in doc["formats"].items()]
+    for acc in (None, "same", "fp32", "fp64"):
+        try:
+            got = [(a.fmt.name, a.acc.name) for a in ariths([n for n, _ in want], acc)]
+        except ArgumentError:
+            continue
+        if got == want:
+            return acc
+    raise ParseError("formats: no --accumulate gives the certificate's accumulation formats")
+
+
+def _differences(old: Any, new: Any, where: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for k in sorted(set(old) | set(new)):
+            if k == "seconds" and not where:
+                continue
+            if k not in old or k not in new:
+                out.append(f"{where}{k}: {'missing' if k not in old else 'unexpected'}")
+            else:
+                out += _differences(old[k], new[k], f"{where}{k}.")
+        return out
+    if old != new:
+        return [f"{where.rstrip('.')}: written {json.dumps(old)[:80]}, recomputed "
+                f"{json.dumps(new)[:80]}"]
+    return []
+
+
+def recheck(cert_path: str, net: str, inputs: str, *,
+            progress: Callable[[int, int], None] | None = None) -> Recheck:
+    """``symdnn certify --check CERT.json NET INPUTS``: the sha256 of the network's files
+    (under ``NET``) and of ``INPUTS`` against the certificate, then the certificate computed
+    again by symdnn and compared key by key (all but ``seconds``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from symdnn.constructions import build_construction
+    >>> from symdnn.io.netdir import write_network
+    >>> c = build_construction(builtin="words2", betas="4/5")
+    >>> t = tempfile.mkdtemp()
+    >>> d = write_network(os.path.join(t, "n"), c.net, inputs=c.inputs)
+    >>> p = os.path.join(t, "cert.json")
+    >>> _ = open(p, "w").write(json.dumps(certify_folder(str(d), formats=["bf16"]).to_json()))
+    >>> recheck(p, str(d), os.path.join(str(d), "inputs.tsv")).status
+    0
+    """
+    doc = _read_cert(cert_path)
+    sums, src = doc["sha256"], doc["source"]
+    for rel, h in sorted(sums.get("network", {}).items()):
+        p = Path(net) / rel
+        if not p.is_file():
+            raise ParseError(f"{p}: the certificate's network file is missing")
+        if file_sha256(p) != h:
+            return Recheck(1, [f"NOT CERTIFIED: the network file {rel} is not the one "
+                               "certified (sha256 differs)"], None)
+    if file_sha256(inputs) != sums.get("inputs"):
+        return Recheck(1, [f"NOT CERTIFIED: the inputs {inputs} are not the ones certified "
+                           "(sha256 differs)"], None)
+    formats = list(doc["formats"])
+    acc = _accumulate(doc)
+    kind = src.get("kind")
+    if kind == "graph-challenge":
+        cert = certify_challenge_files(net, formats=formats, neurons=src["neurons"],
+                                       layers=src["layers"], images=src["images"],
+                                       accumulate=acc, progress=progress)
+        if cert.sha256["inputs"] != sums["inputs"]:
+            raise ArgumentError(f"INPUTS: give the images file the certificate names "
+                                f"({src.get('inputs_file')})")
+    elif kind == "symdnn-network":
+        own = Path(net) / str(src.get("inputs_file"))
+        if not own.is_file() or file_sha256(own) != sums["inputs"]:
+            raise ArgumentError(f"INPUTS: the folder's own inputs file {own} must be the one "
+                                "certified")
+        cert = certify_folder(net, formats=formats, accumulate=acc, progress=progress)
+    else:
+        raise ParseError(f"{cert_path}: source.kind {kind!r} is not known")
+    new = json.loads(json.dumps(cert.to_json()))
+    for k in ("network",):  # the name given on the command line may differ
+        new.pop(k, None)
+    old = {k: v for k, v in doc.items() if k != "network"}
+    diff = _differences(old, new)
+    if diff:
+        return Recheck(1, ["NOT CERTIFIED: the certificate is wrong: " + diff[0]]
+                       + [f"  {d}" for d in diff[1:10]], cert)
+    if cert.certified:
+        return Recheck(0, ["CERTIFIED (recomputed by symdnn: every key agrees)"], cert)
+    return Recheck(1, ["NOT CERTIFIED: some format is not certified (recomputed by symdnn: "
+                       "every key agrees)"], cert)
