@@ -31,7 +31,7 @@ from symdnn.certify.picture import (
 )
 from symdnn.constructions import build_construction
 from symdnn.errors import OutputError
-from symdnn.io.outputs import MARKER
+from symdnn.io.outputs import MARKER, command_outputs
 from symdnn.plotting import plot_certificate
 from tests.test_certify import SPECS, spec
 from tests.test_oracle_engines import build
@@ -146,6 +146,20 @@ class TestFolder:
         assert [p.name for p in tmp_path.iterdir()] == (["rep"] if empty else [])
         if empty:
             assert list(out.iterdir()) == []
+
+    def test_with_the_other_outputs_of_a_command_all_or_none(self, gc_cert, tmp_path):
+        """As ``symdnn certify --report DIR --json FILE`` will call it: the folder is placed
+        only when the command ends well, and not at all when a later output fails."""
+        out, js = tmp_path / "rep", tmp_path / "cert.json"
+        with pytest.raises(OSError):
+            with command_outputs([out, js]):
+                write_certificate_report(gc_cert, out, plot=plot_certificate)
+                assert not out.exists()  # not yet in place
+                raise OSError(28, "No space left on device")  # writing the JSON fails
+        assert list(tmp_path.iterdir()) == []
+        with command_outputs([out, js]):
+            write_certificate_report(gc_cert, out, plot=plot_certificate)
+        assert (out / FIGURE).exists() and (out / "report.md").exists()
 
     def test_the_report_may_not_lie_inside_its_input(self, gc_cert, tmp_path):
         (tmp_path / "net").mkdir()

@@ -299,6 +299,8 @@ def _details(result: Certificate) -> dict:
     return {
         "schema": "symdnn-certificate-report/1",
         "network": result.info,
+        "source": getattr(result, "source", None),
+        "sha256": getattr(result, "sha256", None),
         "inputs": len(result.batch),
         "certified": result.certified,
         "smallest_certified": result.smallest_certified,
