@@ -36,7 +36,6 @@ import argparse
 import gzip
 import hashlib
 import json
-import math
 import os
 import re
 import sys
@@ -400,8 +399,7 @@ def below(x, q, ar):
     is exact in both formats: ``q >= qmin`` and ``x < 2**(q + p)``, finite."""
     if q is None or x is INF or q < ar.qmin:
         return False
-    e = q + ar.p + K
-    return (e > 0 and x < (1 << e)) and x <= ar.top_
+    return x.bit_length() <= q + ar.p + K and x <= ar.top_  # x < 2**(q + p + K)
 
 
 class Layer:
@@ -572,7 +570,8 @@ def run(cert, net, fmts):
                         zabs = up(abs(z))
                     else:
                         a = z = Fraction(0)
-                        zabs = lay.bias[j][0] if lay.bias is not None else 0
+                        # W y is exactly 0 here: |z| is the exact bias
+                        zabs = up(abs(lay.bias[j][3])) if lay.bias is not None else 0
                     Es, Ez = bounds(lay, ar, j, yrow, erow, qrows[r], zabs, dense)
                     rs["bounds"][(l, r, j)] = (Es, Ez, {
                         "relu": abs(z), "bias_rule": abs(a),
@@ -641,22 +640,26 @@ def final(y, errs):
     """Categories and argmax decisions at risk (docs/certificates.md, "Final decisions")."""
     cat = arg = 0
     for row, er0 in zip(y, errs, strict=True):
-        er = {j: (math.inf if e is INF else e) for j, e in er0.items()}
+        er = {j: e for j, e in er0.items() if e is not INF}
+        unbounded = {j for j, e in er0.items() if e is INF}
         if not row:
-            cat += any(er.values())
+            cat += bool(er0)
             continue
         den = 1
         for v in row.values():
             den = den * v.denominator // _gcd(den, v.denominator)
         num = {j: v.numerator * (den // v.denominator) for j, v in row.items()}
-        if not any((n << K) > er.get(j, 0) * den for j, n in num.items()):
+        if not any(j not in unbounded and (n << K) > er.get(j, 0) * den
+                   for j, n in num.items()):
             cat += 1
         top = max(num.values())
         tops = [j for j, n in num.items() if n == top]
+        if unbounded:  # an unbounded output: the argmax may be anything
+            arg += 1
+            continue
         lo_top = min((num[j] << K) - er.get(j, 0) * den for j in tops)
-        others = set(row) | set(er)
         hi = 0
-        for j in others - set(tops):
+        for j in (set(row) | set(er)) - set(tops):
             hi = max(hi, (max(num.get(j, 0), 0) << K) + er.get(j, 0) * den)
         e_top = max(er.get(j, 0) for j in tops)
         if not (hi < lo_top and (len(tops) == 1 or e_top == 0)):

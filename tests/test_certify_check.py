@@ -1,0 +1,289 @@
+"""Certificates anyone can re-check (issue 27): the standard-library checker
+``symdnn/certify/check_cert.py`` and ``symdnn certify --check``.
+
+The checker recomputes every margin exactly and every bound of the bound model in rational
+arithmetic from the network's files and the inputs. It must confirm every certificate symdnn
+writes on the test suite's networks (the Graph Challenge fixture, the paper's constructions,
+the random networks of ``tests/test_certify.py``), agree with ``certify`` and with symdnn's
+own re-check on every one, refuse a certificate whose margins, bounds, verdicts, network or
+inputs were edited, and name the key of a malformed certificate (exit 2).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from symdnn.certify import check_cert as CC
+from symdnn.certify.recheck import certify_challenge_files, certify_folder, recheck
+from symdnn.constructions import build_construction
+from symdnn.io.netdir import write_network
+from tests.datafiles import data_file
+from tests.test_certify import SPECS, spec
+from tests.test_oracle_engines import build
+
+CHECKER = Path(CC.__file__)
+GC = "graphchallenge"
+
+
+def _gc_dir() -> Path:
+    return Path(data_file("graphchallenge/sparse-images-1024_subset.mtx")).parent
+
+
+def stdlib_check(cert: dict | str, net: str, inputs: str, tmp: Path) -> tuple[int, str]:
+    """Run the checker as a user would: its own file, ``python -I -S`` (no site-packages:
+    the standard library only)."""
+    p = tmp / "cert.json"
+    p.write_text(cert if isinstance(cert, str) else json.dumps(cert), encoding="utf-8")
+    r = subprocess.run([sys.executable, "-I", "-S", str(CHECKER), str(p), net, inputs],
+                       capture_output=True, text=True, timeout=120)
+    return r.returncode, r.stdout + r.stderr
+
+
+def own_check(cert: dict, net: str, inputs: str, tmp: Path) -> int:
+    p = tmp / "cert-own.json"
+    p.write_text(json.dumps(cert), encoding="utf-8")
+    return recheck(str(p), net, inputs).status
+
+
+# ------------------------------------------------------------------------------ networks
+def _folder(tmp: Path, net, inputs, name: str) -> tuple[str, str]:
+    d = write_network(str(tmp / name), net, inputs=inputs)
+    return str(d), str(Path(d) / "inputs.tsv")
+
+
+def _construction(tmp: Path, beta: str, **kw) -> tuple[str, str]:
+    c = build_construction(betas=beta, **kw)
+    return _folder(tmp, c.net, c.inputs, "c")
+
+
+CASES = {
+    # (how to make the folder, formats, accumulate)
+    "words2-4/5": (lambda t: _construction(t, "4/5", builtin="words2", scheme="single"),
+                   ["fp16", "bf16", "fp8_e4m3"], "same"),
+    "words2-1": (lambda t: _construction(t, "1", builtin="words2", scheme="single"),
+                 ["fp16", "bf16"], "same"),
+    "comb-4/5": (lambda t: _construction(t, "4/5", sizes="2,2,2,2"),
+                 ["fp16", "bf16", "fp8_e4m3", "fp8_e5m2"], None),
+    **{f"random-{name}": ((lambda t, name=name: _folder(t, *build(spec(1, **SPECS[name])),
+                                                         "r")),
+                          ["fp64", "fp16", "bf16", "fp8_e5m2"], "same")
+       for name in sorted(SPECS)},
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_checker_confirms_certify_and_agrees_with_it(case, tmp_path):
+    make, formats, acc = CASES[case]
+    net, inputs = make(tmp_path)
+    cert = certify_folder(net, formats=formats, accumulate=acc)
+    js = json.loads(json.dumps(cert.to_json()))
+    want = 0 if cert.certified else 1
+    code, out = stdlib_check(js, net, inputs, tmp_path)
+    assert code == want, out
+    assert "the certificate is wrong" not in out and "confirmed" in out, out
+    assert own_check(js, net, inputs, tmp_path) == want
+
+
+def test_the_graph_challenge_fixture_is_confirmed(tmp_path):
+    d = _gc_dir()
+    cert = certify_challenge_files(str(d), layers=3, images=4)
+    js = json.loads(json.dumps(cert.to_json()))
+    inputs = str(d / "sparse-images-1024_subset.mtx")
+    code, out = stdlib_check(js, str(d), inputs, tmp_path)
+    assert code == (0 if cert.certified else 1) and "confirmed" in out, out
+    assert own_check(js, str(d), inputs, tmp_path) == code
+    assert js["source"]["layer_files"] == [f"neuron1024/n1024-l{k}.tsv.gz" for k in (1, 2, 3)]
+    assert js["formats"]["fp16"]["arithmetic"]["format"]["precision"] == 11
+
+
+def test_the_certificate_carries_what_a_checker_needs(tmp_path):
+    net, inputs = CASES["words2-4/5"][0](tmp_path)
+    js = certify_folder(net, formats=["bf16"], accumulate="same").to_json()
+    assert js["checker"]["format"] == CC.CERT_FORMAT
+    assert js["bound_model_version"] == CC.BOUND_MODEL
+    assert js["sha256"]["inputs"] == CC.sha256(inputs)
+    assert set(js["sha256"]["network"]) == {"network.json", "W0.tsv", "b0.tsv"}
+    a = js["formats"]["bf16"]["arithmetic"]
+    assert (a["format"]["precision"], a["format"]["emin"], a["format"]["emax"],
+            a["format"]["rounding"]) == (8, -126, 127, "nearest-even")
+    assert a["accumulate"]["name"] == "bf16" and "any order" in a["accumulation_model"]
+
+
+# ------------------------------------------------------------------------------- edits
+@pytest.fixture
+def words(tmp_path):
+    """The words at beta 4/5: fp16 certified, fp8_e4m3 not (199 ReLU decisions at risk)."""
+    net, inputs = CASES["words2-4/5"][0](tmp_path)
+    js = json.loads(json.dumps(certify_folder(net, formats=["fp16", "fp8_e4m3"],
+                                              accumulate="same").to_json()))
+    assert stdlib_check(js, net, inputs, tmp_path)[0] == 1
+    return js, net, inputs, tmp_path
+
+
+def _refuted(js, net, inputs, tmp, words_in_message):
+    code, out = stdlib_check(js, net, inputs, tmp)
+    assert code == 1 and "the certificate is wrong" in out, out
+    for w in words_in_message:
+        assert w in out, out
+    assert own_check(js, net, inputs, tmp) == 1
+
+
+def test_an_edited_margin_is_refused(words):
+    js, net, inputs, tmp = words
+    js["min_margin"][0] = "1/4"  # it is 1/5
+    _refuted(js, net, inputs, tmp, ["smallest margin is 1/5"])
+
+
+def test_an_edited_example_margin_is_refused(words):
+    js, net, inputs, tmp = words
+    js["formats"]["fp8_e4m3"]["examples"][0]["margin"] = "5"
+    _refuted(js, net, inputs, tmp, ["examples[0]", "margin"])
+
+
+def test_an_edited_bound_is_refused(words):
+    js, net, inputs, tmp = words
+    assert float(js["formats"]["fp8_e4m3"]["max_error"][0]) > 0
+    js["formats"]["fp8_e4m3"]["max_error"][0] = "0.0"
+    _refuted(js, net, inputs, tmp, ["max_error"])
+
+
+def test_an_edited_example_bound_is_refused(words):
+    js, net, inputs, tmp = words
+    js["formats"]["fp8_e4m3"]["examples"][0]["bound"] = "1e-30"
+    _refuted(js, net, inputs, tmp, ["below the model"])
+
+
+def test_an_edited_verdict_is_refused(words):
+    """fp8_e4m3 claimed certified, with every count made consistent with the claim: the
+    checker's own bound still finds the decisions at risk."""
+    js, net, inputs, tmp = words
+    f = js["formats"]["fp8_e4m3"]
+    f.update(certified=True, categories_certified=True, categories_at_risk=0,
+             argmax_at_risk=0, at_risk=[0], examples=[])
+    f["at_risk_by_kind"] = {k: [0] for k in f["at_risk_by_kind"]}
+    js["certified"] = True
+    _refuted(js, net, inputs, tmp, ["fp8_e4m3", "relu decisions at risk"])
+
+
+def test_an_inconsistent_verdict_is_refused(words):
+    js, net, inputs, tmp = words
+    js["formats"]["fp8_e4m3"]["certified"] = True
+    _refuted(js, net, inputs, tmp, ["'certified'"])
+
+
+def test_an_edited_network_is_refused(words):
+    js, net, inputs, tmp = words
+    w = Path(net) / "W0.tsv"
+    lines = w.read_text().splitlines()
+    a, b, _ = lines[0].split("\t")
+    lines[0] = f"{a}\t{b}\t2"
+    w.write_text("\n".join(lines) + "\n")
+    _refuted(js, net, inputs, tmp, ["W0.tsv", "sha256"])
+
+
+def test_an_edited_input_is_refused(words):
+    js, net, inputs, tmp = words
+    p = Path(inputs)
+    p.write_text(p.read_text().replace("\t1\n", "\t3/2\n", 1))
+    _refuted(js, net, inputs, tmp, ["inputs", "sha256"])
+
+
+def test_the_hash_is_not_the_only_guard(words):
+    """A network edited and its hash updated in the certificate: the checker recomputes
+    from the files, and the margins no longer match."""
+    js, net, inputs, tmp = words
+    b = Path(net) / "b0.tsv"
+    b.write_text(b.read_text().replace("-6/5", "-11/10"))
+    js["sha256"]["network"]["b0.tsv"] = CC.sha256(str(b))
+    code, out = stdlib_check(js, net, inputs, tmp)
+    assert code == 1 and "smallest margin" in out, out
+
+
+# ---------------------------------------------------------------------------- unreadable
+def test_malformed_certificates_cannot_be_read_and_name_the_key(words):
+    js, net, inputs, tmp = words
+    code, out = stdlib_check("{not json", net, inputs, tmp)
+    assert code == 2 and out.startswith("CANNOT READ") and "not JSON" in out, out
+    for key in ("sha256", "bound_model_version", "formats"):
+        bad = {k: v for k, v in js.items() if k != key}
+        code, out = stdlib_check(bad, net, inputs, tmp)
+        assert code == 2 and f"'{key}'" in out, out
+    bad = json.loads(json.dumps(js))
+    bad["formats"]["fp16"]["at_risk_by_kind"] = "none"
+    code, out = stdlib_check(bad, net, inputs, tmp)
+    assert code == 2 and "'at_risk_by_kind'" in out, out
+    bad = json.loads(json.dumps(js))
+    del bad["formats"]["fp16"]["arithmetic"]["format"]["precision"]
+    code, out = stdlib_check(bad, net, inputs, tmp)
+    assert code == 2 and "'precision'" in out, out
+    code, out = stdlib_check(js, net, os.path.join(net, "missing.tsv"), tmp)
+    assert code == 2 and "missing.tsv" in out, out
+
+
+def test_format_parameters_that_lie_are_refused(words):
+    js, net, inputs, tmp = words
+    js["formats"]["fp16"]["arithmetic"]["format"]["precision"] = 24
+    code, out = stdlib_check(js, net, inputs, tmp)
+    assert code == 1 and "fp16 has precision" in out, out
+
+
+def test_cli_certify_json_then_check(tmp_path, capsys):
+    from symdnn.cli import main
+
+    net, inputs = CASES["words2-1"][0](tmp_path)
+    out = str(tmp_path / "c.json")
+    assert main(["certify", net, "--formats", "fp16,bf16", "--accumulate", "same",
+                 "--json", out, "--quiet"]) == 0
+    assert main(["certify", "--check", out, net, inputs, "--quiet"]) == 0
+    assert "CERTIFIED" in capsys.readouterr().out
+    assert stdlib_check(Path(out).read_text(), net, inputs, tmp_path)[0] == 0
+    js = json.loads(Path(out).read_text())
+    js["min_margin"][0] = "1"
+    Path(out).write_text(json.dumps(js))
+    assert main(["certify", "--check", out, net, inputs, "--quiet"]) == 1
+    assert "min_margin" in capsys.readouterr().out
+
+
+def test_fl_rounds_to_nearest_even_with_subnormals_and_overflow():
+    fp16 = (11, -14, 15, CC.Fraction(65504), True)
+    e4m3 = (4, -6, 8, CC.Fraction(448), False)
+    F = CC.Fraction
+    assert CC.fl(F(1) + F(1, 2 ** 11), fp16) == 1  # a tie: to even
+    assert CC.fl(F(1) + F(3, 2 ** 11), fp16) == F(1) + F(2, 2 ** 10)
+    assert CC.fl(F(1, 2 ** 25), fp16) == 0 and CC.fl(F(3, 2 ** 26), fp16) == F(1, 2 ** 24)
+    assert CC.fl(F(3, 2 ** 25), fp16) == F(1, 2 ** 23)  # a tie between subnormals
+    assert CC.fl(F(65519), fp16) == 65504 and CC.fl(F(65520), fp16) is None
+    assert CC.fl(F(464), e4m3) == 448 and CC.fl(F(465), e4m3) is None
+    assert CC.fl(F(-1, 3), fp16) == -CC.fl(F(1, 3), fp16)
+
+
+@pytest.mark.parametrize("fmt", sorted(CC.KNOWN))
+def test_fl_against_the_oracles_rounding(fmt):
+    """The checker's rounding equals the test oracle's (integers on bit patterns) on seeded
+    random rationals across the range, ties, subnormals and overflow included."""
+    import random
+
+    from symdnn.domains.floats import get_format
+    from tests import oracle as O
+
+    f = get_format(fmt)
+    params = (f.precision, f.emin, f.emax, f.max_finite, f.has_inf)
+    rng = random.Random(27)
+    F = CC.Fraction
+    for _ in range(400):
+        e = rng.randint(f.emin - f.precision - 2, f.emax + 1)
+        x = F(rng.randint(1, 1 << (f.precision + 2)), 1 << (f.precision + 1)) * F(2) ** e
+        if rng.random() < 0.3:
+            x = F(rng.randint(-1000, 1000), rng.randint(1, 999))
+        want = O.round_value(x, fmt)
+        got = CC.fl(x, params)
+        if isinstance(want, str):  # inf or nan: an overflow
+            assert got is None, (x, want)
+        else:
+            assert got == want, (x, want, got)
