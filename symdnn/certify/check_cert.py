@@ -75,8 +75,20 @@ class Refuted(Exception):
 
 
 # ----------------------------------------------------------------------------- numbers
+_NUMBERS = {}
+
+
 def exact_number(text, where):
     """The Fraction a number spells: an integer, ``p/q``, or a decimal with an exponent."""
+    got = _NUMBERS.get(text)
+    if got is None:
+        got = _exact_number(text, where)
+        if len(_NUMBERS) < 1 << 16:
+            _NUMBERS[text] = got
+    return got
+
+
+def _exact_number(text, where):
     t = text.strip()
     if len(t) > 4000:
         raise Unreadable(f"{where}: a number of {len(t)} characters")
@@ -306,27 +318,39 @@ def key_name(text, mode):
 def layer_exact(y, cols, bias, rule):
     """The exact pre-activations of one layer: per row ``{j: (a, z)}`` (``a = W y``,
     ``z`` the pre-activation), at the positions the bias rule defines one, and the
-    structural positions ``{j}`` where some product is nonzero."""
+    structural positions ``{j}`` where some product is nonzero. Integers over common
+    denominators: the weights' ``dw``, each row's ``s``."""
+    dw = 1
+    for col in cols:
+        for _, w in col:
+            dw = dw * w.denominator // _gcd(dw, w.denominator)
+    wrows = {}
+    for j, col in enumerate(cols):
+        for i, w in col:
+            wrows.setdefault(i, []).append((j, w.numerator * (dw // w.denominator)))
     out, struct = [], []
     dense = rule == "all" and bias is not None
     for row in y:
-        acc, st = {}, set()
-        for j, col in enumerate(cols):
-            s = Fraction(0)
-            hit = False
-            for i, w in col:
-                v = row.get(i)
-                if v is not None:
-                    s += w * v
-                    hit = True
-            if hit:
-                st.add(j)
-            if dense:
-                acc[j] = (s, s + bias[j])
-            elif s != 0:
-                acc[j] = (s, s + (bias[j] if bias is not None else 0))
-        out.append(acc)
-        struct.append(st)
+        s = 1
+        for v in row.values():
+            s = s * v.denominator // _gcd(s, v.denominator)
+        acc = {}
+        for i, v in row.items():
+            ny = v.numerator * (s // v.denominator)
+            for j, nw in wrows.get(i, ()):
+                acc[j] = acc.get(j, 0) + nw * ny
+        den = dw * s
+        res = {}
+        for j, num in acc.items():
+            if num or dense:
+                a = Fraction(num, den)
+                res[j] = (a, a + bias[j] if bias is not None else a)
+        if dense:
+            for j in range(len(cols)):
+                if j not in res:
+                    res[j] = (Fraction(0), bias[j])
+        out.append(res)
+        struct.append(set(acc))
     return out, struct
 
 
@@ -403,24 +427,25 @@ def below(x, q, ar):
 
 
 class Layer:
-    """One layer's rounded weights in one format: per column ``(i, |What|, |What - W|)``
-    (fixed point), the lowest set bit of the column's rounded weights, ``n`` the weights
-    in the column; the bias ``|bhat|``, ``|bhat - b|`` and its lowest set bit; the cap."""
+    """One layer's rounded weights in one format: per input ``rows[i]`` the list of
+    ``(j, |What|, |What - W|)`` (fixed point), per column the lowest set bit ``q`` of its
+    rounded weights and the number ``n`` of its weights; the bias ``(|bhat|, |bhat - b|,
+    v2(bhat), b)`` per neuron; ``dcap = |fl(YMAX) - YMAX|``. ``memo`` remembers the
+    rounding of each weight across layers."""
 
-    def __init__(self, cols, bias, cap, ar):
+    def __init__(self, cols, bias, cap, ar, memo):
         F = ar.F
-        self.cols, self.q, self.n = [], [], []
-        memo = {}
-        for col in cols:
-            out, q = [], 1 << 40
+        self.rows, self.q, self.n = {}, [], []
+        for j, col in enumerate(cols):
+            q = 1 << 40
             for i, w in col:
-                if w not in memo:
+                got = memo.get(w)
+                if got is None:
                     h = fl(w, F)
-                    memo[w] = (INF, INF, None) if h is None else (up(abs(h)), up(abs(h - w)), v2(h))
-                wh, dw, qw = memo[w]
-                out.append((i, wh, dw))
-                q = None if q is None or qw is None else min(q, qw)
-            self.cols.append(out)
+                    got = memo[w] = (INF, INF, None) if h is None else \
+                        (up(abs(h)), up(abs(h - w)), v2(h))
+                self.rows.setdefault(i, []).append((j, got[0], got[1]))
+                q = None if q is None or got[2] is None else min(q, got[2])
             self.q.append(q)
             self.n.append(len(col))
         self.bias = None
@@ -436,21 +461,30 @@ class Layer:
             self.dcap = INF if h is None else up(abs(h - cap))
 
 
-def bounds(lay, ar, j, yrow, erow, qrow, zabs, dense):
-    """``(E_s, E_z)`` of neuron ``j`` of one input (fixed point or INF): docs/certificates.md,
-    "The bound model, for checkers"."""
-    M = D = 0
-    infinite = False
-    for i, wh, dw in lay.cols[j]:
+def sums(lay, yrow, erow):
+    """``{j: (M, D)}`` (fixed point, scaled by ``2**K`` once more; INF for an unbounded
+    term) of one row, over the positions some nonzero input or error reaches."""
+    out = {}
+    for i in set(yrow) | set(erow):
         y = yrow.get(i, 0)
         e = erow.get(i, 0)
-        if not y and not e:
-            continue
-        if wh is INF or e is INF:
-            infinite = True
-            continue
-        M += wh * (y + e)
-        D += wh * e + dw * y
+        for j, wh, dw in lay.rows.get(i, ()):
+            if e is INF or wh is INF:
+                out[j] = INF
+                continue
+            cur = out.get(j)
+            if cur is INF:
+                continue
+            m, d = (0, 0) if cur is None else cur
+            out[j] = (m + wh * (y + e), d + wh * e + dw * y)
+    return out
+
+
+def bounds(lay, ar, j, md, qrow, zabs, dense):
+    """``(E_s, E_z)`` of neuron ``j`` of one input (fixed point or INF), from its ``(M, D)``
+    of :func:`sums`: docs/certificates.md, "The bound model, for checkers"."""
+    infinite = md is INF
+    M, D = (0, 0) if md is None or infinite else md
     M, D = -((-M) >> K), -((-D) >> K)
     n = lay.n[j]
     b = lay.bias[j] if lay.bias is not None else (0, 0, 1 << 40, 0)
@@ -523,6 +557,7 @@ def run(cert, net, fmts):
                     er[i] = d
             errs[f].append(er)
     y = s_rows
+    wmemo = {}
     for l, (cols, bias, _) in enumerate(net.layers):
         pre, struct = layer_exact(y, cols, bias, net.rule)
         dense = net.rule == "all" and bias is not None
@@ -550,19 +585,14 @@ def run(cert, net, fmts):
                 best = (Fraction(0), 2) if best is None or best[0] > 0 else best
         mins.append(None if best is None else best[0])
         for f, ar in ars.items():
-            lay = Layer(cols, bias, net.cap, ar)
+            lay = Layer(cols, bias, net.cap, ar, wmemo.setdefault(f, {}))
             rs = res[f]
             new_e = []
             mx = 0
             for r, acc in enumerate(pre):
                 erow, yrow, eo = errs[f][r], yfix[r], {}
-                cand = set(acc) | struct[r]
-                if erow:
-                    for j, col in enumerate(lay.cols):
-                        if j not in cand and any(i in erow for i, _, _ in col):
-                            cand.add(j)
-                if dense:
-                    cand = set(range(len(cols)))
+                mds = sums(lay, yrow, erow)
+                cand = range(len(cols)) if dense else set(acc) | set(mds)
                 for j in cand:
                     has = j in acc
                     if has:
@@ -572,7 +602,7 @@ def run(cert, net, fmts):
                         a = z = Fraction(0)
                         # W y is exactly 0 here: |z| is the exact bias
                         zabs = up(abs(lay.bias[j][3])) if lay.bias is not None else 0
-                    Es, Ez = bounds(lay, ar, j, yrow, erow, qrows[r], zabs, dense)
+                    Es, Ez = bounds(lay, ar, j, mds.get(j), qrows[r], zabs, dense)
                     rs["bounds"][(l, r, j)] = (Es, Ez, {
                         "relu": abs(z), "bias_rule": abs(a),
                         "cap": None if net.cap is None else abs(z - net.cap)})
