@@ -32,13 +32,14 @@ def _report(rep):
 @pytest.fixture(scope="module")
 def gc_one():
     """30 layers, 37 images, four formats, one chunk: the reference report."""
-    return _report(audit_graph_challenge(str(GC), layers=30, images=37, threads=1))
+    return _report(audit_graph_challenge(str(GC), layers=30, images=37, jobs=1, threads=1))
 
 
 @needs_gc(30, 37)
-@pytest.mark.parametrize("threads", [2, 5])
-def test_graph_challenge_audit_identical_on_any_number_of_threads(gc_one, threads):
-    got = _report(audit_graph_challenge(str(GC), layers=30, images=37, threads=threads))
+@pytest.mark.parametrize("threads, jobs", [(2, 1), (5, 1), (1, 2)])
+def test_graph_challenge_audit_identical_on_any_number_of_threads(gc_one, threads, jobs):
+    got = _report(audit_graph_challenge(str(GC), layers=30, images=37, threads=threads,
+                                        jobs=jobs))
     assert got == gc_one
     # the findings that merge non-trivially are there: examples, margins, flips, ulps
     runs = gc_one["runs"].values()
@@ -88,8 +89,8 @@ def test_a_network_audit_identical_in_chunks():
     from symdnn.constructions import selective
 
     c = selective(["ab", "cd", "ae", "bf"], "single", ["1/3"])
-    one = _report(audit_network(c.net, c.inputs, threads=1))
-    assert _report(audit_network(c.net, c.inputs, threads=3)) == one
+    one = _report(audit_network(c.net, c.inputs, threads=1, jobs=1))
+    assert _report(audit_network(c.net, c.inputs, threads=3, jobs=1)) == one
 
 
 def test_a_network_audit_over_dask(dask_address):
@@ -176,7 +177,8 @@ def test_a_failing_chunk_does_not_hang_the_others(monkeypatch):
 
     monkeypatch.setattr(R, "compare_layer", boom)
     with pytest.raises(RuntimeError, match="chunk failed"):
-        audit_graph_challenge(str(GC), layers=12, images=30, threads=3, formats=["fp32"])
+        audit_graph_challenge(str(GC), layers=12, images=30, threads=3, jobs=1,
+                              formats=["fp32"])
 
 
 # ------------------------------------------------------------------ suite build

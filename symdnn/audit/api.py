@@ -11,12 +11,13 @@ from typing import Any
 
 from symdnn.assoc import AssocArray
 from symdnn.audit.chunks import dask_lockstep, lockstep
+from symdnn.audit.processes import BLOCK, can_fork, process_lockstep
 from symdnn.audit.report import AuditReport
 from symdnn.audit.runner import Run
 from symdnn.domains import accumulation_format
 from symdnn.engines.stream import LayerStream
 from symdnn.network import SparseDNN
-from symdnn.parallel import wants_dask
+from symdnn.parallel import resolve_threads, wants_dask
 
 __all__ = ["audit_stream", "audit_graph_challenge", "audit_network", "default_runs"]
 
@@ -41,7 +42,7 @@ def audit_stream(stream: LayerStream, *, formats: list[str] = ("fp64", "fp32", "
                  accumulate: str | None = None, runs: list[Run] | None = None,
                  progress: Callable[[int, int], None] | None = None,
                  on_layer: Callable | None = None, threads: int | None = None,
-                 dask: str | bool | None = None) -> AuditReport:
+                 dask: str | bool | None = None, jobs: int | None = None) -> AuditReport:
     """Audit float runs of the network of ``stream`` against exact arithmetic, layer by layer.
 
     Parameters
@@ -64,7 +65,13 @@ def audit_stream(stream: LayerStream, *, formats: list[str] = ("fp64", "fp32", "
         Passed to :func:`~symdnn.audit.runner.run_lockstep` (for example
         :func:`symdnn.audit.files.dump_runs`).
     threads : int, optional
-        Row chunks audited at once (default: every core), sharing one pass over the layers.
+        Row chunks audited at once in threads (default: every core), sharing one pass over
+        the layers, where worker processes are not used (``jobs``).
+    jobs : int, optional
+        Worker processes (default: one per core), each auditing its blocks of rows, the
+        layers read once and sent to all (:mod:`symdnn.audit.processes`). Used for symdnn's
+        own float formats on a batch of at least ``2 * 8`` inputs where the platform can
+        fork; otherwise, or with ``jobs=1``, ``threads`` applies.
     dask : str or True, optional
         One chunk per worker of a dask.distributed cluster (True for a LocalCluster, or a
         scheduler address), each worker remaking the stream (reading a folder's files
@@ -89,6 +96,8 @@ def audit_stream(stream: LayerStream, *, formats: list[str] = ("fp64", "fp32", "
         found = dask_lockstep(dask, stream, runs, on_layer=on_layer)
         if progress:
             progress(stream.depth, stream.depth)
+    elif _processes(stream, runs, on_layer, jobs):
+        found = process_lockstep(stream, runs, resolve_threads(jobs), progress=progress)
     else:
         found = lockstep(stream, runs, progress=progress, on_layer=on_layer, threads=threads)
     total = time.perf_counter() - t0
@@ -101,13 +110,21 @@ def audit_stream(stream: LayerStream, *, formats: list[str] = ("fp64", "fp32", "
          **{r.run.name: r.seconds for r in found.results}}, batch)
 
 
+def _processes(stream: LayerStream, runs: list[Run], on_layer: Any, jobs: int | None) -> bool:
+    """Whether to audit in worker processes (see ``jobs`` in :func:`audit_stream`)."""
+    return (resolve_threads(jobs) > 1 and can_fork() and on_layer is None and bool(runs)
+            and not stream.per_input_bias and all(r.kind == "float" for r in runs)
+            and len(stream.batch) >= 2 * BLOCK)
+
+
 def audit_graph_challenge(data_dir: str, *, formats: list[str] = ("fp64", "fp32", "fp16",
                                                                    "bf16"),
                           neurons: int = 1024, layers: int = 120, images: int | None = None,
                           accumulate: str | None = None, runs: list[Run] | None = None,
                           progress: Callable[[int, int], None] | None = None,
                           on_layer: Callable | None = None, threads: int | None = None,
-                          dask: str | bool | None = None) -> AuditReport:
+                          dask: str | bool | None = None, jobs: int | None = None
+                          ) -> AuditReport:
     """Audit float runs of the Graph Challenge against exact arithmetic, layer by layer:
     :func:`audit_stream` of :meth:`LayerStream.from_graph_challenge
     <symdnn.engines.LayerStream.from_graph_challenge>` (the network ``symdnn
@@ -130,7 +147,8 @@ def audit_graph_challenge(data_dir: str, *, formats: list[str] = ("fp64", "fp32"
     stream = LayerStream.from_graph_challenge(data_dir, neurons=neurons, layers=layers,
                                               images=images)
     return audit_stream(stream, formats=formats, accumulate=accumulate, runs=runs,
-                        progress=progress, on_layer=on_layer, threads=threads, dask=dask)
+                        progress=progress, on_layer=on_layer, threads=threads, dask=dask,
+                        jobs=jobs)
 
 
 def audit_network(net: SparseDNN, Y0: AssocArray, *,
@@ -139,7 +157,7 @@ def audit_network(net: SparseDNN, Y0: AssocArray, *,
                   name: str = "network", batch: Any = None,
                   progress: Callable[[int, int], None] | None = None,
                   on_layer: Callable | None = None, threads: int | None = None,
-                  dask: str | bool | None = None) -> AuditReport:
+                  dask: str | bool | None = None, jobs: int | None = None) -> AuditReport:
     """Audit float runs of a :class:`~symdnn.SparseDNN` on inputs ``Y0`` (an AssocArray in the
     network's convention), layer by layer: :func:`audit_stream` of
     :meth:`LayerStream.from_network <symdnn.engines.LayerStream.from_network>`.
@@ -161,4 +179,5 @@ def audit_network(net: SparseDNN, Y0: AssocArray, *,
     """
     stream = LayerStream.from_network(net, Y0, batch=batch, name=name)
     return audit_stream(stream, formats=formats, accumulate=accumulate, runs=runs,
-                        progress=progress, on_layer=on_layer, threads=threads, dask=dask)
+                        progress=progress, on_layer=on_layer, threads=threads, dask=dask,
+                        jobs=jobs)

@@ -68,8 +68,18 @@ def _chunk_runs(runs: list[Run], a: int, b: int, n: int) -> list[Run]:
     return out
 
 
-def merge_findings(parts: list[LayerFindings]) -> LayerFindings:
-    """One layer's findings over consecutive row chunks, as over the whole batch.
+def _global_rows(chunk: tuple[int, int] | np.ndarray) -> np.ndarray:
+    """The global rows of a chunk: ``(a, b)`` for consecutive rows, or the rows themselves."""
+    if isinstance(chunk, tuple):
+        return np.arange(chunk[0], chunk[1], dtype=np.int64)
+    return np.asarray(chunk, dtype=np.int64)
+
+
+def merge_findings(parts: list[LayerFindings],
+                   rows: list[np.ndarray] | None = None) -> LayerFindings:
+    """One layer's findings over row chunks, as over the whole batch. ``rows[k]`` lists the
+    (0-based, increasing) rows of the whole batch that chunk ``k`` holds; by default the
+    chunks are consecutive runs of rows, in order.
 
     Examples
     --------
@@ -91,39 +101,55 @@ def merge_findings(parts: list[LayerFindings]) -> LayerFindings:
     margins = [p.min_margin_correct for p in parts if p.min_margin_correct is not None]
     out.min_margin_correct = min(margins) if margins else None
     out.ulp_hist = [int(x) for x in np.sum([p.ulp_hist for p in parts], axis=0)]
-    out.examples = [e for kind in KINDS
-                    for e in [e for p in parts for e in p.examples if e["kind"] == kind]
-                    [:EXAMPLES]]
+    # each chunk kept the first examples of a kind among its own rows, in row-major order:
+    # the first of the whole batch are the first of them all, by their place in the batch
+    found = []  # (place in the batch, (row, column) in the batch, example)
+    for k, p in enumerate(parts):
+        for (r, c), e in zip(p.at, p.examples, strict=True):
+            g = r if rows is None else int(rows[k][r])
+            found.append(((k, r, c) if rows is None else (g, c), (g, c), e))
+    for kind in KINDS:
+        mine = sorted((f for f in found if f[2]["kind"] == kind), key=lambda f: f[0])
+        for _, at, e in mine[:EXAMPLES]:
+            out.examples.append(e)
+            out.at.append(at)
     return out
 
 
-def merge_lockstep(parts: list[Lockstep], chunks: list[tuple[int, int]],
-                   runs: list[Run]) -> Lockstep:
-    """The results of :func:`~symdnn.audit.runner.run_lockstep` on consecutive row chunks
-    as one result over the whole batch (the runs' seconds are added up)."""
+def merge_lockstep(parts: list[Lockstep], chunks: list, runs: list[Run]) -> Lockstep:
+    """The results of :func:`~symdnn.audit.runner.run_lockstep` on row chunks as one result
+    over the whole batch (the runs' seconds are added up). ``chunks[k]`` is chunk ``k``'s
+    rows: ``(a, b)`` for the consecutive rows ``a .. b - 1``, or an increasing array of rows
+    (chunks that interleave)."""
     if len(parts) == 1:
         for r, run in zip(parts[0].results, runs, strict=True):
             r.run = run
         return parts[0]
+    rows = [_global_rows(c) for c in chunks]
     ez = [int(sum(x)) for x in zip(*(p.exact_zero for p in parts), strict=True)]
     ep = [int(sum(x)) for x in zip(*(p.exact_pre for p in parts), strict=True)]
-    rows = np.concatenate([np.asarray(p.exact_rows, dtype=np.int64) + a
-                           for p, (a, _) in zip(parts, chunks, strict=True)])
+    ex_rows = np.sort(np.concatenate([g[np.asarray(p.exact_rows, dtype=np.int64)]
+                                      for p, g in zip(parts, rows, strict=True)]))
     results = []
     for i, run in enumerate(runs):
         mine = [p.results[i] for p in parts]
         res = RunResult(run)
-        res.layers = [merge_findings(list(ls)) for ls in zip(*(m.layers for m in mine),
-                                                                strict=True)]
+        res.layers = [merge_findings(list(ls), rows)
+                      for ls in zip(*(m.layers for m in mine), strict=True)]
         if all(m.categories is not None for m in mine):
-            res.categories = np.concatenate([np.asarray(m.categories, dtype=np.int64) + a
-                                             for m, (a, _) in zip(mine, chunks, strict=True)])
+            res.categories = np.sort(np.concatenate(
+                [g[np.asarray(m.categories, dtype=np.int64)]
+                 for m, g in zip(mine, rows, strict=True)]))
         if all(m.argmax is not None for m in mine):
+            ex = sorted(((int(g[j]), e) for m, g in zip(mine, rows, strict=True)
+                         for j, e in zip(m.argmax_at, m.argmax["examples"], strict=True)),
+                        key=lambda x: x[0])[:10]
             res.argmax = {"changes": sum(m.argmax["changes"] for m in mine),
-                          "examples": [e for m in mine for e in m.argmax["examples"]][:10]}
+                          "examples": [e for _, e in ex]}
+            res.argmax_at = [j for j, _ in ex]
         res.seconds = sum(m.seconds for m in mine)
         results.append(res)
-    return Lockstep(ez, ep, rows, results, sum(p.exact_seconds for p in parts))
+    return Lockstep(ez, ep, ex_rows, results, sum(p.exact_seconds for p in parts))
 
 
 def lockstep(stream: LayerStream, runs: list[Run], *,

@@ -70,6 +70,8 @@ class LayerFindings:
     ulp_hist: list = field(default_factory=lambda: [0] * (len(ULP_BINS) + 1))
     examples: list = field(default_factory=list)
     provided: bool = True
+    #: ``(row, column)`` of each example (0-based positions), to merge row chunks in order
+    at: list = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         for k in COUNTS:
@@ -170,6 +172,7 @@ def compare_layer(layer: int, width: int, exact_pre: tuple | ExactSide,
 
     def example(kind: str, key: int, exact: Any, got: Any) -> None:
         if sum(1 for e in out.examples if e["kind"] == kind) < EXAMPLES:
+            out.at.append((key // width, key % width))
             out.examples.append({"kind": kind, "layer": layer, "input": str(rows[key // width]),
                                  "neuron": str(cols[key % width]), "exact": str(exact),
                                  "float": float(got)})

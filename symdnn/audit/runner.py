@@ -102,6 +102,8 @@ class RunResult:
     categories: np.ndarray | None = None
     argmax: dict | None = None
     seconds: float = 0.0
+    #: the 0-based input row of each of ``argmax["examples"]``, to merge row chunks in order
+    argmax_at: list = field(default_factory=list, repr=False)
 
 
 @dataclass
@@ -421,4 +423,5 @@ def run_lockstep(stream: LayerStream, runs: list[Run], *,
                                     "exact": None if e_arg[j] < 0 else str(out_names[e_arg[j]]),
                                     "float": None if f_arg[j] < 0 else str(out_names[f_arg[j]])}
                                    for j in changed[:10]]}
+        res.argmax_at = [int(j) for j in changed[:10]]
     return Lockstep(exact_zero, exact_pre, exact_rows, results, exact_seconds)

@@ -192,12 +192,13 @@ def _cmd_audit(args: argparse.Namespace) -> int:
             report = audit_graph_challenge(args.data_dir, neurons=args.neurons or 1024,
                                            layers=args.layers or 120, images=args.images,
                                            runs=runs, progress=progress, on_layer=on_layer,
-                                           threads=args.threads, dask=args.dask)
+                                           threads=args.threads, dask=args.dask,
+                                           jobs=args.jobs)
         else:
             c = load_construction(args.target)
             report = audit_network(c.net, c.inputs, runs=runs, name=args.target,
                                    progress=progress, on_layer=on_layer,
-                                   threads=args.threads, dask=args.dask)
+                                   threads=args.threads, dask=args.dask, jobs=args.jobs)
         # every other output is written while the dump is still a temporary folder, and the
         # dump (the largest) is renamed into place last, when the block ends
         if not gc and args.thresholds:

@@ -1,0 +1,212 @@
+"""The audit in worker processes (``jobs``): the report is that of one process, finding for
+finding and byte for byte (JSON and Markdown); a worker that fails or dies, a layer file that
+cannot be read, or Ctrl-C stops the audit with no output written and no process left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from symdnn.audit import Run, audit_graph_challenge, audit_network
+from symdnn.audit import api as API
+from symdnn.audit import processes as PR
+from symdnn.audit.runner import run_lockstep
+from symdnn.engines import LayerStream
+from symdnn.errors import SymdnnError
+from tests.datafiles import GC_FIXTURE, GC_FIXTURE_IMAGES, GC_FIXTURE_LAYERS
+
+pytestmark = pytest.mark.skipif(not PR.can_fork(), reason="worker processes are forked")
+FORMATS = ["fp64", "fp32", "fp16", "bf16"]
+
+
+def _json(rep):
+    """The report's JSON without its timings."""
+    j = json.loads(json.dumps(rep.to_json()))
+    j.pop("seconds")
+    for r in j["runs"].values():
+        r.pop("seconds")
+    return j
+
+
+def _no_children():
+    assert multiprocessing.active_children() == []
+
+
+@pytest.fixture(scope="module")
+def gc_one():
+    rep = audit_graph_challenge(str(GC_FIXTURE), layers=GC_FIXTURE_LAYERS, jobs=1, threads=1)
+    return _json(rep), rep.to_markdown()
+
+
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_graph_challenge_fixture_identical_in_processes(gc_one, jobs, monkeypatch):
+    used = []
+    real = API.process_lockstep
+    monkeypatch.setattr(API, "process_lockstep", lambda *a, **k: used.append(a[2]) or
+                        real(*a, **k))
+    rep = audit_graph_challenge(str(GC_FIXTURE), layers=GC_FIXTURE_LAYERS, jobs=jobs)
+    assert used == [jobs]  # the workers did run
+    assert _json(rep) == gc_one[0]
+    assert rep.to_markdown() == gc_one[1]
+    # what merges non-trivially across interleaved rows is there
+    runs = gc_one[0]["runs"].values()
+    assert gc_one[0]["network"]["inputs"] == GC_FIXTURE_IMAGES
+    assert sum(len(r["examples"]) for r in runs) > 10
+    assert any(r["totals"]["sign_flip"] for r in runs)
+    assert not all(r["categories_match_exact"] for r in runs)
+    _no_children()
+
+
+def _same_lockstep(a, b):
+    assert a.exact_zero == b.exact_zero and a.exact_pre == b.exact_pre
+    assert a.exact_rows.tolist() == b.exact_rows.tolist()
+    for x, y in zip(a.results, b.results, strict=True):
+        assert [ly.to_json() for ly in x.layers] == [ly.to_json() for ly in y.layers]
+        assert [ly.examples for ly in x.layers] == [ly.examples for ly in y.layers]
+        assert [ly.ulp_hist for ly in x.layers] == [ly.ulp_hist for ly in y.layers]
+        assert x.categories.tolist() == y.categories.tolist()
+        assert x.argmax == y.argmax
+
+
+@pytest.mark.parametrize("block", [1, 2, 3])
+def test_a_construction_identical_in_processes(block):
+    """A small exact-solution network: rows dealt one, two or three at a time."""
+    from symdnn.constructions import selective
+
+    c = selective(["ab", "cd", "ae", "bf", "ce", "df", "ad"], "single", ["1/3"])
+    st = LayerStream.from_network(c.net, c.inputs)
+    runs = [Run.format(f) for f in ("fp16", "bf16", "fp8_e4m3")]
+    _same_lockstep(PR.process_lockstep(st, runs, 2, block=block), run_lockstep(st, runs))
+    _no_children()
+
+
+def test_a_generated_network_identical_in_processes():
+    st = LayerStream.from_radixnet("radixnet:1024:6:3", images=40)
+    runs = API.default_runs(FORMATS)
+    one = run_lockstep(st, runs)
+    assert any(ly.examples for r in one.results for ly in r.layers)
+    _same_lockstep(PR.process_lockstep(st, runs, 3, block=5), one)
+
+
+def test_a_network_audit_identical_with_jobs(monkeypatch):
+    from symdnn.constructions import selective
+
+    monkeypatch.setattr(API, "BLOCK", 1)  # a batch of 4 is cut too
+    c = selective(["ab", "cd", "ae", "bf"], "single", ["1/3"])
+    one = audit_network(c.net, c.inputs, jobs=1)
+    two = audit_network(c.net, c.inputs, jobs=2)
+    assert _json(two) == _json(one) and two.to_markdown() == one.to_markdown()
+
+
+def test_interleaved_rows_cover_the_batch_once():
+    for n, parts, block in [(155, 2, 8), (17, 3, 2), (5, 4, 8), (1, 2, 1)]:
+        rows = PR.interleaved_rows(n, parts, block)
+        assert sorted(np.concatenate(rows).tolist()) == list(range(n))
+        assert all(np.all(np.diff(r) > 0) for r in rows)
+
+
+# ------------------------------------------------------------------ failures stop everything
+def test_a_failing_worker_stops_the_audit(monkeypatch):
+    def boom(*a, **k):
+        raise ValueError("worker failed on purpose")
+
+    monkeypatch.setattr(PR, "run_lockstep", boom)  # the forked workers inherit it
+    st = LayerStream.from_radixnet("radixnet:1024:2", images=20)
+    with pytest.raises(ValueError, match="on purpose"):
+        PR.process_lockstep(st, [Run.format("fp32")], 2, block=1)
+    _no_children()
+
+
+def test_a_worker_that_dies_is_an_error(monkeypatch):
+    monkeypatch.setattr(PR, "run_lockstep", lambda *a, **k: os._exit(9))  # as kill -9 would
+    st = LayerStream.from_radixnet("radixnet:1024:2", images=20)
+    with pytest.raises(SymdnnError, match="worker .* died"):
+        PR.process_lockstep(st, [Run.format("fp32")], 2, block=1)
+    _no_children()
+
+
+def test_a_bad_layer_file_is_refused_as_in_one_process(tmp_path):
+    import shutil
+
+    d = tmp_path / "gc"
+    shutil.copytree(GC_FIXTURE, d)
+    bad = sorted((d / "neuron1024").glob("n1024-l5.*"))[0]
+    bad.write_bytes(b"1\t2\tnot-a-number\n")
+    errors = []
+    for jobs in (1, 2):
+        with pytest.raises(SymdnnError) as exc:
+            audit_graph_challenge(str(d), layers=GC_FIXTURE_LAYERS, jobs=jobs, threads=1)
+        errors.append(str(exc.value))
+    assert errors[0] == errors[1] and "n1024-l5" in errors[0]
+    _no_children()
+
+
+def _gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (a zombie waiting for its parent counts as ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat[stat.rindex(")") + 2:].split()[0] in ("Z", "X")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_ctrl_c_leaves_no_output_and_no_process(tmp_path, monkeypatch):
+    """Ctrl-C while the workers run (sent by a worker at its third layer, so it lands there
+    every time): exit status 130, no report, no JSON, every worker ended."""
+    from tests.forked import run_cli
+
+    pids = tmp_path / "pids"
+    real = PR._received
+
+    def interrupted(conn):
+        with open(pids, "a") as f:
+            f.write(f"{os.getpid()}\n")
+        for l, lay in enumerate(real(conn), 1):
+            if l == 3:
+                os.kill(os.getppid(), signal.SIGINT)
+            yield lay
+
+    monkeypatch.setattr(PR, "_received", interrupted)  # what the forked workers run
+    out = tmp_path / "out"
+    out.mkdir()
+    got = run_cli(["audit", "graph-challenge", GC_FIXTURE, "--layers", GC_FIXTURE_LAYERS,
+                   "--jobs", "2", "--json", out / "a.json", "--report", out / "rep"],
+                  limit=60)
+    assert got.returncode == 130, got.stderr
+    assert "interrupted" in got.stderr
+    workers = [int(x) for x in pids.read_text().split()]
+    assert len(workers) == 2
+    deadline = time.monotonic() + 5
+    while not all(_gone(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert all(_gone(p) for p in workers)
+    assert list(out.iterdir()) == []
+
+
+def test_argmax_examples_merge_in_batch_order():
+    """Rows dealt in turn: the first ten changed inputs of the batch, in its order."""
+    from symdnn.audit.chunks import merge_lockstep
+    from symdnn.audit.runner import Lockstep, RunResult
+
+    rows = [np.array([0, 1, 4, 5, 8]), np.array([2, 3, 6, 7])]
+    parts = []
+    for sel in rows:
+        res = RunResult(None, [], np.array([0, len(sel) - 1]))
+        res.argmax_at = list(range(len(sel)))
+        res.argmax = {"changes": len(sel), "examples": [{"input": str(sel[j])}
+                                                        for j in res.argmax_at]}
+        parts.append(Lockstep([], [], np.array([len(sel) - 1]), [res], 0.0))
+    m = merge_lockstep(parts, rows, [Run.format("fp32")])
+    assert [e["input"] for e in m.results[0].argmax["examples"]] == [str(i) for i in range(9)]
+    assert m.results[0].argmax["changes"] == 9
+    assert m.results[0].categories.tolist() == [0, 2, 7, 8]
+    assert m.exact_rows.tolist() == [7, 8]
