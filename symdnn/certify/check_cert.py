@@ -436,18 +436,30 @@ class Layer:
     def __init__(self, cols, bias, cap, ar, memo):
         F = ar.F
         self.rows, self.q, self.n = {}, [], []
-        for j, col in enumerate(cols):
+        got_of = []
+        for col in cols:
             q = 1 << 40
-            for i, w in col:
+            for _, w in col:
                 got = memo.get(w)
                 if got is None:
                     h = fl(w, F)
                     got = memo[w] = (INF, INF, None) if h is None else \
-                        (up(abs(h)), up(abs(h - w)), v2(h))
-                self.rows.setdefault(i, []).append((j, got[0], got[1]))
+                        (abs(h), up(abs(h - w)), v2(h))
+                got_of.append(got)
                 q = None if q is None or got[2] is None else min(q, got[2])
             self.q.append(q)
             self.n.append(len(col))
+        # |What| = wn / 2**kw with integers wn: small-integer products with exact inputs
+        dens = [g[0].denominator for g in got_of if g[0] is not INF]
+        self.kw = max(dens, default=1).bit_length() - 1
+        k = 0
+        for j, col in enumerate(cols):
+            for i, _ in col:
+                h, dw, _ = got_of[k]
+                k += 1
+                wn = INF if h is INF else h.numerator << (self.kw - (h.denominator.bit_length()
+                                                                    - 1))
+                self.rows.setdefault(i, []).append((j, wn, dw))
         self.bias = None
         if bias is not None:
             self.bias = []
@@ -461,22 +473,35 @@ class Layer:
             self.dcap = INF if h is None else up(abs(h - cap))
 
 
-def sums(lay, yrow, erow):
-    """``{j: (M, D)}`` (fixed point, scaled by ``2**K`` once more; INF for an unbounded
-    term) of one row, over the positions some nonzero input or error reaches."""
+def sums(lay, nys, s, yfix, erow):
+    """``{j: (M, D)}`` (fixed point; INF for an unbounded term) of one row, over the
+    positions some nonzero input or error reaches: ``nys[i] = |y_i| s`` (integers), ``yfix``
+    the fixed-point ``|y_i|`` (for the weights' rounding errors), ``erow`` the errors."""
+    A, Me, Dd, inf = {}, {}, {}, set()
+    for i, ny in nys.items():
+        for j, wn, dw in lay.rows.get(i, ()):
+            if wn is INF:
+                inf.add(j)
+                continue
+            A[j] = A.get(j, 0) + wn * ny
+            if dw:
+                Dd[j] = Dd.get(j, 0) + dw * yfix[i]
+    for i, e in erow.items():
+        for j, wn, _ in lay.rows.get(i, ()):
+            if e is INF or wn is INF:
+                inf.add(j)
+                continue
+            Me[j] = Me.get(j, 0) + wn * e
     out = {}
-    for i in set(yrow) | set(erow):
-        y = yrow.get(i, 0)
-        e = erow.get(i, 0)
-        for j, wh, dw in lay.rows.get(i, ()):
-            if e is INF or wh is INF:
-                out[j] = INF
-                continue
-            cur = out.get(j)
-            if cur is INF:
-                continue
-            m, d = (0, 0) if cur is None else cur
-            out[j] = (m + wh * (y + e), d + wh * e + dw * y)
+    den = s << lay.kw
+    kw = lay.kw
+    for j in set(A) | set(Me) | inf:
+        if j in inf:
+            out[j] = INF
+            continue
+        pe = -((-Me.get(j, 0)) >> kw)
+        M = -((-(A.get(j, 0) << K)) // den) + pe
+        out[j] = (M, pe - ((-Dd.get(j, 0)) >> K))
     return out
 
 
@@ -485,7 +510,6 @@ def bounds(lay, ar, j, md, qrow, zabs, dense):
     of :func:`sums`: docs/certificates.md, "The bound model, for checkers"."""
     infinite = md is INF
     M, D = (0, 0) if md is None or infinite else md
-    M, D = -((-M) >> K), -((-D) >> K)
     n = lay.n[j]
     b = lay.bias[j] if lay.bias is not None else (0, 0, 1 << 40, 0)
     babs, db, qb = b[0], b[1], b[2]
@@ -562,6 +586,13 @@ def run(cert, net, fmts):
         pre, struct = layer_exact(y, cols, bias, net.rule)
         dense = net.rule == "all" and bias is not None
         yfix = [{i: up(abs(v)) for i, v in row.items()} for row in y]
+        nys = []
+        for row in y:
+            sd = 1
+            for v in row.values():
+                sd = sd * v.denominator // _gcd(sd, v.denominator)
+            nys.append(({i: abs(v.numerator) * (sd // v.denominator) for i, v in row.items()},
+                        sd))
         qrows = []
         for row in y:
             q = 1 << 40
@@ -591,7 +622,7 @@ def run(cert, net, fmts):
             mx = 0
             for r, acc in enumerate(pre):
                 erow, yrow, eo = errs[f][r], yfix[r], {}
-                mds = sums(lay, yrow, erow)
+                mds = sums(lay, nys[r][0], nys[r][1], yrow, erow)
                 cand = range(len(cols)) if dense else set(acc) | set(mds)
                 for j in cand:
                     has = j in acc
