@@ -560,8 +560,9 @@ def bounds(lay, ar, j, md, qrow, zabs, dense):
 
 
 # ------------------------------------------------------------------------------ checking
-def run(cert, net, fmts):
-    """Recompute everything; returns ``(min_margins, per format results)``."""
+def run(net, fmts, want=frozenset()):
+    """Recompute everything: ``(min_margins, per format results, last outputs)``; the
+    bounds of the positions ``want`` (``(layer, row, neuron)``, 0-based) are kept."""
     L = len(net.layers)
     s_rows = [dict(r) for r in net.rows]
     mins = []
@@ -600,18 +601,26 @@ def run(cert, net, fmts):
                 w = v2(v)
                 q = None if q is None or w is None else min(q, w)
             qrows.append(q)
-        # the smallest exact margin (format independent)
+        # the exact margins and the smallest of them (format independent): per position
+        # (z, |z|, |a|, |z - YMAX| or None, |z| in fixed point)
         best = None
+        cap = net.cap
+        exact = []
         for r, acc in enumerate(pre):
-            for a, z in acc.values():
-                cands = [("relu", abs(z))]
-                if net.cap is not None and z > 0:
-                    cands.append(("cap", abs(z - net.cap)))
+            ex = {}
+            for j, (a, z) in acc.items():
+                za, aa = abs(z), abs(a)
+                mc = None if cap is None else abs(z - cap)
+                ex[j] = (z, za, aa, mc, up(za))
+                cands = [(za, 0)]
+                if mc is not None and z > 0:
+                    cands.append((mc, 1))
                 if bias is not None and not dense:
-                    cands.append(("bias_rule", abs(a)))
-                for kind, m in cands:
-                    if best is None or (m, KINDS.index(kind)) < best:
-                        best = (m, KINDS.index(kind))
+                    cands.append((aa, 2))
+                m = min(cands)
+                if best is None or m < best:
+                    best = m
+            exact.append(ex)
             if not dense and any(j not in acc for j in struct[r]):
                 best = (Fraction(0), 2) if best is None or best[0] > 0 else best
         mins.append(None if best is None else best[0])
@@ -624,33 +633,34 @@ def run(cert, net, fmts):
                 erow, yrow, eo = errs[f][r], yfix[r], {}
                 mds = sums(lay, nys[r][0], nys[r][1], yrow, erow)
                 cand = range(len(cols)) if dense else set(acc) | set(mds)
+                ex = exact[r]
                 for j in cand:
                     has = j in acc
                     if has:
-                        a, z = acc[j]
-                        zabs = up(abs(z))
+                        z, za, aa, mc, zabs = ex[j]
                     else:
-                        a = z = Fraction(0)
+                        z = za = aa = mc = Fraction(0)
                         # W y is exactly 0 here: |z| is the exact bias
                         zabs = up(abs(lay.bias[j][3])) if lay.bias is not None else 0
+                        if cap is not None:
+                            mc = cap
                     Es, Ez = bounds(lay, ar, j, mds.get(j), qrows[r], zabs, dense)
-                    rs["bounds"][(l, r, j)] = (Es, Ez, {
-                        "relu": abs(z), "bias_rule": abs(a),
-                        "cap": None if net.cap is None else abs(z - net.cap)})
+                    if (l, r, j) in want:
+                        rs["bounds"][(l, r, j)] = (Es, Ez, {"relu": za, "bias_rule": aa,
+                                                            "cap": mc})
                     if has:
                         nz = True
                         if bias is not None and not dense:
-                            nz = Es == 0 or less(Es, abs(a).numerator, abs(a).denominator)
+                            nz = Es == 0 or less(Es, aa.numerator, aa.denominator)
                             if not nz:
                                 rs["at_risk"]["bias_rule"][l] += 1
-                        relu = (Ez == 0 or less(Ez, abs(z).numerator, abs(z).denominator)) \
+                        relu = (Ez == 0 or less(Ez, za.numerator, za.denominator)) \
                             and (nz or z <= 0)
                         if not relu:
                             rs["at_risk"]["relu"][l] += 1
                         capok = True
                         if net.cap is not None:
                             Ec = add(Ez, lay.dcap)
-                            mc = abs(z - net.cap)
                             ok = (Ec == 0 or less(Ec, mc.numerator, mc.denominator)) and \
                                 (nz or z < net.cap)
                             if z > 0:
@@ -793,7 +803,7 @@ def check(cert_path, net_path, inputs_path):
     ars = {}
     for name, fj in formats.items():
         ars[name] = Arith(need(fj, "arithmetic", dict, f"formats.{name}"), name)
-    mins, res, _ = run(cert, net, ars)
+    mins, res, _ = run(net, ars, wanted(formats, net))
     claimed = need(cert, "min_margin", list)
     if len(claimed) != L:
         raise Refuted(f"min_margin has {len(claimed)} layers, the network {L}")
@@ -849,6 +859,27 @@ def check(cert_path, net_path, inputs_path):
     if need(cert, "certified", bool) != every:
         raise Refuted(f"'certified' is {cert['certified']}, the formats say {every}")
     return (0 if every else 1), out
+
+
+def _example_at(ex, net):
+    """``(layer, row, neuron)`` (0-based) of an example, or None if it names none."""
+    try:
+        l = int(ex["layer"]) - 1
+        return l, net.batch.index(str(ex["input"])), net.layers[l][2].index(str(ex["neuron"]))
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
+def wanted(formats, net):
+    """The positions the examples of every format name (their bounds are kept)."""
+    out = set()
+    for fj in formats.values():
+        for ex in fj.get("examples", []) if isinstance(fj, dict) else []:
+            if isinstance(ex, dict) and ex.get("kind") in KINDS:
+                at = _example_at(ex, net)
+                if at is not None:
+                    out.add(at)
+    return out
 
 
 def check_examples(fj, name, net, r, mins):
