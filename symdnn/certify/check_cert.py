@@ -433,8 +433,32 @@ class Layer:
     v2(bhat), b)`` per neuron; ``dcap = |fl(YMAX) - YMAX|``. ``memo`` remembers the
     rounding of each weight across layers."""
 
-    def __init__(self, cols, bias, cap, ar, memo):
+    def __init__(self, cols, bias, cap, ar, memo, shared=None):
         F = ar.F
+        for w in shared["weights"] if shared is not None else ():
+            if w not in memo:
+                h = fl(w, F)
+                memo[w] = (INF, INF, None) if h is None else (abs(h), up(abs(h - w)), v2(h))
+        sig = None if shared is None else tuple(memo[w] for w in shared["weights"])
+        if sig is not None and sig in shared:  # another format rounds every weight alike
+            self.rows, self.q, self.n, self.kw = shared[sig]
+        else:
+            self._weights(cols, F, memo)
+            if sig is not None:
+                shared[sig] = (self.rows, self.q, self.n, self.kw)
+        self.bias = None
+        if bias is not None:
+            self.bias = []
+            for b in bias:
+                h = fl(b, F)
+                self.bias.append((INF, INF, None, b) if h is None else
+                                 (up(abs(h)), up(abs(h - b)), v2(h), b))
+        self.dcap = None
+        if cap is not None:
+            h = fl(cap, F)
+            self.dcap = INF if h is None else up(abs(h - cap))
+
+    def _weights(self, cols, F, memo):
         self.rows, self.q, self.n = {}, [], []
         got_of = []
         for col in cols:
@@ -460,17 +484,6 @@ class Layer:
                 wn = INF if h is INF else h.numerator << (self.kw - (h.denominator.bit_length()
                                                                     - 1))
                 self.rows.setdefault(i, []).append((j, wn, dw))
-        self.bias = None
-        if bias is not None:
-            self.bias = []
-            for b in bias:
-                h = fl(b, F)
-                self.bias.append((INF, INF, None, b) if h is None else
-                                 (up(abs(h)), up(abs(h - b)), v2(h), b))
-        self.dcap = None
-        if cap is not None:
-            h = fl(cap, F)
-            self.dcap = INF if h is None else up(abs(h - cap))
 
 
 def sums(lay, nys, s, yfix, erow):
@@ -624,8 +637,9 @@ def run(net, fmts, want=frozenset()):
             if not dense and any(j not in acc for j in struct[r]):
                 best = (Fraction(0), 2) if best is None or best[0] > 0 else best
         mins.append(None if best is None else best[0])
+        shared = {"weights": sorted({w for col in cols for _, w in col})}
         for f, ar in ars.items():
-            lay = Layer(cols, bias, net.cap, ar, wmemo.setdefault(f, {}))
+            lay = Layer(cols, bias, net.cap, ar, wmemo.setdefault(f, {}), shared)
             rs = res[f]
             new_e = []
             mx = 0
