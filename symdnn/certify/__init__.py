@@ -22,7 +22,9 @@ from symdnn.certify.api import (
            certify_stream,
 )
 from symdnn.certify.bounds import Arith
+from symdnn.certify.recheck import certify_challenge_files, certify_folder, recheck
 from symdnn.certify.report import Certificate, FormatCertificate, LayerMargin
 
 __all__ = ["certify", "certify_stream", "certify_graph_challenge", "Certificate",
-           "FormatCertificate", "LayerMargin", "Arith", "ariths", "DEFAULT_FORMATS"]
+           "FormatCertificate", "LayerMargin", "Arith", "ariths", "DEFAULT_FORMATS",
+           "certify_folder", "certify_challenge_files", "recheck"]

@@ -104,7 +104,13 @@ def _exact_number(text, where):
 
 
 def up(x):
-    """The fixed-point integer at or above the nonnegative rational ``x``."""
+    """The fixed-point integer at or above the nonnegative rational ``x``.
+
+    Examples
+    --------
+    >>> up(Fraction(1, 2)) == ONE // 2, up(Fraction(1, 3)) * 3 > ONE
+    (True, True)
+    """
     return -((-x.numerator << K) // x.denominator)
 
 
@@ -123,7 +129,13 @@ def add(*xs):
 
 
 def less(a, num, den):
-    """``a / 2**K < num / den`` exactly (``a`` fixed point or INF, ``num/den >= 0``)."""
+    """``a / 2**K < num / den`` exactly (``a`` fixed point or INF, ``num/den >= 0``).
+
+    Examples
+    --------
+    >>> less(up(Fraction(1, 3)), 1, 3), less(ONE // 4, 1, 3), less(INF, 1, 1)
+    (False, True, False)
+    """
     return a is not INF and a * den < num << K
 
 
@@ -408,7 +420,13 @@ class Arith:
 
 def v2(x):
     """The exponent of the lowest set bit of a dyadic rational (None if not dyadic; a large
-    number for zero)."""
+    number for zero).
+
+    Examples
+    --------
+    >>> v2(Fraction(12)), v2(Fraction(3, 8)), v2(Fraction(1, 3))
+    (2, -3, None)
+    """
     if x == 0:
         return 1 << 40
     d = x.denominator
