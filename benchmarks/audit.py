@@ -7,7 +7,7 @@ float runs in lockstep, and the layer-by-layer comparison).
 
 Every number printed is measured, and every ratio is taken between times of the same
 repetition: each repetition runs the exact run alone, the audit as a user runs it (every
-core) and the audit in one process on one chunk (``threads=1``), one after the other.
+core) and the audit in one process on one chunk (``jobs=1, threads=1``), one after the other.
 Printed: the best of each, the ratio audit / exact run alone of each repetition, and, from the
 single-chunk audit of the repetition where it was fastest, the seconds the audit itself
 recorded for its exact run and for each float run (one chunk: its parts ran one after the
@@ -27,7 +27,7 @@ from symdnn.audit import audit_graph_challenge
 from symdnn.challenge import run_challenge
 
 FORMATS = ["fp64", "fp32", "fp16", "bf16"]
-ONE = {"threads": 1}  # one process, one chunk
+ONE = {"jobs": 1, "threads": 1}  # one process, one chunk
 
 
 def main() -> None:

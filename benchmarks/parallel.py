@@ -24,11 +24,14 @@
     and scipy allocations; GraphBLAS's own are not traced). Layers are made inside both
     timings; the time to make them alone is printed too.
 
-(d) ``audit`` and ``suite build`` of the same Graph Challenge from
-    its files, on one thread and on every core (the audit's row chunks share one read of each
-    layer file); the reports and suites are checked identical.
+(d) ``audit`` of the same Graph Challenge from its files on one core (the process pinned to
+    one CPU, as on a 1-core machine), in one process on every core (``jobs=1``: its layer
+    reads overlap the computing), and in one worker process per core (``jobs``: the layers
+    read once and sent to every worker), interleaved, each ratio between runs of the same
+    repetition; the exact run alone in the same repetitions; the reports (JSON and Markdown)
+    checked identical. ``suite build`` on one thread and on every core.
 
-Run: python benchmarks/parallel.py [--repeat 5] [--skip-c]
+Run: python benchmarks/parallel.py [--repeat 5] [--skip-c] [--cases abcd]
 """
 
 from __future__ import annotations
@@ -124,9 +127,10 @@ def case_a(repeat: int) -> None:
     for k in runs:
         print(f"    {k:46s}: {min(times[k]):7.3f} s   categories match truth: "
               f"{np.array_equal(cats[k], truth)}")
-    best_exact = min(min(v) for k, v in times.items() if k.startswith("symdnn"))
-    g = min(times["GraphBLAS fp64 (the baseline)"])
-    print(f"    ratio fastest exact / GraphBLAS fp64: {best_exact / g:.2f}")
+    ratios = [min(v[i] for k, v in times.items() if k.startswith("symdnn"))
+              / times["GraphBLAS fp64 (the baseline)"][i] for i in range(repeat)]
+    print("    ratio fastest exact / GraphBLAS fp64, each repetition: "
+          + ", ".join(f"{r:.2f}" for r in ratios))
 
 
 def case_b(repeat: int) -> None:
@@ -163,7 +167,8 @@ def case_b(repeat: int) -> None:
     print(f"    local, every core           : {lo:7.2f} s   match: {loc.matches}")
     print(f"    dask, 2 workers             : {da:7.2f} s   match: {far.matches}   identical: "
           f"{np.array_equal(loc.categories, far.categories)}")
-    print(f"    dask overhead over local    : {da - lo:+7.2f} s ({da / lo:.2f} x)")
+    print("    dask overhead over local, each repetition: "
+          + ", ".join(f"{d - l:+.2f} s ({d / l:.2f} x)" for l, d in zip(tl, td, strict=True)))
 
 
 def case_c() -> None:
@@ -214,6 +219,18 @@ def case_c() -> None:
           f"{np.array_equal(r.categories, cats_g)} ({len(r.categories)})")
 
 
+def _one_core(fn):
+    """``fn()`` with this process (and what it starts) on one core, as on a 1-core machine."""
+    import os
+
+    cores = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cores)})
+    try:
+        return fn()
+    finally:
+        os.sched_setaffinity(0, cores)
+
+
 def case_d(repeat: int) -> None:
     """``audit`` and ``suite build`` of the Graph Challenge on one core and on every core."""
     root = data_dir("graphchallenge-1024")
@@ -221,18 +238,21 @@ def case_d(repeat: int) -> None:
         print(f"(d) {missing('graphchallenge-1024', root)}")
         return
     import json
+    import os
     import shutil
     import tempfile
 
     from symdnn.audit import audit_graph_challenge
+    from symdnn.challenge import run_challenge
     from symdnn.suite import build_suite
 
-    def report(threads):
-        j = audit_graph_challenge(str(root), threads=threads).to_json()
+    def report(**kw):
+        rep = audit_graph_challenge(str(root), formats=["fp64", "fp32", "fp16", "bf16"], **kw)
+        j = rep.to_json()
         j.pop("seconds")
         for r in j["runs"].values():
             r.pop("seconds")
-        return json.dumps(j, sort_keys=True)
+        return json.dumps(j, sort_keys=True), rep.to_markdown()
 
     tmp = tempfile.mkdtemp()
 
@@ -247,12 +267,35 @@ def case_d(repeat: int) -> None:
     cores = available_cores()
     print(f"(d) audit (exact + fp64, fp32, fp16, bf16) and suite build (fp32, bf16) of the "
           f"Graph Challenge 1024 x 120 x 1200 from its files, best of {repeat}")
+    pinned = hasattr(os, "sched_setaffinity")
+    runs = {"audit, 1 core (pinned)": lambda: _one_core(report) if pinned else None,
+            "audit, 1 process on every core (jobs=1)": lambda: report(jobs=1),
+            f"audit, {cores} cores (jobs={cores})": lambda: report(),
+            f"exact run alone, {cores} cores": lambda: run_challenge(str(root)).matches}
+    times: dict[str, list[float]] = {k: [] for k in runs}
+    out: dict = {}
     try:
-        for name, fn in (("audit", report), ("suite build", suite)):
-            t1, a = best(lambda fn=fn: fn(1), repeat)
-            tn, b = best(lambda fn=fn: fn(cores), repeat)
-            print(f"    {name:12s} 1 thread: {t1:6.2f} s   {cores} threads: {tn:6.2f} s   "
-                  f"speed-up {t1 / tn:.2f} x   identical: {a == b}")
+        for _ in range(repeat):  # interleaved, so all see the same machine
+            for k, fn in runs.items():
+                t, out[k] = best(fn, 1)
+                times[k].append(t)
+        k1, kj, kn, ke = runs
+        for k in runs:
+            print(f"    {k:42s}: {min(times[k]):6.2f} s")
+        if pinned:
+            print(f"    audit, {cores} cores / 1 core, each repetition: " + ", ".join(
+                f"{a / b:.2f} x" for a, b in zip(times[k1], times[kn], strict=True))
+                + f"   reports identical (JSON and Markdown): {out[k1] == out[kn]}")
+        print(f"    audit, {cores} cores / jobs=1, each repetition: " + ", ".join(
+            f"{a / b:.2f} x" for a, b in zip(times[kj], times[kn], strict=True))
+            + f"   reports identical: {out[kj] == out[kn]}")
+        print(f"    audit on {cores} cores / exact run alone, each repetition: " + ", ".join(
+            f"{a / b:.2f}" for a, b in zip(times[kn], times[ke], strict=True))
+            + f"   exact categories match truth: {out[ke]}")
+        t1, a = best(lambda: suite(1), repeat)
+        tn, b = best(lambda: suite(cores), repeat)
+        print(f"    suite build 1 thread: {t1:6.2f} s   {cores} threads: {tn:6.2f} s   "
+              f"speed-up {t1 / tn:.2f} x (best of each)   identical: {a == b}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -261,13 +304,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--skip-c", action="store_true", help="leave out case (c)")
+    ap.add_argument("--cases", default="abcd", help="the cases to run (default abcd)")
     args = ap.parse_args()
     t = time.perf_counter()
-    case_a(args.repeat)
-    case_b(min(args.repeat, 3))
-    if not args.skip_c:
+    if "a" in args.cases:
+        case_a(args.repeat)
+    if "b" in args.cases:
+        case_b(min(args.repeat, 3))
+    if "c" in args.cases and not args.skip_c:
         case_c()
-    case_d(min(args.repeat, 3))
+    if "d" in args.cases:
+        case_d(min(args.repeat, 3))
     print(f"(total {time.perf_counter() - t:.0f} s)")
 
 
