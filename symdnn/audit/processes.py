@@ -23,6 +23,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import queue
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -42,6 +43,8 @@ __all__ = ["BLOCK", "can_fork", "interleaved_rows", "select_rows", "process_lock
 
 #: rows dealt out to the workers at a time
 BLOCK = 8
+#: what the parent sends after the last layer
+_END = pickle.dumps(None)
 
 
 def can_fork() -> bool:
@@ -115,10 +118,35 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="symdnn-watch-parent").start()
 
 
+def _read_ahead(conn: Connection, ahead: int = 2) -> Iterator[bytes]:
+    """What the parent sends, read by a thread up to ``ahead`` messages ahead, so that the
+    next layer arrives while this one is audited (the parent need not wait for a worker's
+    turn to hand it over)."""
+    box: queue.Queue = queue.Queue(maxsize=ahead)
+
+    def read() -> None:
+        while True:
+            try:
+                blob = conn.recv_bytes()
+            except BaseException as exc:  # noqa: BLE001 (handed to the worker)
+                box.put(exc)
+                return
+            box.put(blob)
+            if blob == _END:
+                return
+
+    threading.Thread(target=read, daemon=True, name="symdnn-audit-receive").start()
+    while True:
+        got = box.get()
+        if isinstance(got, BaseException):
+            raise got
+        yield got
+
+
 def _received(conn: Connection) -> Iterator[StreamLayer]:
     """The layers the parent sends, until it sends None."""
-    while True:
-        item = pickle.loads(conn.recv_bytes())
+    for blob in _read_ahead(conn):
+        item = pickle.loads(blob)
         if item is None:
             return
         if item == "stop":  # the parent could not go on (it failed reading a layer)
@@ -201,7 +229,7 @@ def process_lockstep(stream: LayerStream, runs: list[Run], jobs: int, *,
             try:
                 for blob in tap:
                     conns[k].send_bytes(blob)
-                conns[k].send_bytes(pickle.dumps(None))
+                conns[k].send_bytes(_END)
             except BaseException as exc:  # noqa: BLE001 (a read error, or a worker gone)
                 errors.append(exc)
                 tap.close(exc)
