@@ -226,6 +226,22 @@ def test_malformed_certificates_cannot_be_read_and_name_the_key(words):
     assert code == 2 and "missing.tsv" in out, out
 
 
+def test_symdnn_check_names_the_key_of_a_malformed_certificate(words):
+    from symdnn.errors import SymdnnError
+
+    js, net, inputs, tmp = words
+    for key in ("sha256", "source"):
+        p = tmp / "bad.json"
+        p.write_text(json.dumps({k: v for k, v in js.items() if k != key}))
+        with pytest.raises(SymdnnError, match=f"'{key}'"):
+            recheck(str(p), net, inputs)
+    bad = json.loads(json.dumps(js))
+    del bad["formats"]["fp16"]["accumulate"]
+    p.write_text(json.dumps(bad))
+    with pytest.raises(SymdnnError, match="formats.fp16.accumulate"):
+        recheck(str(p), net, inputs)
+
+
 def test_format_parameters_that_lie_are_refused(words):
     js, net, inputs, tmp = words
     js["formats"]["fp16"]["arithmetic"]["format"]["precision"] = 24

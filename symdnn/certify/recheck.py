@@ -243,6 +243,13 @@ def recheck(cert_path: str, net: str, inputs: str, *,
     """
     doc = _read_cert(cert_path)
     sums, src = doc["sha256"], doc["source"]
+    if not isinstance(sums, dict) or not isinstance(src, dict) or \
+            not isinstance(doc["formats"], dict):
+        raise ParseError(f"{cert_path}: the keys 'sha256', 'source' and 'formats' must be "
+                         "objects")
+    for name, f in doc["formats"].items():
+        if not isinstance(f, dict) or not isinstance(f.get("accumulate"), str):
+            raise ParseError(f"{cert_path}: the key 'formats.{name}.accumulate' is missing")
     for rel, h in sorted(sums.get("network", {}).items()):
         p = Path(net) / rel
         if not p.is_file():
@@ -257,9 +264,14 @@ def recheck(cert_path: str, net: str, inputs: str, *,
     acc = _accumulate(doc)
     kind = src.get("kind")
     if kind == "graph-challenge":
-        cert = certify_challenge_files(net, formats=formats, neurons=src["neurons"],
-                                       layers=src["layers"], images=src["images"],
-                                       accumulate=acc, progress=progress)
+        size = {}
+        for k in ("neurons", "layers", "images"):
+            if not isinstance(src.get(k), int):
+                raise ParseError(f"{cert_path}: the key 'source.{k}' is missing or not an "
+                                 "integer")
+            size[k] = src[k]
+        cert = certify_challenge_files(net, formats=formats, accumulate=acc,
+                                       progress=progress, **size)
         if cert.sha256["inputs"] != sums["inputs"]:
             raise ArgumentError(f"INPUTS: give the images file the certificate names "
                                 f"({src.get('inputs_file')})")
