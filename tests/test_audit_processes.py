@@ -99,7 +99,7 @@ def test_a_generated_network_identical_in_processes():
 def test_a_network_audit_identical_with_jobs(monkeypatch):
     from symdnn.constructions import selective
 
-    monkeypatch.setattr(API, "BLOCK", 1)  # a batch of 4 is cut too
+    monkeypatch.setattr(API, "MIN_ROWS", 2)  # a batch of 4 is cut too
     c = selective(["ab", "cd", "ae", "bf"], "single", ["1/3"])
     one = audit_network(c.net, c.inputs, jobs=1)
     two = audit_network(c.net, c.inputs, jobs=2)

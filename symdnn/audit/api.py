@@ -11,7 +11,7 @@ from typing import Any
 
 from symdnn.assoc import AssocArray
 from symdnn.audit.chunks import dask_lockstep, lockstep
-from symdnn.audit.processes import BLOCK, can_fork, process_lockstep
+from symdnn.audit.processes import MIN_ROWS, can_fork, process_lockstep
 from symdnn.audit.report import AuditReport
 from symdnn.audit.runner import Run
 from symdnn.domains import accumulation_format
@@ -70,7 +70,7 @@ def audit_stream(stream: LayerStream, *, formats: list[str] = ("fp64", "fp32", "
     jobs : int, optional
         Worker processes (default: one per core), each auditing its blocks of rows, the
         layers read once and sent to all (:mod:`symdnn.audit.processes`). Used for symdnn's
-        own float formats on a batch of at least ``2 * 8`` inputs where the platform can
+        own float formats on a batch of at least 16 inputs where the platform can
         fork; otherwise, or with ``jobs=1``, ``threads`` applies.
     dask : str or True, optional
         One chunk per worker of a dask.distributed cluster (True for a LocalCluster, or a
@@ -114,7 +114,7 @@ def _processes(stream: LayerStream, runs: list[Run], on_layer: Any, jobs: int | 
     """Whether to audit in worker processes (see ``jobs`` in :func:`audit_stream`)."""
     return (resolve_threads(jobs) > 1 and can_fork() and on_layer is None and bool(runs)
             and not stream.per_input_bias and all(r.kind == "float" for r in runs)
-            and len(stream.batch) >= 2 * BLOCK)
+            and len(stream.batch) >= MIN_ROWS)
 
 
 def audit_graph_challenge(data_dir: str, *, formats: list[str] = ("fp64", "fp32", "fp16",

@@ -7,9 +7,9 @@ worker (:class:`~symdnn.parallel.Broadcast` keeps at most a few layers in memory
 the depth). Each worker audits its own rows of the batch in lockstep
 (:func:`~symdnn.audit.runner.run_lockstep`: the exact run and every float run) and returns
 its findings, which merge into exactly the report of one process
-(:func:`~symdnn.audit.chunks.merge_lockstep`). The rows are dealt out in blocks of
-:data:`BLOCK`, in turn, so each worker gets a share of every part of the batch: how long an
-input stays active varies along the batch, and consecutive halves can differ by a third.
+(:func:`~symdnn.audit.chunks.merge_lockstep`). The rows are dealt out one at a time
+(:data:`BLOCK`), in turn, so each worker gets a share of every part of the batch: how long
+an input stays active varies along the batch, and consecutive halves can differ by a third.
 
 Workers are forked (they start in a few milliseconds with the stream and the runs already
 in memory); where the platform cannot fork, or for what must run in one chunk
@@ -39,10 +39,14 @@ from symdnn.engines.stream import LayerStream, StreamLayer
 from symdnn.errors import SymdnnError
 from symdnn.parallel import Broadcast
 
-__all__ = ["BLOCK", "can_fork", "interleaved_rows", "select_rows", "process_lockstep"]
+__all__ = ["BLOCK", "MIN_ROWS", "can_fork", "interleaved_rows", "select_rows",
+           "process_lockstep"]
 
-#: rows dealt out to the workers at a time
-BLOCK = 8
+#: rows dealt out to the workers at a time: one, since the work of the Graph Challenge's
+#: images comes in runs (blocks of 8 split it 42/58, single rows 53/47)
+BLOCK = 1
+#: the fewest inputs audited in worker processes (fewer are not worth a fork)
+MIN_ROWS = 16
 #: what the parent sends after the last layer
 _END = pickle.dumps(None)
 
