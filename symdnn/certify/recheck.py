@@ -22,7 +22,8 @@ from symdnn.certify.report import Certificate
 from symdnn.errors import ArgumentError, ParseError
 
 __all__ = ["CERT_FORMAT", "BOUND_MODEL", "ACCUMULATION_MODEL", "arithmetic_json",
-           "certify_folder", "certify_challenge_files", "recheck", "Recheck", "file_sha256"]
+           "certify_folder", "certify_challenge_files", "folder_files", "challenge_files",
+           "recheck", "Recheck", "file_sha256"]
 
 #: the certificate's layout, as ``symdnn.certify.check_cert`` reads it
 CERT_FORMAT = "symdnn-certificate/1"
@@ -107,20 +108,40 @@ def certify_folder(folder: str, *, formats: Sequence[str] | str | None = None,
     from symdnn.certify.api import DEFAULT_FORMATS, certify
     from symdnn.constructions import load_construction
 
-    root = Path(folder)
     c = load_construction(folder)
     cert = certify(c.net, c.inputs, formats=DEFAULT_FORMATS if formats is None else formats,
                    accumulate=accumulate, name=str(folder), progress=progress)
+    cert.source, cert.sha256 = folder_files(folder)
+    return cert
+
+
+def folder_files(folder: str) -> tuple[dict, dict]:
+    """``(source, sha256)`` of a folder written by ``symdnn build``: the bias rule, the cap
+    and the inputs file; the sha256 of ``network.json``, the weight and bias files, and the
+    inputs.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from symdnn.constructions import build_construction
+    >>> from symdnn.io.netdir import write_network
+    >>> c = build_construction(builtin="words2")
+    >>> d = write_network(os.path.join(tempfile.mkdtemp(), "n"), c.net, inputs=c.inputs)
+    >>> src, sums = folder_files(str(d))
+    >>> src["kind"], src["inputs_file"], len(sums["inputs"])
+    ('symdnn-network', 'inputs.tsv', 64)
+    """
+    root = Path(folder)
     spec = json.loads((root / "network.json").read_text(encoding="utf-8"))
     files = ["network.json"]
     for lay in spec.get("layers", []):
         files += [lay[k] for k in ("weights", "bias") if lay.get(k)]
-    cert.source = {"kind": "symdnn-network", "rule": spec.get("bias_rule"),
-                   "cap": None if spec.get("ymax") is None else str(spec["ymax"]),
-                   "inputs_file": spec.get("inputs")}
-    cert.sha256 = {"network": {f: file_sha256(root / f) for f in files},
-                   "inputs": file_sha256(root / spec["inputs"])}
-    return cert
+    source = {"kind": "symdnn-network", "rule": spec.get("bias_rule"),
+              "cap": None if spec.get("ymax") is None else str(spec["ymax"]),
+              "inputs_file": spec.get("inputs")}
+    sums = {"network": {f: file_sha256(root / f) for f in files},
+            "inputs": file_sha256(root / spec["inputs"])}
+    return source, sums
 
 
 def certify_challenge_files(data_dir: str, *, formats: Sequence[str] | str | None = None,
@@ -141,27 +162,46 @@ def certify_challenge_files(data_dir: str, *, formats: Sequence[str] | str | Non
     >>> cert.source["biases"], len(cert.sha256["network"])
     (['-3/10', '-3/10'], 2)
     """
-    from symdnn.certify.api import DEFAULT_FORMATS, ariths, certify_stream
-    from symdnn.engines.stream import LayerStream
-    from symdnn.io.gcnetwork import challenge_network
+    from symdnn.certify.api import DEFAULT_FORMATS, certify_graph_challenge
 
-    fm = DEFAULT_FORMATS if formats is None else formats
-    ariths(fm, accumulate)  # refuse them first
-    stream = LayerStream.from_graph_challenge(data_dir, neurons=neurons, layers=layers,
-                                              images=images)
-    cert = certify_stream(stream, fm, accumulate=accumulate, progress=progress)
-    root = Path(data_dir)
-    net = challenge_network(data_dir, neurons, layers)
-    rel = [_rel(Path(p), root) for p in stream.files.layers]
-    cert.source = {"kind": "graph-challenge", "neurons": neurons, "layers": layers,
-                   "images": len(stream.batch), "rule": net.rule,
-                   "cap": None if net.cap is None else str(net.cap),
-                   "biases": [None if b is None else str(b) for b in net.biases],
-                   "layer_files": rel, "inputs_file": _rel_or_name(Path(stream.files.images), root)}
-    cert.sha256 = {"network": {r: file_sha256(p) for r, p in zip(rel, stream.files.layers,
-                                                                 strict=True)},
-                   "inputs": file_sha256(stream.files.images)}
+    cert = certify_graph_challenge(data_dir, formats=DEFAULT_FORMATS if formats is None
+                                   else formats, neurons=neurons, layers=layers,
+                                   images=images, accumulate=accumulate, progress=progress)
+    cert.source, cert.sha256 = challenge_files(data_dir, neurons=neurons, layers=layers,
+                                               images=len(cert.batch))
     return cert
+
+
+def challenge_files(data_dir: str, *, neurons: int = 1024, layers: int = 120,
+                    images: int) -> tuple[dict, dict]:
+    """``(source, sha256)`` of a Graph Challenge folder as ``symdnn certify graph-challenge``
+    reads it (the same files): the network's rule, biases and cap, the layer files relative
+    to ``data_dir``; their sha256 and the images file's.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from symdnn.generators import generate_radixnet
+    >>> d = generate_radixnet(tempfile.mkdtemp(), neurons=1024, layers=2, inputs=3)
+    >>> src, sums = challenge_files(str(d), layers=2, images=3)
+    >>> src["biases"], src["cap"], len(sums["network"])
+    (['-3/10', '-3/10'], '32', 2)
+    """
+    from symdnn.io.gcnetwork import challenge_network
+    from symdnn.io.graphchallenge import find_challenge_files
+
+    root = Path(data_dir)
+    files = find_challenge_files(data_dir, neurons, layers)
+    net = challenge_network(data_dir, neurons, layers)
+    rel = [_rel(Path(p), root) for p in files.layers]
+    source = {"kind": "graph-challenge", "neurons": neurons, "layers": layers,
+              "images": images, "rule": net.rule,
+              "cap": None if net.cap is None else str(net.cap),
+              "biases": [None if b is None else str(b) for b in net.biases],
+              "layer_files": rel, "inputs_file": _rel_or_name(Path(files.images), root)}
+    sums = {"network": {r: file_sha256(p) for r, p in zip(rel, files.layers, strict=True)},
+            "inputs": file_sha256(files.images)}
+    return source, sums
 
 
 class Recheck:

@@ -12,7 +12,8 @@ from symdnn.assoc import AssocArray
 from symdnn.audit import Run, audit_graph_challenge, audit_network, default_runs, parse_policy
 from symdnn.audit.files import dump_runs
 from symdnn.audit.thresholds import threshold_audit
-from symdnn.certify.recheck import certify_challenge_files, certify_folder, recheck
+from symdnn.certify import certify, certify_graph_challenge
+from symdnn.certify.recheck import challenge_files, folder_files, recheck
 from symdnn.challenge import run_challenge
 from symdnn.cli.support import (
     EXIT,
@@ -238,13 +239,17 @@ def _cmd_certify(args: argparse.Namespace) -> int:
     output_file(args.json, args, "--json")
     progress = call_progress(args.quiet, "certify")
     if gc:
-        cert = certify_challenge_files(args.data_dir, formats=formats,
-                                       neurons=args.neurons or 1024, layers=args.layers or 120,
-                                       images=args.images, accumulate=args.accumulate,
-                                       progress=progress)
+        neurons, layers = args.neurons or 1024, args.layers or 120
+        cert = certify_graph_challenge(args.data_dir, formats=formats, neurons=neurons,
+                                       layers=layers, images=args.images,
+                                       accumulate=args.accumulate, progress=progress)
+        cert.source, cert.sha256 = challenge_files(args.data_dir, neurons=neurons,
+                                                   layers=layers, images=len(cert.batch))
     else:
-        cert = certify_folder(args.target, formats=formats, accumulate=args.accumulate,
-                              progress=progress)
+        c = load_construction(args.target)
+        cert = certify(c.net, c.inputs, formats=formats, accumulate=args.accumulate,
+                       name=args.target, progress=progress)
+        cert.source, cert.sha256 = folder_files(args.target)
     return _rendered(cert, args, ok=cert.certified)
 
 
