@@ -345,3 +345,24 @@ class TestPlot:
         with pytest.raises(OutputError, match="must end in"):
             plot_certificate(gc_cert, tmp_path / "plot.txt")
         assert list(tmp_path.iterdir()) == []
+
+
+def test_the_command_writes_the_report_with_the_json_and_refuses_it_with_check(tmp_path,
+                                                                             capsys):
+    from symdnn.cli import main
+    net = tmp_path / "w2"
+    assert main(["build", "--builtin", "words2", "--beta", "4/5", "--out", str(net),
+                 "--quiet"]) == 0
+    rep, cert = tmp_path / "rep", tmp_path / "c.json"
+    code = main(["certify", str(net), "--formats", "fp16,fp8_e4m3", "--accumulate", "same",
+                 "--report", str(rep), "--json", str(cert), "--quiet"])
+    assert code == 1  # fp8_e4m3 summing in fp8 is not certified
+    assert {p.name for p in rep.iterdir()} >= {"report.md", "details.json", "certificate.png"}
+    md = (rep / "report.md").read_text()
+    assert "| fp8_e4m3 | fp8_e4m3 | NOT certified |" in md and "| fp16 | fp16 | CERTIFIED |" in md
+    assert json.loads(cert.read_text())["formats"]["fp8_e4m3"]["certified"] is False
+    capsys.readouterr()
+    assert main(["certify", "--check", str(cert), str(net), str(net / "inputs.tsv"),
+                 "--report", str(tmp_path / "r2")]) == 2
+    assert "--report is for certifying" in capsys.readouterr().err
+    assert not (tmp_path / "r2").exists()

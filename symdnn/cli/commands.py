@@ -13,6 +13,7 @@ from symdnn.audit import Run, audit_graph_challenge, audit_network, default_runs
 from symdnn.audit.files import dump_runs
 from symdnn.audit.thresholds import threshold_audit
 from symdnn.certify import certify, certify_graph_challenge
+from symdnn.certify.picture import REPORT_KIND, write_certificate_report
 from symdnn.certify.recheck import challenge_files, folder_files, recheck
 from symdnn.challenge import run_challenge
 from symdnn.cli.support import (
@@ -52,7 +53,7 @@ PLOTS = (".png", ".svg", ".pdf")
 def _check_folder(path: str, kind: str, args: argparse.Namespace, *inputs: str | None) -> None:
     check_output_folder(path, kind, force=args.force,
                         inputs=[i for i in inputs if i] + input_paths(args),
-                        what="--out" if kind != "audit-report" else "--report")
+                        what="--report" if kind in ("audit-report", REPORT_KIND) else "--out")
 
 
 def _rendered(result: Result, args: argparse.Namespace, *, ok: bool | None) -> int:
@@ -228,6 +229,8 @@ def _cmd_certify(args: argparse.Namespace) -> int:
     if args.check is not None:
         if args.target is not None:
             raise ArgumentError("--check takes CERT.json NET INPUTS, not a TARGET")
+        if args.report is not None:
+            raise ArgumentError("--report is for certifying, not for --check")
         r = recheck(*args.check, progress=call_progress(args.quiet, "certify --check"))
         print(r.summary())
         return EXIT["ok"] if r.status == 0 else EXIT["check_failed"]
@@ -237,6 +240,14 @@ def _cmd_certify(args: argparse.Namespace) -> int:
     formats = parse_formats(args.formats)
     gc = _challenge_target(args, "certify")
     output_file(args.json, args, "--json")
+    if args.report is not None:
+        _check_folder(args.report, REPORT_KIND, args, args.target, args.data_dir)
+    with command_outputs([args.report, args.json]):  # all of them, or none
+        return _certify_outputs(args, formats, gc)
+
+
+def _certify_outputs(args: argparse.Namespace, formats: list, gc: bool) -> int:
+    """Certify, then write what ``symdnn certify`` writes (in :func:`command_outputs`)."""
     progress = call_progress(args.quiet, "certify")
     if gc:
         neurons, layers = args.neurons or 1024, args.layers or 120
@@ -250,6 +261,12 @@ def _cmd_certify(args: argparse.Namespace) -> int:
         cert = certify(c.net, c.inputs, formats=formats, accumulate=args.accumulate,
                        name=args.target, progress=progress)
         cert.source, cert.sha256 = folder_files(args.target)
+    if args.report is not None:
+        from symdnn.plotting import plot_certificate
+        for path in write_certificate_report(
+                cert, args.report, force=args.force, plot=plot_certificate,
+                inputs=[p for p in (args.target, args.data_dir) if p] + input_paths(args)):
+            print(f"wrote {path}", file=sys.stderr)
     return _rendered(cert, args, ok=cert.certified)
 
 

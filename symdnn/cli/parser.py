@@ -304,9 +304,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="accumulation format of the implementations: 'same' accumulates "
                            "each format in itself (default: the format for fp64/fp32, fp32 "
                            "for the others, as 'symdnn audit')")
+    cert.add_argument("--report", metavar="DIR", default=None,
+                      help="write report.md (the verdict per format; per layer the smallest "
+                           "exact margin and each format's error bound; the decisions at "
+                           "risk), details.json (every number exactly) and certificate.png "
+                           "(margins and bounds per layer, log scale) to a new or empty folder")
     _challenge_size(cert)
     _json(cert)
-    _force(cert, "output files")
+    _force(cert, "output files and an earlier --report folder")
     _quiet(cert)
 
     wit = _sub(sub, "witness", "replay a verifier's counterexample exactly: is it genuine?",
