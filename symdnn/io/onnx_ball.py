@@ -100,12 +100,29 @@ Tensor = Exact | Ball
 
 
 def endpoints(t: Tensor) -> tuple[Exact, Exact]:
-    """``(lo, hi)`` of a ball, ``(t, t)`` of an exact tensor."""
+    """``(lo, hi)`` of a ball, ``(t, t)`` of an exact tensor.
+
+    Examples
+    --------
+    >>> from symdnn.io.onnx_tensor import exact_tensor
+    >>> b = ball(exact_tensor([Fraction(1, 3)]), exact_tensor([Fraction(1, 2)]))
+    >>> [t.flat() for t in endpoints(b)]
+    [[Fraction(1, 3)], [Fraction(1, 2)]]
+    """
     return (t.lo, t.hi) if isinstance(t, Ball) else (t, t)
 
 
 def ball(lo: Exact, hi: Exact) -> Tensor:
-    """The ball ``[lo, hi]``, or the exact tensor where the two are equal."""
+    """The ball ``[lo, hi]``, or the exact tensor where the two are equal.
+
+    Examples
+    --------
+    >>> from symdnn.io.onnx_tensor import exact_tensor
+    >>> isinstance(ball(exact_tensor([1]), exact_tensor([2])), Ball)
+    True
+    >>> ball(exact_tensor([1]), exact_tensor([1])).flat()   # a point: exact
+    [Fraction(1, 1)]
+    """
     (a, b), den = align(lo, hi)
     if a.shape != b.shape:
         raise GraphError(f"internal: endpoints of shapes {a.shape} and {b.shape}")
@@ -609,7 +626,15 @@ def _rounded(t: Tensor, prec: int) -> Tensor:
 
 
 def contains(t: Tensor, values: Any) -> bool:
-    """Whether every one of ``values`` (exact numbers, C order) lies in the enclosure."""
+    """Whether every one of ``values`` (exact numbers, C order) lies in the enclosure.
+
+    Examples
+    --------
+    >>> from symdnn.io.onnx_tensor import exact_tensor
+    >>> b = ball(exact_tensor([0, 1]), exact_tensor([1, 2]))
+    >>> contains(b, [Fraction(1, 2), 2]), contains(b, [2, 2])
+    (True, False)
+    """
     lo, hi = endpoints(t)
     return all(a <= Fraction(v) <= b for a, v, b in
                zip(lo.flat(), list(values), hi.flat(), strict=True))

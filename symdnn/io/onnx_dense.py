@@ -93,7 +93,13 @@ def limbs_view(t: Exact, k: int, key: object, fn: Callable[[Limbs], np.ndarray])
 
 
 def maxbits(num: np.ndarray) -> int:
-    """The bit length of the largest magnitude in an integer array (0 when all are 0)."""
+    """The bit length of the largest magnitude in an integer array (0 when all are 0).
+
+    Examples
+    --------
+    >>> maxbits(np.array([3, -8, 0])), maxbits(np.array([2 ** 70], dtype=object))
+    (4, 71)
+    """
     if num.size == 0:
         return 0
     if num.dtype != object:
@@ -105,7 +111,15 @@ def limb_bits(K: int, bits_a: int, bits_b: int) -> tuple[int, int]:
     """Limb sizes ``(ka, kb)`` for a product of inner dimension ``K`` of integers of at most
     ``bits_a`` and ``bits_b`` bits, with ``K * 2**(ka + kb) <= 2**53``: the bound that makes
     every float64 partial sum of a limb product exact. An operand that fits one limb keeps
-    it, the other gets the rest; else both get half."""
+    it, the other gets the rest; else both get half.
+
+    Examples
+    --------
+    >>> limb_bits(1024, 24, 24)   # both split in half: 1024 * 2**(21 + 21) <= 2**53
+    (21, 21)
+    >>> limb_bits(1024, 8, 60)    # the 8-bit operand keeps one limb
+    (8, 35)
+    """
     budget = F64_BITS - max(K - 1, 0).bit_length()  # 2**budget * K <= 2**53
     bits_a, bits_b = max(bits_a, 1), max(bits_b, 1)
     if bits_a + bits_b <= budget:
@@ -292,7 +306,15 @@ def _resplit(a: Limbs, k: int) -> Limbs:
 
 def int_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The exact product ``a @ b`` of two integer arrays (int64 or Python ints; NumPy's
-    matmul shapes, both at least 2-D), as an object array of Python integers."""
+    matmul shapes, both at least 2-D), as an object array of Python integers.
+
+    Examples
+    --------
+    >>> a = np.array([[2 ** 64 + 1, -3]], dtype=object)
+    >>> b = np.array([[2 ** 60], [5]], dtype=object)
+    >>> int_matmul(a, b)[0, 0] == (2 ** 64 + 1) * 2 ** 60 - 15
+    True
+    """
     K = a.shape[-1]
     ba, bb = maxbits(a), maxbits(b)
     if K == 0 or ba == 0 or bb == 0:

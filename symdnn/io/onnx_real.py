@@ -136,6 +136,14 @@ def bn_scale(var: Exact, eps: Fraction | float) -> list[Fraction] | None:
 
     A rational number has a rational square root exactly when its numerator and
     denominator (in lowest terms) are squares.
+
+    Examples
+    --------
+    >>> from symdnn.io.onnx_tensor import exact_tensor
+    >>> bn_scale(exact_tensor([Fraction(9, 4), Fraction(1, 4)]), 0)
+    [Fraction(3, 2), Fraction(1, 2)]
+    >>> bn_scale(exact_tensor([2]), 0) is None   # sqrt(2): not rational
+    True
     """
     out = []
     for v in var.flat():
