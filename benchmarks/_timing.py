@@ -1,4 +1,5 @@
-"""Helpers shared by the benchmark scripts: best-of-N wall time, peak memory, the data folder."""
+"""Helpers shared by the benchmark scripts: best-of-N wall time, paired repetitions, peak memory,
+the data folder."""
 
 from __future__ import annotations
 
@@ -24,6 +25,30 @@ def best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
         out = fn()
         times.append(time.perf_counter() - t)
     return min(times), out
+
+
+def paired(fns: dict[str, Callable[[], Any]], repeat: int) -> tuple[dict[str, list[float]],
+                                                                   dict[str, Any]]:
+    """Each function of ``fns`` timed once per repetition, one after the other within the
+    repetition (so all see the same machine): ``(times, results)``, ``times[k][i]`` the time of
+    ``fns[k]`` in repetition ``i`` and ``results[k]`` its last result. A ratio is then taken
+    between two times of one repetition, never between the bests of different ones."""
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    out: dict[str, Any] = {}
+    for _ in range(repeat):
+        for k, fn in fns.items():
+            t = time.perf_counter()
+            out[k] = fn()
+            times[k].append(time.perf_counter() - t)
+    return times, out
+
+
+def ratios(top: list[float], bottom: list[float]) -> str:
+    """``top[i] / bottom[i]`` of each repetition, and their median, as printed."""
+    r = sorted(a / b for a, b in zip(top, bottom, strict=True))
+    each = ", ".join(f"{a / b:.2f}" for a, b in zip(top, bottom, strict=True))
+    mid = r[len(r) // 2] if len(r) % 2 else (r[len(r) // 2 - 1] + r[len(r) // 2]) / 2
+    return f"{each} (median {mid:.2f})"
 
 
 def peak(fn: Callable[[], Any]) -> int:

@@ -10,8 +10,10 @@ Cases:
 
 Both sides run on layers already in memory (reading files is not timed). The float64 baseline is
 the reference rule written plainly with scipy.sparse: Z = Y W; bias on the nonzero entries of Z;
-ReLU; cap. Prints the best-of-N time of each, the ratio, edges per second (batch x network
-edges / time, the Graph Challenge's rate) and the peak memory of each run (tracemalloc).
+ReLU; cap. Each repetition runs both, one after the other. Prints the best time of each, the
+ratio exact / float64 of each repetition (both timed in it) and their median, edges per second
+(batch x network edges / best time, the Graph Challenge's rate) and the peak memory of each run
+(tracemalloc).
 
 Run: python benchmarks/inference.py [--case a|b|c|all] [--repeat 3]
 """
@@ -24,7 +26,7 @@ from fractions import Fraction
 
 import numpy as np
 import scipy.sparse as sp
-from _timing import best, data_dir, missing, peak
+from _timing import data_dir, missing, paired, peak, ratios
 
 from symdnn.engines import exact as EX
 
@@ -75,8 +77,10 @@ def exact_run(Y0: sp.csr_matrix, layers: list, rule: str, cap: tuple[int, int]):
 def measure(name: str, Y0, float_Ws, float_bias, exact_layers, rule, repeat):
     edges = sum(W.nnz for W in float_Ws) * Y0.shape[0]
     Yf = sp.csr_matrix(Y0, dtype=np.float64)
-    t_f, out_f = best(lambda: float_run(Yf, float_Ws, float_bias, 32.0), repeat)
-    t_e, (st, paths) = best(lambda: exact_run(Y0, exact_layers, rule, (32, 1)), repeat)
+    times, out = paired({"float": lambda: float_run(Yf, float_Ws, float_bias, 32.0),
+                         "exact": lambda: exact_run(Y0, exact_layers, rule, (32, 1))}, repeat)
+    t_f, t_e, out_f, (st, paths) = min(times["float"]), min(times["exact"]), out["float"], \
+        out["exact"]
     m_f = peak(lambda: float_run(Yf, float_Ws, float_bias, 32.0))
     m_e = peak(lambda: exact_run(Y0, exact_layers, rule, (32, 1)))
     bits = EX.values_of(st)[2]
@@ -87,11 +91,11 @@ def measure(name: str, Y0, float_Ws, float_bias, exact_layers, rule, repeat):
           f"neurons, {edges / Y0.shape[0]:.0f} edges; final activity {active:.0%}, "
           f"largest exact numerator {maxbits} bits, denominator {st.s.bit_length()} bits")
     print(f"    exact paths: {counts}")
-    print(f"    scipy float64 : {t_f:8.3f} s  {edges / t_f:10.4g} edges/s  "
+    print(f"    scipy float64 : best {t_f:8.3f} s  {edges / t_f:10.4g} edges/s  "
           f"peak {m_f / 2**20:7.1f} MiB")
-    print(f"    symdnn exact  : {t_e:8.3f} s  {edges / t_e:10.4g} edges/s  "
+    print(f"    symdnn exact  : best {t_e:8.3f} s  {edges / t_e:10.4g} edges/s  "
           f"peak {m_e / 2**20:7.1f} MiB")
-    print(f"    ratio exact / float64: {t_e / t_f:.2f}")
+    print(f"    ratio exact / float64, each repetition: {ratios(times['exact'], times['float'])}")
     rows_f = np.flatnonzero(np.diff(out_f.indptr))
     rows_e = np.flatnonzero(np.diff(st.indptr))
     print(f"    nonzero rows: exact {len(rows_e)}, float64 {len(rows_f)}, "
