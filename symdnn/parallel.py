@@ -445,6 +445,15 @@ def dask_client(dask: str | bool) -> tuple[Any, Any]:
         cluster = LocalCluster(n_workers=available_cores(), threads_per_worker=1,
                                processes=True, dashboard_address=None)
         return Client(cluster), cluster
+    try:  # an unknown scheme is refused before a Client starts its IO loop: a second Client
+        # after one that failed to connect can find no loop within 10 s (an AssertionError
+        # inside distributed)
+        from distributed.comm.addressing import parse_address
+        from distributed.comm.registry import get_backend
+
+        get_backend(parse_address(str(dask))[0])
+    except (ValueError, TypeError) as exc:
+        raise SymdnnError(f"dask={dask!r}: cannot reach the scheduler ({exc})") from None
     box: dict = {}
 
     def connect() -> None:
