@@ -290,3 +290,68 @@ def test_recorded_pre_activations_do_not_depend_on_the_engines_path():
         patterns.append((list(p_ptr), list(p_idx), [int(v) // scale for v in p_num]))
         assert info.path == ("float64" if scale == 1 else "limbs")
     assert patterns[0] == patterns[1] == ([0, 2, 3, 3], [0, 1, 0], [3, -10, 7])
+
+
+# -------------------------------------------- the float engine's sorted product, bit for bit
+def _sequential_product(Y, W, dtype) -> dict:
+    """``Y @ W`` as scipy defines it, written plainly: each entry summed from 0 over ``Y``'s row
+    in stored order, in ``dtype``, exact zeros dropped."""
+    out = {}
+    Yd, Wd = Y.astype(dtype), W.astype(dtype)
+    for i in range(Y.shape[0]):
+        acc: dict = {}
+        for p in range(Yd.indptr[i], Yd.indptr[i + 1]):
+            j, y = int(Yd.indices[p]), Yd.data[p]
+            for q in range(Wd.indptr[j], Wd.indptr[j + 1]):
+                k = int(Wd.indices[q])
+                acc[k] = dtype(acc.get(k, dtype(0)) + dtype(y * Wd.data[q]))
+        out.update({(i, k): v for k, v in acc.items() if v != 0})
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sorted_product_sums_in_scipys_order_bit_for_bit(dtype):
+    """Summation order decides these sums (1e16 + 1 - 1e16 is 0 in one order, 1 in another,
+    and the fp32 twin at 2**25); entries that cancel exactly are dropped, rows come sorted,
+    and a Y with unsorted rows keeps its own order."""
+    import scipy.sparse as sp
+
+    from symdnn.engines.floating import sorted_product
+
+    big = 1e16 if dtype is np.float64 else 2.0**25
+    rng = np.random.default_rng(7)
+    vals = [big, 1.0, -big, 1.0, 0.5, -0.5, 3.0, -1.0, 2.0**-30, 2.0**40]
+    Y = sp.random(30, 40, density=0.4, format="csr", random_state=3)
+    Y.data = rng.choice(vals, Y.nnz)
+    W = sp.random(40, 25, density=0.3, format="csr", random_state=4)
+    W.data = rng.choice(vals, W.nnz)
+    Y.data[Y.indptr[0]:Y.indptr[1]] = 0.0  # an empty row
+    Y.eliminate_zeros()
+    Y, W = Y.astype(dtype), W.astype(dtype)  # (a cast to another dtype sorts the rows)
+    want = _sequential_product(Y, W, dtype)
+    C = sorted_product(Y, W, dtype)
+    assert C.has_sorted_indices and C.dtype == dtype
+    assert all(np.all(np.diff(C.indices[C.indptr[i]:C.indptr[i + 1]]) > 0) for i in range(30))
+    got = {(i, int(k)): C.data[p] for i in range(30)
+           for p, k in zip(range(C.indptr[i], C.indptr[i + 1]),
+                           C.indices[C.indptr[i]:C.indptr[i + 1]], strict=True)}
+    assert got.keys() == want.keys()
+    assert all(got[k].tobytes() == want[k].tobytes() for k in want)
+    # rows stored out of order (in the product's dtype): summed in that order, as scipy does
+    R = Y.copy()
+    for i in range(R.shape[0]):
+        a, b = R.indptr[i], R.indptr[i + 1]
+        R.indices[a:b], R.data[a:b] = R.indices[a:b][::-1].copy(), R.data[a:b][::-1].copy()
+    R.has_sorted_indices = False
+    want_r = _sequential_product(R, W, dtype)
+    C = sorted_product(R, W, dtype)
+    got = {(i, int(C.indices[p])): C.data[p] for i in range(30)
+           for p in range(C.indptr[i], C.indptr[i + 1])}
+    assert got.keys() == want_r.keys() and all(got[k] == want_r[k] for k in want_r)
+    # one row, two orders: (big - big) + 1 is 1; 1 - big rounds to -big, so + big is 0
+    one = sp.csr_matrix(np.ones((3, 1)))
+    row = sp.csr_matrix(([big, -big, 1.0], [0, 1, 2], [0, 3]), shape=(1, 3))
+    assert sorted_product(row, one, dtype).toarray().tolist() == [[1.0]]
+    back = sp.csr_matrix((np.array([1.0, -big, big], dtype=dtype), [2, 1, 0], [0, 3]),
+                         shape=(1, 3))
+    assert sorted_product(back, one, dtype).nnz == 0
