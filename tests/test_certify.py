@@ -552,7 +552,7 @@ def exact_layer_bounds(s: H.NetSpec, l: int, y: dict, e: dict, fmt: str, acc: st
                 Ez = max(Ez, t)
             if D == 0 and db == 0 and _exact_sum(terms + [bh], p, qmin):
                 Ez = Fraction(0)
-            if M == 0:
+            if M == 0 and D == 0:  # no products (weights that round to 0 leave D > 0)
                 Ez = db
             out[(b, o)] = (Es, Ez)
     return out
@@ -560,7 +560,7 @@ def exact_layer_bounds(s: H.NetSpec, l: int, y: dict, e: dict, fmt: str, acc: st
 
 @pytest.mark.parametrize("name", ["gc", "mixed", "integer", "tiny"])
 @pytest.mark.parametrize("fmt,acc", [("fp64", None), ("fp16", None), ("bf16", "same"),
-                                     ("fp8_e5m2", "same")])
+                                     ("fp8_e5m2", "same"), ("fp8_e4m3", "fp32")])
 def test_the_float_bounds_are_never_below_the_exact_ones(name, fmt, acc):
     """Every decision's float64 bound is at least the same bound computed in Fractions (the
     rounding of the bound's own arithmetic never makes it smaller), and a bound of zero is

@@ -115,6 +115,58 @@ def test_the_certificate_carries_what_a_checker_needs(tmp_path):
     assert a["accumulate"]["name"] == "bf16" and "any order" in a["accumulation_model"]
 
 
+# ------------------------------------------------- what a sweep of random networks found
+def _checker_run(js: dict, net: str, inputs: str) -> tuple:
+    cnet = CC.read_symdnn(js["source"], net, inputs)
+    ars = {f: CC.Arith(fj["arithmetic"], f) for f, fj in js["formats"].items()}
+    return cnet, CC.run(cnet, ars)[1]
+
+
+def test_weights_that_all_round_to_zero_are_not_exact(tmp_path):
+    """fp8_e4m3 rounds every weight of the "tiny" networks (at most 2**-12) to 0: the
+    implementation's sums are all 0, the exact ones are not (M = 0, D > 0). The bound model
+    once called M = 0 exact, so the checker found none of layer 1's bias_rule decisions at
+    risk; every one of them flips in the float model."""
+    from tests import certify_model as CM
+    from tests import oracle as O
+
+    s = spec(6, L=5, **SPECS["tiny"])
+    assert {O.round_value(w, "fp8_e4m3") for w in SPECS["tiny"]["weights"]} == {0}
+    net, inputs = _folder(tmp_path, *build(s), "r")
+    js = json.loads(json.dumps(certify_folder(net, formats=["fp8_e4m3"], accumulate="fp32")
+                               .to_json()))
+    _, res = _checker_run(js, net, inputs)
+    assert js["formats"]["fp8_e4m3"]["at_risk_by_kind"]["bias_rule"][0] == 22
+    assert res["fp8_e4m3"]["at_risk"]["bias_rule"][0] == 22
+    exact = O.evaluate(s.layers, s.inputs, rule=s.rule, cap=s.cap, batch=s.batch)
+    assert sum(len(v) for v in exact.pre[0].values()) == 21  # and one cancellation
+    fl = CM.run(s.layers, s.inputs, fmt="fp8_e4m3", acc="fp32", rule=s.rule, cap=s.cap,
+                batch=s.batch, order="seq", seed=1)
+    assert fl["pre"][0] == {}  # every sum is 0: no bias added, no pre-activation
+
+
+def test_weights_that_all_round_to_zero_are_not_exact_under_rule_all(tmp_path):
+    """The same under rule "all" (dense): the bound model once gave E_z = |bhat - b| where
+    M = 0 whatever D, so the checker found 1 and 3 ReLU decisions at risk where certify
+    finds 22 and 24; every float pre-activation is fl(-2**-20) = 0, the exact ones are not."""
+    from tests import certify_model as CM
+    from tests import oracle as O
+
+    s = spec(1, L=2, **dict(SPECS["tiny"], rule="all"))
+    net, inputs = _folder(tmp_path, *build(s), "r")
+    js = json.loads(json.dumps(certify_folder(net, formats=["fp8_e4m3"], accumulate="fp32")
+                               .to_json()))
+    _, res = _checker_run(js, net, inputs)
+    fj, r = js["formats"]["fp8_e4m3"], res["fp8_e4m3"]
+    assert fj["at_risk_by_kind"]["relu"] == r["at_risk"]["relu"] == [22, 24]
+    exact = O.evaluate(s.layers, s.inputs, rule=s.rule, cap=s.cap, batch=s.batch)
+    fl = CM.run(s.layers, s.inputs, fmt="fp8_e4m3", acc="fp32", rule=s.rule, cap=s.cap,
+                batch=s.batch, order="seq", seed=1)
+    assert set(fl["pre"][0].values()) == {0}
+    top = max(v for row in exact.post[0].values() for v in row.values())
+    assert top > 2 ** -19 and r["max_error"][0] >= CC.up(top)  # the float output is 0
+
+
 # ------------------------------------------------------------------------------- edits
 @pytest.fixture
 def words(tmp_path):

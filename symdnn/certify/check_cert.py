@@ -564,7 +564,7 @@ def bounds(lay, ar, j, md, qrow, zabs, dense):
         Ez = max(t, tb)
         if D == 0 and db == 0 and below(Mb, None if q is None else min(q, qb), ar):
             Ez = 0
-        if M == 0:
+        if M == 0 and D == 0:  # no products (weights that round to 0 leave D > 0)
             Ez = db
         Es = Ez
         total = M + mul(M, g1) + babs + Ez
@@ -575,7 +575,9 @@ def bounds(lay, ar, j, md, qrow, zabs, dense):
         t = D + mul(g, M) + (eta if M else 0)
         if not ar.same:
             t += mul(ar.uF_, M + t) + ar.etaF_
-        exact_s = M == 0 or (D == 0 and below(M, q, ar))
+        # exact: nothing rounded (D = 0), and no products or provably exact ones; M = 0
+        # with D > 0 is a sum of weights that round to 0 in F, off by up to D
+        exact_s = D == 0 and (M == 0 or below(M, q, ar))
         Es = 0 if exact_s else t
         if lay.bias is not None:
             base = Es + db
