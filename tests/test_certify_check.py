@@ -116,10 +116,60 @@ def test_the_certificate_carries_what_a_checker_needs(tmp_path):
 
 
 # ------------------------------------------------- what a sweep of random networks found
+#: networks of tests/test_certify.py whose second layer drew no bias but 0: symdnn reads a
+#: zero bias as none, and so must the checker (it read the empty bias file as a bias of
+#: zeros: a dense layer under rule "all", bias_rule decisions under "nonzero", and a bound
+#: with one more rounding, so it refuted certify's max_error and counts)
+ZERO_BIAS = {
+    "huge-6-fp32": ("huge", ["fp8_e4m3", "bf16", "fp16"], "fp32"),
+    "tiny-6-fp32": ("tiny", ["fp8_e4m3", "bf16", "fp16"], "fp32"),
+    "tiny-6-same": ("tiny", ["fp8_e5m2", "fp16"], "same"),
+}
+
+
 def _checker_run(js: dict, net: str, inputs: str) -> tuple:
     cnet = CC.read_symdnn(js["source"], net, inputs)
     ars = {f: CC.Arith(fj["arithmetic"], f) for f, fj in js["formats"].items()}
     return cnet, CC.run(cnet, ars)[1]
+
+
+@pytest.mark.parametrize("case", sorted(ZERO_BIAS))
+def test_a_layer_without_a_bias_is_read_so_by_the_checker(case, tmp_path):
+    name, formats, acc = ZERO_BIAS[case]
+    s = spec(6, L=5, **SPECS[name])
+    assert s.layers[1][1] == {} and all(s.layers[k][1] for k in (0, 2, 3, 4))
+    net, inputs = _folder(tmp_path, *build(s), "r")
+    assert (Path(net) / "b1.tsv").read_text() == ""
+    js = json.loads(json.dumps(certify_folder(net, formats=formats, accumulate=acc)
+                               .to_json()))
+    code, out = stdlib_check(js, net, inputs, tmp_path)
+    assert code == 1 and "the certificate is wrong" not in out and "confirmed" in out, out
+    cnet, res = _checker_run(js, net, inputs)
+    assert [b is None for _, b, _ in cnet.layers] == [False, True, False, False, False]
+    for f in formats:  # layer 2 as certify counts it, and its bound at most certify's
+        fj, r = js["formats"][f], res[f]
+        assert {k: fj["at_risk_by_kind"][k][1] for k in CC.KINDS} == \
+            {k: r["at_risk"][k][1] for k in CC.KINDS}, f
+        assert CC.at_least(CC.bound_value(fj["max_error"][1], f), r["max_error"][1]), f
+    if case == "tiny-6-same":  # the checker counted 24 bias_rule decisions here
+        assert js["formats"]["fp8_e5m2"]["at_risk_by_kind"]["bias_rule"][1] == 0
+        assert res["fp8_e5m2"]["at_risk"]["relu"][1] == 24
+
+
+def test_a_bias_file_of_zeros_is_no_bias(tmp_path):
+    """Zeros written in the bias file, not an empty file: still no bias, to both."""
+    name, formats, acc = ZERO_BIAS["tiny-6-same"]
+    net, inputs = _folder(tmp_path, *build(spec(6, L=5, **SPECS[name])), "r")
+    first = certify_folder(net, formats=formats, accumulate=acc).to_json()
+    (Path(net) / "b1.tsv").write_text("L2n0\t0\nL2n3\t0/7\n")
+    js = json.loads(json.dumps(certify_folder(net, formats=formats, accumulate=acc)
+                               .to_json()))
+    for f in formats:
+        assert js["formats"][f]["at_risk_by_kind"] == first["formats"][f]["at_risk_by_kind"]
+        assert js["formats"][f]["max_error"] == first["formats"][f]["max_error"]
+    code, out = stdlib_check(js, net, inputs, tmp_path)
+    assert code == 1 and "confirmed" in out, out
+    assert _checker_run(js, net, inputs)[0].layers[1][1] is None
 
 
 def test_weights_that_all_round_to_zero_are_not_exact(tmp_path):

@@ -296,6 +296,8 @@ def read_symdnn(src, net_dir, inputs):
                 if len(f) != 2 or f[0] not in pos:
                     raise Unreadable(f"{bpath}:{ln}: expected 'neuron value'")
                 bias[pos[f[0]]] = exact_number(f[1], f"{bpath}:{ln}")
+            if not any(bias):  # as symdnn reads the folder: a zero bias is no bias
+                bias = None
         out.layers.append((cols, bias, names))
         prev = enc
     pos_in = {x: i for i, x in enumerate(first)}
