@@ -32,7 +32,6 @@ import scipy.sparse as sp
 
 from symdnn._optional import require
 from symdnn.engines import limbs as LB
-from symdnn.engines.floating import sorted_product
 from symdnn.errors import DomainError
 
 __all__ = ["ExactLayer", "ExactState", "step", "start", "values_of"]
@@ -310,9 +309,7 @@ def _step_small(st, lay, dt, s_new, f1, f2, capv, rule, dense, record, bound,
         A = sp.csr_matrix((R, n_out), dtype=dt)
     elif kernel == "graphblas":
         A = _graphblas_product(Y, lay, f1, dt)
-    elif record and not dense:  # a record is read in key order: sorted as it is made
-        A = sorted_product(Y, lay.weights(f1, dt), dt)
-    else:  # the next layer needs no order
+    else:
         A = Y @ lay.weights(f1, dt)
     if lay.nb is not None:
         bias = lay.bias(f2, dt)
@@ -335,7 +332,7 @@ def _step_small(st, lay, dt, s_new, f1, f2, capv, rule, dense, record, bound,
         indices = c.astype(np.int64)
     else:
         if record:
-            A.sort_indices()  # (a no-op unless the graphblas kernel made it)
+            A.sort_indices()  # a record is read in key order; the next layer needs no order
         vals = A.data
         if rule == "nonzero" and not record:
             # one pass: an entry survives when W y is nonzero and W y + b is positive

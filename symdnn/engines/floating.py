@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from symdnn import intmm
 from symdnn.domains import FloatDomain, narrow, round_exact
 
-__all__ = ["float_step", "float_layer", "sorted_product"]
+__all__ = ["float_step", "float_layer"]
 
 
 def _spgemm_in_format(Y: sp.csr_matrix, W: sp.csr_matrix, dom: FloatDomain) -> sp.csr_matrix:
@@ -40,34 +40,6 @@ def _spgemm_in_format(Y: sp.csr_matrix, W: sp.csr_matrix, dom: FloatDomain) -> s
     return M
 
 
-def sorted_product(Y: sp.csr_matrix, W: sp.csr_matrix, dtype: Any) -> sp.csr_matrix:
-    """``Y @ W`` in ``dtype`` as scipy computes it, with sorted indices, faster than sorting.
-
-    scipy sums each entry of ``Y @ W`` over ``Y``'s row in its stored order and drops exact
-    zeros, leaving each row's columns unsorted. ``(W.T @ Y.T).T`` sums each entry over ``W``'s
-    column in row order instead: the same terms in the same order when ``Y``'s rows are
-    sorted, so bit for bit the same sums (products commute exactly), and the final
-    transpose (linear time) leaves every row sorted, where sorting each row costs more than
-    the product. A ``Y`` with unsorted rows is multiplied and sorted as before.
-
-    Examples
-    --------
-    >>> Y = sp.csr_matrix(np.array([[0.1, 0.0, 0.7], [0.0, 0.3, 0.0]]))
-    >>> W = sp.csr_matrix(np.array([[0.2, 0.0], [0.0, 1.0], [0.5, 0.9]]))
-    >>> C = sorted_product(Y, W, np.float64)
-    >>> C.has_sorted_indices, (C != (Y @ W)).nnz
-    (True, 0)
-    """
-    Y, W = Y.astype(dtype, copy=False), W.astype(dtype, copy=False)
-    if not Y.has_sorted_indices:
-        A = (Y @ W).tocsr()
-        A.sort_indices()
-        return A
-    A = (W.T.tocsr() @ Y.tocsc().T).T.tocsr()  # the transposes: csc -> csr, linear time
-    A.has_sorted_indices = True
-    return A
-
-
 def float_step(Y: sp.csr_matrix, W: sp.csr_matrix, bias: np.ndarray | None, *, rule: str,
                cap: float | None, dom: FloatDomain, acc: FloatDomain,
                record: bool = False) -> tuple[sp.csr_matrix, tuple | None]:
@@ -76,13 +48,14 @@ def float_step(Y: sp.csr_matrix, W: sp.csr_matrix, bias: np.ndarray | None, *, r
     with ``record``, the pre-activations ``(indptr, indices, values)``."""
     dt = dom.dtype
     if acc.name == dom.name and dom.name in ("fp64", "fp32"):
-        A = sorted_product(Y, W, dt)
+        A = Y.astype(dt) @ W.astype(dt)
     elif acc.name == dom.name:
-        A = _spgemm_in_format(Y, W, dom).tocsr()
-        A.sort_indices()
+        A = _spgemm_in_format(Y, W, dom)
     else:
-        A = sorted_product(Y, W, acc.dtype)
+        A = (Y.astype(acc.dtype) @ W.astype(acc.dtype))
         A.data = narrow(A.data, dom.format_).astype(A.dtype)  # one rounding from acc
+    A = A.tocsr()
+    A.sort_indices()
     R, n_out = A.shape
     store = np.float64 if dom.name != "fp32" else np.float32
     full = bias is not None and bias.ndim == 2
