@@ -217,6 +217,20 @@ def test_weights_that_all_round_to_zero_are_not_exact_under_rule_all(tmp_path):
     assert top > 2 ** -19 and r["max_error"][0] >= CC.up(top)  # the float output is 0
 
 
+def test_a_full_bias_cannot_be_read_by_the_checker_and_is_hashed(tmp_path):
+    from symdnn.assoc import AssocArray
+    from symdnn.network import FullBias, SparseDNN
+
+    W = AssocArray.from_triples(["p", "q", "p"], ["a", "a", "b"], [1, 1, 1], domain="QQ")
+    Y0 = AssocArray.from_triples(["a", "b"], ["i1", "i2"], [1, 1], domain="QQ")
+    B = AssocArray.from_triples(["p"], ["i1"], [CC.Fraction(-1, 3)], domain="QQ")
+    net, inputs = _folder(tmp_path, SparseDNN.from_layers([W], [FullBias(B)]), Y0, "n")
+    js = certify_folder(net, formats=["bf16"]).to_json()
+    assert "B0.tsv" in js["sha256"]["network"]
+    code, out = stdlib_check(js, net, inputs, tmp_path)
+    assert code == 2 and "CANNOT READ" in out and "full bias" in out, out
+
+
 # ------------------------------------------------------------------------------- edits
 @pytest.fixture
 def words(tmp_path):

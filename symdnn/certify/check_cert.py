@@ -288,6 +288,9 @@ def read_symdnn(src, net_dir, inputs):
             w = exact_number(f[2], f"{wpath}:{ln}")
             if w:
                 cols[pos[f[0]]].append((pos_in[f[1]], w))
+        if lay.get("full_bias") is not None:
+            raise Unreadable(f"{where}: layer {k} has a full bias ({lay['full_bias']}), "
+                             "which this checker does not read")
         bias = None
         if lay.get("bias") is not None:
             bias = [Fraction(0)] * len(names)

@@ -92,7 +92,8 @@ def certify_folder(folder: str, *, formats: Sequence[str] | str | None = None,
                    accumulate: str | None = None,
                    progress: Callable[[int, int], None] | None = None) -> Certificate:
     """Certify a folder written by ``symdnn build`` on its inputs, recording ``source`` and
-    ``sha256`` (``network.json``, the weight and bias files, the inputs) in the certificate.
+    ``sha256`` (``network.json``, the weight and bias files, full biases included, the
+    inputs) in the certificate.
 
     Examples
     --------
@@ -117,8 +118,8 @@ def certify_folder(folder: str, *, formats: Sequence[str] | str | None = None,
 
 def folder_files(folder: str) -> tuple[dict, dict]:
     """``(source, sha256)`` of a folder written by ``symdnn build``: the bias rule, the cap
-    and the inputs file; the sha256 of ``network.json``, the weight and bias files, and the
-    inputs.
+    and the inputs file; the sha256 of ``network.json``, the weight and bias files (a full
+    bias ``B_l`` too), and the inputs.
 
     Examples
     --------
@@ -135,7 +136,7 @@ def folder_files(folder: str) -> tuple[dict, dict]:
     spec = json.loads((root / "network.json").read_text(encoding="utf-8"))
     files = ["network.json"]
     for lay in spec.get("layers", []):
-        files += [lay[k] for k in ("weights", "bias") if lay.get(k)]
+        files += [lay[k] for k in ("weights", "bias", "full_bias") if lay.get(k)]
     source = {"kind": "symdnn-network", "rule": spec.get("bias_rule"),
               "cap": None if spec.get("ymax") is None else str(spec["ymax"]),
               "inputs_file": spec.get("inputs")}
