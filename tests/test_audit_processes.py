@@ -76,15 +76,16 @@ def _same_lockstep(a, b):
         assert x.argmax == y.argmax
 
 
-@pytest.mark.parametrize("block", [1, 2, 3])
-def test_a_construction_identical_in_processes(block):
-    """A small exact-solution network: rows dealt one, two or three at a time."""
+@pytest.mark.parametrize("jobs", [2, 3, 4])
+def test_a_construction_identical_in_processes(jobs):
+    """A small exact-solution network, three runs: the parent keeps one or none, the
+    workers the rest (one, two or three workers)."""
     from symdnn.constructions import selective
 
     c = selective(["ab", "cd", "ae", "bf", "ce", "df", "ad"], "single", ["1/3"])
     st = LayerStream.from_network(c.net, c.inputs)
     runs = [Run.format(f) for f in ("fp16", "bf16", "fp8_e4m3")]
-    _same_lockstep(PR.process_lockstep(st, runs, 2, block=block), run_lockstep(st, runs))
+    _same_lockstep(PR.process_lockstep(st, runs, jobs), run_lockstep(st, runs))
     _no_children()
 
 
@@ -93,7 +94,35 @@ def test_a_generated_network_identical_in_processes():
     runs = API.default_runs(FORMATS)
     one = run_lockstep(st, runs)
     assert any(ly.examples for r in one.results for ly in r.layers)
-    _same_lockstep(PR.process_lockstep(st, runs, 3, block=5), one)
+    _same_lockstep(PR.process_lockstep(st, runs, 3), one)
+
+
+def test_a_bias_for_each_input_identical_in_processes():
+    """Runs hold every row: a stream with a bias for each input goes to workers too (rows
+    dealt out could not cut it), and its findings are those of one process."""
+    from fractions import Fraction
+
+    from symdnn.assoc import AssocArray
+    from symdnn.network import SparseDNN
+
+    rng = np.random.default_rng(11)
+    keys = [f"x{k}" for k in range(20)]
+    trip = [(k, n, str(Fraction(int(rng.integers(-9, 10)), int(rng.integers(1, 8)))))
+            for k in keys for n in ("p", "q", "r")]
+    B = AssocArray.from_triples(*map(list, zip(*trip, strict=True)), domain="QQ")
+    W = AssocArray.from_triples(["a", "b", "a", "c", "b"], ["p", "p", "q", "r", "r"],
+                                ["1/3", "2/7", "-1/10", "5/9", "3/11"], domain="QQ")
+    net = SparseDNN.from_layers([W], [B], convention="row", domain="QQ")
+    Y0 = AssocArray.from_triples([k for k in keys for _ in "abc"], list("abc") * len(keys),
+                                 [str(Fraction(int(rng.integers(1, 30)), 7))
+                                  for _ in range(3 * len(keys))], domain="QQ")
+    st = LayerStream.from_network(net, Y0)
+    assert st.per_input_bias
+    runs = [Run.format(f) for f in ("fp16", "bf16", "fp8_e5m2")]
+    one = run_lockstep(st, runs)
+    assert any(ly.max_ulp for r in one.results for ly in r.layers)
+    _same_lockstep(PR.process_lockstep(st, runs, 3), one)
+    _no_children()
 
 
 def test_a_network_audit_identical_with_jobs(monkeypatch):
@@ -106,11 +135,18 @@ def test_a_network_audit_identical_with_jobs(monkeypatch):
     assert _json(two) == _json(one) and two.to_markdown() == one.to_markdown()
 
 
-def test_interleaved_rows_cover_the_batch_once():
-    for n, parts, block in [(155, 2, 8), (17, 3, 2), (5, 4, 8), (1, 2, 1)]:
-        rows = PR.interleaved_rows(n, parts, block)
-        assert sorted(np.concatenate(rows).tolist()) == list(range(n))
-        assert all(np.all(np.diff(r) > 0) for r in rows)
+def test_deal_runs_gives_every_run_once_and_spares_the_parent():
+    for n in range(0, 9):
+        for jobs in range(1, 6):
+            mine, groups = PR.deal_runs(n, jobs)
+            dealt = sorted(mine + [i for g in groups for i in g])
+            assert dealt == list(range(n))
+            assert all(groups) and len(groups) <= max(0, jobs - 1)
+            loads = [len(g) for g in groups]
+            if groups:  # the parent (reading, exact run) never takes more than a worker
+                assert len(mine) + PR.PARENT_LOAD - 1 <= min(loads) + PR.PARENT_LOAD
+                assert max(loads) - min(loads) <= 1
+    assert PR.deal_runs(4, 2) == ([3], [[0, 1, 2]])
 
 
 # ------------------------------------------------------------------ failures stop everything
@@ -118,18 +154,18 @@ def test_a_failing_worker_stops_the_audit(monkeypatch):
     def boom(*a, **k):
         raise ValueError("worker failed on purpose")
 
-    monkeypatch.setattr(PR, "run_lockstep", boom)  # the forked workers inherit it
+    monkeypatch.setattr(PR, "RunSteps", boom)  # the forked workers inherit it
     st = LayerStream.from_radixnet("radixnet:1024:2", images=20)
-    with pytest.raises(ValueError, match="on purpose"):
-        PR.process_lockstep(st, [Run.format("fp32")], 2, block=1)
+    with pytest.raises(ValueError, match="on purpose"):  # one run: the worker holds it
+        PR.process_lockstep(st, [Run.format("fp32")], 2)
     _no_children()
 
 
 def test_a_worker_that_dies_is_an_error(monkeypatch):
-    monkeypatch.setattr(PR, "run_lockstep", lambda *a, **k: os._exit(9))  # as kill -9 would
+    monkeypatch.setattr(PR, "RunSteps", lambda *a, **k: os._exit(9))  # as kill -9 would
     st = LayerStream.from_radixnet("radixnet:1024:2", images=20)
     with pytest.raises(SymdnnError, match="worker .* died"):
-        PR.process_lockstep(st, [Run.format("fp32")], 2, block=1)
+        PR.process_lockstep(st, [Run.format("fp32")], 2)
     _no_children()
 
 
@@ -165,21 +201,21 @@ def test_ctrl_c_leaves_no_output_and_no_process(tmp_path, monkeypatch):
     from tests.forked import run_cli
 
     pids = tmp_path / "pids"
-    real = PR._received
+    real = PR._read_ahead
 
     def interrupted(conn):
         with open(pids, "a") as f:
             f.write(f"{os.getpid()}\n")
-        for l, lay in enumerate(real(conn), 1):
+        for l, item in enumerate(real(conn), 1):
             if l == 3:
                 os.kill(os.getppid(), signal.SIGINT)
-            yield lay
+            yield item
 
-    monkeypatch.setattr(PR, "_received", interrupted)  # what the forked workers run
+    monkeypatch.setattr(PR, "_read_ahead", interrupted)  # what the forked workers run
     out = tmp_path / "out"
     out.mkdir()
     got = run_cli(["audit", "graph-challenge", GC_FIXTURE, "--layers", GC_FIXTURE_LAYERS,
-                   "--jobs", "2", "--json", out / "a.json", "--report", out / "rep"],
+                   "--jobs", "3", "--json", out / "a.json", "--report", out / "rep"],
                   limit=60)
     assert got.returncode == 130, got.stderr
     assert "interrupted" in got.stderr

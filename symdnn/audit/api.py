@@ -68,8 +68,9 @@ def audit_stream(stream: LayerStream, *, formats: list[str] = ("fp64", "fp32", "
         Row chunks audited at once in threads (default: every core), sharing one pass over
         the layers, where worker processes are not used (``jobs``).
     jobs : int, optional
-        Worker processes (default: one per core), each auditing its blocks of rows, the
-        layers read once and sent to all (:mod:`symdnn.audit.processes`). Used for symdnn's
+        Worker processes (default: one per core), the runs dealt out to them, the layers
+        read and the exact run computed once, here, and sent to all
+        (:mod:`symdnn.audit.processes`). Used for symdnn's
         own float formats on a batch of at least 16 inputs where the platform can
         fork; otherwise, or with ``jobs=1``, ``threads`` applies.
     dask : str or True, optional
@@ -113,8 +114,7 @@ def audit_stream(stream: LayerStream, *, formats: list[str] = ("fp64", "fp32", "
 def _processes(stream: LayerStream, runs: list[Run], on_layer: Any, jobs: int | None) -> bool:
     """Whether to audit in worker processes (see ``jobs`` in :func:`audit_stream`)."""
     return (resolve_threads(jobs) > 1 and can_fork() and on_layer is None and bool(runs)
-            and not stream.per_input_bias and all(r.kind == "float" for r in runs)
-            and len(stream.batch) >= MIN_ROWS)
+            and all(r.kind == "float" for r in runs) and len(stream.batch) >= MIN_ROWS)
 
 
 def audit_graph_challenge(data_dir: str, *, formats: list[str] = ("fp64", "fp32", "fp16",

@@ -1,21 +1,20 @@
 """An audit on every core in worker processes: the float runs hold the GIL, so threads
 cannot run them at once; processes can.
 
-The parent reads each layer once (the next file read while this one is handed out), rounds
-its weights once into each format the runs use, pickles that once, and sends it to every
-worker (:class:`~symdnn.parallel.Broadcast` keeps at most a few layers in memory, whatever
-the depth). Each worker audits its own rows of the batch in lockstep
-(:func:`~symdnn.audit.runner.run_lockstep`: the exact run and every float run) and returns
-its findings, which merge into exactly the report of one process
-(:func:`~symdnn.audit.chunks.merge_lockstep`). The rows are dealt out one at a time
-(:data:`BLOCK`), in turn, so each worker gets a share of every part of the batch: how long
-an input stays active varies along the batch, and consecutive halves can differ by a third.
+The runs are dealt out whole (:func:`deal_runs`), each process holding its runs over every
+input of the batch. The parent reads each layer once (the next file read while this one is
+used), runs the exact network itself (:class:`~symdnn.audit.runner.ExactRun`), sends every
+worker the layer's weights rounded once into the formats of its runs together with the exact
+pre-activations and activations its runs are compared with, and then steps its own share of
+the runs while the workers step theirs (:class:`~symdnn.audit.runner.RunSteps`, the code one
+process runs). The findings come back whole, so the report is exactly that of one process,
+and nothing is computed twice: no row of the exact run, no layer of a float run. Arrays
+travel out of band (pickle protocol 5) through pipes widened to hold a layer.
 
 Workers are forked (they start in a few milliseconds with the stream and the runs already
-in memory); where the platform cannot fork, or for what must run in one chunk
-(:func:`~symdnn.audit.chunks.chunkable`), the audit runs in threads instead. A worker ignores
-Ctrl-C and dies with its parent; the parent kills its workers when it stops for any reason
-(an error, an interrupt), so nothing is left running.
+in memory); where the platform cannot fork, the audit runs in threads instead. A worker
+ignores Ctrl-C and dies with its parent; the parent kills its workers when it stops for any
+reason (an error, an interrupt), so nothing is left running.
 """
 
 from __future__ import annotations
@@ -27,28 +26,22 @@ import queue
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-import numpy as np
-
-from symdnn.audit.chunks import merge_lockstep
-from symdnn.audit.runner import Lockstep, Run, run_lockstep
+from symdnn.audit.runner import ExactRun, Lockstep, Run, RunSteps
 from symdnn.engines.stream import LayerStream, StreamLayer
 from symdnn.errors import SymdnnError
-from symdnn.parallel import Broadcast
 
-__all__ = ["BLOCK", "MIN_ROWS", "can_fork", "interleaved_rows", "select_rows",
-           "process_lockstep"]
+__all__ = ["MIN_ROWS", "AHEAD", "PARENT_LOAD", "can_fork", "deal_runs", "process_lockstep"]
 
-#: rows dealt out to the workers at a time: one, since the work of the Graph Challenge's
-#: images comes in runs (blocks of 8 split it 42/58, single rows 53/47)
-BLOCK = 1
 #: the fewest inputs audited in worker processes (fewer are not worth a fork)
 MIN_ROWS = 16
-#: what the parent sends after the last layer
-_END = pickle.dumps(None)
+#: layers the parent may run ahead of the slowest worker (memory: that many layers a worker)
+AHEAD = 2
+#: the parent's share of the work before any run is dealt, in runs: reading the layers and
+#: the exact run cost about two float runs on the Graph Challenge
+PARENT_LOAD = 2
 
 
 def can_fork() -> bool:
@@ -62,45 +55,58 @@ def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def interleaved_rows(n: int, parts: int, block: int = BLOCK) -> list[np.ndarray]:
-    """The rows ``0 .. n - 1`` dealt to ``parts`` workers in blocks of ``block``, in turn
-    (fewer parts when there are fewer blocks).
+def deal_runs(n: int, jobs: int, parent_load: float = PARENT_LOAD
+              ) -> tuple[list[int], list[list[int]]]:
+    """The runs ``0 .. n - 1`` dealt to ``jobs`` processes: ``(the parent's, each
+    worker's)``. Each run goes to the least loaded process, the parent starting with
+    ``parent_load`` runs' worth of work (it reads the layers and runs the exact network),
+    a worker first on a tie; workers left without a run are not started.
 
     Examples
     --------
-    >>> [r.tolist() for r in interleaved_rows(7, 2, block=2)]
-    [[0, 1, 4, 5], [2, 3, 6]]
+    >>> deal_runs(4, 2)  # the Graph Challenge's audit on two cores
+    ([3], [[0, 1, 2]])
+    >>> deal_runs(4, 4), deal_runs(1, 2), deal_runs(3, 1)
+    (([], [[0, 3], [1], [2]]), ([], [[0]]), ([0, 1, 2], []))
     """
-    blocks = -(-n // block)
-    parts = max(1, min(parts, blocks))
-    owner = (np.arange(n) // block) % parts
-    return [np.flatnonzero(owner == k) for k in range(parts)]
+    load = [float(parent_load)] + [0.0] * max(0, jobs - 1)
+    dealt: list[list[int]] = [[] for _ in load]
+    for i in range(n):
+        k = min(range(1, len(load)), key=load.__getitem__, default=0)
+        if load[0] < load[k]:
+            k = 0
+        dealt[k].append(i)
+        load[k] += 1
+    return dealt[0], [d for d in dealt[1:] if d]
 
 
-def select_rows(stream: LayerStream, rows: np.ndarray) -> LayerStream:
-    """The same network on the inputs ``rows`` only (0-based, increasing) of a stream with
-    one bias for all inputs. ``block``: rows dealt out at a time.
+def _pack(item: Any) -> list:
+    """``item`` as the parts of one message: a header (the pickle, and the sizes of its
+    buffers), then each array's bytes as they lie in memory (pickle protocol 5, out of
+    band: no copy into the pickle here, none out of it in the worker)."""
+    bufs: list = []
+    head = pickle.dumps(item, protocol=5, buffer_callback=bufs.append)
+    raws = [b.raw() for b in bufs]
+    return [pickle.dumps((head, [r.nbytes for r in raws]), protocol=5), *raws]
 
-    Examples
-    --------
-    >>> st = LayerStream.from_radixnet("radixnet:1024:2", images=5)
-    >>> part = select_rows(st, np.array([0, 3]))
-    >>> part.batch, part.inputs[3]
-    ((1, 4), (2, 1024))
-    """
-    if stream.per_input_bias:
-        raise SymdnnError("a stream with a bias for each input cannot be cut by rows")
-    indptr, indices, nums, shape = stream.inputs
-    rows = np.asarray(rows, dtype=np.int64)
-    lens = np.diff(indptr)[rows]
-    ptr = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(lens, out=ptr[1:])
-    at = np.repeat(np.asarray(indptr, dtype=np.int64)[rows] - ptr[:-1], lens) + \
-        np.arange(ptr[-1], dtype=np.int64)
-    return replace(stream, inputs=(ptr, np.asarray(indices)[at], np.asarray(nums)[at],
-                                   (len(rows), shape[1])),
-                   batch=tuple(stream.batch[i] for i in rows), window=None, truth=None,
-                   info={**stream.info, "inputs": len(rows)})
+
+def _recv(conn: Connection) -> Any:
+    """One message of :func:`_pack`, unpickled; its arrays are writable, in fresh memory."""
+    head, sizes = pickle.loads(conn.recv_bytes())
+    bufs = [bytearray(n) for n in sizes]
+    for b in bufs:
+        if conn.recv_bytes_into(b) != len(b):
+            raise SymdnnError("a message from the parent was cut short")
+    return pickle.loads(head, buffers=bufs)
+
+
+def _send(conn: Connection, parts: list) -> None:
+    for part in parts:
+        conn.send_bytes(part)
+
+
+#: what the parent sends after the last layer
+_END = _pack(None)
 
 
 def _watch_parent(parent: int) -> None:
@@ -122,7 +128,7 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="symdnn-watch-parent").start()
 
 
-def _read_ahead(conn: Connection, ahead: int = 2) -> Iterator[bytes]:
+def _read_ahead(conn: Connection, ahead: int = 2) -> Iterator[Any]:
     """What the parent sends, read by a thread up to ``ahead`` messages ahead, so that the
     next layer arrives while this one is audited (the parent need not wait for a worker's
     turn to hand it over)."""
@@ -131,12 +137,12 @@ def _read_ahead(conn: Connection, ahead: int = 2) -> Iterator[bytes]:
     def read() -> None:
         while True:
             try:
-                blob = conn.recv_bytes()
+                item = _recv(conn)
             except BaseException as exc:  # noqa: BLE001 (handed to the worker)
                 box.put(exc)
                 return
-            box.put(blob)
-            if blob == _END:
+            box.put(item)
+            if item is None:
                 return
 
     threading.Thread(target=read, daemon=True, name="symdnn-audit-receive").start()
@@ -147,29 +153,29 @@ def _read_ahead(conn: Connection, ahead: int = 2) -> Iterator[bytes]:
         yield got
 
 
-def _received(conn: Connection) -> Iterator[StreamLayer]:
-    """The layers the parent sends, until it sends None."""
-    for blob in _read_ahead(conn):
-        item = pickle.loads(blob)
-        if item is None:
-            return
-        if item == "stop":  # the parent could not go on (it failed reading a layer)
-            raise SymdnnError("stopped by the parent")
-        exact, weights, neurons = item
-        yield StreamLayer(exact, weights.__getitem__, neurons)
-
-
-def _worker(conn: Connection, stream: LayerStream, runs: list[Run], parent: int,
-            report: bool) -> None:
-    """One worker: the lockstep of its rows over the layers it receives."""
+def _worker(conn: Connection, tell: Connection, stream: LayerStream, runs: list[Run],
+            parent: int) -> None:
+    """One worker: its runs stepped over the layers the parent sends on ``conn``, then
+    finished against the exact output; the findings (or the error) go back on ``tell``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     _watch_parent(parent)
     try:
-        progress = (lambda l, L: conn.send(("layer", l))) if report else None
-        out = run_lockstep(stream, runs, layers=_received(conn), progress=progress)
-        for res in out.results:
-            res.run = None  # the parent has them (a run folder need not pickle)
-        msg = ("done", out)
+        steps = RunSteps(stream, runs)
+        msg = ("error", SymdnnError("the parent sent no end"))
+        for item in _read_ahead(conn):
+            if item is None:
+                break
+            if item[0] == "layer":
+                _, l, weights, neurons, pre, post = item
+                steps.step(l, StreamLayer(None, weights.__getitem__, neurons), pre, post)
+            elif item[0] == "end":
+                results = steps.finish(*item[1:])
+                for res in results:
+                    res.run = None  # the parent has them
+                msg = ("done", results)
+                break
+            else:  # the parent could not go on
+                raise SymdnnError("stopped by the parent")
     except BaseException as exc:  # noqa: BLE001 (handed to the parent)
         try:
             pickle.dumps(exc)
@@ -177,79 +183,129 @@ def _worker(conn: Connection, stream: LayerStream, runs: list[Run], parent: int,
         except Exception:  # noqa: BLE001
             msg = ("error", SymdnnError(f"{type(exc).__name__}: {exc}"))
     try:
-        conn.send(msg)
+        tell.send(msg)
     except OSError:  # the parent is gone
         pass
 
 
+def _widen(conn: Connection, size: int = 1 << 20) -> None:
+    """A pipe that holds a layer (1 MiB, Linux's default limit for a user), where the default
+    64 KiB would make the parent and a worker take turns some twenty times a layer."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(conn.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), size)
+    except (ImportError, OSError):  # not Linux, or a smaller limit: the default then
+        pass
+
+
+class _Stopped(Exception):
+    """A worker stopped taking layers (it failed or died): its own message says why."""
+
+
 def process_lockstep(stream: LayerStream, runs: list[Run], jobs: int, *,
-                     progress: Callable[[int, int], None] | None = None,
-                     block: int = BLOCK) -> Lockstep:
-    """:func:`~symdnn.audit.runner.run_lockstep` in ``jobs`` worker processes, each on its
-    blocks of rows (:func:`interleaved_rows`), the layers read once here and sent to all;
-    exactly the same result. Only symdnn's own float runs (``Run.format``), on a stream with
-    one bias for all inputs. ``block``: rows dealt out at a time.
+                     progress: Callable[[int, int], None] | None = None) -> Lockstep:
+    """:func:`~symdnn.audit.runner.run_lockstep` with the runs dealt to ``jobs`` worker
+    processes (:func:`deal_runs`) and the exact run here; exactly the same result. Only
+    symdnn's own float runs (``Run.format``).
 
     Examples
     --------
+    >>> from symdnn.audit.runner import run_lockstep
     >>> st = LayerStream.from_radixnet("radixnet:1024:3", images=20)
-    >>> two = process_lockstep(st, [Run.format("bf16")], 2)
-    >>> one = run_lockstep(st, [Run.format("bf16")])
+    >>> runs = [Run.format("bf16"), Run.format("fp16")]
+    >>> two = process_lockstep(st, runs, 2)
+    >>> one = run_lockstep(st, runs)
     >>> two.exact_rows.tolist() == one.exact_rows.tolist()
     True
-    >>> [ly.to_json() for ly in two.results[0].layers] == \\
-    ...     [ly.to_json() for ly in one.results[0].layers]
+    >>> [ly.to_json() for ly in two.results[1].layers] == \\
+    ...     [ly.to_json() for ly in one.results[1].layers]
     True
     """
     if any(r.kind != "float" for r in runs):
         raise SymdnnError("worker processes run symdnn's own float formats only")
-    rows = interleaved_rows(len(stream.batch), jobs, block)
-    fmts = sorted({r.fmt for r in runs})
+    mine, groups = deal_runs(len(runs), jobs)
+    fmts = [sorted({runs[i].fmt for i in g}) for g in groups]
     ctx = multiprocessing.get_context("fork")
     me = os.getpid()
-    conns, procs, senders = [], [], []
-    hub = None
-    errors: list[BaseException] = []
+    conns: list[Connection] = []  # what each worker tells
+    outs: list[Connection] = []  # where each worker's layers go
+    procs: list = []
+    senders: list[threading.Thread] = []
+    boxes: list[queue.Queue] = []
+    failed = threading.Event()
+    quit_ = threading.Event()
     try:
-        for k, sel in enumerate(rows):
-            here, there = ctx.Pipe()
-            p = ctx.Process(target=_worker, args=(there, select_rows(stream, sel), runs, me,
-                                                  progress is not None and k == 0),
-                            name=f"symdnn-audit-{k}", daemon=True)
+        for g in groups:
+            take, give = ctx.Pipe(duplex=False)  # layers: parent -> worker
+            hear, tell = ctx.Pipe(duplex=False)  # the findings: worker -> parent
+            _widen(give)
+            p = ctx.Process(target=_worker, args=(take, tell, stream, [runs[i] for i in g],
+                                                  me),
+                            name=f"symdnn-audit-{len(procs)}", daemon=True)
             p.start()
-            there.close()
-            conns.append(here)
+            take.close()
+            tell.close()
+            outs.append(give)
+            conns.append(hear)
             procs.append(p)
 
-        def payloads() -> Iterator[bytes]:
-            for lay in stream.layers():
-                yield pickle.dumps((lay.exact, {f: lay.float_weights(f) for f in fmts},
-                                    lay.neurons), protocol=pickle.HIGHEST_PROTOCOL)
-
-        hub = Broadcast(payloads(), len(rows))
-
         def send(k: int) -> None:
-            tap = hub.taps[k]
-            try:
-                for blob in tap:
-                    conns[k].send_bytes(blob)
-                conns[k].send_bytes(_END)
-            except BaseException as exc:  # noqa: BLE001 (a read error, or a worker gone)
-                errors.append(exc)
-                tap.close(exc)
+            box = boxes[k]
+            while not quit_.is_set():
                 try:
-                    conns[k].send_bytes(pickle.dumps("stop"))
-                except OSError:
-                    pass
-                return
-            tap.close()
+                    parts = box.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                try:
+                    _send(outs[k], parts)
+                except OSError:  # the worker is gone: its message, or its exit, says why
+                    failed.set()
+                    return
+                if parts is _END:
+                    return
 
-        for k in range(len(rows)):
+        for k in range(len(groups)):
+            boxes.append(queue.Queue(maxsize=AHEAD))
             t = threading.Thread(target=send, args=(k,), daemon=True,
                                  name=f"symdnn-audit-send-{k}")
             t.start()
             senders.append(t)
-        parts: list[Any] = [None] * len(rows)
+
+        def put(k: int, parts: list) -> None:
+            while True:
+                if failed.is_set():
+                    raise _Stopped
+                try:
+                    boxes[k].put(parts, timeout=0.2)
+                    return
+                except queue.Full:
+                    continue
+
+        exact = ExactRun(stream)
+        own = RunSteps(stream, [runs[i] for i in mine]) if mine else None
+        try:
+            for l, lay in enumerate(stream.layers(), 1):
+                pre, post = exact.step(lay)
+                for k in range(len(groups)):
+                    put(k, _pack(("layer", l, {f: lay.float_weights(f) for f in fmts[k]},
+                                  lay.neurons, pre, post)))
+                if own is not None:  # while the workers do theirs
+                    own.step(l, lay, pre, post)
+                if progress:
+                    progress(l, stream.depth or l)
+            end = _pack(("end", exact.final(), exact.width, exact.names))
+            for k in range(len(groups)):
+                put(k, end)
+                put(k, _END)
+            stopped = False
+        except _Stopped:
+            stopped = True  # the workers' messages say what happened
+        results: list[Any] = [None] * len(runs)
+        if own is not None and not stopped:
+            for i, res in zip(mine, own.finish(exact.final(), exact.width, exact.names),
+                              strict=True):
+                results[i] = res
         waiting = dict(enumerate(conns))
         while waiting:
             for c in wait(list(waiting.values())):
@@ -257,27 +313,23 @@ def process_lockstep(stream: LayerStream, runs: list[Run], jobs: int, *,
                 try:
                     kind, val = c.recv()
                 except (EOFError, OSError):
-                    read = [e for e in errors if not isinstance(e, OSError)]
-                    if read:  # the parent failed reading a layer: that is the error
-                        raise read[0] from None
-                    raise SymdnnError(f"audit worker {k + 1} of {len(rows)} died "
+                    raise SymdnnError(f"audit worker {k + 1} of {len(groups)} died "
                                       f"(exit status {procs[k].exitcode})") from None
-                if kind == "layer":
-                    progress(val, stream.depth)
-                    continue
                 if kind == "error":
-                    read = [e for e in errors if not isinstance(e, OSError)]
-                    raise read[0] if read else val
-                parts[k] = val
+                    raise val
+                for i, res in zip(groups[k], val, strict=True):
+                    res.run = runs[i]
+                    results[i] = res
                 del waiting[k]
     finally:
+        quit_.set()
         for p in procs:
             if p.is_alive():
                 p.kill()
         for p in procs:
             p.join()
-        for c in conns:
+        for c in conns + outs:
             c.close()
         for t in senders:
             t.join(5)
-    return merge_lockstep(parts, rows, runs)
+    return Lockstep(exact.zero, exact.pre, exact.rows, results, exact.seconds)

@@ -42,7 +42,7 @@ from symdnn.engines.stream import LayerStream, StreamLayer
 from symdnn.errors import ArgumentError, SymdnnError
 from symdnn.io.runfiles import RunFolder
 
-__all__ = ["Run", "RunResult", "Lockstep", "run_lockstep", "entries"]
+__all__ = ["Run", "RunResult", "Lockstep", "ExactRun", "RunSteps", "run_lockstep", "entries"]
 
 
 @dataclass
@@ -275,115 +275,138 @@ def _not_provided(l: int) -> LayerFindings:
     return ly
 
 
-def run_lockstep(stream: LayerStream, runs: list[Run], *,
-                 layers: Iterable[StreamLayer] | None = None,
-                 progress: Callable[[int, int], None] | None = None,
-                 on_layer: Callable[[int, Run, tuple | None, tuple, tuple], None] | None = None,
-                 ) -> Lockstep:
-    """Run the exact network of ``stream`` and every run together, layer by layer.
+class ExactRun:
+    """The exact side of a lockstep: the exact network of a stream run layer by layer,
+    recording what every run is compared with (see :func:`run_lockstep`).
 
-    The exact run starts from the stream's input numerators as they are; each float run
-    from their correct rounding into its format. ``layers`` replaces ``stream.layers()``
-    (the same layers, shared with other chunks: see :mod:`symdnn.audit.chunks`).
-    ``on_layer(l, run, pre, post, shape)`` is called for every layer a run provides, with its
-    pre-activations (``(keys, values)`` or None) and activations (``(keys, values)``), for
-    example to write them out.
+    :meth:`step` gives a layer's pre-activations ``(keys, numerators, s)`` (sorted linear
+    keys ``row * width + column``) and activations ``(keys, numerators, s)``; after the last
+    layer, :meth:`final` gives the output's ``(keys, numerators)`` and :attr:`rows` its
+    nonzero rows."""
 
-    Examples
-    --------
-    >>> from symdnn.constructions import selective
-    >>> from symdnn.engines import LayerStream
-    >>> c = selective(["ab", "cd", "ae", "bf"], "single", ["1/3"])
-    >>> found = run_lockstep(LayerStream.from_network(c.net, c.inputs), [Run.format("bf16")])
-    >>> found.exact_pre, found.exact_rows.tolist(), found.results[0].layers[0].max_ulp
-    ([16], [0, 1, 2, 3], 1)
-    """
-    indptr0, indices0, nums0, shape0 = stream.inputs
-    s0, rule, cap, batch = stream.scale, stream.rule, stream.cap, stream.batch
-    inputs, total = stream.input_keys, stream.depth
-    st = EX.start(indptr0, indices0, nums0, s0, shape0)
-    cap_t = stream.cap_pair
-    layers = stream.layers() if layers is None else layers
-    results = [RunResult(r) for r in runs]
-    states: list[Any] = []
-    quant: dict = {}
-    inputs_in: dict = {}
+    def __init__(self, stream: LayerStream) -> None:
+        indptr0, indices0, nums0, shape0 = stream.inputs
+        self.stream = stream
+        self.state = EX.start(indptr0, indices0, nums0, stream.scale, shape0)
+        self.zero: list[int] = []
+        self.pre: list[int] = []
+        self.seconds = 0.0
+        self.width = len(stream.input_keys)
+        self.names: tuple = tuple(stream.input_keys)
 
-    def rounded_input(fmt: str) -> sp.csr_matrix:
-        if fmt not in inputs_in:
-            vals = round_ratio(nums0, s0, fmt).astype(np.float64)  # one rounding per value
-            inputs_in[fmt] = sp.csr_matrix((vals, indices0, indptr0), shape=shape0)
-        return inputs_in[fmt].copy()  # each run owns its input
-
-    net_outputs: dict = {}
-    for res in results:
-        r = res.run
+    def step(self, lay: StreamLayer) -> tuple[tuple, tuple]:
+        """One layer: ``(pre, post)``."""
+        self.width = width = len(lay.neurons)
+        self.names = lay.neurons
         t = time.perf_counter()
-        if r.kind == "network":
-            outs = r.fn(rounded_input(r.fmt))
-            net_outputs[r.name] = list(outs) if isinstance(outs, list | tuple) else [outs]
-            if total is not None and len(net_outputs[r.name]) not in (1, total):
-                raise SymdnnError(f"run {r.name!r}: the network callable returned "
-                                  f"{len(net_outputs[r.name])} layers; expected {total} "
-                                  "(every layer) or 1 (the last)")
-        elif r.kind == "files":
-            if not isinstance(r.folder, RunFolder):
-                r.folder = RunFolder(r.folder, fmt=r.fmt, name=r.name)
-            r.folder.check(total, (len(batch), None))
-        res.seconds += time.perf_counter() - t
-        states.append(rounded_input(r.fmt) if r.kind in ("float", "int8", "layer") else None)
-    exact_zero, exact_pre = [], []
-    exact_seconds = 0.0
-    L = total
-    last_post: list[Any] = [None] * len(results)
-    width = len(inputs)
-    for l, lay in enumerate(layers, 1):
+        self.state, info = EX.step(self.state, lay.exact, rule=self.stream.rule,
+                                   cap=self.stream.cap_pair, record=True)
+        p_ptr, p_idx, p_num, p_s = info.pre
+        post = EX.values_of(self.state)
+        self.seconds += time.perf_counter() - t
+        ek, en = _sorted(_keys(p_ptr, p_idx, width), np.asarray(p_num))
+        pre = (ek, en, p_s)
+        post = (_keys(post[0], post[1], width), np.asarray(post[2]), post[3])
+        self.zero.append(int(np.count_nonzero(en == 0)))
+        self.pre.append(int(len(ek)))
+        return pre, post
+
+    def final(self) -> tuple[np.ndarray, np.ndarray]:
+        """The exact output's ``(keys, numerators)``."""
+        e_ptr, e_idx, e_num, _ = EX.values_of(self.state)
+        return _keys(e_ptr, e_idx, self.width), np.asarray(e_num)
+
+    @property
+    def rows(self) -> np.ndarray:
+        """The inputs (0-based rows) with a nonzero exact output."""
+        return np.flatnonzero(np.diff(EX.values_of(self.state)[0]))
+
+
+class RunSteps:
+    """The float side of a lockstep: every run's state and findings, stepped layer by layer
+    against the exact run's layers (see :func:`run_lockstep`)."""
+
+    def __init__(self, stream: LayerStream, runs: list[Run],
+                 on_layer: Callable[[int, Run, tuple | None, tuple, tuple], None] | None = None
+                 ) -> None:
+        indptr0, indices0, nums0, shape0 = stream.inputs
+        s0 = stream.scale
+        self.stream, self.on_layer = stream, on_layer
+        self.results = [RunResult(r) for r in runs]
+        self.total = total = stream.depth
+        self.quant: dict = {}
+        self.last_post: list[Any] = [None] * len(self.results)
+        inputs_in: dict = {}
+
+        def rounded_input(fmt: str) -> sp.csr_matrix:
+            if fmt not in inputs_in:
+                vals = round_ratio(nums0, s0, fmt).astype(np.float64)  # one rounding a value
+                inputs_in[fmt] = sp.csr_matrix((vals, indices0, indptr0), shape=shape0)
+            return inputs_in[fmt].copy()  # each run owns its input
+
+        self.net_outputs: dict = {}
+        self.states: list[Any] = []
+        for res in self.results:
+            r = res.run
+            t = time.perf_counter()
+            if r.kind == "network":
+                outs = r.fn(rounded_input(r.fmt))
+                self.net_outputs[r.name] = list(outs) if isinstance(outs, list | tuple) \
+                    else [outs]
+                if total is not None and len(self.net_outputs[r.name]) not in (1, total):
+                    raise SymdnnError(f"run {r.name!r}: the network callable returned "
+                                      f"{len(self.net_outputs[r.name])} layers; expected "
+                                      f"{total} (every layer) or 1 (the last)")
+            elif r.kind == "files":
+                if not isinstance(r.folder, RunFolder):
+                    r.folder = RunFolder(r.folder, fmt=r.fmt, name=r.name)
+                r.folder.check(total, (len(stream.batch), None))
+            res.seconds += time.perf_counter() - t
+            self.states.append(rounded_input(r.fmt) if r.kind in ("float", "int8", "layer")
+                               else None)
+
+    def step(self, l: int, lay: StreamLayer, pre: tuple, post: tuple) -> None:
+        """Layer ``l`` of every run, compared with the exact ``pre`` and ``post``."""
+        stream, batch, rule, cap = self.stream, self.stream.batch, self.stream.rule, \
+            self.stream.cap
         width = len(lay.neurons)
         shape = (len(batch), width)
-        t = time.perf_counter()
-        st, info = EX.step(st, lay.exact, rule=rule, cap=cap_t, record=True)
-        p_ptr, p_idx, p_num, p_s = info.pre
-        post = EX.values_of(st)
-        exact_seconds += time.perf_counter() - t
-        ek, en = _sorted(_keys(p_ptr, p_idx, width), np.asarray(p_num))
-        pk = _keys(post[0], post[1], width)
-        ex = ExactSide((ek, en, p_s), (pk, np.asarray(post[2]), post[3]), cap)
-        exact_zero.append(ex.exact_zero)
-        exact_pre.append(int(len(ek)))
+        L = self.total
+        ex = ExactSide(pre, post, cap)
         names = (batch, lay.neurons)
-        for i, res in enumerate(results):
+        for i, res in enumerate(self.results):
             r = res.run
             t = time.perf_counter()
             run_pre = None
             if r.kind in ("float", "int8"):  # symdnn's own runs: pre-activations too
                 if r.kind == "float":
                     W, b = lay.float_weights(r.fmt)
-                    Y, pre = float_step(states[i], W, b, rule=rule, cap=stream.cap_in(r.fmt),
-                                        dom=get_domain(r.fmt), acc=get_domain(r.accumulate),
-                                        record=True)
+                    Y, pre_f = float_step(self.states[i], W, b, rule=rule,
+                                          cap=stream.cap_in(r.fmt), dom=get_domain(r.fmt),
+                                          acc=get_domain(r.accumulate), record=True)
                 else:
                     W, b = lay.float_weights("fp32")
-                    if l not in quant:
-                        quant.clear()
-                        quant[l] = quantize_weights(W)
-                    Wq, s_w = quant[l]
-                    Y, pre = int8_step(states[i], Wq, s_w, b, rule=rule,
-                                       cap=stream.cap_in("fp32"))
-                states[i] = Y
+                    if l not in self.quant:
+                        self.quant.clear()
+                        self.quant[l] = quantize_weights(W)
+                    Wq, s_w = self.quant[l]
+                    Y, pre_f = int8_step(self.states[i], Wq, s_w, b, rule=rule,
+                                         cap=stream.cap_in("fp32"))
+                self.states[i] = Y
                 res.seconds += time.perf_counter() - t
-                run_pre = _sorted(_keys(pre[0], pre[1], width), np.asarray(pre[2]))
+                run_pre = _sorted(_keys(pre_f[0], pre_f[1], width), np.asarray(pre_f[2]))
                 run_post = _sorted(_keys(Y.indptr, Y.indices, width),
                                    Y.data.astype(np.float64))
             elif r.kind == "layer":
                 W, b = lay.float_weights(r.fmt)
                 W64 = W.astype(np.float64) if W.dtype != np.float64 else W.copy()
                 bias = (np.zeros(width) if b is None else np.array(b, dtype=np.float64))
-                Y = r.fn(W64, bias, states[i])
+                Y = r.fn(W64, bias, self.states[i])
                 res.seconds += time.perf_counter() - t
-                states[i] = Y  # the run's own output is what it receives next, as it is
+                self.states[i] = Y  # the run's own output is what it receives next, as it is
                 run_post = entries(Y, shape, f"run {r.name!r}, layer {l}")
             elif r.kind == "network":
-                outs = net_outputs[r.name]
+                outs = self.net_outputs[r.name]
                 k = l - 1 if len(outs) > 1 else (0 if l == L else None)
                 if k is None:
                     res.layers.append(_not_provided(l))
@@ -397,31 +420,71 @@ def run_lockstep(stream: LayerStream, runs: list[Run], *,
                     res.layers.append(_not_provided(l))
                     continue
                 run_pre, run_post = got
-            last_post[i] = run_post if l == L or L is None else None
-            if on_layer is not None:
-                on_layer(l, r, run_pre, run_post, shape)
+            self.last_post[i] = run_post if l == L or L is None else None
+            if self.on_layer is not None:
+                self.on_layer(l, r, run_pre, run_post, shape)
             res.layers.append(compare_layer(l, width, ex, None, run_pre, run_post, r.fmt,
                                             cap, names))
+
+    def finish(self, final: tuple[np.ndarray, np.ndarray], width: int,
+               out_names: tuple) -> list[RunResult]:
+        """Every run's categories and argmax against the exact output ``final`` (its
+        ``(keys, numerators)``, keys over ``width`` columns named ``out_names``)."""
+        batch = self.stream.batch
+        ek, e_vals = final
+        e_arg = _argmax_keys(ek, e_vals, len(batch), width)
+        for i, res in enumerate(self.results):
+            got = self.last_post[i]
+            if got is None:
+                continue
+            keys, vals = got
+            res.categories = np.unique(keys // width)
+            f_arg = _argmax_keys(keys, vals, len(batch), width)
+            changed = np.flatnonzero(f_arg != e_arg)
+            res.argmax = {"changes": int(len(changed)),
+                          "examples": [{"input": str(batch[j]),
+                                        "exact": None if e_arg[j] < 0
+                                        else str(out_names[e_arg[j]]),
+                                        "float": None if f_arg[j] < 0
+                                        else str(out_names[f_arg[j]])}
+                                       for j in changed[:10]]}
+            res.argmax_at = [int(j) for j in changed[:10]]
+        return self.results
+
+
+def run_lockstep(stream: LayerStream, runs: list[Run], *,
+                 layers: Iterable[StreamLayer] | None = None,
+                 progress: Callable[[int, int], None] | None = None,
+                 on_layer: Callable[[int, Run, tuple | None, tuple, tuple], None] | None = None,
+                 ) -> Lockstep:
+    """Run the exact network of ``stream`` and every run together, layer by layer.
+
+    The exact run starts from the stream's input numerators as they are; each float run
+    from their correct rounding into its format. ``layers`` replaces ``stream.layers()``
+    (the same layers, shared with other chunks: see :mod:`symdnn.audit.chunks`).
+    ``on_layer(l, run, pre, post, shape)`` is called for every layer a run provides, with its
+    pre-activations (``(keys, values)`` or None) and activations (``(keys, values)``), for
+    example to write them out. The exact side is an :class:`ExactRun`, the runs a
+    :class:`RunSteps` (worker processes hold runs of their own against one exact run:
+    :mod:`symdnn.audit.processes`).
+
+    Examples
+    --------
+    >>> from symdnn.constructions import selective
+    >>> from symdnn.engines import LayerStream
+    >>> c = selective(["ab", "cd", "ae", "bf"], "single", ["1/3"])
+    >>> found = run_lockstep(LayerStream.from_network(c.net, c.inputs), [Run.format("bf16")])
+    >>> found.exact_pre, found.exact_rows.tolist(), found.results[0].layers[0].max_ulp
+    ([16], [0, 1, 2, 3], 1)
+    """
+    exact = ExactRun(stream)
+    steps = RunSteps(stream, runs, on_layer)
+    L = stream.depth
+    layers = stream.layers() if layers is None else layers
+    for l, lay in enumerate(layers, 1):
+        pre, post = exact.step(lay)
+        steps.step(l, lay, pre, post)
         if progress:
             progress(l, L or l)
-    e_ptr, e_idx, e_num, _ = EX.values_of(st)
-    exact_rows = np.flatnonzero(np.diff(e_ptr))
-    ek = _keys(e_ptr, e_idx, width)
-    e_vals = np.asarray(e_num)
-    e_arg = _argmax_keys(ek, e_vals, len(batch), width)
-    out_names = lay.neurons if L != 0 else inputs
-    for i, res in enumerate(results):
-        got = last_post[i]
-        if got is None:
-            continue
-        keys, vals = got
-        res.categories = np.unique(keys // width)
-        f_arg = _argmax_keys(keys, vals, len(batch), width)
-        changed = np.flatnonzero(f_arg != e_arg)
-        res.argmax = {"changes": int(len(changed)),
-                      "examples": [{"input": str(batch[j]),
-                                    "exact": None if e_arg[j] < 0 else str(out_names[e_arg[j]]),
-                                    "float": None if f_arg[j] < 0 else str(out_names[f_arg[j]])}
-                                   for j in changed[:10]]}
-        res.argmax_at = [int(j) for j in changed[:10]]
-    return Lockstep(exact_zero, exact_pre, exact_rows, results, exact_seconds)
+    results = steps.finish(exact.final(), exact.width, exact.names)
+    return Lockstep(exact.zero, exact.pre, exact.rows, results, exact.seconds)

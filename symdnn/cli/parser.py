@@ -267,10 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
                           "(every representable r in [0, 2] for fp16, bf16, fp8)")
     _threads(aud)
     aud.add_argument("--jobs", type=positive_int, default=None, metavar="N",
-                     help="audit symdnn's own formats in N worker processes, each on its "
-                          "share of the inputs, the layers read once for all; the report is "
-                          "identical whatever N (default: every available core; --threads "
-                          "applies with --jobs 1, and to foreign runs)")
+                     help="audit symdnn's own formats in N processes, the float runs dealt "
+                          "out to them, the layers read and the exact run computed once; the "
+                          "report is identical whatever N (default: every available core; "
+                          "--threads applies with --jobs 1, and to foreign runs)")
     _dask(aud, "inputs", "TARGET (and every --run folder)")
     _force(aud, "reports and output files")
     _quiet(aud)
