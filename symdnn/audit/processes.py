@@ -199,10 +199,6 @@ def _widen(conn: Connection, size: int = 1 << 20) -> None:
         pass
 
 
-class _Stopped(Exception):
-    """A worker stopped taking layers (it failed or died): its own message says why."""
-
-
 def process_lockstep(stream: LayerStream, runs: list[Run], jobs: int, *,
                      progress: Callable[[int, int], None] | None = None) -> Lockstep:
     """:func:`~symdnn.audit.runner.run_lockstep` with the runs dealt to ``jobs`` worker
@@ -272,35 +268,35 @@ def process_lockstep(stream: LayerStream, runs: list[Run], jobs: int, *,
             t.start()
             senders.append(t)
 
-        def put(k: int, parts: list) -> None:
-            while True:
-                if failed.is_set():
-                    raise _Stopped
+        def put(k: int, parts: list) -> bool:
+            """Hand ``parts`` to worker ``k``'s sender; False once a worker stopped taking
+            layers (it failed or died: its own message says why)."""
+            while not failed.is_set():
                 try:
                     boxes[k].put(parts, timeout=0.2)
-                    return
+                    return True
                 except queue.Full:
                     continue
+            return False
 
         exact = ExactRun(stream)
         own = RunSteps(stream, [runs[i] for i in mine]) if mine else None
-        try:
-            for l, lay in enumerate(stream.layers(), 1):
-                pre, post = exact.step(lay)
-                for k in range(len(groups)):
-                    put(k, _pack(("layer", l, {f: lay.float_weights(f) for f in fmts[k]},
-                                  lay.neurons, pre, post)))
-                if own is not None:  # while the workers do theirs
-                    own.step(l, lay, pre, post)
-                if progress:
-                    progress(l, stream.depth or l)
-            end = _pack(("end", exact.final(), exact.width, exact.names))
+        stopped = False
+        for l, lay in enumerate(stream.layers(), 1):
+            pre, post = exact.step(lay)
             for k in range(len(groups)):
-                put(k, end)
-                put(k, _END)
-            stopped = False
-        except _Stopped:
-            stopped = True  # the workers' messages say what happened
+                stopped = stopped or not put(k, _pack((
+                    "layer", l, {f: lay.float_weights(f) for f in fmts[k]}, lay.neurons, pre,
+                    post)))
+            if stopped:
+                break
+            if own is not None:  # while the workers do theirs
+                own.step(l, lay, pre, post)
+            if progress:
+                progress(l, stream.depth or l)
+        if not stopped:
+            end = _pack(("end", exact.final(), exact.width, exact.names))
+            stopped = not all([put(k, end) and put(k, _END) for k in range(len(groups))])
         results: list[Any] = [None] * len(runs)
         if own is not None and not stopped:
             for i, res in zip(mine, own.finish(exact.final(), exact.width, exact.names),
