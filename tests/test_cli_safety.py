@@ -476,3 +476,45 @@ def test_grade_reads_results_strictly(suite, tmp_path, edit, words, capsys):
     (tmp_path / "r.tsv").write_text("\n".join(edit(lines)) + "\n")
     assert main(["suite", "grade", str(suite), str(tmp_path / "r.tsv")]) == 2
     assert words in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["audit", "certify"])
+def test_a_report_path_that_is_a_link_pointing_nowhere_is_refused(net, tmp_path, capsys,
+                                                                  command):
+    """A dangling link named by --report is what is there: refused, never followed to make
+    the folder it points at (which nobody named)."""
+    (tmp_path / "elsewhere").mkdir()
+    link = tmp_path / "rep"
+    link.symlink_to(tmp_path / "elsewhere" / "target")
+    assert main([command, str(net), "--formats", "fp16", "--report", str(link),
+                 "--quiet"]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    assert list((tmp_path / "elsewhere").iterdir()) == [] and link.is_symlink()
+    out = tmp_path / "out.json"
+    out.symlink_to(tmp_path / "elsewhere" / "x.json")  # a file output alike
+    assert main([command, str(net), "--formats", "fp16", "--json", str(out), "--quiet"]) == 2
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+def test_certify_refuses_one_path_for_two_outputs_before_any_work(net, tmp_path, capsys):
+    for rep, js in (("X", "X"), ("D", "D/details.json")):
+        assert main(["certify", str(net), "--formats", "fp16", "--report", str(tmp_path / rep),
+                     "--json", str(tmp_path / js), "--quiet"]) == 2
+        err = capsys.readouterr()
+        assert "two outputs" in err.err and "Precision certificate" not in err.out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net"]
+
+
+def test_a_huge_jobs_count_is_every_process_there_is_work_for(net, tmp_path):
+    """--jobs 10**20 deals the runs out as --jobs 3 would (one process a run at most)."""
+    outs = []
+    for jobs in ("100000000000000000000", "1"):
+        p = tmp_path / f"a{len(outs)}.json"
+        assert main(["audit", str(net), "--formats", "fp16,bf16", "--jobs", jobs, "--json",
+                     str(p), "--quiet"]) == 0
+        js = json.loads(p.read_text())
+        js.pop("seconds")
+        for r in js["runs"].values():
+            r.pop("seconds")
+        outs.append(js)
+    assert outs[0] == outs[1]

@@ -66,10 +66,10 @@ def deal_runs(n: int, jobs: int, parent_load: float = PARENT_LOAD
     --------
     >>> deal_runs(4, 2)  # the Graph Challenge's audit on two cores
     ([3], [[0, 1, 2]])
-    >>> deal_runs(4, 4), deal_runs(1, 2), deal_runs(3, 1)
-    (([], [[0, 3], [1], [2]]), ([], [[0]]), ([0, 1, 2], []))
+    >>> deal_runs(4, 4), deal_runs(1, 2), deal_runs(3, 1), deal_runs(2, 10**20)
+    (([], [[0, 3], [1], [2]]), ([], [[0]]), ([0, 1, 2], []), ([], [[0], [1]]))
     """
-    load = [float(parent_load)] + [0.0] * max(0, jobs - 1)
+    load = [float(parent_load)] + [0.0] * max(0, min(jobs - 1, n))  # no idle workers
     dealt: list[list[int]] = [[] for _ in load]
     for i in range(n):
         k = min(range(1, len(load)), key=load.__getitem__, default=0)

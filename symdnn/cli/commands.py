@@ -239,6 +239,7 @@ def _cmd_certify(args: argparse.Namespace) -> int:
                             "or --check CERT.json NET INPUTS")
     formats = parse_formats(args.formats)
     gc = _challenge_target(args, "certify")
+    distinct_outputs(args.json, args.report)
     output_file(args.json, args, "--json")
     if args.report is not None:
         _check_folder(args.report, REPORT_KIND, args, args.target, args.data_dir)

@@ -71,7 +71,9 @@ def _resolve(path: str | os.PathLike, what: str) -> Path:
     if p.name in ("", ".", ".."):
         raise OutputError(f"{what} {text!r}: give a path that names a new folder or file, "
                           "not the current or a parent folder")
-    parent = p.resolve().parent if p.parent.exists() else p.parent
+    # the folder resolved, never the name itself: a link named PATH (even one pointing
+    # nowhere) is what is there, and is refused as such, not followed to where it points
+    parent = p.parent.resolve() if p.parent.exists() else p.parent
     if not parent.exists():
         raise OutputError(f"{what} {text!r}: its folder {str(p.parent)!r} does not exist")
     if not parent.is_dir():
