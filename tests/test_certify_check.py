@@ -128,7 +128,7 @@ ZERO_BIAS = {
 
 
 def _checker_run(js: dict, net: str, inputs: str) -> tuple:
-    cnet = CC.read_symdnn(js["source"], net, inputs)
+    cnet = CC.read_symdnn(js["source"], net, inputs, js["sha256"]["network"])
     ars = {f: CC.Arith(fj["arithmetic"], f) for f, fj in js["formats"].items()}
     return cnet, CC.run(cnet, ars)[1]
 
@@ -362,7 +362,7 @@ def test_format_parameters_that_lie_are_refused(words):
     js, net, inputs, tmp = words
     js["formats"]["fp16"]["arithmetic"]["format"]["precision"] = 24
     code, out = stdlib_check(js, net, inputs, tmp)
-    assert code == 1 and "fp16 has precision" in out, out
+    assert code == 1 and "fp16 has 11" in out and "precision" in out, out
 
 
 def test_cli_certify_json_then_check(tmp_path, capsys):
@@ -419,3 +419,205 @@ def test_fl_against_the_oracles_rounding(fmt):
             assert got is None, (x, want)
         else:
             assert got == want, (x, want, got)
+
+
+# -------------------------------------------- forged certificates (the hostile review)
+def _refused(js, net, inputs, tmp, want=(1, 2), words_in_message=()):
+    """Both checkers refuse the certificate: exit 1 or 2 (never 0, CERTIFIED)."""
+    from symdnn.errors import SymdnnError
+
+    code, out = stdlib_check(js, net, inputs, tmp)
+    assert code in want and not out.startswith("CERTIFIED"), out
+    for w in words_in_message:
+        assert w in out, out
+    try:
+        own = own_check(js, net, inputs, tmp) if isinstance(js, dict) else None
+    except SymdnnError:
+        own = 2
+    if own is None:
+        p = tmp / "cert-own.json"
+        p.write_text(js, encoding="utf-8")
+        try:
+            own = recheck(str(p), net, inputs).status
+        except SymdnnError:
+            own = 2
+    assert own in (1, 2), own
+    return out
+
+
+@pytest.fixture(scope="module")
+def gc_cert():
+    d = _gc_dir()
+    js = json.loads(json.dumps(certify_challenge_files(str(d), layers=2, images=3,
+                                                        formats=["fp16"]).to_json()))
+    return js, str(d), str(d / "sparse-images-1024_subset.mtx")
+
+
+@pytest.mark.parametrize("edit", ["dev_null", "order", "no_bias", "zero_bias", "cap",
+                                  "rule", "unhashed"])
+def test_the_graph_challenge_is_read_as_defined_not_as_the_certificate_says(edit, gc_cert,
+                                                                              tmp_path):
+    """The layer files read are the hashed ones, in symdnn's order; the biases, the rule
+    and the cap are the Graph Challenge's own, whatever ``source`` says."""
+    js, net, inputs = gc_cert
+    js = json.loads(json.dumps(js))
+    src = js["source"]
+    if edit == "dev_null":
+        src["layer_files"] = ["/dev/null"] * 2
+    elif edit == "order":
+        src["layer_files"] = src["layer_files"][::-1]
+    elif edit == "no_bias":
+        src["biases"] = [None, None]
+    elif edit == "zero_bias":
+        src["biases"] = ["0", "0"]
+    elif edit == "cap":
+        src["cap"] = "1/16"
+    elif edit == "rule":
+        src["rule"] = "all"
+    else:
+        del js["sha256"]["network"][src["layer_files"][1]]
+    code, out = stdlib_check(js, net, inputs, tmp_path)
+    assert code == 1 and "the certificate is wrong" in out, out
+    if edit in ("order", "unhashed"):  # symdnn's own re-check, once per kind of edit
+        assert own_check(js, net, inputs, tmp_path) == 1
+
+
+def test_every_file_read_must_be_hashed_and_inside_net(words):
+    js, net, inputs, tmp = words
+    for edit in ("W0.tsv", "network.json"):
+        bad = json.loads(json.dumps(js))
+        del bad["sha256"]["network"][edit]
+        _refused(bad, net, inputs, tmp, (1, 2), ["sha256.network", edit])
+    for name in ("inputs.tsv", "/etc/hostname", "../c/W0.tsv"):
+        bad = json.loads(json.dumps(js))
+        bad["sha256"]["network"][name] = CC.sha256(os.path.join(net, "W0.tsv"))
+        _refused(bad, net, inputs, tmp)
+    bad = json.loads(json.dumps(js))
+    del bad["sha256"]["inputs"]
+    _refused(bad, net, inputs, tmp, (2,), ["'inputs'"])
+
+
+def test_format_parameters_must_be_those_of_the_named_format(words):
+    """A renamed format, another format's arithmetic, a widened accumulation, a max_finite
+    that hides an overflow, no format at all: never CERTIFIED."""
+    js, net, inputs, tmp = words
+    f16 = js["formats"]["fp16"]["arithmetic"]
+
+    def forged(edit):
+        bad = json.loads(json.dumps(js))
+        f = bad["formats"]["fp8_e4m3"]
+        edit(bad, f)
+        f.update(certified=True, categories_certified=True, categories_at_risk=0,
+                 argmax_at_risk=0, at_risk=[0], examples=[])
+        f["at_risk_by_kind"] = {k: [0] for k in f["at_risk_by_kind"]}
+        bad["certified"] = True
+        return bad
+
+    def renamed(d, f):
+        for k in ("format", "accumulate"):
+            f["arithmetic"][k].update(name="fp8_e4m3 ", precision=53, emin=-1022, emax=1023)
+    _refused(forged(renamed), net, inputs, tmp, (2,), ["'fp8_e4m3 '"])
+    _refused(forged(lambda d, f: f.update(arithmetic=json.loads(json.dumps(f16)))),
+             net, inputs, tmp, (1,))
+    _refused(forged(lambda d, f: f["arithmetic"].update(accumulate=f16["accumulate"] | {
+        "name": "fp32", "precision": 24, "emin": -126, "emax": 127,
+        "max_finite": "340282346638528859811704183484516925440"})), net, inputs, tmp, (1,),
+        ["accumulate"])
+    _refused(forged(lambda d, f: f["arithmetic"]["format"].update(infinity=True)),
+             net, inputs, tmp, (1,), ["infinity"])
+    bad = json.loads(json.dumps(js))
+    bad["formats"]["fp16"]["arithmetic"]["format"]["max_finite"] = "1e10000"
+    _refused(bad, net, inputs, tmp, (1,), ["max_finite"])
+    bad = json.loads(json.dumps(js))
+    bad["formats"], bad["certified"] = {}, True
+    _refused(bad, net, inputs, tmp, (2,), ["'formats' is empty"])
+
+
+def test_every_key_a_checker_can_recompute_is_confirmed(words):
+    """Each key edited alone (the verdicts left as they are): both checkers refuse it.
+    Margins must be written as certify writes them (``str`` of a Fraction)."""
+    js0, net, inputs, tmp = words
+    edits = {
+        "smallest": lambda js, f8: js.update(smallest_certified="fp8_e4m3"),
+        "min_at": lambda js, f8: js["min_margin_at"][0].update(neuron="zz"),
+        "final": lambda js, f8: js["final_min_margin"].update(argmax="1/1000"),
+        "exact": lambda js, f8: f8.update(exact_decisions=[10 ** 6]),
+        "decisions": lambda js, f8: js.update(decisions=[{"relu": 1, "cap": 5}]),
+        "format_str": lambda js, f8: f8.update(accumulate="fp32"),
+        "network": lambda js, f8: js["network"].update(bias_rule="nonzero"),
+        "network_cap": lambda js, f8: js["network"].update(cap="7"),
+        "nan": lambda js, f8: f8["max_error"].__setitem__(0, "nan"),
+        "ratio": lambda js, f8: js["min_margin"].__setitem__(0, "2/10"),
+        "exponent": lambda js, f8: js["min_margin"].__setitem__(0, "0.2e0"),
+        "space": lambda js, f8: js["min_margin"].__setitem__(0, "1/5 "),
+        "float": lambda js, f8: js["min_margin"].__setitem__(0, 0.2),
+        "example_margin": lambda js, f8: f8["examples"][0].update(
+            margin=f8["examples"][0]["margin"] + " "),
+        "certified_int": lambda js, f8: js["formats"]["fp16"].update(certified=1),
+    }
+    for name, edit in edits.items():
+        js = json.loads(json.dumps(js0))
+        edit(js, js["formats"]["fp8_e4m3"])
+        assert json.dumps(js) != json.dumps(js0), name
+        _refused(js, net, inputs, tmp)
+
+
+def test_files_that_are_not_regular_are_refused(words):
+    js, net, inputs, tmp = words
+    fifo = tmp / "fifo"
+    os.mkfifo(fifo)
+    code, out = stdlib_check(js, net, str(fifo), tmp)
+    assert code == 2 and "fifo: not a regular file" in out, out
+    from symdnn.errors import SymdnnError
+
+    p = tmp / "c.json"
+    p.write_text(json.dumps(js))
+    for cert, ins in ((str(p), str(fifo)), ("/dev/zero", inputs), (str(fifo), inputs)):
+        with pytest.raises(SymdnnError, match="not a regular file"):
+            recheck(cert, net, ins)
+    r = subprocess.run([sys.executable, "-I", "-S", str(CHECKER), "/dev/zero", net, inputs],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "/dev/zero: not a regular file" in r.stdout, r.stdout
+
+
+def test_malformed_json_is_refused_naming_the_key(words):
+    """Deep nesting, a repeated key, a count as a string, sha256.network as a list: exit 2,
+    never a traceback."""
+    js, net, inputs, tmp = words
+    deep = "[" * 100_000 + "]" * 100_000
+    assert "nested deeper" in _refused(deep, net, inputs, tmp, (2,))
+    text = json.dumps(js)
+    dup = text.replace('"certified": false,', '"certified": true, "certified": false,', 1)
+    assert dup != text
+    assert "'certified' is repeated" in _refused(dup, net, inputs, tmp, (2,))
+    bad = json.loads(text)
+    bad["formats"]["fp8_e4m3"]["at_risk_by_kind"]["relu"] = ["199"]
+    assert "'relu'" in _refused(bad, net, inputs, tmp, (2,))
+    bad = json.loads(text)
+    bad["sha256"]["network"] = list(bad["sha256"]["network"])
+    assert "'network'" in _refused(bad, net, inputs, tmp, (2,))
+    bad = json.loads(text)
+    bad["layers"] = "1"
+    assert "'layers'" in _refused(bad, net, inputs, tmp, (2,))
+
+
+def test_a_graph_challenge_bias_file_is_hashed_and_read(tmp_path):
+    """A folder with a bias.tsv (``symdnn generate radixnet --style exact``): its biases are
+    the network's, so it is hashed, and the certificate's ``source.biases`` must be them."""
+    from symdnn.generators import generate_radixnet
+    from symdnn.io.graphchallenge import find_challenge_files
+
+    d = str(generate_radixnet(str(tmp_path / "rx"), layers=2, inputs=3, style="exact"))
+    js = json.loads(json.dumps(certify_challenge_files(d, layers=2, formats=["fp16"])
+                               .to_json()))
+    assert "bias.tsv" in js["sha256"]["network"]
+    imgs = str(find_challenge_files(d, 1024, 2).images)
+    code, out = stdlib_check(js, d, imgs, tmp_path)
+    assert code in (0, 1) and "confirmed" in out, out
+    assert own_check(js, d, imgs, tmp_path) == code
+    bad = json.loads(json.dumps(js))
+    bad["source"]["biases"] = ["-30", "-31"]
+    _refused(bad, d, imgs, tmp_path, (1,), ["source.biases"])
+    bad = json.loads(json.dumps(js))
+    del bad["sha256"]["network"]["bias.tsv"]
+    _refused(bad, d, imgs, tmp_path, (1,), ["bias.tsv"])

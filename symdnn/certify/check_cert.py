@@ -35,10 +35,13 @@ True
 import argparse
 import gzip
 import hashlib
+import io
 import json
 import os
 import re
+import stat
 import sys
+import zlib
 from fractions import Fraction
 
 __all__ = ["check", "main", "fl", "Unreadable", "Refuted", "BOUND_MODEL", "CERT_FORMAT"]
@@ -59,9 +62,37 @@ class _Inf:
 
 INF = _Inf()
 KINDS = ("relu", "cap", "bias_rule")
-#: the IEEE and OCP formats: precision (with the implicit bit), emin, emax, largest finite value
+#: the IEEE and OCP formats symdnn certifies: precision (with the implicit bit), emin, emax
 KNOWN = {"fp64": (53, -1022, 1023), "fp32": (24, -126, 127), "fp16": (11, -14, 15),
          "bf16": (8, -126, 127), "fp8_e4m3": (4, -6, 8), "fp8_e5m2": (3, -14, 15)}
+#: formats from the fewest significand bits to the most (``smallest_certified``)
+ORDER = ("fp8_e5m2", "fp8_e4m3", "bf16", "fp16", "fp32", "fp64")
+#: the official Graph Challenge bias of each width (rule ``nonzero``, cap 32)
+GC_BIAS = {1024: Fraction(-3, 10), 4096: Fraction(-7, 20), 16384: Fraction(-2, 5),
+           65536: Fraction(-9, 20)}
+GC_CAP = Fraction(32)
+#: the largest certificate read, and its deepest nesting
+MAX_CERT_BYTES = 256 << 20
+MAX_NESTING = 64
+ACCUMULATION_MODEL = ("any order and tree of summation; products and additions in the "
+                      "accumulation format, each rounded to nearest; weights, biases, inputs, "
+                      "outputs and the cap stored in the format (docs/certificates.md)")
+MODEL = ("any order of summation; values stored in the format, products and sums in the "
+         "accumulation format, each operation rounded to nearest; see docs/certificates.md")
+TOP_KEYS = {"checker", "bound_model_version", "network", "model", "layers", "inputs",
+            "decisions", "min_margin", "min_margin_at", "final_min_margin", "formats",
+            "certified", "smallest_certified", "seconds", "source", "sha256"}
+FORMAT_KEYS = {"arithmetic", "format", "accumulate", "certified", "categories_certified",
+               "at_risk", "at_risk_by_kind", "exact_decisions", "max_error",
+               "categories_at_risk", "argmax_at_risk", "examples"}
+
+
+def format_json(name):
+    """The ``arithmetic`` parameters of a known format, exactly as a certificate holds them."""
+    p, emin, emax = KNOWN[name]
+    top = 448 if name == "fp8_e4m3" else (2 ** p - 1) * 2 ** (emax - p + 1)
+    return {"name": name, "precision": p, "emin": emin, "emax": emax, "max_finite": str(top),
+            "infinity": name != "fp8_e4m3", "rounding": "nearest-even"}
 _DECIMAL = re.compile(r"([+-]?)(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?\Z")
 _RATIO = re.compile(r"[+-]?[0-9]+/[0-9]+\Z")
 
@@ -163,10 +194,26 @@ def fl(x, fmt):
 
 
 # ------------------------------------------------------------------------------- files
+def open_regular(path):
+    """A regular file opened for binary reading, without blocking (a FIFO, a device or a
+    folder is refused: reading one could block or never end)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise Unreadable(f"{path}: {exc.strerror or exc}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise Unreadable(f"{path}: not a regular file")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def sha256(path):
     h = hashlib.sha256()
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 h.update(block)
     except OSError as exc:
@@ -178,14 +225,113 @@ def lines(path, sep=None):
     """The non-comment lines of a text file (gzipped when its name ends in .gz), split at
     ``sep`` (whitespace by default)."""
     try:
-        opener = gzip.open if str(path).endswith(".gz") else open
-        with opener(path, "rt", encoding="ascii") as f:
-            for n, line in enumerate(f, 1):
-                s = line.strip() if sep is None else line.rstrip("\r\n")
-                if s and not s.startswith(("%", "#")):
-                    yield n, s.split(sep)
-    except (OSError, UnicodeDecodeError, EOFError) as exc:
+        with open_regular(path) as raw:
+            src = gzip.GzipFile(fileobj=raw) if str(path).endswith(".gz") else raw
+            with io.TextIOWrapper(src, encoding="ascii") as f:
+                for n, line in enumerate(f, 1):
+                    s = line.strip() if sep is None else line.rstrip("\r\n")
+                    if s and not s.startswith(("%", "#")):
+                        yield n, s.split(sep)
+    except (OSError, UnicodeDecodeError, EOFError, zlib.error) as exc:
         raise Unreadable(f"{path}: {exc}") from None
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def read_json(path, limit=MAX_CERT_BYTES):
+    """A JSON document of a regular file of at most ``limit`` bytes, nested at most
+    ``MAX_NESTING`` deep, without a repeated key or a NaN or Infinity."""
+    with open_regular(path) as f:
+        try:
+            data = f.read(limit + 1)
+        except OSError as exc:
+            raise Unreadable(f"{path}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise Unreadable(f"{path}: more than {limit} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Unreadable(f"{path}: not UTF-8") from None
+    depth = deepest = 0
+    for ch in _JSON_BRACKET.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if ch in "[{" else -1
+        deepest = max(deepest, depth)
+    if deepest > MAX_NESTING:
+        raise Unreadable(f"{path}: not JSON (nested deeper than {MAX_NESTING})")
+
+    def pairs(kv):
+        out = {}
+        for k, v in kv:
+            if k in out:
+                raise Unreadable(f"{path}: the key {k!r} is repeated")
+            out[k] = v
+        return out
+
+    def constant(name):
+        raise Unreadable(f"{path}: {name} is not a number")
+    try:
+        return json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
+    except (ValueError, RecursionError) as exc:
+        raise Unreadable(f"{path}: not JSON ({exc})") from None
+
+
+def inside(rel, where):
+    """A file name relative to NET: no absolute path, no ``..``, no empty part."""
+    parts = rel.replace("\\", "/").split("/") if isinstance(rel, str) else None
+    if not parts or os.path.isabs(rel) or any(x in ("", ".", "..") for x in parts):
+        raise Unreadable(f"{where}: {rel!r} is not a file name inside NET")
+    return rel
+
+
+def check_hashes(net_sums, names, net_dir):
+    """Every file read has its sha256 in the certificate, and the certificate hashes no
+    other file; each hash matches."""
+    if set(net_sums) != set(names):
+        extra = sorted(set(net_sums) - set(names))
+        missing = sorted(set(names) - set(net_sums))
+        raise Refuted("sha256.network must hash exactly the files read: "
+                      + (f"missing {missing}" if missing else f"{extra} not read"))
+    for rel in names:
+        h = need(net_sums, rel, str, "certificate sha256.network")
+        if sha256(os.path.join(net_dir, inside(rel, "sha256.network"))) != h:
+            raise Refuted(f"the network file {rel} is not the one certified (sha256 differs)")
+
+
+def _int(text, where):
+    try:
+        return int(text)
+    except ValueError:
+        raise Unreadable(f"{where}: {text[:40]!r} is not an integer") from None
+
+
+def same_json(got, want, where, whose="the files say"):
+    """``got`` is ``want``, JSON types included (``true`` is not ``1``, ``"1"`` not ``1``):
+    else Unreadable naming a missing key, or Refuted naming the first key that differs."""
+    if isinstance(want, dict) and isinstance(got, dict):
+        for k in want:
+            if k not in got:
+                raise Unreadable(f"{where}: the key {k!r} is missing")
+        for k in got:
+            if k not in want:
+                raise Refuted(f"{where}: the key {k!r} is not one a certificate holds")
+            same_json(got[k], want[k], f"{where}.{k}", whose)
+        return
+    if json.dumps(got, sort_keys=True) != json.dumps(want, sort_keys=True):
+        raise Refuted(f"{where} is {json.dumps(got, sort_keys=True)[:120]}, {whose} "
+                      f"{json.dumps(want, sort_keys=True)[:120]}")
+
+
+def counts(obj, key, n, where):
+    """``obj[key]``: a list of ``n`` nonnegative JSON integers."""
+    v = need(obj, key, list, where)
+    if len(v) != n:
+        raise Refuted(f"{where}.{key}: {len(v)} layers, not {n}")
+    for x in v:
+        if not isinstance(x, int) or isinstance(x, bool) or x < 0:
+            raise Unreadable(f"{where}: the key {key!r} holds {json.dumps(x)[:40]}, not a count")
+    return v
 
 
 def need(obj, key, kind, where="certificate"):
@@ -211,19 +357,77 @@ class Net:
         self.rule, self.cap = "", None
 
 
-def read_challenge(src, net_dir, inputs):
-    """The Graph Challenge network the certificate names (rule, biases, cap from it; layer
-    files ``row col value`` with row the input neuron, column the output neuron, 1-based)."""
-    n = need(src, "neurons", int, "certificate source")
-    biases = need(src, "biases", list, "certificate source")
-    files = need(src, "layer_files", list, "certificate source")
-    images = need(src, "images", int, "certificate source")
-    if len(files) != len(biases):
-        raise Unreadable("certificate source: 'layer_files' and 'biases' differ in length")
+def challenge_layout(net_dir, n, layers):
+    """The layer files and the images file of a Graph Challenge folder, relative to it, as
+    symdnn finds them (``DNN/neuron{n}/`` and ``MNIST/``, else ``neuron{n}/`` and the folder
+    itself; each layer ``n{n}-l{l}.tsv``, else ``.tsv.gz``)."""
+    if not os.path.isdir(net_dir):
+        raise Unreadable(f"{net_dir}: not a folder")
+    for sub, img in ((f"DNN/neuron{n}", "MNIST/"), (f"neuron{n}", "")):
+        if not os.path.isdir(os.path.join(net_dir, sub)):
+            continue
+        files = []
+        for l in range(1, layers + 1):
+            cands = [f"{sub}/n{n}-l{l}.tsv", f"{sub}/n{n}-l{l}.tsv.gz"]
+            got = [c for c in cands if os.path.isfile(os.path.join(net_dir, c))]
+            if not got:
+                raise Unreadable(f"{net_dir}: layer {l} of {layers} is missing ({cands[0]})")
+            files.append(got[0])
+        stem = f"{img}sparse-images-{n}"
+        images = [stem + x for x in (".tsv", ".tsv.gz", ".mtx", "_subset.tsv", "_subset.mtx")
+                  if os.path.isfile(os.path.join(net_dir, stem + x))]
+        return files, images[0] if images else None
+    raise Unreadable(f"{net_dir}: neither DNN/neuron{n}/ nor neuron{n}/ is here")
+
+
+def read_bias_tsv(path, layers):
+    """A ``bias.tsv``: ``layer value`` for each layer 1..layers."""
+    found = {}
+    for ln, f in lines(path):
+        if len(f) != 2:
+            raise Unreadable(f"{path}:{ln}: expected 'layer bias'")
+        k = _int(f[0], f"{path}:{ln}")
+        if k in found:
+            raise Unreadable(f"{path}:{ln}: layer {k} again")
+        found[k] = exact_number(f[1], f"{path}:{ln}")
+    for k in range(1, layers + 1):
+        if k not in found:
+            raise Unreadable(f"{path}: no bias for layer {k} (of {layers})")
+    return [found[k] for k in range(1, layers + 1)]
+
+
+def read_challenge(src, net_dir, inputs, net_sums):
+    """The Graph Challenge network of NET (layer files ``row col value``, row the input
+    neuron, column the output neuron, 1-based) with the Graph Challenge's own definition:
+    the official bias of the width on the nonzero entries and the cap 32, or the biases of
+    the folder's ``bias.tsv`` on every neuron, no cap. The certificate's ``source`` must say
+    the same, and ``sha256.network`` must hash exactly the files read."""
+    where = "certificate source"
+    n = need(src, "neurons", int, where)
+    layers = need(src, "layers", int, where)
+    images = need(src, "images", int, where)
+    for k, v in (("neurons", n), ("layers", layers), ("images", images)):
+        if not 0 < v <= 1 << 24:
+            raise Unreadable(f"{where}: the key {k!r} is {v}, not a positive count")
+    files, images_file = challenge_layout(net_dir, n, layers)
+    read = list(files)
+    if os.path.isfile(os.path.join(net_dir, "bias.tsv")):
+        read.append("bias.tsv")
+        check_hashes(net_sums, read, net_dir)
+        biases = read_bias_tsv(os.path.join(net_dir, "bias.tsv"), layers)
+        rule, cap = "all", None
+    else:
+        if n not in GC_BIAS:
+            raise Unreadable(f"{net_dir}: no official bias for {n} neurons and no bias.tsv")
+        check_hashes(net_sums, read, net_dir)
+        biases, rule, cap = [GC_BIAS[n]] * layers, "nonzero", GC_CAP
+    want = {"kind": "graph-challenge", "neurons": n, "layers": layers, "images": images,
+            "rule": rule, "cap": None if cap is None else str(cap),
+            "biases": [str(b) for b in biases], "layer_files": files,
+            "inputs_file": images_file}
+    same_json(src, want, "source")
     out = Net()
-    out.rule = need(src, "rule", str, "certificate source")
-    cap = src.get("cap")
-    out.cap = None if cap is None else exact_number(str(cap), "certificate source: cap")
+    out.rule, out.cap = rule, cap
     names = [str(j + 1) for j in range(n)]
     for rel, b in zip(files, biases, strict=True):
         path = os.path.join(net_dir, rel)
@@ -231,14 +435,13 @@ def read_challenge(src, net_dir, inputs):
         for ln, f in lines(path):
             if len(f) != 3:
                 raise Unreadable(f"{path}:{ln}: expected 'row col value'")
-            i, j = int(f[0]) - 1, int(f[1]) - 1
+            i, j = _int(f[0], f"{path}:{ln}") - 1, _int(f[1], f"{path}:{ln}") - 1
             if not (0 <= i < n and 0 <= j < n):
                 raise Unreadable(f"{path}:{ln}: a neuron outside 1..{n}")
             w = exact_number(f[2], f"{path}:{ln}")
             if w:
                 cols[j].append((i, w))
-        bias = None if b is None else [exact_number(str(b), "certificate source: biases")] * n
-        out.layers.append((cols, bias, names))
+        out.layers.append((cols, [b] * n, names))
     rows = {}
     mtx = str(inputs).endswith((".mtx", ".mtx.gz"))
     header = mtx
@@ -248,7 +451,7 @@ def read_challenge(src, net_dir, inputs):
             continue
         if len(f) not in (2, 3):
             raise Unreadable(f"{inputs}:{ln}: expected 'row col [value]'")
-        r, i = int(f[0]), int(f[1]) - 1
+        r, i = _int(f[0], f"{inputs}:{ln}"), _int(f[1], f"{inputs}:{ln}") - 1
         v = exact_number(f[2], f"{inputs}:{ln}") if len(f) == 3 else Fraction(1)
         if r <= images and v and 0 <= i < n:
             rows.setdefault(r, {})[i] = v
@@ -257,21 +460,30 @@ def read_challenge(src, net_dir, inputs):
     return out
 
 
-def read_symdnn(src, net_dir, inputs):
+def read_symdnn(src, net_dir, inputs, net_sums):
     """A folder written by ``symdnn build`` (``network.json``, column convention: weight files
-    ``out in value``, bias files ``neuron value``, the inputs ``feature batch value``)."""
-    try:
-        with open(os.path.join(net_dir, "network.json"), encoding="utf-8") as f:
-            meta = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise Unreadable(f"{net_dir}/network.json: {exc}") from None
+    ``out in value``, bias files ``neuron value``, the inputs ``feature batch value``).
+    ``sha256.network`` must hash exactly ``network.json`` and the files it names."""
     where = f"{net_dir}/network.json"
+    h = need(net_sums, "network.json", str, "certificate sha256.network")
+    if sha256(os.path.join(net_dir, "network.json")) != h:
+        raise Refuted("the network file network.json is not the one certified (sha256 differs)")
+    meta = read_json(os.path.join(net_dir, "network.json"))
+    files = ["network.json"]
+    for k, lay in enumerate(need(meta, "layers", list, where)):
+        for key in ("weights", "bias", "full_bias"):
+            if isinstance(lay, dict) and lay.get(key):
+                files.append(inside(lay[key], f"{where}: layer {k} {key}"))
+    check_hashes(net_sums, files, net_dir)
     out = Net()
     out.rule = need(meta, "bias_rule", str, where)
     if need(meta, "convention", str, where) != "column":
         raise Unreadable(f"{where}: only the column convention is read")
     ymax = meta.get("ymax")
     out.cap = None if ymax is None else exact_number(str(ymax), f"{where}: ymax")
+    same_json(src, {"kind": "symdnn-network", "rule": out.rule,
+                    "cap": None if ymax is None else str(ymax),
+                    "inputs_file": meta.get("inputs")}, "source")
     mode = need(meta, "keys", str, where)
     prev = [str(x) for x in need(meta, "inputs_neurons", list, where)]
     first = prev
@@ -383,8 +595,24 @@ class Arith:
 
     def __init__(self, fj, name):
         self.name = name
-        self.F = self._fmt(need(fj, "format", dict, f"formats.{name}.arithmetic"), name)
-        self.A = self._fmt(need(fj, "accumulate", dict, f"formats.{name}.arithmetic"), name)
+        where = f"formats.{name}.arithmetic"
+        if name not in KNOWN:
+            raise Unreadable(f"formats: {name!r} is not a format this checker knows "
+                             f"({', '.join(KNOWN)})")
+        fmt = need(fj, "format", dict, where)
+        acc = need(fj, "accumulate", dict, where)
+        an = need(acc, "name", str, f"{where}.accumulate")
+        if an not in KNOWN:
+            raise Unreadable(f"{where}.accumulate: {an!r} is not a format this checker knows")
+        same_json(fmt, format_json(name), f"{where}.format", f"{name} has")
+        same_json(acc, format_json(an), f"{where}.accumulate", f"{an} has")
+        same_json(fj, {"format": fmt, "accumulate": acc,
+                       "accumulation_model": ACCUMULATION_MODEL, "bound_model": BOUND_MODEL},
+                  where, "the model is")
+        self.F, self.A = self._fmt(fmt), self._fmt(acc)
+        if an != name and not (self.A[0] >= self.F[0] and self.A[1] <= self.F[1]
+                               and self.A[3] >= self.F[3]):
+            raise Refuted(f"{where}: {name} cannot accumulate in {an} (narrower)")
         pf, pa = self.F[0], self.A[0]
         self.same = self.F == self.A
         self.uF, self.uA = Fraction(1, 2 ** pf), Fraction(1, 2 ** pa)
@@ -399,17 +627,11 @@ class Arith:
         self._g = {}
 
     @staticmethod
-    def _fmt(d, name):
-        where = f"formats.{name}.arithmetic"
-        nm = need(d, "name", str, where)
-        p, emin, emax = (need(d, k, int, f"{where}.{nm}") for k in ("precision", "emin", "emax"))
-        top = exact_number(need(d, "max_finite", str, f"{where}.{nm}"), f"{where}.max_finite")
-        if need(d, "rounding", str, f"{where}.{nm}") != "nearest-even":
-            raise Unreadable(f"{where}.{nm}: rounding {d['rounding']!r} is not 'nearest-even'")
-        if nm in KNOWN and KNOWN[nm] != (p, emin, emax):
-            raise Refuted(f"{where}: {nm} has precision, emin, emax {KNOWN[nm]}, not "
-                          f"{(p, emin, emax)}")
-        return (p, emin, emax, top, bool(d.get("infinity", True)))
+    def _fmt(d):
+        """``(p, emin, emax, max_finite, infinity)`` of parameters already confirmed to be
+        those of a known format."""
+        return (d["precision"], d["emin"], d["emax"], Fraction(d["max_finite"]),
+                d["infinity"])
 
     def gamma(self, n):
         """``(gamma_n, n eta_A (1 + gamma_n))`` in fixed point (INF when ``n u_A >= 1``)."""
@@ -598,14 +820,17 @@ def bounds(lay, ar, j, md, qrow, zabs, dense):
 
 
 # ------------------------------------------------------------------------------ checking
-def run(net, fmts, want=frozenset()):
+def run(net, fmts, want=frozenset(), at=None):
     """Recompute everything: ``(min_margins, per format results, last outputs)``; the
-    bounds of the positions ``want`` (``(layer, row, neuron)``, 0-based) are kept."""
+    bounds of the positions ``want`` (``(layer, row, neuron)``, 0-based) are kept, and the
+    exact margins ``{kind: margin}`` of the positions ``at`` go into the dict ``at``."""
     L = len(net.layers)
+    at = {} if at is None else at
     s_rows = [dict(r) for r in net.rows]
     mins = []
     res = {f: {"at_risk": {k: [0] * L for k in KINDS}, "max_error": [0] * L,
-               "bounds": {}, "categories": 0, "argmax": 0} for f in fmts}
+               "bounds": {}, "categories": 0, "argmax": 0, "exact": [0] * L,
+               "extra": [0] * L, "pre": [(0, 0)] * L} for f in fmts}
     ars = fmts
     # the carried errors of each format, and the inputs rounded into it
     errs = {}
@@ -644,6 +869,11 @@ def run(net, fmts, want=frozenset()):
         best = None
         cap = net.cap
         exact = []
+        n_pre = n_pos = 0
+        at_l = {}
+        for (al, ar_, aj) in at:
+            if al == l:
+                at_l.setdefault(ar_, []).append(aj)
         for r, acc in enumerate(pre):
             ex = {}
             for j, (a, z) in acc.items():
@@ -653,12 +883,25 @@ def run(net, fmts, want=frozenset()):
                 cands = [(za, 0)]
                 if mc is not None and z > 0:
                     cands.append((mc, 1))
+                    n_pos += 1
                 if bias is not None and not dense:
                     cands.append((aa, 2))
                 m = min(cands)
                 if best is None or m < best:
                     best = m
             exact.append(ex)
+            n_pre += len(ex)
+            for aj in at_l.get(r, ()):
+                if aj in ex:
+                    z, za, aa, mc, _ = ex[aj]
+                    got = {"relu": za}
+                    if mc is not None and z > 0:
+                        got["cap"] = mc
+                    if bias is not None and not dense:
+                        got["bias_rule"] = aa
+                    at[(l, r, aj)] = got
+                elif not dense and aj in struct[r]:  # a cancellation: margin 0
+                    at[(l, r, aj)] = {"bias_rule": Fraction(0), "relu": Fraction(0)}
             if not dense and any(j not in acc for j in struct[r]):
                 best = (Fraction(0), 2) if best is None or best[0] > 0 else best
         mins.append(None if best is None else best[0])
@@ -668,6 +911,7 @@ def run(net, fmts, want=frozenset()):
             rs = res[f]
             new_e = []
             mx = 0
+            n_exact = lo = 0
             for r, acc in enumerate(pre):
                 erow, yrow, eo = errs[f][r], yfix[r], {}
                 mds = sums(lay, nys[r][0], nys[r][1], yrow, erow)
@@ -690,19 +934,25 @@ def run(net, fmts, want=frozenset()):
                     if has:
                         nz = True
                         if bias is not None and not dense:
-                            nz = Es == 0 or less(Es, aa.numerator, aa.denominator)
+                            es0 = Es == 0
+                            n_exact += es0
+                            nz = es0 or less(Es, aa.numerator, aa.denominator)
                             if not nz:
                                 rs["at_risk"]["bias_rule"][l] += 1
-                        relu = (Ez == 0 or less(Ez, za.numerator, za.denominator)) \
+                        ez0 = Ez == 0
+                        n_exact += ez0
+                        relu = (ez0 or less(Ez, za.numerator, za.denominator)) \
                             and (nz or z <= 0)
                         if not relu:
                             rs["at_risk"]["relu"][l] += 1
                         capok = True
                         if net.cap is not None:
                             Ec = add(Ez, lay.dcap)
-                            ok = (Ec == 0 or less(Ec, mc.numerator, mc.denominator)) and \
+                            ec0 = Ec == 0
+                            ok = (ec0 or less(Ec, mc.numerator, mc.denominator)) and \
                                 (nz or z < net.cap)
                             if z > 0:
+                                n_exact += ec0
                                 capok = ok
                                 if not ok:
                                     rs["at_risk"]["cap"][l] += 1
@@ -720,6 +970,10 @@ def run(net, fmts, want=frozenset()):
                     else:  # W y is exactly 0 here
                         if Es != 0:
                             rs["at_risk"]["bias_rule" if bias is not None else "relu"][l] += 1
+                            lo += 1
+                        elif j in struct[r]:  # a cancellation, computed exactly
+                            lo += 1
+                            n_exact += 1
                         if bias is not None:
                             b = lay.bias[j][3]
                             if Es == 0:
@@ -738,6 +992,7 @@ def run(net, fmts, want=frozenset()):
                 new_e.append(eo)
             errs[f] = new_e
             rs["max_error"][l] = mx
+            rs["exact"][l], rs["extra"][l], rs["pre"][l] = n_exact, lo, (n_pre, n_pos)
         y = [{j: activate(z, net.cap) for j, (a, z) in acc.items()
               if activate(z, net.cap) != 0} for acc in pre]
     for f in ars:
@@ -787,9 +1042,29 @@ def bound_value(text, where):
     """A bound written as a float64 repr string (or 'inf'), as a Fraction or INF."""
     if not isinstance(text, str):
         raise Unreadable(f"{where}: a bound must be a string, not {type(text).__name__}")
-    if text in ("inf", "nan"):
+    if text == "inf":
         return INF
-    return exact_number(text, where)
+    try:
+        v = float(text) if len(text) < 40 else None
+    except ValueError:
+        v = None
+    if v is None or repr(v) != text or not v >= 0:
+        raise Unreadable(f"{where}: {text[:40]!r} is not a bound as certify writes one "
+                         "(the repr of a nonnegative float64, or 'inf')")
+    return Fraction(v)
+
+
+def margin_value(text, where):
+    """A margin as certify writes it: ``str`` of a Fraction (canonical), or None."""
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise Unreadable(f"{where}: a margin must be a string, not {type(text).__name__}")
+    m = exact_number(text, where)
+    if str(m) != text:
+        raise Unreadable(f"{where}: {text[:40]!r} is not written as certify writes a "
+                         f"margin ({str(m)[:40]!r})")
+    return m
 
 
 def at_least(written, fix):
@@ -803,33 +1078,37 @@ def at_least(written, fix):
 
 def check(cert_path, net_path, inputs_path):
     """Check a certificate; returns ``(exit status, lines)``."""
-    try:
-        with open(cert_path, encoding="utf-8") as f:
-            cert = json.load(f)
-    except OSError as exc:
-        raise Unreadable(f"{cert_path}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise Unreadable(f"{cert_path}: not JSON ({exc})") from None
-    if need(cert, "checker", dict).get("format") != CERT_FORMAT:
+    cert = read_json(cert_path)
+    if not isinstance(cert, dict):
+        raise Unreadable(f"{cert_path}: not a JSON object")
+    for key in sorted(TOP_KEYS):
+        need(cert, key, None)
+    if set(cert) - TOP_KEYS:
+        raise Unreadable(f"certificate: unknown keys {sorted(set(cert) - TOP_KEYS)}")
+    chk = need(cert, "checker", dict)
+    if need(chk, "format", str, "certificate checker") != CERT_FORMAT:
         raise Unreadable(f"certificate: key 'checker.format' is not {CERT_FORMAT!r}")
     if need(cert, "bound_model_version", str) != BOUND_MODEL:
         raise Unreadable(f"certificate: key 'bound_model_version' is not {BOUND_MODEL!r}")
+    if need(cert, "model", str) != MODEL:
+        raise Refuted("'model' is not the implementation model of symdnn-bound/1")
+    need(chk, "program", str, "certificate checker")
+    need(cert, "seconds", dict)
     src = need(cert, "source", dict)
     sums = need(cert, "sha256", dict)
     net_sums = need(sums, "network", dict, "certificate sha256")
     in_sum = need(sums, "inputs", str, "certificate sha256")
-    for rel, h in sorted(net_sums.items()):
-        if os.path.isabs(rel) or ".." in rel.split("/"):
-            raise Unreadable(f"certificate sha256.network: {rel!r} is not inside NET")
-        if sha256(os.path.join(net_path, rel)) != h:
-            raise Refuted(f"the network file {rel} is not the one certified (sha256 differs)")
+    if set(sums) != {"network", "inputs"}:
+        raise Unreadable(f"certificate sha256: unknown keys {sorted(set(sums))}")
+    for rel in net_sums:
+        inside(rel, "certificate sha256.network")
     if sha256(inputs_path) != in_sum:
         raise Refuted(f"the inputs {inputs_path} are not the ones certified (sha256 differs)")
     kind = need(src, "kind", str, "certificate source")
     if kind == "graph-challenge":
-        net = read_challenge(src, net_path, inputs_path)
+        net = read_challenge(src, net_path, inputs_path, net_sums)
     elif kind == "symdnn-network":
-        net = read_symdnn(src, net_path, inputs_path)
+        net = read_symdnn(src, net_path, inputs_path, net_sums)
     else:
         raise Unreadable(f"certificate source: unknown kind {kind!r}")
     L = len(net.layers)
@@ -838,34 +1117,100 @@ def check(cert_path, net_path, inputs_path):
     if need(cert, "inputs", int) != len(net.batch):
         raise Refuted(f"the certificate says {cert['inputs']} inputs, there are "
                       f"{len(net.batch)}")
+    info = need(cert, "network", dict)
+    want = {"layers": L, "inputs": len(net.batch), "bias_rule": net.rule,
+            "cap": None if net.cap is None else str(net.cap)}
+    if kind == "graph-challenge":
+        want["neurons"] = src["neurons"]
+        if net.rule == "nonzero":
+            want["bias"] = str(net.layers[0][1][0])
+        elif not str(info.get("bias")).startswith("per-layer biases from "):
+            raise Refuted("network.bias does not name the folder's bias.tsv")
+    need(info, "name", str, "certificate network")
+    same_json({k: info.get(k) for k in want}, want, "network")
     formats = need(cert, "formats", dict)
+    if not formats:
+        raise Unreadable("certificate: the key 'formats' is empty (a certificate speaks "
+                         "for the formats it lists)")
     ars = {}
     for name, fj in formats.items():
-        ars[name] = Arith(need(fj, "arithmetic", dict, f"formats.{name}"), name)
-    mins, res, _ = run(net, ars, wanted(formats, net))
+        where = f"formats.{name}"
+        need(fj, "arithmetic", dict, where)
+        if set(fj) != FORMAT_KEYS:
+            raise Unreadable(f"{where}: the keys {sorted(set(fj) ^ FORMAT_KEYS)} are "
+                             "missing or unknown")
+        ars[name] = Arith(fj["arithmetic"], name)
+        if need(fj, "format", str, where) != name:
+            raise Refuted(f"{where}.format is {fj['format']!r}, not {name!r}")
+        if need(fj, "accumulate", str, where) != fj["arithmetic"]["accumulate"]["name"]:
+            raise Refuted(f"{where}.accumulate is {fj['accumulate']!r}, its arithmetic "
+                          f"accumulates in {fj['arithmetic']['accumulate']['name']!r}")
     claimed = need(cert, "min_margin", list)
     if len(claimed) != L:
         raise Refuted(f"min_margin has {len(claimed)} layers, the network {L}")
-    for l, (c, m) in enumerate(zip(claimed, mins, strict=True), 1):
-        cm = None if c is None else exact_number(str(c), f"min_margin[{l - 1}]")
+    claimed = [margin_value(c, f"min_margin[{l}]") for l, c in enumerate(claimed)]
+    at_json = need(cert, "min_margin_at", list)
+    if len(at_json) != L:
+        raise Refuted(f"min_margin_at has {len(at_json)} layers, the network {L}")
+    at = {}
+    for l, a in enumerate(at_json):
+        if a is None:
+            continue
+        need(a, "kind", str, f"min_margin_at[{l}]")
+        pos = _example_at({"layer": l + 1, "input": a.get("input"),
+                           "neuron": a.get("neuron")}, net)
+        if pos is None or set(a) != {"input", "neuron", "kind"}:
+            raise Refuted(f"min_margin_at[{l}]: no input {a.get('input')!r} or neuron "
+                          f"{a.get('neuron')!r}")
+        at[pos] = None
+    mins, res, y = run(net, ars, wanted(formats, net), at)
+    for l, (cm, m) in enumerate(zip(claimed, mins, strict=True), 1):
         if cm != m:
-            raise Refuted(f"layer {l}: the smallest margin is {m}, not {c} as written")
+            raise Refuted(f"layer {l}: the smallest margin is {m}, not {cm} as written")
+        a = at_json[l - 1]
+        if (a is None) != (m is None):
+            raise Refuted(f"min_margin_at[{l - 1}] is {a}, the smallest margin {m}")
+        if a is not None:
+            got = at[_example_at({"layer": l, "input": a["input"], "neuron": a["neuron"]},
+                                 net)]
+            if got is None or got.get(a["kind"]) != m:
+                raise Refuted(f"min_margin_at[{l - 1}]: the {a['kind']} margin at input "
+                              f"{a['input']}, neuron {a['neuron']} is not {m}")
+    tops, gaps = final_margins(y)
+    same_json(need(cert, "final_min_margin", dict),
+              {"argmax": str(min(gaps.values())) if gaps else None,
+               "category": str(min(tops)) if tops else None}, "final_min_margin")
+    decisions = need(cert, "decisions", list)
+    if len(decisions) != L:
+        raise Refuted(f"decisions has {len(decisions)} layers, the network {L}")
+    first = res[next(iter(formats))]
+    for l, dd in enumerate(decisions):
+        if not isinstance(dd, dict) or set(dd) - set(KINDS) or any(
+                not isinstance(v, int) or isinstance(v, bool) or v < 0 for v in dd.values()):
+            raise Unreadable(f"certificate: the key 'decisions' holds {json.dumps(dd)[:80]} "
+                             f"at layer {l}, not counts per kind")
+        check_decisions(dd, l, first, net)
     out = []
     every = True
+    ok_names = []
     for name, fj in formats.items():
         r = res[name]
         where = f"formats.{name}"
         byk = need(fj, "at_risk_by_kind", dict, where)
-        risk = need(fj, "at_risk", list, where)
+        if set(byk) != set(KINDS):
+            raise Unreadable(f"{where}.at_risk_by_kind: the kinds are {sorted(byk)}")
+        risk = counts(fj, "at_risk", L, where)
+        for l, n in enumerate(counts(fj, "exact_decisions", L, where)):
+            if n > r["exact"][l]:
+                raise Refuted(f"{name}, layer {l + 1}: {r['exact'][l]} decisions with a bound "
+                              f"of 0, the certificate says {n}")
         for kd in KINDS:
-            lst = need(byk, kd, list, f"{where}.at_risk_by_kind")
-            if len(lst) != L:
-                raise Refuted(f"{where}.at_risk_by_kind.{kd}: {len(lst)} layers, not {L}")
+            lst = counts(byk, kd, L, f"{where}.at_risk_by_kind")
             for l in range(L):
                 if lst[l] < r["at_risk"][kd][l]:
                     raise Refuted(f"{name}, layer {l + 1}: {r['at_risk'][kd][l]} {kd} decisions "
                                   f"at risk, the certificate says {lst[l]}")
-        if len(risk) != L or any(risk[l] != sum(byk[kd][l] for kd in KINDS) for l in range(L)):
+        if any(risk[l] != sum(byk[kd][l] for kd in KINDS) for l in range(L)):
             raise Refuted(f"{where}.at_risk is not the sum of at_risk_by_kind")
         cats = need(fj, "categories_at_risk", int, where)
         args = need(fj, "argmax_at_risk", int, where)
@@ -874,6 +1219,8 @@ def check(cert_path, net_path, inputs_path):
                           f"says {cats}")
         if args < r["argmax"]:
             raise Refuted(f"{name}: {r['argmax']} argmax at risk, the certificate says {args}")
+        if cats > len(net.batch) or args > len(net.batch):
+            raise Refuted(f"{name}: more categories or argmax at risk than inputs")
         mxs = need(fj, "max_error", list, where)
         if len(mxs) != L:
             raise Refuted(f"{where}.max_error: {len(mxs)} layers, not {L}")
@@ -887,17 +1234,68 @@ def check(cert_path, net_path, inputs_path):
                           f"{cert_ok}")
         if need(fj, "categories_certified", bool, where) != (cats == 0):
             raise Refuted(f"{name}: 'categories_certified' disagrees with categories_at_risk")
-        check_examples(fj, name, net, r, mins)
+        check_examples(fj, name, net, r, tops, gaps, y)
         mine = sum(sum(v) for v in r["at_risk"].values())
         every &= cert_ok
-        out.append(f"{name} (accumulate {fj['arithmetic']['accumulate']['name']}): "
+        if cert_ok:
+            ok_names.append(name)
+        out.append(f"{name} (accumulate {fj['accumulate']}): "
                    + ("certified" if cert_ok else
                       f"NOT certified, {sum(risk)} decisions at risk ({mine} under the "
                       f"checker's bound), {cats} categories and {args} argmax at risk")
                    + ": confirmed")
     if need(cert, "certified", bool) != every:
         raise Refuted(f"'certified' is {cert['certified']}, the formats say {every}")
+    small = min(ok_names, key=ORDER.index) if ok_names else None
+    if "smallest_certified" not in cert or cert["smallest_certified"] != small or \
+            not isinstance(cert["smallest_certified"], (str, type(None))):
+        raise Refuted(f"'smallest_certified' is {cert.get('smallest_certified')!r}, the "
+                      f"formats say {small!r}")
     return (0 if every else 1), out
+
+
+def check_decisions(dd, l, r, net):
+    """The decisions of layer ``l`` (of the first format): one ReLU decision per
+    pre-activation, one cap decision per active one, one bias-rule decision per
+    pre-activation of a sparse layer with a bias; and where ``W y`` is exactly 0 but a
+    product is nonzero or the sum's bound is not 0, one decision (``bias_rule`` with a bias,
+    ``relu`` without): at least the checker's count of them, at most one per position (a
+    float bound may find more than the model's)."""
+    n_pre, n_pos = r["pre"][l]
+    lo = r["extra"][l]
+    maybe = len(net.batch) * len(net.layers[l][2]) - n_pre - lo
+    bias = net.layers[l][1]
+    dense = net.rule == "all" and bias is not None
+    want = {"relu": (n_pre, 0)}
+    if net.cap is not None:
+        want["cap"] = (n_pos, 0)
+    if bias is not None and not dense:
+        want["bias_rule"] = (n_pre + lo, maybe)
+    elif not dense:
+        want["relu"] = (n_pre + lo, maybe)
+    if set(dd) != set(want):
+        raise Refuted(f"decisions[{l}] has the kinds {sorted(dd)}, not {sorted(want)}")
+    for k, (n, slack) in want.items():
+        if not n <= dd[k] <= n + slack:
+            raise Refuted(f"decisions[{l}].{k} is {dd[k]}, the layer has "
+                          + (f"{n}" if not slack else f"{n} to {n + slack}"))
+
+
+def final_margins(y):
+    """The exact final margins: per input the largest output (0 if none), and per input
+    with a positive output the gap to the second largest (0 for a tie at the top)."""
+    tops, gaps = [], {}
+    for r, row in enumerate(y):
+        vals = sorted(row.values(), reverse=True)
+        if not vals or vals[0] <= 0:
+            tops.append(Fraction(0))
+            continue
+        tops.append(vals[0])
+        if len(vals) > 1 and vals[1] == vals[0]:
+            gaps[r] = Fraction(0)
+        else:
+            gaps[r] = vals[0] - (max(vals[1], 0) if len(vals) > 1 else 0)
+    return tops, gaps
 
 
 def _example_at(ex, net):
@@ -921,33 +1319,52 @@ def wanted(formats, net):
     return out
 
 
-def check_examples(fj, name, net, r, mins):
-    """Every example's margin is the exact one there, its bound at least the checker's."""
+def check_examples(fj, name, net, r, tops, gaps, y):
+    """Every example's margin is the exact one there (written as certify writes it), its
+    bound at least the checker's (ReLU, cap and bias-rule decisions) or written as certify
+    writes a bound (category and argmax decisions)."""
     where = f"formats.{name}.examples"
-    for k, ex in enumerate(need(fj, "examples", list, f"formats.{name}")):
-        kind = need(ex, "kind", str, f"{where}[{k}]")
-        if kind not in KINDS:
-            continue
-        l = need(ex, "layer", int, f"{where}[{k}]") - 1
+    exs = need(fj, "examples", list, f"formats.{name}")
+    if len(exs) > 10:
+        raise Refuted(f"{where}: more than 10 examples")
+    for k, ex in enumerate(exs):
+        w = f"{where}[{k}]"
+        kind = need(ex, "kind", str, w)
+        if set(ex) != {"layer", "input", "neuron", "kind", "margin", "bound"}:
+            raise Unreadable(f"{w}: the keys are {sorted(ex)}")
+        bound = bound_value(ex["bound"], f"{w}.bound")
+        l = need(ex, "layer", int, w) - 1
         if not 0 <= l < len(net.layers):
-            raise Refuted(f"{where}[{k}]: no layer {l + 1}")
+            raise Refuted(f"{w}: no layer {l + 1}")
+        if kind in ("category", "argmax"):
+            if l != len(net.layers) - 1 or ex["neuron"] is not None or \
+                    str(ex["input"]) not in net.batch:
+                raise Refuted(f"{w}: a final decision names the last layer, an input and "
+                              "no neuron")
+            row = net.batch.index(str(ex["input"]))
+            m = tops[row] if kind == "category" else gaps.get(row)
+            if margin_value(ex["margin"], f"{w}.margin") != m:
+                raise Refuted(f"{w}: the exact {kind} margin of input {ex['input']} is {m}")
+            continue
+        if kind not in KINDS:
+            raise Unreadable(f"{w}: unknown kind {kind!r}")
         names = net.layers[l][2]
         try:
             row = net.batch.index(str(ex["input"]))
             j = names.index(str(ex["neuron"]))
-        except (ValueError, KeyError):
-            raise Refuted(f"{where}[{k}]: no input {ex.get('input')!r} or neuron "
+        except ValueError:
+            raise Refuted(f"{w}: no input {ex.get('input')!r} or neuron "
                           f"{ex.get('neuron')!r}") from None
         b = r["bounds"].get((l, row, j))
         if b is None:
-            raise Refuted(f"{where}[{k}]: no decision at input {ex['input']}, neuron "
+            raise Refuted(f"{w}: no decision at input {ex['input']}, neuron "
                           f"{ex['neuron']} in layer {l + 1}")
         mine = b[0] if kind == "bias_rule" else b[1]
-        if not at_least(bound_value(ex.get("bound"), f"{where}[{k}].bound"), mine):
-            raise Refuted(f"{where}[{k}]: the bound {ex.get('bound')} is below the model's")
-        m = exact_number(str(need(ex, "margin", str, f"{where}[{k}]")), f"{where}[{k}]")
+        if not at_least(bound, mine):
+            raise Refuted(f"{w}: the bound {ex.get('bound')} is below the model's")
+        m = margin_value(need(ex, "margin", str, w), f"{w}.margin")
         if m != b[2][kind]:
-            raise Refuted(f"{where}[{k}]: the exact {kind} margin at input {ex['input']}, "
+            raise Refuted(f"{w}: the exact {kind} margin at input {ex['input']}, "
                           f"neuron {ex['neuron']} is {b[2][kind]}, not {m}")
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from symdnn.certify.bounds import Arith
 from symdnn.certify.report import Certificate
 from symdnn.errors import ArgumentError, ParseError
 
-__all__ = ["CERT_FORMAT", "BOUND_MODEL", "ACCUMULATION_MODEL", "arithmetic_json",
+__all__ = ["MAX_CERT_BYTES", "CERT_FORMAT", "BOUND_MODEL", "ACCUMULATION_MODEL", "arithmetic_json",
            "certify_folder", "certify_challenge_files", "folder_files", "challenge_files",
            "recheck", "Recheck", "file_sha256"]
 
@@ -29,6 +31,15 @@ __all__ = ["CERT_FORMAT", "BOUND_MODEL", "ACCUMULATION_MODEL", "arithmetic_json"
 CERT_FORMAT = "symdnn-certificate/1"
 #: the bound model of docs/certificates.md ("The bound model, for checkers")
 BOUND_MODEL = "symdnn-bound/1"
+#: the largest certificate ``symdnn certify --check`` reads, and its deepest nesting
+MAX_CERT_BYTES = 256 << 20
+MAX_NESTING = 64
+#: keys of the ``network`` block that a re-check does not compare: the name is the NET given
+#: on the command line, which may be another path to the same files
+MACHINE_KEYS = ("name",)
+#: how ``network.bias`` begins for a Graph Challenge folder with a ``bias.tsv`` (the rest is
+#: its path, which may differ; the biases themselves are ``source.biases``)
+BIAS_FILE = "per-layer biases from "
 ACCUMULATION_MODEL = ("any order and tree of summation; products and additions in the "
                       "accumulation format, each rounded to nearest; weights, biases, inputs, "
                       "outputs and the cap stored in the format (docs/certificates.md)")
@@ -46,10 +57,26 @@ def file_sha256(path: str | os.PathLike) -> str:
     'ba7816bf8f01cfea'
     """
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with _open_regular(path) as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def _open_regular(path: str | os.PathLike):
+    """A regular file opened for binary reading without blocking; a FIFO, a device or a
+    folder is refused (ParseError naming it): reading one could block or never end."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise ParseError(f"{path}: {exc.strerror or exc}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ParseError(f"{path}: not a regular file")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _fmt_json(f: Any) -> dict:
@@ -195,12 +222,16 @@ def challenge_files(data_dir: str, *, neurons: int = 1024, layers: int = 120,
     files = find_challenge_files(data_dir, neurons, layers)
     net = challenge_network(data_dir, neurons, layers)
     rel = [_rel(Path(p), root) for p in files.layers]
+    paths = list(files.layers)
+    if (root / "bias.tsv").is_file():  # the biases are read from it: hashed too
+        rel.append("bias.tsv")
+        paths.append(root / "bias.tsv")
     source = {"kind": "graph-challenge", "neurons": neurons, "layers": layers,
               "images": images, "rule": net.rule,
               "cap": None if net.cap is None else str(net.cap),
               "biases": [None if b is None else str(b) for b in net.biases],
-              "layer_files": rel, "inputs_file": _rel_or_name(Path(files.images), root)}
-    sums = {"network": {r: file_sha256(p) for r, p in zip(rel, files.layers, strict=True)},
+              "layer_files": rel[:layers], "inputs_file": _rel_or_name(Path(files.images), root)}
+    sums = {"network": {r: file_sha256(p) for r, p in zip(rel, paths, strict=True)},
             "inputs": file_sha256(files.images)}
     return source, sums
 
@@ -216,19 +247,59 @@ class Recheck:
         return "\n".join(self.lines)
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
 def _read_cert(path: str) -> dict:
+    """The certificate: a regular file of at most :data:`MAX_CERT_BYTES` bytes, JSON nested
+    at most :data:`MAX_NESTING` deep, without a repeated key, NaN or Infinity."""
+    with _open_regular(path) as f:
+        try:
+            data = f.read(MAX_CERT_BYTES + 1)
+        except OSError as exc:
+            raise ParseError(f"{path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_CERT_BYTES:
+        raise ParseError(f"{path}: more than {MAX_CERT_BYTES} bytes")
     try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
-    except OSError as exc:
-        raise ParseError(f"{path}: {exc.strerror or exc}") from None
-    except ValueError as exc:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ParseError(f"{path}: not UTF-8") from None
+    depth = deepest = 0
+    for ch in _JSON_BRACKET.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if ch in "[{" else -1
+        deepest = max(deepest, depth)
+    if deepest > MAX_NESTING:
+        raise ParseError(f"{path}: not JSON (nested deeper than {MAX_NESTING})")
+
+    def pairs(kv: list) -> dict:
+        out: dict = {}
+        for k, v in kv:
+            if k in out:
+                raise ParseError(f"{path}: the key {k!r} is repeated")
+            out[k] = v
+        return out
+
+    def constant(name: str) -> Any:
+        raise ParseError(f"{path}: {name} is not a number")
+
+    try:
+        doc = json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
+    except (ValueError, RecursionError) as exc:
         raise ParseError(f"{path}: not JSON ({exc})") from None
     for key in ("checker", "bound_model_version", "source", "sha256", "formats"):
         if not isinstance(doc, dict) or key not in doc:
             raise ParseError(f"{path}: the key {key!r} is missing (a certificate written by "
                              "'symdnn certify ... --json' names its files)")
     return doc
+
+
+def _inside(rel: Any, where: str) -> str:
+    """A file name relative to NET: no absolute path, no ``..``, no empty part."""
+    parts = rel.replace("\\", "/").split("/") if isinstance(rel, str) else None
+    if not parts or os.path.isabs(rel) or any(x in ("", ".", "..") for x in parts):
+        raise ParseError(f"{where}: {rel!r} is not a file name inside NET")
+    return rel
 
 
 def _accumulate(doc: dict) -> str | None:
@@ -247,6 +318,16 @@ def _accumulate(doc: dict) -> str | None:
 
 
 def _differences(old: Any, new: Any, where: str = "") -> list[str]:
+    """The keys where two JSON documents differ, JSON types included (``1`` is not
+    ``true``)."""
+    if type(old) is not type(new):
+        return [f"{where.rstrip('.')}: written {json.dumps(old)[:80]}, recomputed "
+                f"{json.dumps(new)[:80]}"]
+    if isinstance(old, list) and len(old) == len(new):
+        out = []
+        for k, (a, b) in enumerate(zip(old, new, strict=True)):
+            out += _differences(a, b, f"{where}{k}.")
+        return out
     if isinstance(old, dict) and isinstance(new, dict):
         out = []
         for k in sorted(set(old) | set(new)):
@@ -288,17 +369,22 @@ def recheck(cert_path: str, net: str, inputs: str, *,
             not isinstance(doc["formats"], dict):
         raise ParseError(f"{cert_path}: the keys 'sha256', 'source' and 'formats' must be "
                          "objects")
+    if not doc["formats"]:
+        raise ParseError(f"{cert_path}: the key 'formats' is empty (a certificate speaks for "
+                         "the formats it lists)")
     for name, f in doc["formats"].items():
         if not isinstance(f, dict) or not isinstance(f.get("accumulate"), str):
             raise ParseError(f"{cert_path}: the key 'formats.{name}.accumulate' is missing")
-    for rel, h in sorted(sums.get("network", {}).items()):
-        p = Path(net) / rel
-        if not p.is_file():
-            raise ParseError(f"{p}: the certificate's network file is missing")
+    if not isinstance(sums.get("network"), dict) or not isinstance(sums.get("inputs"), str) \
+            or not all(isinstance(h, str) for h in sums["network"].values()):
+        raise ParseError(f"{cert_path}: the key 'sha256' must hold 'network' (an object of "
+                         "sha256 strings) and 'inputs' (a sha256 string)")
+    for rel, h in sorted(sums["network"].items()):
+        p = Path(net) / _inside(rel, f"{cert_path}: sha256.network")
         if file_sha256(p) != h:
             return Recheck(1, [f"NOT CERTIFIED: the network file {rel} is not the one "
                                "certified (sha256 differs)"], None)
-    if file_sha256(inputs) != sums.get("inputs"):
+    if file_sha256(inputs) != sums["inputs"]:
         return Recheck(1, [f"NOT CERTIFIED: the inputs {inputs} are not the ones certified "
                            "(sha256 differs)"], None)
     formats = list(doc["formats"])
@@ -307,7 +393,7 @@ def recheck(cert_path: str, net: str, inputs: str, *,
     if kind == "graph-challenge":
         size = {}
         for k in ("neurons", "layers", "images"):
-            if not isinstance(src.get(k), int):
+            if not isinstance(src.get(k), int) or isinstance(src[k], bool):
                 raise ParseError(f"{cert_path}: the key 'source.{k}' is missing or not an "
                                  "integer")
             size[k] = src[k]
@@ -325,9 +411,14 @@ def recheck(cert_path: str, net: str, inputs: str, *,
     else:
         raise ParseError(f"{cert_path}: source.kind {kind!r} is not known")
     new = json.loads(json.dumps(cert.to_json()))
-    for k in ("network",):  # the name given on the command line may differ
-        new.pop(k, None)
-    old = {k: v for k, v in doc.items() if k != "network"}
+    old = json.loads(json.dumps(doc))
+    for d in (old, new):  # the name given on the command line may differ
+        if isinstance(d.get("network"), dict):
+            for k in MACHINE_KEYS:
+                d["network"].pop(k, None)
+            bias = d["network"].get("bias")
+            if isinstance(bias, str) and bias.startswith(BIAS_FILE):  # names NET's path
+                d["network"]["bias"] = BIAS_FILE
     diff = _differences(old, new)
     if diff:
         return Recheck(1, ["NOT CERTIFIED: the certificate is wrong: " + diff[0]]
