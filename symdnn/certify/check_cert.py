@@ -3,8 +3,11 @@
 ``python check_cert.py CERT.json NET INPUTS``.
 
 Written apart from symdnn, with the Python standard library only, to be read in one sitting.
-It checks the sha256 of the network's files and of the inputs against the certificate, reads
-them itself, recomputes every layer exactly (Python integers over a common denominator), every
+It reads exactly the files the certificate hashes (each one's sha256 required and checked,
+names inside NET; a Graph Challenge network as the Graph Challenge defines it, never as the
+certificate says), only regular files, a certificate of known formats only (their parameters
+exactly symdnn's), and the rules of docs/certificates.md ("Rules for a checker"). It reads
+the files itself, recomputes every layer exactly (Python integers over a common denominator), every
 decision's exact margin, and every decision's bound of the bound model ``symdnn-bound/1``
 (docs/certificates.md, "The bound model, for checkers") in rational arithmetic: fixed point
 ``N / 2**K`` with ``K = 1200``, every operation rounded upward, so each bound it uses is at or
@@ -17,7 +20,9 @@ above the model's exact rational bound. Then it confirms the certificate's claim
   model's, so it may find more at risk, never fewer);
 * every bound written (``max_error``, the examples' ``bound``) is at least the checker's, and
   every example's margin is the exact one;
-* the verdicts agree with the counts.
+* the verdicts agree with the counts, and every other key it can recompute
+  (``min_margin_at``, ``final_min_margin``, ``decisions``, ``exact_decisions``,
+  ``smallest_certified``, ``network``, ``source``) is confirmed.
 
 It prints CERTIFIED (exit 0) when every claim is confirmed and every format is certified,
 NOT CERTIFIED (exit 1) when a claim is refuted or a format is not certified (the first line
