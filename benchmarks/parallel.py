@@ -40,7 +40,7 @@ import argparse
 import time
 
 import numpy as np
-from _timing import best, data_dir, missing
+from _timing import best, data_dir, missing, paired, ratios
 
 from symdnn.engines import exact as EX
 from symdnn.engines import resident as RS
@@ -292,10 +292,10 @@ def case_d(repeat: int) -> None:
         print(f"    audit on {cores} cores / exact run alone, each repetition: " + ", ".join(
             f"{a / b:.2f}" for a, b in zip(times[kn], times[ke], strict=True))
             + f"   exact categories match truth: {out[ke]}")
-        t1, a = best(lambda: suite(1), repeat)
-        tn, b = best(lambda: suite(cores), repeat)
-        print(f"    suite build 1 thread: {t1:6.2f} s   {cores} threads: {tn:6.2f} s   "
-              f"speed-up {t1 / tn:.2f} x (best of each)   identical: {a == b}")
+        st, so = paired({"one": lambda: suite(1), "all": lambda: suite(cores)}, repeat)
+        print(f"    suite build 1 thread: best {min(st['one']):6.2f} s   {cores} threads: best "
+              f"{min(st['all']):6.2f} s   speed-up, each repetition: "
+              f"{ratios(st['one'], st['all'])}   identical: {so['one'] == so['all']}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
