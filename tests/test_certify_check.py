@@ -454,7 +454,7 @@ def gc_cert():
 
 
 @pytest.mark.parametrize("edit", ["dev_null", "order", "no_bias", "zero_bias", "cap",
-                                  "rule", "unhashed"])
+                                  "rule", "unhashed", "images"])
 def test_the_graph_challenge_is_read_as_defined_not_as_the_certificate_says(edit, gc_cert,
                                                                               tmp_path):
     """The layer files read are the hashed ones, in symdnn's order; the biases, the rule
@@ -474,6 +474,8 @@ def test_the_graph_challenge_is_read_as_defined_not_as_the_certificate_says(edit
         src["cap"] = "1/16"
     elif edit == "rule":
         src["rule"] = "all"
+    elif edit == "images":  # more images than the file holds
+        src["images"] = js["inputs"] = js["network"]["inputs"] = 1 << 20
     else:
         del js["sha256"]["network"][src["layer_files"][1]]
     code, out = stdlib_check(js, net, inputs, tmp_path)

@@ -450,9 +450,11 @@ def read_challenge(src, net_dir, inputs, net_sums):
     rows = {}
     mtx = str(inputs).endswith((".mtx", ".mtx.gz"))
     header = mtx
+    most = 0
     for ln, f in lines(inputs):
         if header:  # the size line of a MatrixMarket file
             header = False
+            most = _int(f[0], f"{inputs}:{ln}")
             continue
         if len(f) not in (2, 3):
             raise Unreadable(f"{inputs}:{ln}: expected 'row col [value]'")
@@ -460,6 +462,11 @@ def read_challenge(src, net_dir, inputs, net_sums):
         v = exact_number(f[2], f"{inputs}:{ln}") if len(f) == 3 else Fraction(1)
         if r <= images and v and 0 <= i < n:
             rows.setdefault(r, {})[i] = v
+        elif r > most:
+            most = r
+    most = max(most, max(rows, default=0))
+    if images > most:
+        raise Refuted(f"source.images is {images}, the inputs hold {most}")
     out.batch = [str(r) for r in range(1, images + 1)]
     out.rows = [rows.get(r, {}) for r in range(1, images + 1)]
     return out
