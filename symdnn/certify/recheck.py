@@ -10,11 +10,8 @@ compares every key. The standard-library checker is :mod:`symdnn.certify.check_c
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
-import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +19,8 @@ from typing import Any
 from symdnn.certify.bounds import Arith
 from symdnn.certify.report import Certificate
 from symdnn.errors import ArgumentError, ParseError
+from symdnn.io.text import read_bytes, strict_json
+from symdnn.suite.integrity import sha256_file
 
 __all__ = ["MAX_CERT_BYTES", "CERT_FORMAT", "BOUND_MODEL", "ACCUMULATION_MODEL", "arithmetic_json",
            "certify_folder", "certify_challenge_files", "folder_files", "challenge_files",
@@ -31,9 +30,9 @@ __all__ = ["MAX_CERT_BYTES", "CERT_FORMAT", "BOUND_MODEL", "ACCUMULATION_MODEL",
 CERT_FORMAT = "symdnn-certificate/1"
 #: the bound model of docs/certificates.md ("The bound model, for checkers")
 BOUND_MODEL = "symdnn-bound/1"
-#: the largest certificate ``symdnn certify --check`` reads, and its deepest nesting
+#: the largest certificate ``symdnn certify --check`` reads (its nesting is bounded by
+#: :data:`symdnn.io.text.MAX_NESTING`, 64, as in ``check_cert.py``)
 MAX_CERT_BYTES = 256 << 20
-MAX_NESTING = 64
 #: keys of the ``network`` block that a re-check does not compare: the name is the NET given
 #: on the command line, which may be another path to the same files
 MACHINE_KEYS = ("name",)
@@ -56,27 +55,10 @@ def file_sha256(path: str | os.PathLike) -> str:
     >>> file_sha256(p)[:16]
     'ba7816bf8f01cfea'
     """
-    h = hashlib.sha256()
-    with _open_regular(path) as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _open_regular(path: str | os.PathLike):
-    """A regular file opened for binary reading without blocking; a FIFO, a device or a
-    folder is refused (ParseError naming it): reading one could block or never end."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        raise ParseError(f"{path}: {exc.strerror or exc}") from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ParseError(f"{path}: not a regular file")
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
+        return sha256_file(Path(path))
+    except OSError as exc:  # missing, unreadable, or not a regular file (a FIFO would block)
+        raise ParseError(f"{path}: {exc.strerror}" if exc.strerror else str(exc)) from None
 
 
 def _fmt_json(f: Any) -> dict:
@@ -247,46 +229,16 @@ class Recheck:
         return "\n".join(self.lines)
 
 
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_JSON_BRACKET = re.compile(r"[\[\]{}]")
-
-
 def _read_cert(path: str) -> dict:
-    """The certificate: a regular file of at most :data:`MAX_CERT_BYTES` bytes, JSON nested
-    at most :data:`MAX_NESTING` deep, without a repeated key, NaN or Infinity."""
-    with _open_regular(path) as f:
-        try:
-            data = f.read(MAX_CERT_BYTES + 1)
-        except OSError as exc:
-            raise ParseError(f"{path}: {exc.strerror or exc}") from None
-    if len(data) > MAX_CERT_BYTES:
-        raise ParseError(f"{path}: more than {MAX_CERT_BYTES} bytes")
+    """The certificate: a regular file of at most :data:`MAX_CERT_BYTES` bytes, strict JSON
+    (:func:`~symdnn.io.text.strict_json`: nesting bounded, no NaN or Infinity) without a
+    repeated key."""
+    data = read_bytes(path, limit=MAX_CERT_BYTES)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ParseError(f"{path}: not UTF-8") from None
-    depth = deepest = 0
-    for ch in _JSON_BRACKET.findall(_JSON_STRING.sub("", text)):
-        depth += 1 if ch in "[{" else -1
-        deepest = max(deepest, depth)
-    if deepest > MAX_NESTING:
-        raise ParseError(f"{path}: not JSON (nested deeper than {MAX_NESTING})")
-
-    def pairs(kv: list) -> dict:
-        out: dict = {}
-        for k, v in kv:
-            if k in out:
-                raise ParseError(f"{path}: the key {k!r} is repeated")
-            out[k] = v
-        return out
-
-    def constant(name: str) -> Any:
-        raise ParseError(f"{path}: {name} is not a number")
-
-    try:
-        doc = json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
-    except (ValueError, RecursionError) as exc:
-        raise ParseError(f"{path}: not JSON ({exc})") from None
+    doc = strict_json(text, path=path, unique_keys=True)
     for key in ("checker", "bound_model_version", "source", "sha256", "formats"):
         if not isinstance(doc, dict) or key not in doc:
             raise ParseError(f"{path}: the key {key!r} is missing (a certificate written by "

@@ -364,11 +364,12 @@ def exact_number(text: str, *, ratio: bool = True) -> Fraction:
     raise DomainError(f"{shown!r} is not {what} number")
 
 
-def strict_json(text: str, *, path: str | None = None) -> object:
+def strict_json(text: str, *, path: str | None = None, unique_keys: bool = False) -> object:
     """A JSON document read with the limits of :func:`exact_number`: no ``NaN`` or
     ``Infinity``, no float that overflows (``1e400``), no integer of more than
     :data:`MAX_DIGITS` digits, nesting at most :data:`MAX_NESTING` deep (checked before the
-    document is parsed).
+    document is parsed); with ``unique_keys``, no key repeated in an object (where readers
+    differ on which value wins).
 
     ``symdnn/suite/check.py`` holds the standard-library twin of this function; the two
     accept and refuse the same documents (tests/test_suite_bounded.py).
@@ -386,6 +387,10 @@ def strict_json(text: str, *, path: str | None = None) -> object:
     Traceback (most recent call last):
     ...
     symdnn.errors.ParseError: m.json: not JSON: NaN is not a finite number
+    >>> strict_json('{"a":1,"a":2}', unique_keys=True)
+    Traceback (most recent call last):
+    ...
+    symdnn.errors.ParseError: not JSON: the key 'a' is repeated
     """
     depth = deepest = 0
     for ch in _JSON_BRACKET.findall(_JSON_STRING.sub("", text)):
@@ -408,8 +413,17 @@ def strict_json(text: str, *, path: str | None = None) -> object:
             raise DomainError(f"{spelled[:20]!r} is beyond the range of a float")
         return v
 
+    def pairs(items: list) -> dict:
+        out: dict = {}
+        for k, v in items:
+            if k in out:
+                raise DomainError(f"the key {k!r} is repeated")
+            out[k] = v
+        return out
+
     try:
-        return json.loads(text, parse_constant=constant, parse_int=integer, parse_float=real)
+        return json.loads(text, parse_constant=constant, parse_int=integer, parse_float=real,
+                          object_pairs_hook=pairs if unique_keys else None)
     except (ValueError, RecursionError) as exc:
         raise ParseError(f"not JSON: {exc}", path=path) from None
 
