@@ -294,13 +294,13 @@ def process_lockstep(stream: LayerStream, runs: list[Run], jobs: int, *,
                 own.step(l, lay, pre, post)
             if progress:
                 progress(l, stream.depth or l)
+        final = exact.final()
         if not stopped:
-            end = _pack(("end", exact.final(), exact.width, exact.names))
+            end = _pack(("end", final, exact.width, exact.names))
             stopped = not all([put(k, end) and put(k, _END) for k in range(len(groups))])
         results: list[Any] = [None] * len(runs)
         if own is not None and not stopped:
-            for i, res in zip(mine, own.finish(exact.final(), exact.width, exact.names),
-                              strict=True):
+            for i, res in zip(mine, own.finish(final, exact.width, exact.names), strict=True):
                 results[i] = res
         waiting = dict(enumerate(conns))
         while waiting:
