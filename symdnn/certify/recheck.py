@@ -19,8 +19,7 @@ from typing import Any
 from symdnn.certify.bounds import Arith
 from symdnn.certify.report import Certificate
 from symdnn.errors import ArgumentError, ParseError
-from symdnn.io.text import read_bytes, strict_json
-from symdnn.suite.integrity import sha256_file
+from symdnn.io.text import read_bytes, sha256_file, strict_json
 
 __all__ = ["MAX_CERT_BYTES", "CERT_FORMAT", "BOUND_MODEL", "ACCUMULATION_MODEL", "arithmetic_json",
            "certify_folder", "certify_challenge_files", "folder_files", "challenge_files",

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import builtins
 import gzip
+import hashlib
 import io
 import json
 import keyword
@@ -46,7 +47,8 @@ from symdnn.errors import DomainError, ParseError
 
 __all__ = [
     "MAX_EXPONENT", "MAX_DIM", "MAX_MAGNITUDE", "Fields", "read_bytes", "check_utf8",
-    "read_text", "text_lines", "split_fields", "try_int_column", "int_column", "check_bounds",
+    "read_text", "sha256_file", "text_lines", "split_fields", "try_int_column", "int_column",
+    "check_bounds",
     "exact_number", "first_repeat", "show_number", "check_path", "line_of_offset",
     "domain_value", "SYM_NAMES", "MAX_DIGITS", "MAX_NESTING", "strict_json",
 ]
@@ -138,6 +140,27 @@ def _gunzip(raw: bytes) -> bytes:
     text = None  # drop a partial result before reading again
     with gzip.open(io.BytesIO(raw), "rb") as fh:
         return fh.read()
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """The sha256 of a regular file's bytes, in hex, read in blocks (never whole). A FIFO, a
+    device or a folder is an :class:`OSError` (reading one could block or never end).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "x")
+    >>> _ = open(p, "wb").write(b"abc")
+    >>> sha256_file(p)[:16]
+    'ba7816bf8f01cfea'
+    """
+    h = hashlib.sha256()
+    with open(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise OSError(f"{path}: not a regular file")
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def line_of_offset(data: bytes, offset: int) -> int:

@@ -50,9 +50,10 @@ from symdnn.engines.stream import LayerStream
 from symdnn.errors import ArgumentError, ParseError
 from symdnn.io.graphchallenge import format_exact, write_layer
 from symdnn.io.outputs import output_folder
+from symdnn.io.text import sha256_file
 from symdnn.network import read_network
 from symdnn.parallel import ExactBatch, dask_map, exact_pass, merge_states, wants_dask
-from symdnn.suite.integrity import FORMAT, canonical_json, sha256_file
+from symdnn.suite.integrity import FORMAT, canonical_json
 
 __all__ = ["CHECKER", "build_suite", "suite_stream"]
 

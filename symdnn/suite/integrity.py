@@ -35,6 +35,7 @@ from symdnn.io.text import (
     check_utf8,
     exact_number,
     read_bytes,
+    sha256_file,
     show_number,
     strict_json,
 )
@@ -43,7 +44,7 @@ from symdnn.io.text import (
 MARKER = ".symdnn-output.json"
 
 __all__ = ["FORMAT", "canonical_json", "root_digest", "load_manifest", "structure_problems",
-           "sha256_file", "MANIFEST_KEYS", "PARAMETER_KEYS"]
+           "sha256_file", "MANIFEST_KEYS", "PARAMETER_KEYS"]  # sha256_file: symdnn.io.text
 
 FORMAT = "symdnn-suite/2"
 _CANONICAL = re.compile(r"-?[0-9]+(?:/[0-9]+)?\Z")
@@ -289,17 +290,6 @@ def _exact(text: Any, where: str, what: str, *, canonical: bool = False) -> Frac
         raise ParseError(f"{what} = {_shown(text)!r} is not written as an integer or p/q in "
                          "lowest terms", path=where)
     return q
-
-
-def sha256_file(path: Path) -> str:
-    """The sha256 of a file's bytes, in hex."""
-    h = hashlib.sha256()
-    with open(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-            raise OSError(f"{path}: not a regular file")
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def structure_problems(folder: str | os.PathLike, man: dict) -> list[str]:
