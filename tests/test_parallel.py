@@ -274,3 +274,29 @@ def test_fp64_run_of_fraction_weights(tmp_path):
     r = run_challenge(str(d), layers=2, arith="fp64")
     ex = run_challenge(str(d), layers=2)
     assert r.final.nnz > 0 and r.categories.tolist() == ex.categories.tolist()
+
+
+def test_an_unfinished_prefetch_is_closed_without_waiting_for_its_reader():
+    """A layer stream left unfinished (an error, a break) is closed, perhaps by the garbage
+    collector inside another thread's start; closing must not join the reader, which may be
+    deep in a slow file (joining there deadlocked a test run)."""
+    import threading
+    import time
+
+    from symdnn.io.prefetch import prefetched
+
+    started, release = threading.Event(), threading.Event()
+
+    def slow(x):
+        if x == 1:
+            started.set()
+            release.wait(10)
+        return x
+
+    gen = prefetched(slow, range(5))
+    assert next(gen) == 0
+    assert started.wait(5)  # the reader is inside item 1
+    t = time.perf_counter()
+    gen.close()
+    assert time.perf_counter() - t < 2
+    release.set()

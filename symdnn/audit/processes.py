@@ -19,6 +19,7 @@ reason (an error, an interrupt), so nothing is left running.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import pickle
@@ -282,18 +283,22 @@ def process_lockstep(stream: LayerStream, runs: list[Run], jobs: int, *,
         exact = ExactRun(stream)
         own = RunSteps(stream, [runs[i] for i in mine]) if mine else None
         stopped = False
-        for l, lay in enumerate(stream.layers(), 1):
-            pre, post = exact.step(lay)
-            for k in range(len(groups)):
-                stopped = stopped or not put(k, _pack((
-                    "layer", l, {f: lay.float_weights(f) for f in fmts[k]}, lay.neurons, pre,
-                    post)))
-            if stopped:
-                break
-            if own is not None:  # while the workers do theirs
-                own.step(l, lay, pre, post)
-            if progress:
-                progress(l, stream.depth or l)
+        layers = stream.layers()
+        with contextlib.ExitStack() as on_exit:  # a generator closed here, even on a break
+            if hasattr(layers, "close"):
+                on_exit.callback(layers.close)
+            for l, lay in enumerate(layers, 1):
+                pre, post = exact.step(lay)
+                for k in range(len(groups)):
+                    stopped = stopped or not put(k, _pack((
+                        "layer", l, {f: lay.float_weights(f) for f in fmts[k]}, lay.neurons,
+                        pre, post)))
+                if stopped:
+                    break
+                if own is not None:  # while the workers do theirs
+                    own.step(l, lay, pre, post)
+                if progress:
+                    progress(l, stream.depth or l)
         final = exact.final()
         if not stopped:
             end = _pack(("end", final, exact.width, exact.names))

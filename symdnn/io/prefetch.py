@@ -28,19 +28,22 @@ def prefetched(fn: Callable[[Any], T], items: Iterable[Any], *, ahead: int = 2) 
     [0, 1, 4, 9, 16]
     """
     it = iter(items)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="symdnn-read") as pool:
-        waiting: deque[Future] = deque()
-        try:
-            for item in it:
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="symdnn-read")
+    waiting: deque[Future] = deque()
+    try:
+        for item in it:
+            waiting.append(pool.submit(fn, item))
+            if len(waiting) >= ahead:
+                break
+        while waiting:
+            done = waiting.popleft()
+            for item in it:  # keep `ahead` in flight
                 waiting.append(pool.submit(fn, item))
-                if len(waiting) >= ahead:
-                    break
-            while waiting:
-                done = waiting.popleft()
-                for item in it:  # keep `ahead` in flight
-                    waiting.append(pool.submit(fn, item))
-                    break
-                yield done.result()
-        finally:
-            for f in waiting:
-                f.cancel()
+                break
+            yield done.result()
+    finally:
+        # Never wait for the reader here: a generator left unfinished (an error, a break) is
+        # closed by the garbage collector, which may run inside another thread's start while
+        # that thread holds the lock a finishing thread needs; joining the reader there
+        # deadlocks. Cancelled, the reader ends after the file in hand, on its own.
+        pool.shutdown(wait=False, cancel_futures=True)
