@@ -33,7 +33,7 @@ from symdnn.assoc import AssocArray
 from symdnn.domains import get_domain
 from symdnn.errors import ParseError, SymdnnError
 from symdnn.io.outputs import output_folder
-from symdnn.io.text import domain_value, read_text, tsv_lines
+from symdnn.io.text import domain_value, read_text, tsv_lines, unique_pairs
 
 __all__ = ["write_network", "read_network_parts", "FORMAT", "FORMAT_FULL_BIAS"]
 
@@ -270,17 +270,9 @@ class _Spec:
 
 
 def _load_json(spec: Path) -> Any:
-    def pairs(items: list) -> dict:
-        out: dict = {}
-        for k, v in items:
-            if k in out:
-                raise ParseError(f"repeated key {k!r}")
-            out[k] = v
-        return out
-
     text = read_text(str(spec))
     try:
-        return json.loads(text, object_pairs_hook=pairs, parse_constant=_no_constant)
+        return json.loads(text, object_pairs_hook=unique_pairs, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise ParseError(f"not JSON: {exc.msg}", path=str(spec), line=exc.lineno) from None
     except (ValueError, RecursionError) as exc:

@@ -50,7 +50,7 @@ __all__ = [
     "read_text", "sha256_file", "text_lines", "split_fields", "try_int_column", "int_column",
     "check_bounds",
     "exact_number", "first_repeat", "show_number", "check_path", "line_of_offset",
-    "domain_value", "SYM_NAMES", "MAX_DIGITS", "MAX_NESTING", "strict_json",
+    "domain_value", "SYM_NAMES", "MAX_DIGITS", "MAX_NESTING", "strict_json", "unique_pairs",
 ]
 
 #: the largest decimal exponent an exact value may carry (``1e10000`` is fine, ``1e99999``
@@ -387,6 +387,27 @@ def exact_number(text: str, *, ratio: bool = True) -> Fraction:
     raise DomainError(f"{shown!r} is not {what} number")
 
 
+def unique_pairs(items: list) -> dict:
+    """A JSON object from its ``(key, value)`` pairs, refusing a repeated key (readers differ
+    on which value wins): the ``object_pairs_hook`` of :func:`json.loads`.
+
+    Examples
+    --------
+    >>> json.loads('{"a": 1, "b": 2}', object_pairs_hook=unique_pairs)
+    {'a': 1, 'b': 2}
+    >>> json.loads('{"a": 1, "a": 2}', object_pairs_hook=unique_pairs)
+    Traceback (most recent call last):
+    ...
+    symdnn.errors.DomainError: repeated key 'a'
+    """
+    out: dict = {}
+    for k, v in items:
+        if k in out:
+            raise DomainError(f"repeated key {k!r}")
+        out[k] = v
+    return out
+
+
 def strict_json(text: str, *, path: str | None = None, unique_keys: bool = False) -> object:
     """A JSON document read with the limits of :func:`exact_number`: no ``NaN`` or
     ``Infinity``, no float that overflows (``1e400``), no integer of more than
@@ -413,7 +434,7 @@ def strict_json(text: str, *, path: str | None = None, unique_keys: bool = False
     >>> strict_json('{"a":1,"a":2}', unique_keys=True)
     Traceback (most recent call last):
     ...
-    symdnn.errors.ParseError: not JSON: the key 'a' is repeated
+    symdnn.errors.ParseError: not JSON: repeated key 'a'
     """
     depth = deepest = 0
     for ch in _JSON_BRACKET.findall(_JSON_STRING.sub("", text)):
@@ -436,17 +457,9 @@ def strict_json(text: str, *, path: str | None = None, unique_keys: bool = False
             raise DomainError(f"{spelled[:20]!r} is beyond the range of a float")
         return v
 
-    def pairs(items: list) -> dict:
-        out: dict = {}
-        for k, v in items:
-            if k in out:
-                raise DomainError(f"the key {k!r} is repeated")
-            out[k] = v
-        return out
-
     try:
         return json.loads(text, parse_constant=constant, parse_int=integer, parse_float=real,
-                          object_pairs_hook=pairs if unique_keys else None)
+                          object_pairs_hook=unique_pairs if unique_keys else None)
     except (ValueError, RecursionError) as exc:
         raise ParseError(f"not JSON: {exc}", path=path) from None
 
