@@ -5,7 +5,6 @@ cannot be read, or Ctrl-C stops the audit with no output written and no process 
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import signal
@@ -22,18 +21,10 @@ from symdnn.audit.runner import run_lockstep
 from symdnn.engines import LayerStream
 from symdnn.errors import SymdnnError
 from tests.datafiles import GC_FIXTURE, GC_FIXTURE_IMAGES, GC_FIXTURE_LAYERS
+from tests.test_parallel_audit import _report as _json  # the report without its timings
 
 pytestmark = pytest.mark.skipif(not PR.can_fork(), reason="worker processes are forked")
 FORMATS = ["fp64", "fp32", "fp16", "bf16"]
-
-
-def _json(rep):
-    """The report's JSON without its timings."""
-    j = json.loads(json.dumps(rep.to_json()))
-    j.pop("seconds")
-    for r in j["runs"].values():
-        r.pop("seconds")
-    return j
 
 
 def _no_children():
