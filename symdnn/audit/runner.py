@@ -282,7 +282,19 @@ class ExactRun:
     :meth:`step` gives a layer's pre-activations ``(keys, numerators, s)`` (sorted linear
     keys ``row * width + column``) and activations ``(keys, numerators, s)``; after the last
     layer, :meth:`final` gives the output's ``(keys, numerators)`` and :attr:`rows` its
-    nonzero rows."""
+    nonzero rows.
+
+    Examples
+    --------
+    >>> from symdnn.constructions import selective
+    >>> from symdnn.engines import LayerStream
+    >>> c = selective(["ab", "cd"], "single", ["1/3"])
+    >>> st = LayerStream.from_network(c.net, c.inputs)
+    >>> ex = ExactRun(st)
+    >>> (keys, nums, s), post = ex.step(next(st.layers()))
+    >>> len(keys), ex.zero, ex.rows.tolist()
+    (4, [0], [0, 1])
+    """
 
     def __init__(self, stream: LayerStream) -> None:
         indptr0, indices0, nums0, shape0 = stream.inputs
@@ -324,7 +336,21 @@ class ExactRun:
 
 class RunSteps:
     """The float side of a lockstep: every run's state and findings, stepped layer by layer
-    against the exact run's layers (see :func:`run_lockstep`)."""
+    against the exact run's layers (see :func:`run_lockstep`).
+
+    Examples
+    --------
+    >>> from symdnn.constructions import selective
+    >>> from symdnn.engines import LayerStream
+    >>> c = selective(["ab", "cd"], "single", ["1/3"])
+    >>> st = LayerStream.from_network(c.net, c.inputs)
+    >>> ex, steps = ExactRun(st), RunSteps(st, [Run.format("bf16")])
+    >>> for l, lay in enumerate(st.layers(), 1):
+    ...     steps.step(l, lay, *ex.step(lay))
+    >>> res = steps.finish(ex.final(), ex.width, ex.names)[0]
+    >>> res.layers[0].max_ulp, res.categories.tolist()
+    (1, [0, 1])
+    """
 
     def __init__(self, stream: LayerStream, runs: list[Run],
                  on_layer: Callable[[int, Run, tuple | None, tuple, tuple], None] | None = None
