@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from symdnn import intmm
 from symdnn.domains import FloatDomain, narrow, round_exact
 
-__all__ = ["float_step", "float_layer"]
+__all__ = ["float_step", "float_product", "product_key", "float_layer"]
 
 
 def _spgemm_in_format(Y: sp.csr_matrix, W: sp.csr_matrix, dom: FloatDomain) -> sp.csr_matrix:
@@ -40,23 +40,63 @@ def _spgemm_in_format(Y: sp.csr_matrix, W: sp.csr_matrix, dom: FloatDomain) -> s
     return M
 
 
-def float_step(Y: sp.csr_matrix, W: sp.csr_matrix, bias: np.ndarray | None, *, rule: str,
-               cap: float | None, dom: FloatDomain, acc: FloatDomain,
-               record: bool = False) -> tuple[sp.csr_matrix, tuple | None]:
-    """One layer in floating point. ``Y`` and ``W`` hold values of the format (as float64
-    arrays for fp16/bf16/fp8, in the format's dtype for fp64/fp32). Returns the next ``Y`` and,
-    with ``record``, the pre-activations ``(indptr, indices, values)``."""
-    dt = dom.dtype
-    if acc.name == dom.name and dom.name in ("fp64", "fp32"):
-        A = Y.astype(dt) @ W.astype(dt)
-    elif acc.name == dom.name:
+def float_product(Y: sp.csr_matrix, W: sp.csr_matrix, *, dom: FloatDomain,
+                  acc: FloatDomain) -> sp.csr_matrix:
+    """``Y W`` as :func:`float_step` computes it, before the one rounding into ``dom``: with
+    ``acc`` wider than ``dom`` in scipy's SpGEMM at that width, else in the format. Its
+    indices are sorted. Runs whose ``Y``, ``W`` and kernel agree share one product
+    (:func:`product_key`).
+
+    Examples
+    --------
+    >>> from symdnn.domains import get_domain
+    >>> Y = sp.csr_matrix(np.array([[1.0, 2.0]]))
+    >>> W = sp.csr_matrix(np.array([[0.5, 0.0], [0.25, 1.0]]))
+    >>> float_product(Y, W, dom=get_domain("bf16"), acc=get_domain("fp32")).toarray()
+    array([[1., 2.]], dtype=float32)
+    """
+    if acc.name == dom.name and dom.name not in ("fp64", "fp32"):
         A = _spgemm_in_format(Y, W, dom)
-    else:
-        A = (Y.astype(acc.dtype) @ W.astype(acc.dtype))
-        A.data = narrow(A.data, dom.format_).astype(A.dtype)  # one rounding from acc
+    else:  # scipy at the accumulation width (casts into it are exact: they only widen)
+        A = Y.astype(acc.dtype, copy=False) @ W.astype(acc.dtype, copy=False)
     A = A.tocsr()
     if not A.has_sorted_indices:  # two linear transposes: faster than sorting every row
         A = A.tocsc().tocsr()
+    return A
+
+
+def product_key(dom: FloatDomain, acc: FloatDomain) -> str:
+    """The kernel :func:`float_product` runs for ``dom`` accumulating in ``acc``: two runs
+    with the same key and bitwise equal ``Y`` and ``W`` get the same product.
+
+    Examples
+    --------
+    >>> from symdnn.domains import get_domain
+    >>> fp32, fp16, bf16 = (get_domain(f) for f in ("fp32", "fp16", "bf16"))
+    >>> product_key(fp16, fp32) == product_key(bf16, fp32) == product_key(fp32, fp32)
+    True
+    >>> product_key(fp16, fp16) == product_key(bf16, bf16)
+    False
+    """
+    if acc.name == dom.name and dom.name not in ("fp64", "fp32"):
+        return f"in {dom.name}"
+    return f"scipy {acc.dtype}"
+
+
+def float_step(Y: sp.csr_matrix, W: sp.csr_matrix, bias: np.ndarray | None, *, rule: str,
+               cap: float | None, dom: FloatDomain, acc: FloatDomain,
+               record: bool = False, product: sp.csr_matrix | None = None
+               ) -> tuple[sp.csr_matrix, tuple | None]:
+    """One layer in floating point. ``Y`` and ``W`` hold values of the format (as float64
+    arrays for fp16/bf16/fp8, in the format's dtype for fp64/fp32). Returns the next ``Y`` and,
+    with ``record``, the pre-activations ``(indptr, indices, values)``. ``product`` is
+    :func:`float_product` of ``Y`` and ``W`` where it is known already (it is not
+    modified)."""
+    dt = dom.dtype
+    A = float_product(Y, W, dom=dom, acc=acc) if product is None else product
+    if acc.name != dom.name:  # one rounding from acc
+        A = sp.csr_matrix((narrow(A.data, dom.format_).astype(A.dtype), A.indices, A.indptr),
+                          shape=A.shape)
     R, n_out = A.shape
     store = np.float64 if dom.name != "fp32" else np.float32
     full = bias is not None and bias.ndim == 2
