@@ -331,8 +331,8 @@ def _step_small(st, lay, dt, s_new, f1, f2, capv, rule, dense, record, bound,
         np.cumsum(np.bincount(r, minlength=R), out=indptr[1:])
         indices = c.astype(np.int64)
     else:
-        if record:
-            A.sort_indices()  # a record is read in key order; the next layer needs no order
+        if record and not A.has_sorted_indices:  # a record is read in key order (the next
+            A = A.tocsc().tocsr()  # layer needs none); two linear transposes sort every row
         vals = A.data
         if rule == "nonzero" and not record:
             # one pass: an entry survives when W y is nonzero and W y + b is positive
