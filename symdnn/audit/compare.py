@@ -99,22 +99,35 @@ def _signs(nums: np.ndarray) -> np.ndarray:
 
 
 def _lookup(keys: np.ndarray, where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of ``where`` in sorted ``keys`` and whether each is present."""
+    """Positions of ``where`` in sorted unique ``keys`` and whether each is present (the
+    position of an absent one is some valid index)."""
     if len(keys) == len(where) and np.array_equal(keys, where):  # the usual case: one pattern
         return np.arange(len(keys)), np.ones(len(keys), dtype=bool)
-    if not len(keys):
+    nk = len(keys)
+    if not nk:
         return np.zeros(len(where), dtype=np.int64), np.zeros(len(where), dtype=bool)
-    pos = np.searchsorted(keys, where)
-    pos_c = np.minimum(pos, len(keys) - 1)
-    return pos_c, keys[pos_c] == where
+    if len(where) > 1 and np.any(where[1:] < where[:-1]):  # not sorted: a binary search each
+        pos = np.minimum(np.searchsorted(keys, where), nk - 1)
+        return pos, keys[pos] == where
+    # Both sorted: one merge (a stable sort of two sorted runs merges them in linear time,
+    # where a binary search for each key misses the cache at every step). Of the keys, as
+    # many lie at or before where[j] as precede it in the merge, less the j earlier wheres.
+    merged = np.argsort(np.concatenate((keys, where)), kind="stable")
+    pos = np.flatnonzero(merged >= nk) - np.arange(len(where))
+    np.subtract(pos, 1, out=pos)
+    np.maximum(pos, 0, out=pos)
+    return pos, keys[pos] == where
 
 
 class ExactSide:
     """One layer of the exact run, prepared once for every run compared with it:
     pre-activations ``(keys, numerators, s)`` and activations ``(keys, numerators, s)``, their
-    signs, and their correct roundings into each format (computed on first use)."""
+    signs, and their correct roundings into each format (computed on first use, or given as
+    ``rounded``: ``{format: values}``, values of :meth:`rounded_in`, as another process that
+    holds this layer computed them)."""
 
-    def __init__(self, pre: tuple, post: tuple, cap: Fraction | None) -> None:
+    def __init__(self, pre: tuple, post: tuple, cap: Fraction | None,
+                 rounded: dict | None = None) -> None:
         self.ek, en, self.es = pre
         self.pk, pn, self.ps = post
         self.en, self.pn = _ints(np.asarray(en)), _ints(np.asarray(pn))
@@ -122,7 +135,8 @@ class ExactSide:
         self.exact_zero = int(np.count_nonzero(self.sg == 0))
         self.cap = cap
         self._over: np.ndarray | None = None
-        self._rounded: dict = {}
+        self._rounded: dict = {f: np.asarray(v, dtype=np.float64)
+                               for f, v in (rounded or {}).items()}
 
     @property
     def over_cap(self) -> np.ndarray:
@@ -145,10 +159,15 @@ class ExactSide:
             self._min_nz = int(np.min(np.abs(self.en[nz]))) if nz.any() else None
         return self._min_nz
 
+    def rounded_in(self, fmt: str) -> np.ndarray:
+        """The activations correctly rounded into ``fmt``, in the format's dtype (what
+        :meth:`rounded` widens; ``rounded=`` takes it back)."""
+        return round_ratio(self.pn, self.ps, fmt)
+
     def rounded(self, fmt: str) -> np.ndarray:
         """The activations correctly rounded into ``fmt`` (as float64)."""
         if fmt not in self._rounded:
-            self._rounded[fmt] = (round_ratio(self.pn, self.ps, fmt).astype(np.float64)
+            self._rounded[fmt] = (self.rounded_in(fmt).astype(np.float64)
                                   if len(self.pk) else np.zeros(0))
         return self._rounded[fmt]
 
