@@ -37,7 +37,7 @@ from symdnn.audit.compare import ExactSide, LayerFindings, compare_layer
 from symdnn.audit.quant import int8_step, quantize_weights
 from symdnn.domains import FloatDomain, get_domain, round_ratio
 from symdnn.engines import exact as EX
-from symdnn.engines.floating import float_step
+from symdnn.engines.floating import float_product, float_step, product_key
 from symdnn.engines.stream import LayerStream, StreamLayer
 from symdnn.errors import ArgumentError, SymdnnError
 from symdnn.io.runfiles import RunFolder
@@ -133,6 +133,18 @@ class Lockstep:
     exact_rows: np.ndarray
     results: list[RunResult]
     exact_seconds: float
+
+
+def _same_csr(a: sp.csr_matrix, b: sp.csr_matrix) -> bool:
+    """Whether two CSR matrices hold the same entries in the same order, value for value (the
+    sign of a zero too; a NaN is never the same), whatever their dtypes."""
+    if a is b:
+        return True
+    if a.shape != b.shape or a.nnz != b.nnz or not np.array_equal(a.indptr, b.indptr) \
+            or not np.array_equal(a.indices, b.indices):
+        return False
+    x, y = a.data, b.data
+    return bool(np.array_equal(x, y) and np.array_equal(np.signbit(x), np.signbit(y)))
 
 
 def _keys(indptr: np.ndarray, indices: np.ndarray, width: int) -> np.ndarray:
@@ -392,24 +404,32 @@ class RunSteps:
                                else None)
 
     def step(self, l: int, lay: StreamLayer, pre: tuple, post: tuple) -> None:
-        """Layer ``l`` of every run, compared with the exact ``pre`` and ``post``."""
-        stream, batch, rule, cap = self.stream, self.stream.batch, self.stream.rule, \
-            self.stream.cap
+        """Layer ``l`` of every run, compared with the exact ``pre`` and ``post``:
+        :meth:`advance`, then :meth:`compare`."""
+        self.advance(l, lay)
+        self.compare(l, lay, pre, post)
+
+    def advance(self, l: int, lay: StreamLayer) -> None:
+        """Layer ``l`` of every run that computes its layers here (symdnn's own formats,
+        int8, layer callables), kept for :meth:`compare`. It needs nothing of the exact run,
+        so a worker process steps its runs while the parent runs the exact layer."""
+        stream, rule = self.stream, self.stream.rule
         width = len(lay.neurons)
-        shape = (len(batch), width)
-        L = self.total
-        ex = ExactSide(pre, post, cap)
-        names = (batch, lay.neurons)
+        shape = (len(stream.batch), width)
+        made: list[tuple[str, Any, Any, sp.csr_matrix]] = []  # this layer's products
+        self._got: list[tuple | None] = [None] * len(self.results)
+        self._at = l
         for i, res in enumerate(self.results):
             r = res.run
             t = time.perf_counter()
-            run_pre = None
             if r.kind in ("float", "int8"):  # symdnn's own runs: pre-activations too
                 if r.kind == "float":
                     W, b = lay.float_weights(r.fmt)
+                    dom, acc = get_domain(r.fmt), get_domain(r.accumulate)
+                    A = self._product(made, self.states[i], W, dom, acc)
                     Y, pre_f = float_step(self.states[i], W, b, rule=rule,
-                                          cap=stream.cap_in(r.fmt), dom=get_domain(r.fmt),
-                                          acc=get_domain(r.accumulate), record=True)
+                                          cap=stream.cap_in(r.fmt), dom=dom, acc=acc,
+                                          record=True, product=A)
                 else:
                     W, b = lay.float_weights("fp32")
                     if l not in self.quant:
@@ -420,9 +440,10 @@ class RunSteps:
                                          cap=stream.cap_in("fp32"))
                 self.states[i] = Y
                 res.seconds += time.perf_counter() - t
-                run_pre = _sorted(_keys(pre_f[0], pre_f[1], width), np.asarray(pre_f[2]))
-                run_post = _sorted(_keys(Y.indptr, Y.indices, width),
-                                   Y.data.astype(np.float64))
+                self._got[i] = (_sorted(_keys(pre_f[0], pre_f[1], width),
+                                        np.asarray(pre_f[2])),
+                                _sorted(_keys(Y.indptr, Y.indices, width),
+                                        Y.data.astype(np.float64)))
             elif r.kind == "layer":
                 W, b = lay.float_weights(r.fmt)
                 W64 = W.astype(np.float64) if W.dtype != np.float64 else W.copy()
@@ -430,14 +451,35 @@ class RunSteps:
                 Y = r.fn(W64, bias, self.states[i])
                 res.seconds += time.perf_counter() - t
                 self.states[i] = Y  # the run's own output is what it receives next, as it is
-                run_post = entries(Y, shape, f"run {r.name!r}, layer {l}")
+                self._got[i] = (None, entries(Y, shape, f"run {r.name!r}, layer {l}"))
+
+    def compare(self, l: int, lay: StreamLayer, pre: tuple | ExactSide,
+                post: tuple | None = None) -> None:
+        """Layer ``l`` of every run (as :meth:`advance` left it, or as a network callable
+        or a run's files give it) compared with the exact ``pre`` and ``post`` (or ``pre``
+        an :class:`~symdnn.audit.compare.ExactSide` made of them)."""
+        if getattr(self, "_at", None) != l:
+            raise SymdnnError(f"layer {l} compared before it was advanced")
+        self._at = None
+        batch, cap = self.stream.batch, self.stream.cap
+        width = len(lay.neurons)
+        shape = (len(batch), width)
+        L = self.total
+        ex = pre if isinstance(pre, ExactSide) else ExactSide(pre, post, cap)
+        names = (batch, lay.neurons)
+        for i, res in enumerate(self.results):
+            r = res.run
+            t = time.perf_counter()
+            if self._got[i] is not None:
+                run_pre, run_post = self._got[i]
+                self._got[i] = None
             elif r.kind == "network":
                 outs = self.net_outputs[r.name]
                 k = l - 1 if len(outs) > 1 else (0 if l == L else None)
                 if k is None:
                     res.layers.append(_not_provided(l))
                     continue
-                run_post = entries(outs[k], shape, f"run {r.name!r}, layer {l}")
+                run_pre, run_post = None, entries(outs[k], shape, f"run {r.name!r}, layer {l}")
                 outs[k] = None  # memory independent of depth
             else:  # files: reading them is the run's own time
                 got = r.folder.layer(l, shape)
@@ -451,6 +493,21 @@ class RunSteps:
                 self.on_layer(l, r, run_pre, run_post, shape)
             res.layers.append(compare_layer(l, width, ex, None, run_pre, run_post, r.fmt,
                                             cap, names))
+
+    @staticmethod
+    def _product(made: list, Y: sp.csr_matrix, W: sp.csr_matrix, dom: FloatDomain,
+                 acc: FloatDomain) -> sp.csr_matrix:
+        """``Y W`` for one run (:func:`~symdnn.engines.floating.float_product`), or the
+        product another run of this layer made from the same ``Y`` and ``W`` with the same
+        kernel: formats that accumulate alike (fp32, and fp16 or bf16 accumulating in fp32)
+        often hold the same activations for many layers, and one product serves them all."""
+        key = product_key(dom, acc)
+        for k, W0, Y0, A in made:
+            if k == key and _same_csr(W0, W) and _same_csr(Y0, Y):
+                return A
+        A = float_product(Y, W, dom=dom, acc=acc)
+        made.append((key, W, Y, A))
+        return A
 
     def finish(self, final: tuple[np.ndarray, np.ndarray], width: int,
                out_names: tuple) -> list[RunResult]:
