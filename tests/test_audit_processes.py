@@ -137,7 +137,28 @@ def test_deal_runs_gives_every_run_once_and_spares_the_parent():
             if groups:  # the parent (reading, exact run) never takes more than a worker
                 assert len(mine) + PR.PARENT_LOAD - 1 <= min(loads) + PR.PARENT_LOAD
                 assert max(loads) - min(loads) <= 1
-    assert PR.deal_runs(4, 2) == ([3], [[0, 1, 2]])
+    assert PR.deal_runs(4, 2) == ([0], [[1, 2, 3]])
+
+
+def test_deal_runs_keeps_runs_that_share_products_together():
+    """fp32 and the formats accumulating in fp32 share their products: a worker holds them
+    all, the parent the run that shares nothing (fp64), wherever it stands in the list."""
+    from symdnn.domains import get_domain
+    from symdnn.engines.floating import product_key
+
+    runs = [("fp16", "fp32"), ("fp64", "fp64"), ("bf16", "fp32"), ("fp32", "fp32")]
+    keys = [product_key(get_domain(f), get_domain(a)) for f, a in runs]
+    assert PR.deal_runs(4, 2, keys=keys) == ([1], [[0, 2, 3]])
+    mine, groups = PR.deal_runs(4, 3, keys=keys)  # two workers: one key split, none idle
+    assert mine == [] and sorted(map(len, groups)) == [2, 2] and [1] not in groups
+    for n in range(1, 7):  # any keys: every run once, the counts those of deal_runs(n, jobs)
+        for jobs in range(1, 5):
+            keys = [k % 3 for k in range(n)]
+            mine, groups = PR.deal_runs(n, jobs, keys=keys)
+            plain = PR.deal_runs(n, jobs)
+            assert sorted(mine + [i for g in groups for i in g]) == list(range(n))
+            assert (len(mine), [len(g) for g in groups]) == \
+                (len(plain[0]), [len(g) for g in plain[1]])
 
 
 # ------------------------------------------------------------------ failures stop everything
@@ -194,11 +215,11 @@ def test_ctrl_c_leaves_no_output_and_no_process(tmp_path, monkeypatch):
     pids = tmp_path / "pids"
     real = PR._read_ahead
 
-    def interrupted(conn):
+    def interrupted(conn, *rest):
         with open(pids, "a") as f:
             f.write(f"{os.getpid()}\n")
-        for l, item in enumerate(real(conn), 1):
-            if l == 3:
+        for l, item in enumerate(real(conn, *rest), 1):
+            if l == 5:  # two messages a layer: the third layer's
                 os.kill(os.getppid(), signal.SIGINT)
             yield item
 

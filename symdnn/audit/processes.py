@@ -30,16 +30,27 @@ from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+import numpy as np
+import scipy.sparse as sp
+
+from symdnn.audit.compare import ExactSide
 from symdnn.audit.runner import ExactRun, Lockstep, Run, RunSteps
+from symdnn.domains import get_domain
+from symdnn.engines.floating import product_key
 from symdnn.engines.stream import LayerStream, StreamLayer
 from symdnn.errors import SymdnnError
 
-__all__ = ["MIN_ROWS", "AHEAD", "PARENT_LOAD", "can_fork", "deal_runs", "process_lockstep"]
+__all__ = ["MIN_ROWS", "AHEAD", "AHEAD_BYTES", "PARENT_LOAD", "can_fork", "deal_runs",
+           "process_lockstep"]
 
 #: the fewest inputs audited in worker processes (fewer are not worth a fork)
 MIN_ROWS = 16
-#: layers the parent may run ahead of the slowest worker (memory: that many layers a worker)
-AHEAD = 2
+#: layers the parent may run ahead of the slowest worker, and of each worker's reader: the
+#: early layers cost the parent more (reading, the exact run) and the later ones the
+#: workers, so a short window would make each wait for the other in turn
+AHEAD = 8
+#: the bytes of messages in flight to one worker, at most (one larger message goes alone)
+AHEAD_BYTES = 64 << 20
 #: the parent's share of the work before any run is dealt, in runs: reading the layers and
 #: the exact run cost about two float runs on the Graph Challenge
 PARENT_LOAD = 2
@@ -56,29 +67,138 @@ def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def deal_runs(n: int, jobs: int, parent_load: float = PARENT_LOAD
-              ) -> tuple[list[int], list[list[int]]]:
+def deal_runs(n: int, jobs: int, parent_load: float = PARENT_LOAD,
+              keys: list | None = None) -> tuple[list[int], list[list[int]]]:
     """The runs ``0 .. n - 1`` dealt to ``jobs`` processes: ``(the parent's, each
-    worker's)``. Each run goes to the least loaded process, the parent starting with
-    ``parent_load`` runs' worth of work (it reads the layers and runs the exact network),
-    a worker first on a tie; workers left without a run are not started.
+    worker's)``. Each process takes as many runs as keeps the loads even, the parent starting
+    with ``parent_load`` runs' worth of work (it reads the layers and runs the exact network)
+    and a worker taking the extra run of a tie; workers left without a run are not started.
+
+    ``keys`` (one a run: :func:`~symdnn.engines.floating.product_key`) keeps runs that may
+    share their products together: the runs are taken in order of their key's number of
+    runs, then of where the key first appears, the parent's first, so that the parent gets
+    the runs that share nothing and a worker all the runs of one key where counts allow.
 
     Examples
     --------
-    >>> deal_runs(4, 2)  # the Graph Challenge's audit on two cores
-    ([3], [[0, 1, 2]])
+    >>> deal_runs(4, 2)
+    ([0], [[1, 2, 3]])
+    >>> deal_runs(4, 2, keys=["f32", "f32", "f64", "f32"])  # the Graph Challenge's audit
+    ([2], [[0, 1, 3]])
     >>> deal_runs(4, 4), deal_runs(1, 2), deal_runs(3, 1), deal_runs(2, 10**20)
-    (([], [[0, 3], [1], [2]]), ([], [[0]]), ([0, 1, 2], []), ([], [[0], [1]]))
+    (([], [[0, 1], [2], [3]]), ([], [[0]]), ([0, 1, 2], []), ([], [[0], [1]]))
     """
     load = [float(parent_load)] + [0.0] * max(0, min(jobs - 1, n))  # no idle workers
-    dealt: list[list[int]] = [[] for _ in load]
-    for i in range(n):
+    counts = [0] * len(load)
+    for _ in range(n):
         k = min(range(1, len(load)), key=load.__getitem__, default=0)
         if load[0] < load[k]:
             k = 0
-        dealt[k].append(i)
+        counts[k] += 1
         load[k] += 1
+    keys = list(range(n)) if keys is None else list(keys)
+    size = {k: keys.count(k) for k in keys}
+    first = {k: keys.index(k) for k in keys}
+    order = sorted(range(n), key=lambda i: (size[keys[i]], first[keys[i]], i))
+    dealt, at = [], 0
+    for c in counts:
+        dealt.append(sorted(order[at:at + c]))
+        at += c
     return dealt[0], [d for d in dealt[1:] if d]
+
+
+_SMALL = (np.int8, np.int16, np.int32)
+
+
+def _narrowest(a: np.ndarray) -> np.ndarray:
+    """Integers (int64, or float64 holding integers) in the narrowest of int8, int16 and
+    int32 that holds every one of them exactly; any other array as it is."""
+    if a.dtype.kind not in "if" or not len(a):
+        return a
+    lo, hi = a.min(), a.max()
+    for t in _SMALL:
+        info = np.iinfo(t)
+        if info.min <= lo and hi <= info.max:  # False for NaN
+            b = a.astype(t)
+            return b if a.dtype.kind == "i" or np.array_equal(b, a) else a
+    return a
+
+
+def _squeeze(pre: tuple, post: tuple) -> tuple:
+    """A layer's exact ``(pre, post)`` as the parent sends them: keys and numerators in the
+    narrowest integer type that holds them, the activations' keys left out where they are
+    the keys of the positive pre-activations (the worker takes them from there); about a
+    third of the bytes on the Graph Challenge. :func:`_unsqueeze` undoes it exactly."""
+    ek, en, es = pre
+    pk, pn, ps = post
+    derived = en.dtype != object and len(pk) == np.count_nonzero(en > 0) \
+        and np.array_equal(ek[en > 0], pk)
+    return ((_narrowest(ek), _narrowest(en), es),
+            (None if derived else _narrowest(pk), _narrowest(pn), ps))
+
+
+def _unsqueeze(pre: tuple, post: tuple) -> tuple:
+    """What :func:`_squeeze` sent, as :class:`~symdnn.audit.runner.ExactRun` gave it (int64
+    where the parent had int64 or float64 integers)."""
+    def wide(a: np.ndarray) -> np.ndarray:
+        return a.astype(np.int64) if a.dtype.type in _SMALL else a
+
+    ek, en, es = pre
+    pk, pn, ps = post
+    ek, en = wide(ek), wide(en)
+    return (ek, en, es), (ek[en > 0] if pk is None else wide(pk), wide(pn), ps)
+
+
+class _Repeated:
+    """An array of one value repeated (a Graph Challenge layer's weights, its bias), sent as
+    that value and its count."""
+
+    __slots__ = ("one", "n")
+
+    def __init__(self, one: np.ndarray, n: int) -> None:
+        self.one, self.n = one, n
+
+    def __reduce__(self) -> tuple:
+        return (_Repeated, (self.one, self.n))
+
+
+def _thin(a: Any) -> Any:
+    """``a`` as a :class:`_Repeated` where it is a flat array of one value repeated, bit for
+    bit (the sign of a zero too); else as it is."""
+    if isinstance(a, np.ndarray) and a.ndim == 1 and len(a) > 1 and a.dtype.kind in "biuf" \
+            and a.itemsize in (1, 2, 4, 8) and a.flags.c_contiguous:
+        u = a.view(f"u{a.itemsize}")
+        if (u == u[0]).all():
+            return _Repeated(a[:1].copy(), len(a))
+    return a
+
+
+def _thick(a: Any) -> Any:
+    """What :func:`_thin` made, as the array it was."""
+    return np.repeat(a.one, a.n) if isinstance(a, _Repeated) else a
+
+
+def _weights_out(lay: StreamLayer, fmts: list[str]) -> tuple:
+    """A layer's float weights in ``fmts`` as the parent sends them: each distinct matrix
+    once (formats that round every weight alike share one), repeated values as one."""
+    mats: list = []
+    which: dict = {}
+    for f in fmts:
+        W, b = lay.float_weights(f)
+        k = next((i for i, M in enumerate(mats) if M is W), None)
+        if k is None:
+            mats.append(W)
+            k = len(mats) - 1
+        which[f] = (k, _thin(b))
+    return [(M.indptr, M.indices, _thin(M.data), M.shape) for M in mats], which
+
+
+def _weights_in(sent: tuple) -> dict:
+    """What :func:`_weights_out` sent, as ``{format: (W, bias)}``."""
+    mats, which = sent
+    Ws = [sp.csr_matrix((_thick(data), indices, indptr), shape=shape)
+          for indptr, indices, data, shape in mats]
+    return {f: (Ws[k], _thick(b)) for f, (k, b) in which.items()}
 
 
 def _pack(item: Any) -> list:
@@ -91,14 +211,49 @@ def _pack(item: Any) -> list:
     return [pickle.dumps((head, [r.nbytes for r in raws]), protocol=5), *raws]
 
 
-def _recv(conn: Connection) -> Any:
-    """One message of :func:`_pack`, unpickled; its arrays are writable, in fresh memory."""
-    head, sizes = pickle.loads(conn.recv_bytes())
+class _Window:
+    """At most ``count`` messages and ``size`` bytes in flight between a producer and a
+    consumer (one message larger than ``size`` goes when nothing else is in flight)."""
+
+    def __init__(self, count: int, size: int) -> None:
+        self.count, self.size = count, size
+        self.n = self.bytes = 0
+        self.cv = threading.Condition()
+
+    def enter(self, nbytes: int, timeout: float | None = None) -> bool:
+        """Room for a message of ``nbytes``; False when ``timeout`` passed first."""
+        with self.cv:
+            if not self.cv.wait_for(lambda: self.n == 0 or (
+                    self.n < self.count and self.bytes + nbytes <= self.size), timeout):
+                return False
+            self.n += 1
+            self.bytes += nbytes
+            return True
+
+    def leave(self, nbytes: int) -> None:
+        with self.cv:
+            self.n -= 1
+            self.bytes -= nbytes
+            self.cv.notify_all()
+
+
+def _size(parts: list) -> int:
+    return sum(len(p) if isinstance(p, bytes) else p.nbytes for p in parts)
+
+
+def _recv(conn: Connection, window: _Window | None = None) -> tuple[Any, int]:
+    """One message of :func:`_pack`, unpickled (its arrays writable, in fresh memory), and
+    its size; read once ``window`` has room for it."""
+    head = conn.recv_bytes()
+    pickled, sizes = pickle.loads(head)
+    nbytes = len(head) + sum(sizes)
+    if window is not None:
+        window.enter(nbytes)
     bufs = [bytearray(n) for n in sizes]
     for b in bufs:
         if conn.recv_bytes_into(b) != len(b):
             raise SymdnnError("a message from the parent was cut short")
-    return pickle.loads(head, buffers=bufs)
+    return pickle.loads(pickled, buffers=bufs), nbytes
 
 
 def _send(conn: Connection, parts: list) -> None:
@@ -129,28 +284,29 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="symdnn-watch-parent").start()
 
 
-def _read_ahead(conn: Connection, ahead: int = 2) -> Iterator[Any]:
-    """What the parent sends, read by a thread up to ``ahead`` messages ahead, so that the
-    next layer arrives while this one is audited (the parent need not wait for a worker's
-    turn to hand it over)."""
-    box: queue.Queue = queue.Queue(maxsize=ahead)
+def _read_ahead(conn: Connection, window: _Window) -> Iterator[Any]:
+    """What the parent sends, read by a thread as far ahead as ``window`` allows, so that
+    the next layer arrives while this one is audited (the parent need not wait for a
+    worker's turn to hand it over)."""
+    box: queue.Queue = queue.Queue()
 
     def read() -> None:
         while True:
             try:
-                item = _recv(conn)
+                item, nbytes = _recv(conn, window)
             except BaseException as exc:  # noqa: BLE001 (handed to the worker)
-                box.put(exc)
+                box.put((exc, None))
                 return
-            box.put(item)
+            box.put((item, nbytes))
             if item is None:
                 return
 
     threading.Thread(target=read, daemon=True, name="symdnn-audit-receive").start()
     while True:
-        got = box.get()
-        if isinstance(got, BaseException):
+        got, nbytes = box.get()
+        if nbytes is None:
             raise got
+        window.leave(nbytes)
         yield got
 
 
@@ -163,12 +319,17 @@ def _worker(conn: Connection, tell: Connection, stream: LayerStream, runs: list[
     try:
         steps = RunSteps(stream, runs)
         msg = ("error", SymdnnError("the parent sent no end"))
-        for item in _read_ahead(conn):
+        lay = None
+        for item in _read_ahead(conn, _Window(2 * AHEAD, AHEAD_BYTES)):  # 2 messages a layer
             if item is None:
                 break
-            if item[0] == "layer":
-                _, l, weights, neurons, pre, post = item
-                steps.step(l, StreamLayer(None, weights.__getitem__, neurons), pre, post)
+            if item[0] == "layer":  # stepped at once, while the parent runs it exactly
+                _, l, weights, neurons = item
+                lay = StreamLayer(None, _weights_in(weights).__getitem__, neurons)
+                steps.advance(l, lay)
+            elif item[0] == "exact":
+                _, l, pre, post, rounded = item
+                steps.compare(l, lay, ExactSide(*_unsqueeze(pre, post), stream.cap, rounded))
             elif item[0] == "end":
                 results = steps.finish(*item[1:])
                 for res in results:
@@ -221,7 +382,8 @@ def process_lockstep(stream: LayerStream, runs: list[Run], jobs: int, *,
     """
     if any(r.kind != "float" for r in runs):
         raise SymdnnError("worker processes run symdnn's own float formats only")
-    mine, groups = deal_runs(len(runs), jobs)
+    mine, groups = deal_runs(len(runs), jobs, keys=[
+        product_key(get_domain(r.fmt), get_domain(r.accumulate)) for r in runs])
     fmts = [sorted({runs[i].fmt for i in g}) for g in groups]
     ctx = multiprocessing.get_context("fork")
     me = os.getpid()
@@ -251,7 +413,7 @@ def process_lockstep(stream: LayerStream, runs: list[Run], jobs: int, *,
             box = boxes[k]
             while not quit_.is_set():
                 try:
-                    parts = box.get(timeout=0.2)
+                    parts, nbytes = box.get(timeout=0.2)
                 except queue.Empty:
                     continue
                 try:
@@ -259,11 +421,13 @@ def process_lockstep(stream: LayerStream, runs: list[Run], jobs: int, *,
                 except OSError:  # the worker is gone: its message, or its exit, says why
                     failed.set()
                     return
+                windows[k].leave(nbytes)
                 if parts is _END:
                     return
 
+        windows = [_Window(2 * AHEAD, AHEAD_BYTES) for _ in groups]  # two messages a layer
         for k in range(len(groups)):
-            boxes.append(queue.Queue(maxsize=AHEAD))
+            boxes.append(queue.Queue())
             t = threading.Thread(target=send, args=(k,), daemon=True,
                                  name=f"symdnn-audit-send-{k}")
             t.start()
@@ -272,12 +436,11 @@ def process_lockstep(stream: LayerStream, runs: list[Run], jobs: int, *,
         def put(k: int, parts: list) -> bool:
             """Hand ``parts`` to worker ``k``'s sender; False once a worker stopped taking
             layers (it failed or died: its own message says why)."""
+            nbytes = _size(parts)
             while not failed.is_set():
-                try:
-                    boxes[k].put(parts, timeout=0.2)
+                if windows[k].enter(nbytes, timeout=0.2):
+                    boxes[k].put((parts, nbytes))
                     return True
-                except queue.Full:
-                    continue
             return False
 
         exact = ExactRun(stream)
@@ -288,15 +451,20 @@ def process_lockstep(stream: LayerStream, runs: list[Run], jobs: int, *,
             if hasattr(layers, "close"):
                 on_exit.callback(layers.close)
             for l, lay in enumerate(layers, 1):
-                pre, post = exact.step(lay)
-                for k in range(len(groups)):
+                for k in range(len(groups)):  # the workers start on the layer at once
                     stopped = stopped or not put(k, _pack((
-                        "layer", l, {f: lay.float_weights(f) for f in fmts[k]}, lay.neurons,
-                        pre, post)))
+                        "layer", l, _weights_out(lay, fmts[k]), lay.neurons)))
+                pre, post = exact.step(lay)
+                side = ExactSide(pre, post, stream.cap)
+                squeezed = _squeeze(pre, post) if groups else None
+                for k in range(len(groups)):  # each worker's roundings of the activations
+                    stopped = stopped or not put(k, _pack((   # too: the parent has time
+                        "exact", l, *squeezed, {f: side.rounded_in(f) for f in fmts[k]})))
                 if stopped:
                     break
                 if own is not None:  # while the workers do theirs
-                    own.step(l, lay, pre, post)
+                    own.advance(l, lay)
+                    own.compare(l, lay, side)
                 if progress:
                     progress(l, stream.depth or l)
         final = exact.final()
