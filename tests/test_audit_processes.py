@@ -258,3 +258,94 @@ def test_argmax_examples_merge_in_batch_order():
     assert m.results[0].argmax["changes"] == 9
     assert m.results[0].categories.tolist() == [0, 2, 7, 8]
     assert m.exact_rows.tolist() == [7, 8]
+
+
+# ------------------------------------------------------------------ what travels to a worker
+@pytest.mark.parametrize("nums", [
+    np.array([0, 1, -1, 127, -128], dtype=np.int64),          # int8's ends
+    np.array([128, -129, 32767, -32768], dtype=np.int64),     # int16's
+    np.array([2**31 - 1, -2**31], dtype=np.int64),            # int32's
+    np.array([2**31, -2**31 - 1, 2**62], dtype=np.int64),     # beyond: stays int64
+    np.array([3.0, -7.0, 2.0**40], dtype=np.float64),         # integers held in float64
+    np.array([2.0**53, 5.0], dtype=np.float64),
+    np.array([10**30, -3], dtype=object),                      # Python integers
+    np.array([], dtype=np.float64),
+])
+def test_squeezed_exact_layers_come_back_value_for_value(nums):
+    """_squeeze narrows and _unsqueeze widens: every key and numerator comes back as the same
+    integer (checked one by one with Python ints), the activations' keys too, whether they
+    were sent or taken from the positive pre-activations."""
+    n = len(nums)
+    ek = np.arange(n, dtype=np.int64) * (2**33 if n and nums.dtype == object else 3)
+    positive = np.array([int(v) > 0 for v in nums], dtype=bool)
+    for pk in (ek[positive], ek[:0]):  # the positive ones (derived), or others (sent)
+        pn = np.arange(len(pk), dtype=np.int64) + 1
+        pre, post = (ek, nums, 7), (pk, pn, 5)
+        (ek2, en2, es2), (pk2, pn2, ps2) = PR._unsqueeze(*PR._squeeze(pre, post))
+        assert [int(v) for v in ek2] == [int(v) for v in ek] and es2 == 7 and ps2 == 5
+        assert [int(v) for v in en2] == [int(v) for v in nums]
+        assert [int(v) for v in pk2] == [int(v) for v in pk]
+        assert [int(v) for v in pn2] == [int(v) for v in pn]
+        assert en2.dtype in (np.int64, np.float64, object) and ek2.dtype == np.int64
+
+
+def test_squeeze_keeps_non_integers_and_nan_as_they_are():
+    """A float64 array that is not all integers (or holds a NaN) travels unchanged."""
+    for a in (np.array([0.5, 1.0]), np.array([np.nan, 1.0]), np.array([1.0, np.inf])):
+        assert PR._narrowest(a) is a
+    assert PR._narrowest(np.array([-128.0, 127.0])).dtype == np.int8
+
+
+def test_repeated_values_travel_as_one_bit_for_bit():
+    """_thin sends an array of one value as that value; the sign of a zero, a NaN's payload
+    and the dtype come back as they were; mixed signs of zero are not one value, and what
+    it cannot look at bit by bit travels as it is."""
+    import ml_dtypes
+
+    nan = np.frombuffer(np.uint64(0x7FF8000000000123).tobytes(), dtype=np.float64)[0]
+    for a in (np.full(5, -0.0), np.full(4, nan), np.full(3, 0.0625, dtype=np.float32),
+              np.full(3, 1.5, dtype=np.float16), np.ones(6, dtype=bool),
+              np.full(2, -3, dtype=np.int64)):
+        t = PR._thin(a)
+        assert isinstance(t, PR._Repeated)
+        back = PR._thick(pickle_round_trip(t))
+        assert back.dtype == a.dtype and back.tobytes() == a.tobytes()
+    for a in (np.array([0.0, -0.0]), np.array([1.0, 2.0]), np.array([7.0]), np.zeros(0),
+              np.zeros((2, 2)), np.arange(6.0)[::2],
+              np.full(3, 3, dtype=ml_dtypes.bfloat16)):  # not a NumPy kind: as it is
+        assert PR._thin(a) is a
+
+
+def pickle_round_trip(x):
+    import pickle
+
+    return pickle.loads(pickle.dumps(x, protocol=5))
+
+
+def test_weights_travel_once_per_matrix_and_come_back_equal():
+    """Formats that round every weight alike share one matrix: it travels once and every
+    format gets it back with the same indices and bit-identical values."""
+    st = LayerStream.from_radixnet("radixnet:1024:1", images=2)
+    lay = next(st.layers())
+    sent = PR._weights_out(lay, ["fp16", "bf16", "fp32"])
+    mats, which = sent
+    assert len(mats) == 2 and which["fp16"][0] == which["bf16"][0] != which["fp32"][0]
+    got = PR._weights_in(pickle_round_trip(sent))
+    for f in ("fp16", "bf16", "fp32"):
+        W, b = lay.float_weights(f)
+        W2, b2 = got[f]
+        assert W2.dtype == W.dtype and W2.data.tobytes() == W.data.tobytes()
+        assert np.array_equal(W2.indices, W.indices) and np.array_equal(W2.indptr, W.indptr)
+        assert b2.dtype == b.dtype and b2.tobytes() == b.tobytes()
+
+
+def test_the_window_bounds_messages_and_bytes_but_lets_a_large_one_pass_alone():
+    w = PR._Window(2, 100)
+    assert w.enter(60) and not w.enter(60, timeout=0.01)  # bytes full
+    assert w.enter(40) and not w.enter(0, timeout=0.01)   # count full
+    w.leave(60)
+    w.leave(40)
+    assert w.enter(10**9)                                   # too large: alone it goes
+    assert not w.enter(1, timeout=0.01)
+    w.leave(10**9)
+    assert w.n == 0 and w.bytes == 0

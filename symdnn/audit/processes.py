@@ -2,14 +2,24 @@
 cannot run them at once; processes can.
 
 The runs are dealt out whole (:func:`deal_runs`), each process holding its runs over every
-input of the batch. The parent reads each layer once (the next file read while this one is
-used), runs the exact network itself (:class:`~symdnn.audit.runner.ExactRun`), sends every
-worker the layer's weights rounded once into the formats of its runs together with the exact
-pre-activations and activations its runs are compared with, and then steps its own share of
-the runs while the workers step theirs (:class:`~symdnn.audit.runner.RunSteps`, the code one
-process runs). The findings come back whole, so the report is exactly that of one process,
-and nothing is computed twice: no row of the exact run, no layer of a float run. Arrays
-travel out of band (pickle protocol 5) through pipes widened to hold a layer.
+input of the batch; runs that may share their products
+(:func:`~symdnn.engines.floating.product_key`) go to one process. The parent reads each
+layer once (the next file read while this one is used) and, for each layer:
+
+1. sends every worker the layer's weights rounded once into the formats of its runs, so that
+   the workers step their runs (:meth:`~symdnn.audit.runner.RunSteps.advance`) while
+2. the parent runs the exact layer itself (:class:`~symdnn.audit.runner.ExactRun`), then
+   sends the exact pre-activations and activations, with their roundings into each worker's
+   formats, that the workers compare their runs with
+   (:meth:`~symdnn.audit.runner.RunSteps.compare`), and steps and compares its own share of
+   the runs.
+
+The findings come back whole, so the report is exactly that of one process, and nothing is
+computed twice: no row of the exact run, no layer of a float run. Arrays travel out of band
+(pickle protocol 5) through pipes widened to hold a layer, integers in the narrowest type
+that holds them (:func:`_squeeze`); up to :data:`AHEAD` layers (and :data:`AHEAD_BYTES`)
+are in flight to each worker, as the early layers cost the parent more and the later ones
+the workers.
 
 Workers are forked (they start in a few milliseconds with the stream and the runs already
 in memory); where the platform cannot fork, the audit runs in threads instead. A worker

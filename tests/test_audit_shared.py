@@ -1,0 +1,115 @@
+"""Work the audit shares: one product ``Y W`` for the runs whose activations, weights and
+kernel agree, and sorted keys looked up by one merge. Sharing must change nothing: every
+finding of every run is that of the run audited alone, where nothing can be shared, and the
+lookups are checked against a dictionary."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from symdnn.audit import Run
+from symdnn.audit import runner as RN
+from symdnn.audit.compare import _lookup
+from symdnn.audit.runner import ExactRun, RunSteps
+from symdnn.engines import LayerStream
+from symdnn.engines import floating as FL
+from tests.datafiles import GC_FIXTURE, GC_FIXTURE_LAYERS
+from tests.netgen import random_inputs, random_net
+
+SHARING = [Run.format("fp32"), Run.format("fp16", "fp32"), Run.format("bf16", "fp32"),
+           Run.format("fp64"), Run.format("fp16", "fp64"), Run.format("bf16"),
+           Run.format("fp16"), Run.format("fp8_e4m3", "fp32")]
+
+
+def _findings(stream, runs):
+    """Every run's findings, layer by layer, and its categories, from one RunSteps."""
+    ex, steps = ExactRun(stream), RunSteps(stream, runs)
+    for l, lay in enumerate(stream.layers(), 1):
+        steps.step(l, lay, *ex.step(lay))
+    out = []
+    for res in steps.finish(ex.final(), ex.width, ex.names):
+        out.append(([(ly.to_json(), ly.ulp_hist, ly.examples) for ly in res.layers],
+                    res.categories.tolist(), res.argmax))
+    return out
+
+
+def _stream(name):
+    if name == "graph-challenge fixture":
+        return LayerStream.from_graph_challenge(GC_FIXTURE, layers=GC_FIXTURE_LAYERS,
+                                                images=40)
+    if name == "radixnet":
+        return LayerStream.from_radixnet("radixnet:1024:6:3", images=24)
+    seed, rule = (3, "all") if name == "random all" else (8, "nonzero")
+    net = random_net(seed, L=5, n=10, rule=rule, per_neuron_bias=seed == 8)
+    return LayerStream.from_network(net, random_inputs(net, seed, 9))
+
+
+@pytest.mark.parametrize("name", ["graph-challenge fixture", "radixnet", "random all",
+                                  "random nonzero"])
+def test_shared_products_change_no_finding(name, monkeypatch):
+    """Eight runs, five of them accumulating in fp32 or fp64 alike, audited together (where
+    products are shared) and each alone (where none can be): the same findings, bit for bit.
+    On the Graph Challenge's networks (weights 1/16) products really are shared; the random
+    networks' thirds keep every format's activations apart."""
+    stream = _stream(name)
+    made = []
+    real = FL.float_product
+    monkeypatch.setattr(RN, "float_product", lambda *a, **k: made.append(1) or real(*a, **k))
+    together = _findings(stream, SHARING)
+    if name in ("graph-challenge fixture", "radixnet"):
+        assert len(made) < len(SHARING) * stream.depth  # shared at least once
+    alone = [_findings(stream, [r])[0] for r in SHARING]
+    assert together == alone
+
+
+def test_a_product_is_shared_only_with_the_same_kernel_and_bits():
+    """The same Y and W but another kernel, or a W whose zero has the other sign, or a NaN:
+    a product of its own."""
+    Y = sp.csr_matrix(np.array([[1.0, 2.0], [0.0, 3.0]]))
+    W = sp.csr_matrix(np.array([[0.5, 0.0], [0.25, 1.0]]))
+    from symdnn.domains import get_domain
+
+    fp16, fp32, fp64 = (get_domain(f) for f in ("fp16", "fp32", "fp64"))
+    made: list = []
+    A = RunSteps._product(made, Y, W, fp16, fp32)
+    assert RunSteps._product(made, Y.astype(np.float32), W.astype(np.float32), fp32,
+                             fp32) is A  # fp32 and fp16 accumulating in fp32: one kernel
+    assert RunSteps._product(made, Y, W, fp16, fp64) is not A  # another width
+    assert RunSteps._product(made, Y, W, fp16, fp16) is not A  # in the format
+    W0 = W.copy()
+    W0.data[0] = -0.0
+    W1 = W.copy()
+    W1.data[0] = 0.0
+    assert not RN._same_csr(W0, W1) and RN._same_csr(W1, W1.astype(np.float32))
+    Wn = W.copy()
+    Wn.data[0] = np.nan
+    assert not RN._same_csr(Wn, Wn.copy())  # a NaN is never the same
+    assert not RN._same_csr(W, W[:, :1])
+
+
+sorted_keys = st.lists(st.integers(0, 60), max_size=40, unique=True).map(
+    lambda v: np.array(sorted(v), dtype=np.int64))
+
+
+@settings(max_examples=300, deadline=None)
+@given(sorted_keys, sorted_keys)
+def test_lookup_by_merge_against_a_dictionary(keys, where):
+    pos, found = _lookup(keys, where)
+    at = {int(k): i for i, k in enumerate(keys)}
+    assert found.tolist() == [int(w) in at for w in where]
+    assert [int(p) for p, f in zip(pos, found, strict=True) if f] == \
+        [at[int(w)] for w in where if int(w) in at]
+    assert all(0 <= p < max(len(keys), 1) for p in pos)  # absent ones: a valid index
+
+
+def test_lookup_of_unsorted_wheres_and_large_keys():
+    keys = np.array([3, 2**40, 2**62], dtype=np.int64)
+    where = np.array([2**62, 5, 3, 2**40 + 1], dtype=np.int64)  # not sorted: searched
+    pos, found = _lookup(keys, where)
+    assert found.tolist() == [True, False, True, False] and pos[0] == 2 and pos[2] == 0
+    pos, found = _lookup(keys, np.sort(where))
+    assert found.tolist() == [True, False, False, True] and pos[0] == 0 and pos[3] == 2
