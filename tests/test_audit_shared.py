@@ -113,3 +113,16 @@ def test_lookup_of_unsorted_wheres_and_large_keys():
     assert found.tolist() == [True, False, True, False] and pos[0] == 2 and pos[2] == 0
     pos, found = _lookup(keys, np.sort(where))
     assert found.tolist() == [True, False, False, True] and pos[0] == 0 and pos[3] == 2
+
+
+@pytest.mark.parametrize("fmt,acc", [("fp32", "fp16"), ("fp64", "bf16"), ("fp16", "bf16"),
+                                     ("bf16", "fp8_e4m3")])
+def test_an_accumulation_symdnn_has_no_kernel_for_is_refused(fmt, acc):
+    """scipy multiplies in fp32 and fp64 only: a run asking for another accumulation than
+    its own format is refused by name, not left to fail inside scipy."""
+    from symdnn.errors import ArgumentError
+
+    with pytest.raises(ArgumentError, match=f"cannot accumulate in {acc}"):
+        Run.format(fmt, acc)
+    assert Run.format(fmt, "fp64").accumulate == "fp64"
+    assert Run.format(fmt).accumulate == fmt

@@ -35,7 +35,7 @@ import scipy.sparse as sp
 
 from symdnn.audit.compare import ExactSide, LayerFindings, compare_layer
 from symdnn.audit.quant import int8_step, quantize_weights
-from symdnn.domains import FloatDomain, get_domain, round_ratio
+from symdnn.domains import FloatDomain, accumulation_format, get_domain, round_ratio
 from symdnn.engines import exact as EX
 from symdnn.engines.floating import float_product, float_step, product_key
 from symdnn.engines.stream import LayerStream, StreamLayer
@@ -62,7 +62,7 @@ class Run:
         dom = get_domain(fmt)
         if not isinstance(dom, FloatDomain):
             raise ArgumentError(f"{fmt!r} is not a float format")
-        acc = accumulate or fmt
+        acc = accumulation_format(fmt, accumulate or "same")  # refuses what cannot run
         name = fmt if acc == fmt else f"{fmt}+acc_{acc}"
         return cls(name, "float", fmt, acc)
 
