@@ -5,6 +5,8 @@ lookups are checked against a dictionary."""
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -126,3 +128,57 @@ def test_an_accumulation_symdnn_has_no_kernel_for_is_refused(fmt, acc):
         Run.format(fmt, acc)
     assert Run.format(fmt, "fp64").accumulate == "fp64"
     assert Run.format(fmt).accumulate == fmt
+
+
+# ------------------------------------------- a float layer of a narrow format, against the oracle
+@settings(max_examples=60, deadline=None)
+@given(fmt=st.sampled_from(["fp16", "bf16", "fp8_e4m3", "fp8_e5m2"]),
+       acc=st.sampled_from(["fp32", "fp64", None]), rule=st.sampled_from(["nonzero", "all"]),
+       bits=st.lists(st.tuples(st.integers(0, 2**16 - 1), st.integers(0, 2**16 - 1)),
+                     min_size=1, max_size=12), capped=st.booleans())
+def test_a_narrow_float_layer_rounds_each_bias_sum_once(fmt, acc, rule, bits, capped):
+    """One float layer (y times 1, plus b) in fp16, bf16 or fp8: each pre-activation is the
+    exact y + b rounded once into the format, each activation its ReLU capped at 2, against
+    the standard-library oracle (``tests/oracle.py``). The sums that float32 holds but the
+    format does not (1 + 2**-11 in fp16, say) are where a missing rounding shows."""
+    from symdnn.domains import get_domain
+    from tests import oracle as O
+
+    f = O.FORMATS[fmt]
+    width = 1 + f.exp_bits + f.man_bits
+    pairs = []
+    for a, b in bits:
+        ya, yb = (O.bits_to_fraction(x % (1 << width), fmt) for x in (a, b))
+        if isinstance(ya, Fraction) and isinstance(yb, Fraction) and ya != 0:
+            pairs.append((ya, yb))
+    if not pairs:
+        return
+    n = len(pairs)
+    Y = sp.csr_matrix(np.array([[float(y) for y, _ in pairs]]))
+    W = sp.identity(n, format="csr", dtype=np.float64)
+    bias = np.array([float(b) for _, b in pairs])
+    dom = get_domain(fmt)
+    acc_dom = get_domain(acc or fmt)
+    cap = 2.0 if capped else None
+    out, pre = FL.float_step(Y, W, bias, rule=rule, cap=cap, dom=dom, acc=acc_dom, record=True)
+    want_pre = [O.round_value(y + b, fmt) for y, b in pairs]
+    if not all(isinstance(v, Fraction) for v in want_pre):
+        return  # overflow to infinity or NaN: not what this test is about
+    assert [Fraction(float(v)) for v in pre[2]] == want_pre
+    want_post = {j: min(v, Fraction(2)) if capped else v for j, v in enumerate(want_pre) if v > 0}
+    got = out.tocoo()
+    assert {int(c): Fraction(float(v)) for c, v in zip(got.col, got.data, strict=True)} == \
+        want_post
+
+
+def test_one_plus_half_an_ulp_in_fp16_is_one():
+    """The case the property above aims at, spelt out: 1 + 2**-11 is a tie in fp16 (it rounds
+    to the even 1) but a float32 value; 1 + 3 * 2**-12 rounds up."""
+    from symdnn.domains import get_domain
+
+    Y = sp.csr_matrix(np.array([[1.0, 1.0]]))
+    W = sp.identity(2, format="csr", dtype=np.float64)
+    bias = np.array([2.0**-11, 3 * 2.0**-12])
+    out, pre = FL.float_step(Y, W, bias, rule="nonzero", cap=None, dom=get_domain("fp16"),
+                             acc=get_domain("fp32"), record=True)
+    assert pre[2].tolist() == [1.0, 1.0 + 2.0**-10]
