@@ -122,12 +122,9 @@ def _lookup(keys: np.ndarray, where: np.ndarray) -> tuple[np.ndarray, np.ndarray
 class ExactSide:
     """One layer of the exact run, prepared once for every run compared with it:
     pre-activations ``(keys, numerators, s)`` and activations ``(keys, numerators, s)``, their
-    signs, and their correct roundings into each format (computed on first use, or given as
-    ``rounded``: ``{format: values}``, values of :meth:`rounded_in`, as another process that
-    holds this layer computed them)."""
+    signs, and their correct roundings into each format (computed on first use)."""
 
-    def __init__(self, pre: tuple, post: tuple, cap: Fraction | None,
-                 rounded: dict | None = None) -> None:
+    def __init__(self, pre: tuple, post: tuple, cap: Fraction | None) -> None:
         self.ek, en, self.es = pre
         self.pk, pn, self.ps = post
         self.en, self.pn = _ints(np.asarray(en)), _ints(np.asarray(pn))
@@ -135,8 +132,7 @@ class ExactSide:
         self.exact_zero = int(np.count_nonzero(self.sg == 0))
         self.cap = cap
         self._over: np.ndarray | None = None
-        self._rounded: dict = {f: np.asarray(v, dtype=np.float64)
-                               for f, v in (rounded or {}).items()}
+        self._rounded: dict = {}
 
     @property
     def over_cap(self) -> np.ndarray:
@@ -159,15 +155,10 @@ class ExactSide:
             self._min_nz = int(np.min(np.abs(self.en[nz]))) if nz.any() else None
         return self._min_nz
 
-    def rounded_in(self, fmt: str) -> np.ndarray:
-        """The activations correctly rounded into ``fmt``, in the format's dtype (what
-        :meth:`rounded` widens; ``rounded=`` takes it back)."""
-        return round_ratio(self.pn, self.ps, fmt)
-
     def rounded(self, fmt: str) -> np.ndarray:
         """The activations correctly rounded into ``fmt`` (as float64)."""
         if fmt not in self._rounded:
-            self._rounded[fmt] = (self.rounded_in(fmt).astype(np.float64)
+            self._rounded[fmt] = (round_ratio(self.pn, self.ps, fmt).astype(np.float64)
                                   if len(self.pk) else np.zeros(0))
         return self._rounded[fmt]
 

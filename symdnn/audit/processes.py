@@ -9,10 +9,8 @@ layer once (the next file read while this one is used) and, for each layer:
 1. sends every worker the layer's weights rounded once into the formats of its runs, so that
    the workers step their runs (:meth:`~symdnn.audit.runner.RunSteps.advance`) while
 2. the parent runs the exact layer itself (:class:`~symdnn.audit.runner.ExactRun`), then
-   sends the exact pre-activations and activations, with their roundings into each worker's
-   formats, that the workers compare their runs with
-   (:meth:`~symdnn.audit.runner.RunSteps.compare`), and steps and compares its own share of
-   the runs.
+   sends the exact pre-activations and activations that the workers compare their runs with
+   (:meth:`~symdnn.audit.runner.RunSteps.compare`), and steps its own share of the runs.
 
 The findings come back whole, so the report is exactly that of one process, and nothing is
 computed twice: no row of the exact run, no layer of a float run. Arrays travel out of band
@@ -43,7 +41,6 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from symdnn.audit.compare import ExactSide
 from symdnn.audit.runner import ExactRun, Lockstep, Run, RunSteps
 from symdnn.domains import get_domain
 from symdnn.engines.floating import product_key
@@ -338,8 +335,8 @@ def _worker(conn: Connection, tell: Connection, stream: LayerStream, runs: list[
                 lay = StreamLayer(None, _weights_in(weights).__getitem__, neurons)
                 steps.advance(l, lay)
             elif item[0] == "exact":
-                _, l, pre, post, rounded = item
-                steps.compare(l, lay, ExactSide(*_unsqueeze(pre, post), stream.cap, rounded))
+                _, l, pre, post = item
+                steps.compare(l, lay, *_unsqueeze(pre, post))
             elif item[0] == "end":
                 results = steps.finish(*item[1:])
                 for res in results:
@@ -465,16 +462,14 @@ def process_lockstep(stream: LayerStream, runs: list[Run], jobs: int, *,
                     stopped = stopped or not put(k, _pack((
                         "layer", l, _weights_out(lay, fmts[k]), lay.neurons)))
                 pre, post = exact.step(lay)
-                side = ExactSide(pre, post, stream.cap)
-                squeezed = _squeeze(pre, post) if groups else None
-                for k in range(len(groups)):  # each worker's roundings of the activations
-                    stopped = stopped or not put(k, _pack((   # too: the parent has time
-                        "exact", l, *squeezed, {f: side.rounded_in(f) for f in fmts[k]})))
+                if groups:
+                    sent = _pack(("exact", l, *_squeeze(pre, post)))
+                for k in range(len(groups)):
+                    stopped = stopped or not put(k, sent)
                 if stopped:
                     break
                 if own is not None:  # while the workers do theirs
-                    own.advance(l, lay)
-                    own.compare(l, lay, side)
+                    own.step(l, lay, pre, post)
                 if progress:
                     progress(l, stream.depth or l)
         final = exact.final()

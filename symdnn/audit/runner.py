@@ -453,11 +453,9 @@ class RunSteps:
                 self.states[i] = Y  # the run's own output is what it receives next, as it is
                 self._got[i] = (None, entries(Y, shape, f"run {r.name!r}, layer {l}"))
 
-    def compare(self, l: int, lay: StreamLayer, pre: tuple | ExactSide,
-                post: tuple | None = None) -> None:
+    def compare(self, l: int, lay: StreamLayer, pre: tuple, post: tuple) -> None:
         """Layer ``l`` of every run (as :meth:`advance` left it, or as a network callable
-        or a run's files give it) compared with the exact ``pre`` and ``post`` (or ``pre``
-        an :class:`~symdnn.audit.compare.ExactSide` made of them)."""
+        or a run's files give it) compared with the exact ``pre`` and ``post``."""
         if getattr(self, "_at", None) != l:
             raise SymdnnError(f"layer {l} compared before it was advanced")
         self._at = None
@@ -465,7 +463,7 @@ class RunSteps:
         width = len(lay.neurons)
         shape = (len(batch), width)
         L = self.total
-        ex = pre if isinstance(pre, ExactSide) else ExactSide(pre, post, cap)
+        ex = ExactSide(pre, post, cap)
         names = (batch, lay.neurons)
         for i, res in enumerate(self.results):
             r = res.run
