@@ -62,7 +62,10 @@ class Run:
         dom = get_domain(fmt)
         if not isinstance(dom, FloatDomain):
             raise ArgumentError(f"{fmt!r} is not a float format")
-        acc = accumulation_format(fmt, accumulate or "same")  # refuses what cannot run
+        acc = accumulation_format(fmt, accumulate or "same")
+        if acc not in (fmt, "fp32", "fp64"):  # scipy multiplies in fp32 and fp64 only
+            raise ArgumentError(f"a run in {fmt} cannot accumulate in {acc}: only in its own "
+                                "format ('same'), fp32 or fp64")
         name = fmt if acc == fmt else f"{fmt}+acc_{acc}"
         return cls(name, "float", fmt, acc)
 
