@@ -15,9 +15,9 @@ layer once (the next file read while this one is used) and, for each layer:
 The findings come back whole, so the report is exactly that of one process, and nothing is
 computed twice: no row of the exact run, no layer of a float run. Arrays travel out of band
 (pickle protocol 5) through pipes widened to hold a layer, integers in the narrowest type
-that holds them (:func:`_squeeze`); up to :data:`AHEAD` layers (and :data:`AHEAD_BYTES`)
-are in flight to each worker, as the early layers cost the parent more and the later ones
-the workers.
+that holds them (:func:`_squeeze`); each worker reads up to :data:`AHEAD` layers (and
+:data:`AHEAD_BYTES`) ahead, as the early layers cost the parent more and the later ones the
+workers.
 
 Workers are forked (they start in a few milliseconds with the stream and the runs already
 in memory); where the platform cannot fork, the audit runs in threads instead. A worker
@@ -52,11 +52,12 @@ __all__ = ["MIN_ROWS", "AHEAD", "AHEAD_BYTES", "PARENT_LOAD", "can_fork", "deal_
 
 #: the fewest inputs audited in worker processes (fewer are not worth a fork)
 MIN_ROWS = 16
-#: layers the parent may run ahead of the slowest worker, and of each worker's reader: the
-#: early layers cost the parent more (reading, the exact run) and the later ones the
-#: workers, so a short window would make each wait for the other in turn
+#: layers a worker reads ahead of its runs, so the parent runs that far ahead of the slowest
+#: worker (and a pipe's worth more): the early layers cost the parent more (reading, the
+#: exact run) and the later ones the workers, so a short window would make each wait for
+#: the other in turn
 AHEAD = 8
-#: the bytes of messages in flight to one worker, at most (one larger message goes alone)
+#: the bytes a worker reads ahead, at most (one larger message is read alone)
 AHEAD_BYTES = 64 << 20
 #: the parent's share of the work before any run is dealt, in runs: reading the layers and
 #: the exact run cost about two float runs on the Graph Challenge
@@ -244,10 +245,6 @@ class _Window:
             self.cv.notify_all()
 
 
-def _size(parts: list) -> int:
-    return sum(len(p) if isinstance(p, bytes) else p.nbytes for p in parts)
-
-
 def _recv(conn: Connection, window: _Window | None = None) -> tuple[Any, int]:
     """One message of :func:`_pack`, unpickled (its arrays writable, in fresh memory), and
     its size; read once ``window`` has room for it."""
@@ -397,10 +394,7 @@ def process_lockstep(stream: LayerStream, runs: list[Run], jobs: int, *,
     conns: list[Connection] = []  # what each worker tells
     outs: list[Connection] = []  # where each worker's layers go
     procs: list = []
-    senders: list[threading.Thread] = []
-    boxes: list[queue.Queue] = []
-    failed = threading.Event()
-    quit_ = threading.Event()
+    gone: set[int] = set()  # workers no longer taking layers
     try:
         for g in groups:
             take, give = ctx.Pipe(duplex=False)  # layers: parent -> worker
@@ -416,39 +410,18 @@ def process_lockstep(stream: LayerStream, runs: list[Run], jobs: int, *,
             conns.append(hear)
             procs.append(p)
 
-        def send(k: int) -> None:
-            box = boxes[k]
-            while not quit_.is_set():
-                try:
-                    parts, nbytes = box.get(timeout=0.2)
-                except queue.Empty:
-                    continue
-                try:
-                    _send(outs[k], parts)
-                except OSError:  # the worker is gone: its message, or its exit, says why
-                    failed.set()
-                    return
-                windows[k].leave(nbytes)
-                if parts is _END:
-                    return
-
-        windows = [_Window(2 * AHEAD, AHEAD_BYTES) for _ in groups]  # two messages a layer
-        for k in range(len(groups)):
-            boxes.append(queue.Queue())
-            t = threading.Thread(target=send, args=(k,), daemon=True,
-                                 name=f"symdnn-audit-send-{k}")
-            t.start()
-            senders.append(t)
-
         def put(k: int, parts: list) -> bool:
-            """Hand ``parts`` to worker ``k``'s sender; False once a worker stopped taking
-            layers (it failed or died: its own message says why)."""
-            nbytes = _size(parts)
-            while not failed.is_set():
-                if windows[k].enter(nbytes, timeout=0.2):
-                    boxes[k].put((parts, nbytes))
-                    return True
-            return False
+            """Write ``parts`` to worker ``k``; False once it stopped taking layers (it failed
+            or died: its own message says why). A worker reads ahead as far as its window
+            allows, and the pipe holds a layer more: no thread needed here to hand them on."""
+            if k in gone:
+                return False
+            try:
+                _send(outs[k], parts)
+                return True
+            except OSError:
+                gone.add(k)
+                return False
 
         exact = ExactRun(stream)
         own = RunSteps(stream, [runs[i] for i in mine]) if mine else None
@@ -496,7 +469,6 @@ def process_lockstep(stream: LayerStream, runs: list[Run], jobs: int, *,
                     results[i] = res
                 del waiting[k]
     finally:
-        quit_.set()
         for p in procs:
             if p.is_alive():
                 p.kill()
@@ -504,6 +476,4 @@ def process_lockstep(stream: LayerStream, runs: list[Run], jobs: int, *,
             p.join()
         for c in conns + outs:
             c.close()
-        for t in senders:
-            t.join(5)
     return Lockstep(exact.zero, exact.pre, exact.rows, results, exact.seconds)
