@@ -118,12 +118,13 @@ def deal_runs(n: int, jobs: int, parent_load: float = PARENT_LOAD,
 _SMALL = (np.int8, np.int16, np.int32)
 
 
-def _narrowest(a: np.ndarray) -> np.ndarray:
+def _narrowest(a: np.ndarray, ascending: bool = False) -> np.ndarray:
     """Integers (int64, or float64 holding integers) in the narrowest of int8, int16 and
-    int32 that holds every one of them exactly; any other array as it is."""
+    int32 that holds every one of them exactly; any other array as it is. ``ascending``:
+    ``a`` is sorted, its least and largest at its ends."""
     if a.dtype.kind not in "if" or not len(a):
         return a
-    lo, hi = a.min(), a.max()
+    lo, hi = (a[0], a[-1]) if ascending else (a.min(), a.max())
     for t in _SMALL:
         info = np.iinfo(t)
         if info.min <= lo and hi <= info.max:  # False for NaN
@@ -137,11 +138,13 @@ def _squeeze(pre: tuple, post: tuple) -> tuple:
     narrowest integer type that holds them, the activations' keys left out where they are
     the keys of the positive pre-activations (the worker takes them from there); about a
     third of the bytes on the Graph Challenge. :func:`_unsqueeze` undoes it exactly."""
-    ek, en, es = pre
+    ek, en, es = pre  # ek sorted, as ExactRun.step sorts it
     pk, pn, ps = post
-    derived = en.dtype != object and len(pk) == np.count_nonzero(en > 0) \
-        and np.array_equal(ek[en > 0], pk)
-    return ((_narrowest(ek), _narrowest(en), es),
+    derived = False
+    if en.dtype != object:
+        positive = en > 0
+        derived = len(pk) == np.count_nonzero(positive) and np.array_equal(ek[positive], pk)
+    return ((_narrowest(ek, ascending=True), _narrowest(en), es),
             (None if derived else _narrowest(pk), _narrowest(pn), ps))
 
 
