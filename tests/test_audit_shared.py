@@ -182,3 +182,25 @@ def test_one_plus_half_an_ulp_in_fp16_is_one():
     out, pre = FL.float_step(Y, W, bias, rule="nonzero", cap=None, dom=get_domain("fp16"),
                              acc=get_domain("fp32"), record=True)
     assert pre[2].tolist() == [1.0, 1.0 + 2.0**-10]
+
+
+@pytest.mark.parametrize("fmt", ["fp16", "bf16", "fp8_e4m3", "fp8_e5m2"])
+@pytest.mark.parametrize("rule", ["all", "nonzero"])
+def test_a_cap_that_is_no_value_of_the_format_is_rounded_into_it(fmt, rule):
+    """float_step's cap is rounded into the format, as its values are: 0.1 caps at the
+    format's rounding of 0.1 (the oracle's), never at float32's 0.1 (found by an attack);
+    a cap beyond fp8_e4m3's range is its NaN."""
+    from tests import oracle as O
+
+    from symdnn.domains import get_domain
+
+    Y = sp.csr_matrix(np.array([[1.0]]))
+    W = sp.csr_matrix(np.array([[1.0]]))
+    dom = get_domain(fmt)
+    out, _ = FL.float_step(Y, W, np.array([-0.5]), rule=rule, cap=0.1, dom=dom, acc=dom)
+    assert [Fraction(v) for v in out.data] == [O.round_value(Fraction(0.1), fmt)]
+    out, _ = FL.float_step(Y, W, np.array([-0.5]), rule=rule, cap=1000.0, dom=dom, acc=dom)
+    want = O.round_value(Fraction(1, 2), fmt) if O.round_value(1000, fmt) != O.NAN else O.NAN
+    got = out.data.tolist()
+    assert (np.isnan(got).all() and got) if want == O.NAN else \
+        [Fraction(v) for v in got] == [want]

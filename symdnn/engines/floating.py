@@ -133,8 +133,8 @@ def float_step(Y: sp.csr_matrix, W: sp.csr_matrix, bias: np.ndarray | None, *, r
     keep = vals > 0
     ck = np.concatenate([[0], np.cumsum(keep)])
     vals = vals[keep]
-    if cap is not None:
-        vals = np.minimum(vals, dt.type(cap)).astype(dt)  # cap: a value of the format
+    if cap is not None:  # the cap in the format (callers pass it rounded once already)
+        vals = np.minimum(vals, dt.type(dom.dtype.type(cap))).astype(dt)
     out = sp.csr_matrix((vals.astype(store), indices[keep], ck[indptr]), shape=(R, n_out))
     return out, pre
 
