@@ -18,6 +18,7 @@ grid the same way (equal to ``float_r_d`` whenever the run agrees).
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 import flint
@@ -25,7 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from symdnn.analysis import analyze
-from symdnn.domains import FORMATS, accumulation_format, get_domain
+from symdnn.domains import FORMATS, accumulation_format, get_domain, round_exact
 from symdnn.engines import compile_float
 from symdnn.engines.floating import float_step
 from symdnn.errors import ArgumentError
@@ -157,7 +158,9 @@ def threshold_audit(construction: Any, formats: list[str], *, report: Any = None
         dom = get_domain(fmt)
         acc = get_domain(accumulation_format(fmt, accumulate))
         layers = compile_float(net, dom)
-        cap = None if net.ymax is None else float(net.ymax)
+        # the cap as the audit's runs hold it: rounded once from its exact value
+        cap = None if net.ymax is None else float(round_exact(
+            Fraction(int(net.ymax.p), int(net.ymax.q)), fmt))
         if dom.dtype.itemsize <= 2:
             grid_all = representable_grid(fmt)
         else:
