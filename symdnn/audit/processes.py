@@ -463,6 +463,7 @@ def process_lockstep(stream: LayerStream, runs: list[Run], jobs: int, *,
                 try:
                     kind, val = c.recv()
                 except (EOFError, OSError):
+                    procs[k].join(5)  # reaped, so that its exit status is known
                     raise SymdnnError(f"audit worker {k + 1} of {len(groups)} died "
                                       f"(exit status {procs[k].exitcode})") from None
                 if kind == "error":
