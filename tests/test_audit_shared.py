@@ -190,9 +190,8 @@ def test_a_cap_that_is_no_value_of_the_format_is_rounded_into_it(fmt, rule):
     """float_step's cap is rounded into the format, as its values are: 0.1 caps at the
     format's rounding of 0.1 (the oracle's), never at float32's 0.1 (found by an attack);
     a cap beyond fp8_e4m3's range is its NaN."""
-    from tests import oracle as O
-
     from symdnn.domains import get_domain
+    from tests import oracle as O
 
     Y = sp.csr_matrix(np.array([[1.0]]))
     W = sp.csr_matrix(np.array([[1.0]]))
