@@ -203,3 +203,20 @@ def test_a_cap_that_is_no_value_of_the_format_is_rounded_into_it(fmt, rule):
     got = out.data.tolist()
     assert (np.isnan(got).all() and got) if want == O.NAN else \
         [Fraction(v) for v in got] == [want]
+
+
+def test_a_layer_is_compared_once_and_only_after_it_is_advanced():
+    """RunSteps.compare refuses a layer advance did not step (or one compared already)."""
+    from symdnn.errors import SymdnnError
+
+    stream = LayerStream.from_radixnet("radixnet:1024:2", images=3)
+    ex, steps = ExactRun(stream), RunSteps(stream, [Run.format("bf16")])
+    lay = next(stream.layers())
+    pre, post = ex.step(lay)
+    with pytest.raises(SymdnnError, match="layer 1 compared before it was advanced"):
+        steps.compare(1, lay, pre, post)
+    steps.advance(1, lay)
+    steps.compare(1, lay, pre, post)
+    with pytest.raises(SymdnnError, match="before it was advanced"):
+        steps.compare(1, lay, pre, post)
+    assert len(steps.results[0].layers) == 1

@@ -386,6 +386,8 @@ class RunSteps:
             return inputs_in[fmt].copy()  # each run owns its input
 
         self.net_outputs: dict = {}
+        self._got: list[tuple | None] = [None] * len(self.results)  # advanced, not compared
+        self._at: int | None = None  # the layer advanced last
         self.states: list[Any] = []
         for res in self.results:
             r = res.run
@@ -420,7 +422,7 @@ class RunSteps:
         width = len(lay.neurons)
         shape = (len(stream.batch), width)
         made: list[tuple[str, Any, Any, sp.csr_matrix]] = []  # this layer's products
-        self._got: list[tuple | None] = [None] * len(self.results)
+        self._got = [None] * len(self.results)
         self._at = l
         for i, res in enumerate(self.results):
             r = res.run
@@ -459,7 +461,7 @@ class RunSteps:
     def compare(self, l: int, lay: StreamLayer, pre: tuple, post: tuple) -> None:
         """Layer ``l`` of every run (as :meth:`advance` left it, or as a network callable
         or a run's files give it) compared with the exact ``pre`` and ``post``."""
-        if getattr(self, "_at", None) != l:
+        if self._at != l:
             raise SymdnnError(f"layer {l} compared before it was advanced")
         self._at = None
         batch, cap = self.stream.batch, self.stream.cap
